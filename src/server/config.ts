@@ -1,0 +1,20 @@
+// Everything `bramble server` needs, already parsed and checked by src/cli/server.ts.
+
+export interface ServerConfig {
+  /** Root of all state: <dataDir>/server/{state.db, tls/, token, admin.kubeconfig}. */
+  dataDir: string;
+  bindAddress: string; // "0.0.0.0" by default
+  httpsListenPort: number; // 6443
+  /** The address written into kubeconfigs and the serving certificate; defaults to the first non-loopback IPv4. */
+  advertiseAddress: string;
+  /** libSQL URL ("file:/var/lib/bramble/server/state.db") or "memory:" for tests. */
+  datastoreEndpoint: string;
+  clusterCidr: string; // 10.42.0.0/16
+  serviceCidr: string; // 10.43.0.0/16
+  serviceNodePortRange: [number, number]; // [30000, 32767]
+  /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
+  writeKubeconfig?: string;
+  disableAgent: boolean;
+  /** Shared secret for joining nodes; generated and stored on first start when not given. */
+  token?: string;
+}

@@ -1,0 +1,97 @@
+// The kine-shaped store contract. Keys are opaque strings ("/registry/pods/default/web");
+// values are serialized objects. Every write bumps one cluster-wide revision, which the API
+// exposes as resourceVersion. Nothing here is SQLite-specific, so an external backend (HA) can
+// implement the same interface later.
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  /** Revision of the write that created this key (etcd's create_revision). */
+  createRevision: number;
+  /** Revision of the last write to this key (etcd's mod_revision); the resourceVersion. */
+  modRevision: number;
+}
+
+export type WatchEventType = "create" | "update" | "delete";
+
+export interface WatchEvent {
+  type: WatchEventType;
+  /** For create/update, the new state; for delete, the last state, with modRevision = the delete's revision. */
+  kv: KeyValue;
+  /** For update/delete, the state before this event. */
+  prev?: KeyValue;
+  revision: number;
+}
+
+export interface ListResult {
+  items: KeyValue[];
+  /** The store revision the list is consistent with. */
+  revision: number;
+}
+
+export interface ListOptions {
+  /** Return only keys strictly greater than this (pagination). */
+  startAfter?: string;
+  limit?: number;
+}
+
+/** Thrown by create when the key exists. */
+export class KeyExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`key exists: ${key}`);
+  }
+}
+
+/** Thrown by update/delete when the key does not exist. */
+export class KeyNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`key not found: ${key}`);
+  }
+}
+
+/** Thrown by update/delete when the key's current modRevision differs from the expected one. */
+export class RevisionConflictError extends Error {
+  constructor(
+    readonly key: string,
+    readonly current: KeyValue,
+  ) {
+    super(`revision conflict on ${key}`);
+  }
+}
+
+/** Thrown by watch when the requested revision is older than the retained history. */
+export class CompactedError extends Error {
+  constructor(
+    readonly requested: number,
+    readonly compacted: number,
+  ) {
+    super(`revision ${requested} has been compacted (oldest retained: ${compacted + 1})`);
+  }
+}
+
+export interface Watch {
+  stop(): void;
+}
+
+export interface Store {
+  get(key: string): Promise<KeyValue | undefined>;
+  /** All keys starting with prefix, in key order. */
+  list(prefix: string, opts?: ListOptions): Promise<ListResult>;
+  create(key: string, value: string): Promise<KeyValue>;
+  /** Compare-and-swap: succeeds only if the key's modRevision equals expectedRevision. */
+  update(key: string, value: string, expectedRevision: number): Promise<KeyValue>;
+  /** Deletes the key; if expectedRevision is given, only when it matches. Returns the deleted state. */
+  delete(key: string, expectedRevision?: number): Promise<KeyValue>;
+  /**
+   * Streams every event on keys under prefix with revision > fromRevision, in revision order,
+   * first replaying retained history, then live events. Throws CompactedError if fromRevision
+   * is older than the retained window. fromRevision 0 means "from now".
+   */
+  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch;
+  currentRevision(): Promise<number>;
+  /** Oldest revision still available to watch from (events after it are retained). */
+  compactedRevision(): Promise<number>;
+  /** Drops history up to and including revision (never current values). */
+  compact(revision: number): Promise<void>;
+  close(): Promise<void>;
+}
