@@ -3,8 +3,8 @@
 
 import * as x509 from "./x509";
 
-export const KEY_ALGORITHM: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
-export const SIGNING_ALGORITHM: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+export const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
+export const SIGNING_ALGORITHM = { name: "ECDSA", hash: "SHA-256" } as const;
 
 export function generateKeyPair(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
