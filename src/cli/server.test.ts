@@ -1,0 +1,65 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseFlags } from "./argv";
+import { SERVER_FLAGS, serverConfigFromFlags } from "./server";
+import type { HostFacts } from "./host";
+import { defaultDataDir } from "./host";
+
+const tmp = mkdtempSync(join(tmpdir(), "bramble-flags-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const host: HostFacts = { isRoot: false, homeDir: tmp, hostname: "pi", ipv4Addresses: ["192.168.1.20", "172.17.0.1"] };
+const config = (...args: string[]) => serverConfigFromFlags(parseFlags(args, SERVER_FLAGS), host);
+
+test("defaults follow k3s", () => {
+  const cfg = config();
+  expect(cfg).toEqual({
+    dataDir: join(tmp, ".bramble"),
+    bindAddress: "0.0.0.0",
+    httpsListenPort: 6443,
+    advertiseAddress: "192.168.1.20",
+    datastoreEndpoint: `file:${join(tmp, ".bramble", "server", "state.db")}`,
+    clusterCidr: "10.42.0.0/16",
+    serviceCidr: "10.43.0.0/16",
+    serviceNodePortRange: [30000, 32767],
+    writeKubeconfig: undefined,
+    disableAgent: false,
+    token: undefined,
+  });
+});
+
+test("data dir default depends on root", () => {
+  expect(defaultDataDir({ ...host, isRoot: true })).toBe("/var/lib/bramble");
+  expect(defaultDataDir(host)).toBe(join(tmp, ".bramble"));
+});
+
+test("advertise address: explicit, else a specific bind address, else first IPv4, else loopback", () => {
+  expect(config("--advertise-address", "10.1.1.1").advertiseAddress).toBe("10.1.1.1");
+  expect(config("--bind-address", "127.0.0.1").advertiseAddress).toBe("127.0.0.1");
+  expect(serverConfigFromFlags({}, { ...host, ipv4Addresses: [] }).advertiseAddress).toBe("127.0.0.1");
+});
+
+test("values are taken verbatim, in both --flag value and --flag=value forms", () => {
+  const cfg = config(
+    "--data-dir", join(tmp, "d"),
+    "--https-listen-port=16443",
+    "--token", "0123",
+    "--service-node-port-range", "31000-31999",
+    "--datastore-endpoint", "memory:",
+    "--write-kubeconfig", join(tmp, "kc"),
+    "--disable-agent",
+  );
+  expect(cfg.dataDir).toBe(join(tmp, "d"));
+  expect(cfg.httpsListenPort).toBe(16443);
+  expect(cfg.token).toBe("0123"); // not the number 123
+  expect(cfg.serviceNodePortRange).toEqual([31000, 31999]);
+  expect(cfg.datastoreEndpoint).toBe("memory:");
+  expect(cfg.writeKubeconfig).toBe(join(tmp, "kc"));
+  expect(cfg.disableAgent).toBe(true);
+});
+
+test("the last occurrence of a flag wins, as with Go's flag package", () => {
+  expect(config("--https-listen-port", "1", "--https-listen-port", "2").httpsListenPort).toBe(2);
+});

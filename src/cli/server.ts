@@ -1,0 +1,111 @@
+// `bramble server`: flags → ServerConfig → startServer(cfg). Nothing else happens here.
+
+import { join } from "node:path";
+import type { ServerConfig } from "../server/config";
+import { cidrsOverlap, parseCidr } from "../machinery/cidr";
+import {
+  FlagError,
+  boolFlag,
+  cidr,
+  datastoreUrl,
+  ipv4,
+  port,
+  portRange,
+  stringFlag,
+  token,
+  writableDir,
+  type RawFlags,
+} from "./flags";
+import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+
+export interface FlagSpec {
+  name: string;
+  /** Placeholder for the value in --help; absent for boolean flags. */
+  value?: string;
+  description: string;
+}
+
+/** Every flag of `bramble server`, as shown by --help (names follow k3s). */
+export const SERVER_FLAGS: FlagSpec[] = [
+  { name: "data-dir", value: "<path>", description: "Folder for all state (default: /var/lib/bramble as root, ~/.bramble otherwise)" },
+  { name: "bind-address", value: "<ip>", description: "IPv4 address to listen on (default: 0.0.0.0, all interfaces)" },
+  { name: "https-listen-port", value: "<port>", description: "HTTPS port of the API server (default: 6443)" },
+  { name: "advertise-address", value: "<ip>", description: "Address put in kubeconfigs and the certificate (default: --bind-address if set, else the first non-loopback IPv4, else 127.0.0.1)" },
+  { name: "datastore-endpoint", value: "<url>", description: "Store URL (default: file:<data-dir>/server/state.db, embedded libSQL)" },
+  { name: "cluster-cidr", value: "<cidr>", description: "IPv4 range for pod IPs (default: 10.42.0.0/16)" },
+  { name: "service-cidr", value: "<cidr>", description: "IPv4 range for Service ClusterIPs (default: 10.43.0.0/16)" },
+  { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
+  { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
+  { name: "disable-agent", description: "Run only the control plane, no embedded agent (the agent is not built yet; accepted for k3s compatibility)" },
+  { name: "token", value: "<token>", description: "Shared secret for joining nodes (default: generated on first start, kept in <data-dir>/server/token)" },
+];
+
+export const DEFAULTS = {
+  bindAddress: "0.0.0.0",
+  httpsListenPort: 6443,
+  clusterCidr: "10.42.0.0/16",
+  serviceCidr: "10.43.0.0/16",
+  serviceNodePortRange: [30000, 32767] as [number, number],
+};
+
+/** Pure except for creating/checking the data directory, which is part of validating it. */
+export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerConfig {
+  const known = new Set(SERVER_FLAGS.map((f) => f.name));
+  for (const name of Object.keys(raw)) if (!known.has(name)) throw new FlagError(name, "unknown flag");
+
+  const dataDir = writableDir("data-dir", stringFlag(raw, "data-dir") ?? defaultDataDir(host));
+  const bindText = stringFlag(raw, "bind-address");
+  const bindAddress = bindText === undefined ? DEFAULTS.bindAddress : ipv4("bind-address", bindText, { allowUnspecified: true });
+  const portText = stringFlag(raw, "https-listen-port");
+  const httpsListenPort = portText === undefined ? DEFAULTS.httpsListenPort : port("https-listen-port", portText);
+  const advertiseText = stringFlag(raw, "advertise-address");
+  const advertiseAddress =
+    advertiseText !== undefined
+      ? ipv4("advertise-address", advertiseText, { allowUnspecified: false })
+      : bindAddress !== "0.0.0.0"
+        ? bindAddress
+        : (host.ipv4Addresses[0] ?? "127.0.0.1");
+
+  const clusterCidr = cidr("cluster-cidr", stringFlag(raw, "cluster-cidr") ?? DEFAULTS.clusterCidr);
+  const serviceCidr = cidr("service-cidr", stringFlag(raw, "service-cidr") ?? DEFAULTS.serviceCidr);
+  if (parseCidr(serviceCidr).prefix > 30) {
+    throw new FlagError("service-cidr", `"${serviceCidr}" is too small; it needs room for the kubernetes Service IP (/30 or larger)`);
+  }
+  if (cidrsOverlap(parseCidr(clusterCidr), parseCidr(serviceCidr))) {
+    throw new FlagError("service-cidr", `"${serviceCidr}" overlaps --cluster-cidr "${clusterCidr}"`);
+  }
+  const rangeText = stringFlag(raw, "service-node-port-range");
+  const serviceNodePortRange = rangeText === undefined ? DEFAULTS.serviceNodePortRange : portRange("service-node-port-range", rangeText);
+
+  const storeText = stringFlag(raw, "datastore-endpoint");
+  const datastoreEndpoint = storeText === undefined ? `file:${join(dataDir, "server", "state.db")}` : datastoreUrl("datastore-endpoint", storeText);
+  const kubeconfigText = stringFlag(raw, "write-kubeconfig");
+  if (kubeconfigText === "") throw new FlagError("write-kubeconfig", "a path is required");
+  const tokenText = stringFlag(raw, "token");
+
+  return {
+    dataDir,
+    bindAddress,
+    httpsListenPort,
+    advertiseAddress,
+    datastoreEndpoint,
+    clusterCidr,
+    serviceCidr,
+    serviceNodePortRange,
+    writeKubeconfig: kubeconfigText,
+    disableAgent: boolFlag(raw, "disable-agent"),
+    token: tokenText === undefined ? undefined : token("token", tokenText),
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
+export async function runServer(raw: RawFlags): Promise<void> {
+  const cfg = serverConfigFromFlags(raw, hostFacts());
+  // Loaded only now: `bramble version` or a flag typo should not pay for opening libSQL's
+  // native addon and building the API server's routes.
+  const { startServer } = await import("../server/server");
+  const server = await startServer(cfg);
+  const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bun
+// The bramble command line: cac wiring only. Each subcommand's work lives in src/cli/*.
+
+import { cac } from "cac";
+import { parseFlags } from "./cli/argv";
+import { reportAndExit } from "./cli/errors";
+import { SERVER_FLAGS, runServer } from "./cli/server";
+import { runVersion } from "./cli/version";
+
+const argv = process.argv.slice(2);
+/** A subcommand's own arguments, verbatim (see cli/argv.ts for why not cac's parsed values). */
+const argsOf = (command: string) => argv.slice(argv.indexOf(command) + 1);
+
+const cli = cac("bramble");
+cli.option("-v, --version", "Print the version and build information");
+
+cli.command("version", "Print the version and build information").action(() => {
+  parseFlags(argsOf("version"), []);
+  runVersion();
+});
+
+const server = cli.command("server", "Run the control plane: API server on HTTPS with an embedded datastore");
+for (const f of SERVER_FLAGS) server.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+server.action(() => runServer(parseFlags(argsOf("server"), SERVER_FLAGS)));
+
+cli.help();
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (cli.options.help) {
+    // cac has printed the help already.
+  } else if (cli.matchedCommand) {
+    // Called directly instead of cli.runMatchedCommand(): that would first apply cac's own
+    // checks and messages, and src/cli validates every flag itself, naming the flag.
+    await cli.matchedCommand.commandAction?.();
+  } else if (cli.options.version) {
+    runVersion();
+  } else if (cli.args.length > 0) {
+    throw new Error(`unknown command "${cli.args[0]}" (see bramble --help)`);
+  } else {
+    cli.outputHelp();
+  }
+} catch (e) {
+  reportAndExit(e);
+}

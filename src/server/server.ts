@@ -1,0 +1,89 @@
+// startServer(cfg): the control plane in start-up order — data directory, PKI, credentials,
+// store, API server, HTTPS listener, kubeconfigs. Scheduler, controllers and the embedded agent
+// will be started here too, each after what it depends on is ready.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
+import { createLogger } from "../machinery/log";
+import { createApiServer } from "./apiserver/index";
+import { ADMIN, createTokenAuthenticator, ensureAdminToken, ensureJoinToken, isPublicPath, unauthorizedResponse } from "./auth/index";
+import type { ServerConfig } from "./config";
+import { listenHttps } from "./listen";
+import { ensurePki } from "./pki/index";
+import { openStore } from "./store/index";
+
+export interface RunningServer {
+  /** https://<advertise-address>:<port> */
+  url: string;
+  adminKubeconfigPath: string;
+  /** sha256:<hex> pin of the cluster CA, for join commands. */
+  caCertHash: string;
+  /** Graceful: stop accepting, end watches, finish in-flight requests (bounded), close the store. */
+  stop(): Promise<void>;
+}
+
+/** How long stop() lets in-flight requests finish before cutting connections. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+export const adminKubeconfigPath = (dataDir: string) => join(dataDir, "server", "admin.kubeconfig");
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  const log = createLogger("server");
+  mkdirSync(join(cfg.dataDir, "server"), { recursive: true, mode: 0o700 });
+
+  const pki = await ensurePki(cfg.dataDir, cfg);
+  if (pki.caCreated) log.info("created cluster CA", { hash: pki.caCertHash });
+  if (pki.servingIssuedBecause) log.info("issued serving certificate", { reason: pki.servingIssuedBecause });
+  const admin = ensureAdminToken(cfg.dataDir);
+  ensureJoinToken(cfg.dataDir, cfg.token);
+  const authenticate = createTokenAuthenticator([{ token: admin.token, user: ADMIN }]);
+
+  const store = await openStore(cfg.datastoreEndpoint);
+  let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
+  let http: ReturnType<typeof listenHttps> | undefined;
+  try {
+    api = await createApiServer({ store, config: cfg, authenticate });
+    const apiFetch = api.fetch;
+    http = listenHttps({
+      hostname: cfg.bindAddress,
+      port: cfg.httpsListenPort,
+      cert: pki.servingCertPem,
+      key: pki.servingKeyPem,
+      // Enforced here as well as in the API server, so no route can forget it.
+      fetch(req, server) {
+        if (!isPublicPath(new URL(req.url).pathname) && !authenticate(req)) return unauthorizedResponse();
+        return apiFetch(req, server);
+      },
+      websocket: api.websocket,
+      log,
+    });
+  } catch (e) {
+    // Undo what started, in reverse order, so a failed start leaves no open database.
+    await api?.stop().catch(() => {});
+    await store.close().catch(() => {});
+    throw e;
+  }
+
+  const url = serverUrl(cfg.advertiseAddress, cfg.httpsListenPort);
+  const kubeconfig = adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: admin.token });
+  const kubeconfigPath = adminKubeconfigPath(cfg.dataDir);
+  writeKubeconfig(kubeconfigPath, kubeconfig);
+  if (cfg.writeKubeconfig) writeKubeconfig(cfg.writeKubeconfig, kubeconfig);
+  log.info("API server listening", { url, bind: `${cfg.bindAddress}:${http.port}`, datastore: cfg.datastoreEndpoint });
+  log.info(`try: kubectl --kubeconfig ${cfg.writeKubeconfig ?? kubeconfigPath} get namespaces`);
+
+  const [listener, apiServer] = [http, api];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("shutting down");
+      const drained = listener.stop(false); // stop accepting; in-flight requests may finish
+      await apiServer.stop().catch((e) => log.error("stopping API server failed", { err: e })); // ends watches
+      await Promise.race([drained, Bun.sleep(DRAIN_TIMEOUT_MS)]);
+      await listener.stop(true);
+      await store.close().catch((e) => log.error("closing store failed", { err: e }));
+      log.info("stopped");
+    })());
+  return { url, adminKubeconfigPath: kubeconfigPath, caCertHash: pki.caCertHash, stop };
+}
