@@ -1,0 +1,231 @@
+// The libSQL backend. Writes are validated against an in-memory revision index, given the next
+// revision synchronously (so revision order = queue order = commit order), and committed in
+// groups by the single writer; reads go straight to the database.
+import type { Client } from "@libsql/client";
+import {
+  CompactedError,
+  KeyExistsError,
+  KeyNotFoundError,
+  RevisionConflictError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type Watch,
+  type WatchEvent,
+} from "../store.ts";
+import { WatchHub } from "../watch-hub.ts";
+import { GroupCommitter, type PendingWrite } from "./group-commit.ts";
+import { Maintenance, type MaintenanceOptions } from "./maintenance.ts";
+import * as q from "./queries.ts";
+import { RevisionIndex } from "./revision-index.ts";
+
+/** Revisions per compaction transaction: each is a few ms, and the writer runs between them. */
+const COMPACTION_CHUNK = 500;
+
+export interface LibsqlStoreState {
+  index: RevisionIndex;
+  revision: number;
+  compactedRevision: number;
+}
+
+export class LibsqlStore implements Store {
+  readonly #writer: GroupCommitter;
+  readonly #hub: WatchHub;
+  readonly #maintenance: Maintenance;
+  readonly #index: RevisionIndex;
+  /** Highest revision handed to a write (committed or not). */
+  #assignedRevision: number;
+  /** Highest revision committed and published to watchers. */
+  #committedRevision: number;
+  /** History at or below this is gone or going; watching from below it fails. */
+  #compactedRevision: number;
+  /** Where compaction has actually got to on disk. */
+  #compactedOnDisk: number;
+  #closed = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly db: q.Db,
+    state: LibsqlStoreState,
+    maintenance: MaintenanceOptions,
+  ) {
+    this.#index = state.index;
+    this.#assignedRevision = this.#committedRevision = state.revision;
+    this.#compactedRevision = this.#compactedOnDisk = state.compactedRevision;
+    this.#hub = new WatchHub((prefix, after, limit) => q.readHistory(this.db, prefix, after, limit));
+    this.#writer = new GroupCommitter(client, {
+      committed: (batch) => this.#onCommitted(batch),
+      failed: (err, batch) => this.#onFailed(err, batch),
+    });
+    this.#maintenance = new Maintenance(client, this.#writer, this.#compactionTarget(), maintenance);
+    this.#maintenance.start();
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.#checkOpen();
+    return q.getLatest(this.db, key);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.#checkOpen();
+    return q.listLatest(this.db, prefix, opts);
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    this.#checkOpen();
+    if (this.#index.lookup(key)) throw new KeyExistsError(key);
+    const revision = ++this.#assignedRevision;
+    const kv: KeyValue = { key, value, createRevision: revision, modRevision: revision };
+    this.#index.stage(key, revision, { ...kv });
+    await this.#write({ revision, key, value, createRevision: revision, prevRevision: 0, deleted: false });
+    return kv;
+  }
+
+  async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
+    this.#checkOpen();
+    const current = this.#index.lookup(key);
+    if (!current) throw new KeyNotFoundError(key);
+    if (current.modRevision !== expectedRevision) throw await this.#conflict(key, current);
+    const revision = ++this.#assignedRevision;
+    const kv: KeyValue = { key, value, createRevision: current.createRevision, modRevision: revision };
+    this.#index.stage(key, revision, { ...kv });
+    await this.#write({
+      revision,
+      key,
+      value,
+      createRevision: current.createRevision,
+      prevRevision: current.modRevision,
+      deleted: false,
+    });
+    return kv;
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
+    this.#checkOpen();
+    const current = this.#index.lookup(key);
+    if (!current) throw new KeyNotFoundError(key);
+    if (expectedRevision !== undefined && current.modRevision !== expectedRevision) {
+      throw await this.#conflict(key, current);
+    }
+    const revision = ++this.#assignedRevision;
+    this.#index.stage(key, revision, undefined);
+    const write = await this.#write({
+      revision,
+      key,
+      value: "",
+      createRevision: current.createRevision,
+      prevRevision: current.modRevision,
+      deleted: true,
+    });
+    return { key, value: write.prevValue ?? "", createRevision: current.createRevision, modRevision: revision };
+  }
+
+  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch {
+    this.#checkOpen();
+    if (fromRevision !== 0 && fromRevision < this.#compactedRevision) {
+      throw new CompactedError(fromRevision, this.#compactedRevision);
+    }
+    return this.#hub.add(prefix, fromRevision, this.#committedRevision, onEvent);
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.#committedRevision;
+  }
+
+  async compactedRevision(): Promise<number> {
+    return this.#compactedRevision;
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.#checkOpen();
+    const target = Math.min(revision, this.#committedRevision);
+    // Raised before any row goes, so a watch asking for older history fails up front instead
+    // of replaying a log with holes in it.
+    if (target > this.#compactedRevision) this.#compactedRevision = target;
+    while (this.#compactedOnDisk < this.#compactedRevision && !this.#closed) {
+      const from = this.#compactedOnDisk;
+      const to = Math.min(from + COMPACTION_CHUNK, this.#compactedRevision);
+      // A watcher that started before the target was raised may still be reading (from, to].
+      await this.#hub.replaysPast(to);
+      await this.#writer.exclusive(() => q.compactRange(this.db, from, to));
+      this.#compactedOnDisk = Math.max(this.#compactedOnDisk, to);
+      this.#maintenance.noteCompaction();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#maintenance.stop();
+    await this.#writer.idle();
+    this.#hub.stopAll();
+    this.client.close();
+  }
+
+  /** Background maintenance, exposed for tests and benchmarks. */
+  get maintenance(): Maintenance {
+    return this.#maintenance;
+  }
+
+  #write(row: Omit<PendingWrite, "resolve" | "reject">): Promise<PendingWrite> {
+    return new Promise((resolve, reject) => {
+      const write: PendingWrite = { ...row, resolve: () => resolve(write), reject };
+      this.#writer.enqueue(write);
+    });
+  }
+
+  #onCommitted(batch: PendingWrite[]): void {
+    const events: WatchEvent[] = [];
+    for (const w of batch) {
+      const prev: KeyValue | undefined =
+        w.prevRevision === 0
+          ? undefined
+          : { key: w.key, value: w.prevValue ?? "", createRevision: w.createRevision, modRevision: w.prevRevision };
+      if (w.deleted) {
+        this.#index.commit(w.key, w.revision, undefined);
+        const last = { key: w.key, value: prev?.value ?? "", createRevision: w.createRevision, modRevision: w.revision };
+        events.push({ type: "delete", kv: last, prev, revision: w.revision });
+      } else {
+        const kv = { key: w.key, value: w.value, createRevision: w.createRevision, modRevision: w.revision };
+        this.#index.commit(w.key, w.revision, kv);
+        events.push(prev ? { type: "update", kv, prev, revision: w.revision } : { type: "create", kv, revision: w.revision });
+      }
+    }
+    this.#committedRevision = batch[batch.length - 1]!.revision;
+    this.#hub.publish(events);
+    for (const w of batch) w.resolve();
+  }
+
+  /**
+   * Every queued write was validated against the failed ones, so all of them fail, and the
+   * index and revision counter go back to the last committed state.
+   */
+  #onFailed(err: unknown, batch: PendingWrite[]): void {
+    this.#index.rollback();
+    this.#assignedRevision = this.#committedRevision;
+    for (const w of batch) w.reject(err);
+  }
+
+  async #conflict(key: string, current: { createRevision: number; modRevision: number; value?: string }) {
+    const value = current.value ?? (await q.getValueAt(this.db, current.modRevision)) ?? "";
+    return new RevisionConflictError(key, {
+      key,
+      value,
+      createRevision: current.createRevision,
+      modRevision: current.modRevision,
+    });
+  }
+
+  #compactionTarget() {
+    return {
+      committedRevision: () => this.#committedRevision,
+      compactedRevision: () => this.#compactedRevision,
+      compact: (revision: number) => this.compact(revision),
+    };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("store is closed");
+  }
+}

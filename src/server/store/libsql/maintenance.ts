@@ -1,0 +1,89 @@
+// Background upkeep that keeps the database and its WAL bounded without stalling writers:
+// compaction in small revision ranges, and WAL checkpoints, each as one short job on the
+// single writer. Nothing runs when nothing changed, so an idle cluster writes nothing (SD cards).
+import type { Client } from "@libsql/client";
+import type { GroupCommitter } from "./group-commit.ts";
+
+export interface MaintenanceOptions {
+  /** How many revisions of history to keep for watch resume (default 1000, like kine). */
+  retainRevisions: number;
+  /** How often to compact history older than retainRevisions; 0 disables (default 30 s). */
+  compactIntervalMs: number;
+  /** How often to checkpoint and truncate the WAL if anything was written; 0 disables (default 10 s). */
+  checkpointIntervalMs: number;
+}
+
+export interface CompactionTarget {
+  /** The newest committed revision. */
+  committedRevision(): number;
+  /** The revision history is (being) compacted to. */
+  compactedRevision(): number;
+  compact(revision: number): Promise<void>;
+}
+
+export class Maintenance {
+  readonly #timers: Array<ReturnType<typeof setInterval>> = [];
+  #compacting = false;
+  /** Compaction writes outside the group commit's count; remember it for the next checkpoint. */
+  #compactedSinceCheckpoint = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly writer: GroupCommitter,
+    private readonly store: CompactionTarget,
+    private readonly opts: MaintenanceOptions,
+  ) {}
+
+  start(): void {
+    if (this.opts.compactIntervalMs > 0) {
+      this.#every(this.opts.compactIntervalMs, () => this.compactOldHistory());
+    }
+    if (this.opts.checkpointIntervalMs > 0) {
+      this.#every(this.opts.checkpointIntervalMs, () => this.checkpointIfWritten());
+    }
+  }
+
+  stop(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+  }
+
+  /** Compaction wrote to the database outside the group commit: checkpoint next time. */
+  noteCompaction(): void {
+    this.#compactedSinceCheckpoint = true;
+  }
+
+  async compactOldHistory(): Promise<void> {
+    const target = this.store.committedRevision() - this.opts.retainRevisions;
+    if (this.#compacting || target <= this.store.compactedRevision()) return;
+    this.#compacting = true;
+    try {
+      await this.store.compact(target);
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  /**
+   * TRUNCATE resets the WAL file to zero bytes once its frames are in the database. SQLite's
+   * own PASSIVE auto-checkpoint (every 1000 pages, on commit) keeps the WAL small under load;
+   * this one returns the space when writing stops, and costs nothing when nothing was written.
+   */
+  async checkpointIfWritten(): Promise<void> {
+    const commits = this.writer.takeCommitCount();
+    if (commits === 0 && !this.#compactedSinceCheckpoint) return;
+    this.#compactedSinceCheckpoint = false;
+    await this.writer.exclusive(async () => {
+      await this.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    });
+  }
+
+  #every(ms: number, task: () => Promise<void>): void {
+    const timer = setInterval(() => {
+      task().catch((err) => console.error("store: background maintenance failed", err));
+    }, ms);
+    // Maintenance must never keep a process alive on its own.
+    timer.unref?.();
+    this.#timers.push(timer);
+  }
+}
