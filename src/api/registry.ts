@@ -1,0 +1,44 @@
+// Every resource bramble serves, in one list. The API server builds its routes, discovery and
+// OpenAPI from this; nothing else registers resources at runtime.
+import { apiVersionOf, type ResourceDef } from "./resource";
+import { configMaps } from "./resources/configmap";
+import { deployments } from "./resources/deployment";
+import { namespaces } from "./resources/namespace";
+import { pods } from "./resources/pod";
+import { services } from "./resources/service";
+
+// Each definition is typed for its own object; the list holds them as plain ResourceDefs.
+const asDef = <T>(r: ResourceDef<T & import("./meta").KubeObject>) => r as unknown as ResourceDef;
+
+export const resources: ResourceDef[] = [
+  asDef(namespaces),
+  asDef(pods),
+  asDef(services),
+  asDef(configMaps),
+  asDef(deployments),
+];
+
+const byPath = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
+
+/** The resource served at /api/v1/<plural> (group "") or /apis/<group>/<version>/<plural>. */
+export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
+  return byPath.get(`${group}/${version}/${plural}`);
+}
+
+/** Lookup by kind, as in an object's apiVersion + kind (kubectl apply, ownerReferences). */
+export function findResourceByKind(apiVersion: string, kind: string): ResourceDef | undefined {
+  return resources.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}
+
+/** Lookup by any name kubectl may use: plural, singular, short name or kind (case-insensitive). */
+export function findResourceByName(name: string): ResourceDef | undefined {
+  const n = name.toLowerCase();
+  return resources.find((r) => r.plural === n || r.singular === n || r.shortNames.includes(n) || r.kind.toLowerCase() === n);
+}
+
+/** The group/versions served, in discovery order ("" first). */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const r of resources) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
+  return [...seen.values()];
+}

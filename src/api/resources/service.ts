@@ -1,0 +1,356 @@
+import { Type, type Static } from "@sinclair/typebox";
+import type { FieldError } from "../errors";
+import type { KubeObject } from "../meta";
+import type { ResourceDef } from "../resource";
+import { IntOrString, MergeList, Obj, StringMap, TopLevel } from "../schema";
+import { age, ageColumn, column, nameColumn } from "../table";
+import {
+  fieldDuplicate,
+  fieldForbidden,
+  fieldInvalid,
+  fieldNotSupported,
+  fieldRequired,
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isQualifiedName,
+  validateLabels,
+} from "../validation";
+import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, NullableTime } from "./common";
+import { validatePortNumOrName } from "./podspec.validate";
+
+const Str = () => Type.String();
+const Opt = Type.Optional;
+
+export const ServicePortSchema = Obj({
+  name: Opt(Str()),
+  protocol: Opt(Str()),
+  appProtocol: Opt(Str()),
+  port: Int32(),
+  targetPort: Opt(IntOrString),
+  nodePort: Opt(Int32()),
+});
+
+export const ServiceSpecSchema = Obj({
+  ports: Opt(MergeList(ServicePortSchema, "port", { "x-kubernetes-list-map-keys": ["port", "protocol"] })),
+  selector: Opt(StringMap),
+  clusterIP: Opt(Str()),
+  clusterIPs: Opt(Type.Array(Str())),
+  type: Opt(Str()),
+  externalIPs: Opt(Type.Array(Str())),
+  sessionAffinity: Opt(Str()),
+  loadBalancerIP: Opt(Str()),
+  loadBalancerSourceRanges: Opt(Type.Array(Str())),
+  externalName: Opt(Str()),
+  externalTrafficPolicy: Opt(Str()),
+  healthCheckNodePort: Opt(Int32()),
+  publishNotReadyAddresses: Opt(Type.Boolean()),
+  sessionAffinityConfig: Opt(Obj({ clientIP: Opt(Obj({ timeoutSeconds: Opt(Int32()) })) })),
+  ipFamilies: Opt(Type.Array(Str())),
+  ipFamilyPolicy: Opt(Str()),
+  allocateLoadBalancerNodePorts: Opt(Type.Boolean()),
+  loadBalancerClass: Opt(Str()),
+  internalTrafficPolicy: Opt(Str()),
+  trafficDistribution: Opt(Str()),
+});
+
+export const ServiceStatusSchema = Obj({
+  loadBalancer: Opt(
+    Obj({
+      ingress: Opt(
+        Type.Array(
+          Obj({
+            ip: Opt(Str()),
+            hostname: Opt(Str()),
+            ipMode: Opt(Str()),
+            ports: Opt(Type.Array(Obj({ port: Int32(), protocol: Str(), error: Opt(Str()) }))),
+          }),
+        ),
+      ),
+    }),
+  ),
+  conditions: Opt(
+    Conditions(
+      Obj({
+        type: Str(),
+        status: Str(),
+        observedGeneration: Opt(Int64()),
+        lastTransitionTime: Opt(NullableTime),
+        reason: Opt(Str()),
+        message: Opt(Str()),
+      }),
+    ),
+  ),
+});
+
+export const ServiceSchema = TopLevel(
+  { spec: Opt(ServiceSpecSchema), status: Opt(ServiceStatusSchema) },
+  "Service is a named abstraction of software service (for example, mysql) consisting of local port (for example 3306) that the proxy listens on, and the selector that determines which pods will answer requests sent through the proxy.",
+);
+
+export type ServicePort = Static<typeof ServicePortSchema>;
+export type ServiceSpec = Static<typeof ServiceSpecSchema>;
+export type Service = Static<typeof ServiceSchema> & KubeObject;
+
+/** The default `--service-node-port-range`, as upstream's. */
+export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
+
+const TYPES = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+const PROTOCOLS = ["SCTP", "TCP", "UDP"];
+const TRAFFIC_POLICIES = ["Cluster", "Local"];
+const IP_FAMILIES = ["IPv4", "IPv6"];
+const IP_FAMILY_POLICIES = ["SingleStack", "PreferDualStack", "RequireDualStack"];
+
+export const isHeadless = (svc: Service) => svc.spec?.clusterIP === "None";
+const usesNodePorts = (type: string | undefined) => type === "NodePort" || type === "LoadBalancer";
+
+function defaultService(svc: Service) {
+  const spec = (svc.spec ??= {});
+  spec.type ??= "ClusterIP";
+  spec.sessionAffinity ??= "None";
+  if (spec.sessionAffinity === "ClientIP") {
+    spec.sessionAffinityConfig ??= {};
+    spec.sessionAffinityConfig.clientIP ??= {};
+    spec.sessionAffinityConfig.clientIP.timeoutSeconds ??= 10800;
+  }
+  for (const p of spec.ports ?? []) {
+    p.protocol ??= "TCP";
+    if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
+  }
+  if (usesNodePorts(spec.type)) spec.externalTrafficPolicy ??= "Cluster";
+  if (spec.type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
+  if (spec.type !== "ExternalName") {
+    spec.internalTrafficPolicy ??= "Cluster";
+    // clusterIP and clusterIPs[0] are the same address; keep them in step when only one is given.
+    if (spec.clusterIP && !spec.clusterIPs?.length) spec.clusterIPs = [spec.clusterIP];
+    if (!spec.clusterIP && spec.clusterIPs?.length) spec.clusterIP = spec.clusterIPs[0];
+    spec.ipFamilyPolicy ??= "SingleStack";
+    if (!spec.ipFamilies?.length) {
+      const ip = spec.clusterIPs?.find((x) => x !== "None");
+      spec.ipFamilies = [ip && !isIPv4(ip) ? "IPv6" : "IPv4"];
+    }
+  }
+  svc.status ??= {};
+  svc.status.loadBalancer ??= {};
+}
+
+function validatePorts(svc: Service): FieldError[] {
+  const spec = svc.spec ?? {};
+  const ports = spec.ports ?? [];
+  const errs: FieldError[] = [];
+  const headless = isHeadless(svc);
+  if (ports.length === 0 && !headless && spec.type !== "ExternalName") errs.push(fieldRequired("spec.ports"));
+  const names = new Set<string>();
+  const keys = new Set<string>();
+  const nodePorts = new Set<string>();
+  ports.forEach((p, i) => {
+    const path = `spec.ports[${i}]`;
+    if (ports.length > 1 || p.name) {
+      if (!p.name) errs.push(fieldRequired(`${path}.name`));
+      else {
+        errs.push(...isDns1123Label(p.name).map((m) => fieldInvalid(`${path}.name`, p.name, m)));
+        if (names.has(p.name)) errs.push(fieldDuplicate(`${path}.name`, p.name));
+        names.add(p.name);
+      }
+    }
+    if (!p.port || p.port < 1 || p.port > 65535) errs.push(fieldInvalid(`${path}.port`, p.port, "must be between 1 and 65535, inclusive"));
+    if (p.protocol === undefined || p.protocol === "") errs.push(fieldRequired(`${path}.protocol`));
+    else if (!PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(`${path}.protocol`, p.protocol, PROTOCOLS));
+    if (p.targetPort !== undefined) errs.push(...validatePortNumOrName(p.targetPort, `${path}.targetPort`));
+    const key = `${p.port}/${p.protocol}`;
+    if (keys.has(key)) errs.push(fieldDuplicate(path, { port: p.port, protocol: p.protocol }));
+    keys.add(key);
+    if (p.nodePort) {
+      if (!usesNodePorts(spec.type))
+        errs.push(fieldForbidden(`${path}.nodePort`, `may not be used when \`type\` is '${spec.type}'`));
+      else if (p.nodePort < NODE_PORT_RANGE.min || p.nodePort > NODE_PORT_RANGE.max)
+        errs.push(
+          fieldInvalid(
+            `${path}.nodePort`,
+            p.nodePort,
+            `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`,
+          ),
+        );
+      const npKey = `${p.nodePort}/${p.protocol}`;
+      if (nodePorts.has(npKey)) errs.push(fieldDuplicate(`${path}.nodePort`, p.nodePort));
+      nodePorts.add(npKey);
+    }
+    if (p.appProtocol) errs.push(...isQualifiedName(p.appProtocol).map((m) => fieldInvalid(`${path}.appProtocol`, p.appProtocol, m)));
+  });
+  return errs;
+}
+
+function validateService(svc: Service): FieldError[] {
+  const spec = svc.spec ?? {};
+  const errs: FieldError[] = [];
+  const name = svc.metadata.name;
+  if (name) errs.push(...isDns1035Label(name).map((m) => fieldInvalid("metadata.name", name, m)));
+
+  const type = spec.type ?? "ClusterIP";
+  if (!TYPES.includes(type)) errs.push(fieldNotSupported("spec.type", type, TYPES));
+
+  if (type === "ExternalName") {
+    if (spec.clusterIP) errs.push(fieldForbidden("spec.clusterIP", "may not be set for ExternalName services"));
+    if (spec.clusterIPs?.length) errs.push(fieldForbidden("spec.clusterIPs", "may not be set for ExternalName services"));
+    const ext = (spec.externalName ?? "").replace(/\.$/, "");
+    if (!ext) errs.push(fieldRequired("spec.externalName"));
+    else errs.push(...isDns1123Subdomain(ext).map((m) => fieldInvalid("spec.externalName", spec.externalName, m)));
+  } else if (spec.externalName) {
+    // Upstream drops externalName for other types; it is not an error.
+  }
+
+  if (spec.clusterIP && spec.clusterIP !== "None" && !isIP(spec.clusterIP))
+    errs.push(fieldInvalid("spec.clusterIPs[0]", spec.clusterIP, "must be empty, 'None', or a valid IP address"));
+  (spec.clusterIPs ?? []).forEach((ip, i) => {
+    if (i === 0 && spec.clusterIP && ip !== spec.clusterIP)
+      errs.push(fieldInvalid("spec.clusterIPs", spec.clusterIPs, "first value must match `clusterIP`"));
+    if (ip === "None" && i > 0) errs.push(fieldInvalid(`spec.clusterIPs[${i}]`, ip, "must be a valid IP address"));
+    else if (ip !== "None" && ip !== "" && !isIP(ip) && !(i === 0 && spec.clusterIP))
+      errs.push(fieldInvalid(`spec.clusterIPs[${i}]`, ip, "must be empty, 'None', or a valid IP address"));
+  });
+  if (spec.clusterIP === "None" && usesNodePorts(type))
+    errs.push(fieldInvalid("spec.clusterIPs[0]", "None", `may not be set to 'None' for ${type} services`));
+
+  errs.push(...validatePorts(svc));
+  errs.push(...validateLabels(spec.selector, "spec.selector"));
+
+  if (spec.sessionAffinity !== undefined && !["None", "ClientIP"].includes(spec.sessionAffinity))
+    errs.push(fieldNotSupported("spec.sessionAffinity", spec.sessionAffinity, ["ClientIP", "None"]));
+  const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+  if (spec.sessionAffinity === "ClientIP") {
+    if (timeout !== undefined && (timeout <= 0 || timeout > 86400))
+      errs.push(fieldInvalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", timeout, "must be greater than 0 and less than 86400"));
+  } else if (spec.sessionAffinityConfig) {
+    errs.push(fieldInvalid("spec.sessionAffinityConfig", spec.sessionAffinityConfig, `must not be set when session affinity is ${spec.sessionAffinity ?? "None"}`));
+  }
+
+  if (spec.externalTrafficPolicy !== undefined && spec.externalTrafficPolicy !== "") {
+    if (!usesNodePorts(type))
+      errs.push(fieldInvalid("spec.externalTrafficPolicy", spec.externalTrafficPolicy, "may only be set when `type` is 'NodePort' or 'LoadBalancer'"));
+    else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy))
+      errs.push(fieldNotSupported("spec.externalTrafficPolicy", spec.externalTrafficPolicy, TRAFFIC_POLICIES));
+  }
+  if (spec.internalTrafficPolicy !== undefined && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy))
+    errs.push(fieldNotSupported("spec.internalTrafficPolicy", spec.internalTrafficPolicy, TRAFFIC_POLICIES));
+  if (spec.healthCheckNodePort && !(type === "LoadBalancer" && spec.externalTrafficPolicy === "Local"))
+    errs.push(fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"));
+  if (spec.allocateLoadBalancerNodePorts !== undefined && type !== "LoadBalancer")
+    errs.push(fieldForbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"));
+  if (spec.loadBalancerClass !== undefined && type !== "LoadBalancer")
+    errs.push(fieldForbidden("spec.loadBalancerClass", "may only be used when service type is 'LoadBalancer'"));
+
+  (spec.ipFamilies ?? []).forEach((f, i) => {
+    if (!IP_FAMILIES.includes(f)) errs.push(fieldNotSupported(`spec.ipFamilies[${i}]`, f, IP_FAMILIES));
+  });
+  if ((spec.ipFamilies ?? []).length > 2) errs.push(fieldInvalid("spec.ipFamilies", spec.ipFamilies, "may specify no more than one IP for each IP family"));
+  if (spec.ipFamilyPolicy !== undefined && !IP_FAMILY_POLICIES.includes(spec.ipFamilyPolicy))
+    errs.push(fieldNotSupported("spec.ipFamilyPolicy", spec.ipFamilyPolicy, IP_FAMILY_POLICIES));
+  if (type === "ExternalName" && spec.ipFamilyPolicy) errs.push(fieldForbidden("spec.ipFamilyPolicy", "may not be set for ExternalName services"));
+
+  (spec.externalIPs ?? []).forEach((ip, i) => {
+    if (!isIP(ip)) errs.push(fieldInvalid(`spec.externalIPs[${i}]`, ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
+  });
+  if (spec.loadBalancerIP && !isIP(spec.loadBalancerIP))
+    errs.push(fieldInvalid("spec.loadBalancerIP", spec.loadBalancerIP, "must be a valid IP address"));
+  (spec.loadBalancerSourceRanges ?? []).forEach((r, i) => {
+    if (!isCIDR(r.trim())) errs.push(fieldInvalid(`spec.loadBalancerSourceRanges[${i}]`, r, "must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 "));
+  });
+  if (spec.trafficDistribution !== undefined && !["PreferClose", "PreferSameZone", "PreferSameNode"].includes(spec.trafficDistribution))
+    errs.push(fieldNotSupported("spec.trafficDistribution", spec.trafficDistribution, ["PreferClose", "PreferSameNode", "PreferSameZone"]));
+  return errs;
+}
+
+/**
+ * ClusterIPs may not change once set, except when switching to or from ExternalName. Like
+ * upstream's patchAllocatedValues, an update that omits allocated values (clusterIP, nodePorts,
+ * healthCheckNodePort: `kubectl replace` of a hand-written manifest) keeps the old ones.
+ */
+function serviceImmutable(svc: Service, old: Service): FieldError[] {
+  const spec = (svc.spec ??= {});
+  const prev = old.spec ?? {};
+  if (spec.type === "ExternalName" || prev.type === "ExternalName") return [];
+  if (prev.clusterIP && !spec.clusterIP && !spec.clusterIPs?.length) {
+    spec.clusterIP = prev.clusterIP;
+    spec.clusterIPs = prev.clusterIPs;
+  }
+  if (usesNodePorts(spec.type) && usesNodePorts(prev.type)) {
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort) continue;
+      const match = (prev.ports ?? []).find((o) => o.port === p.port && (o.protocol ?? "TCP") === (p.protocol ?? "TCP"));
+      if (match?.nodePort) p.nodePort = match.nodePort;
+    }
+    if (!spec.healthCheckNodePort && prev.healthCheckNodePort && spec.externalTrafficPolicy === "Local")
+      spec.healthCheckNodePort = prev.healthCheckNodePort;
+  }
+  const errs: FieldError[] = [];
+  if (prev.clusterIP && spec.clusterIP !== prev.clusterIP)
+    errs.push(fieldInvalid("spec.clusterIPs[0]", spec.clusterIP ?? "", "may not change once set"));
+  return errs;
+}
+
+/** makePortString: "80/TCP,443:30443/TCP". */
+export function servicePortsString(ports: ServicePort[] | undefined): string {
+  const s = (ports ?? []).map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? "TCP"}` : `${p.port}/${p.protocol ?? "TCP"}`)).join(",");
+  return s || "<none>";
+}
+
+/** getServiceExternalIP (wide form: load-balancer addresses are not clipped). */
+export function serviceExternalIP(svc: Service): string {
+  const spec = svc.spec ?? {};
+  const ext = spec.externalIPs ?? [];
+  switch (spec.type ?? "ClusterIP") {
+    case "ClusterIP":
+    case "NodePort":
+      return ext.length ? ext.join(",") : "<none>";
+    case "LoadBalancer": {
+      const lb = [...new Set((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname || "").filter(Boolean))].sort();
+      if (ext.length) return [...lb, ...ext].join(",");
+      return lb.length ? lb.join(",") : "<pending>";
+    }
+    case "ExternalName":
+      return spec.externalName ?? "";
+  }
+  return "<unknown>";
+}
+
+export const services: ResourceDef<Service> = {
+  group: "",
+  version: "v1",
+  kind: "Service",
+  listKind: "ServiceList",
+  plural: "services",
+  singular: "service",
+  shortNames: ["svc"],
+  namespaced: true,
+  categories: ["all"],
+  schema: ServiceSchema,
+  subresources: ["status"],
+  hasStatus: true,
+  defaults: defaultService,
+  validate: validateService,
+  immutable: serviceImmutable,
+  table: {
+    columns: [
+      nameColumn,
+      column("Type", "type determines how the Service is exposed."),
+      column("Cluster-IP", "clusterIP is the IP address of the service and is usually assigned randomly."),
+      column("External-IP", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
+      column("Port(s)", "The list of ports that are exposed by this service."),
+      ageColumn,
+      column("Selector", "Route service traffic to pods with label keys and values matching this selector.", 1),
+    ],
+    row: (svc, now) => [
+      svc.metadata.name,
+      svc.spec?.type ?? "",
+      svc.spec?.clusterIPs?.[0] || svc.spec?.clusterIP || "<none>",
+      serviceExternalIP(svc),
+      servicePortsString(svc.spec?.ports),
+      age(svc.metadata.creationTimestamp, now),
+      formatLabels(svc.spec?.selector),
+    ],
+  },
+  fieldSelectors: {
+    "spec.clusterIP": (s) => s.spec?.clusterIP ?? "",
+    "spec.type": (s) => s.spec?.type ?? "",
+  },
+};
