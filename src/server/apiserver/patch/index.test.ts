@@ -1,0 +1,126 @@
+import { describe, expect, test } from "bun:test";
+import { ApiError } from "../../../api/errors";
+import { applyPatch, isPatchContentType, JSON_PATCH, MAX_JSON_PATCH_OPERATIONS, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from "./index";
+import { deployment, DeploymentSchema } from "./testdata";
+
+const errorOf = (f: () => unknown): ApiError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError);
+    return e as ApiError;
+  }
+  throw new Error("expected an ApiError");
+};
+const jp = (ops: unknown, doc: object = deployment()) => applyPatch(JSON_PATCH, doc, ops, DeploymentSchema) as any;
+const mp = (patch: unknown, doc: object = deployment()) => applyPatch(MERGE_PATCH, doc, patch, DeploymentSchema) as any;
+
+describe("content types", () => {
+  test("parameters and case are ignored", () => {
+    const out = applyPatch("Application/Merge-Patch+JSON; charset=utf-8", deployment(), { spec: { replicas: 9 } }, DeploymentSchema) as any;
+    expect(out.spec.replicas).toBe(9);
+    expect(isPatchContentType("application/strategic-merge-patch+json")).toBe(true);
+    expect(isPatchContentType("application/json")).toBe(false);
+  });
+
+  test("anything else is 415", () => {
+    const e = errorOf(() => applyPatch("application/json", deployment(), {}, DeploymentSchema));
+    expect(e.code).toBe(415);
+    expect(e.reason).toBe("UnsupportedMediaType");
+    expect(errorOf(() => applyPatch("application/apply-patch+yaml", deployment(), {}, DeploymentSchema)).code).toBe(415);
+  });
+
+  test("merge and strategic patches must be objects", () => {
+    expect(errorOf(() => mp([1])).code).toBe(400);
+    expect(errorOf(() => mp("x")).code).toBe(400);
+    expect(errorOf(() => applyPatch(STRATEGIC_MERGE_PATCH, deployment(), null, DeploymentSchema)).code).toBe(400);
+  });
+});
+
+describe("JSON patch (RFC 6902)", () => {
+  test("replace, add, remove", () => {
+    const out = jp([
+      { op: "replace", path: "/spec/replicas", value: 3 },
+      { op: "add", path: "/metadata/labels/env", value: "prod" },
+      { op: "remove", path: "/metadata/labels/tier" },
+      { op: "add", path: "/spec/template/spec/containers/-", value: { name: "new", image: "redis" } },
+      { op: "test", path: "/spec/template/spec/containers/0/name", value: "web" },
+    ]);
+    expect(out.spec.replicas).toBe(3);
+    expect(out.metadata.labels).toEqual({ app: "web", env: "prod" });
+    expect(out.spec.template.spec.containers.map((c: any) => c.name)).toEqual(["web", "sidecar", "new"]);
+  });
+
+  test("a failed test op is 422 and nothing is applied", () => {
+    const orig = deployment();
+    const e = errorOf(() => jp([{ op: "replace", path: "/spec/replicas", value: 7 }, { op: "test", path: "/spec/replicas", value: 1 }], orig));
+    expect(e.code).toBe(422);
+    expect(e.message).toContain("Test operation failed");
+    expect(orig.spec.replicas).toBe(2);
+  });
+
+  test("missing paths are 422", () => {
+    expect(errorOf(() => jp([{ op: "remove", path: "/spec/nope" }])).code).toBe(422);
+    expect(errorOf(() => jp([{ op: "replace", path: "/spec/template/spec/containers/9/image", value: "x" }])).code).toBe(422);
+    expect(errorOf(() => jp([{ op: "add", path: "/no/such/parent", value: 1 }])).code).toBe(422);
+  });
+
+  test("malformed operations are 400", () => {
+    expect(errorOf(() => jp({ op: "add" })).code).toBe(400);
+    expect(errorOf(() => jp([{ op: "explode", path: "/a" }])).code).toBe(400);
+    expect(errorOf(() => jp([{ op: "add", path: "/spec/x" }])).code).toBe(400);
+    expect(errorOf(() => jp(["nope"])).code).toBe(400);
+  });
+
+  test("replacing the whole document with a non-object is 400", () => {
+    expect(errorOf(() => jp([{ op: "replace", path: "", value: 5 }])).code).toBe(400);
+  });
+
+  test("prototype pollution attempts fail cleanly", () => {
+    const e = errorOf(() => jp([{ op: "add", path: "/__proto__/polluted", value: "yes" }]));
+    expect([400, 422]).toContain(e.code);
+    expect(({} as any).polluted).toBeUndefined();
+  });
+
+  test("too many operations", () => {
+    const ops = Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: "test", path: "/kind", value: "Deployment" }));
+    expect(errorOf(() => jp(ops)).code).toBe(422);
+  });
+
+  test("an empty patch changes nothing", () => {
+    expect(jp([])).toEqual(deployment());
+  });
+});
+
+describe("JSON merge patch (RFC 7386)", () => {
+  test("maps merge, null deletes, lists replace", () => {
+    const orig = deployment();
+    const out = mp({
+      metadata: { labels: { tier: null, env: "prod" } },
+      spec: { template: { spec: { containers: [{ name: "only", image: "alpine" }] } } },
+    }, orig);
+    expect(out.metadata.labels).toEqual({ app: "web", env: "prod" });
+    expect(out.spec.template.spec.containers).toEqual([{ name: "only", image: "alpine" }]);
+    expect(out.spec.template.spec.nodeSelector).toEqual({ disk: "ssd" });
+    expect(orig.metadata.labels.tier).toBe("fe"); // original untouched
+  });
+
+  test("RFC 7386 examples", () => {
+    const doc = { a: "b", c: { d: "e", f: "g" } };
+    expect(applyPatch(MERGE_PATCH, doc, { a: "z", c: { f: null } }, DeploymentSchema)).toEqual({ a: "z", c: { d: "e" } });
+    expect(applyPatch(MERGE_PATCH, { a: [{ b: "c" }] }, { a: [1] }, DeploymentSchema)).toEqual({ a: [1] });
+    expect(applyPatch(MERGE_PATCH, { a: "foo" }, { a: { bb: { ccc: null } } }, DeploymentSchema)).toEqual({ a: { bb: {} } });
+    expect(applyPatch(MERGE_PATCH, { e: null }, { a: 1 }, DeploymentSchema)).toEqual({ e: null, a: 1 });
+  });
+
+  test("directives mean nothing here", () => {
+    const out = mp({ metadata: { labels: { $patch: "delete" } } });
+    expect(out.metadata.labels.$patch).toBe("delete");
+  });
+
+  test("__proto__ keys stay data", () => {
+    const out = mp(JSON.parse('{"metadata":{"__proto__":{"polluted":"yes"}}}'));
+    expect(({} as any).polluted).toBeUndefined();
+    expect(out.metadata.polluted).toBeUndefined();
+  });
+});
