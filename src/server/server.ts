@@ -39,7 +39,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   ensureJoinToken(cfg.dataDir, cfg.token);
   const authenticate = createTokenAuthenticator([{ token: admin.token, user: ADMIN }]);
 
-  const store = await openStore(cfg.datastoreEndpoint);
+  const store = await openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
+    // Name the flag: the store's own message does not know where the URL came from.
+    throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
+  });
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   try {

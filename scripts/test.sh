@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, then every test (unit tests beside the code, and the
+# cross-process tests in tests/ that build the binary and drive it with the real kubectl).
+# This is the command the README gives and the one CI runs.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "== typecheck"
+bun run typecheck
+typecheck=$?
+
+echo "== tests"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+bun test "$@" 2>&1 | tee "$out"
+tests=${PIPESTATUS[0]}
+
+# bun prints " N pass" / " N skip" / " N fail"; restate them as one plain summary line.
+count() { grep -E "^ *[0-9]+ $1\$" "$out" | tail -n1 | tr -dc '0-9'; }
+passed="$(count pass)"; failed="$(count fail)"; skipped="$(count skip)"
+echo
+echo "summary: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped$([ "$typecheck" = 0 ] || echo ' (typecheck FAILED)')"
+
+[ "$typecheck" = 0 ] && [ "$tests" = 0 ]

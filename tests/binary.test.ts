@@ -1,0 +1,149 @@
+// The compiled single binary, copied alone into an empty folder (no node_modules, no source,
+// no migrations folder next to it), must run a working server that the real kubectl talks to.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const haveApiServer = existsSync(join(ROOT, "src", "server", "apiserver", "index.ts"));
+const haveKubectl = Bun.which("kubectl") !== null;
+if (!haveApiServer) console.warn("binary.test: src/server/apiserver/index.ts does not exist yet; skipping the binary tests");
+if (!haveKubectl) console.warn("binary.test: kubectl is not on PATH; skipping the binary tests");
+
+const work = mkdtempSync(join(tmpdir(), "bramble-bin-"));
+const binDir = join(work, "bin");
+const bin = join(binDir, "bramble");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "0.0.0.0", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+class ServerProcess {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  private output = "";
+  constructor(args: string[]) {
+    this.proc = Bun.spawn([bin, "server", ...args], { cwd: binDir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    for (const stream of [this.proc.stdout, this.proc.stderr]) void this.collect(stream);
+  }
+  private async collect(stream: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) this.output += decoder.decode(chunk);
+  }
+  get log() {
+    return this.output;
+  }
+  /** Until GET /readyz answers 200 over TLS verified against the cluster CA. */
+  async waitReady(dataDir: string, port: number, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    const caPath = join(dataDir, "server", "tls", "server-ca.crt");
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`server exited with ${this.proc.exitCode}:\n${this.output}`);
+      try {
+        if (existsSync(caPath)) {
+          const res = await fetch(`https://127.0.0.1:${port}/readyz`, { tls: { ca: readFileSync(caPath, "utf8") } });
+          if (res.status === 200 && existsSync(join(dataDir, "server", "admin.kubeconfig"))) return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await Bun.sleep(100);
+    }
+    throw new Error(`server not ready after ${timeoutMs} ms:\n${this.output}`);
+  }
+  async terminate(): Promise<number> {
+    this.proc.kill("SIGTERM");
+    const code = await Promise.race([this.proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
+    if (code === "timeout") {
+      this.proc.kill("SIGKILL");
+      throw new Error(`server did not exit within 15 s of SIGTERM:\n${this.output}`);
+    }
+    return code;
+  }
+}
+
+function kubectl(kubeconfig: string, ...args: string[]) {
+  const p = Bun.spawnSync(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { timeout: 30_000 });
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+describe.skipIf(!haveApiServer || !haveKubectl)("compiled binary", () => {
+  beforeAll(() => {
+    const outfile = join(work, "build", "bramble");
+    const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts"), `--outfile=${outfile}`], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    if (build.exitCode !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
+    // The binary ALONE: whatever it needs at run time must be inside it.
+    Bun.spawnSync(["mkdir", "-p", binDir]);
+    copyFileSync(outfile, bin);
+    Bun.spawnSync(["chmod", "+x", bin]);
+    expect(readdirSync(binDir)).toEqual(["bramble"]);
+  }, 180_000);
+
+  test("bramble version", () => {
+    const p = Bun.spawnSync([bin, "version"], { cwd: binDir });
+    expect(p.exitCode).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    expect(p.stdout.toString()).toMatch(new RegExp(`^bramble version v${pkg.version.replaceAll(".", "\\.")} \\(compiled \\d{4}-\\d\\d-\\d\\dT`));
+  });
+
+  test("bad flag: one line, non-zero exit", () => {
+    const p = Bun.spawnSync([bin, "server", "--service-cidr", "10.43.0.0/33"], { cwd: binDir });
+    expect(p.exitCode).not.toBe(0);
+    expect(p.stderr.toString()).toBe('bramble: --service-cidr: "10.43.0.0/33" is not a valid CIDR\n');
+  });
+
+  test(
+    "server: kubectl lists the bootstrap namespaces; state, CA and token survive a restart",
+    async () => {
+      const dataDir = join(work, "data");
+      const port = freePort();
+      const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
+      const extraKubeconfig = join(work, "home", ".kube", "config");
+
+      let server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), "--write-kubeconfig", extraKubeconfig]);
+      try {
+        await server.waitReady(dataDir, port);
+
+        const ns = kubectl(kubeconfig, "get", "namespaces", "-o", "name");
+        expect(ns.stderr).toBe("");
+        expect(ns.stdout.trim().split("\n").sort()).toEqual(
+          ["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system"],
+        );
+        // The --write-kubeconfig copy works the same.
+        expect(kubectl(extraKubeconfig, "get", "namespace", "kube-system", "-o", "name").stdout.trim()).toBe("namespace/kube-system");
+        expect(kubectl(kubeconfig, "create", "namespace", "survives-restart").code).toBe(0);
+
+        // Without the token: 401 Status, except the health endpoints.
+        const ca = readFileSync(join(dataDir, "server", "tls", "server-ca.crt"), "utf8");
+        const anon = await fetch(`https://127.0.0.1:${port}/api/v1/namespaces`, { tls: { ca } });
+        expect(anon.status).toBe(401);
+        expect(await anon.json()).toMatchObject({ kind: "Status", code: 401, reason: "Unauthorized" });
+        expect((await fetch(`https://127.0.0.1:${port}/livez`, { tls: { ca } })).status).toBe(200);
+
+        // A second server on the same port fails with one clear line.
+        const clash = Bun.spawnSync([bin, "server", "--data-dir", join(work, "other"), "--https-listen-port", String(port)], { cwd: binDir, timeout: 30_000 });
+        expect(clash.exitCode).not.toBe(0);
+        expect(clash.stderr.toString()).toMatch(/^bramble: --https-listen-port: 0\.0\.0\.0:\d+ is already in use.*\n$/);
+
+        expect(await server.terminate()).toBe(0);
+        expect(server.log).toContain("stopped");
+
+        const kubeconfigBefore = readFileSync(kubeconfig, "utf8");
+        server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port)]);
+        await server.waitReady(dataDir, port);
+        expect(readFileSync(kubeconfig, "utf8")).toBe(kubeconfigBefore); // same CA, same token
+        expect(kubectl(kubeconfig, "get", "namespace", "survives-restart", "-o", "name").stdout.trim()).toBe("namespace/survives-restart");
+        expect(await server.terminate()).toBe(0);
+      } finally {
+        if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
+      }
+    },
+    120_000,
+  );
+});
