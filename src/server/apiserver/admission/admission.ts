@@ -1,0 +1,36 @@
+// Admission runs between validation and the store write. A plugin may change the object (fill
+// an allocated ClusterIP) and returns what to do once the write commits or fails, so
+// allocations never leak from a failed or dry-run write.
+import type { KubeObject } from "../../../api/meta";
+import type { ResourceDef } from "../../../api/resource";
+
+export interface AdmissionOutcome {
+  /** The write committed: make releases of old allocations final. */
+  commit?(): void;
+  /** The write failed or was a dry run: undo what admit reserved. */
+  rollback?(): void;
+}
+
+export interface AdmissionPlugin {
+  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined): AdmissionOutcome | void;
+  /** The object was removed from the store. */
+  deleted?(def: ResourceDef, obj: KubeObject): void;
+}
+
+/** Runs plugins in order; if one throws, the ones before it are rolled back. */
+export function admitAll(plugins: AdmissionPlugin[], op: "create" | "update", def: ResourceDef, obj: KubeObject, old?: KubeObject): Required<AdmissionOutcome> {
+  const outcomes: AdmissionOutcome[] = [];
+  try {
+    for (const p of plugins) {
+      const o = p.admit(op, def, obj, old);
+      if (o) outcomes.push(o);
+    }
+  } catch (e) {
+    for (const o of outcomes.reverse()) o.rollback?.();
+    throw e;
+  }
+  return {
+    commit: () => outcomes.forEach((o) => o.commit?.()),
+    rollback: () => outcomes.forEach((o) => o.rollback?.()),
+  };
+}

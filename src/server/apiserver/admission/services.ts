@@ -1,0 +1,131 @@
+// Service allocation: a ClusterIP from --service-cidr and NodePorts from the node-port range,
+// reserved in memory before the write and released after a failed write or a delete. The first
+// address belongs to the `kubernetes` Service, as upstream.
+import { invalid, type StatusCause } from "../../../api/errors";
+import type { KubeObject } from "../../../api/meta";
+import type { ResourceDef } from "../../../api/resource";
+import { addressIndex, formatCidr, nthAddress, parseCidr, type Cidr } from "../../../machinery/cidr";
+import type { AdmissionOutcome, AdmissionPlugin } from "./admission";
+import { RangeAllocator } from "./allocator";
+
+interface ServicePort {
+  name?: string;
+  port: number;
+  protocol?: string;
+  nodePort?: number;
+}
+
+interface ServiceSpec {
+  type?: string;
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ports?: ServicePort[];
+}
+
+const usesNodePorts = (spec: ServiceSpec) => spec.type === "NodePort" || spec.type === "LoadBalancer";
+const isService = (def: ResourceDef) => def.group === "" && def.plural === "services";
+
+export class ServiceAllocator implements AdmissionPlugin {
+  private readonly cidr: Cidr;
+  private readonly ips: RangeAllocator;
+  private readonly ports: RangeAllocator;
+
+  constructor(serviceCidr: string, nodePortRange: [number, number]) {
+    this.cidr = parseCidr(serviceCidr);
+    // Offsets inside the block; the network and broadcast addresses are never handed out.
+    // Offset 1 is handed out only on request: it belongs to the `kubernetes` Service.
+    this.ips = new RangeAllocator(1, this.cidr.size - 2, 2);
+    this.ports = new RangeAllocator(nodePortRange[0], nodePortRange[1]);
+  }
+
+  /** Re-reserves what stored Services hold; run once at start-up. */
+  restore(services: KubeObject[]) {
+    for (const svc of services) {
+      const spec = (svc.spec ?? {}) as ServiceSpec;
+      const idx = spec.clusterIP ? addressIndex(this.cidr, spec.clusterIP) : undefined;
+      if (idx !== undefined) this.ips.reserve(idx);
+      for (const p of spec.ports ?? []) if (p.nodePort) this.ports.reserve(p.nodePort);
+    }
+  }
+
+  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old?: KubeObject): AdmissionOutcome | void {
+    if (!isService(def)) return;
+    const spec = (obj.spec ??= {}) as ServiceSpec;
+    const oldSpec = (old?.spec ?? {}) as ServiceSpec;
+    const reserved: (() => void)[] = [];
+    const releaseOnCommit: (() => void)[] = [];
+    const fail = (causes: StatusCause[]) => {
+      reserved.forEach((undo) => undo());
+      return invalid({ group: "", plural: "services", kind: "Service" }, obj.metadata.name ?? "", causes);
+    };
+
+    if (op === "update" && oldSpec.clusterIP) {
+      spec.clusterIP ||= oldSpec.clusterIP;
+      if (spec.clusterIP !== oldSpec.clusterIP)
+        throw fail([{ reason: "FieldValueInvalid", field: "spec.clusterIP", message: `Invalid value: "${spec.clusterIP}": field is immutable` }]);
+    } else if (spec.type === "ExternalName") {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+    } else if (spec.clusterIP !== "None") {
+      const ip = this.reserveIp(spec.clusterIP, (c) => fail([c]));
+      reserved.push(() => this.ips.release(addressIndex(this.cidr, ip)!));
+      spec.clusterIP = ip;
+    }
+    if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
+
+    const oldPorts = new Map((oldSpec.ports ?? []).filter((p) => p.nodePort).map((p) => [`${p.port}/${p.protocol ?? "TCP"}`, p.nodePort!]));
+    const kept = new Set<number>();
+    for (const [i, p] of (spec.ports ?? []).entries()) {
+      if (!usesNodePorts(spec)) {
+        delete p.nodePort;
+        continue;
+      }
+      const previous = oldPorts.get(`${p.port}/${p.protocol ?? "TCP"}`);
+      if (p.nodePort === undefined && previous !== undefined) p.nodePort = previous;
+      if (p.nodePort !== undefined && p.nodePort === previous) {
+        kept.add(p.nodePort);
+        continue;
+      }
+      const field = `spec.ports[${i}].nodePort`;
+      if (p.nodePort !== undefined) {
+        if (!this.ports.contains(p.nodePort))
+          throw fail([{ reason: "FieldValueInvalid", field, message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${this.ports.first}-${this.ports.last}` }]);
+        if (!this.ports.reserve(p.nodePort))
+          throw fail([{ reason: "FieldValueInvalid", field, message: `Invalid value: ${p.nodePort}: provided port is already allocated` }]);
+      } else {
+        const n = this.ports.allocate();
+        if (n === undefined) throw fail([{ reason: "FieldValueInvalid", field, message: "no node ports are free in the node port range" }]);
+        p.nodePort = n;
+      }
+      const n = p.nodePort;
+      reserved.push(() => this.ports.release(n));
+    }
+    for (const n of oldPorts.values()) if (!kept.has(n)) releaseOnCommit.push(() => this.ports.release(n));
+
+    return {
+      rollback: () => reserved.forEach((undo) => undo()),
+      commit: () => releaseOnCommit.forEach((release) => release()),
+    };
+  }
+
+  deleted(def: ResourceDef, obj: KubeObject) {
+    if (!isService(def)) return;
+    const spec = (obj.spec ?? {}) as ServiceSpec;
+    const idx = spec.clusterIP ? addressIndex(this.cidr, spec.clusterIP) : undefined;
+    if (idx !== undefined) this.ips.release(idx);
+    for (const p of spec.ports ?? []) if (p.nodePort) this.ports.release(p.nodePort);
+  }
+
+  private reserveIp(requested: string | undefined, fail: (c: StatusCause) => Error): string {
+    if (requested) {
+      const idx = addressIndex(this.cidr, requested);
+      if (idx === undefined || !this.ips.contains(idx))
+        throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: `Invalid value: "${requested}": provided IP is not in the valid range. The range of valid IPs is ${formatCidr(this.cidr)}` });
+      if (!this.ips.reserve(idx)) throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: `Invalid value: "${requested}": provided IP is already allocated` });
+      return requested;
+    }
+    const idx = this.ips.allocate();
+    if (idx === undefined) throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: "no IP addresses are free in the service range" });
+    return nthAddress(this.cidr, idx);
+  }
+}

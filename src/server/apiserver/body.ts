@@ -1,0 +1,117 @@
+// Request bodies: size limit, JSON or YAML, and typed decoding against a resource's schema with
+// upstream's three fieldValidation modes (Strict rejects unknown fields, Warn and Ignore drop them).
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { ValueErrorType } from "@sinclair/typebox/errors";
+import { Value } from "@sinclair/typebox/value";
+import type { TSchema } from "@sinclair/typebox";
+import { ApiError, badRequest, tooLarge, unsupportedMediaType, type FieldError } from "../../api/errors";
+
+/** Upstream's limit for a request body. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export async function readBody(req: Request): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+  let text: string;
+  try {
+    const buf = await req.arrayBuffer();
+    if (buf.byteLength > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw badRequest(`unable to read request body: ${(e as Error).message}`);
+  }
+  return text;
+}
+
+const mediaType = (req: Request) => (req.headers.get("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
+
+/** Parses a JSON or YAML body into a value (create, update, DeleteOptions, subresource bodies). */
+export async function parseBody(req: Request, allowed = ["application/json", "application/yaml", "*/*", ""]): Promise<unknown> {
+  const type = mediaType(req);
+  if (!allowed.includes(type)) throw unsupportedMediaType(type);
+  const text = await readBody(req);
+  if (text.trim() === "") throw badRequest("the request body is empty");
+  return parseText(text, type);
+}
+
+export function parseText(text: string, type: string): unknown {
+  try {
+    if (type.endsWith("yaml")) {
+      const docs = Bun.YAML.parse(text);
+      return Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
+    }
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the body of the request could not be decoded as ${type.endsWith("yaml") ? "YAML" : "JSON"}: ${(e as Error).message}`);
+  }
+}
+
+export const patchMediaType = mediaType;
+
+export type FieldValidation = "Strict" | "Warn" | "Ignore";
+
+export function fieldValidationOf(url: URL): FieldValidation {
+  const v = url.searchParams.get("fieldValidation") ?? "Warn";
+  if (v !== "Strict" && v !== "Warn" && v !== "Ignore")
+    throw badRequest(`fieldValidation must be one of Strict, Warn or Ignore, got "${v}"`);
+  return v;
+}
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+const checkerFor = (schema: TSchema) => {
+  let c = compiled.get(schema);
+  if (!c) compiled.set(schema, (c = TypeCompiler.Compile(schema)));
+  return c;
+};
+
+/** "/spec/containers/0/image" → "spec.containers[0].image". */
+export function fieldPath(pointer: string): string {
+  let out = "";
+  for (const raw of pointer.split("/").slice(1)) {
+    const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    out += /^\d+$/.test(part) ? `[${part}]` : out ? `.${part}` : part;
+  }
+  return out;
+}
+
+export interface Decoded {
+  warnings: string[];
+  /** Required fields that are missing: reported as 422 Invalid together with semantic validation. */
+  missing: FieldError[];
+}
+
+/**
+ * Checks `obj` against the schema in place. Unknown fields: rejected (Strict) or removed with a
+ * warning (Warn) or silently (Ignore). Wrong types: 400, as upstream's decoder answers.
+ */
+export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidation): Decoded {
+  const result: Decoded = { warnings: [], missing: [] };
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw badRequest("the request body must be a JSON object");
+  const checker = checkerFor(schema);
+  if (checker.Check(obj)) return result;
+  const unknown: string[] = [];
+  const wrongType: string[] = [];
+  for (const err of checker.Errors(obj)) {
+    if (err.type === ValueErrorType.ObjectAdditionalProperties) {
+      for (const extra of extraKeys(err.value, err.schema)) unknown.push(fieldPath(`${err.path}/${extra}`));
+    } else if (err.type === ValueErrorType.ObjectRequiredProperty) {
+      result.missing.push({ field: fieldPath(err.path), type: "Required", message: "Required value" });
+    } else {
+      wrongType.push(`${fieldPath(err.path) || "<root>"}: ${err.message}`);
+    }
+  }
+  if (unknown.length) {
+    if (mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
+    Value.Clean(schema, obj);
+    if (mode === "Warn") result.warnings.push(...new Set(unknown.map((f) => `unknown field "${f}"`)));
+  }
+  if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
+  return result;
+}
+
+function extraKeys(value: unknown, schema: TSchema): string[] {
+  if (typeof value !== "object" || value === null) return [];
+  const known = new Set(Object.keys((schema as { properties?: object }).properties ?? {}));
+  return Object.keys(value).filter((k) => !known.has(k));
+}

@@ -1,0 +1,85 @@
+// Discovery documents (/version, /api, /apis, /api/v1, /apis/<group>/<version>). kubectl asks for
+// the aggregated v2 form first; answering with the legacy documents makes it fall back to them.
+import type { ResourceDef } from "../../api/resource";
+
+export const KUBERNETES_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0+bramble" };
+
+export function versionInfo(brambleVersion: string) {
+  return {
+    ...KUBERNETES_VERSION,
+    gitCommit: brambleVersion,
+    gitTreeState: "clean",
+    buildDate: "1970-01-01T00:00:00Z",
+    goVersion: `bun${Bun.version}`,
+    compiler: "bun",
+    platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
+  };
+}
+
+const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
+  status: ["get", "patch", "update"],
+  scale: ["get", "patch", "update"],
+  binding: ["create"],
+  eviction: ["create"],
+  log: ["get"],
+  exec: ["create", "get"],
+};
+
+const ALL_CATEGORY = new Set(["pods", "services", "deployments", "replicasets", "daemonsets"]);
+
+export function resourceList(groupVersion: string, defs: ResourceDef[]) {
+  const resources: unknown[] = [];
+  for (const d of defs) {
+    resources.push({
+      name: d.plural,
+      singularName: d.singular,
+      namespaced: d.namespaced,
+      kind: d.kind,
+      verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+      shortNames: d.shortNames.length ? d.shortNames : undefined,
+      categories: d.categories ?? (ALL_CATEGORY.has(d.plural) ? ["all"] : undefined),
+    });
+    for (const sub of d.subresources) {
+      const kind = sub === "scale" ? "Scale" : sub === "binding" ? "Binding" : sub === "eviction" ? "Eviction" : d.kind;
+      const group = sub === "scale" ? "autoscaling" : sub === "eviction" ? "policy" : undefined;
+      resources.push({
+        name: `${d.plural}/${sub}`,
+        singularName: "",
+        namespaced: d.namespaced,
+        kind,
+        ...(group && { group, version: "v1" }),
+        verbs: VERBS_BY_SUBRESOURCE[sub] ?? ["get"],
+      });
+    }
+  }
+  return { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources };
+}
+
+/** Distinct groups (other than core) with their versions, in first-seen order. */
+export function groupsOf(defs: ResourceDef[]): { name: string; versions: string[] }[] {
+  const groups = new Map<string, Set<string>>();
+  for (const d of defs) if (d.group) (groups.get(d.group) ?? groups.set(d.group, new Set()).get(d.group)!).add(d.version);
+  return [...groups].map(([name, versions]) => ({ name, versions: [...versions] }));
+}
+
+const groupDoc = (g: { name: string; versions: string[] }) => {
+  const versions = g.versions.map((v) => ({ groupVersion: `${g.name}/${v}`, version: v }));
+  return { kind: "APIGroup", apiVersion: "v1", name: g.name, versions, preferredVersion: versions[0] };
+};
+
+export function apiGroupList(defs: ResourceDef[]) {
+  return { kind: "APIGroupList", apiVersion: "v1", groups: groupsOf(defs).map(groupDoc) };
+}
+
+export function apiGroup(defs: ResourceDef[], name: string) {
+  const g = groupsOf(defs).find((x) => x.name === name);
+  return g && groupDoc(g);
+}
+
+export function apiVersions(serverAddress: string) {
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
+  };
+}

@@ -1,0 +1,93 @@
+// Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
+// and pods/log and pods/exec, which the node's agent serves.
+import { ApiError, badRequest, conflict, invalid } from "../../../api/errors";
+import type { KubeObject } from "../../../api/meta";
+import type { ResourceDef } from "../../../api/resource";
+import { parseBody, parseText, patchMediaType, readBody } from "../body";
+import { timestamp } from "../objects/codec";
+import { targetOf } from "../objects/objects";
+import { applyPatch } from "../patch";
+import { isDryRun } from "../query";
+import type { ApiContext } from "./context";
+import { checkKind } from "./write";
+import { json, success } from "./respond";
+import { Type } from "@sinclair/typebox";
+
+const ScaleSchema = Type.Object({
+  apiVersion: Type.Optional(Type.String()),
+  kind: Type.Optional(Type.String()),
+  metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  spec: Type.Optional(Type.Object({ replicas: Type.Optional(Type.Integer()) })),
+  status: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
+
+function toScale(def: ResourceDef, obj: KubeObject) {
+  const m = obj.metadata;
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: def.scale!.specReplicas(obj) },
+    status: { replicas: def.scale!.statusReplicas(obj), selector: def.scale!.selector(obj) },
+  };
+}
+
+export async function scale(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
+  const current = ctx.objects.get(def, namespace, name);
+  if (req.method === "GET") return json(toScale(def, current));
+  let desired: Record<string, any>;
+  if (req.method === "PUT") desired = (await parseBody(req)) as Record<string, any>;
+  else if (req.method === "PATCH") {
+    const patch = parseText(await readBody(req), "application/json");
+    desired = applyPatch(patchMediaType(req), toScale(def, current), patch, ScaleSchema) as Record<string, any>;
+  } else throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported on ${def.plural}/scale`);
+  const replicas = desired?.spec?.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0)
+    throw invalid({ group: "autoscaling", plural: "scales", kind: "Scale" }, name, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+  const rv = desired?.metadata?.resourceVersion;
+  if (rv && req.method === "PUT" && rv !== current.metadata.resourceVersion)
+    throw conflict(targetOf(def), name, "the object has been modified; please apply your changes to the latest version and try again");
+  const next = structuredClone(current);
+  def.scale!.setSpecReplicas(next, replicas);
+  const updated = await ctx.objects.update(def, namespace, name, next, { dryRun: isDryRun(url) });
+  return json(toScale(def, updated));
+}
+
+/** pods/binding: the scheduler's one way to place a pod. Only an unbound pod can be bound. */
+export async function bind(ctx: ApiContext, req: Request, url: URL, pods: ResourceDef, namespace: string, name: string) {
+  const body = (await parseBody(req)) as { target?: { name?: string; kind?: string }; metadata?: { name?: string } };
+  const node = body?.target?.name;
+  if (typeof node !== "string" || !node)
+    throw invalid({ group: "", plural: "bindings", kind: "Binding" }, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+  if (body.metadata?.name && body.metadata.name !== name) throw badRequest(`the name of the binding (${body.metadata.name}) does not match the pod (${name})`);
+  const pod = ctx.objects.get(pods, namespace, name);
+  const spec = pod.spec as { nodeName?: string };
+  if (pod.metadata.deletionTimestamp) throw conflict(targetOf(pods), name, "pod is being deleted, cannot be assigned to a host");
+  if (spec.nodeName) throw conflict(targetOf(pods), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+  const next = structuredClone(pod);
+  (next.spec as { nodeName?: string }).nodeName = node;
+  const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastTransitionTime: timestamp() }];
+  if (!isDryRun(url)) await ctx.objects.replace(pods, next, Number(pod.metadata.resourceVersion));
+  return json(success(), 201);
+}
+
+/** pods/eviction: a polite delete (no PodDisruptionBudgets exist yet, so it is always allowed). */
+export async function evict(ctx: ApiContext, req: Request, url: URL, pods: ResourceDef, namespace: string, name: string) {
+  const body = (await parseBody(req)) as { deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[] } };
+  const options = body?.deleteOptions ?? {};
+  await ctx.deleter.delete(pods, namespace, name, {
+    gracePeriodSeconds: options.gracePeriodSeconds,
+    preconditions: options.preconditions,
+    dryRun: isDryRun(url) || !!options.dryRun?.includes("All"),
+  });
+  return json(success(), 201);
+}
+
+/** pods/log and pods/exec are answered by the node's agent; the API server only proxies them. */
+export function agentOnly(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, what: string): Response {
+  const pod = ctx.objects.get(pods, namespace, name);
+  const node = (pod.spec as { nodeName?: string }).nodeName;
+  if (!node) throw badRequest(`pod ${name} does not have a host assigned`);
+  throw new ApiError(503, "ServiceUnavailable", `${what} for pod ${name} is served by the agent on node ${node}, and this server has no connection to it`);
+}

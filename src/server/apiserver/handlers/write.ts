@@ -1,0 +1,136 @@
+// create, update, patch, delete and deletecollection over HTTP. The rules for objects live in
+// objects/; this file only decodes requests and encodes answers.
+import { ApiError, badRequest } from "../../../api/errors";
+import type { KubeObject } from "../../../api/meta";
+import { apiVersionOf, type ResourceDef } from "../../../api/resource";
+import { decodeObject, fieldValidationOf, parseBody, parseText, patchMediaType, readBody, type Decoded } from "../body";
+import type { DeleteOptions, PropagationPolicy } from "../objects/delete";
+import { applyPatch } from "../patch";
+import { intParam, isDryRun, objectFilter } from "../query";
+import type { ApiContext } from "./context";
+import { json } from "./respond";
+
+const PATCH_TYPES = [
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+];
+
+/** An object must name this resource's apiVersion and kind, or leave them empty. */
+export function checkKind(def: ResourceDef, body: unknown): KubeObject {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("the request body must be a JSON object");
+  const obj = body as KubeObject;
+  const expected = apiVersionOf(def);
+  if (obj.apiVersion !== undefined && obj.apiVersion !== expected)
+    throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expected})`);
+  if (obj.kind !== undefined && obj.kind !== def.kind)
+    throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${def.kind})`);
+  obj.apiVersion = expected;
+  obj.kind = def.kind;
+  if (obj.metadata !== undefined && (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata)))
+    throw badRequest("metadata must be an object");
+  obj.metadata ??= {};
+  return obj;
+}
+
+function checkNamespace(def: ResourceDef, obj: KubeObject, namespace: string | undefined) {
+  if (def.namespaced && obj.metadata.namespace && obj.metadata.namespace !== namespace)
+    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+}
+
+const warningHeaders = (d: Decoded): Record<string, string> =>
+  d.warnings.length ? { warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : {};
+
+export async function createObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
+  const mode = fieldValidationOf(url);
+  const dryRun = isDryRun(url);
+  const obj = checkKind(def, await parseBody(req));
+  const decoded = decodeObject(obj, def.schema, mode);
+  checkNamespace(def, obj, namespace);
+  const created = await ctx.objects.create(def, namespace, obj, { dryRun, missing: decoded.missing });
+  return json(created, 201, warningHeaders(decoded));
+}
+
+export async function updateObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
+  const mode = fieldValidationOf(url);
+  const dryRun = isDryRun(url);
+  const obj = checkKind(def, await parseBody(req));
+  const decoded = decodeObject(obj, def.schema, mode);
+  checkNamespace(def, obj, namespace);
+  if (obj.metadata.name !== undefined && obj.metadata.name !== name)
+    throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+  const updated = await ctx.objects.update(def, namespace, name, obj, { dryRun, subresource, missing: decoded.missing });
+  return json(updated, 200, warningHeaders(decoded));
+}
+
+/** Conflicts on a patch without a resourceVersion are retried, as upstream does. */
+const PATCH_ATTEMPTS = 5;
+
+export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
+  const type = patchMediaType(req);
+  if (type === "application/apply-patch+yaml")
+    throw new ApiError(415, "UnsupportedMediaType", "server-side apply is not supported yet; use client-side `kubectl apply`");
+  if (!PATCH_TYPES.includes(type))
+    throw new ApiError(415, "UnsupportedMediaType", `the patch content type "${type}" is not supported; use one of ${PATCH_TYPES.join(", ")}`);
+  const mode = fieldValidationOf(url);
+  const dryRun = isDryRun(url);
+  const patch = parseText(await readBody(req), "application/json");
+  for (let attempt = 1; ; attempt++) {
+    const current = ctx.objects.get(def, namespace, name);
+    const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
+    const decoded = decodeObject(patched, def.schema, mode);
+    try {
+      const updated = await ctx.objects.update(def, namespace, name, patched, { dryRun, subresource, missing: decoded.missing });
+      return json(updated, 200, warningHeaders(decoded));
+    } catch (e) {
+      const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || attempt >= PATCH_ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
+  let body: Record<string, unknown> = {};
+  if (req.headers.get("content-length") !== "0" && req.body) {
+    const text = await readBody(req);
+    if (text.trim()) {
+      const parsed = parseText(text, patchMediaType(req));
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw badRequest("DeleteOptions must be a JSON object");
+      body = parsed as Record<string, unknown>;
+    }
+  }
+  const policy = (url.searchParams.get("propagationPolicy") ?? body.propagationPolicy) as string | undefined;
+  if (policy !== undefined && !["Foreground", "Background", "Orphan"].includes(policy))
+    throw badRequest(`propagationPolicy must be one of Foreground, Background or Orphan, got "${policy}"`);
+  const orphan = url.searchParams.get("orphanDependents") ?? body.orphanDependents;
+  const grace = intParam(url, "gracePeriodSeconds") ?? body.gracePeriodSeconds;
+  if (grace !== undefined && (typeof grace !== "number" || !Number.isInteger(grace) || grace < 0))
+    throw badRequest("gracePeriodSeconds must be a non-negative integer");
+  const dryRun = isDryRun(url) || (Array.isArray(body.dryRun) && body.dryRun.includes("All"));
+  return {
+    dryRun,
+    gracePeriodSeconds: grace as number | undefined,
+    propagationPolicy: (policy ?? (orphan === true || orphan === "true" ? "Orphan" : undefined)) as PropagationPolicy | undefined,
+    preconditions: body.preconditions as DeleteOptions["preconditions"],
+  };
+}
+
+export async function deleteObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
+  const opts = await deleteOptions(req, url);
+  return json(await ctx.deleter.delete(def, namespace, name, opts));
+}
+
+export async function deleteCollection(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
+  const opts = await deleteOptions(req, url);
+  const filter = objectFilter(def, url) ?? (() => true);
+  const { items } = ctx.objects.list(def, namespace);
+  const deleted: KubeObject[] = [];
+  for (const obj of items.filter(filter)) {
+    try {
+      deleted.push(await ctx.deleter.delete(def, obj.metadata.namespace, obj.metadata.name!, opts));
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== 404) throw e;
+    }
+  }
+  return json({ kind: def.listKind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(ctx.cache.revision) }, items: deleted });
+}

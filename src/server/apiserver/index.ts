@@ -1,0 +1,162 @@
+// The Kubernetes API server: a Hono app over the watch cache and the store.
+import { Hono } from "hono";
+import type { Server, WebSocketHandler } from "bun";
+import { ApiError, internal, methodNotAllowed, pathNotFound, unauthorized } from "../../api/errors";
+import type { ResourceDef } from "../../api/resource";
+import { resources as allResources } from "../../api/registry";
+import { log } from "../../machinery/log";
+import type { ServerConfig } from "../config";
+import type { Store } from "../store/store";
+import { ServiceAllocator } from "./admission/services";
+import { bootstrap } from "./bootstrap";
+import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
+import type { ApiContext } from "./handlers/context";
+import { getObject, listObjects } from "./handlers/read";
+import { json, statusResponse } from "./handlers/respond";
+import { agentOnly, bind, evict, scale } from "./handlers/subresources";
+import { watchObjects } from "./handlers/watch";
+import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
+import { Deleter, NamespaceFinalizer } from "./objects/delete";
+import { Objects } from "./objects/objects";
+// OPENAPI-IMPORT
+import { boolParam } from "./query";
+import { parseResourcePath } from "./request";
+import { WatchCache } from "./watchcache";
+import pkg from "../../../package.json";
+
+export interface User {
+  user: string;
+  groups: string[];
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  config: ServerConfig;
+  authenticate(req: Request): User | undefined;
+  /** Defaults to every resource bramble serves. */
+  resources?: ResourceDef[];
+}
+
+export interface ApiServer {
+  fetch(req: Request, server?: Server<unknown>): Response | Promise<Response>;
+  websocket?: WebSocketHandler<unknown>;
+  stop(): Promise<void>;
+  /** For in-process callers (tests, benchmarks): the object layer behind the HTTP API. */
+  context: ApiContext;
+}
+
+const UNAUTHENTICATED_PATHS = new Set(["/healthz", "/livez", "/readyz"]);
+
+export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const resources = opts.resources ?? allResources;
+  const byPath = new Map(resources.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
+  const byGroup = new Map(resources.map((d) => [`${d.group}/${d.plural}`, d]));
+  const resource = (group: string, plural: string) => {
+    const d = byGroup.get(`${group}/${plural}`);
+    if (!d) throw new Error(`resource ${plural}.${group} is not registered`);
+    return d;
+  };
+
+  const cache = await WatchCache.start(opts.store);
+  const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange);
+  const objects = new Objects(opts.store, cache, [services], resource("", "namespaces"));
+  services.restore(objects.list(resource("", "services")).items);
+  const deleter = new Deleter(objects, resources);
+  const finalizer = new NamespaceFinalizer(objects, deleter, resources, resource("", "namespaces"));
+  const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
+
+  await bootstrap(objects, opts.config, resource);
+  // Namespaces left terminating by a previous run finish draining now.
+  for (const ns of objects.list(resource("", "namespaces")).items) if (ns.metadata.deletionTimestamp) finalizer.finalize(ns.metadata.name!);
+
+  const app = new Hono<{ Bindings: { server?: Server<unknown> } }>();
+  app.onError((err) => {
+    if (err instanceof ApiError) return statusResponse(err);
+    log.error("unexpected error serving request", { error: String(err), stack: (err as Error).stack });
+    return statusResponse(internal("an internal error occurred; see the server log"));
+  });
+  app.notFound((c) => statusResponse(pathNotFound(new URL(c.req.url).pathname)));
+
+  for (const path of UNAUTHENTICATED_PATHS) app.get(path, (c) => c.text("ok"));
+  app.use("*", async (c, next) => {
+    if (!opts.authenticate(c.req.raw)) return statusResponse(unauthorized());
+    await next();
+  });
+
+  const address = `${opts.config.advertiseAddress}:${opts.config.httpsListenPort}`;
+  app.get("/version", (c) => c.json(versionInfo(pkg.version)));
+  app.get("/api", () => json(apiVersions(address)));
+  app.get("/api/v1", () => json(resourceList("v1", resources.filter((d) => d.group === ""))));
+  app.get("/apis", () => json(apiGroupList(resources)));
+  app.get("/apis/:group", (c) => {
+    const g = apiGroup(resources, c.req.param("group"));
+    if (!g) throw pathNotFound(c.req.path);
+    return json(g);
+  });
+  app.get("/apis/:group/:version", (c) => {
+    const { group, version } = c.req.param();
+    const defs = resources.filter((d) => d.group === group && d.version === version);
+    if (!defs.length) throw pathNotFound(c.req.path);
+    return json(resourceList(`${group}/${version}`, defs));
+  });
+  // OPENAPI-ROUTES
+
+  const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
+  const serveResource = (req: Request, server?: Server<unknown>) => {
+    const url = new URL(req.url);
+    const r = parseResourcePath(url.pathname, lookup);
+    return dispatch(ctx, req, server, url, r.def, r.namespace, r.name, r.subresource);
+  };
+  app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server));
+  app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server));
+
+  return {
+    context: ctx,
+    fetch: (req, server) => app.fetch(req, { server }),
+    async stop() {
+      finalizer.stop();
+      for (const close of [...ctx.watches]) close();
+      cache.stop();
+    },
+  };
+}
+
+function dispatch(ctx: ApiContext, req: Request, server: Server<unknown> | undefined, url: URL, def: ResourceDef, namespace: string | undefined, name: string | undefined, sub: string | undefined): Response | Promise<Response> {
+  const method = req.method;
+  const notAllowed = () => methodNotAllowed(`the server does not allow this method on the requested resource (${method} ${url.pathname})`);
+  if (!name) {
+    if (method === "GET") return boolParam(url, "watch") ? watchObjects(ctx, req, server, url, def, namespace) : listObjects(ctx, req, url, def, namespace);
+    if (method === "POST") {
+      if (def.namespaced && !namespace) throw notAllowed();
+      return createObject(ctx, req, url, def, namespace);
+    }
+    if (method === "DELETE") return deleteCollection(ctx, req, url, def, namespace);
+    throw notAllowed();
+  }
+  if (def.namespaced && !namespace) throw pathNotFound(url.pathname);
+  switch (sub) {
+    case undefined:
+      if (method === "GET") return boolParam(url, "watch") ? watchObjects(ctx, req, server, url, def, namespace, name) : getObject(ctx, req, url, def, namespace, name);
+      if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name);
+      if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name);
+      if (method === "DELETE") return deleteObject(ctx, req, url, def, namespace, name);
+      break;
+    case "status":
+      if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
+      if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, "status");
+      if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, "status");
+      break;
+    case "scale":
+      return scale(ctx, req, url, def, namespace, name);
+    case "binding":
+      if (method === "POST") return bind(ctx, req, url, def, namespace!, name);
+      break;
+    case "eviction":
+      if (method === "POST") return evict(ctx, req, url, def, namespace!, name);
+      break;
+    case "log":
+    case "exec":
+      return agentOnly(ctx, def, namespace!, name, sub === "log" ? "logs" : "exec");
+  }
+  throw notAllowed();
+}

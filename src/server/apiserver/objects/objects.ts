@@ -1,0 +1,218 @@
+// Object-level operations shared by every resource: read from the watch cache, write through the
+// store with defaults, validation, admission and optimistic concurrency. HTTP handlers, the
+// bootstrap and the namespace finalizer all go through here, so every write obeys the same rules.
+import { alreadyExists, forbidden, invalid, notFound, staleResourceVersion, fieldCauses, type FieldError, type Target } from "../../../api/errors";
+import type { KubeObject } from "../../../api/meta";
+import type { ResourceDef } from "../../../api/resource";
+import { validateObjectMeta } from "../../../api/validation";
+import { isDns1035Label } from "../../../api/validation";
+import { KeyExistsError, KeyNotFoundError, RevisionConflictError, type Store } from "../../store/store";
+import { admitAll, type AdmissionPlugin } from "../admission/admission";
+import type { WatchCache } from "../watchcache";
+import { decode, encode, randomSuffix, timestamp } from "./codec";
+import { listPrefix, objectKey } from "./keys";
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Required fields the decoder found missing, reported together with validation errors. */
+  missing?: FieldError[];
+}
+
+export interface UpdateOptions extends WriteOptions {
+  /** "status" writes only status; "" (main resource) writes everything but status. */
+  subresource?: "status" | "";
+}
+
+export const targetOf = (def: ResourceDef, name?: string): Target => ({ group: def.group, plural: def.plural, kind: def.kind, name });
+
+/** Everything but metadata and status: a change here bumps metadata.generation. */
+const specPart = (obj: KubeObject) => {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...spec } = obj;
+  return JSON.stringify(spec);
+};
+
+export class Objects {
+  constructor(
+    readonly store: Store,
+    readonly cache: WatchCache,
+    readonly admission: AdmissionPlugin[],
+    readonly namespaces: ResourceDef,
+  ) {}
+
+  get(def: ResourceDef, namespace: string | undefined, name: string): KubeObject {
+    const kv = this.cache.get(objectKey(def, namespace, name));
+    if (!kv) throw notFound(targetOf(def), name);
+    return decode(kv);
+  }
+
+  tryGet(def: ResourceDef, namespace: string | undefined, name: string): KubeObject | undefined {
+    const kv = this.cache.get(objectKey(def, namespace, name));
+    return kv && decode(kv);
+  }
+
+  /** All objects of a resource (in one namespace when given), in key order, at `revision`. */
+  list(def: ResourceDef, namespace?: string): { items: KubeObject[]; revision: number } {
+    const revision = this.cache.revision;
+    return { items: this.cache.list(listPrefix(def, namespace)).map(decode), revision };
+  }
+
+  async create(def: ResourceDef, namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    obj.metadata ??= {};
+    const meta = obj.metadata;
+    if (def.namespaced) meta.namespace = namespace;
+    else delete meta.namespace;
+    if (meta.resourceVersion) throw invalid(targetOf(def), meta.name ?? "", [{ reason: "FieldValueInvalid", field: "metadata.resourceVersion", message: "resourceVersion may not be set on objects to be created" }]);
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    meta.uid = crypto.randomUUID();
+    meta.creationTimestamp = timestamp();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.managedFields;
+    if (def.hasStatus) {
+      meta.generation = 1;
+      // Status is the controllers' to write; a client's status on create is dropped, except a
+      // Node's, which its own agent reports when it registers.
+      if (def.plural !== "nodes") delete obj.status;
+    }
+    def.defaults(obj);
+    this.validate(def, obj, undefined, opts.missing);
+    if (def.namespaced) this.checkNamespaceOpen(namespace!);
+
+    const admitted = admitAll(this.admission, "create", def, obj);
+    if (opts.dryRun) {
+      admitted.rollback();
+      return obj;
+    }
+    try {
+      const kv = await this.store.create(objectKey(def, namespace, meta.name!), encode(def, obj));
+      admitted.commit();
+      await this.cache.waitFor(kv.modRevision);
+      return decode(kv);
+    } catch (e) {
+      admitted.rollback();
+      if (e instanceof KeyExistsError) throw alreadyExists(targetOf(def), meta.name!);
+      throw e;
+    }
+  }
+
+  /**
+   * Replaces an object. An empty resourceVersion means "whatever is stored now" (upstream allows
+   * unconditional updates for these types); a stale one is a 409.
+   */
+  async update(def: ResourceDef, namespace: string | undefined, name: string, obj: KubeObject, opts: UpdateOptions = {}): Promise<KubeObject> {
+    const key = objectKey(def, namespace, name);
+    const currentKv = this.cache.get(key);
+    if (!currentKv) throw notFound(targetOf(def), name);
+    const old = decode(currentKv);
+    obj.metadata ??= {};
+    if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== old.metadata.resourceVersion)
+      throw staleResourceVersion(targetOf(def), name);
+
+    const next = this.merge(def, old, obj, opts.subresource ?? "");
+    def.defaults(next);
+    this.validate(def, next, old, opts.missing);
+
+    // A finalizer-held object whose last finalizer was just removed is now really deleted.
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+      if (opts.dryRun) return next;
+      return this.remove(def, key, old, currentKv.modRevision);
+    }
+    if (encode(def, next) === currentKv.value) return old; // no-op: no write, no new revision
+
+    const admitted = admitAll(this.admission, "update", def, next, old);
+    if (opts.dryRun) {
+      admitted.rollback();
+      next.metadata.resourceVersion = old.metadata.resourceVersion;
+      return next;
+    }
+    try {
+      const kv = await this.store.update(key, encode(def, next), currentKv.modRevision);
+      admitted.commit();
+      await this.cache.waitFor(kv.modRevision);
+      return decode(kv);
+    } catch (e) {
+      admitted.rollback();
+      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), name);
+      if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), name);
+      throw e;
+    }
+  }
+
+  /** Writes an object as given (internal transitions: deletion marks, orphaning), with CAS. */
+  async replace(def: ResourceDef, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
+    const name = obj.metadata.name!;
+    try {
+      const kv = await this.store.update(objectKey(def, obj.metadata.namespace, name), encode(def, obj), expectedRevision);
+      await this.cache.waitFor(kv.modRevision);
+      return decode(kv);
+    } catch (e) {
+      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), name);
+      if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), name);
+      throw e;
+    }
+  }
+
+  /** Deletes from the store now (no grace, no finalizers), releasing admission allocations. */
+  async remove(def: ResourceDef, key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
+    try {
+      const kv = await this.store.delete(key, expectedRevision);
+      for (const p of this.admission) p.deleted?.(def, obj);
+      await this.cache.waitFor(await this.store.currentRevision());
+      return decode(kv);
+    } catch (e) {
+      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), obj.metadata.name!);
+      if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), obj.metadata.name!);
+      throw e;
+    }
+  }
+
+  /** The stored object with the client's changes applied, keeping what clients may not change. */
+  private merge(def: ResourceDef, old: KubeObject, obj: KubeObject, subresource: "status" | ""): KubeObject {
+    let next: KubeObject;
+    if (subresource === "status") {
+      next = { ...structuredClone(old), status: obj.status };
+    } else {
+      next = { ...obj, metadata: { ...obj.metadata } };
+      if (def.hasStatus) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+    }
+    const m = next.metadata;
+    const o = old.metadata;
+    m.name = o.name;
+    m.namespace = o.namespace;
+    m.uid = o.uid;
+    m.creationTimestamp = o.creationTimestamp;
+    m.deletionTimestamp = o.deletionTimestamp;
+    m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+    delete m.resourceVersion;
+    delete m.managedFields;
+    if (!m.deletionTimestamp) delete m.deletionTimestamp;
+    if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
+    if (def.hasStatus) m.generation = (o.generation ?? 1) + (specPart(next) !== specPart(old) ? 1 : 0);
+    else delete m.generation;
+    return next;
+  }
+
+  private validate(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, missing: FieldError[] = []) {
+    const errs: FieldError[] = [...missing];
+    errs.push(
+      ...validateObjectMeta(obj.metadata, {
+        namespaced: def.namespaced,
+        nameIsLabel: def.plural === "namespaces",
+        nameValidator: def.plural === "services" ? isDns1035Label : undefined,
+      }),
+    );
+    errs.push(...def.validate(obj, old));
+    if (old && def.immutable) errs.push(...def.immutable(obj, old));
+    if (errs.length) throw invalid(targetOf(def), obj.metadata.name ?? obj.metadata.generateName ?? "", fieldCauses(errs));
+  }
+
+  private checkNamespaceOpen(namespace: string) {
+    const ns = this.tryGet(this.namespaces, undefined, namespace);
+    if (!ns) throw notFound(targetOf(this.namespaces), namespace);
+    if (ns.metadata.deletionTimestamp)
+      throw forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+}

@@ -1,0 +1,59 @@
+// An in-process API server on the memory store, for unit tests of the HTTP behaviour.
+import type { ServerConfig } from "../config";
+import { openStore } from "../store";
+import { createApiServer, type ApiServer } from ".";
+
+export const TEST_TOKEN = "test-token";
+
+export const testConfig = (over: Partial<ServerConfig> = {}): ServerConfig => ({
+  dataDir: "/nonexistent",
+  bindAddress: "127.0.0.1",
+  httpsListenPort: 6443,
+  advertiseAddress: "127.0.0.1",
+  datastoreEndpoint: "memory:",
+  clusterCidr: "10.42.0.0/16",
+  serviceCidr: "10.43.0.0/16",
+  serviceNodePortRange: [30000, 32767],
+  disableAgent: true,
+  ...over,
+});
+
+export interface TestApi {
+  api: ApiServer;
+  /** A request with the test bearer token; JSON bodies are serialized. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  raw(req: Request): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<TestApi> {
+  const store = await openStore("memory:");
+  const api = await createApiServer({
+    store,
+    config: testConfig(config),
+    authenticate: (req) => (req.headers.get("authorization") === `Bearer ${TEST_TOKEN}` ? { user: "admin", groups: ["system:masters"] } : undefined),
+  });
+  const raw = async (req: Request) => api.fetch(req);
+  return {
+    api,
+    raw,
+    async call(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+      }
+      const res = await raw(new Request(`https://bramble.test${path}`, init));
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop() {
+      await api.stop();
+      await store.close();
+    },
+  };
+}
