@@ -28,7 +28,15 @@ const DRAIN_TIMEOUT_MS = 5_000;
 
 export const adminKubeconfigPath = (dataDir: string) => join(dataDir, "server", "admin.kubeconfig");
 
-export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+/** What startServer builds on; tests substitute their own API server. */
+export interface ServerParts {
+  openStore: typeof openStore;
+  createApiServer: typeof createApiServer;
+}
+
+const realParts: ServerParts = { openStore, createApiServer };
+
+export async function startServer(cfg: ServerConfig, parts: ServerParts = realParts): Promise<RunningServer> {
   const log = createLogger("server");
   mkdirSync(join(cfg.dataDir, "server"), { recursive: true, mode: 0o700 });
 
@@ -39,14 +47,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   ensureJoinToken(cfg.dataDir, cfg.token);
   const authenticate = createTokenAuthenticator([{ token: admin.token, user: ADMIN }]);
 
-  const store = await openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
+  const store = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
     throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
   });
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   try {
-    api = await createApiServer({ store, config: cfg, authenticate });
+    api = await parts.createApiServer({ store, config: cfg, authenticate });
     const apiFetch = api.fetch;
     http = listenHttps({
       hostname: cfg.bindAddress,
