@@ -1,21 +1,39 @@
 // Every resource bramble serves, in one list. The API server builds its routes, discovery and
 // OpenAPI from this; nothing else registers resources at runtime.
+import type { KubeObject } from "./meta";
 import { apiVersionOf, type ResourceDef } from "./resource";
+import "./resources/formats";
 import { configMaps } from "./resources/configmap";
+import { daemonSets } from "./resources/daemonset";
 import { deployments } from "./resources/deployment";
+import { endpoints } from "./resources/endpoints";
+import { events } from "./resources/event";
+import { leases } from "./resources/lease";
 import { namespaces } from "./resources/namespace";
+import { nodes } from "./resources/node";
 import { pods } from "./resources/pod";
+import { replicaSets } from "./resources/replicaset";
+import { secrets } from "./resources/secret";
+import { serviceAccounts } from "./resources/serviceaccount";
 import { services } from "./resources/service";
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
-const asDef = <T>(r: ResourceDef<T & import("./meta").KubeObject>) => r as unknown as ResourceDef;
+const asDef = <T extends KubeObject>(r: ResourceDef<T>) => r as unknown as ResourceDef;
 
 export const resources: ResourceDef[] = [
   asDef(namespaces),
+  asDef(nodes),
   asDef(pods),
   asDef(services),
+  asDef(endpoints),
   asDef(configMaps),
+  asDef(secrets),
+  asDef(serviceAccounts),
+  asDef(events),
   asDef(deployments),
+  asDef(replicaSets),
+  asDef(daemonSets),
+  asDef(leases),
 ];
 
 const byPath = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));

@@ -33,10 +33,10 @@ export const ContainerStatusSchema = Obj({
   name: Str(),
   state: Opt(ContainerStateSchema),
   lastState: Opt(ContainerStateSchema),
-  ready: Type.Boolean(),
-  restartCount: Int32(),
-  image: Str(),
-  imageID: Str(),
+  ready: Opt(Type.Boolean()),
+  restartCount: Opt(Int32()),
+  image: Opt(Str()),
+  imageID: Opt(Str()),
   containerID: Opt(Str()),
   started: Opt(Type.Boolean()),
   allocatedResources: Opt(Type.Record(Str(), Quantity)),
@@ -127,11 +127,11 @@ export function podSummary(pod: Pod, now: Date): PodSummary {
   const initStatuses = st.initContainerStatuses ?? [];
   for (let i = 0; i < initStatuses.length; i++) {
     const c = initStatuses[i];
-    restarts += c.restartCount;
+    restarts += c.restartCount ?? 0;
     const finished = c.lastState?.terminated?.finishedAt;
     if (isAfter(finished, lastRestart)) lastRestart = finished!;
     if (sidecars.has(c.name)) {
-      sidecarRestarts += c.restartCount;
+      sidecarRestarts += c.restartCount ?? 0;
       if (isAfter(finished, lastSidecarRestart)) lastSidecarRestart = finished!;
     }
     const term = c.state?.terminated;
@@ -160,7 +160,7 @@ export function podSummary(pod: Pod, now: Date): PodSummary {
     const statuses = st.containerStatuses ?? [];
     for (let i = statuses.length - 1; i >= 0; i--) {
       const c = statuses[i];
-      restarts += c.restartCount;
+      restarts += c.restartCount ?? 0;
       const finished = c.lastState?.terminated?.finishedAt;
       if (isAfter(finished, lastRestart)) lastRestart = finished!;
       const waiting = c.state?.waiting;

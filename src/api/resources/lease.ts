@@ -1,0 +1,57 @@
+import { Type, type Static } from "@sinclair/typebox";
+import type { FieldError } from "../errors";
+import type { KubeObject } from "../meta";
+import type { ResourceDef } from "../resource";
+import { Obj, TopLevel } from "../schema";
+import { age, ageColumn, column, nameColumn } from "../table";
+import { fieldForbidden, fieldInvalid, fieldNotSupported } from "../validation";
+import { Int32, nonNegative, NullableTime } from "./common";
+
+const Opt = Type.Optional;
+
+export const LeaseSpecSchema = Obj({
+  holderIdentity: Opt(Type.String()),
+  leaseDurationSeconds: Opt(Int32()),
+  acquireTime: Opt(NullableTime),
+  renewTime: Opt(NullableTime),
+  leaseTransitions: Opt(Int32()),
+  strategy: Opt(Type.String()),
+  preferredHolder: Opt(Type.String()),
+});
+
+export const LeaseSchema = TopLevel({ spec: Opt(LeaseSpecSchema) }, "Lease defines a lease concept.");
+
+export type Lease = Static<typeof LeaseSchema> & KubeObject;
+
+function validateLease(lease: Lease): FieldError[] {
+  const spec = lease.spec ?? {};
+  const errs: FieldError[] = [];
+  if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds <= 0)
+    errs.push(fieldInvalid("spec.leaseDurationSeconds", spec.leaseDurationSeconds, "must be greater than 0"));
+  errs.push(...nonNegative(spec.leaseTransitions, "spec.leaseTransitions"));
+  if (spec.strategy !== undefined && spec.strategy !== "OldestEmulationVersion")
+    errs.push(fieldNotSupported("spec.strategy", spec.strategy, ["OldestEmulationVersion"]));
+  if (spec.preferredHolder && !spec.strategy)
+    errs.push(fieldForbidden("spec.preferredHolder", "may only be specified if `strategy` is defined"));
+  return errs;
+}
+
+export const leases: ResourceDef<Lease> = {
+  group: "coordination.k8s.io",
+  version: "v1",
+  kind: "Lease",
+  listKind: "LeaseList",
+  plural: "leases",
+  singular: "lease",
+  shortNames: [],
+  namespaced: true,
+  schema: LeaseSchema,
+  subresources: [],
+  hasStatus: false,
+  defaults() {},
+  validate: validateLease,
+  table: {
+    columns: [nameColumn, column("Holder", "holderIdentity contains the identity of the holder of a current lease."), ageColumn],
+    row: (l, now) => [l.metadata.name, l.spec?.holderIdentity ?? "", age(l.metadata.creationTimestamp, now)],
+  },
+};
