@@ -21,7 +21,7 @@ import * as q from "./queries.ts";
 import { RevisionIndex } from "./revision-index.ts";
 
 /** Revisions per compaction transaction: each is a few ms, and the writer runs between them. */
-const COMPACTION_CHUNK = 500;
+const COMPACTION_CHUNK = 250;
 
 export interface LibsqlStoreState {
   index: RevisionIndex;
@@ -148,6 +148,7 @@ export class LibsqlStore implements Store {
       const to = Math.min(from + COMPACTION_CHUNK, this.#compactedRevision);
       // A watcher that started before the target was raised may still be reading (from, to].
       await this.#hub.replaysPast(to);
+      if (this.#closed) break;
       await this.#writer.exclusive(() => q.compactRange(this.db, from, to));
       this.#compactedOnDisk = Math.max(this.#compactedOnDisk, to);
       this.#maintenance.noteCompaction();
@@ -160,6 +161,8 @@ export class LibsqlStore implements Store {
     this.#maintenance.stop();
     await this.#writer.idle();
     this.#hub.stopAll();
+    // Leave an empty WAL behind: the next start (or a backup copying only the .db) needs nothing more.
+    await this.#maintenance.checkpointIfWritten().catch((err) => console.error("store: final checkpoint failed", err));
     this.client.close();
   }
 
