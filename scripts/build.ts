@@ -89,7 +89,8 @@ export async function build(argv = process.argv.slice(2)): Promise<string> {
       autoloadBunfig: false,
     },
     minify: true,
-    sourcemap: "linked",
+    // Embedded in the binary (compressed), so stack traces name source files and lines.
+    sourcemap: "inline",
     define: { BRAMBLE_BUILD_DATE: JSON.stringify(new Date().toISOString().replace(/\.\d+Z$/, "Z")) },
     plugins: [libsqlNativeAddon(addon)],
   });
@@ -97,6 +98,8 @@ export async function build(argv = process.argv.slice(2)): Promise<string> {
     for (const m of result.logs) console.error(m);
     throw new Error("build failed");
   }
+  // The source map is inside the binary already; the copy written beside it is only clutter.
+  rmSync(`${outfile}.map`, { force: true });
   const size = Bun.file(outfile).size / 1024 / 1024;
   console.log(`${outfile} (${target}, ${size.toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)}s`);
   return outfile;

@@ -1,8 +1,8 @@
 // The one entry point to @peculiar/x509 in bramble. Its dependency injection (tsyringe) needs a
-// Reflect metadata polyfill loaded BEFORE it is evaluated, and it needs to be told to use the
-// runtime's WebCrypto; importing the library through this file guarantees both.
+// Reflect metadata polyfill loaded BEFORE it is evaluated (see reflect-polyfill.ts), and it must
+// be told to use the runtime's WebCrypto; importing the library through this file does both.
 
-import "reflect-metadata";
+import "./reflect-polyfill";
 import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(crypto);
