@@ -94,7 +94,7 @@ export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidatio
   const wrongType: string[] = [];
   for (const err of checker.Errors(obj)) {
     if (err.type === ValueErrorType.ObjectAdditionalProperties) {
-      for (const extra of extraKeys(err.value, err.schema)) unknown.push(fieldPath(`${err.path}/${extra}`));
+      unknown.push(fieldPath(err.path)); // the path names the unexpected property itself
     } else if (err.type === ValueErrorType.ObjectRequiredProperty) {
       result.missing.push({ field: fieldPath(err.path), type: "Required", message: "Required value" });
     } else {
@@ -108,10 +108,4 @@ export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidatio
   }
   if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
   return result;
-}
-
-function extraKeys(value: unknown, schema: TSchema): string[] {
-  if (typeof value !== "object" || value === null) return [];
-  const known = new Set(Object.keys((schema as { properties?: object }).properties ?? {}));
-  return Object.keys(value).filter((k) => !known.has(k));
 }

@@ -27,6 +27,9 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: (g
     });
   }
 
+  // A loopback address is useless to pods (and invalid in Endpoints, as upstream): a server
+  // advertising one has no `kubernetes` Endpoints until it advertises a real address.
+  if (config.advertiseAddress.startsWith("127.")) return;
   const endpoints = find("", "endpoints");
   const desired: KubeObject = {
     metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
