@@ -245,6 +245,19 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(await store.currentRevision()).toBe(a11.modRevision);
     });
 
+    test("compaction started during a replay does not cut the replay short", async () => {
+      const from = (await store.create("/cr/start", "x")).modRevision;
+      let kv = await store.create("/cr/a", "0");
+      for (let i = 1; i < 1200; i++) kv = await store.update("/cr/a", String(i), kv.modRevision);
+      const { events, watch } = collect(store, "/cr/", from);
+      await store.compact(kv.modRevision);
+      await until(() => events.at(-1)?.revision === kv.modRevision, "replay to finish");
+      expect(events.length).toBe(1200);
+      expect(events.every((e, i) => e.revision === from + 1 + i)).toBe(true);
+      expect(() => store.watch("/cr/", from, () => {})).toThrow(CompactedError);
+      watch.stop();
+    });
+
     test("compacting everything, including a tombstone at the head, keeps the revision", async () => {
       await store.create("/h/a", "1");
       const del = await store.delete("/h/a");
