@@ -1,6 +1,6 @@
 // Read queries, through drizzle. Writes go through group-commit.ts instead (plain SQL built
 // once per batch shape: the hot path cannot afford a query builder per row).
-import { and, asc, desc, eq, gt, gte, lt, lte, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lte, ne, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { prefixEnd } from "../keys.ts";
@@ -12,10 +12,11 @@ export type Db = LibSQLDatabase<Record<string, never>>;
 
 const prevRow = alias(kv, "prev");
 
-function keyUnder(prefix: string): SQL | undefined {
+function keyUnder(prefix: string, { useIndex = true } = {}): SQL | undefined {
   if (prefix === "") return undefined;
+  const key = useIndex ? sql`${kv.key}` : sql`+${kv.key}`;
   const end = prefixEnd(prefix);
-  return end === undefined ? gte(kv.key, prefix) : and(gte(kv.key, prefix), lt(kv.key, end));
+  return end === undefined ? sql`${key} >= ${prefix}` : sql`${key} >= ${prefix} AND ${key} < ${end}`;
 }
 
 /** A key's current value lives in its newest row (if that row is not a tombstone). */
@@ -86,7 +87,9 @@ export async function readHistory(db: Db, prefix: string, after: number, limit: 
     })
     .from(kv)
     .leftJoin(prevRow, eq(prevRow.revision, kv.prevRevision))
-    .where(and(gt(kv.revision, after), keyUnder(prefix)))
+    // Walk the log by revision and filter keys as it goes ("+" keeps SQLite off the key index):
+    // the history after a watch's start is short, while a wide prefix covers most keys.
+    .where(and(gt(kv.revision, after), keyUnder(prefix, { useIndex: false })))
     .orderBy(asc(kv.revision))
     .limit(limit);
   return rows.map((row): WatchEvent => {
