@@ -1,0 +1,81 @@
+import { describe, expect, test } from "bun:test";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import type { KubeObject } from "./meta";
+import { findResource, findResourceByKind, findResourceByName, groupVersions, resources } from "./registry";
+
+const now = new Date("2024-05-01T12:00:00Z");
+
+describe("registry", () => {
+  test("serves every resource bramble supports, once", () => {
+    const ids = resources.map((r) => `${r.group || "core"}/${r.version}/${r.plural}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.sort()).toEqual(
+      [
+        "apps/v1/daemonsets",
+        "apps/v1/deployments",
+        "apps/v1/replicasets",
+        "coordination.k8s.io/v1/leases",
+        "core/v1/configmaps",
+        "core/v1/endpoints",
+        "core/v1/events",
+        "core/v1/namespaces",
+        "core/v1/nodes",
+        "core/v1/pods",
+        "core/v1/secrets",
+        "core/v1/serviceaccounts",
+        "core/v1/services",
+      ].sort(),
+    );
+  });
+
+  test("lookups", () => {
+    expect(findResource("", "v1", "pods")?.kind).toBe("Pod");
+    expect(findResource("apps", "v1", "deployments")?.kind).toBe("Deployment");
+    expect(findResource("apps", "v1", "pods")).toBeUndefined();
+    expect(findResourceByKind("apps/v1", "ReplicaSet")?.plural).toBe("replicasets");
+    expect(findResourceByKind("coordination.k8s.io/v1", "Lease")?.plural).toBe("leases");
+    expect(findResourceByName("deploy")?.kind).toBe("Deployment");
+    expect(findResourceByName("ns")?.kind).toBe("Namespace");
+    expect(groupVersions()).toEqual([
+      { group: "", version: "v1" },
+      { group: "apps", version: "v1" },
+      { group: "coordination.k8s.io", version: "v1" },
+    ]);
+  });
+
+  test("short names as upstream's", () => {
+    const short = Object.fromEntries(resources.map((r) => [r.plural, r.shortNames]));
+    expect(short).toMatchObject({
+      pods: ["po"],
+      services: ["svc"],
+      nodes: ["no"],
+      namespaces: ["ns"],
+      deployments: ["deploy"],
+      replicasets: ["rs"],
+      daemonsets: ["ds"],
+      configmaps: ["cm"],
+      endpoints: ["ep"],
+      serviceaccounts: ["sa"],
+      events: ["ev"],
+    });
+  });
+
+  for (const r of resources) {
+    test(`${r.plural}: schema compiles, a minimal object round-trips, table rows fit the columns`, () => {
+      const check = TypeCompiler.Compile(r.schema);
+      const obj: KubeObject = {
+        apiVersion: r.group ? `${r.group}/${r.version}` : r.version,
+        kind: r.kind,
+        metadata: { name: "x", creationTimestamp: "2024-05-01T11:00:00Z", ...(r.namespaced ? { namespace: "default" } : {}) },
+      };
+      if (r.kind === "Event") obj.involvedObject = { kind: "Pod", name: "p", namespace: "default" };
+      expect(check.Check(obj)).toBe(true);
+      r.defaults(obj);
+      expect([...check.Errors(obj)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+      const row = r.table.row(obj, now);
+      expect(row.length).toBe(r.table.columns.length);
+      expect(r.table.columns.filter((c) => c.priority === 0).length).toBeGreaterThan(0);
+      expect(check.Check({ ...obj, bogusField: 1 })).toBe(false);
+    });
+  }
+});
