@@ -124,13 +124,16 @@ export class GroupCommitter {
           args: rows.flatMap((w) => [w.revision, w.key, w.value, w.createRevision, w.prevRevision, w.deleted ? 1 : 0]),
         }),
       );
-      // Reading prev values inside the write transaction: they are exactly the rows these
-      // writes supersede, and compaction cannot remove them while the writer is ours.
-      const results = await this.client.batch([...selects, ...inserts], "write");
+      // Prev values are read before the transaction: they are the committed rows these writes
+      // supersede, and nothing else writes (compaction included) until this flush is done.
       const prevValues = new Map<number, string>();
-      for (const result of results.slice(0, selects.length)) {
-        for (const row of result.rows) prevValues.set(Number(row.revision), String(row.value));
+      for (const select of selects) {
+        for (const row of (await this.client.execute(select)).rows) prevValues.set(Number(row.revision), String(row.value));
       }
+      // One statement is atomic on its own: autocommit saves the BEGIN/COMMIT round (a lone
+      // writer's case). Several go in one IMMEDIATE transaction, which one commit makes durable.
+      if (inserts.length === 1) await this.client.execute(inserts[0]!);
+      else await this.client.batch(inserts, "write");
       for (const w of batch) {
         if (w.prevRevision !== 0 && w.prevValue === undefined) w.prevValue = prevValues.get(w.prevRevision) ?? "";
       }
