@@ -18,7 +18,7 @@ import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
 import { Deleter, NamespaceFinalizer } from "./objects/delete";
 import { Objects } from "./objects/objects";
-// OPENAPI-IMPORT
+import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
 import { parseResourcePath } from "./request";
 import { WatchCache } from "./watchcache";
@@ -99,7 +99,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     if (!defs.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs));
   });
-  // OPENAPI-ROUTES
+  serveOpenApi(app, resources);
 
   const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
   const serveResource = (req: Request, server?: Server<unknown>) => {
