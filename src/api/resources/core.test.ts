@@ -11,13 +11,13 @@ const now = new Date("2024-05-01T12:00:00Z");
 const meta = (name: string, extra: Record<string, unknown> = {}) => ({ name, creationTimestamp: "2024-05-01T11:59:00Z", ...extra });
 
 describe("namespaces", () => {
-  test("defaults, table, name must be a label", () => {
+  test("defaults, table, phase", () => {
     const ns = { metadata: meta("team-a") } as Namespace;
     namespaces.defaults(ns);
     expect(ns.spec).toEqual({ finalizers: ["kubernetes"] });
     expect(ns.status).toEqual({ phase: "Active" });
     expect(namespaces.table.row(ns, now)).toEqual(["team-a", "Active", "60s"]);
-    expect(namespaces.validate({ metadata: meta("a.b") } as Namespace).map((e) => e.field)).toEqual(["metadata.name"]);
+    expect(namespaces.validate({ metadata: meta("a"), status: { phase: "Gone" } } as Namespace).map((e) => e.field)).toEqual(["status.phase"]);
     expect(namespaces.fieldSelectors!["status.phase"](ns)).toBe("Active");
   });
 });

@@ -1,9 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
+import type { FieldError } from "../errors";
 import type { KubeObject } from "../meta";
 import type { ResourceDef } from "../resource";
 import { Obj, TopLevel } from "../schema";
 import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldInvalid, isDns1123Label } from "../validation";
+import { fieldNotSupported } from "../validation";
 import { Conditions, NullableTime } from "./common";
 
 export const NamespaceSchema = TopLevel(
@@ -50,12 +51,11 @@ export const namespaces: ResourceDef<Namespace> = {
     ns.status.phase ??= "Active";
   },
   validate(ns) {
-    // Namespace names end up in DNS names, so they are labels rather than subdomains.
-    const name = ns.metadata.name;
-    const errs = name ? isDns1123Label(name).map((m) => fieldInvalid("metadata.name", name, m)) : [];
+    // metadata.name (a DNS-1123 label for namespaces) is checked centrally with the rest of metadata.
+    const errs: FieldError[] = [];
     const phase = ns.status?.phase;
     if (phase !== undefined && phase !== "Active" && phase !== "Terminating")
-      errs.push({ field: "status.phase", type: "NotSupported", message: `Unsupported value: ${JSON.stringify(phase)}: supported values: "Active", "Terminating"` });
+      errs.push(fieldNotSupported("status.phase", phase, ["Active", "Terminating"]));
     return errs;
   },
   table: {

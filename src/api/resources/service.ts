@@ -10,7 +10,6 @@ import {
   fieldInvalid,
   fieldNotSupported,
   fieldRequired,
-  isDns1035Label,
   isDns1123Label,
   isDns1123Subdomain,
   isQualifiedName,
@@ -92,9 +91,6 @@ export type ServicePort = Static<typeof ServicePortSchema>;
 export type ServiceSpec = Static<typeof ServiceSpecSchema>;
 export type Service = Static<typeof ServiceSchema> & KubeObject;
 
-/** The default `--service-node-port-range`, as upstream's. */
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
-
 const TYPES = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
 const PROTOCOLS = ["SCTP", "TCP", "UDP"];
 const TRAFFIC_POLICIES = ["Cluster", "Local"];
@@ -163,14 +159,9 @@ function validatePorts(svc: Service): FieldError[] {
     if (p.nodePort) {
       if (!usesNodePorts(spec.type))
         errs.push(fieldForbidden(`${path}.nodePort`, `may not be used when \`type\` is '${spec.type}'`));
-      else if (p.nodePort < NODE_PORT_RANGE.min || p.nodePort > NODE_PORT_RANGE.max)
-        errs.push(
-          fieldInvalid(
-            `${path}.nodePort`,
-            p.nodePort,
-            `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`,
-          ),
-        );
+      // The range check belongs to admission, which knows --service-node-port-range.
+      else if (p.nodePort < 1 || p.nodePort > 65535)
+        errs.push(fieldInvalid(`${path}.nodePort`, p.nodePort, "must be between 1 and 65535, inclusive"));
       const npKey = `${p.nodePort}/${p.protocol}`;
       if (nodePorts.has(npKey)) errs.push(fieldDuplicate(`${path}.nodePort`, p.nodePort));
       nodePorts.add(npKey);
@@ -183,9 +174,7 @@ function validatePorts(svc: Service): FieldError[] {
 function validateService(svc: Service): FieldError[] {
   const spec = svc.spec ?? {};
   const errs: FieldError[] = [];
-  const name = svc.metadata.name;
-  if (name) errs.push(...isDns1035Label(name).map((m) => fieldInvalid("metadata.name", name, m)));
-
+  // metadata.name (a DNS-1035 label for services) is checked centrally with the rest of metadata.
   const type = spec.type ?? "ClusterIP";
   if (!TYPES.includes(type)) errs.push(fieldNotSupported("spec.type", type, TYPES));
 
