@@ -1,0 +1,678 @@
+// The OpenAPI documents kubectl downloads, built from the resource definitions' TypeBox schemas:
+//
+// - GET /openapi/v3 → a root listing one document per group-version (`api/v1`, `apis/apps/v1`)
+//   with a `?hash=` URL, which kubectl caches by;
+// - GET /openapi/v3/<gv> → an OpenAPI 3.0 document. kubectl 1.32 reads it to decide two things:
+//   whether the server validates fields itself (a PATCH operation tagged with the kind's
+//   `x-kubernetes-group-version-kind` lists a `fieldValidation` query parameter; then it sends
+//   `fieldValidation=Strict` and skips client-side validation), and how to compute the strategic
+//   merge patch for `apply` (the component schema tagged with the kind, walked property by
+//   property — `properties`, `items`, `allOf[0].$ref` — for merge keys and strategies);
+// - GET /openapi/v2 → the same content as Swagger 2.0, for clients that only speak v2.
+//
+// Names follow upstream (`io.k8s.api.core.v1.Pod`) so `kubectl explain` and generic tooling read
+// them as usual. Nested schemas are inlined except ObjectMeta and the kinds themselves.
+import type { TSchema } from "@sinclair/typebox";
+import { createHash } from "node:crypto";
+import type { ResourceDef } from "../../api/resource";
+import { ObjectMetaSchema } from "../../api/schema";
+import { KUBERNETES_VERSION } from "./discovery";
+
+type Json = Record<string, unknown>;
+type Dialect = "v3" | "v2";
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
+const N = {
+  objectMeta: `${META}.ObjectMeta`,
+  listMeta: `${META}.ListMeta`,
+  status: `${META}.Status`,
+  deleteOptions: `${META}.DeleteOptions`,
+  patch: `${META}.Patch`,
+  scale: "io.k8s.api.autoscaling.v1.Scale",
+  eviction: "io.k8s.api.policy.v1.Eviction",
+  binding: "io.k8s.api.core.v1.Binding",
+};
+
+/** Upstream's Go package for a group: "" → core, "apps" → apps, "rbac.authorization.k8s.io" → rbac. */
+function groupPackage(group: string): string {
+  if (!group) return "io.k8s.api.core";
+  if (group === "apiextensions.k8s.io") return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions";
+  if (group === "apiregistration.k8s.io") return "io.k8s.kube-aggregator.pkg.apis.apiregistration";
+  return `io.k8s.api.${group.replace(/\.k8s\.io$/, "").split(".")[0]}`;
+}
+
+export const componentName = (r: Pick<ResourceDef, "group" | "version">, kind: string) => `${groupPackage(r.group)}.${r.version}.${kind}`;
+
+/** "api/v1" or "apis/apps/v1": the keys of the /openapi/v3 root. */
+export const groupVersionPath = (r: Pick<ResourceDef, "group" | "version">) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`);
+
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/** For operation ids and tags: "" → Core, "rbac.authorization.k8s.io" → RbacAuthorization. */
+const groupWords = (group: string) => (group ? group.replace(/\.k8s\.io$/, "").split(".") : ["core"]);
+
+// ---------------------------------------------------------------------------------------------
+// TypeBox → OpenAPI schema conversion.
+
+const KEPT = [
+  "description",
+  "format",
+  "default",
+  "enum",
+  "pattern",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+];
+
+interface Ctx {
+  dialect: Dialect;
+  /**
+   * Schemas emitted as references rather than inline, by their JSON text: TypeBox's Optional()
+   * clones the schema it wraps, so identity alone would miss `metadata: Optional(ObjectMeta)`.
+   */
+  named: Map<string, string>;
+  /** $id → component name, for TypeBox recursive types. */
+  ids: Map<string, string>;
+  /** Components discovered while converting (recursive types). */
+  extra: Record<string, Json>;
+  /** TypeBox $id'd schemas by id, from every schema converted in this document. */
+  byId: Map<string, Json>;
+}
+
+const refTo = (ctx: Ctx, name: string, description?: unknown): Json => {
+  const target = ctx.dialect === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}`;
+  // Upstream's v3 shape: `allOf: [{$ref}]` lets siblings (description, default) sit beside the ref,
+  // and kubectl's patch-meta lookup resolves exactly allOf[0].$ref.
+  const out: Json = ctx.dialect === "v3" ? { allOf: [{ $ref: target }] } : { $ref: target };
+  if (typeof description === "string") out.description = description;
+  if (ctx.dialect === "v3") out.default = {};
+  return out;
+};
+
+function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
+  if (!input || typeof input !== "object") return {};
+  const s = input as Json;
+  if (!inlineSelf && s.type === "object" && s.properties) {
+    const named = ctx.named.get(JSON.stringify(s));
+    if (named) return refTo(ctx, named, s.description);
+  }
+  if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
+
+  const out: Json = {};
+  for (const k of KEPT) if (k in s) out[k] = s[k];
+  for (const [k, v] of Object.entries(s)) if (k.startsWith("x-")) out[k] = v;
+  if (ctx.dialect === "v2") delete out["x-kubernetes-int-or-string"]; // v2 says it with format
+
+  if ("const" in s) {
+    // OpenAPI 3.0 and Swagger 2.0 have no const; a one-value enum says the same.
+    out.type = typeof s.const === "number" ? (Number.isInteger(s.const) ? "integer" : "number") : typeof s.const;
+    out.enum = [s.const];
+    return out;
+  }
+  if (Array.isArray(s.anyOf)) {
+    delete out["x-kubernetes-int-or-string"]; // convertUnion decides (quantities are plain strings)
+    return Object.assign(out, convertUnion(s.anyOf as Json[], s, ctx));
+  }
+  if (Array.isArray(s.allOf)) {
+    const parts = (s.allOf as Json[]).map((m) => convert(m, ctx));
+    const properties = Object.assign({}, ...parts.map((p) => (p.properties as Json) ?? {}));
+    const required = parts.flatMap((p) => (p.required as string[]) ?? []);
+    return Object.assign(out, { type: "object", properties }, required.length ? { required } : {});
+  }
+
+  switch (s.type) {
+    case "object": {
+      out.type = "object";
+      const props = s.properties as Record<string, unknown> | undefined;
+      if (props && Object.keys(props).length) {
+        out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, convert(v, ctx)]));
+        const required = ((s.required as string[]) ?? []).filter((k) => k in props);
+        if (required.length) out.required = required;
+      }
+      const patterns = s.patternProperties as Record<string, unknown> | undefined;
+      const valueSchema = patterns ? Object.values(patterns)[0] : s.additionalProperties;
+      if (valueSchema && typeof valueSchema === "object") out.additionalProperties = convert(valueSchema, ctx);
+      break;
+    }
+    case "array":
+      out.type = "array";
+      out.items = convert(s.items, ctx);
+      break;
+    case "string":
+    case "integer":
+    case "number":
+    case "boolean":
+      out.type = s.type;
+      break;
+    default:
+      // Unknown/Any: no type, which OpenAPI reads as "anything".
+      break;
+  }
+  return out;
+}
+
+/** Unions: `T | null`, enums of literals, int-or-string and quantities. */
+function convertUnion(members: Json[], s: Json, ctx: Ctx): Json {
+  const nonNull = members.filter((m) => m.type !== "null");
+  const nullable = nonNull.length < members.length && ctx.dialect === "v3" ? { nullable: true } : {};
+  const types = new Set(nonNull.map((m) => m.type));
+  if (s["x-kubernetes-int-or-string"] || (types.size === 2 && types.has("string") && (types.has("integer") || types.has("number")))) {
+    if (types.has("number") && !types.has("integer")) return { type: "string", ...nullable }; // resource.Quantity
+    return ctx.dialect === "v3"
+      ? { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }], ...nullable }
+      : { type: "string", format: "int-or-string" };
+  }
+  if (nonNull.length > 0 && nonNull.every((m) => "const" in m) && types.size === 1)
+    return { type: nonNull[0].type, enum: nonNull.map((m) => m.const), ...nullable };
+  if (nonNull.length === 1) return { ...convert(nonNull[0], ctx), ...nullable };
+  if (ctx.dialect === "v2") return {}; // Swagger 2.0 cannot say "one of"; leave it open
+  return { anyOf: nonNull.map((m) => convert(m, ctx)), ...nullable };
+}
+
+/** A TypeBox recursive type ($id/$ref) becomes its own component, converted once. */
+function recursiveComponent(id: string, ctx: Ctx): string {
+  const existing = ctx.ids.get(id);
+  if (existing) return existing;
+  const name = `io.bramble.schema.${id.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  ctx.ids.set(id, name);
+  const target = ctx.byId.get(id);
+  ctx.extra[name] = target ? convert(target, ctx, true) : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+  return name;
+}
+
+function collectIds(schema: unknown, into: Map<string, Json>, seen = new Set<unknown>()) {
+  if (!schema || typeof schema !== "object" || seen.has(schema)) return;
+  seen.add(schema);
+  if (Array.isArray(schema)) return schema.forEach((v) => collectIds(v, into, seen));
+  const s = schema as Json;
+  if (typeof s.$id === "string") into.set(s.$id, s);
+  for (const v of Object.values(s)) collectIds(v, into, seen);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed components: the meta/v1 types every document refers to, and subresource kinds.
+
+const str = (description?: string): Json => (description ? { type: "string", description } : { type: "string" });
+const int = (format: "int32" | "int64", description?: string): Json => ({ type: "integer", format, ...(description ? { description } : {}) });
+const gvkList = (group: string, version: string, kind: string) => ({ "x-kubernetes-group-version-kind": [{ group, version, kind }] });
+
+function fixedComponents(ctx: Ctx): Record<string, Json> {
+  const ref = (name: string, description?: string) => refTo(ctx, name, description);
+  const typeMeta = { apiVersion: str("APIVersion defines the versioned schema of this representation of an object."), kind: str("Kind is a string value representing the REST resource this object represents.") };
+  return {
+    [N.objectMeta]: {
+      ...convert(ObjectMetaSchema, ctx, true),
+      description: "ObjectMeta is metadata that all persisted resources must have, which includes all objects users must create.",
+    },
+    [N.listMeta]: {
+      type: "object",
+      description: "ListMeta describes metadata that synthetic resources must have, including lists.",
+      properties: { continue: str(), remainingItemCount: int("int64"), resourceVersion: str(), selfLink: str() },
+    },
+    [N.status]: {
+      type: "object",
+      description: "Status is a return value for calls that don't return other objects.",
+      properties: {
+        ...typeMeta,
+        code: int("int32", "Suggested HTTP return code for this status, 0 if not set."),
+        details: {
+          type: "object",
+          properties: {
+            causes: {
+              type: "array",
+              items: { type: "object", properties: { field: str(), message: str(), reason: str() } },
+              "x-kubernetes-list-type": "atomic",
+            },
+            group: str(),
+            kind: str(),
+            name: str(),
+            retryAfterSeconds: int("int32"),
+            uid: str(),
+          },
+        },
+        message: str(),
+        metadata: ref(N.listMeta),
+        reason: str(),
+        status: str(),
+      },
+      ...gvkList("", "v1", "Status"),
+    },
+    [N.deleteOptions]: {
+      type: "object",
+      description: "DeleteOptions may be provided when deleting an API object.",
+      properties: {
+        ...typeMeta,
+        dryRun: { type: "array", items: str(), "x-kubernetes-list-type": "atomic" },
+        gracePeriodSeconds: int("int64"),
+        orphanDependents: { type: "boolean" },
+        preconditions: { type: "object", properties: { resourceVersion: str(), uid: str() } },
+        propagationPolicy: str(),
+      },
+      ...gvkList("", "v1", "DeleteOptions"),
+    },
+    [N.patch]: { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." },
+  };
+}
+
+function subresourceComponents(ctx: Ctx, used: Set<string>): Record<string, Json> {
+  const ref = (name: string) => refTo(ctx, name);
+  const typeMeta = { apiVersion: str(), kind: str() };
+  const all: Record<string, Json> = {
+    [N.scale]: {
+      type: "object",
+      description: "Scale represents a scaling request for a resource.",
+      properties: {
+        ...typeMeta,
+        metadata: ref(N.objectMeta),
+        spec: { type: "object", properties: { replicas: int("int32", "replicas is the desired number of instances for the scaled object.") } },
+        status: { type: "object", required: ["replicas"], properties: { replicas: int("int32"), selector: str("label query over pods, in the string form of a label selector.") } },
+      },
+      ...gvkList("autoscaling", "v1", "Scale"),
+    },
+    [N.eviction]: {
+      type: "object",
+      description: "Eviction evicts a pod from its node subject to certain policies and safety constraints.",
+      properties: { ...typeMeta, deleteOptions: ref(N.deleteOptions), metadata: ref(N.objectMeta) },
+      ...gvkList("policy", "v1", "Eviction"),
+    },
+    [N.binding]: {
+      type: "object",
+      description: "Binding ties one object to another; for example, a pod is bound to a node by a scheduler.",
+      required: ["target"],
+      properties: {
+        ...typeMeta,
+        metadata: ref(N.objectMeta),
+        target: { type: "object", properties: { apiVersion: str(), fieldPath: str(), kind: str(), name: str(), namespace: str(), resourceVersion: str(), uid: str() } },
+      },
+      ...gvkList("", "v1", "Binding"),
+    },
+  };
+  return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths and operations.
+
+const gvk = (group: string, version: string, kind: string) => ({ "x-kubernetes-group-version-kind": { group, version, kind } });
+
+interface Param {
+  name: string;
+  in: "query" | "path";
+  description: string;
+  type: "string" | "integer" | "boolean";
+  required?: boolean;
+}
+
+const q = (name: string, description: string, type: Param["type"] = "string"): Param => ({ name, in: "query", description, type });
+const P = {
+  name: { name: "name", in: "path", description: "name of the resource", type: "string", required: true } as Param,
+  namespace: { name: "namespace", in: "path", description: "object name and auth scope, such as for teams and projects", type: "string", required: true } as Param,
+  pretty: q("pretty", "If 'true', then the output is pretty printed."),
+  dryRun: q("dryRun", "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed"),
+  fieldManager: q("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
+  // Its presence is what tells kubectl the server validates fields (see the header comment).
+  fieldValidation: q(
+    "fieldValidation",
+    "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: - Ignore - Warn - Strict",
+  ),
+  force: q("force", "Force is going to \"force\" Apply requests. It must be unset for non-apply patch requests.", "boolean"),
+  gracePeriodSeconds: q("gracePeriodSeconds", "The duration in seconds before the object should be deleted.", "integer"),
+  propagationPolicy: q("propagationPolicy", "Whether and how garbage collection will be performed: 'Orphan', 'Background' or 'Foreground'."),
+  orphanDependents: q("orphanDependents", "Deprecated: please use the PropagationPolicy.", "boolean"),
+};
+const LIST_PARAMS: Param[] = [
+  q("allowWatchBookmarks", "allowWatchBookmarks requests watch events with type \"BOOKMARK\".", "boolean"),
+  q("continue", "The continue option should be set when retrieving more results from the server."),
+  q("fieldSelector", "A selector to restrict the list of returned objects by their fields. Defaults to everything."),
+  q("labelSelector", "A selector to restrict the list of returned objects by their labels. Defaults to everything."),
+  q("limit", "limit is a maximum number of responses to return for a list call.", "integer"),
+  q("resourceVersion", "resourceVersion sets a constraint on what resource versions a request may be served from."),
+  q("resourceVersionMatch", "resourceVersionMatch determines how resourceVersion is applied to list calls."),
+  q("sendInitialEvents", "`sendInitialEvents=true` may be set together with `watch=true`.", "boolean"),
+  q("timeoutSeconds", "Timeout for the list/watch call.", "integer"),
+  q("watch", "Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.", "boolean"),
+];
+const WRITE_PARAMS = [P.dryRun, P.fieldManager, P.fieldValidation];
+const PATCH_PARAMS = [P.dryRun, P.fieldManager, P.fieldValidation, P.force];
+const DELETE_PARAMS = [P.dryRun, P.gracePeriodSeconds, P.orphanDependents, P.propagationPolicy];
+
+/** The content types kubectl looks for on PATCH; strategic merge is what `apply` needs. */
+const PATCH_TYPES = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"];
+const RESPONSE_TYPES = ["application/json", "application/yaml"];
+
+function param(p: Param, dialect: Dialect): Json {
+  const base: Json = { name: p.name, in: p.in, description: p.description };
+  if (p.required) base.required = true;
+  if (dialect === "v3") base.schema = { type: p.type, uniqueItems: true };
+  else Object.assign(base, { type: p.type, uniqueItems: true });
+  return base;
+}
+
+interface OpSpec {
+  id: string;
+  description: string;
+  action: string;
+  gvk: Json;
+  params?: Param[];
+  body?: { schema: string; types?: string[] };
+  response?: string | "text";
+  created?: boolean;
+}
+
+function operation(op: OpSpec, tag: string, ctx: Ctx): Json {
+  const schemaRef = (name: string) => ({ $ref: ctx.dialect === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}` });
+  const out: Json = { tags: [tag], description: op.description, operationId: op.id };
+  if (op.params?.length) out.parameters = op.params.map((p) => param(p, ctx.dialect));
+  const okSchema = op.response === "text" ? { type: "string" } : op.response ? schemaRef(op.response) : undefined;
+  const responses: Json = {};
+  for (const code of op.created ? ["200", "201", "202"] : ["200"]) {
+    const description = { "200": "OK", "201": "Created", "202": "Accepted" }[code];
+    if (ctx.dialect === "v3") {
+      const types = op.response === "text" ? ["text/plain"] : RESPONSE_TYPES;
+      responses[code] = { description, ...(okSchema ? { content: Object.fromEntries(types.map((t) => [t, { schema: okSchema }])) } : {}) };
+    } else {
+      responses[code] = { description, ...(okSchema ? { schema: okSchema } : {}) };
+    }
+  }
+  responses["401"] = { description: "Unauthorized" };
+  out.responses = responses;
+  if (op.body) {
+    const types = op.body.types ?? ["application/json", "application/yaml"];
+    if (ctx.dialect === "v3") {
+      out.requestBody = { content: Object.fromEntries(types.map((t) => [t, { schema: schemaRef(op.body!.schema) }])), required: true };
+    } else {
+      out.consumes = types;
+      out.parameters = [...((out.parameters as Json[]) ?? []), { name: "body", in: "body", required: true, schema: schemaRef(op.body.schema) }];
+    }
+  }
+  if (ctx.dialect === "v2") {
+    out.produces = op.response === "text" ? ["text/plain"] : RESPONSE_TYPES;
+    out.schemes = ["https"];
+  }
+  out["x-kubernetes-action"] = op.action;
+  Object.assign(out, op.gvk);
+  return out;
+}
+
+/** Every path of one resource, with operations shaped like upstream's. */
+function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<string, Json> {
+  const prefix = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  const collection = `${prefix}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}`;
+  const item = `${collection}/{name}`;
+  const words = groupWords(r.group);
+  const tag = `${words[0]}${words.slice(1).map(capital).join("")}_${r.version}`;
+  const gv = `${words.map(capital).join("")}${capital(r.version)}`;
+  const ns = r.namespaced ? "Namespaced" : "";
+  const kindGvk = gvk(r.group, r.version, r.kind);
+  const kindRef = componentName(r, r.kind);
+  const listRef = componentName(r, r.listKind);
+  const scope = r.namespaced ? [P.namespace] : [];
+  const pathParams = (extra: Param[]) => ({ parameters: [...extra, ...scope, P.pretty].map((p) => param(p, ctx.dialect)) });
+  const op = (spec: OpSpec) => operation(spec, tag, ctx);
+  const paths: Record<string, Json> = {};
+
+  paths[collection] = {
+    get: op({ id: `list${gv}${ns}${r.kind}`, description: `list or watch objects of kind ${r.kind}`, action: "list", gvk: kindGvk, params: LIST_PARAMS, response: listRef }),
+    post: op({ id: `create${gv}${ns}${r.kind}`, description: `create a ${r.kind}`, action: "post", gvk: kindGvk, params: WRITE_PARAMS, body: { schema: kindRef }, response: kindRef, created: true }),
+    delete: op({
+      id: `delete${gv}Collection${ns}${r.kind}`,
+      description: `delete collection of ${r.kind}`,
+      action: "deletecollection",
+      gvk: kindGvk,
+      params: [...LIST_PARAMS.filter((p) => p.name !== "watch" && p.name !== "allowWatchBookmarks"), ...DELETE_PARAMS],
+      body: { schema: N.deleteOptions },
+      response: N.status,
+    }),
+    ...pathParams([]),
+  };
+  paths[item] = {
+    get: op({ id: `read${gv}${ns}${r.kind}`, description: `read the specified ${r.kind}`, action: "get", gvk: kindGvk, response: kindRef }),
+    put: op({ id: `replace${gv}${ns}${r.kind}`, description: `replace the specified ${r.kind}`, action: "put", gvk: kindGvk, params: WRITE_PARAMS, body: { schema: kindRef }, response: kindRef, created: true }),
+    patch: op({ id: `patch${gv}${ns}${r.kind}`, description: `partially update the specified ${r.kind}`, action: "patch", gvk: kindGvk, params: PATCH_PARAMS, body: { schema: N.patch, types: PATCH_TYPES }, response: kindRef, created: true }),
+    delete: op({ id: `delete${gv}${ns}${r.kind}`, description: `delete a ${r.kind}`, action: "delete", gvk: kindGvk, params: DELETE_PARAMS, body: { schema: N.deleteOptions }, response: N.status, created: true }),
+    ...pathParams([P.name]),
+  };
+  if (r.namespaced) {
+    paths[`${prefix}/${r.plural}`] = {
+      get: op({ id: `list${gv}${r.kind}ForAllNamespaces`, description: `list or watch objects of kind ${r.kind}`, action: "list", gvk: kindGvk, params: LIST_PARAMS, response: listRef }),
+      parameters: [param(P.pretty, ctx.dialect)],
+    };
+  }
+
+  // Read/replace/patch on a subresource: /status keeps the kind, /scale speaks autoscaling/v1.
+  const readWrite = (suffix: string, path: string, g: Json, body: string) => ({
+    get: op({ id: `read${gv}${ns}${r.kind}${suffix}`, description: `read ${path} of the specified ${r.kind}`, action: "get", gvk: g, response: body }),
+    put: op({ id: `replace${gv}${ns}${r.kind}${suffix}`, description: `replace ${path} of the specified ${r.kind}`, action: "put", gvk: g, params: WRITE_PARAMS, body: { schema: body }, response: body, created: true }),
+    patch: op({ id: `patch${gv}${ns}${r.kind}${suffix}`, description: `partially update ${path} of the specified ${r.kind}`, action: "patch", gvk: g, params: PATCH_PARAMS, body: { schema: N.patch, types: PATCH_TYPES }, response: body, created: true }),
+    ...pathParams([P.name]),
+  });
+  const post = (suffix: string, path: string, g: Json, body: string) => ({
+    post: op({ id: `create${gv}${ns}${r.kind}${suffix}`, description: `create ${path} of a ${r.kind}`, action: "post", gvk: g, params: WRITE_PARAMS, body: { schema: body }, response: body, created: true }),
+    ...pathParams([P.name]),
+  });
+
+  for (const sub of r.subresources) {
+    const path = `${item}/${sub}`;
+    switch (sub) {
+      case "status":
+        paths[path] = readWrite("Status", "status", kindGvk, kindRef);
+        break;
+      case "scale":
+        used.add(N.scale);
+        paths[path] = readWrite("Scale", "scale", gvk("autoscaling", "v1", "Scale"), N.scale);
+        break;
+      case "binding":
+        used.add(N.binding);
+        paths[path] = post("Binding", "binding", gvk("", "v1", "Binding"), N.binding);
+        break;
+      case "eviction":
+        used.add(N.eviction);
+        paths[path] = post("Eviction", "eviction", gvk("policy", "v1", "Eviction"), N.eviction);
+        break;
+      case "log":
+        paths[path] = {
+          get: op({
+            id: `read${gv}${ns}${r.kind}Log`,
+            description: `read log of the specified ${r.kind}`,
+            action: "get",
+            gvk: kindGvk,
+            params: [
+              q("container", "The container for which to stream logs."),
+              q("follow", "Follow the log stream of the pod.", "boolean"),
+              q("limitBytes", "If set, the number of bytes to read from the server before terminating the log output.", "integer"),
+              q("previous", "Return previous terminated container logs.", "boolean"),
+              q("sinceSeconds", "A relative time in seconds before the current time from which to show logs.", "integer"),
+              q("tailLines", "If set, the number of lines from the end of the logs to show.", "integer"),
+              q("timestamps", "If true, add an RFC3339 timestamp at the beginning of every line.", "boolean"),
+            ],
+            response: "text",
+          }),
+          ...pathParams([P.name]),
+        };
+        break;
+      case "exec": {
+        const execParams = [
+          q("command", "Command is the remote command to execute."),
+          q("container", "Container in which to execute the command."),
+          q("stderr", "Redirect the standard error stream of the pod for this call.", "boolean"),
+          q("stdin", "Redirect the standard input stream of the pod for this call.", "boolean"),
+          q("stdout", "Redirect the standard output stream of the pod for this call.", "boolean"),
+          q("tty", "TTY if true indicates that a tty will be allocated for the exec call.", "boolean"),
+        ];
+        const execGvk = gvk("", "v1", "PodExecOptions");
+        paths[path] = {
+          get: op({ id: `connect${gv}GetNamespacedPodExec`, description: `connect GET requests to exec of ${r.kind}`, action: "connect", gvk: execGvk, params: execParams, response: "text" }),
+          post: op({ id: `connect${gv}PostNamespacedPodExec`, description: `connect POST requests to exec of ${r.kind}`, action: "connect", gvk: execGvk, params: execParams, response: "text" }),
+          ...pathParams([P.name]),
+        };
+        break;
+      }
+    }
+  }
+  return paths;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents.
+
+function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
+  const kind = convert(r.schema, ctx, true);
+  return {
+    [componentName(r, r.kind)]: { ...kind, ...gvkList(r.group, r.version, r.kind) },
+    [componentName(r, r.listKind)]: {
+      type: "object",
+      description: `${r.listKind} is a list of ${r.kind} objects.`,
+      required: ["items"],
+      properties: {
+        apiVersion: str(),
+        items: { type: "array", items: refTo(ctx, componentName(r, r.kind)) },
+        kind: str(),
+        metadata: refTo(ctx, N.listMeta),
+      },
+      ...gvkList(r.group, r.version, r.listKind),
+    },
+  };
+}
+
+function newCtx(dialect: Dialect, defs: ResourceDef[]): Ctx {
+  const named = new Map<string, string>([[JSON.stringify(ObjectMetaSchema), N.objectMeta]]);
+  for (const r of defs) named.set(JSON.stringify(r.schema), componentName(r, r.kind));
+  const byId = new Map<string, Json>();
+  for (const r of defs) collectIds(r.schema, byId);
+  return { dialect, named, ids: new Map(), extra: {}, byId };
+}
+
+/** Components and paths for some resources, in one dialect. */
+function build(dialect: Dialect, defs: ResourceDef[]) {
+  const ctx = newCtx(dialect, defs);
+  const used = new Set<string>();
+  const paths: Record<string, Json> = {};
+  const schemas: Record<string, Json> = fixedComponents(ctx);
+  for (const r of defs) {
+    Object.assign(paths, resourcePaths(r, ctx, used));
+    Object.assign(schemas, kindComponents(r, ctx));
+  }
+  Object.assign(schemas, subresourceComponents(ctx, used), ctx.extra);
+  return { paths: sortKeys(paths), schemas: sortKeys(schemas) };
+}
+
+const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+const info = () => ({ title: "Kubernetes", version: KUBERNETES_VERSION.gitVersion });
+
+function buildV3(defs: ResourceDef[]): Json {
+  const { paths, schemas } = build("v3", defs);
+  return {
+    openapi: "3.0.0",
+    info: info(),
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { BearerToken: { type: "apiKey", description: "Bearer Token authentication", name: "authorization", in: "header" } },
+    },
+    security: [{ BearerToken: [] }],
+  };
+}
+
+function buildV2(defs: ResourceDef[]): Json {
+  const { paths, schemas } = build("v2", defs);
+  return {
+    swagger: "2.0",
+    info: info(),
+    paths,
+    definitions: schemas,
+    securityDefinitions: { BearerToken: { type: "apiKey", description: "Bearer Token authentication", name: "authorization", in: "header" } },
+    security: [{ BearerToken: [] }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cached public API. The documents only depend on the (static) resource list.
+
+interface V3Entry {
+  doc: Json;
+  json: string;
+  hash: string;
+}
+interface Built {
+  v3: Map<string, V3Entry>;
+  root?: { paths: Record<string, { serverRelativeURL: string }> };
+  v2?: { doc: Json; json: string };
+}
+
+const cache = new WeakMap<readonly ResourceDef[], Built>();
+const built = (defs: readonly ResourceDef[]): Built => {
+  let b = cache.get(defs);
+  if (!b) cache.set(defs, (b = { v3: new Map() }));
+  return b;
+};
+
+/** Upstream's hash: upper-case hex SHA-512 of the served bytes. Clients only compare it. */
+const hashOf = (text: string) => createHash("sha512").update(text).digest("hex").toUpperCase();
+
+/** The group-version paths served ("api/v1", "apis/apps/v1"), in registry order. */
+export function openapiV3GroupVersions(defs: readonly ResourceDef[]): string[] {
+  return [...new Set(defs.map(groupVersionPath))];
+}
+
+function v3Entry(defs: readonly ResourceDef[], gvPath: string): V3Entry | undefined {
+  const b = built(defs);
+  const key = gvPath.replace(/^\/+|\/+$/g, "");
+  let e = b.v3.get(key);
+  if (!e) {
+    const members = defs.filter((r) => groupVersionPath(r) === key);
+    if (!members.length) return undefined;
+    const doc = buildV3(members);
+    const json = JSON.stringify(doc);
+    e = { doc, json, hash: hashOf(json) };
+    b.v3.set(key, e);
+  }
+  return e;
+}
+
+/** GET /openapi/v3: `{paths: {"api/v1": {serverRelativeURL: "/openapi/v3/api/v1?hash=..."}}}`. */
+export function openapiV3Root(defs: readonly ResourceDef[]): { paths: Record<string, { serverRelativeURL: string }> } {
+  const b = built(defs);
+  if (!b.root) {
+    const paths: Record<string, { serverRelativeURL: string }> = {};
+    for (const gv of openapiV3GroupVersions(defs)) paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${v3Entry(defs, gv)!.hash}` };
+    b.root = { paths };
+  }
+  return b.root;
+}
+
+/** GET /openapi/v3/<gvPath> ("api/v1", "apis/apps/v1"); undefined for a group-version not served. */
+export const openapiV3 = (defs: readonly ResourceDef[], gvPath: string): Json | undefined => v3Entry(defs, gvPath)?.doc;
+
+/** The same document already serialized (it is large; serialize once). */
+export const openapiV3Json = (defs: readonly ResourceDef[], gvPath: string): string | undefined => v3Entry(defs, gvPath)?.json;
+
+/** The `hash` the root advertises for a group-version (serve it as the ETag too). */
+export const openapiV3Hash = (defs: readonly ResourceDef[], gvPath: string): string | undefined => v3Entry(defs, gvPath)?.hash;
+
+function v2Entry(defs: readonly ResourceDef[]) {
+  const b = built(defs);
+  if (!b.v2) {
+    const doc = buildV2([...defs]);
+    b.v2 = { doc, json: JSON.stringify(doc) };
+  }
+  return b.v2;
+}
+
+/** GET /openapi/v2 as JSON (Swagger 2.0, every group-version in one document). */
+export const openapiV2 = (defs: readonly ResourceDef[]): Json => v2Entry(defs).doc;
+export const openapiV2Json = (defs: readonly ResourceDef[]): string => v2Entry(defs).json;
+
+/** Exposed for tests and tooling: the OpenAPI 3 form of one TypeBox schema, inlined. */
+export const toOpenApiV3Schema = (schema: TSchema): Json => convert(schema, newCtx("v3", []), true);
