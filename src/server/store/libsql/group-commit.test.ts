@@ -8,6 +8,25 @@ import type { WatchEvent } from "../store.ts";
 import { openLibsqlStore } from "./open.ts";
 
 let dir: string;
+
+/** Calls hook before each write the store sends to its connection (execute or batch); returns an undo. */
+function onWrite(store: object, hook: () => void): () => void {
+  const client = (store as { client: Client }).client;
+  const { execute, batch } = client;
+  const isWrite = (stmt: unknown) => /^\s*(INSERT|DELETE|UPDATE)/i.test(typeof stmt === "string" ? stmt : (stmt as { sql: string }).sql);
+  client.execute = ((stmt: Parameters<Client["execute"]>[0], ...rest: unknown[]) => {
+    if (isWrite(stmt)) hook();
+    return (execute as (...a: unknown[]) => unknown).call(client, stmt, ...rest);
+  }) as Client["execute"];
+  client.batch = ((stmts: Parameters<Client["batch"]>[0], ...rest: unknown[]) => {
+    if (stmts.some(isWrite)) hook();
+    return (batch as (...a: unknown[]) => unknown).call(client, stmts, ...rest);
+  }) as Client["batch"];
+  return () => {
+    client.execute = execute;
+    client.batch = batch;
+  };
+}
 afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -19,13 +38,11 @@ test("a failed group commit fails every write in it and leaves no trace", async 
   const events: WatchEvent[] = [];
   store.watch("/f/", 0, (e) => events.push(e));
 
-  // The store's one connection; make its next transaction fail as a full disk would.
-  const client = (store as unknown as { client: Client }).client;
-  const realBatch = client.batch.bind(client);
-  client.batch = (async () => {
-    client.batch = realBatch;
+  // The store's one connection; make its next write fail as a full disk would.
+  const restore = onWrite(store, () => {
+    restore();
     throw new Error("disk I/O error");
-  }) as Client["batch"];
+  });
 
   const results = await Promise.allSettled([store.create("/f/b", "1"), store.update("/f/a", "2", a.modRevision), store.delete("/f/a")]);
   expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
@@ -44,13 +61,8 @@ test("a failed group commit fails every write in it and leaves no trace", async 
 test("concurrent writers share commits: many writes, few transactions", async () => {
   dir = await mkdtemp(join(tmpdir(), "bramble-gc-"));
   const store = await openLibsqlStore(join(dir, "state.db"), { compactIntervalMs: 0, checkpointIntervalMs: 0 });
-  const client = (store as unknown as { client: Client }).client;
-  const realBatch = client.batch.bind(client);
   let transactions = 0;
-  client.batch = ((...args: Parameters<Client["batch"]>) => {
-    transactions++;
-    return realBatch(...args);
-  }) as Client["batch"];
+  onWrite(store, () => transactions++);
   await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(`/g/${i}`, "x")));
   expect(transactions).toBeLessThan(10);
   await store.close();
