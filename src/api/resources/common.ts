@@ -211,6 +211,14 @@ export const nonNegative = (v: number | undefined, path: string): FieldError[] =
 export const positive = (v: number | undefined, path: string): FieldError[] =>
   v !== undefined && v <= 0 ? [fieldInvalid(path, v, "must be greater than 0")] : [];
 
+/** Upstream's MaxSecretSize, which also bounds ConfigMaps. */
+export const MAX_SECRET_SIZE = 1024 * 1024;
+
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Standard padded base64, as Go's encoding/json expects for []byte fields. */
+export const isBase64 = (s: string) => BASE64_RE.test(s);
+
 /** Deep equality for JSON values (used by immutability checks). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

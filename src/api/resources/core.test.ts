@@ -238,3 +238,11 @@ describe("leases and service accounts", () => {
     expect(serviceAccounts.table.row(sa, now)).toEqual(["default", 1, "60s"]);
   });
 });
+
+describe("configmaps", () => {
+  test("keys may not be in both bags; binaryData is base64", async () => {
+    const { configMaps } = await import("./configmap");
+    const cm = { metadata: meta("c"), data: { a: "1", b: "2" }, binaryData: { a: btoa("x"), c: "%%%" } } as never;
+    expect(configMaps.validate(cm).map((e) => e.field)).toEqual(["data[a]", "binaryData[a]", "binaryData[c]"]);
+  });
+});

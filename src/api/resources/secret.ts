@@ -5,7 +5,7 @@ import type { ResourceDef } from "../resource";
 import { StringMap, TopLevel } from "../schema";
 import { age, ageColumn, column, nameColumn } from "../table";
 import { fieldForbidden, fieldInvalid, fieldRequired, fieldTooLong, validateDataKeys } from "../validation";
-import { jsonEqual } from "./common";
+import { isBase64, jsonEqual, MAX_SECRET_SIZE } from "./common";
 
 export const SecretSchema = TopLevel(
   {
@@ -18,13 +18,6 @@ export const SecretSchema = TopLevel(
 );
 
 export type Secret = Static<typeof SecretSchema> & KubeObject;
-
-/** Upstream's MaxSecretSize. */
-export const MAX_SECRET_SIZE = 1024 * 1024;
-
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-export const isBase64 = (s: string) => BASE64_RE.test(s);
 
 /** Bytes a base64 value decodes to. */
 const decodedLength = (s: string) => Math.floor((s.length * 3) / 4) - (s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0);
