@@ -435,3 +435,33 @@ describe("deletion", () => {
     expect(again.status).toBe(409);
   });
 });
+
+describe("watch from before the cache's window", () => {
+  test("is served from the store's history while it is retained, and is 410 Gone once compacted", async () => {
+    const { openStore } = await import("../store");
+    const { createApiServer } = await import(".");
+    const { testConfig } = await import("./testing");
+    const store = await openStore("memory:");
+    const auth = () => ({ user: "admin", groups: [] });
+    const first = await createApiServer({ store, config: testConfig(), authenticate: auth });
+    const objects = first.context.objects;
+    const cms = first.context.resource("", "configmaps");
+    const start = first.context.cache.revision;
+    await objects.create(cms, "default", { metadata: { name: "before-restart" }, data: { a: "1" } });
+    await first.stop();
+
+    // A new API server (as after a restart) has a cache window that begins now.
+    const second = await createApiServer({ store, config: testConfig(), authenticate: auth });
+    const res = await second.fetch(new Request(`https://x${CMS}?watch=1&resourceVersion=${start}`));
+    const events = await readEvents(res, 1);
+    expect(events[0].type).toBe("ADDED");
+    expect(events[0].object.metadata.name).toBe("before-restart");
+
+    await store.compact(await store.currentRevision());
+    const gone = await readEvents(await second.fetch(new Request(`https://x${CMS}?watch=1&resourceVersion=${start}`)), 1);
+    expect(gone[0].type).toBe("ERROR");
+    expect(gone[0].object.code).toBe(410);
+    await second.stop();
+    await store.close();
+  });
+});

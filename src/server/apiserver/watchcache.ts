@@ -23,10 +23,21 @@ export class TooOldError extends Error {
   }
 }
 
+const INITIAL_PAGE = 500;
+
 interface Watcher {
   prefix: string;
   onEvent(e: CacheEvent): void;
 }
+
+export const cacheEventOf = (e: WatchEvent): CacheEvent => ({
+  type: typeOf[e.type],
+  key: e.kv.key,
+  value: e.kv.value,
+  prevValue: e.prev?.value,
+  revision: e.revision,
+  createRevision: e.kv.createRevision,
+});
 
 const typeOf: Record<WatchEvent["type"], CacheEventType> = {
   create: "ADDED",
@@ -56,11 +67,21 @@ export class WatchCache {
 
   static async start(store: Store, prefix = "/registry/", capacity = 10_000): Promise<WatchCache> {
     const cache = new WatchCache(capacity);
-    const initial = await store.list(prefix);
-    for (const kv of initial.items) cache.put(kv);
-    cache.revision = initial.revision;
-    cache.oldestRevision = initial.revision;
-    cache.storeWatch = store.watch(prefix, initial.revision, (e) => cache.apply(e));
+    // Paged, so start-up never holds a second full copy of the data. Pages may come from later
+    // revisions than the first; replaying every event after the first page's revision, in order,
+    // brings every key to its latest state whatever page it came from.
+    let startRevision: number | undefined;
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.list(prefix, { startAfter: after, limit: INITIAL_PAGE });
+      startRevision ??= page.revision;
+      for (const kv of page.items) cache.put(kv);
+      if (page.items.length < INITIAL_PAGE) break;
+      after = page.items[page.items.length - 1]!.key;
+    }
+    cache.revision = startRevision;
+    cache.oldestRevision = startRevision;
+    cache.storeWatch = store.watch(prefix, startRevision, (e) => cache.apply(e));
     return cache;
   }
 
@@ -123,14 +144,7 @@ export class WatchCache {
   }
 
   private apply(e: WatchEvent) {
-    const event: CacheEvent = {
-      type: typeOf[e.type],
-      key: e.kv.key,
-      value: e.kv.value,
-      prevValue: e.prev?.value,
-      revision: e.revision,
-      createRevision: e.kv.createRevision,
-    };
+    const event = cacheEventOf(e);
     if (e.type === "delete") this.collections.get(collectionOf(e.kv.key))?.delete(e.kv.key);
     else this.put(e.kv);
     this.record(event);

@@ -9,7 +9,8 @@ import { decode } from "../objects/codec";
 import { listPrefix } from "../objects/keys";
 import { boolParam, intParam, objectFilter } from "../query";
 import { toTable, wantsTable } from "../tables";
-import { TooOldError, type CacheEvent } from "../watchcache";
+import { CompactedError } from "../../store/store";
+import { cacheEventOf, TooOldError, type CacheEvent } from "../watchcache";
 import type { ApiContext } from "./context";
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -79,9 +80,16 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
         watch = ctx.cache.watch(listPrefix(def, namespace), sendInitial ? ctx.cache.revision : fromRevision, onEvent);
       } catch (e) {
         if (!(e instanceof TooOldError)) throw e;
-        send("ERROR", gone(`too old resource version: ${e.requested} (${e.oldest})`).toStatus());
-        close();
-        return;
+        // Older than the cache's window (e.g. from before a restart) but maybe still in the
+        // store's history: this one watcher reads from the store instead.
+        try {
+          watch = ctx.store.watch(listPrefix(def, namespace), fromRevision, (ev) => onEvent(cacheEventOf(ev)));
+        } catch (e2) {
+          if (!(e2 instanceof CompactedError)) throw e2;
+          send("ERROR", gone(`too old resource version: ${e.requested} (${e2.compacted})`).toStatus());
+          close();
+          return;
+        }
       }
       if (bookmarks) timers.push(setInterval(() => bookmark(), BOOKMARK_INTERVAL_MS));
       timers.push(setTimeout(close, timeoutS * 1000));
