@@ -56,7 +56,7 @@ export const configMaps: ResourceDef<ConfigMap> = {
       ? [{ field: "data", type: "Forbidden", message: "field is immutable when `immutable` is set" }]
       : [],
   table: {
-    columns: [nameColumn, column("Data", "Number of data entries", 0, "integer"), ageColumn],
+    columns: [nameColumn, column("Data", "Data contains the configuration data."), ageColumn],
     row: (cm, now) => [
       cm.metadata.name,
       Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length,

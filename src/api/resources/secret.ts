@@ -106,7 +106,7 @@ export const secrets: ResourceDef<Secret> = {
     columns: [
       nameColumn,
       column("Type", "Used to facilitate programmatic handling of secret data."),
-      column("Data", "Data contains the secret data.", 0, "integer"),
+      column("Data", "Data contains the secret data."),
       ageColumn,
     ],
     row: (s, now) => [s.metadata.name, s.type ?? "Opaque", Object.keys(s.data ?? {}).length, age(s.metadata.creationTimestamp, now)],
