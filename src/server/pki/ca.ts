@@ -1,13 +1,14 @@
 // The cluster CA: created once, then reused forever (every kubeconfig and, later, every joined
 // node trusts it, so regenerating it would orphan them all).
 
-import * as x509 from "./x509";
+import type { X509Certificate } from "@peculiar/x509";
+import { x509 } from "./x509";
 import { join } from "node:path";
 import { readIfExists, writeFileAtomic } from "./files";
 import { SIGNING_ALGORITHM, YEAR_MS, generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial } from "./keys";
 
 export interface CertificateAuthority {
-  cert: x509.X509Certificate;
+  cert: X509Certificate;
   certPem: string;
   key: CryptoKey;
   /** True when this call created it (first start). */
@@ -61,7 +62,7 @@ export async function ensureCa(tlsDir: string, now = new Date()): Promise<Certif
  * kubeadm's --discovery-token-ca-cert-hash: "sha256:" + hex SHA-256 of the CA certificate's
  * DER-encoded SubjectPublicKeyInfo. A joining node pins the CA with it.
  */
-export async function caCertHash(cert: x509.X509Certificate): Promise<string> {
+export async function caCertHash(cert: X509Certificate): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", cert.publicKey.rawData);
   return `sha256:${Buffer.from(digest).toString("hex")}`;
 }

@@ -1,7 +1,7 @@
 // ECDSA P-256 keys through WebCrypto, stored as PKCS#8 PEM ("PRIVATE KEY"), which Bun.serve's
 // TLS, Go's crypto/tls (kubectl) and openssl all read.
 
-import * as x509 from "./x509";
+import { x509 } from "./x509";
 
 export const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const SIGNING_ALGORITHM = { name: "ECDSA", hash: "SHA-256" } as const;

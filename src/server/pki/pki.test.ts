@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import * as x509 from "./x509";
+import { x509 } from "./x509";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -2,7 +2,8 @@
 // re-issued when it no longer covers the addresses the server is configured with (e.g. the
 // advertise address changed) or is close to expiry, so kubectl never sees a name mismatch.
 
-import * as x509 from "./x509";
+import type { X509Certificate } from "@peculiar/x509";
+import { x509 } from "./x509";
 import { join } from "node:path";
 import type { CertificateAuthority } from "./ca";
 import { readIfExists, writeFileAtomic } from "./files";
@@ -28,7 +29,7 @@ export const servingPaths = (tlsDir: string) => ({
 /** Re-issue this long before expiry (k3s uses 90 days too). */
 const RENEW_BEFORE_MS = 90 * 24 * 60 * 60 * 1000;
 
-export function certSans(cert: x509.X509Certificate): SubjectAltNames {
+export function certSans(cert: X509Certificate): SubjectAltNames {
   const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const items = ext?.names.items ?? [];
   return {
@@ -44,7 +45,7 @@ export async function staleReason(
   want: SubjectAltNames,
   now: Date,
 ): Promise<string | undefined> {
-  let cert: x509.X509Certificate;
+  let cert: X509Certificate;
   try {
     cert = new x509.X509Certificate(certPem);
   } catch {
