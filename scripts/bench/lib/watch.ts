@@ -1,0 +1,50 @@
+// A minimal Kubernetes watch client for benchmarks: reads the newline-delimited JSON stream and
+// records, per event, its type, object name, resourceVersion and when it arrived.
+
+export interface SeenEvent {
+  type: string;
+  name: string;
+  rv: number;
+  /** performance.now() when the line was parsed. */
+  at: number;
+}
+
+export interface BenchWatcher {
+  events: SeenEvent[];
+  /** Resolves when the stream ends (server closed it, or stop()). */
+  done: Promise<void>;
+  error?: string;
+  stop(): void;
+}
+
+export function openWatch(url: string, init: RequestInit, onEvent?: (e: SeenEvent) => void): BenchWatcher {
+  const abort = new AbortController();
+  const w: BenchWatcher = { events: [], done: Promise.resolve(), stop: () => abort.abort() };
+  w.done = (async () => {
+    try {
+      const res = await fetch(url, { ...init, signal: abort.signal });
+      if (res.status !== 200) {
+        w.error = `watch answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
+        return;
+      }
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for await (const chunk of res.body!) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          const ev = JSON.parse(line) as { type: string; object: { metadata: { name?: string; resourceVersion?: string } } };
+          const seen = { type: ev.type, name: ev.object.metadata.name ?? "", rv: Number(ev.object.metadata.resourceVersion), at: performance.now() };
+          w.events.push(seen);
+          onEvent?.(seen);
+        }
+      }
+    } catch (e) {
+      if (!abort.signal.aborted) w.error = String(e);
+    }
+  })();
+  return w;
+}
