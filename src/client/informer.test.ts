@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { configMaps } from "../api/resources/configmap";
+import { startTestApi, TEST_TOKEN, type TestApi } from "../server/apiserver/testing";
+import { KubeClient } from "./client";
+import { Informer } from "./informer";
+
+let t: TestApi;
+let http: ReturnType<typeof Bun.serve>;
+let client: KubeClient;
+beforeAll(async () => {
+  t = await startTestApi();
+  http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
+  client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
+});
+afterAll(async () => {
+  http.stop(true);
+  await t.stop();
+});
+
+test("the typed client turns Status errors into ApiError", async () => {
+  const cms = client.resource(configMaps);
+  const err = await cms.get("default", "missing").catch((e) => e);
+  expect(err.code).toBe(404);
+  expect(err.reason).toBe("NotFound");
+});
+
+test("an informer lists, then follows adds, updates and deletes in order", async () => {
+  const cms = client.resource(configMaps);
+  await cms.create("default", { metadata: { name: "pre" }, data: { a: "1" } });
+  const seen: string[] = [];
+  const inf = new Informer(cms, { namespace: "default" }).on({
+    add: (o) => seen.push(`add ${o.metadata.name}`),
+    update: (_, o) => seen.push(`update ${o.metadata.name}`),
+    delete: (o) => seen.push(`delete ${o.metadata.name}`),
+  });
+  await inf.start();
+  expect(seen).toEqual(["add pre"]);
+  await cms.create("default", { metadata: { name: "live" }, data: { a: "1" } });
+  await cms.patch("default", "live", { data: { a: "2" } });
+  await cms.delete("default", "live");
+  for (let i = 0; i < 100 && seen.length < 4; i++) await Bun.sleep(10);
+  inf.stop();
+  expect(seen).toEqual(["add pre", "add live", "update live", "delete live"]);
+  expect(inf.get("default/pre")?.data).toEqual({ a: "1" });
+  expect(inf.get("default/live")).toBeUndefined();
+});
