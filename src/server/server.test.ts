@@ -68,6 +68,7 @@ test("serves HTTPS with the cluster CA, requires the admin token, writes kubecon
     expect(server.url).toBe(`https://127.0.0.1:${cfg.httpsListenPort}`);
     expect(server.caCertHash).toMatch(/^sha256:[0-9a-f]{64}$/);
 
+    expect(statSync(join(cfg.dataDir, "server")).mode & 0o777).toBe(0o700);
     for (const path of [server.adminKubeconfigPath, cfg.writeKubeconfig!]) {
       expect(statSync(path).mode & 0o777).toBe(0o600);
     }

@@ -2,7 +2,7 @@
 // store, API server, HTTPS listener, kubeconfigs. Scheduler, controllers and the embedded agent
 // will be started here too, each after what it depends on is ready.
 
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
 import { createLogger } from "../machinery/log";
@@ -38,7 +38,10 @@ const realParts: ServerParts = { openStore, createApiServer };
 
 export async function startServer(cfg: ServerConfig, parts: ServerParts = realParts): Promise<RunningServer> {
   const log = createLogger("server");
-  mkdirSync(join(cfg.dataDir, "server"), { recursive: true, mode: 0o700 });
+  // Keys, tokens and the datastore live here: owner-only, even if the folder already existed.
+  const serverDir = join(cfg.dataDir, "server");
+  mkdirSync(serverDir, { recursive: true, mode: 0o700 });
+  chmodSync(serverDir, 0o700);
 
   const pki = await ensurePki(cfg.dataDir, cfg);
   if (pki.caCreated) log.info("created cluster CA", { hash: pki.caCertHash });
