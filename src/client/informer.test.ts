@@ -44,3 +44,21 @@ test("an informer lists, then follows adds, updates and deletes in order", async
   expect(inf.get("default/pre")?.data).toEqual({ a: "1" });
   expect(inf.get("default/live")).toBeUndefined();
 });
+
+test("the event recorder writes an Event and counts repeats on the same object", async () => {
+  const { EventRecorder } = await import("./events");
+  const cms = client.resource(configMaps);
+  const target = await cms.create("default", { metadata: { name: "evented" }, data: {} });
+  const rec = new EventRecorder(client, "test-component");
+  rec.event({ ...target, apiVersion: "v1", kind: "ConfigMap" }, "Warning", "Testing", "it happened");
+  await Bun.sleep(50);
+  rec.event({ ...target, apiVersion: "v1", kind: "ConfigMap" }, "Warning", "Testing", "it happened");
+  const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+  let list = await events.list("default", { fieldSelector: "involvedObject.name=evented" });
+  for (let i = 0; i < 50 && (list.items[0] as any)?.count !== 2; i++) {
+    await Bun.sleep(10);
+    list = await events.list("default", { fieldSelector: "involvedObject.name=evented" });
+  }
+  expect(list.items.length).toBe(1);
+  expect(list.items[0]).toMatchObject({ reason: "Testing", type: "Warning", count: 2, source: { component: "test-component" } });
+});

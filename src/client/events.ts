@@ -1,0 +1,74 @@
+// Records core/v1 Events about objects (FailedScheduling, SuccessfulCreate, ...), so
+// `kubectl describe` and `kubectl get events` show what the control plane did and why.
+// Repeats of the same event on the same object bump its count instead of adding new objects.
+import type { KubeObject } from "../api/meta";
+import { createLogger } from "../machinery/log";
+import type { KubeClient } from "./client";
+
+const log = createLogger("events");
+
+export type EventType = "Normal" | "Warning";
+
+interface Recorded {
+  name: string;
+  namespace: string;
+  count: number;
+}
+
+const eventsRef = { group: "", version: "v1", plural: "events", namespaced: true };
+const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export class EventRecorder {
+  private readonly recent = new Map<string, Recorded>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly component: string,
+    private readonly host?: string,
+  ) {}
+
+  /** Fire and forget: an event that cannot be written is logged, never thrown. */
+  event(obj: KubeObject, type: EventType, reason: string, message: string) {
+    this.write(obj, type, reason, message).catch((e) => log.debug("could not record event", { reason, error: String(e) }));
+  }
+
+  private async write(obj: KubeObject, type: EventType, reason: string, message: string) {
+    const events = this.client.resource(eventsRef);
+    const namespace = obj.metadata.namespace || "default";
+    const key = `${obj.metadata.uid}|${type}|${reason}|${message}`;
+    const now = timestamp();
+    const seen = this.recent.get(key);
+    if (seen) {
+      seen.count++;
+      try {
+        await events.patch(seen.namespace, seen.name, { count: seen.count, lastTimestamp: now });
+        return;
+      } catch {
+        this.recent.delete(key); // the event was deleted or expired: write a new one
+      }
+    }
+    const name = `${obj.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+    await events.create(namespace, {
+      metadata: { name, namespace },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.component, ...(this.host && { host: this.host }) },
+      reportingComponent: this.component,
+      reportingInstance: this.host ?? "",
+    });
+    if (this.recent.size > 4096) this.recent.clear(); // bounded memory; a repeat just makes a new event
+    this.recent.set(key, { name, namespace, count: 1 });
+  }
+}
