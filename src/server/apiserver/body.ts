@@ -5,31 +5,42 @@ import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { ApiError, badRequest, tooLarge, unsupportedMediaType, type FieldError } from "../../api/errors";
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
 /** Upstream's limit for a request body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export async function readBody(req: Request): Promise<string> {
+  const bytes = await readBytes(req);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw badRequest(`unable to read request body: ${(e as Error).message}`);
+  }
+}
+
+/** The raw body, within the size limit (protobuf bodies are binary). */
+export async function readBytes(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
-  let text: string;
   try {
     const buf = await req.arrayBuffer();
     if (buf.byteLength > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
-    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+    return new Uint8Array(buf);
   } catch (e) {
     if (e instanceof ApiError) throw e;
     throw badRequest(`unable to read request body: ${(e as Error).message}`);
   }
-  return text;
 }
 
 const mediaType = (req: Request) => (req.headers.get("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
 
-/** Parses a JSON or YAML body into a value (create, update, DeleteOptions, subresource bodies). */
-export async function parseBody(req: Request, allowed = ["application/json", "application/yaml", "*/*", ""]): Promise<unknown> {
+/** Parses a JSON, YAML or Kubernetes protobuf body into a value (create, update, DeleteOptions, subresource bodies). */
+export async function parseBody(req: Request, allowed = ["application/json", "application/yaml", PROTOBUF_MEDIA_TYPE, "*/*", ""]): Promise<unknown> {
   const type = mediaType(req);
   if (!allowed.includes(type)) throw unsupportedMediaType(type);
+  // kubectl's typed clients (create namespace/configmap/secret, run, expose, drain) send protobuf.
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeKubernetesProtobuf(await readBytes(req));
   const text = await readBody(req);
   if (text.trim() === "") throw badRequest("the request body is empty");
   return parseText(text, type);

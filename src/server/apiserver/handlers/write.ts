@@ -3,7 +3,8 @@
 import { ApiError, badRequest } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import { apiVersionOf, type ResourceDef } from "../../../api/resource";
-import { decodeObject, fieldValidationOf, parseBody, parseText, patchMediaType, readBody, type Decoded } from "../body";
+import { decodeObject, fieldValidationOf, parseBody, parseText, patchMediaType, readBody, readBytes, type Decoded } from "../body";
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "../protobuf";
 import type { DeleteOptions, PropagationPolicy } from "../objects/delete";
 import { applyPatch } from "../patch";
 import { intParam, isDryRun, objectFilter } from "../query";
@@ -92,9 +93,10 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
 async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
   let body: Record<string, unknown> = {};
   if (req.headers.get("content-length") !== "0" && req.body) {
-    const text = await readBody(req);
-    if (text.trim()) {
-      const parsed = parseText(text, patchMediaType(req));
+    const bytes = patchMediaType(req) === PROTOBUF_MEDIA_TYPE ? await readBytes(req) : undefined; // typed clients
+    const text = bytes ? "" : await readBody(req);
+    if (bytes?.length || text.trim()) {
+      const parsed = bytes ? decodeKubernetesProtobuf(bytes) : parseText(text, patchMediaType(req));
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw badRequest("DeleteOptions must be a JSON object");
       body = parsed as Record<string, unknown>;
     }
