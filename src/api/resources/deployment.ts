@@ -33,7 +33,9 @@ export const DeploymentSpecSchema = Obj({
     Obj({
       type: Opt(Type.String()),
       rollingUpdate: Opt(Obj({ maxUnavailable: Opt(IntOrString), maxSurge: Opt(IntOrString) })),
-    }),
+    },
+    // As upstream: `kubectl apply` switching to Recreate must drop the defaulted rollingUpdate.
+    { "x-kubernetes-patch-strategy": "retainKeys" }),
   ),
   minReadySeconds: Opt(Int32()),
   revisionHistoryLimit: Opt(Int32()),
