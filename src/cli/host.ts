@@ -1,13 +1,12 @@
 // Facts about the host that decide flag defaults, gathered in one place so the flag parsing
 // stays a pure function of (flags, host) and can be tested without root or real interfaces.
 
-import { homedir, hostname, networkInterfaces } from "node:os";
+import { homedir, networkInterfaces } from "node:os";
 import { join } from "node:path";
 
 export interface HostFacts {
   isRoot: boolean;
   homeDir: string;
-  hostname: string;
   /** Non-internal IPv4 addresses, in interface order. */
   ipv4Addresses: string[];
 }
@@ -20,7 +19,7 @@ export function hostFacts(): HostFacts {
       if (a.family === "IPv4" && !a.internal && !a.address.startsWith("169.254.")) ipv4Addresses.push(a.address);
     }
   }
-  return { isRoot: process.getuid?.() === 0, homeDir: homedir(), hostname: hostname(), ipv4Addresses };
+  return { isRoot: process.getuid?.() === 0, homeDir: homedir(), ipv4Addresses };
 }
 
 /** k3s's convention: system-wide state as root, per-user state otherwise. */

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseFlags } from "./argv";
 import { SERVER_FLAGS, serverConfigFromFlags } from "./server";
 import type { HostFacts } from "./host";
@@ -10,7 +10,7 @@ import { defaultDataDir } from "./host";
 const tmp = mkdtempSync(join(tmpdir(), "bramble-flags-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const host: HostFacts = { isRoot: false, homeDir: tmp, hostname: "pi", ipv4Addresses: ["192.168.1.20", "172.17.0.1"] };
+const host: HostFacts = { isRoot: false, homeDir: tmp, ipv4Addresses: ["192.168.1.20", "172.17.0.1"] };
 const config = (...args: string[]) => serverConfigFromFlags(parseFlags(args, SERVER_FLAGS), host);
 
 test("defaults follow k3s", () => {
@@ -48,7 +48,7 @@ test("values are taken verbatim, in both --flag value and --flag=value forms", (
     "--token", "0123",
     "--service-node-port-range", "31000-31999",
     "--datastore-endpoint", "memory:",
-    "--write-kubeconfig", join(tmp, "kc"),
+    "--write-kubeconfig", "relative/kc",
     "--disable-agent",
   );
   expect(cfg.dataDir).toBe(join(tmp, "d"));
@@ -56,7 +56,7 @@ test("values are taken verbatim, in both --flag value and --flag=value forms", (
   expect(cfg.token).toBe("0123"); // not the number 123
   expect(cfg.serviceNodePortRange).toEqual([31000, 31999]);
   expect(cfg.datastoreEndpoint).toBe("memory:");
-  expect(cfg.writeKubeconfig).toBe(join(tmp, "kc"));
+  expect(cfg.writeKubeconfig).toBe(resolve("relative/kc")); // absolute, so logs and hints are unambiguous
   expect(cfg.disableAgent).toBe(true);
 });
 

@@ -1,6 +1,6 @@
 // `bramble server`: flags → ServerConfig → startServer(cfg). Nothing else happens here.
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { ServerConfig } from "../server/config";
 import { cidrsOverlap, parseCidr } from "../machinery/cidr";
 import {
@@ -92,7 +92,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     clusterCidr,
     serviceCidr,
     serviceNodePortRange,
-    writeKubeconfig: kubeconfigText,
+    writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     token: tokenText === undefined ? undefined : token("token", tokenText),
   };
