@@ -65,6 +65,12 @@ describe("decodeKubernetesProtobuf", () => {
     });
   });
 
+  test("strings: UTF-8, short and long", () => {
+    const long = "ü".repeat(100) + "x".repeat(100);
+    const raw = cat(objectMeta("c"), mapOf(2, { "héllo": "✓", long, plain: "x".repeat(200) }));
+    expect(decodeKubernetesProtobuf(envelope("v1", "ConfigMap", raw)).data).toEqual({ "héllo": "✓", long, plain: "x".repeat(200) });
+  });
+
   test("Namespace: empty spec and status are objects, as in JSON", () => {
     const raw = cat(objectMeta("x"), msg(2), msg(3));
     expect(decodeKubernetesProtobuf(envelope("v1", "Namespace", raw))).toEqual({

@@ -116,11 +116,11 @@ function readValue(r: Reader, type: string, hooks: DecodeHooks, depth: number): 
     case "bytes":
       return Buffer.from(r.bytes()).toString("base64");
     case "bool":
-      return r.varint() !== 0n;
+      return r.bool();
     case "int32":
-      return Number(BigInt.asIntN(32, r.varint()));
+      return r.int32();
     case "int64":
-      return Number(BigInt.asIntN(64, r.varint()));
+      return r.int64();
     default:
       return decodeMessage(r.bytes(), type, hooks, depth + 1);
   }
