@@ -268,6 +268,14 @@ describe("decodeKubernetesProtobuf", () => {
         const e = decodeError(body);
         if (e !== undefined) expect((e as ApiError).code).toBe(400);
       }
+      // Bit flips in a valid body reach deep into the tables.
+      const pod = envelope("v1", "Pod", cat(objectMeta("p", "default", [mapOf(11, { a: "b" })]), msg(2, msg(2, str(1, "c"), msg(10, msg(1, msg(2, intOrString(2, 8080))), int(2, 5)), msg(8, resourceList(1, { cpu: "1" }))))));
+      for (let i = 0; i < 2000; i++) {
+        const body = pod.slice();
+        body[4 + (rand() * 256 + rand()) % (body.length - 4)] ^= 1 << rand() % 8;
+        const e = decodeError(body);
+        if (e !== undefined) expect((e as ApiError).code).toBe(400);
+      }
       // Random bytes inside a known kind exercise the table-driven decoder itself.
       for (let i = 0; i < 500; i++) {
         const e = decodeError(envelope("v1", "Pod", Uint8Array.from({ length: 1 + (i % 96) }, rand)));
