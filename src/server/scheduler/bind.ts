@@ -1,0 +1,54 @@
+// The scheduler's only writes: the pods/binding subresource, the PodScheduled condition of a pod
+// that fits nowhere, and the events `kubectl describe pod` shows.
+import { ApiError } from "../../api/errors";
+import type { Pod } from "../../api/resources/pod";
+import type { ResourceClient } from "../../client/client";
+import type { EventRecorder } from "../../client/events";
+
+export const SCHEDULER_COMPONENT = "default-scheduler";
+
+const asPod = (pod: Pod): Pod => ({ ...pod, apiVersion: "v1", kind: "Pod" });
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export type BindOutcome = "bound" | "lost";
+
+/**
+ * Binds optimistically. A 409 means the pod was bound by someone else or is being deleted, and
+ * a 404 that it is gone: either way this placement is void ("lost"), not an error to retry.
+ */
+export async function bindPod(pods: ResourceClient<Pod>, pod: Pod, nodeName: string): Promise<BindOutcome> {
+  const { name, namespace } = pod.metadata;
+  try {
+    await pods.post(namespace, name!, "binding", {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name, namespace },
+      target: { apiVersion: "v1", kind: "Node", name: nodeName },
+    });
+    return "bound";
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === 409 || e.code === 404)) return "lost";
+    throw e;
+  }
+}
+
+export function recordScheduled(events: EventRecorder, pod: Pod, nodeName: string) {
+  events.event(asPod(pod), "Normal", "Scheduled", `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`);
+}
+
+/**
+ * Sets PodScheduled=False/Unschedulable with the fit message, only when it changed (a retry that
+ * fails the same way writes nothing but the event's repeat count), and records FailedScheduling.
+ */
+export async function recordUnschedulable(pods: ResourceClient<Pod>, events: EventRecorder, pod: Pod, message: string) {
+  events.event(asPod(pod), "Warning", "FailedScheduling", message);
+  const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (current?.status === "False" && current.reason === "Unschedulable" && current.message === message) return;
+  const condition = { type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null, lastTransitionTime: now() };
+  try {
+    await pods.patch(pod.metadata.namespace, pod.metadata.name!, { status: { conditions: [condition] } }, "strategic", "status");
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return; // deleted meanwhile
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+// startScheduler: informers for nodes and pods → cache → the shared ControlLoop → bind.
+import { nodes } from "../../api/resources/node";
+import { pods, type Pod } from "../../api/resources/pod";
+import type { KubeClient } from "../../client/client";
+import { EventRecorder } from "../../client/events";
+import { Informer } from "../../client/informer";
+import { ControlLoop } from "../controllers/loop";
+import { SCHEDULER_COMPONENT } from "./bind";
+import { SchedulerCache } from "./cache";
+import { profileFor, type SchedulingPolicy } from "./profile";
+import { Scheduler } from "./scheduler";
+import { UnschedulablePods } from "./unschedulable";
+
+export type { SchedulingPolicy } from "./profile";
+export { profileFor } from "./profile";
+export { selectNode } from "./pipeline";
+export { SchedulerCache } from "./cache";
+
+export interface StartSchedulerOptions {
+  policy: SchedulingPolicy;
+  /** Pods whose spec.schedulerName is this (or unset, for the default) are ours. */
+  schedulerName?: string;
+  /** Workers: decisions are serial anyway; more workers overlap more bind round trips. */
+  concurrency?: number;
+  /** Safety-net retry of unschedulable pods. */
+  retryIntervalMs?: number;
+  /** Coalescing delay before waiting pods are retried after a cluster change. */
+  flushDelayMs?: number;
+}
+
+export async function startScheduler(client: KubeClient, opts: StartSchedulerOptions): Promise<{ stop(): Promise<void> }> {
+  const podClient = client.resource<Pod>(pods);
+  const podInformer = new Informer(podClient);
+  const nodeInformer = new Informer(client.resource(nodes));
+  const cache = new SchedulerCache();
+  let loop: ControlLoop | undefined;
+  const enqueue = (key: string) => loop?.enqueue(key);
+  const unschedulable = new UnschedulablePods(enqueue, { flushDelayMs: opts.flushDelayMs ?? 500, retryIntervalMs: opts.retryIntervalMs ?? 30_000 });
+  const scheduler = new Scheduler({
+    pods: podClient,
+    getPod: (key) => podInformer.get(key),
+    events: new EventRecorder(client, SCHEDULER_COMPONENT),
+    profile: profileFor(opts.policy),
+    schedulerName: opts.schedulerName ?? SCHEDULER_COMPONENT,
+    cache,
+    unschedulable,
+    enqueue,
+  });
+  loop = new ControlLoop(scheduler, opts.concurrency ?? 16);
+  nodeInformer.on({ add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted });
+  podInformer.on({ add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted });
+  // Nodes first, so the first pods are decided against the whole cluster, not part of it.
+  await nodeInformer.start();
+  await podInformer.start();
+  loop.start();
+  unschedulable.start();
+  return {
+    async stop() {
+      unschedulable.stop();
+      nodeInformer.stop();
+      podInformer.stop();
+      await loop!.stop();
+    },
+  };
+}

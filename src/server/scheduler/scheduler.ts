@@ -1,0 +1,140 @@
+// The scheduler as a reconciler on the shared ControlLoop: informer handlers keep the cache
+// current and enqueue pending pods (key = namespace/name); reconcile(key) decides from the cache
+// and binds. The decision itself is synchronous, so concurrent workers never decide on the same
+// snapshot twice: each one assumes its placement before the next decision runs, and only the
+// bind round trips overlap.
+import type { Node } from "../../api/resources/node";
+import type { Pod } from "../../api/resources/pod";
+import type { ResourceClient } from "../../client/client";
+import type { EventRecorder } from "../../client/events";
+import type { Reconciler } from "../controllers/loop";
+import { bindPod, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
+import { isTerminal, SchedulerCache } from "./cache";
+import { fitErrorMessage } from "./fit-error";
+import { selectNode } from "./pipeline";
+import { buildPodInfo, podKey } from "./podinfo";
+import type { Profile } from "./profile";
+import type { UnschedulablePods } from "./unschedulable";
+
+export interface SchedulerDeps {
+  pods: ResourceClient<Pod>;
+  /** Current pods, from the pod informer's cache. */
+  getPod(key: string): Pod | undefined;
+  events: EventRecorder;
+  profile: Profile;
+  schedulerName: string;
+  cache: SchedulerCache;
+  unschedulable: UnschedulablePods;
+  enqueue(key: string): void;
+}
+
+export class Scheduler implements Reconciler {
+  readonly name = "scheduler";
+
+  constructor(private readonly d: SchedulerDeps) {}
+
+  /** Pods this scheduler must place: ours by name, unbound, alive, not gated. */
+  responsibleFor(pod: Pod): boolean {
+    const spec = pod.spec;
+    const name = spec?.schedulerName || SCHEDULER_COMPONENT;
+    return name === this.d.schedulerName && !spec?.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod) && !spec?.schedulingGates?.length;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const { cache, unschedulable } = this.d;
+    const pod = this.d.getPod(key);
+    if (!pod || !this.responsibleFor(pod)) {
+      unschedulable.delete(key);
+      return;
+    }
+    if (cache.isAssumed(key)) return; // a bind for it is in flight
+    const info = buildPodInfo(pod);
+    const decision = selectNode(info, cache.snapshot(), this.d.profile);
+    if (!decision.node) {
+      unschedulable.add(key);
+      await recordUnschedulable(this.d.pods, this.d.events, pod, fitErrorMessage(decision.totalNodes, decision.reasons));
+      return;
+    }
+    unschedulable.delete(key);
+    const nodeName = decision.node.name;
+    cache.assume(info, nodeName);
+    let outcome;
+    try {
+      outcome = await bindPod(this.d.pods, pod, nodeName);
+    } catch (e) {
+      cache.forget(key);
+      throw e; // the loop retries with backoff
+    }
+    if (outcome === "lost") {
+      // Bound elsewhere or being deleted: the informer brings the truth; re-check from it then.
+      cache.forget(key);
+      return;
+    }
+    recordScheduled(this.d.events, pod, nodeName);
+  }
+
+  // Informer handlers: keep the cache current, enqueue what needs deciding, and wake waiting
+  // pods only on changes that can make room.
+
+  podAdded = (pod: Pod) => {
+    this.d.cache.setPod(pod);
+    if (this.responsibleFor(pod)) this.d.enqueue(podKey(pod));
+  };
+
+  podUpdated = (old: Pod, pod: Pod) => {
+    const key = podKey(pod);
+    this.d.cache.setPod(pod);
+    if (this.responsibleFor(pod)) {
+      // A waiting pod is retried only when what it asks for changes; its own status updates
+      // (including the condition we wrote) must not retry it, or it would spin.
+      if (!this.d.unschedulable.has(key) || schedulingInputsChanged(old, pod)) {
+        this.d.unschedulable.delete(key);
+        this.d.enqueue(key);
+      }
+    } else this.d.unschedulable.delete(key);
+    const wasHolding = !!old.spec?.nodeName && !isTerminal(old);
+    const holds = !!pod.spec?.nodeName && !isTerminal(pod);
+    if (wasHolding && (!holds || !sameLabels(old, pod))) this.d.unschedulable.clusterChanged();
+  };
+
+  podDeleted = (pod: Pod) => {
+    const key = podKey(pod);
+    this.d.cache.removePod(key);
+    this.d.unschedulable.delete(key);
+    if (pod.spec?.nodeName) this.d.unschedulable.clusterChanged();
+  };
+
+  nodeAdded = (node: Node) => {
+    this.d.cache.setNode(node);
+    this.d.unschedulable.clusterChanged();
+  };
+
+  nodeUpdated = (old: Node, node: Node) => {
+    this.d.cache.setNode(node);
+    if (nodeSchedulingChanged(old, node)) this.d.unschedulable.clusterChanged();
+  };
+
+  nodeDeleted = (node: Node) => {
+    this.d.cache.removeNode(node.metadata.name!);
+  };
+}
+
+const json = (v: unknown) => JSON.stringify(v ?? null);
+const sameLabels = (a: Pod, b: Pod) => json(a.metadata.labels) === json(b.metadata.labels);
+
+function schedulingInputsChanged(old: Pod, pod: Pod): boolean {
+  return json(old.spec) !== json(pod.spec) || !sameLabels(old, pod);
+}
+
+const readyOf = (n: Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status;
+
+/** Heartbeats change a node every few seconds; only these fields can change where pods fit. */
+export function nodeSchedulingChanged(old: Node, node: Node): boolean {
+  return (
+    json(old.status?.allocatable) !== json(node.status?.allocatable) ||
+    json(old.metadata.labels) !== json(node.metadata.labels) ||
+    json(old.spec?.taints) !== json(node.spec?.taints) ||
+    !!old.spec?.unschedulable !== !!node.spec?.unschedulable ||
+    readyOf(old) !== readyOf(node)
+  );
+}
