@@ -16,7 +16,7 @@ import { json, statusResponse } from "./handlers/respond";
 import { agentOnly, bind, evict, scale } from "./handlers/subresources";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
-import { Deleter, NamespaceFinalizer } from "./objects/delete";
+import { Deleter } from "./objects/delete";
 import { Objects } from "./objects/objects";
 import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
@@ -61,13 +61,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange);
   const objects = new Objects(opts.store, cache, [services], resource("", "namespaces"));
   services.restore(objects.list(resource("", "services")).items);
-  const deleter = new Deleter(objects, resources);
-  const finalizer = new NamespaceFinalizer(objects, deleter, resources, resource("", "namespaces"));
+  const deleter = new Deleter(objects);
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
   await bootstrap(objects, opts.config, resource);
-  // Namespaces left terminating by a previous run finish draining now.
-  for (const ns of objects.list(resource("", "namespaces")).items) if (ns.metadata.deletionTimestamp) finalizer.finalize(ns.metadata.name!);
 
   const app = new Hono<{ Bindings: { server?: Server<unknown> } }>();
   app.onError((err) => {
@@ -114,7 +111,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     context: ctx,
     fetch: (req, server) => app.fetch(req, { server }),
     async stop() {
-      finalizer.stop();
       for (const close of [...ctx.watches]) close();
       cache.stop();
     },

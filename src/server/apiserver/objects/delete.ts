@@ -1,14 +1,13 @@
-// Deletion: preconditions, graceful pod deletion, finalizers, namespaces that drain before they
-// go, and ownerReference cascades (Foreground, Background, Orphan).
-//
-// The cascade runs here, in the API server, until a garbage-collector controller exists; the
-// observable result (dependents deleted or orphaned) is what kubectl's --cascade flag expects.
+// Deletion: preconditions, graceful pod deletion, finalizers, namespaces marked Terminating, and
+// the propagation policy recorded the way upstream records it for the garbage collector:
+// Foreground → finalizer `foregroundDeletion`, Orphan → finalizer `orphan`, Background → the
+// owner goes at once. The controllers (src/server/controllers/gc, namespace) do the cascading
+// and the namespace draining; the API server never walks dependents itself.
 import { conflict, forbidden, badRequest } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
-import { log } from "../../../machinery/log";
-import { decode, timestamp } from "./codec";
-import { listPrefix, objectKey } from "./keys";
+import { timestamp } from "./codec";
+import { objectKey } from "./keys";
 import { targetOf, type Objects } from "./objects";
 
 export type PropagationPolicy = "Foreground" | "Background" | "Orphan";
@@ -23,14 +22,12 @@ export interface DeleteOptions {
 /** Namespaces the cluster cannot work without. */
 const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
 
-export class Deleter {
-  /** Called when a namespace starts terminating, so its contents get drained. */
-  onNamespaceTerminating: (name: string) => void = () => {};
+/** Finalizers the garbage collector acts on (metav1.FinalizerDeleteDependents / FinalizerOrphanDependents). */
+export const FOREGROUND_FINALIZER = "foregroundDeletion";
+export const ORPHAN_FINALIZER = "orphan";
 
-  constructor(
-    private readonly objects: Objects,
-    private readonly resources: ResourceDef[],
-  ) {}
+export class Deleter {
+  constructor(private readonly objects: Objects) {}
 
   async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
     const obj = this.objects.get(def, namespace, name);
@@ -47,21 +44,13 @@ export class Deleter {
 
     if (def.plural === "namespaces") return this.terminateNamespace(def, obj);
 
+    // The policy is recorded as a finalizer for the garbage collector, which removes it once it
+    // has deleted (Foreground) or released (Orphan) the dependents; the object goes then.
     const policy = opts.propagationPolicy ?? "Background";
-    if (policy === "Orphan") await this.orphanDependents(obj);
-    if (policy === "Foreground") await this.deleteDependents(obj, "Foreground");
-
+    const finalizer = policy === "Foreground" ? FOREGROUND_FINALIZER : policy === "Orphan" ? ORPHAN_FINALIZER : undefined;
     const grace = this.podGracePeriod(def, obj, opts.gracePeriodSeconds);
-    if (grace > 0) return this.markDeleting(def, obj, grace);
-    if (obj.metadata.finalizers?.length) return this.markDeleting(def, obj, 0);
-
-    const key = objectKey(def, namespace, name);
-    const removed = await this.objects.remove(def, key, obj);
-    if (policy === "Background") {
-      // Dependents go after the owner, off the request's path, as upstream's GC does.
-      this.deleteDependents(obj, "Background").catch((e) => log.warn("background cascade failed", { owner: name, error: String(e) }));
-    }
-    return removed;
+    if (grace > 0 || finalizer || obj.metadata.finalizers?.length) return this.markDeleting(def, obj, grace, finalizer);
+    return this.objects.remove(def, objectKey(def, namespace, name), obj);
   }
 
   /**
@@ -78,13 +67,18 @@ export class Deleter {
     return current !== undefined && current < grace ? current : grace;
   }
 
-  private async markDeleting(def: ResourceDef, obj: KubeObject, graceSeconds: number): Promise<KubeObject> {
+  private async markDeleting(def: ResourceDef, obj: KubeObject, graceSeconds: number, finalizer?: string): Promise<KubeObject> {
     const m = obj.metadata;
-    if (m.deletionTimestamp && (m.deletionGracePeriodSeconds ?? 0) <= graceSeconds) return obj;
+    const addFinalizer = finalizer !== undefined && !m.finalizers?.includes(finalizer);
+    const shorten = !m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? 0) > graceSeconds;
+    if (!addFinalizer && !shorten) return obj;
     const next = structuredClone(obj);
-    next.metadata.deletionTimestamp = timestamp(new Date(Date.now() + graceSeconds * 1000));
-    next.metadata.deletionGracePeriodSeconds = graceSeconds;
-    if (def.hasStatus) next.metadata.generation = (m.generation ?? 1) + 1;
+    if (shorten) {
+      next.metadata.deletionTimestamp = timestamp(new Date(Date.now() + graceSeconds * 1000));
+      next.metadata.deletionGracePeriodSeconds = graceSeconds;
+      if (def.hasStatus) next.metadata.generation = (m.generation ?? 1) + 1;
+    }
+    if (addFinalizer) next.metadata.finalizers = [...(m.finalizers ?? []), finalizer];
     return this.objects.replace(def, next, Number(m.resourceVersion));
   }
 
@@ -94,100 +88,7 @@ export class Deleter {
     next.metadata.deletionTimestamp = timestamp();
     next.metadata.deletionGracePeriodSeconds = 0;
     next.status = { ...(ns.status as object), phase: "Terminating" };
-    const stored = await this.objects.replace(def, next, Number(ns.metadata.resourceVersion));
-    this.onNamespaceTerminating(ns.metadata.name!);
-    return stored;
-  }
-
-  /** Objects whose ownerReferences name `owner`, with their resource. */
-  dependentsOf(owner: KubeObject): { def: ResourceDef; obj: KubeObject }[] {
-    const uid = owner.metadata.uid!;
-    const out: { def: ResourceDef; obj: KubeObject }[] = [];
-    for (const def of this.resources) {
-      // Namespaced owners can only own objects in their namespace.
-      if (owner.metadata.namespace && !def.namespaced) continue;
-      for (const kv of this.objects.cache.list(listPrefix(def, owner.metadata.namespace))) {
-        if (!kv.value.includes(uid)) continue; // cheap pre-filter before parsing
-        const obj = decode(kv);
-        if (obj.metadata.ownerReferences?.some((r) => r.uid === uid)) out.push({ def, obj });
-      }
-    }
-    return out;
-  }
-
-  private async deleteDependents(owner: KubeObject, policy: PropagationPolicy) {
-    for (const { def, obj } of this.dependentsOf(owner)) {
-      try {
-        await this.delete(def, obj.metadata.namespace, obj.metadata.name!, { propagationPolicy: policy });
-      } catch (e) {
-        if ((e as { code?: number }).code !== 404) throw e;
-      }
-    }
-  }
-
-  private async orphanDependents(owner: KubeObject) {
-    for (const { def, obj } of this.dependentsOf(owner)) {
-      const next = structuredClone(obj);
-      next.metadata.ownerReferences = obj.metadata.ownerReferences!.filter((r) => r.uid !== owner.metadata.uid);
-      if (!next.metadata.ownerReferences.length) delete next.metadata.ownerReferences;
-      await this.objects.replace(def, next, Number(obj.metadata.resourceVersion));
-    }
-  }
-}
-
-/**
- * Drains a terminating namespace: deletes everything in it, then the namespace itself. Retries
- * while objects remain (pods in their grace period, finalizers), as upstream's namespace
- * controller does.
- */
-export class NamespaceFinalizer {
-  private running = new Set<string>();
-  private stopped = false;
-
-  constructor(
-    private readonly objects: Objects,
-    private readonly deleter: Deleter,
-    private readonly resources: ResourceDef[],
-    private readonly namespaces: ResourceDef,
-  ) {
-    deleter.onNamespaceTerminating = (name) => this.finalize(name);
-  }
-
-  stop() {
-    this.stopped = true;
-  }
-
-  finalize(name: string) {
-    if (this.running.has(name) || this.stopped) return;
-    this.running.add(name);
-    const loop = async () => {
-      try {
-        while (!this.stopped && !(await this.drain(name))) await Bun.sleep(1000);
-      } catch (e) {
-        log.warn("namespace finalizer failed; will retry", { namespace: name, error: String(e) });
-        if (!this.stopped) setTimeout(() => this.finalize(name), 2000);
-      } finally {
-        this.running.delete(name);
-      }
-    };
-    void loop();
-  }
-
-  /** One pass; true when the namespace is gone. */
-  private async drain(name: string): Promise<boolean> {
-    const contents = () => this.resources.filter((d) => d.namespaced).flatMap((def) => this.objects.cache.list(listPrefix(def, name)).map((kv) => ({ def, kv })));
-    for (const { def, kv } of contents()) {
-      const obj = decode(kv);
-      if (obj.metadata.deletionTimestamp) continue;
-      try {
-        await this.deleter.delete(def, name, obj.metadata.name!, { propagationPolicy: "Background" });
-      } catch (e) {
-        if ((e as { code?: number }).code !== 404) throw e;
-      }
-    }
-    if (contents().length > 0) return false;
-    const ns = this.objects.tryGet(this.namespaces, undefined, name);
-    if (ns) await this.objects.remove(this.namespaces, objectKey(this.namespaces, undefined, name), ns);
-    return true;
+    // The namespace controller deletes the contents, then the namespace.
+    return this.objects.replace(def, next, Number(ns.metadata.resourceVersion));
   }
 }

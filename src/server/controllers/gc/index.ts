@@ -1,0 +1,65 @@
+// startGarbageCollector: watches every resource type that can own or be owned (all served types
+// but Events, which never carry ownerReferences in practice and churn the most), keeps the
+// ownership graph, and reconciles by object uid. See collector.ts for the rules.
+import type { KubeObject } from "../../../api/meta";
+import type { ResourceDef } from "../../../api/resource";
+import { resources as allResources } from "../../../api/registry";
+import type { KubeClient } from "../../../client/client";
+import { EventRecorder } from "../../../client/events";
+import { Informer } from "../../../client/informer";
+import { ControlLoop } from "../loop";
+import { Collector, FOREGROUND, ORPHAN } from "./collector";
+import { OwnershipGraph } from "./graph";
+
+export interface GarbageCollectorOptions {
+  /** The resource types to collect across; defaults to every served type but Events. */
+  resources?: ResourceDef[];
+}
+
+export async function startGarbageCollector(client: KubeClient, opts: GarbageCollectorOptions = {}): Promise<{ stop(): Promise<void> }> {
+  const resources = opts.resources ?? allResources.filter((d) => !(d.group === "" && d.plural === "events"));
+  const graph = new OwnershipGraph();
+  const events = new EventRecorder(client, "garbage-collector-controller");
+  // The loop's queue exists from construction, so the collector may enqueue through it.
+  let loop!: ControlLoop;
+  const collector = new Collector(client, graph, resources, events, (uid) => loop.enqueue(uid));
+  loop = new ControlLoop(collector, 4);
+
+  const relevant = (o: KubeObject) => {
+    const m = o.metadata;
+    return !!m.ownerReferences?.length || (!!m.deletionTimestamp && !!m.finalizers?.some((f) => f === FOREGROUND || f === ORPHAN));
+  };
+  /** Owners that may be waiting on this object (foreground deletion) look again. */
+  const wakeOwners = (uids: string[]) => {
+    for (const uid of uids) if (graph.get(uid)?.obj.metadata.deletionTimestamp) loop.enqueue(uid);
+  };
+
+  const informers = resources.map((def) =>
+    new Informer(client.resource(def)).on({
+      add(obj) {
+        graph.upsert(def, obj);
+        if (relevant(obj)) loop.enqueue(obj.metadata.uid!);
+      },
+      update(_old, obj) {
+        const before = graph.upsert(def, obj);
+        if (relevant(obj)) loop.enqueue(obj.metadata.uid!);
+        wakeOwners(before);
+      },
+      delete(obj) {
+        graph.remove(obj);
+        // Its dependents may now have dangling references; its owners may be waiting for it.
+        for (const uid of graph.dependentUids(obj.metadata.uid!)) loop.enqueue(uid);
+        wakeOwners((obj.metadata.ownerReferences ?? []).map((r) => r.uid));
+      },
+    }),
+  );
+  // Judge nothing before every cache has its first list: an owner not yet listed is not gone.
+  await Promise.all(informers.map((i) => i.start()));
+  loop.start();
+  return {
+    async stop() {
+      for (const i of informers) i.stop();
+      await loop.stop();
+    },
+  };
+}
