@@ -32,7 +32,10 @@ test("the namespace waits for a terminating pod, and goes once the pod is finish
   await nss.create(undefined, { metadata: { name: "waiting" } });
   await podsClient.create("waiting", { metadata: { name: "p" }, spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox" }] } });
   await nss.delete(undefined, "waiting");
-  const pod = await eventually(async () => (await podsClient.get("waiting", "p")).metadata.deletionTimestamp && (await podsClient.get("waiting", "p")), "pod marked");
+  const pod = await eventually(async () => {
+    const p = await podsClient.get("waiting", "p");
+    return p.metadata.deletionTimestamp ? p : undefined;
+  }, "pod marked");
   expect(pod.metadata.deletionGracePeriodSeconds).toBe(30);
   await Bun.sleep(150); // a few rechecks: the namespace must still be there
   expect(await getOrUndefined(nss.get(undefined, "waiting"))).toBeDefined();
