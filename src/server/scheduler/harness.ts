@@ -1,0 +1,106 @@
+// A scheduler harness in the spirit of Nomad's: build a cluster state in memory, run the real
+// pipeline and cache (assume after each placement, no API), and read back where pods went.
+// Used by the unit tests and the benchmark.
+import type { Node, Taint } from "../../api/resources/node";
+import type { Pod } from "../../api/resources/pod";
+import type { PodSpec } from "../../api/resources/podspec.schema";
+import { SchedulerCache } from "./cache";
+import { fitErrorMessage } from "./fit-error";
+import { selectNode } from "./pipeline";
+import { buildNodeInfo } from "./nodeinfo";
+import { buildPodInfo } from "./podinfo";
+import { profileFor, type SchedulingPolicy } from "./profile";
+import type { NodeInfo, PodInfo } from "./types";
+
+export interface NodeOptions {
+  cpu?: string;
+  memory?: string;
+  pods?: string;
+  extra?: Record<string, string>;
+  labels?: Record<string, string>;
+  taints?: Taint[];
+  unschedulable?: boolean;
+  ready?: "True" | "False" | "Unknown";
+}
+
+export function makeNode(name: string, o: NodeOptions = {}): Node {
+  const allocatable = { cpu: o.cpu ?? "4", memory: o.memory ?? "8Gi", pods: o.pods ?? "110", ...o.extra };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, ...o.labels } },
+    spec: { ...(o.unschedulable && { unschedulable: true }), ...(o.taints && { taints: o.taints }) },
+    status: { capacity: allocatable, allocatable, conditions: [{ type: "Ready", status: o.ready ?? "True" }] },
+  };
+}
+
+export interface PodOptions {
+  namespace?: string;
+  cpu?: string;
+  memory?: string;
+  extra?: Record<string, string>;
+  labels?: Record<string, string>;
+  spec?: Partial<PodSpec>;
+}
+
+export function makePod(name: string, o: PodOptions = {}): Pod {
+  const requests: Record<string, string> = { ...o.extra };
+  if (o.cpu) requests.cpu = o.cpu;
+  if (o.memory) requests.memory = o.memory;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: o.namespace ?? "default", labels: o.labels },
+    spec: { containers: [{ name: "app", image: "busybox", resources: { requests } }], ...o.spec },
+  };
+}
+
+/** A NodeInfo with the given pods on it, for single-filter tests. */
+export const nodeInfo = (node: Node, pods: Pod[] = []): NodeInfo => buildNodeInfo(node, pods.map(buildPodInfo));
+export const podInfo = (pod: Pod): PodInfo => buildPodInfo(pod);
+
+export interface HarnessResult {
+  /** Pod key → node name, for placed pods. */
+  placements: Map<string, string>;
+  /** Pod key → FitError message, for pods that fit nowhere. */
+  failures: Map<string, string>;
+}
+
+export class Harness {
+  readonly cache = new SchedulerCache();
+  readonly profile;
+
+  constructor(policy: SchedulingPolicy = "binpack") {
+    this.profile = profileFor(policy);
+  }
+
+  addNodes(...nodes: Node[]): this {
+    for (const n of nodes) this.cache.setNode(n);
+    return this;
+  }
+
+  /** Pods already bound (spec.nodeName set) or pending; pending ones are not scheduled by this. */
+  addPods(...pods: Pod[]): this {
+    for (const p of pods) this.cache.setPod(p);
+    return this;
+  }
+
+  /** Schedules pods one after another, assuming each placement as the real scheduler does. */
+  schedule(pods: Pod[]): HarnessResult {
+    const result: HarnessResult = { placements: new Map(), failures: new Map() };
+    for (const pod of pods) {
+      const info = buildPodInfo(pod);
+      const d = selectNode(info, this.cache.snapshot(), this.profile);
+      if (d.node) {
+        this.cache.assume(info, d.node.name);
+        result.placements.set(info.key, d.node.name);
+      } else result.failures.set(info.key, fitErrorMessage(d.totalNodes, d.reasons));
+    }
+    return result;
+  }
+
+  /** Distinct nodes that hold at least one of the placed pods. */
+  static nodesUsed(r: HarnessResult): number {
+    return new Set(r.placements.values()).size;
+  }
+}
