@@ -1,0 +1,94 @@
+// startEndpointsController: for each Service with a selector, an Endpoints object of the same
+// name listing the selected pods (see subsets.ts). Services without a selector are left alone:
+// their Endpoints are the user's. Endpoints whose Service is gone are deleted (by name; they
+// carry no ownerReference, as upstream's).
+import { ApiError } from "../../../api/errors";
+import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/endpoints";
+import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { services as servicesDef, isHeadless, type Service } from "../../../api/resources/service";
+import { jsonEqual } from "../../../api/resources/common";
+import type { KubeClient } from "../../../client/client";
+import { EventRecorder } from "../../../client/events";
+import { Informer, objectKeyOf } from "../../../client/informer";
+import { ControlLoop } from "../loop";
+import { computeSubsets } from "./subsets";
+
+const HEADLESS_LABEL = "service.kubernetes.io/headless";
+const LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader";
+
+const selects = (svc: Service, labels: Record<string, string> | undefined) => {
+  const sel = svc.spec?.selector;
+  if (!sel || !Object.keys(sel).length) return false;
+  return Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+};
+
+export async function startEndpointsController(client: KubeClient): Promise<{ stop(): Promise<void> }> {
+  const events = new EventRecorder(client, "endpoint-controller");
+  const services = new Informer(client.resource<Service>(servicesDef));
+  const pods = new Informer(client.resource<Pod>(podsDef));
+  const eps = new Informer(client.resource<Endpoints>(endpointsDef));
+  const epClient = client.resource<Endpoints>(endpointsDef);
+
+  const loop = new ControlLoop(
+    {
+      name: "endpoint-controller",
+      async reconcile(key) {
+        const [namespace, name] = key.split("/");
+        const svc = services.get(key);
+        const current = eps.get(key);
+        if (!svc) {
+          // Endpoints used as a leader-election lock by some other program are not ours.
+          if (current && !current.metadata.annotations?.[LEADER_ANNOTATION]) await epClient.delete(namespace, name).catch(ignoreNotFound);
+          return;
+        }
+        if (!svc.spec?.selector || !Object.keys(svc.spec.selector).length) return;
+        const selected = pods.list().filter((p) => p.metadata.namespace === namespace && selects(svc, p.metadata.labels));
+        const subsets = computeSubsets(svc, selected);
+        const labels: Record<string, string> = { ...svc.metadata.labels };
+        if (isHeadless(svc)) labels[HEADLESS_LABEL] = "";
+        else delete labels[HEADLESS_LABEL];
+        if (current && jsonEqual(current.subsets ?? [], subsets) && jsonEqual(current.metadata.labels ?? {}, labels)) return;
+        const desired: Endpoints = { metadata: { name, namespace, labels }, subsets };
+        if (!current) {
+          try {
+            await epClient.create(namespace, desired);
+          } catch (e) {
+            // Exists but not yet in our cache: the watch will bring it and we converge then.
+            if (!(e instanceof ApiError && e.code === 409)) throw e;
+          }
+        } else {
+          await epClient.update({ ...current, metadata: { ...current.metadata, labels }, subsets });
+        }
+      },
+      onError(key, e) {
+        const svc = services.get(key);
+        if (svc) events.event({ ...svc, apiVersion: "v1", kind: "Service" }, "Warning", "FailedToUpdateEndpoint", `Failed to update endpoint ${key}: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    },
+    4,
+  );
+
+  /** The Services in the pod's namespace that select it, before or after a change. */
+  const enqueueForPod = (...versions: Pod[]) => {
+    const ns = versions[0].metadata.namespace;
+    for (const svc of services.list())
+      if (svc.metadata.namespace === ns && versions.some((p) => selects(svc, p.metadata.labels))) loop.enqueue(objectKeyOf(svc));
+  };
+  services.on({ add: (s) => loop.enqueue(objectKeyOf(s)), update: (_, s) => loop.enqueue(objectKeyOf(s)), delete: (s) => loop.enqueue(objectKeyOf(s)) });
+  pods.on({ add: (p) => enqueueForPod(p), update: (o, p) => enqueueForPod(o, p), delete: (p) => enqueueForPod(p) });
+  // Someone edited or deleted an Endpoints we manage (or it has no Service): look again.
+  eps.on({ update: (_, e) => loop.enqueue(objectKeyOf(e)), delete: (e) => loop.enqueue(objectKeyOf(e)), add: (e) => loop.enqueue(objectKeyOf(e)) });
+
+  await Promise.all([services.start(), pods.start(), eps.start()]);
+  loop.start();
+  return {
+    async stop() {
+      for (const i of [services, pods, eps]) i.stop();
+      await loop.stop();
+    },
+  };
+}
+
+function ignoreNotFound(e: unknown) {
+  if (!(e instanceof ApiError && e.code === 404)) throw e;
+}
