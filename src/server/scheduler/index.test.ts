@@ -1,0 +1,97 @@
+// The scheduler against the in-process API server (memory store) over HTTP: real informers,
+// real bindings, real status patches and events.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { nodes } from "../../api/resources/node";
+import { pods, type Pod } from "../../api/resources/pod";
+import { KubeClient } from "../../client/client";
+import { startTestApi, TEST_TOKEN, type TestApi } from "../apiserver/testing";
+import { makeNode, makePod } from "./harness";
+import { startScheduler } from "./index";
+
+let t: TestApi;
+let http: ReturnType<typeof Bun.serve>;
+let client: KubeClient;
+let scheduler: { stop(): Promise<void> };
+
+beforeAll(async () => {
+  t = await startTestApi();
+  http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
+  client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
+  for (let i = 0; i < 3; i++) await client.resource(nodes).create(undefined, makeNode(`node-${i}`, { cpu: "2", memory: "4Gi" }));
+  await client.resource(nodes).create(undefined, makeNode("cordoned", { cpu: "8", memory: "16Gi", unschedulable: true }));
+  scheduler = await startScheduler(client, { policy: "binpack", flushDelayMs: 20 });
+});
+
+afterAll(async () => {
+  await scheduler?.stop();
+  http.stop(true);
+  await t.stop();
+});
+
+/** Polls until `check` returns a value (no timing assertions: just a generous upper bound). */
+async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+const podClient = () => client.resource<Pod>(pods);
+const boundNode = (name: string) =>
+  until(async () => (await podClient().get("default", name)).spec?.nodeName || undefined, `${name} to be bound`);
+
+test("pending pods get bound, bin-packed onto the fewest nodes, with a Scheduled event", async () => {
+  for (let i = 0; i < 4; i++) await podClient().create("default", makePod(`web-${i}`, { cpu: "1", memory: "1Gi" }));
+  const placed = await Promise.all([0, 1, 2, 3].map((i) => boundNode(`web-${i}`)));
+  expect(new Set(placed).size).toBe(2);
+  expect(placed).not.toContain("cordoned");
+  const pod = await podClient().get("default", "web-0");
+  expect(pod.status?.conditions?.find((c) => c.type === "PodScheduled")?.status).toBe("True");
+  const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+  const scheduled = await until(async () => {
+    const list = await events.list("default", { fieldSelector: "involvedObject.name=web-0" });
+    return list.items.find((e: any) => e.reason === "Scheduled") as any;
+  }, "the Scheduled event");
+  expect(scheduled.message).toBe(`Successfully assigned default/web-0 to ${placed[0]}`);
+  expect(scheduled.source.component).toBe("default-scheduler");
+});
+
+test("a pod that fits nowhere gets PodScheduled=False with the message and a FailedScheduling event, then is placed when a node joins", async () => {
+  await podClient().create("default", makePod("huge", { cpu: "3", memory: "1Gi" }));
+  const condition = await until(async () => {
+    const pod = await podClient().get("default", "huge");
+    return pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  }, "the Unschedulable condition");
+  expect(condition.reason).toBe("Unschedulable");
+  expect(condition.message).toBe("0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu.");
+  const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+  const failed = await until(async () => {
+    const list = await events.list("default", { fieldSelector: "involvedObject.name=huge" });
+    return list.items.find((e: any) => e.reason === "FailedScheduling") as any;
+  }, "the FailedScheduling event");
+  expect(failed.type).toBe("Warning");
+  expect(failed.message).toBe(condition.message);
+
+  await client.resource(nodes).create(undefined, makeNode("big", { cpu: "4", memory: "8Gi" }));
+  expect(await boundNode("huge")).toBe("big");
+});
+
+test("uncordoning a node retries waiting pods", async () => {
+  await podClient().create("default", makePod("bigger", { cpu: "6" }));
+  await until(async () => {
+    const pod = await podClient().get("default", "bigger");
+    return pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  }, "the Unschedulable condition");
+  await client.resource(nodes).patch(undefined, "cordoned", { spec: { unschedulable: false } });
+  expect(await boundNode("bigger")).toBe("cordoned");
+});
+
+test("pods for another scheduler are left alone", async () => {
+  await podClient().create("default", makePod("other", { spec: { schedulerName: "someone-else" } }));
+  await podClient().create("default", makePod("mine"));
+  await boundNode("mine");
+  expect((await podClient().get("default", "other")).spec?.nodeName).toBeUndefined();
+});
