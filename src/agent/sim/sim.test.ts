@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { leases, type Lease } from "../../api/resources/lease";
+import { nodes, type Node } from "../../api/resources/node";
+import { pods, type Pod } from "../../api/resources/pod";
+import { cidrContains, parseCidr } from "../../machinery/cidr";
+import { NODE_LEASE_NAMESPACE } from "../node/lease";
+import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing";
+import { SIM_DEFAULTS, SIM_LABEL, startSim, type Sim, type SimConfig } from "./sim";
+
+let api: HttpTestApi;
+let sim: Sim;
+const cfg: SimConfig = { ...SIM_DEFAULTS, kubeconfig: "", nodes: 3, labels: { zone: "a" }, heartbeatIntervalMs: 100, workers: 16 };
+
+beforeAll(async () => {
+  api = await startHttpTestApi();
+  sim = await startSim(cfg, { client: api.client });
+});
+afterAll(async () => {
+  await sim.stop();
+  await api.stop();
+});
+
+const podApi = () => api.client.resource<Pod>(pods);
+const podOn = (name: string, nodeName?: string): Pod => ({
+  metadata: { name },
+  spec: { nodeName, containers: [{ name: "app", image: "nginx:1.27" }, { name: "side", image: "busybox" }], initContainers: [{ name: "init", image: "busybox" }] },
+});
+const running = (name: string) => eventually(async () => {
+  const p = await podApi().get("default", name);
+  return p.status?.phase === "Running" ? p : undefined;
+}, 5000, `${name} Running`);
+
+test("registers N nodes with capacity, labels and Ready, and renews their Leases", async () => {
+  expect(sim.nodeNames.sort()).toEqual(["sim-0", "sim-1", "sim-2"]);
+  const list = await api.client.resource<Node>(nodes).list(undefined, { labelSelector: `${SIM_LABEL}=true` });
+  expect(list.items.map((n) => n.metadata.name).sort()).toEqual(["sim-0", "sim-1", "sim-2"]);
+  const n1 = list.items.find((n) => n.metadata.name === "sim-1")!;
+  expect(n1.metadata.labels).toMatchObject({ zone: "a", "kubernetes.io/hostname": "sim-1", "kubernetes.io/os": "linux" });
+  expect(n1.status?.capacity).toEqual({ cpu: "4", memory: "8Gi", pods: "110" });
+  expect(n1.status?.addresses?.[0]).toEqual({ type: "InternalIP", address: "172.31.0.2" });
+  expect(n1.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+  const leaseApi = api.client.resource<Lease>(leases);
+  const first = await eventually(() => leaseApi.get(NODE_LEASE_NAMESPACE, "sim-2"), 5000, "sim-2's lease");
+  await eventually(async () => (await leaseApi.get(NODE_LEASE_NAMESPACE, "sim-2")).spec?.renewTime !== first.spec?.renewTime, 5000, "a renewal");
+});
+
+test("a pod bound to a sim node becomes Running and Ready with an IP from the node's pod CIDR", async () => {
+  await podApi().create("default", podOn("web", "sim-1"));
+  const pod = await running("web");
+  const st = pod.status!;
+  expect(cidrContains(parseCidr("10.42.1.0/24"), st.podIP!)).toBe(true);
+  expect(st.podIPs).toEqual([{ ip: st.podIP! }]);
+  expect(st.hostIP).toBe("172.31.0.2");
+  expect(st.startTime).toBeString();
+  expect(st.qosClass).toBe("BestEffort");
+  expect(Object.fromEntries(st.conditions!.map((c) => [c.type, c.status]))).toMatchObject({ PodScheduled: "True", Initialized: "True", ContainersReady: "True", Ready: "True" });
+  expect(st.containerStatuses).toHaveLength(2);
+  expect(st.containerStatuses![0]).toMatchObject({ name: "app", ready: true, started: true, restartCount: 0, image: "nginx:1.27", state: { running: { startedAt: expect.any(String) } } });
+  expect(st.containerStatuses![0].containerID).toMatch(/^sim:\/\/[0-9a-f]{64}$/);
+  expect(st.initContainerStatuses![0].state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+  // The kubectl table shows it as upstream would.
+  const table = await api.t.call("GET", "/api/v1/namespaces/default/pods/web", undefined, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
+  expect(table.body.rows[0].cells.slice(0, 3)).toEqual(["web", "2/2", "Running"]);
+});
+
+test("a pod bound through the binding subresource runs too; pods on other nodes are left alone", async () => {
+  await podApi().create("default", podOn("bound"));
+  await podApi().create("default", podOn("elsewhere", "real-node"));
+  await podApi().post("default", "bound", "binding", { apiVersion: "v1", kind: "Binding", metadata: { name: "bound" }, target: { apiVersion: "v1", kind: "Node", name: "sim-2" } });
+  const pod = await running("bound");
+  expect(cidrContains(parseCidr("10.42.2.0/24"), pod.status!.podIP!)).toBe(true);
+  expect((await podApi().get("default", "elsewhere")).status?.phase).toBe("Pending");
+});
+
+test("graceful deletion stops the containers and removes the pod", async () => {
+  await podApi().create("default", podOn("doomed", "sim-0"));
+  await running("doomed");
+  const marked = await podApi().delete("default", "doomed");
+  expect(marked.metadata.deletionTimestamp).toBeString(); // graceful: the node finishes it
+  await eventually(async () => {
+    try {
+      await podApi().get("default", "doomed");
+      return false;
+    } catch (e) {
+      return (e as { code?: number }).code === 404;
+    }
+  }, 5000, "the pod to be gone");
+});
+
+test("many pods go Running through the API (throughput printed, not asserted)", async () => {
+  const n = 600;
+  const t0 = performance.now();
+  const created = Array.from({ length: n }, (_, i) => podApi().create("default", { metadata: { name: `bulk-${i}` }, spec: { nodeName: `sim-${i % 3}`, containers: [{ name: "c", image: "pause" }] } }));
+  await Promise.all(created);
+  await eventually(async () => {
+    const list = await podApi().list("default", { fieldSelector: "status.phase=Running" });
+    return list.items.filter((p) => p.metadata.name!.startsWith("bulk-")).length === n;
+  }, 30_000, "all bulk pods Running");
+  const s = (performance.now() - t0) / 1000;
+  console.log(`sim: ${n} pods created and Running in ${s.toFixed(2)} s (${Math.round(n / s)} pods/s, in-process memory store)`);
+  const ips = new Set((await podApi().list("default")).items.filter((p) => p.status?.podIP).map((p) => p.status!.podIP));
+  expect(ips.size).toBe((await podApi().list("default")).items.filter((p) => p.status?.podIP).length); // all unique
+});
+
+test("a restarted sim adopts its nodes and pods; a stopped one renews no more Leases", async () => {
+  await sim.stop();
+  const leaseApi = api.client.resource<Lease>(leases);
+  const before = (await leaseApi.get(NODE_LEASE_NAMESPACE, "sim-0")).spec?.renewTime;
+  await Bun.sleep(300);
+  expect((await leaseApi.get(NODE_LEASE_NAMESPACE, "sim-0")).spec?.renewTime).toBe(before);
+
+  const web = await podApi().get("default", "web");
+  sim = await startSim(cfg, { client: api.client });
+  await eventually(async () => (await leaseApi.get(NODE_LEASE_NAMESPACE, "sim-0")).spec?.renewTime !== before, 5000, "renewals again");
+  const again = await podApi().get("default", "web");
+  expect(again.status?.podIP).toBe(web.status!.podIP!);
+  expect(again.metadata.resourceVersion).toBe(web.metadata.resourceVersion!); // not rewritten
+  // New pods do not get an address already in use.
+  await podApi().create("default", podOn("after-restart", "sim-1"));
+  expect((await running("after-restart")).status?.podIP).not.toBe(web.status!.podIP!);
+});
