@@ -58,3 +58,21 @@ export function pinProcess(pid: number, cpus: string): void {
   const r = Bun.spawnSync({ cmd: ["taskset", "-a", "-cp", cpus, String(pid)], stdout: "ignore", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`taskset failed: ${r.stderr.toString()}`);
 }
+
+/** RSS grouped by what is mapped (/proc/<pid>/smaps): the executable, each shared library, anonymous memory. */
+export function rssByMapping(pid: number): { name: string; rss: number }[] {
+  const text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  const totals = new Map<string, number>();
+  let current = "";
+  for (const line of text.split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const path = header[1] ?? "";
+      current = path === "" ? "[anonymous]" : path.startsWith("/") ? path.split("/").at(-1)! : path;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals.set(current, (totals.get(current) ?? 0) + Number(rss[1]) * 1024);
+  }
+  return [...totals.entries()].map(([name, rss]) => ({ name, rss })).sort((a, b) => b.rss - a.rss);
+}

@@ -24,8 +24,10 @@ export interface BenchServer {
 }
 
 export interface StartOptions {
-  /** Flags for bun itself, e.g. ["--smol"]. */
+  /** Flags for bun itself, e.g. ["--smol"] or ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
   bunFlags?: string[];
+  /** Run this compiled bramble binary instead of `bun src/main.ts`. */
+  binary?: string;
   /** Run the server under `taskset -c <cpus>`. */
   cpus?: string;
   /** Parent directory for the data dir (default: the OS temp dir, a real disk on these machines). */
@@ -50,9 +52,7 @@ export async function startBenchServer(opts: StartOptions = {}): Promise<BenchSe
     const port = freePort();
     const cmd = [
       ...(opts.cpus ? ["taskset", "-c", opts.cpus] : []),
-      process.execPath,
-      ...(opts.bunFlags ?? []),
-      join(REPO, "src/main.ts"),
+      ...(opts.binary ? [resolve(opts.binary)] : [process.execPath, ...(opts.bunFlags ?? []), join(REPO, "src/main.ts")]),
       "server",
       "--data-dir", dataDir,
       "--https-listen-port", String(port),
