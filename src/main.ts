@@ -5,6 +5,7 @@ import { cac } from "cac";
 import { parseFlags } from "./cli/argv";
 import { reportAndExit } from "./cli/errors";
 import { SERVER_FLAGS, runServer } from "./cli/server";
+import { SIM_FLAGS, runSim } from "./cli/sim";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -22,6 +23,10 @@ cli.command("version", "Print the version and build information").action(() => {
 const server = cli.command("server", "Run the control plane: API server on HTTPS with an embedded datastore");
 for (const f of SERVER_FLAGS) server.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 server.action(() => runServer(parseFlags(argsOf("server"), SERVER_FLAGS)));
+
+const sim = cli.command("sim", "Run simulated nodes that register, heartbeat and run pods on paper (tests, demos, benchmarks)");
+for (const f of SIM_FLAGS) sim.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+sim.action(() => runSim(parseFlags(argsOf("sim"), SIM_FLAGS)));
 
 cli.help();
 

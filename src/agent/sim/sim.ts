@@ -15,36 +15,10 @@ import { registerNode } from "../node/register";
 import { goArch, type NodeConfig } from "../node/spec";
 import { Limiter } from "../node/timers";
 import { fallbackPodCidr, PodIpam, simHostIP, usablePodIPs } from "./addresses";
+import type { SimConfig } from "./config";
 import { PodRunner, type SimNodeState } from "./pods";
 
-export interface SimConfig {
-  kubeconfig: string;
-  nodes: number;
-  prefix: string;
-  /** Capacity per node, as quantities. */
-  cpu: string;
-  memory: string;
-  pods: number;
-  labels: Record<string, string>;
-  heartbeatIntervalMs: number;
-  statusReportIntervalMs: number;
-  /** Where per-node pod CIDRs come from while the control plane does not allocate them. */
-  clusterCidr: string;
-  /** Pod status writes in flight at once. */
-  workers: number;
-}
-
-export const SIM_DEFAULTS = {
-  nodes: 1,
-  prefix: "sim",
-  cpu: "4",
-  memory: "8Gi",
-  pods: 110,
-  heartbeatIntervalMs: 10_000,
-  statusReportIntervalMs: 300_000,
-  clusterCidr: "10.42.0.0/16",
-  workers: 32,
-};
+export { SIM_DEFAULTS, type SimConfig } from "./config";
 
 /** Marks simulated nodes, so tests and people can tell them apart (`-l node.bramble.io/simulated`). */
 export const SIM_LABEL = "node.bramble.io/simulated";
@@ -124,11 +98,21 @@ export async function startSim(cfg: SimConfig, deps: { client?: KubeClient } = {
   await Promise.all([nodeInformer.start(), runner.start()]);
   log.info("simulated nodes registered", { nodes: cfg.nodes, first: `${cfg.prefix}-0`, last: `${cfg.prefix}-${cfg.nodes - 1}`, ms: Date.now() - started });
 
+  // A progress line while pods are being started, for demos and benchmarks; quiet when idle.
+  let reported = 0;
+  const progress = setInterval(() => {
+    if (runner.started === reported) return;
+    log.info("pods started", { total: runner.started, perSecond: Math.round((runner.started - reported) / 10) });
+    reported = runner.started;
+  }, 10_000);
+  progress.unref();
+
   return {
     nodeNames: [...states.keys()],
     podsStarted: () => runner.started,
     async stop() {
       stopping = true;
+      clearInterval(progress);
       nodeInformer.stop();
       await Promise.all([heartbeat.stop(), runner.stop()]);
     },
