@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { namespaces } from "../../api/resources/namespace";
+import { serviceAccounts } from "../../api/resources/serviceaccount";
+import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
+import { startControllers } from ".";
+
+let env: ControllerTestEnv;
+beforeAll(async () => {
+  env = await startControllerTestEnv();
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+test("two controller managers: one runs the controllers; when it stops the other takes over", async () => {
+  const runs: string[] = [];
+  const manager = (identity: string) =>
+    startControllers(env.client, {
+      identity,
+      nodeMonitorGracePeriodS: 20,
+      notReadyTolerationS: 10,
+      withoutWorkloads: true,
+      leaderElection: { leaseDurationS: 1, renewDeadlineS: 0.5, retryPeriodS: 0.05 },
+      extra: [
+        async () => {
+          runs.push(`start ${identity}`);
+          return { stop: async () => void runs.push(`stop ${identity}`) };
+        },
+      ],
+    });
+  const a = await manager("a");
+  const b = await manager("b");
+  await Promise.race([a.leading, b.leading]);
+  const [leader, standby, names] = a.isLeader() ? [a, b, ["a", "b"]] : [b, a, ["b", "a"]];
+  expect(standby.isLeader()).toBe(false);
+  expect(runs).toEqual([`start ${names[0]}`]);
+
+  // The leader's controllers work: a new namespace gets its default ServiceAccount.
+  await env.client.resource(namespaces).create(undefined, { metadata: { name: "managed" } });
+  await eventually(() => getOrUndefined(env.client.resource(serviceAccounts).get("managed", "default")), "default SA");
+
+  await leader.stop();
+  await standby.leading;
+  expect(standby.isLeader()).toBe(true);
+  expect(runs).toEqual([`start ${names[0]}`, `stop ${names[0]}`, `start ${names[1]}`]);
+  await standby.stop();
+  expect(runs.at(-1)).toBe(`stop ${names[1]}`);
+});

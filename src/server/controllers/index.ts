@@ -1,0 +1,112 @@
+// startControllers: the controller manager. It contends for the `kube-system/bramble-controller-manager`
+// Lease and, while it leads, runs every controller; losing the lease (or stop()) stops them
+// all, so two servers never run the loops at once. The scheduler is started by the caller.
+import type { KubeClient } from "../../client/client";
+import { createLogger } from "../../machinery/log";
+import { startDaemonSetController } from "./daemonset";
+import { startEndpointsController } from "./endpoints";
+import { startGarbageCollector } from "./gc";
+import { LeaderElector, type LeaderElectionOptions } from "./leader";
+import { startNamespaceController } from "./namespace";
+import { startNodeLifecycleController } from "./nodelifecycle";
+import { startPodGarbageCollector } from "./podgc";
+import { startServiceAccountController } from "./serviceaccount";
+
+export interface RunningController {
+  stop(): Promise<void>;
+}
+export type ControllerStarter = (client: KubeClient) => Promise<RunningController>;
+
+export interface ControllersOptions {
+  /** This server's identity in the Lease (e.g. hostname + a random suffix). */
+  identity: string;
+  /** --node-monitor-grace-period: a node silent this long is Unknown (default 20). */
+  nodeMonitorGracePeriodS: number;
+  /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
+  notReadyTolerationS: number;
+  /** More controllers to run under the same lease (the scheduler, tests). */
+  extra?: ControllerStarter[];
+  leaderElection?: Pick<LeaderElectionOptions, "leaseDurationS" | "renewDeadlineS" | "retryPeriodS" | "name" | "namespace">;
+  /** Leave out the built-in ReplicaSet and Deployment controllers (tests of other controllers). */
+  withoutWorkloads?: boolean;
+}
+
+export interface RunningControllers extends RunningController {
+  isLeader(): boolean;
+  /** Resolves once this server leads and every controller has started (it may never lead). */
+  leading: Promise<void>;
+}
+
+const log = createLogger("controller-manager");
+
+/** The workload controllers live in their own folders; loaded lazily so this file does not own them. */
+async function workloadStarters(): Promise<{ name: string; start: ControllerStarter }[]> {
+  const out: { name: string; start: ControllerStarter }[] = [];
+  try {
+    out.push({ name: "replicaset", start: (await import("./replicaset")).startReplicaSetController });
+  } catch (e) {
+    log.warn("ReplicaSet controller unavailable", { error: String(e) });
+  }
+  try {
+    out.push({ name: "deployment", start: (await import("./deployment")).startDeploymentController });
+  } catch (e) {
+    log.warn("Deployment controller unavailable", { error: String(e) });
+  }
+  return out;
+}
+
+export async function startControllers(client: KubeClient, opts: ControllersOptions): Promise<RunningControllers> {
+  const starters: { name: string; start: ControllerStarter }[] = [
+    { name: "garbage-collector", start: (c) => startGarbageCollector(c) },
+    { name: "namespace", start: (c) => startNamespaceController(c) },
+    { name: "serviceaccount", start: (c) => startServiceAccountController(c) },
+    { name: "endpoints", start: (c) => startEndpointsController(c) },
+    {
+      name: "node-lifecycle",
+      start: (c) => startNodeLifecycleController(c, { nodeMonitorGracePeriodS: opts.nodeMonitorGracePeriodS, notReadyTolerationS: opts.notReadyTolerationS }),
+    },
+    { name: "podgc", start: (c) => startPodGarbageCollector(c) },
+    { name: "daemonset", start: (c) => startDaemonSetController(c) },
+    ...(opts.withoutWorkloads ? [] : await workloadStarters()),
+    ...(opts.extra ?? []).map((start, i) => ({ name: `extra-${i}`, start })),
+  ];
+
+  let running: RunningController[] = [];
+  let starting: Promise<void> | undefined;
+  let resolveLeading!: () => void;
+  const leading = new Promise<void>((r) => (resolveLeading = r));
+
+  // One controller failing to start must not keep the others from running.
+  const startAll = async () => {
+    const results = await Promise.allSettled(starters.map((s) => s.start(client)));
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") running.push(r.value);
+      else log.error("controller failed to start", { controller: starters[i].name, error: String(r.reason) });
+    });
+    log.info("controllers running", { count: running.length });
+    resolveLeading();
+  };
+  const stopAll = async () => {
+    await starting;
+    const stopping = running;
+    running = [];
+    await Promise.allSettled(stopping.map((c) => c.stop()));
+  };
+
+  const elector = new LeaderElector(client, {
+    identity: opts.identity,
+    ...opts.leaderElection,
+    // Started in the background: the elector must keep renewing while informers fill.
+    onStartedLeading: () => void (starting = startAll()),
+    onStoppedLeading: stopAll,
+  });
+  elector.start();
+  return {
+    leading,
+    isLeader: () => elector.isLeader,
+    async stop() {
+      await elector.stop(); // stops the controllers (onStoppedLeading) and hands the lease back
+      await stopAll();
+    },
+  };
+}
