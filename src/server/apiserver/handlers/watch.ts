@@ -53,8 +53,10 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
       };
       cleanup = close;
       ctx.watches.add(close);
+      let sentAny = false;
       const send = (type: EventType, object: unknown) => {
         if (closed) return;
+        sentAny = true;
         controller.enqueue(encoder.encode(JSON.stringify({ type, object }) + "\n"));
         if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) close();
       };
@@ -91,6 +93,11 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
           return;
         }
       }
+      // Bun sends the status line and headers only with the first body bytes. A client that
+      // waits for the response before it changes anything (client-node's Watch, fetch) would
+      // otherwise wait for the first bookmark or the timeout. One space is valid leading
+      // whitespace for the first JSON event to every stream decoder.
+      if (!sentAny) controller.enqueue(encoder.encode(" "));
       if (bookmarks) timers.push(setInterval(() => bookmark(), BOOKMARK_INTERVAL_MS));
       timers.push(setTimeout(close, timeoutS * 1000));
     },
