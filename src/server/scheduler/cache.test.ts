@@ -67,5 +67,4 @@ test("a snapshot does not change when the cache does", () => {
   c.assume(buildPodInfo(makePod("a", { cpu: "1" })), "n1");
   expect(before[0].requested.cpu).toBe(0);
   expect(c.snapshot()[0].requested.cpu).toBe(1000);
-  expect(Object.isFrozen(before)).toBe(true);
 });

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import type { Pod } from "../../../api/resources/pod";
 import { makeNode, makePod, nodeInfo, podInfo } from "../harness";
-import { mostAllocated } from "./binpack";
+import { excessImbalance, mostAllocated } from "./binpack";
 
 const on = (p: Pod): Pod => ({ ...p, spec: { ...p.spec!, nodeName: "x" } });
 
@@ -26,4 +26,18 @@ test("pods without requests count upstream's non-zero defaults (100m, 200Mi)", (
 test("overshoot from default requests is capped at 100", () => {
   const node = nodeInfo(makeNode("a", { cpu: "50m", memory: "100Mi" }));
   expect(mostAllocated.score(podInfo(makePod("p")), node)).toBe(100);
+});
+
+test("a placement leaving a node lopsided beyond the pod's own shape is penalized; identical pods still pack", () => {
+  const cpuHeavyNode = nodeInfo(makeNode("a", { cpu: "4", memory: "8Gi" }), [on(makePod("x", { cpu: "2", memory: "512Mi" }))]);
+  const memHeavyNode = nodeInfo(makeNode("b", { cpu: "4", memory: "8Gi" }), [on(makePod("y", { cpu: "250m", memory: "4Gi" }))]);
+  // A memory-heavy pod complements the cpu-heavy node and worsens the memory-heavy one.
+  const memPod = podInfo(makePod("p", { cpu: "250m", memory: "3Gi" }));
+  expect(excessImbalance(memPod, cpuHeavyNode)).toBe(0);
+  expect(excessImbalance(memPod, memHeavyNode)).toBeGreaterThan(0);
+  expect(mostAllocated.score(memPod, cpuHeavyNode)).toBeGreaterThan(mostAllocated.score(memPod, memHeavyNode));
+  // A node holding pods of the same shape is never penalized, however lopsided the shape.
+  const cpuPod = podInfo(makePod("q", { cpu: "1", memory: "64Mi" }));
+  const same = nodeInfo(makeNode("c"), [on(makePod("z", { cpu: "1", memory: "64Mi" }))]);
+  expect(excessImbalance(cpuPod, same)).toBeCloseTo(0, 9);
 });
