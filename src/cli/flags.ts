@@ -72,6 +72,27 @@ export function datastoreUrl(flag: string, text: string): string {
   return text;
 }
 
+/** A Go-style duration ("20s", "1m30s", "500ms") or plain seconds, in seconds. */
+export function durationSeconds(flag: string, text: string): number {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  if (/^\d+$/.test(text)) return Number(text);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join("") !== text) {
+    throw new FlagError(flag, `"${text}" is not a duration (e.g. 20s, 1m30s)`);
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]!]!, 0);
+}
+
+export function nonNegativeInt(flag: string, text: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw new FlagError(flag, `"${text}" is not a non-negative whole number`);
+  return Number(text);
+}
+
+export function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw new FlagError(flag, `"${text}" is not one of ${allowed.join(", ")}`);
+  return text as T;
+}
+
 export function token(flag: string, text: string): string {
   if (!/^[\x21-\x7e]+$/.test(text)) throw new FlagError(flag, "must be non-empty printable ASCII without spaces");
   return text;

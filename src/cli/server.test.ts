@@ -27,6 +27,9 @@ test("defaults follow k3s", () => {
     writeKubeconfig: undefined,
     disableAgent: false,
     token: undefined,
+    schedulerPolicy: "binpack",
+    nodeMonitorGracePeriodSeconds: 20,
+    notReadyTolerationSeconds: 10,
   });
 });
 
@@ -62,4 +65,12 @@ test("values are taken verbatim, in both --flag value and --flag=value forms", (
 
 test("the last occurrence of a flag wins, as with Go's flag package", () => {
   expect(config("--https-listen-port", "1", "--https-listen-port", "2").httpsListenPort).toBe(2);
+});
+
+test("control loop flags: policy, grace period as a duration, toleration seconds", () => {
+  const cfg = config("--scheduler-policy", "spread", "--node-monitor-grace-period", "1m30s", "--default-not-ready-toleration-seconds", "5");
+  expect([cfg.schedulerPolicy, cfg.nodeMonitorGracePeriodSeconds, cfg.notReadyTolerationSeconds]).toEqual(["spread", 90, 5]);
+  expect(() => config("--scheduler-policy", "random")).toThrow("--scheduler-policy: \"random\" is not one of binpack, spread");
+  expect(() => config("--node-monitor-grace-period", "soon")).toThrow("--node-monitor-grace-period");
+  expect(() => config("--default-not-ready-toleration-seconds", "-1")).toThrow("--default-not-ready-toleration-seconds");
 });

@@ -8,7 +8,10 @@ import {
   boolFlag,
   cidr,
   datastoreUrl,
+  durationSeconds,
   ipv4,
+  nonNegativeInt,
+  oneOf,
   port,
   portRange,
   stringFlag,
@@ -38,6 +41,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (the agent is not built yet; accepted for k3s compatibility)" },
   { name: "token", value: "<token>", description: "Shared secret for joining nodes (default: generated on first start, kept in <data-dir>/server/token)" },
+  { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
+  { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
+  { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
 ];
 
 export const DEFAULTS = {
@@ -46,6 +52,9 @@ export const DEFAULTS = {
   clusterCidr: "10.42.0.0/16",
   serviceCidr: "10.43.0.0/16",
   serviceNodePortRange: [30000, 32767] as [number, number],
+  schedulerPolicy: "binpack" as const,
+  nodeMonitorGracePeriodSeconds: 20,
+  notReadyTolerationSeconds: 10,
 };
 
 /** Pure except for creating/checking the data directory, which is part of validating it. */
@@ -82,6 +91,9 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const kubeconfigText = stringFlag(raw, "write-kubeconfig");
   if (kubeconfigText === "") throw new FlagError("write-kubeconfig", "a path is required");
   const tokenText = stringFlag(raw, "token");
+  const policyText = stringFlag(raw, "scheduler-policy");
+  const graceText = stringFlag(raw, "node-monitor-grace-period");
+  const tolerationText = stringFlag(raw, "default-not-ready-toleration-seconds");
 
   return {
     dataDir,
@@ -95,6 +107,10 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     token: tokenText === undefined ? undefined : token("token", tokenText),
+    schedulerPolicy: policyText === undefined ? DEFAULTS.schedulerPolicy : oneOf("scheduler-policy", policyText, ["binpack", "spread"] as const),
+    nodeMonitorGracePeriodSeconds: graceText === undefined ? DEFAULTS.nodeMonitorGracePeriodSeconds : durationSeconds("node-monitor-grace-period", graceText),
+    notReadyTolerationSeconds:
+      tolerationText === undefined ? DEFAULTS.notReadyTolerationSeconds : nonNegativeInt("default-not-ready-toleration-seconds", tolerationText),
   };
 }
 

@@ -17,4 +17,10 @@ export interface ServerConfig {
   disableAgent: boolean;
   /** Shared secret for joining nodes; generated and stored on first start when not given. */
   token?: string;
+  /** binpack: the fullest node that fits wins; spread: the emptiest. */
+  schedulerPolicy: "binpack" | "spread";
+  /** A node whose heartbeat is older than this is marked Unknown and tainted unreachable. */
+  nodeMonitorGracePeriodSeconds: number;
+  /** Pods without their own toleration leave an unreachable node after this long. */
+  notReadyTolerationSeconds: number;
 }

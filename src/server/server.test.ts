@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readKubeconfig, resolveContext } from "../client/kubeconfig";
 import type { ServerConfig } from "./config";
+import { testConfig } from "./apiserver/testing";
 import { startServer, type ServerParts } from "./server";
 import { openStore } from "./store/index";
 
@@ -25,18 +26,12 @@ function freePort(): number {
 function config(): ServerConfig {
   const dataDir = mkdtempSync(join(tmpdir(), "bramble-server-"));
   dirs.push(dataDir);
-  return {
+  return testConfig({
     dataDir,
-    bindAddress: "127.0.0.1",
     httpsListenPort: freePort(),
-    advertiseAddress: "127.0.0.1",
-    datastoreEndpoint: "memory:",
-    clusterCidr: "10.42.0.0/16",
-    serviceCidr: "10.43.0.0/16",
-    serviceNodePortRange: [30000, 32767],
     writeKubeconfig: join(dataDir, "elsewhere", "config"),
     disableAgent: false,
-  };
+  });
 }
 
 /** A stand-in API server that records what happens to it. */

@@ -15,6 +15,9 @@ export const testConfig = (over: Partial<ServerConfig> = {}): ServerConfig => ({
   serviceCidr: "10.43.0.0/16",
   serviceNodePortRange: [30000, 32767],
   disableAgent: true,
+  schedulerPolicy: "binpack",
+  nodeMonitorGracePeriodSeconds: 20,
+  notReadyTolerationSeconds: 10,
   ...over,
 });
 
