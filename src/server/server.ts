@@ -4,6 +4,7 @@
 
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { KubeClient } from "../client/client";
 import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
 import { createLogger } from "../machinery/log";
 import { createApiServer } from "./apiserver/index";
@@ -11,6 +12,7 @@ import { ADMIN, createTokenAuthenticator, ensureAdminToken, ensureJoinToken, isP
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
+import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 
 export interface RunningServer {
@@ -87,11 +89,17 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = realPa
   log.info("API server listening", { url, bind: `${cfg.bindAddress}:${http.port}`, datastore: cfg.datastoreEndpoint });
   log.info(`try: kubectl --kubeconfig ${cfg.writeKubeconfig ?? kubeconfigPath} get namespaces`);
 
+  // The control loops talk to the API like any other client (DESIGN.md), over loopback.
+  const loopHost = cfg.bindAddress === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddress;
+  const loopClient = new KubeClient({ server: serverUrl(loopHost, http.port ?? cfg.httpsListenPort), caCertPem: pki.caCertPem, token: admin.token, namespace: "default" });
+  const scheduler = await startScheduler(loopClient, { policy: cfg.schedulerPolicy });
+
   const [listener, apiServer] = [http, api];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
+      await scheduler.stop().catch((e) => log.error("stopping scheduler failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
       await apiServer.stop().catch((e) => log.error("stopping API server failed", { err: e })); // ends watches
       await Promise.race([drained, Bun.sleep(DRAIN_TIMEOUT_MS)]);

@@ -62,7 +62,8 @@ export class Objects {
     if (def.namespaced) meta.namespace = namespace;
     else delete meta.namespace;
     if (meta.resourceVersion) throw invalid(targetOf(def), meta.name ?? "", [{ reason: "FieldValueInvalid", field: "metadata.resourceVersion", message: "resourceVersion may not be set on objects to be created" }]);
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    // As upstream, the prefix is cut so prefix + suffix still fits a 63-character name.
+    if (!meta.name && meta.generateName) meta.name = meta.generateName.slice(0, 58) + randomSuffix();
     meta.uid = crypto.randomUUID();
     meta.creationTimestamp = timestamp();
     delete meta.deletionTimestamp;
