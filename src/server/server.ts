@@ -12,6 +12,8 @@ import { ADMIN, createTokenAuthenticator, ensureAdminToken, ensureJoinToken, isP
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
+import { hostname } from "node:os";
+import { startControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 
@@ -92,14 +94,21 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = realPa
   // The control loops talk to the API like any other client (DESIGN.md), over loopback.
   const loopHost = cfg.bindAddress === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddress;
   const loopClient = new KubeClient({ server: serverUrl(loopHost, http.port ?? cfg.httpsListenPort), caCertPem: pki.caCertPem, token: admin.token, namespace: "default" });
-  const scheduler = await startScheduler(loopClient, { policy: cfg.schedulerPolicy });
+  // Controllers and the scheduler run only while this server holds the controller Lease, so
+  // a second server (HA, later) never runs the loops at the same time.
+  const controllers = await startControllers(loopClient, {
+    identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
+    nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
+    notReadyTolerationS: cfg.notReadyTolerationSeconds,
+    extra: [(client) => startScheduler(client, { policy: cfg.schedulerPolicy })],
+  });
 
   const [listener, apiServer] = [http, api];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
-      await scheduler.stop().catch((e) => log.error("stopping scheduler failed", { err: e }));
+      await controllers.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
       await apiServer.stop().catch((e) => log.error("stopping API server failed", { err: e })); // ends watches
       await Promise.race([drained, Bun.sleep(DRAIN_TIMEOUT_MS)]);
