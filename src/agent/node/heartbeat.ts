@@ -15,6 +15,7 @@ import { nodeConditions, sameConditions, type NodeHealth } from "./conditions";
 import { NODE_LEASE_DURATION_SECONDS, renewNodeLease } from "./lease";
 import { staticNodeStatus, type NodeConfig } from "./spec";
 import { DueQueue, Limiter } from "./timers";
+import { throttledWarn } from "./warn";
 
 export interface HeartbeatOptions {
   /** Lease renewal period; upstream's kubelet renews every 10 s (a quarter of the duration). */
@@ -112,7 +113,7 @@ export function startHeartbeat(client: KubeClient, opts: HeartbeatOptions = {}):
       if (members.get(name) === t) queue.schedule(`L:${name}`, t.nextLeaseAt);
     } catch (e) {
       t.leaseFailures++;
-      failures(`lease renewal failed`, name, e);
+      failures("lease renewal failed", { node: name }, e);
       if (members.get(name) === t) queue.schedule(`L:${name}`, Date.now() + retryDelay(t.leaseFailures));
     }
   }
@@ -131,7 +132,7 @@ export function startHeartbeat(client: KubeClient, opts: HeartbeatOptions = {}):
       // A deleted Node is not re-created behind the user's back (upstream's kubelet does not
       // either until it restarts); keep trying slowly in case it comes back.
       const gone = e instanceof ApiError && e.code === 404;
-      failures(gone ? "node status update failed: the Node was deleted" : "node status update failed", name, e);
+      failures(gone ? "node status update failed: the Node was deleted" : "node status update failed", { node: name }, e);
       if (members.get(name) === t) queue.schedule(`S:${name}`, Date.now() + (gone ? statusInterval : retryDelay(t.statusFailures)));
     }
   }
@@ -170,21 +171,5 @@ export function startHeartbeat(client: KubeClient, opts: HeartbeatOptions = {}):
       queue.stop();
       await Promise.allSettled([...inflight]);
     },
-  };
-}
-
-/** One warning per 10 s at most, with a count: a thousand nodes failing together is one event. */
-function throttledWarn(log: Logger) {
-  let last = 0;
-  let suppressed = 0;
-  return (msg: string, node: string, e: unknown) => {
-    const t = Date.now();
-    if (t - last < 10_000) {
-      suppressed++;
-      return;
-    }
-    log.warn(msg, { node, error: e instanceof Error ? e.message : String(e), ...(suppressed ? { similarFailuresSinceLastReport: suppressed } : {}) });
-    last = t;
-    suppressed = 0;
   };
 }

@@ -8,6 +8,7 @@ import type { KubeClient, ResourceClient } from "../../client/client";
 import { Informer, objectKeyOf } from "../../client/informer";
 import type { Logger } from "../../machinery/log";
 import { WorkQueue } from "../../machinery/workqueue";
+import { throttledWarn } from "../node/warn";
 import type { PodIpam } from "./addresses";
 import { hasRunningContainers, needsWork, runningStatus, stoppedStatus } from "./podstatus";
 
@@ -39,6 +40,7 @@ export class PodRunner {
    */
   private readonly expected = new Map<string, number | "deleted">();
   private workers: Promise<void>[] = [];
+  private readonly warn: ReturnType<typeof throttledWarn>;
   private readonly now: () => Date;
   /** Pods that went Running, for throughput reports. */
   started = 0;
@@ -50,6 +52,7 @@ export class PodRunner {
   ) {
     this.api = client.resource<Pod>(pods);
     this.now = opts.now ?? (() => new Date());
+    this.warn = throttledWarn(opts.log);
     // Unscheduled pods are filtered by the server; the rest by node name, here.
     this.informer = new Informer(this.api, { fieldSelector: "spec.nodeName!=" }).on({
       add: (pod) => this.observe(pod),
@@ -95,7 +98,7 @@ export class PodRunner {
         await this.reconcile(key);
         this.queue.forget(key);
       } catch (e) {
-        this.opts.log.warn("pod sync failed; retrying", { pod: key, error: e instanceof Error ? e.message : String(e) });
+        this.warn("pod sync failed; retrying", { pod: key }, e);
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
