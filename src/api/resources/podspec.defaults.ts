@@ -38,6 +38,9 @@ export function defaultContainer(c: Container) {
   c.imagePullPolicy ??= defaultImagePullPolicy(c.image);
   c.terminationMessagePath ??= "/dev/termination-log";
   c.terminationMessagePolicy ??= "File";
+  // Upstream always serializes resources (a non-pointer struct); clients such as `kubectl
+  // rollout undo` send `resources: {}` back, so the stored form must already have it.
+  c.resources ??= {};
   for (const p of c.ports ?? []) p.protocol ??= "TCP";
   for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= "v1";
   defaultProbe(c.livenessProbe);

@@ -16,6 +16,9 @@ export interface WorkloadSpec {
 }
 
 export function defaultTemplate(t: PodTemplateSpec | undefined) {
+  // Go clients send a template's zero creationTimestamp as null (`kubectl rollout undo` does);
+  // it means "unset", and must not make an otherwise equal template look different.
+  if (t?.metadata?.creationTimestamp === null) delete t.metadata.creationTimestamp;
   if (t?.spec) defaultPodSpec(t.spec);
 }
 
