@@ -14,7 +14,13 @@ export interface ResourceRequest {
 export type ResourceLookup = (group: string, version: string, plural: string) => ResourceDef | undefined;
 
 export function parseResourcePath(path: string, lookup: ResourceLookup): ResourceRequest {
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw badRequest(`invalid escape sequence in the request path: ${JSON.stringify(part)}`);
+    }
+  });
   let group: string;
   let rest: string[];
   if (parts[0] === "api" && parts.length >= 2) {
