@@ -24,9 +24,17 @@ export async function readBytes(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
   try {
-    const buf = await req.arrayBuffer();
-    if (buf.byteLength > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
-    return new Uint8Array(buf);
+    // Read chunk by chunk: a chunked body (no Content-Length) is cut off at the limit instead of
+    // being buffered whole first.
+    if (!req.body) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size);
   } catch (e) {
     if (e instanceof ApiError) throw e;
     throw badRequest(`unable to read request body: ${(e as Error).message}`);
