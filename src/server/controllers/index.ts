@@ -6,6 +6,7 @@ import { createLogger } from "../../machinery/log";
 import { startDaemonSetController } from "./daemonset";
 import { startEndpointsController } from "./endpoints";
 import { startGarbageCollector } from "./gc";
+import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
@@ -16,6 +17,8 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 export type ControllerStarter = (client: KubeClient) => Promise<RunningController>;
+/** bramble's own controllers also take the term's shared caches. */
+type SharingStarter = (client: KubeClient, informers: SharedInformers) => Promise<RunningController>;
 
 export interface ControllersOptions {
   /** This server's identity in the Lease (e.g. hostname + a random suffix). */
@@ -56,29 +59,34 @@ async function workloadStarters(): Promise<{ name: string; start: ControllerStar
 }
 
 export async function startControllers(client: KubeClient, opts: ControllersOptions): Promise<RunningControllers> {
-  const starters: { name: string; start: ControllerStarter }[] = [
-    { name: "garbage-collector", start: (c) => startGarbageCollector(c) },
-    { name: "namespace", start: (c) => startNamespaceController(c) },
-    { name: "serviceaccount", start: (c) => startServiceAccountController(c) },
-    { name: "endpoints", start: (c) => startEndpointsController(c) },
+  const starters: { name: string; start: SharingStarter }[] = [
+    { name: "garbage-collector", start: (c, informers) => startGarbageCollector(c, { informers }) },
+    { name: "namespace", start: (c, informers) => startNamespaceController(c, { informers }) },
+    { name: "serviceaccount", start: (c, informers) => startServiceAccountController(c, { informers }) },
+    { name: "endpoints", start: (c, informers) => startEndpointsController(c, { informers }) },
     {
       name: "node-lifecycle",
-      start: (c) => startNodeLifecycleController(c, { nodeMonitorGracePeriodS: opts.nodeMonitorGracePeriodS, notReadyTolerationS: opts.notReadyTolerationS }),
+      start: (c, informers) =>
+        startNodeLifecycleController(c, { nodeMonitorGracePeriodS: opts.nodeMonitorGracePeriodS, notReadyTolerationS: opts.notReadyTolerationS, informers }),
     },
-    { name: "podgc", start: (c) => startPodGarbageCollector(c) },
-    { name: "daemonset", start: (c) => startDaemonSetController(c) },
+    { name: "podgc", start: (c, informers) => startPodGarbageCollector(c, { informers }) },
+    { name: "daemonset", start: (c, informers) => startDaemonSetController(c, { informers }) },
     ...(opts.withoutWorkloads ? [] : await workloadStarters()),
     ...(opts.extra ?? []).map((start, i) => ({ name: `extra-${i}`, start })),
   ];
 
   let running: RunningController[] = [];
+  let informers: SharedInformers | undefined;
   let starting: Promise<void> | undefined;
   let resolveLeading!: () => void;
   const leading = new Promise<void>((r) => (resolveLeading = r));
 
   // One controller failing to start must not keep the others from running.
   const startAll = async () => {
-    const results = await Promise.allSettled(starters.map((s) => s.start(client)));
+    // One set of caches per leadership term. Every starter registers its handlers before its
+    // first await, so all of them are in place before any list arrives.
+    const term = (informers = new SharedInformers(client));
+    const results = await Promise.allSettled(starters.map((s) => s.start(client, term)));
     results.forEach((r, i) => {
       if (r.status === "fulfilled") running.push(r.value);
       else log.error("controller failed to start", { controller: starters[i].name, error: String(r.reason) });
@@ -91,6 +99,8 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     const stopping = running;
     running = [];
     await Promise.allSettled(stopping.map((c) => c.stop()));
+    informers?.stop();
+    informers = undefined;
   };
 
   const elector = new LeaderElector(client, {

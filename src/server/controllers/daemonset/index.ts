@@ -8,7 +8,8 @@ import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer, objectKeyOf } from "../../../client/informer";
+import { objectKeyOf } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { NamespaceIndex } from "../nsindex";
 import { controllerRefOf } from "../podutil";
@@ -16,18 +17,21 @@ import { DaemonSetController } from "./controller";
 
 export { DaemonSetController } from "./controller";
 
-export async function startDaemonSetController(client: KubeClient): Promise<{ stop(): Promise<void> }> {
-  const daemonSets = new Informer(client.resource<DaemonSet>(dsDef));
-  const nodes = new Informer(client.resource<Node>(nodesDef));
-  const pods = new Informer(client.resource<Pod>(podsDef));
+export async function startDaemonSetController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const shared = opts.informers ?? new SharedInformers(client);
+  const daemonSets = shared.get<DaemonSet>(dsDef);
+  const nodes = shared.get<Node>(nodesDef);
+  const pods = shared.get<Pod>(podsDef);
+  // Registered while the caches are still empty (startControllers sets every controller up before
+  // any list arrives), so the index sees every pod.
   const podsByNamespace = new NamespaceIndex(pods);
   const controller = new DaemonSetController(client, daemonSets, nodes, podsByNamespace, new EventRecorder(client, "daemonset-controller"));
   const loop = new ControlLoop(controller, 2);
 
   const enqueueAll = () => daemonSets.list().forEach((ds) => loop.enqueue(objectKeyOf(ds)));
-  daemonSets.on({ add: (d) => loop.enqueue(objectKeyOf(d)), update: (_, d) => loop.enqueue(objectKeyOf(d)), delete: (d) => loop.enqueue(objectKeyOf(d)) });
+  shared.on(daemonSets, { add: (d) => loop.enqueue(objectKeyOf(d)), update: (_, d) => loop.enqueue(objectKeyOf(d)), delete: (d) => loop.enqueue(objectKeyOf(d)) });
   const placementInputs = (n: Node) => [n.metadata.labels, n.spec?.taints];
-  nodes.on({
+  shared.on(nodes, {
     add: enqueueAll,
     delete: enqueueAll,
     update: (old, n) => {
@@ -46,14 +50,14 @@ export async function startDaemonSetController(client: KubeClient): Promise<{ st
         if (ds.metadata.namespace === p.metadata.namespace && selectorMatches(ds.spec?.selector, p.metadata.labels)) loop.enqueue(objectKeyOf(ds));
     }
   };
-  pods.on({ add: (p) => onPod(p, true), update: (_, p) => onPod(p), delete: (p) => onPod(p) });
+  shared.on(pods, { add: (p) => onPod(p, true), update: (_, p) => onPod(p), delete: (p) => onPod(p) });
 
-  await Promise.all([daemonSets.start(), nodes.start(), pods.start()]);
+  await Promise.all([daemonSets, nodes, pods].map((i) => shared.start(i)));
   loop.start();
   return {
     async stop() {
-      for (const i of [daemonSets, nodes, pods]) i.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }

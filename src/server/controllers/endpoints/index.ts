@@ -9,7 +9,8 @@ import { services as servicesDef, isHeadless, type Service } from "../../../api/
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer, objectKeyOf } from "../../../client/informer";
+import { objectKeyOf } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { computeSubsets } from "./subsets";
 
@@ -22,11 +23,12 @@ const selects = (svc: Service, labels: Record<string, string> | undefined) => {
   return Object.entries(sel).every(([k, v]) => labels?.[k] === v);
 };
 
-export async function startEndpointsController(client: KubeClient): Promise<{ stop(): Promise<void> }> {
+export async function startEndpointsController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const shared = opts.informers ?? new SharedInformers(client);
   const events = new EventRecorder(client, "endpoint-controller");
-  const services = new Informer(client.resource<Service>(servicesDef));
-  const pods = new Informer(client.resource<Pod>(podsDef));
-  const eps = new Informer(client.resource<Endpoints>(endpointsDef));
+  const services = shared.get<Service>(servicesDef);
+  const pods = shared.get<Pod>(podsDef);
+  const eps = shared.get<Endpoints>(endpointsDef);
   const epClient = client.resource<Endpoints>(endpointsDef);
 
   const loop = new ControlLoop(
@@ -74,17 +76,17 @@ export async function startEndpointsController(client: KubeClient): Promise<{ st
     for (const svc of services.list())
       if (svc.metadata.namespace === ns && versions.some((p) => selects(svc, p.metadata.labels))) loop.enqueue(objectKeyOf(svc));
   };
-  services.on({ add: (s) => loop.enqueue(objectKeyOf(s)), update: (_, s) => loop.enqueue(objectKeyOf(s)), delete: (s) => loop.enqueue(objectKeyOf(s)) });
-  pods.on({ add: (p) => enqueueForPod(p), update: (o, p) => enqueueForPod(o, p), delete: (p) => enqueueForPod(p) });
+  shared.on(services, { add: (s) => loop.enqueue(objectKeyOf(s)), update: (_, s) => loop.enqueue(objectKeyOf(s)), delete: (s) => loop.enqueue(objectKeyOf(s)) });
+  shared.on(pods, { add: (p) => enqueueForPod(p), update: (o, p) => enqueueForPod(o, p), delete: (p) => enqueueForPod(p) });
   // Someone edited or deleted an Endpoints we manage (or it has no Service): look again.
-  eps.on({ update: (_, e) => loop.enqueue(objectKeyOf(e)), delete: (e) => loop.enqueue(objectKeyOf(e)), add: (e) => loop.enqueue(objectKeyOf(e)) });
+  shared.on(eps, { update: (_, e) => loop.enqueue(objectKeyOf(e)), delete: (e) => loop.enqueue(objectKeyOf(e)), add: (e) => loop.enqueue(objectKeyOf(e)) });
 
-  await Promise.all([services.start(), pods.start(), eps.start()]);
+  await Promise.all([services, pods, eps].map((i) => shared.start(i)));
   loop.start();
   return {
     async stop() {
-      for (const i of [services, pods, eps]) i.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }

@@ -6,7 +6,7 @@ import type { ResourceDef } from "../../../api/resource";
 import { resources as allResources } from "../../../api/registry";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { Collector, FOREGROUND, ORPHAN } from "./collector";
 import { OwnershipGraph } from "./graph";
@@ -14,10 +14,13 @@ import { OwnershipGraph } from "./graph";
 export interface GarbageCollectorOptions {
   /** The resource types to collect across; defaults to every served type but Events. */
   resources?: ResourceDef[];
+  /** Caches shared with the other controllers; its own when absent. */
+  informers?: SharedInformers;
 }
 
 export async function startGarbageCollector(client: KubeClient, opts: GarbageCollectorOptions = {}): Promise<{ stop(): Promise<void> }> {
   const resources = opts.resources ?? allResources.filter((d) => !(d.group === "" && d.plural === "events"));
+  const shared = opts.informers ?? new SharedInformers(client);
   const graph = new OwnershipGraph();
   const events = new EventRecorder(client, "garbage-collector-controller");
   // The loop's queue exists from construction, so the collector may enqueue through it.
@@ -35,7 +38,7 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
   };
 
   const informers = resources.map((def) =>
-    new Informer(client.resource(def)).on({
+    shared.on(shared.get(def), {
       add(obj) {
         graph.upsert(def, obj);
         if (relevant(obj)) loop.enqueue(obj.metadata.uid!);
@@ -54,12 +57,12 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
     }),
   );
   // Judge nothing before every cache has its first list: an owner not yet listed is not gone.
-  await Promise.all(informers.map((i) => i.start()));
+  await Promise.all(informers.map((i) => shared.start(i)));
   loop.start();
   return {
     async stop() {
-      for (const i of informers) i.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Namespace } from "../../../api/resources/namespace";
 import { namespaces } from "../../../api/resources/namespace";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { NamespaceDrainer } from "./drain";
 
@@ -18,13 +18,15 @@ export interface NamespaceControllerOptions {
   resources?: ResourceDef[];
   /** How often a namespace with content left (e.g. pods terminating) is looked at again. */
   recheckMs?: number;
+  informers?: SharedInformers;
 }
 
 export async function startNamespaceController(client: KubeClient, opts: NamespaceControllerOptions = {}): Promise<{ stop(): Promise<void> }> {
   const types = (opts.resources ?? allResources).filter((d) => d.namespaced);
   const recheckMs = opts.recheckMs ?? 2000;
   const events = new EventRecorder(client, "namespace-controller");
-  const informer = new Informer(client.resource<Namespace>(namespaces));
+  const shared = opts.informers ?? new SharedInformers(client);
+  const informer = shared.get<Namespace>(namespaces);
   const drainer = new NamespaceDrainer(client, types);
   const loop = new ControlLoop({
     name: "namespace-controller",
@@ -43,13 +45,13 @@ export async function startNamespaceController(client: KubeClient, opts: Namespa
   const enqueueIfTerminating = (ns: Namespace) => {
     if (ns.metadata.deletionTimestamp) loop.enqueue(ns.metadata.name!);
   };
-  informer.on({ add: enqueueIfTerminating, update: (_, ns) => enqueueIfTerminating(ns) });
-  await informer.start();
+  shared.on(informer, { add: enqueueIfTerminating, update: (_, ns) => enqueueIfTerminating(ns) });
+  await shared.start(informer);
   loop.start();
   return {
     async stop() {
-      informer.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }

@@ -6,7 +6,8 @@ import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer, objectKeyOf } from "../../../client/informer";
+import { objectKeyOf } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { TaintEviction } from "./eviction";
 import { NodeMonitor } from "./monitor";
@@ -17,14 +18,16 @@ export interface NodeLifecycleOptions {
   nodeMonitorGracePeriodS?: number;
   /** Toleration given to pods without one for not-ready/unreachable (upstream's admission default is 300). */
   notReadyTolerationS?: number;
+  informers?: SharedInformers;
 }
 
 export async function startNodeLifecycleController(client: KubeClient, opts: NodeLifecycleOptions = {}): Promise<{ stop(): Promise<void> }> {
   const graceMs = (opts.nodeMonitorGracePeriodS ?? 20) * 1000;
-  const nodes = new Informer(client.resource<Node>(nodesDef));
-  const leases = new Informer(client.resource<Lease>(leasesDef), { namespace: "kube-node-lease" });
-  const pods = new Informer(client.resource<Pod>(podsDef));
-  const podsOnNode = new PodsByNode(pods);
+  const shared = opts.informers ?? new SharedInformers(client);
+  const nodes = shared.get<Node>(nodesDef);
+  const leases = shared.get<Lease>(leasesDef, { namespace: "kube-node-lease" });
+  const pods = shared.get<Pod>(podsDef);
+  const podsOnNode = new PodsByNode(shared, pods);
 
   const monitor = new NodeMonitor(client, nodes, leases, podsOnNode, new EventRecorder(client, "node-controller"), graceMs);
   const monitorLoop = new ControlLoop(monitor, 2);
@@ -32,7 +35,7 @@ export async function startNodeLifecycleController(client: KubeClient, opts: Nod
   const evictionLoop = new ControlLoop(eviction, 4);
 
   const noExecute = (n: Node | undefined) => (n?.spec?.taints ?? []).filter((t) => t.effect === "NoExecute");
-  nodes.on({
+  shared.on(nodes, {
     add: (n) => monitorLoop.enqueue(n.metadata.name!),
     update(old, n) {
       monitorLoop.enqueue(n.metadata.name!);
@@ -40,19 +43,19 @@ export async function startNodeLifecycleController(client: KubeClient, opts: Nod
     },
     delete: (n) => monitor.forget(n.metadata.name!),
   });
-  leases.on({ add: (l) => monitorLoop.enqueue(l.metadata.name!), update: (_, l) => monitorLoop.enqueue(l.metadata.name!) });
+  shared.on(leases, { add: (l) => monitorLoop.enqueue(l.metadata.name!), update: (_, l) => monitorLoop.enqueue(l.metadata.name!) });
   const checkPod = (p: Pod) => {
     if (noExecute(nodes.get(p.spec?.nodeName ?? "")).length) evictionLoop.enqueue(objectKeyOf(p));
   };
-  pods.on({ add: checkPod, update: (_, p) => checkPod(p) });
+  shared.on(pods, { add: checkPod, update: (_, p) => checkPod(p) });
 
-  await Promise.all([nodes.start(), leases.start(), pods.start()]);
+  await Promise.all([nodes, leases, pods].map((i) => shared.start(i)));
   monitorLoop.start();
   evictionLoop.start();
   return {
     async stop() {
-      for (const i of [nodes, leases, pods]) i.stop();
       await Promise.all([monitorLoop.stop(), evictionLoop.stop()]);
+      if (!opts.informers) shared.stop();
     },
   };
 }

@@ -2,13 +2,17 @@
 // (a taint, a lost or deleted node) reach exactly that node's pods.
 import type { Pod } from "../../../api/resources/pod";
 import { objectKeyOf, type Informer } from "../../../client/informer";
+import type { SharedInformers } from "../informers";
 
 export class PodsByNode {
   private readonly byNode = new Map<string, Set<string>>();
   private readonly nodeOf = new Map<string, string>();
 
-  constructor(private readonly pods: Informer<Pod>) {
-    pods.on({ add: (p) => this.put(p), update: (_, p) => this.put(p), delete: (p) => this.drop(objectKeyOf(p)) });
+  constructor(
+    shared: SharedInformers,
+    private readonly pods: Informer<Pod>,
+  ) {
+    shared.on(pods, { add: (p) => this.put(p), update: (_, p) => this.put(p), delete: (p) => this.drop(objectKeyOf(p)) });
   }
 
   keys(node: string): string[] {

@@ -6,15 +6,17 @@ import { nodes as nodesDef, type Node } from "../../../api/resources/node";
 import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer, objectKeyOf } from "../../../client/informer";
+import { objectKeyOf } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 import { PodsByNode } from "../nodelifecycle/podsbynode";
 
-export async function startPodGarbageCollector(client: KubeClient): Promise<{ stop(): Promise<void> }> {
+export async function startPodGarbageCollector(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const shared = opts.informers ?? new SharedInformers(client);
   const events = new EventRecorder(client, "pod-garbage-collector");
-  const nodes = new Informer(client.resource<Node>(nodesDef));
-  const pods = new Informer(client.resource<Pod>(podsDef));
-  const podsOnNode = new PodsByNode(pods);
+  const nodes = shared.get<Node>(nodesDef);
+  const pods = shared.get<Pod>(podsDef);
+  const podsOnNode = new PodsByNode(shared, pods);
   const podsClient = client.resource<Pod>(podsDef);
   const nodesClient = client.resource<Node>(nodesDef);
 
@@ -59,18 +61,17 @@ export async function startPodGarbageCollector(client: KubeClient): Promise<{ st
     const node = p.spec?.nodeName;
     if (node ? !nodes.get(node) : !!p.metadata.deletionTimestamp) loop.enqueue(objectKeyOf(p));
   };
-  pods.on({ add: check, update: (_, p) => check(p) });
-  nodes.on({ delete: (n) => podsOnNode.keys(n.metadata.name!).forEach((k) => loop.enqueue(k)) });
+  shared.on(pods, { add: check, update: (_, p) => check(p) });
+  shared.on(nodes, { delete: (n) => podsOnNode.keys(n.metadata.name!).forEach((k) => loop.enqueue(k)) });
 
   // Nodes first: a pod is judged against a full node list.
-  await nodes.start();
-  await pods.start();
+  await shared.start(nodes);
+  await shared.start(pods);
   loop.start();
   return {
     async stop() {
-      nodes.stop();
-      pods.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }

@@ -9,15 +9,16 @@ import type { ServiceAccount } from "../../../api/resources/serviceaccount";
 import { serviceAccounts } from "../../../api/resources/serviceaccount";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
-import { Informer } from "../../../client/informer";
+import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
 
 const DEFAULT = "default";
 
-export async function startServiceAccountController(client: KubeClient): Promise<{ stop(): Promise<void> }> {
+export async function startServiceAccountController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const shared = opts.informers ?? new SharedInformers(client);
   const events = new EventRecorder(client, "service-account-controller");
-  const nsInformer = new Informer(client.resource<Namespace>(namespaces));
-  const saInformer = new Informer(client.resource<ServiceAccount>(serviceAccounts), { fieldSelector: `metadata.name=${DEFAULT}` });
+  const nsInformer = shared.get<Namespace>(namespaces);
+  const saInformer = shared.get<ServiceAccount>(serviceAccounts, { fieldSelector: `metadata.name=${DEFAULT}` });
   const accounts = client.resource<ServiceAccount>(serviceAccounts);
   const loop = new ControlLoop({
     name: "serviceaccount-controller",
@@ -37,15 +38,14 @@ export async function startServiceAccountController(client: KubeClient): Promise
       if (ns) events.event({ ...ns, apiVersion: "v1", kind: "Namespace" }, "Warning", "FailedCreate", `cannot create the default ServiceAccount: ${e instanceof Error ? e.message : String(e)}`);
     },
   });
-  nsInformer.on({ add: (ns) => loop.enqueue(ns.metadata.name!), update: (_, ns) => loop.enqueue(ns.metadata.name!) });
-  saInformer.on({ delete: (sa) => loop.enqueue(sa.metadata.namespace!) });
-  await Promise.all([nsInformer.start(), saInformer.start()]);
+  shared.on(nsInformer, { add: (ns) => loop.enqueue(ns.metadata.name!), update: (_, ns) => loop.enqueue(ns.metadata.name!) });
+  shared.on(saInformer, { delete: (sa) => loop.enqueue(sa.metadata.namespace!) });
+  await Promise.all([shared.start(nsInformer), shared.start(saInformer)]);
   loop.start();
   return {
     async stop() {
-      nsInformer.stop();
-      saInformer.stop();
       await loop.stop();
+      if (!opts.informers) shared.stop();
     },
   };
 }
