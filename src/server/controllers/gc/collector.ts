@@ -11,6 +11,7 @@ import type { KubeObject, OwnerReference } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import type { DeleteOptions, KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
+import { createLogger } from "../../../machinery/log";
 import type { ReconcileResult, Reconciler } from "../loop";
 import type { GraphNode, OwnershipGraph } from "./graph";
 
@@ -29,6 +30,7 @@ const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.s
 
 export class Collector implements Reconciler {
   readonly name = "garbage-collector";
+  private readonly log = createLogger("garbage-collector");
   /** Owner uids confirmed absent by a live read. uids are never reused, so absent stays absent. */
   private readonly absent = new Set<string>();
 
@@ -115,7 +117,6 @@ export class Collector implements Reconciler {
     const uid = owner.obj.metadata.uid!;
     for (const d of this.graph.dependents(uid)) await this.dropReferences(d, [uid]);
     await this.removeFinalizer(owner, ORPHAN);
-    this.events.event(withKind(owner), "Normal", "OrphanedDependents", "dependents kept without their owner reference");
   }
 
   /** A strategic merge patch deleting by merge key (uid), as upstream's GC sends: no read-modify-write race. */
@@ -129,10 +130,11 @@ export class Collector implements Reconciler {
     await this.ignoreGone(this.client.resource(node.def).patch(node.obj.metadata.namespace, node.obj.metadata.name!, patch, "strategic"));
   }
 
+  /** No Event per collected object (upstream records none either): a cascade of thousands would double its writes. */
   private async deleteObject(node: GraphNode, policy: NonNullable<DeleteOptions["propagationPolicy"]>, why: string) {
     const { namespace, name, uid } = node.obj.metadata;
+    this.log.debug("deleting dependent", { object: `${node.def.plural}/${namespace ? `${namespace}/` : ""}${name}`, why });
     await this.ignoreGone(this.client.resource(node.def).delete(namespace, name!, { propagationPolicy: policy, preconditions: { uid } }));
-    this.events.event(withKind(node), "Normal", "GarbageCollected", `deleted because ${why}`);
   }
 
   private async ignoreGone(p: Promise<unknown>) {
