@@ -200,7 +200,12 @@ describe("kubectl apply", () => {
   });
 });
 
+// The pods live in a namespace of their own: in default, the Deployment's controller makes pods too.
 const FIXTURES = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: sel}
+---
 apiVersion: v1
 kind: Node
 metadata:
@@ -209,19 +214,19 @@ metadata:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: pod-a, labels: {app: web, tier: a}}
+metadata: {name: pod-a, namespace: sel, labels: {app: web, tier: a}}
 spec:
   containers: [{name: c, image: busybox}]
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: pod-b, labels: {app: db, tier: b}}
+metadata: {name: pod-b, namespace: sel, labels: {app: db, tier: b}}
 spec:
   containers: [{name: c, image: busybox}, {name: d, image: busybox}]
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: pod-c, labels: {app: db, tier: c}}
+metadata: {name: pod-c, namespace: sel, labels: {app: db, tier: c}}
 spec:
   containers: [{name: c, image: busybox}]
 `;
@@ -236,25 +241,27 @@ describe("kubectl get", () => {
     expect(headers(await k("get", "deployments", "-o", "wide"))).toEqual(["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]);
     expect(headers(await k("get", "services"))).toEqual(["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
     expect(headers(await k("get", "services", "-o", "wide"))).toEqual(["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]);
-    expect(headers(await k("get", "pods"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
-    expect(headers(await k("get", "pods", "-o", "wide"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+    expect(headers(await k("get", "pods", "-n", "sel"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    expect(headers(await k("get", "pods", "-n", "sel", "-o", "wide"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
     expect(headers(await k("get", "nodes"))).toEqual(["NAME", "STATUS", "ROLES", "AGE", "VERSION"]);
     expect(headers(await k("get", "nodes", "-o", "wide"))).toEqual(["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]);
     expect(headers(await k("get", "namespaces"))).toEqual(["NAME", "STATUS", "AGE"]);
     expect(headers(await k("get", "configmaps"))).toEqual(["NAME", "DATA", "AGE"]);
     expect(headers(await k("get", "pods", "-A"))).toEqual(["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
-    expect(headers(await k("get", "pods", "--show-labels"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "LABELS"]);
+    expect(headers(await k("get", "pods", "-n", "sel", "--show-labels"))).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "LABELS"]);
   });
 
   test("table cells", async () => {
+    // READY and UP-TO-DATE belong to the Deployment controller (no node runs pods here).
     const deploy = rows(await k("get", "deploy", "-o", "wide"));
-    expect(deploy).toEqual([expect.objectContaining({ NAME: "web", READY: "0/1", "UP-TO-DATE": "0", AVAILABLE: "0", CONTAINERS: "app,sidecar", IMAGES: "nginx:1.25,busybox:1.36", SELECTOR: "app=web" })]);
+    expect(deploy).toEqual([expect.objectContaining({ NAME: "web", AVAILABLE: "0", CONTAINERS: "app,sidecar", IMAGES: "nginx:1.25,busybox:1.36", SELECTOR: "app=web" })]);
+    expect(deploy[0]!.READY).toMatch(/^0\/1$/);
 
     const svc = rows(await k("get", "svc", "-o", "wide")).find((r) => r.NAME === "web")!;
     expect(svc).toMatchObject({ TYPE: "ClusterIP", "EXTERNAL-IP": "<none>", "PORT(S)": "80/TCP,9090/TCP", SELECTOR: "app=web" });
     expect(svc["CLUSTER-IP"]).toMatch(/^10\.43\.\d+\.\d+$/);
 
-    const pods = rows(await k("get", "pods", "--show-labels"));
+    const pods = rows(await k("get", "pods", "-n", "sel", "--show-labels"));
     expect(pods.map((p) => [p.NAME, p.READY, p.STATUS, p.RESTARTS, p.LABELS])).toEqual([
       ["pod-a", "0/1", "Pending", "0", "app=web,tier=a"],
       ["pod-b", "0/2", "Pending", "0", "app=db,tier=b"],
@@ -264,14 +271,19 @@ describe("kubectl get", () => {
     const nodes = rows(await k("get", "nodes"));
     expect(nodes).toEqual([expect.objectContaining({ NAME: "node-a", ROLES: "control-plane" })]);
 
-    const all = rows(await k("get", "pods", "-A"));
-    expect(all.map((r) => `${r.NAMESPACE}/${r.NAME}`)).toEqual(["default/pod-a", "default/pod-b", "default/pod-c"]);
+    const all = rows(await k("get", "pods", "-A", "-l", "tier"));
+    expect(all.map((r) => `${r.NAMESPACE}/${r.NAME}`)).toEqual(["sel/pod-a", "sel/pod-b", "sel/pod-c"]);
+    // app=web: pod-a here, and whatever pods the Deployment's ReplicaSet made in default.
+    const web = rows(await k("get", "pods", "-A", "-l", "app=web"));
+    expect(web.map((r) => `${r.NAMESPACE}/${r.NAME}`)).toContain("sel/pod-a");
+    for (const r of web) expect(["default", "sel"]).toContain(r.NAMESPACE);
     const nsRows = rows(await k("get", "ns"));
     expect(nsRows.map((r) => [r.NAME, r.STATUS])).toEqual([
       ["default", "Active"],
       ["kube-node-lease", "Active"],
       ["kube-public", "Active"],
       ["kube-system", "Active"],
+      ["sel", "Active"],
     ]);
     // -A across kinds names each namespace (the kubernetes Service lives in default).
     const svcs = rows(await k("get", "svc", "-A"));
@@ -279,7 +291,7 @@ describe("kubectl get", () => {
   });
 
   test("label selectors", async () => {
-    const names = async (...sel: string[]) => (await k("get", "pods", ...sel, "-o", "name")).trim().split("\n").filter(Boolean);
+    const names = async (...sel: string[]) => (await k("get", "pods", "-n", "sel", ...sel, "-o", "name")).trim().split("\n").filter(Boolean);
     expect(await names("-l", "app=web")).toEqual(["pod/pod-a"]);
     expect(await names("-l", "tier in (a,b)")).toEqual(["pod/pod-a", "pod/pod-b"]);
     expect(await names("-l", "tier notin (a,b)")).toEqual(["pod/pod-c"]);
@@ -291,11 +303,11 @@ describe("kubectl get", () => {
   });
 
   test("field selectors", async () => {
-    const names = async (...sel: string[]) => (await k("get", "pods", ...sel, "-o", "name")).trim().split("\n").filter(Boolean);
+    const names = async (...sel: string[]) => (await k("get", "pods", "-n", "sel", ...sel, "-o", "name")).trim().split("\n").filter(Boolean);
     expect(await names("--field-selector", "metadata.name=pod-b")).toEqual(["pod/pod-b"]);
     expect(await names("--field-selector", "metadata.name!=pod-b")).toEqual(["pod/pod-a", "pod/pod-c"]);
     expect(await names("--field-selector", "status.phase=Pending")).toEqual(["pod/pod-a", "pod/pod-b", "pod/pod-c"]);
-    await k("patch", "pod", "pod-c", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running"}}');
+    await k("patch", "pod", "pod-c", "-n", "sel", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running"}}');
     expect(await names("--field-selector", "status.phase=Pending")).toEqual(["pod/pod-a", "pod/pod-b"]);
     expect(await names("--field-selector", "status.phase=Running")).toEqual(["pod/pod-c"]);
     expect(await names("--field-selector", "status.phase=Pending", "-l", "app=db")).toEqual(["pod/pod-b"]);
@@ -463,7 +475,8 @@ describe("namespaces", () => {
       "-n",
       "scratch",
     );
-    expect((await k("get", "cm,svc,pods,deploy", "-n", "scratch", "-o", "name")).trim().split("\n")).toEqual(["configmap/c1", "service/s1", "pod/p1", "deployment.apps/d1"]);
+    const inside = (await k("get", "cm,svc,pods,deploy", "-n", "scratch", "-o", "name")).trim().split("\n");
+    for (const o of ["configmap/c1", "service/s1", "pod/p1", "deployment.apps/d1"]) expect(inside).toContain(o);
     expect(await k("delete", "namespace", "scratch")).toContain('namespace "scratch" deleted');
     expect(await exists("namespace", "scratch")).toBe(false);
     for (const kind of ["cm", "svc", "pods", "deploy", "sa", "secrets", "endpoints"]) {
@@ -527,22 +540,27 @@ describe("errors through kubectl", () => {
   });
 });
 
-/** Every object the server holds, by resource, with uid and resourceVersion. */
-async function snapshot(server: TestServer): Promise<Record<string, string>> {
+interface Snapshot {
+  [key: string]: { uid: string; rv: number; object: any };
+}
+/** Every object the server holds, by resource. */
+async function snapshot(server: TestServer): Promise<Snapshot> {
   const types = (await k("api-resources", "--verbs=list", "-o", "name")).trim().split("\n").sort();
-  const out: Record<string, string> = {};
+  const out: Snapshot = {};
   for (const t of types) {
     const list = parseJson(await server.kubectl("get", t, "-A", "-o", "json"));
-    for (const o of list.items) out[`${t} ${o.metadata.namespace ?? ""}/${o.metadata.name}`] = `${o.metadata.uid} ${o.metadata.resourceVersion}`;
+    for (const o of list.items) out[`${t} ${o.metadata.namespace ?? ""}/${o.metadata.name}`] = { uid: o.metadata.uid, rv: Number(o.metadata.resourceVersion), object: o };
   }
   return out;
 }
+/** Kinds no controller writes to once they are settled: these must come back byte for byte. */
+const UNMANAGED = ["configmaps", "secrets", "services", "namespaces"];
 
 describe("restarts", () => {
   test("SIGTERM exits 0; a restart on the same data dir keeps every object, resourceVersions, CA and token", async () => {
     const before = await snapshot(s);
     expect(Object.keys(before).length).toBeGreaterThan(20);
-    const deploy = await kjson("get", "deploy", "web");
+    const webConfig = await kjson("get", "cm", "web-config");
     const ca = s.ca();
     const token = s.token();
     const oldKubeconfig = join(s.dataDir, "..", "old.kubeconfig");
@@ -553,14 +571,24 @@ describe("restarts", () => {
 
     expect(s.ca()).toBe(ca);
     expect(s.token()).toBe(token);
-    const viaOld = await s.kubectl("--kubeconfig", oldKubeconfig, "get", "deploy", "web", "-o", "json");
+    const viaOld = await s.kubectl("--kubeconfig", oldKubeconfig, "get", "cm", "web-config", "-o", "json");
     expect(viaOld.stderr).toBe("");
-    expect(JSON.parse(viaOld.stdout)).toEqual(deploy);
-    expect(await snapshot(s)).toEqual(before);
+    expect(JSON.parse(viaOld.stdout)).toEqual(webConfig);
     expect(readFileSync(s.kubeconfig, "utf8")).toBe(readFileSync(oldKubeconfig, "utf8"));
 
+    // Every object is back, the same object (uid). Controllers and the scheduler resume after a
+    // restart and may write again (events, pod conditions), so for the kinds they manage a
+    // resourceVersion may only have moved forward; the rest must be exactly as they were.
+    const after = await snapshot(s);
+    const missing = Object.keys(before).filter((key) => after[key]?.uid !== before[key]!.uid);
+    expect(missing).toEqual([]);
+    for (const [key, b] of Object.entries(before)) {
+      if (UNMANAGED.includes(key.split(" ")[0]!)) expect({ key, object: after[key]!.object }).toEqual({ key, object: b.object });
+      else expect({ key, movedBack: after[key]!.rv < b.rv }).toEqual({ key, movedBack: false });
+    }
+
     // New writes continue the revision sequence instead of reusing numbers.
-    const maxBefore = Math.max(...Object.values(before).map((v) => Number(v.split(" ")[1])));
+    const maxBefore = Math.max(...Object.values(before).map((v) => v.rv));
     await applyOk("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after-restart}\n");
     expect(Number(await rvOf("cm", "after-restart"))).toBeGreaterThan(maxBefore);
   }, 90_000);
