@@ -461,3 +461,15 @@ describe("watch from before the cache's window", () => {
     await store.close();
   });
 });
+
+describe("updates during graceful deletion", () => {
+  test("a status write to a pod in its grace period keeps the pod", async () => {
+    const PODS = "/api/v1/namespaces/default/pods";
+    await t.call("POST", PODS, { apiVersion: "v1", kind: "Pod", metadata: { name: "graceful" }, spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox" }] } });
+    const del = await t.call("DELETE", `${PODS}/graceful`);
+    expect(del.body.metadata.deletionGracePeriodSeconds).toBe(30);
+    const st = await t.call("PATCH", `${PODS}/graceful/status`, { status: { phase: "Running" } }, { "content-type": "application/merge-patch+json" });
+    expect(st.status).toBe(200);
+    expect((await t.call("GET", `${PODS}/graceful`)).status).toBe(200);
+  });
+});

@@ -113,8 +113,16 @@ export class Objects {
     def.defaults(next);
     this.validate(def, next, old, opts.missing);
 
-    // A finalizer-held object whose last finalizer was just removed is now really deleted.
-    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+    // A finalizer-held object whose last finalizer was just removed is now really deleted. A pod
+    // in its grace period (grace > 0) is not: its node's agent finishes it. A namespace also
+    // waits for its spec.finalizers, which the namespace controller clears when it is empty.
+    const spec = next.spec as { finalizers?: string[] } | undefined;
+    const released =
+      next.metadata.deletionTimestamp &&
+      !next.metadata.finalizers?.length &&
+      (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
+      !(def.plural === "namespaces" && spec?.finalizers?.length);
+    if (released) {
       if (opts.dryRun) return next;
       return this.remove(def, key, old, currentKv.modRevision);
     }
