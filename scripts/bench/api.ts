@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openStore } from "../../src/server/store/index.ts";
 import { apiClient, runLoad, type LoadResult } from "./lib/load.ts";
-import { cpuMsOf, cpuModel, establishedConnections, pinProcess } from "./lib/proc.ts";
+import { cpuMsOf, cpuModel, establishedConnections, machineBusyMs, pinProcess } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { met, percentile, printTable } from "./lib/table.ts";
 import { openWatch, type BenchWatcher } from "./lib/watch.ts";
@@ -50,20 +50,26 @@ const configMap = (name: string) => ({
 async function measured(server: BenchServer, run: () => Promise<LoadResult>) {
   const cpu0 = cpuMsOf(server.pid);
   const self0 = process.cpuUsage();
+  const machine0 = machineBusyMs();
   let connections = 0;
   const sampler = setInterval(() => (connections = Math.max(connections, establishedConnections(server.port))), 250);
   const r = await run();
   clearInterval(sampler);
   const self = process.cpuUsage(self0);
-  return { ...r, serverCpu: (cpuMsOf(server.pid) - cpu0) / r.ms, clientCpu: (self.user + self.system) / 1000 / r.ms, connections };
+  const serverMs = cpuMsOf(server.pid) - cpu0;
+  const clientMs = (self.user + self.system) / 1000;
+  // Whatever else ran on the machine meanwhile (other people's tests share these cores).
+  const otherMs = Math.max(0, machineBusyMs() - machine0 - serverMs - clientMs);
+  return { ...r, serverCpu: serverMs / r.ms, clientCpu: clientMs / r.ms, otherCpu: otherMs / r.ms, connections };
 }
 
 /** The datastore ceiling: Store.create with the same concurrency, in this process, no HTTP. */
-async function storeBaseline(): Promise<LoadResult & { serverCpu: number; clientCpu: number; connections: number }> {
+async function storeBaseline(): Promise<LoadResult & { serverCpu: number; clientCpu: number; otherCpu: number; connections: number }> {
   const dir = await mkdtemp(join(tmpdir(), "bramble-bench-api-store-"));
   const store = await openStore(`file:${join(dir, "state.db")}`);
   const value = JSON.stringify(configMap("x".repeat(12)));
   const self0 = process.cpuUsage();
+  const machine0 = machineBusyMs();
   try {
     const r = await runLoad({
       name: "Store.create in-process (datastore ceiling)",
@@ -76,7 +82,9 @@ async function storeBaseline(): Promise<LoadResult & { serverCpu: number; client
       },
     });
     const self = process.cpuUsage(self0);
-    return { ...r, serverCpu: NaN, clientCpu: (self.user + self.system) / 1000 / r.ms, connections: 0 };
+    const clientMs = (self.user + self.system) / 1000;
+    const otherMs = Math.max(0, machineBusyMs() - machine0 - clientMs); // the idle server included
+    return { ...r, serverCpu: NaN, clientCpu: clientMs / r.ms, otherCpu: otherMs / r.ms, connections: 0 };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -93,6 +101,8 @@ interface FanOut {
   lagMax: number;
   failures: string[];
   serverCpu: number;
+  clientCpu: number;
+  otherCpu: number;
 }
 
 async function createNamespace(api: ReturnType<typeof apiClient>, name: string) {
@@ -161,12 +171,17 @@ async function watchFanOut(server: BenchServer, api: ReturnType<typeof apiClient
   await withTimeout(sentinelSeen, 30_000, () => `only ${sawSentinel}/${WATCHERS} watchers saw the sentinel; errors: ${watchers.map((w) => w.error).filter(Boolean).slice(0, 3).join("; ")}`);
 
   const cpu0 = cpuMsOf(server.pid);
+  const self0 = process.cpuUsage();
+  const machine0 = machineBusyMs();
   const t0 = performance.now();
   const burst = await writeBurst(api, "fanout");
   const writeEnd = performance.now();
   const failures: string[] = [];
   await withTimeout(delivered, WATCH_TIMEOUT_MS, () => `after ${WATCH_TIMEOUT_MS} ms only ${complete}/${WATCHERS} watchers had all ${total} events`).catch((e) => failures.push(String(e.message)));
   const serverCpuMs = cpuMsOf(server.pid) - cpu0;
+  const self = process.cpuUsage(self0);
+  const clientCpuMs = (self.user + self.system) / 1000;
+  const otherCpuMs = Math.max(0, machineBusyMs() - machine0 - serverCpuMs - clientCpuMs);
   for (const w of watchers) w.stop();
 
   // Assertions: each watcher saw exactly the writes, as ADDED events, in commit (resourceVersion)
@@ -201,6 +216,8 @@ async function watchFanOut(server: BenchServer, api: ReturnType<typeof apiClient
       lagMax: lags.at(-1) ?? 0,
       failures,
       serverCpu: serverCpuMs / deliveryMs,
+      clientCpu: clientCpuMs / deliveryMs,
+      otherCpu: otherCpuMs / deliveryMs,
     },
   };
 }
@@ -243,7 +260,7 @@ async function requestPhases(api: Api): Promise<boolean> {
   const store = await storeBaseline();
 
   printTable(
-    ["scenario", "req/s", "× healthz", "p50 ms", "p99 ms", "max ms", "errors", "server CPU", "client CPU", "conns"],
+    ["scenario", "req/s", "× healthz", "p50 ms", "p99 ms", "max ms", "errors", "server CPU", "client CPU", "other CPU", "conns"],
     [healthz, creates, gets, store].map((r) => [
       r.name,
       fmt(r.rate),
@@ -254,10 +271,12 @@ async function requestPhases(api: Api): Promise<boolean> {
       r.errors,
       Number.isFinite(r.serverCpu) ? `${fmt(r.serverCpu * 100)}%` : "-",
       `${fmt(r.clientCpu * 100)}%`,
+      `${fmt(r.otherCpu * 100)}%`,
       r.connections || "-",
     ]),
   );
-  console.log("CPU = CPU time / wall time (100% = one core busy); conns = most established connections to the server seen");
+  console.log("CPU = CPU time / wall time (100% = one core busy); other = every other process on the machine (noise);");
+  console.log("conns = most established connections to the server seen during the phase");
   if (creates.firstError || gets.firstError) console.log(`first error: ${creates.firstError ?? gets.firstError}`);
   console.log(`creates vs the datastore ceiling: ${fmt(creates.rate / store.rate, 2)}×; gets vs creates: ${fmt(gets.rate / creates.rate, 2)}×`);
   const ok = creates.rate >= CREATE_TARGET && creates.errors === 0 && gets.errors === 0;
@@ -281,7 +300,7 @@ async function watchPhase(api: Api): Promise<boolean> {
     ],
   );
   console.log(`delivery time = first write sent → last event at the last watcher; lag = event arrival − its create sent`);
-  console.log(`last event arrived ${fmt(fanout.tailMs)} ms after the last write was acknowledged; server CPU during fan-out ${fmt(fanout.serverCpu * 100)}%`);
+  console.log(`last event arrived ${fmt(fanout.tailMs)} ms after the last write was acknowledged; CPU during delivery: server ${fmt(fanout.serverCpu * 100)}%, client ${fmt(fanout.clientCpu * 100)}%, other ${fmt(fanout.otherCpu * 100)}%`);
   const ok = fanout.failures.length === 0;
   console.log(`target: every watcher sees every event, in order — ${met(ok)}`);
   for (const f of fanout.failures.slice(0, 10)) console.log(`  ${f}`);

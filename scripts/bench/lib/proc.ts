@@ -76,3 +76,10 @@ export function rssByMapping(pid: number): { name: string; rss: number }[] {
   }
   return [...totals.entries()].map(([name, rss]) => ({ name, rss })).sort((a, b) => b.rss - a.rss);
 }
+
+/** CPU time (ms) all processes on the machine have used since boot, from /proc/stat (not idle, not iowait). */
+export function machineBusyMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f as number[];
+  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
+}
