@@ -45,6 +45,9 @@ export const namespaces: ResourceDef<Namespace> = {
   subresources: ["status"],
   hasStatus: true,
   defaults(ns) {
+    // Upstream labels every namespace with its own name (immutably, since 1.21), so selectors can
+    // pick namespaces by name; `kubectl get ns --show-labels` shows it.
+    if (ns.metadata.name) ns.metadata.labels = { ...ns.metadata.labels, "kubernetes.io/metadata.name": ns.metadata.name };
     ns.spec ??= {};
     ns.spec.finalizers ??= ["kubernetes"];
     ns.status ??= {};
