@@ -115,6 +115,25 @@ const WEB_V2 = WEB_V1.replace("{app: web, tier: a, team: blue}", "{app: web, tie
   .replace("{name: http, port: 80, targetPort: 80}", "{name: http, port: 80, targetPort: 8080}");
 
 const rvOf = async (...what: string[]) => (await k("get", ...what, "-o", "jsonpath={.metadata.resourceVersion}")).trim();
+/** An object as its writers left it: the Deployment controller's status writes taken out. */
+async function specOf(...what: string[]) {
+  const o = await kjson("get", ...what);
+  delete o.status;
+  delete o.metadata.resourceVersion;
+  return o;
+}
+/** Gives the Deployment controller a moment to finish reacting to the last spec change. */
+async function settled(name: string) {
+  const deadline = Date.now() + 10_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const d = await kjson("get", "deploy", name);
+    const now = d.metadata.resourceVersion;
+    if (d.status?.observedGeneration === d.metadata.generation && now === last) return;
+    last = now;
+    await Bun.sleep(200);
+  }
+}
 
 describe("kubectl apply", () => {
   test("creates, then reports unchanged without writing, then patches lists element by element", async () => {
@@ -123,13 +142,18 @@ describe("kubectl apply", () => {
     expect(created).toContain("configmap/web-config created");
     expect(created).toContain("deployment.apps/web created");
     expect(created).toContain("service/web created");
+    await settled("web");
     const before = { cm: await rvOf("cm", "web-config"), deploy: await rvOf("deploy", "web"), svc: await rvOf("svc", "web") };
+    const deploySpec = await specOf("deploy", "web");
 
     const again = await applyOk(WEB_V1);
     expect(again).toContain("configmap/web-config unchanged");
     expect(again).toContain("deployment.apps/web unchanged");
     expect(again).toContain("service/web unchanged");
-    expect({ cm: await rvOf("cm", "web-config"), deploy: await rvOf("deploy", "web"), svc: await rvOf("svc", "web") }).toEqual(before);
+    // No controller writes ConfigMaps or Services: their resourceVersions stay exactly. The
+    // Deployment's status is the controller's to write, so its spec and metadata must stay.
+    expect({ cm: await rvOf("cm", "web-config"), svc: await rvOf("svc", "web") }).toEqual({ cm: before.cm, svc: before.svc });
+    expect(await specOf("deploy", "web")).toEqual(deploySpec);
 
     // Something only the server knows (a label added out of band) must survive the next apply.
     await k("label", "deploy", "web", "added-by=hand");
@@ -169,7 +193,8 @@ describe("kubectl apply", () => {
   });
 
   test("kubectl diff shows a pending change and stores nothing; no change exits 0", async () => {
-    const rv = await rvOf("deploy", "web");
+    await settled("web");
+    const stored = await specOf("deploy", "web");
     const same = await s.kubectlWith({ stdin: WEB_V2 }, "diff", "-f", "-");
     expect(same.stderr).toBe("");
     expect(same.code).toBe(0);
@@ -180,17 +205,17 @@ describe("kubectl apply", () => {
     expect(diff.stdout).toContain('-          value: "22"');
     expect(diff.stdout).toContain('+          value: "2"');
     expect(diff.stdout).toContain("+    team: blue");
-    expect(await rvOf("deploy", "web")).toBe(rv);
+    expect(await specOf("deploy", "web")).toEqual(stored);
     expect((await kjson("get", "deploy", "web")).spec.template.spec.containers[0].env[1]).toEqual({ name: "B", value: "22" });
   });
 
   test("apply --dry-run=server validates and answers but stores nothing", async () => {
-    const rv = await rvOf("deploy", "web");
+    const stored = await specOf("deploy", "web");
     const out = await applyOk(WEB_V1 + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry-only}\ndata: {a: b}\n", "--dry-run=server");
     expect(out).toContain("deployment.apps/web configured (server dry run)");
     expect(out).toContain("configmap/dry-only created (server dry run)");
     expect(await exists("cm", "dry-only")).toBe(false);
-    expect(await rvOf("deploy", "web")).toBe(rv);
+    expect(await specOf("deploy", "web")).toEqual(stored);
     expect((await kjson("get", "deploy", "web")).metadata.labels.team).toBeUndefined();
 
     // Invalid objects are still rejected in a dry run.
@@ -285,6 +310,10 @@ describe("kubectl get", () => {
       ["kube-system", "Active"],
       ["sel", "Active"],
     ]);
+    // Upstream labels each namespace with its name.
+    const labelled = rows(await k("get", "ns", "--show-labels"));
+    expect(labelled.find((r) => r.NAME === "sel")?.LABELS).toBe("kubernetes.io/metadata.name=sel");
+    expect((await k("get", "ns", "-l", "kubernetes.io/metadata.name=kube-system", "-o", "name")).trim()).toBe("namespace/kube-system");
     // -A across kinds names each namespace (the kubernetes Service lives in default).
     const svcs = rows(await k("get", "svc", "-A"));
     expect(svcs.map((r) => `${r.NAMESPACE}/${r.NAME}`)).toEqual(["default/kubernetes", "default/web"]);
@@ -389,15 +418,20 @@ describe("kubectl scale and patch", () => {
     d = await kjson("get", "deploy", "web");
     expect(d.spec.template.spec.containers[0].env.map((e: any) => e.name)).toEqual(["A", "B", "D", "E"]);
 
-    // A JSON patch whose test fails changes nothing.
-    const rv = d.metadata.resourceVersion;
+    // A JSON patch whose test fails changes nothing. (The Deployment controller may write
+    // status meanwhile, so compare what a patch could change: spec and generation.)
+    const specNow = async () => {
+      const x = await kjson("get", "deploy", "web");
+      return { generation: x.metadata.generation, spec: x.spec };
+    };
+    const before = await specNow();
     const failed = await s.kubectl("patch", "deploy", "web", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":99},{"op":"replace","path":"/spec/replicas","value":7}]');
     expect(failed.code).not.toBe(0);
-    expect(await rvOf("deploy", "web")).toBe(rv);
+    expect(await specNow()).toEqual(before);
     const invalid = await s.kubectl("patch", "deploy", "web", "--type", "merge", "-p", '{"spec":{"replicas":-1}}');
     expect(invalid.code).not.toBe(0);
     expect(invalid.stderr).toContain("spec.replicas");
-    expect(await rvOf("deploy", "web")).toBe(rv);
+    expect(await specNow()).toEqual(before);
   });
 });
 
