@@ -473,3 +473,24 @@ describe("updates during graceful deletion", () => {
     expect((await t.call("GET", `${PODS}/graceful`)).status).toBe(200);
   });
 });
+
+describe("node pod CIDRs", () => {
+  const NODES = "/api/v1/nodes";
+  const node = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: "v1", kind: "Node", metadata: { name }, spec });
+
+  test("each node gets its own /24 of the cluster CIDR, which it keeps, released on delete", async () => {
+    const a = (await t.call("POST", NODES, node("cidr-a"))).body;
+    const b = (await t.call("POST", NODES, node("cidr-b"))).body;
+    expect(a.spec.podCIDR).toMatch(/^10\.42\.\d+\.0\/24$/);
+    expect(a.spec.podCIDRs).toEqual([a.spec.podCIDR]);
+    expect(b.spec.podCIDR).not.toBe(a.spec.podCIDR);
+    expect((await t.call("PUT", `${NODES}/cidr-a`, { ...a, spec: {} })).status).toBe(422);
+    const relabelled = await t.call("PUT", `${NODES}/cidr-a`, { ...a, metadata: { ...a.metadata, labels: { x: "y" } } });
+    expect(relabelled.body.spec.podCIDR).toBe(a.spec.podCIDR);
+    const taken = await t.call("POST", NODES, node("cidr-c", { podCIDR: b.spec.podCIDR }));
+    expect(taken.body.spec.podCIDR).not.toBe(b.spec.podCIDR);
+    await t.call("DELETE", `${NODES}/cidr-b`);
+    const reuse = await t.call("POST", NODES, node("cidr-d", { podCIDR: b.spec.podCIDR }));
+    expect(reuse.body.spec.podCIDR).toBe(b.spec.podCIDR);
+  });
+});

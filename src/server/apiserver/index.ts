@@ -7,6 +7,7 @@ import { resources as allResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Store } from "../store/store";
+import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { ServiceAllocator } from "./admission/services";
 import { bootstrap } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
@@ -59,8 +60,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   const cache = await WatchCache.start(opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange);
-  const objects = new Objects(opts.store, cache, [services], resource("", "namespaces"));
+  const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
+  const objects = new Objects(opts.store, cache, [services, nodeCidrs], resource("", "namespaces"));
   services.restore(objects.list(resource("", "services")).items);
+  nodeCidrs.restore(objects.list(resource("", "nodes")).items);
   const deleter = new Deleter(objects);
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
