@@ -331,6 +331,17 @@ describe("kubectl get", () => {
     expect(bad.code).not.toBe(0);
   });
 
+  test("paged lists (--chunk-size) return every object once, with selectors too", async () => {
+    await applyOk(Array.from({ length: 7 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: page-${i}, namespace: sel, labels: {page: "${i % 2}"}}\n`).join("---\n"));
+    const all = (await k("get", "cm", "-n", "sel", "-o", "name")).trim().split("\n");
+    expect(all.filter((n) => n.startsWith("configmap/page-"))).toHaveLength(7);
+    expect((await k("get", "cm", "-n", "sel", "-o", "name", "--chunk-size=2")).trim().split("\n")).toEqual(all);
+    const odd = (await k("get", "cm", "-n", "sel", "-l", "page=1", "-o", "name", "--chunk-size=1")).trim().split("\n");
+    expect(odd).toEqual(["configmap/page-1", "configmap/page-3", "configmap/page-5"]);
+    expect(await k("delete", "cm", "-n", "sel", "-l", "page")).toContain('configmap "page-6" deleted');
+    expect(await k("get", "cm", "-n", "sel", "-l", "page", "-o", "name")).toBe("");
+  });
+
   test("field selectors", async () => {
     const names = async (...sel: string[]) => (await k("get", "pods", "-n", "sel", ...sel, "-o", "name")).trim().split("\n").filter(Boolean);
     expect(await names("--field-selector", "metadata.name=pod-b")).toEqual(["pod/pod-b"]);
