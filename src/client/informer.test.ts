@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { configMaps } from "../api/resources/configmap";
-import { startTestApi, TEST_TOKEN, type TestApi } from "../server/apiserver/testing";
+import { startHttpTestApi, type HttpTestApi } from "../server/apiserver/testing";
 import { KubeClient } from "./client";
 import { Informer } from "./informer";
 
-let t: TestApi;
-let http: ReturnType<typeof Bun.serve>;
+let env: HttpTestApi;
 let client: KubeClient;
 beforeAll(async () => {
-  t = await startTestApi();
-  http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
-  client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
+  env = await startHttpTestApi();
+  client = env.client;
 });
 afterAll(async () => {
-  http.stop(true);
-  await t.stop();
+  await env.stop();
 });
 
 test("the typed client turns Status errors into ApiError", async () => {

@@ -1,4 +1,5 @@
 // An in-process API server on the memory store, for unit tests of the HTTP behaviour.
+import { KubeClient } from "../../client/client";
 import type { ServerConfig } from "../config";
 import { openStore } from "../store";
 import { createApiServer, type ApiServer } from ".";
@@ -57,6 +58,28 @@ export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<
     async stop() {
       await api.stop();
       await store.close();
+    },
+  };
+}
+
+export interface HttpTestApi {
+  t: TestApi;
+  /** A typed client for the API over plain HTTP on loopback, as components use in production. */
+  client: KubeClient;
+  stop(): Promise<void>;
+}
+
+/** The in-process API server served over real HTTP, for tests of clients, controllers and agents. */
+export async function startHttpTestApi(config: Partial<ServerConfig> = {}): Promise<HttpTestApi> {
+  const t = await startTestApi(config);
+  const http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
+  const client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
+  return {
+    t,
+    client,
+    async stop() {
+      http.stop(true);
+      await t.stop();
     },
   };
 }

@@ -1,27 +1,9 @@
 // Test harness for controllers: an in-process API server on the memory store, served over real
 // HTTP so controllers use the same typed client, informers and watches as in production.
-import { KubeClient } from "../../client/client";
-import { startTestApi, TEST_TOKEN, type TestApi } from "../apiserver/testing";
+import { startHttpTestApi, type HttpTestApi } from "../apiserver/testing";
 
-export interface ControllerTestEnv {
-  t: TestApi;
-  client: KubeClient;
-  stop(): Promise<void>;
-}
-
-export async function startControllerTestEnv(): Promise<ControllerTestEnv> {
-  const t = await startTestApi();
-  const http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
-  const client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
-  return {
-    t,
-    client,
-    async stop() {
-      http.stop(true);
-      await t.stop();
-    },
-  };
-}
+export type ControllerTestEnv = HttpTestApi;
+export const startControllerTestEnv = () => startHttpTestApi();
 
 /** Polls until `f` returns a truthy value (bounded: no timing assertions, just a ceiling). */
 export async function eventually<T>(f: () => Promise<T> | T, what = "condition", tries = 200, everyMs = 25): Promise<NonNullable<T>> {

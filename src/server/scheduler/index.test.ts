@@ -4,19 +4,17 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { nodes } from "../../api/resources/node";
 import { pods, type Pod } from "../../api/resources/pod";
 import { KubeClient } from "../../client/client";
-import { startTestApi, TEST_TOKEN, type TestApi } from "../apiserver/testing";
+import { startHttpTestApi, type HttpTestApi } from "../apiserver/testing";
 import { makeNode, makePod } from "./harness";
 import { startScheduler } from "./index";
 
-let t: TestApi;
-let http: ReturnType<typeof Bun.serve>;
+let env: HttpTestApi;
 let client: KubeClient;
 let scheduler: { stop(): Promise<void> };
 
 beforeAll(async () => {
-  t = await startTestApi();
-  http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
-  client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
+  env = await startHttpTestApi();
+  client = env.client;
   for (let i = 0; i < 3; i++) await client.resource(nodes).create(undefined, makeNode(`node-${i}`, { cpu: "2", memory: "4Gi" }));
   await client.resource(nodes).create(undefined, makeNode("cordoned", { cpu: "8", memory: "16Gi", unschedulable: true }));
   scheduler = await startScheduler(client, { policy: "binpack", flushDelayMs: 20 });
@@ -24,8 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await scheduler?.stop();
-  http.stop(true);
-  await t.stop();
+  await env.stop();
 });
 
 /** Polls until `check` returns a value (no timing assertions: just a generous upper bound). */

@@ -102,7 +102,8 @@ test("one pod per eligible node: nodeSelector, taints, joins and leaves; rolling
 test("a second pod on a node (e.g. after a lagging cache) is removed; the oldest stays", async () => {
   const [first] = await daemonPods();
   const extra = structuredClone(first);
-  extra.metadata = { name: "agent-extra", labels: first.metadata.labels, ownerReferences: first.metadata.ownerReferences };
+  // Created in the same second as the first, the tie is broken by name: "zz-" sorts last.
+  extra.metadata = { name: "zz-agent-extra", labels: first.metadata.labels, ownerReferences: first.metadata.ownerReferences };
   delete extra.status;
   await podsC().create("default", extra);
   await eventually(async () => (await daemonPods()).filter((p) => p.spec!.nodeName === first.spec!.nodeName).length === 1, "duplicate removed");

@@ -4,26 +4,11 @@
 import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import { KubeClient } from "../../../client/client";
 import { Informer, objectKeyOf } from "../../../client/informer";
-import { startTestApi, TEST_TOKEN } from "../../apiserver/testing";
+import { startHttpTestApi, type HttpTestApi } from "../../apiserver/testing";
 import { ControlLoop } from "../loop";
 
-export interface TestEnv {
-  client: KubeClient;
-  stop(): Promise<void>;
-}
-
-export async function startTestEnv(): Promise<TestEnv> {
-  const t = await startTestApi();
-  const http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server) });
-  const client = new KubeClient({ server: `http://127.0.0.1:${http.port}`, token: TEST_TOKEN, namespace: "default" });
-  return {
-    client,
-    async stop() {
-      http.stop(true);
-      await t.stop();
-    },
-  };
-}
+export type TestEnv = HttpTestApi;
+export const startTestEnv = () => startHttpTestApi();
 
 export async function createNamespace(client: KubeClient, name: string) {
   await client.resource({ group: "", version: "v1", plural: "namespaces", namespaced: false }).create(undefined, { metadata: { name } });
