@@ -611,7 +611,11 @@ describe("restarts", () => {
     const oldKubeconfig = join(s.dataDir, "..", "old.kubeconfig");
     copyFileSync(s.kubeconfig, oldKubeconfig);
 
+    // An open watch must not hold up a clean shutdown.
+    const watcher = s.spawnKubectl("get", "cm", "-w");
+    await watcher.waitFor((o) => o.includes("web-config"));
     expect(await s.stop()).toBe(0);
+    await watcher.stop();
     await s.restart();
 
     expect(s.ca()).toBe(ca);
