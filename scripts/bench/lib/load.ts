@@ -70,6 +70,9 @@ export function apiClient(server: { url: string; token: string; caCertPem: strin
   return {
     get: (path: string, init: RequestInit = {}) => fetch(server.url + path, { ...init, headers, tls } as RequestInit),
     post: (path: string, body: unknown) => fetch(server.url + path, { method: "POST", headers, body: JSON.stringify(body), tls } as RequestInit),
+    patch: (path: string, body: unknown, type = "application/merge-patch+json") =>
+      fetch(server.url + path, { method: "PATCH", headers: { ...headers, "content-type": type }, body: JSON.stringify(body), tls } as RequestInit),
+    del: (path: string, body?: unknown) => fetch(server.url + path, { method: "DELETE", headers, tls, ...(body !== undefined && { body: JSON.stringify(body) }) } as RequestInit),
     /** No token: for the unauthenticated /healthz baseline. */
     plain: (path: string) => fetch(server.url + path, { tls } as RequestInit),
   };

@@ -10,6 +10,8 @@ const REPO = resolve(import.meta.dir, "../../..");
 
 export interface BenchServer {
   pid: number;
+  /** The admin kubeconfig the server wrote (for `bramble sim`, kubectl). */
+  kubeconfig: string;
   url: string;
   port: number;
   token: string;
@@ -34,6 +36,8 @@ export interface StartOptions {
   parentDir?: string;
   readyTimeoutMs?: number;
   maxAttempts?: number;
+  /** Extra `bramble server` flags, e.g. ["--cluster-cidr", "10.64.0.0/12"]. */
+  args?: string[];
 }
 
 /** A port nobody listens on right now (several engineers share these machines). */
@@ -58,6 +62,7 @@ export async function startBenchServer(opts: StartOptions = {}): Promise<BenchSe
       "--https-listen-port", String(port),
       "--bind-address", "127.0.0.1",
       "--advertise-address", "127.0.0.1",
+      ...(opts.args ?? []),
     ];
     const proc = spawn({ cmd, cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn" } });
     const output = collect(proc);
@@ -65,6 +70,7 @@ export async function startBenchServer(opts: StartOptions = {}): Promise<BenchSe
       const creds = await waitReady(proc, dataDir, port, opts.readyTimeoutMs ?? 20_000);
       return {
         pid: proc.pid,
+        kubeconfig: join(dataDir, "server", "admin.kubeconfig"),
         port,
         dataDir,
         attempts: attempt,

@@ -17,7 +17,8 @@ export interface BenchWatcher {
   stop(): void;
 }
 
-export function openWatch(url: string, init: RequestInit, onEvent?: (e: SeenEvent) => void): BenchWatcher {
+/** `onEvent` also gets the whole decoded object; `keep: false` does not record events in `events`. */
+export function openWatch(url: string, init: RequestInit, onEvent?: (e: SeenEvent, object: any) => void, opts: { keep?: boolean } = {}): BenchWatcher {
   const abort = new AbortController();
   const w: BenchWatcher = { events: [], done: Promise.resolve(), stop: () => abort.abort() };
   w.done = (async () => {
@@ -31,15 +32,15 @@ export function openWatch(url: string, init: RequestInit, onEvent?: (e: SeenEven
       let buffered = "";
       for await (const chunk of res.body!) {
         buffered += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
+        if (!buffered.includes("\n")) continue;
+        const lines = buffered.split("\n");
+        buffered = lines.pop()!; // the incomplete tail
+        for (const line of lines) {
           if (!line) continue;
           const ev = JSON.parse(line) as { type: string; object: { metadata: { name?: string; resourceVersion?: string } } };
           const seen = { type: ev.type, name: ev.object.metadata.name ?? "", rv: Number(ev.object.metadata.resourceVersion), at: performance.now() };
-          w.events.push(seen);
-          onEvent?.(seen);
+          if (opts.keep !== false) w.events.push(seen);
+          onEvent?.(seen, ev.object);
         }
       }
     } catch (e) {
