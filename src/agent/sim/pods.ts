@@ -10,7 +10,7 @@ import type { Logger } from "../../machinery/log";
 import { WorkQueue } from "../../machinery/workqueue";
 import { throttledWarn } from "../node/warn";
 import type { PodIpam } from "./addresses";
-import { hasRunningContainers, needsWork, runningStatus, stoppedStatus } from "./podstatus";
+import { hasRunningContainers, needsWork, runningStatusPatch, stoppedStatus } from "./podstatus";
 
 export interface SimNodeState {
   name: string;
@@ -119,7 +119,7 @@ export class PodRunner {
       // Like a CNI out of addresses: the pod waits; it is retried with backoff, not in a loop.
       throw new Error(`no pod IPs left in ${node.podCidr} on node ${node.name}`);
     }
-    const status = runningStatus(pod, { podIP, hostIP: node.hostIP }, this.now());
+    const status = runningStatusPatch(pod, { podIP, hostIP: node.hostIP }, this.now());
     // metadata.uid makes the write apply to this pod only, not a namesake created meanwhile.
     const written = await this.patchStatus(pod, status);
     if (!written) return;
@@ -140,7 +140,7 @@ export class PodRunner {
   }
 
   /** The updated pod, or undefined when it no longer exists. */
-  private async patchStatus(pod: Pod, status: Pod["status"]): Promise<Pod | undefined> {
+  private async patchStatus(pod: Pod, status: unknown): Promise<Pod | undefined> {
     try {
       return await this.api.patch(pod.metadata.namespace, pod.metadata.name!, { metadata: { uid: pod.metadata.uid }, status }, "merge", "status");
     } catch (e) {

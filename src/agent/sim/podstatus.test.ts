@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { Pod } from "../../api/resources/pod";
-import { hasRunningContainers, looksRunning, needsWork, runningStatus, stoppedStatus } from "./podstatus";
+import { hasRunningContainers, looksRunning, needsWork, runningStatus, runningStatusPatch, stoppedStatus } from "./podstatus";
 
 const pod: Pod = {
   metadata: { name: "p", namespace: "default", uid: "u1" },
@@ -39,4 +39,14 @@ test("stopped: containers terminated with exit 0, not ready, phase Succeeded", (
   expect(hasRunningContainers(stopped)).toBe(false);
   expect(needsWork(stopped)).toBe(false);
   expect(needsWork({ ...stopped, metadata: { ...stopped.metadata, deletionTimestamp: "2025-01-01T00:01:00Z" } })).toBe(true);
+});
+
+test("a pod marked lost (NodeLost) needs work and the running patch clears the reason", () => {
+  const running: Pod = { ...pod, status: { ...pod.status, ...runningStatus(pod, { podIP: "10.42.0.2", hostIP: "172.31.0.1" }, t1) } };
+  const lost: Pod = { ...running, status: { ...running.status, reason: "NodeLost", message: "Node sim-0 which was running pod p is unresponsive" } };
+  expect(needsWork(lost)).toBe(true);
+  const patch = runningStatusPatch(lost, { podIP: "10.42.0.2", hostIP: "172.31.0.1" }, t2);
+  expect(patch.reason).toBeNull();
+  expect(patch.message).toBeNull();
+  expect(patch.phase).toBe("Running");
 });

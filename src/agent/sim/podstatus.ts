@@ -16,6 +16,9 @@ const isTerminal = (pod: Pod) => pod.status?.phase === "Succeeded" || pod.status
 export function looksRunning(pod: Pod): boolean {
   const st = pod.status;
   if (st?.phase !== "Running" || !st.podIP || !st.hostIP) return false;
+  // A pod the node lifecycle controller marked lost (reason NodeLost) while this node was
+  // unreachable shows that reason until its node reports it running again.
+  if (st.reason || st.message) return false;
   if (!st.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return false;
   const statuses = st.containerStatuses ?? [];
   const containers = pod.spec?.containers ?? [];
@@ -40,6 +43,14 @@ function condition(pod: Pod, type: string, status: "True" | "False", now: string
 export interface PodAddresses {
   podIP: string;
   hostIP: string;
+}
+
+/**
+ * The merge patch that writes runningStatus: a kubelet reports the whole status, so a reason
+ * and message someone else set (NodeLost while the node was unreachable) are cleared.
+ */
+export function runningStatusPatch(pod: Pod, addr: PodAddresses, now: Date) {
+  return { ...runningStatus(pod, addr, now), reason: null, message: null };
 }
 
 export function runningStatus(pod: Pod, addr: PodAddresses, now: Date): PodStatus {
