@@ -42,10 +42,29 @@ async function readyNodes(names: string[], timeoutMs = 30_000) {
     return names.every((n) => condition(nodes.get(n), "Ready")?.status === "True");
   }, { timeoutMs, context: ctx });
 }
+const tolerantPod = (name: string, node: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels: {app: tolerant}
+spec:
+  nodeName: ${node}
+  tolerations:
+  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute}
+  containers:
+  - name: main
+    image: nginx:1.27
+`;
 const livePods = async (selector: string) => (await pods(selector)).filter((p) => !p.metadata.deletionTimestamp);
 
 describe("a lost node", () => {
   test("kill -9 the sim holding a Deployment's pods: nodes go Unknown and tainted, pods run elsewhere, old pods are gone", async () => {
+    // One pod on each sim that tolerates unreachable forever: it must stay, marked lost.
+    for (const node of ["a-0", "b-0"]) await apply(tolerantPod(`tolerant-${node}`, node));
+    await eventually("tolerant pods Running and Ready", async () => {
+      const ps = await livePods("app=tolerant");
+      return ps.length === 2 && ps.every((p) => isRunning(p) && condition(p, "Ready")?.status === "True");
+    });
     await apply(deployment("survivor", { replicas: 4, cpu: "1" }));
     const before = await eventually("4 Running pods", async () => {
       const ps = await livePods("app=survivor");
@@ -75,6 +94,15 @@ describe("a lost node", () => {
     expect(after.length).toBe(4);
     const dep = await kj("get", "deploy", "survivor");
     expect(dep.status.availableReplicas).toBe(4);
+
+    // The pod that tolerates the taint stays on the lost node, but not as if it were fine.
+    const stayed = await kj("get", "pod", `tolerant-${victim.nodeNames[0]}`);
+    expect(stayed.metadata.deletionTimestamp).toBeUndefined();
+    expect(condition(stayed, "Ready")?.status).toBe("False");
+    expect(stayed.status.reason).toBe("NodeLost");
+    expect(await k("get", "pod", stayed.metadata.name, "--no-headers")).toMatch(/\sNodeLost\s/);
+    const fine = await kj("get", "pod", `tolerant-${other.nodeNames[0]}`);
+    expect(condition(fine, "Ready")?.status).toBe("True");
   });
 
   test("the sim comes back: its nodes are Ready again and untainted", async () => {
@@ -86,6 +114,14 @@ describe("a lost node", () => {
       return victim.nodeNames.every((n) => !(nodes.get(n).spec.taints ?? []).some((t: any) => t.key.startsWith("node.kubernetes.io/")));
     }, { context: ctx });
     expect(await k("get", "node", victim.nodeNames[0]!, "--no-headers")).toMatch(/\sReady\s/);
+    // The pod that stayed runs as before: Ready again, no longer marked lost.
+    const back = await eventually("the tolerant pod Ready again", async () => {
+      const p = await kj("get", "pod", `tolerant-${victim.nodeNames[0]}`);
+      return condition(p, "Ready")?.status === "True" ? p : undefined;
+    }, { context: ctx });
+    expect(back.status.phase).toBe("Running");
+    expect(back.status.reason).toBeUndefined();
+    expect(await k("get", "pod", back.metadata.name, "--no-headers")).toMatch(/\s1\/1\s+Running\s/);
   });
 });
 
@@ -209,5 +245,23 @@ spec:
       return all.length === 6 && all.every((p) => isRunning(p) && p.spec.nodeName !== "b-1") ? all : undefined;
     }, { context: ctx });
     expect(ps.length).toBe(6);
+  });
+});
+
+describe("a dead node deleted", () => {
+  test("kubectl delete node on a node whose sim is gone removes the pods that tolerated its taint", async () => {
+    const simD = startSim(s, { nodes: 1, cpu: "4", prefix: "d" });
+    await readyNodes(["d-0"]);
+    await apply(tolerantPod("tolerant-d-0", "d-0"));
+    await eventually("tolerant-d-0 Running", async () => isRunning(await kj("get", "pod", "tolerant-d-0")));
+    const onD0 = async () => ((await kj("get", "pods", "-A", "--field-selector", "spec.nodeName=d-0")).items as any[]);
+    await eventually("the DaemonSet pod on d-0", async () => (await onD0()).some((p) => p.metadata.labels?.app === "agent"));
+
+    await simD.kill();
+    await eventually("d-0 Unknown", async () => condition(await kj("get", "node", "d-0"), "Ready")?.status === "Unknown", { timeoutMs: 30_000, context: ctx });
+    expect((await onD0()).length).toBe(2); // both tolerate unreachable: nothing evicts them
+
+    expect(await k("delete", "node", "d-0")).toContain(`node "d-0" deleted`);
+    await eventually("no pods left on d-0", async () => (await onD0()).length === 0, { context: ctx });
   });
 });
