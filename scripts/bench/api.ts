@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openStore } from "../../src/server/store/index.ts";
 import { apiClient, runLoad, type LoadResult } from "./lib/load.ts";
-import { cpuMsOf, cpuModel, establishedConnections, machineBusyMs, pinProcess } from "./lib/proc.ts";
+import { cpuMsOf, cpuModel, establishedConnections, machineBusyMs, pinProcess, sourceVersion } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { met, percentile, printTable } from "./lib/table.ts";
 import { openWatch, type BenchWatcher } from "./lib/watch.ts";
@@ -313,7 +313,7 @@ if (args.pin) pinProcess(process.pid, "1");
 try {
   const api = apiClient(server);
   const mode = args.pin ? "pinned: server on CPU 0, load generator on CPU 1" : "unpinned: server and load generator share all cores";
-  console.log(`\nbramble API benchmark — ${new Date().toISOString()}, ${cpuModel()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}`);
+  console.log(`\nbramble API benchmark — ${new Date().toISOString()}, ${cpuModel()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, bramble ${sourceVersion()}`);
   console.log(`${mode}; ${CLIENTS} concurrent keep-alive HTTPS clients, ${RUN_MS} ms per phase; server start attempts: ${server.attempts}\n`);
   let ok = true;
   if (PHASES.has("requests")) ok = (await requestPhases(api)) && ok;

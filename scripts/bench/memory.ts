@@ -15,7 +15,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { apiClient, runLoad } from "./lib/load.ts";
-import { cpuModel, ioOf, mb, memoryOf, rssByMapping } from "./lib/proc.ts";
+import { cpuModel, ioOf, mb, memoryOf, rssByMapping, sourceVersion } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { met, printTable } from "./lib/table.ts";
 
@@ -136,7 +136,7 @@ try {
   const rssFinal = mem.rss;
 
   const flags = args.binary ? ` (compiled binary ${args.binary})` : BUN_FLAGS.length ? ` (bun ${BUN_FLAGS.join(" ")} src/main.ts)` : " (bun src/main.ts)";
-  console.log(`\nbramble server memory and idle writes${flags} — ${new Date().toISOString()}, ${cpuModel()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}`);
+  console.log(`\nbramble server memory and idle writes${flags} — ${new Date().toISOString()}, ${cpuModel()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, bramble ${sourceVersion()}`);
   console.log(`${OBJECTS} objects: ${OBJECTS / 2} ConfigMaps (3 keys) + ${OBJECTS / 2} Pods (1 container) in ${NAMESPACES} namespaces, created at ${load.rate.toFixed(0)}/s by 32 clients; server start attempts: ${server.attempts}\n`);
   printTable(
     ["process / moment", "RSS MB", "× bare bun", "target", "result"],

@@ -83,3 +83,10 @@ export function machineBusyMs(): number {
   const [user, nice, system, , , irq, softirq, steal] = f as number[];
   return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
 }
+
+/** The commit the benchmark measures, "+dirty" when src/ has uncommitted changes (others edit this tree). */
+export function sourceVersion(): string {
+  const run = (args: string[]) => Bun.spawnSync({ cmd: ["git", ...args], cwd: import.meta.dir, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim();
+  const head = run(["rev-parse", "--short", "HEAD"]) || "unknown";
+  return run(["status", "--porcelain", "--", "../../../src"]) ? `${head}+dirty` : head;
+}
