@@ -86,6 +86,8 @@ export function machineBusyMs(): number {
 
 /** The commit the benchmark measures, "+dirty" when src/ has uncommitted changes (others edit this tree). */
 export function sourceVersion(): string {
+  // A benchmark run from an exported snapshot (git archive) has no .git: the exporter says which commit.
+  if (process.env.BENCH_SOURCE_VERSION) return process.env.BENCH_SOURCE_VERSION;
   const run = (args: string[]) => Bun.spawnSync({ cmd: ["git", ...args], cwd: import.meta.dir, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim();
   const head = run(["rev-parse", "--short", "HEAD"]) || "unknown";
   return run(["status", "--porcelain", "--", "../../../src"]) ? `${head}+dirty` : head;
