@@ -163,6 +163,75 @@ describe("rollout with kubectl", () => {
   });
 });
 
+describe("more rollout behaviour", () => {
+  test("rollout undo --to-revision picks that revision", async () => {
+    await k("create", "deployment", "hist", "--image=nginx:1.25", "--replicas=2");
+    await rolloutStatus("hist");
+    for (const v of ["1.26", "1.27"]) {
+      await k("set", "image", "deployment/hist", `nginx=nginx:${v}`);
+      await rolloutStatus("hist");
+    }
+    expect(await k("rollout", "undo", "deployment/hist", "--to-revision=2")).toContain("rolled back");
+    await rolloutStatus("hist");
+    const dep = await kj("get", "deploy", "hist");
+    expect(image(dep)).toBe("nginx:1.26");
+    expect(dep.metadata.annotations[REV]).toBe("4");
+    const rss = await replicaSets("hist");
+    expect(rss.length).toBe(3);
+    const active = rss.filter((r) => r.spec.replicas > 0);
+    expect(active.map(image)).toEqual(["nginx:1.26"]);
+    await podsSettled("app=hist", 2, hashOf(active[0]));
+    const r = await s.kubectl("rollout", "undo", "deployment/hist", "--to-revision=9");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("unable to find specified revision 9 in history");
+  });
+
+  test("Recreate: the old pods are gone before the new ones start", async () => {
+    await apply(deployment("recreate", { replicas: 3, image: "nginx:1.26", extraSpec: "  strategy:\n    type: Recreate\n" }));
+    await rolloutStatus("recreate");
+    const [v1] = await replicaSets("recreate");
+    let mixed = false;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const r = await s.kubectl("get", "pods", "-l", "app=recreate", "-o", "json");
+        if (r.code === 0) {
+          const hashes = new Set(JSON.parse(r.stdout).items.map((p: any) => p.metadata.labels["pod-template-hash"]));
+          if (hashes.size > 1) mixed = true;
+        }
+        await Bun.sleep(50);
+      }
+    })();
+    try {
+      await k("set", "image", "deployment/recreate", "main=nginx:1.27");
+      await rolloutStatus("recreate");
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    const v2 = (await replicaSets("recreate")).find((r) => r.metadata.name !== v1.metadata.name)!;
+    await podsSettled("app=recreate", 3, hashOf(v2));
+    expect(mixed).toBe(false);
+  });
+
+  test("a rollout that cannot progress: rollout status reports the exceeded progress deadline", async () => {
+    await apply(deployment("stuck", { replicas: 2, cpu: "100", extraSpec: "  progressDeadlineSeconds: 3\n" }));
+    const r = await s.kubectlWith({ timeoutMs: 50_000 }, "rollout", "status", "deployment/stuck", "--timeout=40s");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`deployment "stuck" exceeded its progress deadline`);
+    const dep = await kj("get", "deploy", "stuck");
+    expect(condition(dep, "Progressing")).toMatchObject({ status: "False", reason: "ProgressDeadlineExceeded" });
+    expect(condition(dep, "Available")?.status).toBe("False");
+    // The pods wait, unschedulable, and the ReplicaSet does not churn them.
+    const ps = await pods("app=stuck");
+    expect(ps.length).toBe(2);
+    expect(ps.every((p) => condition(p, "PodScheduled")?.reason === "Unschedulable")).toBe(true);
+    // Scaling it down removes those pending pods.
+    await k("scale", "deployment/stuck", "--replicas=0");
+    await eventually("no stuck pods", async () => (await pods("app=stuck")).length === 0);
+  });
+});
+
 describe("server restart mid-rollout", () => {
   test("SIGTERM and start again during a rolling update: it completes with exact counts", async () => {
     const replicas = 6;
@@ -221,4 +290,41 @@ describe("server restart mid-rollout", () => {
     }
     expect(maxLive).toBeLessThanOrEqual(replicas + 1);
   }, 100_000);
+});
+
+describe("server killed mid-rollout", () => {
+  test("kill -9 during a rolling update with a scale-up, start again: exact counts, one active ReplicaSet", async () => {
+    const replicas = 30;
+    await apply(deployment("slow2", { replicas: 6, image: "nginx:1.26" }));
+    await rolloutStatus("slow2");
+    // One change: new image, 5x the replicas, bigger surge steps (so it finishes in seconds).
+    const patch = {
+      spec: {
+        replicas,
+        minReadySeconds: 1,
+        strategy: { rollingUpdate: { maxSurge: "25%" } },
+        template: { spec: { containers: [{ name: "main", image: "nginx:1.28" }] } },
+      },
+    };
+    await k("patch", "deployment/slow2", "--type=strategic", "-p", JSON.stringify(patch));
+    await eventually("the 1.28 ReplicaSet started", async () => {
+      const v3 = (await replicaSets("slow2")).find((r) => image(r) === "nginx:1.28");
+      return v3 && (v3.status?.replicas ?? 0) >= 1;
+    });
+    await s.kill();
+    await s.restart();
+    // The killed server's controller Lease has to expire before the new one leads.
+    const r = await s.kubectlWith({ timeoutMs: 90_000 }, "rollout", "status", "deployment/slow2", "--timeout=85s");
+    if (r.code !== 0) throw new Error(`rollout status failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+    const rss = await replicaSets("slow2");
+    const active = rss.filter((x) => x.spec.replicas > 0);
+    expect(active.length).toBe(1);
+    expect(image(active[0])).toBe("nginx:1.28");
+    expect(active[0].spec.replicas).toBe(replicas);
+    await podsSettled("app=slow2", replicas, hashOf(active[0]));
+    await Bun.sleep(1_000);
+    expect((await pods("app=slow2")).filter((p) => !p.metadata.deletionTimestamp).length).toBe(replicas);
+    const d = await kj("get", "deploy", "slow2");
+    expect(d.status).toMatchObject({ replicas, updatedReplicas: replicas, availableReplicas: replicas });
+  }, 110_000);
 });
