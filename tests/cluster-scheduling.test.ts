@@ -173,3 +173,96 @@ spec:
     expect(names).not.toMatch(/neg|mismatch|badtol/);
   });
 });
+
+describe("retries and reasons (bin-packing server)", () => {
+  test("mixed reasons in the message; the pod is placed once a node changes", async () => {
+    const { k, kj, apply, pods } = kubectlFor(binpack);
+    const used = podsPerNode(await pods("app=packed"));
+    const [cordoned, tainted] = ["pack-0", "pack-1", "pack-2", "pack-3"].filter((n) => !used.has(n));
+    await k("cordon", cordoned!);
+    await k("taint", "node", tainted!, "dedicated=gpu:NoSchedule");
+    await apply(podManifest("mixed", "2"));
+    const cond = await eventually("PodScheduled=False", async () => {
+      const c = condition(await kj("get", "pod", "mixed"), "PodScheduled");
+      return c?.status === "False" ? c : undefined;
+    });
+    expect(cond.message).toBe("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu.");
+
+    await k("taint", "node", tainted!, "dedicated=gpu:NoSchedule-");
+    const placed = await eventually("mixed Running", async () => {
+      const p = await kj("get", "pod", "mixed");
+      return isRunning(p) ? p : undefined;
+    });
+    expect(placed.spec.nodeName).toBe(tainted);
+    await k("uncordon", cordoned!);
+  });
+
+  test("a pending pod is placed once other pods go away", async () => {
+    const { k, kj, apply } = kubectlFor(binpack);
+    await apply(podManifest("filler", "3"));
+    await eventually("filler Running", async () => isRunning(await kj("get", "pod", "filler")));
+    await apply(podManifest("waiter", "4"));
+    const cond = await eventually("waiter unschedulable", async () => {
+      const c = condition(await kj("get", "pod", "waiter"), "PodScheduled");
+      return c?.status === "False" ? c : undefined;
+    });
+    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu.");
+
+    await k("delete", "deployment", "packed");
+    const placed = await eventually("waiter Running", async () => {
+      const p = await kj("get", "pod", "waiter");
+      return isRunning(p) ? p : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(["pack-0", "pack-1", "pack-2", "pack-3"]).toContain(placed.spec.nodeName);
+    // describe shows both the failed attempts and the successful one.
+    const out = await eventually("a Scheduled event", async () => {
+      const d = await k("describe", "pod", "waiter");
+      return /Normal\s+Scheduled\s.*Successfully assigned default\/waiter to pack-/.test(d) ? d : undefined;
+    });
+    expect(out).toMatch(/Warning\s+FailedScheduling\s/);
+  });
+
+  test("kubectl describe node shows the pods and the requests allocated on it", async () => {
+    const { k, kj } = kubectlFor(binpack);
+    const node = (await kj("get", "pod", "waiter")).spec.nodeName;
+    const out = await k("describe", "node", node);
+    expect(out).toMatch(/Non-terminated Pods:\s+\(1 in total\)/);
+    expect(out).toMatch(/default\s+waiter\s+4 \(100%\)/);
+    expect(out).toMatch(/Allocated resources:[\s\S]*cpu\s+4 \(100%\)/);
+  });
+
+  test("nodeSelector on labels from sim --node-labels", async () => {
+    const { kj, apply } = kubectlFor(binpack);
+    startSim(binpack, { nodes: 1, cpu: "4", prefix: "ssd", labels: "disk=ssd" });
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: wants-ssd
+spec:
+  nodeSelector: {disk: ssd}
+  containers:
+  - name: main
+    image: nginx:1.27
+`);
+    const p = await eventually("wants-ssd Running", async () => {
+      const x = await kj("get", "pod", "wants-ssd");
+      return isRunning(x) ? x : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(p.spec.nodeName).toBe("ssd-0");
+  });
+});
+
+function podManifest(name: string, cpu: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  containers:
+  - name: main
+    image: nginx:1.27
+    resources:
+      requests:
+        cpu: "${cpu}"
+`;
+}
