@@ -1,0 +1,208 @@
+// The container runtime as the kubelet sees it: just what it needs to run pods, so Docker
+// (dockerode) is one implementation and an in-memory fake serves unit tests. Both pass one
+// contract suite (contract.ts). Everything the kubelet must find again after a restart is in
+// container labels (LABELS), never only in the kubelet's memory.
+import type { Readable } from "node:stream";
+
+/** Labels bramble puts on every container it makes; adoption and cleanup rely on them. */
+export const LABELS = {
+  managed: "io.bramble.managed",
+  podUid: "io.bramble.pod.uid",
+  podName: "io.bramble.pod.name",
+  podNamespace: "io.bramble.pod.namespace",
+  container: "io.bramble.container.name",
+  /** "pause" for the sandbox, "init" or "app" otherwise. */
+  kind: "io.bramble.container.kind",
+  restartCount: "io.bramble.container.restartCount",
+  /** Consecutive quick crashes before this attempt: the CrashLoopBackOff streak survives restarts. */
+  backoffStreak: "io.bramble.container.backoffStreak",
+  /** Hash of the container spec it was made from; a changed spec means a new container. */
+  specHash: "io.bramble.container.specHash",
+  /** The pod's terminationGracePeriodSeconds, for stopping orphans without their pod. */
+  gracePeriod: "io.bramble.pod.terminationGracePeriod",
+} as const;
+
+export interface RuntimeVersion {
+  /** "docker", "fake". */
+  name: string;
+  version: string;
+  apiVersion: string;
+  os?: string;
+  arch?: string;
+  kernelVersion?: string;
+}
+
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+export interface TmpfsMount {
+  containerPath: string;
+  sizeBytes?: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** Replaces the image's entrypoint when set (Kubernetes `command`). */
+  entrypoint?: string[];
+  /** Replaces the image's cmd when set (Kubernetes `args`). */
+  cmd?: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  labels?: Record<string, string>;
+  mounts?: Mount[];
+  tmpfs?: TmpfsMount[];
+  /** "bridge", a network name, "none", "host" or `container:<id>`. */
+  networkMode?: string;
+  /** "shareable", "private", "host" or `container:<id>`. */
+  ipcMode?: string;
+  /** "", "host" or `container:<id>`. */
+  pidMode?: string;
+  memoryBytes?: number;
+  /** CPU limit in nano-CPUs (1e9 = one CPU). */
+  nanoCpus?: number;
+  /** Relative weight (requests.cpu), as Docker's CpuShares. */
+  cpuShares?: number;
+  /** "uid" or "uid:gid". */
+  user?: string;
+  readOnlyRootfs?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  tty?: boolean;
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  hostname?: string;
+  dns?: { servers?: string[]; searches?: string[]; options?: string[] };
+  /** "host:ip" entries for /etc/hosts. */
+  extraHosts?: string[];
+  /** Signal `stop` sends first; SIGTERM by default. */
+  stopSignal?: string;
+}
+
+export type ContainerState = "created" | "running" | "exited" | "unknown";
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  /** The image's ID (sha256:...). */
+  imageId: string;
+  labels: Record<string, string>;
+  state: ContainerState;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** True when the kernel's OOM killer ended it. */
+  oomKilled?: boolean;
+  error?: string;
+  /** IP per network name (the pause container's is the pod IP). */
+  ips: Record<string, string>;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Gives up (and reports exit code -1) after this long. */
+  timeoutMs?: number;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tail?: number;
+  /** Unix seconds. */
+  since?: number;
+  timestamps?: boolean;
+}
+
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  auth?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+}
+
+export interface ImageInfo {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+}
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  gateway?: string;
+  /** Linux bridge name on the host. */
+  bridge?: string;
+  labels?: Record<string, string>;
+}
+
+/** Thrown when a container, image or network does not exist. */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+export interface ContainerRuntime {
+  version(): Promise<RuntimeVersion>;
+  /** All containers (running or not) carrying every given label (`value` undefined: any value). */
+  listContainers(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
+  /** NotFoundError when it does not exist. */
+  inspectContainer(id: string): Promise<ContainerInfo>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Sends the stop signal, waits up to timeoutSeconds, then SIGKILL. Stopping a stopped container is fine. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  /** Removes it (forcibly if running); a missing container is fine. */
+  removeContainer(id: string): Promise<void>;
+  /** Runs a command to completion inside a running container, collecting its output. */
+  exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** An interactive exec's raw streams (for `kubectl exec`): stdout/stderr demultiplexed unless tty. */
+  execStream(id: string, cmd: string[], opts: { tty?: boolean; stdin?: boolean }): Promise<ExecSession>;
+  /** Log lines of a container, as a stream of text (stdout and stderr interleaved). */
+  logs(id: string, opts?: LogOptions): Promise<Readable>;
+  imagePresent(ref: string): Promise<ImageInfo | undefined>;
+  pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
+  /** A root filesystem tar becomes image `ref` (docker import), with Dockerfile-style changes. */
+  importImage(tar: Readable | Uint8Array, ref: string, changes?: string[]): Promise<void>;
+  /** An image archive (docker save / OCI layout tar, maybe gzipped) is loaded (docker load). */
+  loadImage(tar: Readable | Uint8Array): Promise<string[]>;
+  removeImage(ref: string): Promise<void>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  /** A missing network is fine. */
+  removeNetwork(name: string): Promise<void>;
+  networkExists(name: string): Promise<boolean>;
+}
+
+export interface ExecSession {
+  stdin?: NodeJS.WritableStream;
+  stdout: Readable;
+  stderr?: Readable;
+  /** Resolves with the exit code when the process ends. */
+  exitCode: Promise<number>;
+  resize?(rows: number, cols: number): Promise<void>;
+}
+
+/** Splits "repo:tag" ("repo" alone means "latest"; a digest keeps its "@"). */
+export function splitImageRef(ref: string): { repo: string; tag: string } {
+  if (ref.includes("@")) return { repo: ref, tag: "" };
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  if (colon > slash) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repo: ref, tag: "latest" };
+}
+
+/** "busybox" → "busybox:latest", so tag lookups compare like Docker's. */
+export function normalizeImageRef(ref: string): string {
+  const { repo, tag } = splitImageRef(ref);
+  return tag ? `${repo}:${tag}` : repo;
+}
