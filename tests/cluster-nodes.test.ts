@@ -173,6 +173,23 @@ spec:
   });
 });
 
+describe("DaemonSet rolling update", () => {
+  test("set image and rollout status: every node's pod is replaced, still one per node", async () => {
+    const before = new Set((await livePods("app=agent")).map((p) => p.metadata.name));
+    expect(before.size).toBe(5);
+    await k("set", "image", "ds/agent", "agent=busybox:1.37");
+    const r = await s.kubectlWith({ timeoutMs: 50_000 }, "rollout", "status", "ds/agent", "--timeout=45s");
+    if (r.code !== 0) throw new Error(`rollout status failed:\n${r.stderr}\n${r.stdout}\n${ctx()}`);
+    expect(r.stdout).toContain(`daemon set "agent" successfully rolled out`);
+    const after = await eventually("5 new DaemonSet pods", async () => {
+      const ps = await pods("app=agent");
+      return ps.length === 5 && ps.every((p) => isRunning(p) && p.spec.containers[0].image === "busybox:1.37") ? ps : undefined;
+    }, { context: ctx });
+    expect(podsPerNode(after).size).toBe(5);
+    expect(after.some((p) => before.has(p.metadata.name))).toBe(false);
+  });
+});
+
 describe("cordon, drain, delete node", () => {
   const others = ["a-0", "a-1", "b-0", "b-1"];
 
