@@ -1,6 +1,6 @@
 // startServer(cfg): the control plane in start-up order — data directory, PKI, credentials,
-// store, API server, HTTPS listener, kubeconfigs. Scheduler, controllers and the embedded agent
-// will be started here too, each after what it depends on is ready.
+// store, API server, HTTPS listener, kubeconfigs, controllers and scheduler, and last the
+// embedded agent (started through the startAgent the CLI hands in: server/ does not import agent/).
 
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,22 @@ import { KubeClient } from "../client/client";
 import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
 import { createLogger } from "../machinery/log";
 import { createApiServer } from "./apiserver/index";
-import { ADMIN, createTokenAuthenticator, ensureAdminToken, ensureJoinToken, isPublicPath, unauthorizedResponse } from "./auth/index";
+import type { Secret } from "../api/resources/secret";
+import {
+  ADMIN,
+  bearerAuthenticator,
+  chainAuthenticators,
+  checkAccess,
+  createAuthorizer,
+  createNodeAuthenticator,
+  createTokenAuthenticator,
+  ensureAdminToken,
+  ensureJoinToken,
+  isPublicPath,
+  unauthorizedResponse,
+  type Authenticator,
+} from "./auth/index";
+import { joinRoutes } from "./join/index";
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
@@ -32,15 +47,27 @@ const DRAIN_TIMEOUT_MS = 5_000;
 
 export const adminKubeconfigPath = (dataDir: string) => join(dataDir, "server", "admin.kubeconfig");
 
+/** What the embedded agent is given: the server's own loopback connection, with admin rights. */
+export interface EmbeddedAgentContext {
+  client: KubeClient;
+  apiServerHost: string;
+  apiServerPort: number;
+  caCertPem: string;
+  dataDir: string;
+  advertiseAddress: string;
+}
+
 /** What startServer builds on; tests substitute their own API server. */
 export interface ServerParts {
   openStore: typeof openStore;
   createApiServer: typeof createApiServer;
+  /** The embedded agent (`bramble server` passes startAgent); skipped with --disable-agent. */
+  startEmbeddedAgent?: (ctx: EmbeddedAgentContext) => Promise<{ stop(): Promise<void> }>;
 }
 
-const realParts: ServerParts = { openStore, createApiServer };
+export const defaultServerParts: ServerParts = { openStore, createApiServer };
 
-export async function startServer(cfg: ServerConfig, parts: ServerParts = realParts): Promise<RunningServer> {
+export async function startServer(cfg: ServerConfig, parts: ServerParts = defaultServerParts): Promise<RunningServer> {
   const log = createLogger("server");
   // Keys, tokens and the datastore live here: owner-only, even if the folder already existed.
   const serverDir = join(cfg.dataDir, "server");
@@ -52,7 +79,10 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = realPa
   if (pki.servingIssuedBecause) log.info("issued serving certificate", { reason: pki.servingIssuedBecause });
   const admin = ensureAdminToken(cfg.dataDir);
   ensureJoinToken(cfg.dataDir, cfg.token);
-  const authenticate = createTokenAuthenticator([{ token: admin.token, user: ADMIN }]);
+  // Node credentials are checked against Secrets in the API server's cache, which exists only
+  // once the API server does: until then (start-up) only the admin token is accepted.
+  let nodeAuth: Authenticator = () => undefined;
+  const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req));
 
   const store = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
@@ -61,7 +91,22 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = realPa
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   try {
-    api = await parts.createApiServer({ store, config: cfg, authenticate });
+    let authorize: ReturnType<typeof createAuthorizer> | undefined;
+    api = await parts.createApiServer({
+      store,
+      config: cfg,
+      authenticate,
+      authorize: (user, req, url, target) => checkAccess(authorize!, user, req, url, target),
+      publicRoutes: joinRoutes(pki.caCertPem, log.child("join")),
+    });
+    // Read lazily: tests start servers around a fake API server without an object layer.
+    const ctx = () => api!.context;
+    const get = (plural: string, ns: string, name: string) => ctx()?.objects.tryGet(ctx().resource("", plural), ns, name);
+    nodeAuth = bearerAuthenticator(createNodeAuthenticator((ns, name) => get("secrets", ns, name) as Secret | undefined));
+    authorize = createAuthorizer({
+      getPod: (ns, name) => get("pods", ns, name),
+      podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
+    });
     const apiFetch = api.fetch;
     http = listenHttps({
       hostname: cfg.bindAddress,
@@ -104,10 +149,28 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = realPa
   });
 
   const [listener, apiServer] = [http, api];
+  let agent: { stop(): Promise<void> } | undefined;
+  if (!cfg.disableAgent && parts.startEmbeddedAgent) {
+    try {
+      agent = await parts.startEmbeddedAgent({
+        client: loopClient,
+        apiServerHost: loopHost,
+        apiServerPort: http.port ?? cfg.httpsListenPort,
+        caCertPem: pki.caCertPem,
+        dataDir: cfg.dataDir,
+        advertiseAddress: cfg.advertiseAddress,
+      });
+    } catch (e) {
+      // The control plane is still useful without its node (and the agent says why it failed).
+      log.error("the embedded agent did not start; serving the control plane only", { err: e });
+    }
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
+      await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await controllers.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
       await apiServer.stop().catch((e) => log.error("stopping API server failed", { err: e })); // ends watches

@@ -21,7 +21,7 @@ import { Deleter } from "./objects/delete";
 import { Objects } from "./objects/objects";
 import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
-import { parseResourcePath } from "./request";
+import { parseResourcePath, type ResourceRequest } from "./request";
 import { WatchCache } from "./watchcache";
 import pkg from "../../../package.json";
 
@@ -36,6 +36,10 @@ export interface ApiServerOptions {
   authenticate(req: Request): User | undefined;
   /** Defaults to every resource bramble serves. */
   resources?: ResourceDef[];
+  /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
+  authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
+  /** Routes served without authentication (the join endpoints), registered before the auth check. */
+  publicRoutes?(app: Hono<any>, ctx: ApiContext): void;
 }
 
 export interface ApiServer {
@@ -69,7 +73,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   await bootstrap(objects, opts.config, resource);
 
-  const app = new Hono<{ Bindings: { server?: Server<unknown> } }>();
+  const app = new Hono<{ Bindings: { server?: Server<unknown> }; Variables: { user: User } }>();
   app.onError((err) => {
     if (err instanceof ApiError) return statusResponse(err);
     log.error("unexpected error serving request", { error: String(err), stack: (err as Error).stack });
@@ -78,8 +82,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.notFound((c) => statusResponse(pathNotFound(new URL(c.req.url).pathname)));
 
   for (const path of UNAUTHENTICATED_PATHS) app.get(path, (c) => c.text("ok"));
+  opts.publicRoutes?.(app, ctx);
   app.use("*", async (c, next) => {
-    if (!opts.authenticate(c.req.raw)) return statusResponse(unauthorized());
+    const user = opts.authenticate(c.req.raw);
+    if (!user) return statusResponse(unauthorized());
+    c.set("user", user);
     await next();
   });
 
@@ -102,13 +109,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   serveOpenApi(app, resources);
 
   const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
-  const serveResource = (req: Request, server?: Server<unknown>) => {
+  const serveResource = async (req: Request, server: Server<unknown> | undefined, user: User) => {
     const url = new URL(req.url);
     const r = parseResourcePath(url.pathname, lookup);
+    await opts.authorize?.(user, req, url, r);
     return dispatch(ctx, req, server, url, r.def, r.namespace, r.name, r.subresource);
   };
-  app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server));
-  app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server));
+  app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
+  app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
 
   return {
     context: ctx,

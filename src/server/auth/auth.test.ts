@@ -30,8 +30,8 @@ describe("token authenticator", () => {
   });
 });
 
-test("public paths are only the health endpoints", () => {
-  for (const p of ["/healthz", "/readyz", "/livez", "/readyz/ping"]) expect(isPublicPath(p)).toBe(true);
+test("public paths are only the health and join endpoints", () => {
+  for (const p of ["/healthz", "/readyz", "/livez", "/readyz/ping", "/cacerts", "/v1-bramble/join"]) expect(isPublicPath(p)).toBe(true);
   for (const p of ["/", "/api", "/version", "/healthzz", "/api/v1/healthz"]) expect(isPublicPath(p)).toBe(false);
 });
 

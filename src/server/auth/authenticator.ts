@@ -1,8 +1,8 @@
-// Bearer-token authentication for the API server. For now one identity exists: the cluster
-// admin, whose token sits in the admin kubeconfig. Node and service-account credentials will
-// be added as more entries of the same kind.
+// Bearer-token authentication for the API server: the cluster admin (whose token sits in the
+// admin kubeconfig) and nodes (their credentials, see node-credentials.ts), chained.
 
 import { timingSafeEqual } from "node:crypto";
+import { JOIN_CA_PATH, JOIN_PATH } from "../join/paths";
 
 export interface UserInfo {
   user: string;
@@ -13,9 +13,11 @@ export type Authenticator = (req: Request) => UserInfo | undefined;
 
 /** Paths a load balancer or probe may hit without credentials (like kube-apiserver's defaults). */
 const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
+/** A node that is joining has no credentials yet; these check the bootstrap token themselves. */
+const JOIN_PATHS = new Set([JOIN_CA_PATH, JOIN_PATH]);
 
 export function isPublicPath(pathname: string): boolean {
-  if (PUBLIC_PATHS.has(pathname)) return true;
+  if (PUBLIC_PATHS.has(pathname) || JOIN_PATHS.has(pathname)) return true;
   // /healthz/ping, /readyz/etcd, ... are the individual checks of the same endpoints.
   const slash = pathname.indexOf("/", 1);
   return slash > 0 && PUBLIC_PATHS.has(pathname.slice(0, slash));
@@ -43,6 +45,25 @@ export function createTokenAuthenticator(tokens: ReadonlyArray<{ token: string; 
     let found: UserInfo | undefined;
     for (const e of entries) if (timingSafeEqual(e.digest, digest)) found ??= e.user;
     return found;
+  };
+}
+
+/** The first authenticator that knows the request's bearer token wins. */
+export function chainAuthenticators(...authenticators: Authenticator[]): Authenticator {
+  return (req) => {
+    for (const a of authenticators) {
+      const u = a(req);
+      if (u) return u;
+    }
+    return undefined;
+  };
+}
+
+/** Adapts a token → user lookup (e.g. node credentials) into an Authenticator. */
+export function bearerAuthenticator(lookup: (token: string) => UserInfo | undefined): Authenticator {
+  return (req) => {
+    const t = bearerToken(req);
+    return t === undefined ? undefined : lookup(t);
   };
 }
 

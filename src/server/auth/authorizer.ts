@@ -1,0 +1,110 @@
+// Authorization, checked by the API server before a request is dispatched. Admins may do
+// anything. A node (system:node:<name>) gets what upstream's Node authorizer + NodeRestriction
+// give a kubelet: write its own Node and Lease, the status of pods bound to it, Events; read
+// what running its pods needs. Anything else is a 403 worded like kube-apiserver's.
+import type { KubeObject } from "../../api/meta";
+import type { UserInfo } from "./authenticator";
+import { nodeNameOf } from "./node-credentials";
+import { podReferences } from "./pod-references";
+
+export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
+
+export interface RequestAttributes {
+  verb: Verb;
+  group: string;
+  /** Plural, e.g. "pods". */
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  fieldSelector?: string;
+  /** metadata.name of the object in a create's body; read only when a rule needs it. */
+  bodyName?: () => Promise<string | undefined>;
+}
+
+/** What the rules read from the cluster: a synchronous view of the API server's cache. */
+export interface AuthorizerView {
+  getPod(namespace: string, name: string): KubeObject | undefined;
+  /** Pods in `namespace` whose spec.nodeName is `node`. */
+  podsOnNode(namespace: string, node: string): KubeObject[];
+}
+
+export type Decision = { allowed: true } | { allowed: false; reason?: string };
+export type Authorizer = (user: UserInfo, attrs: RequestAttributes) => Decision | Promise<Decision>;
+
+const ALLOW: Decision = { allowed: true };
+const deny = (reason?: string): Decision => ({ allowed: false, reason });
+const READ = new Set<Verb>(["get", "list", "watch"]);
+const WRITE_OWN = new Set<Verb>(["get", "update", "patch", "delete"]);
+/** Read by any node: a kubelet needs them for DNS, env vars, service links and node status. */
+const READABLE = new Set(["/services", "/endpoints", "/namespaces", "/nodes", "/serviceaccounts", "discovery.k8s.io/endpointslices"]);
+
+export function createAuthorizer(view: AuthorizerView): Authorizer {
+  return (user, attrs) => {
+    if (user.groups.includes("system:masters")) return ALLOW;
+    const node = nodeNameOf(user);
+    if (node === undefined) return deny();
+    return authorizeNode(view, node, attrs);
+  };
+}
+
+/** The name in a fieldSelector "metadata.name=<x>" (as kubelets watch single objects), if any. */
+const selectedField = (selector: string | undefined, field: string) =>
+  selector
+    ?.split(",")
+    .map((t) => /^([^=!]+)==?(.*)$/.exec(t.trim()))
+    .find((m) => m?.[1] === field)?.[2];
+
+async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttributes): Promise<Decision> {
+  const key = `${a.group}/${a.resource}`;
+  const sub = a.subresource;
+  if (READABLE.has(key) && READ.has(a.verb) && !sub) return ALLOW;
+  if ((key === "/events" || key === "events.k8s.io/events") && ["create", "update", "patch"].includes(a.verb)) return ALLOW;
+
+  if (key === "/nodes") {
+    if (a.verb === "create") return (await a.bodyName?.()) === node ? ALLOW : deny(`node "${node}" can only create its own Node object`);
+    if (WRITE_OWN.has(a.verb) && (sub === undefined || sub === "status")) {
+      return a.name === node ? ALLOW : deny(`node "${node}" is not allowed to modify node "${a.name}"`);
+    }
+    return deny();
+  }
+
+  if (key === "coordination.k8s.io/leases") {
+    if (a.namespace !== "kube-node-lease") return deny(`node "${node}" can only access its Lease in the kube-node-lease namespace`);
+    if (a.verb === "create") return (await a.bodyName?.()) === node ? ALLOW : deny(`node "${node}" can only create its own Lease`);
+    return WRITE_OWN.has(a.verb) && a.name === node ? ALLOW : deny(`node "${node}" can only access its own Lease`);
+  }
+
+  if (key === "/pods") {
+    if ((a.verb === "list" || a.verb === "watch") && !sub) {
+      return selectedField(a.fieldSelector, "spec.nodeName") === node ? ALLOW : deny(`node "${node}" can only list and watch pods with fieldSelector spec.nodeName=${node}`);
+    }
+    const pod = a.namespace && a.name ? view.getPod(a.namespace, a.name) : undefined;
+    const bound = (pod as { spec?: { nodeName?: string } } | undefined)?.spec?.nodeName === node;
+    const allowedHere = sub === undefined ? ["get", "delete"].includes(a.verb) : sub === "status" ? ["get", "update", "patch"].includes(a.verb) : false;
+    if (!allowedHere) return deny();
+    // A missing pod is answered as upstream's authorizer does: no relationship, no access.
+    return bound ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
+  }
+
+  if (key === "/secrets" || key === "/configmaps") {
+    if (!READ.has(a.verb) || sub || !a.namespace) return deny();
+    const name = a.verb === "get" ? a.name : selectedField(a.fieldSelector, "metadata.name");
+    if (!name) return deny(`node "${node}" can only read ${a.resource} by name`);
+    const referenced = view.podsOnNode(a.namespace, node).some((p) => {
+      const refs = podReferences(p);
+      return (key === "/secrets" ? refs.secrets : refs.configMaps).has(name);
+    });
+    return referenced ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
+  }
+  return deny();
+}
+
+/** kube-apiserver's wording for a 403, e.g.
+ *  nodes "b" is forbidden: User "system:node:a" cannot patch resource "nodes/status" in API group "" at the cluster scope: <reason> */
+export function forbiddenMessage(user: UserInfo, a: RequestAttributes, reason?: string): string {
+  const what = `${a.resource}${a.group ? `.${a.group}` : ""}${a.name ? ` "${a.name}"` : ""}`;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
+  return `${what} is forbidden: User "${user.user}" cannot ${a.verb} resource "${resource}" in API group "${a.group}" ${scope}${reason ? `: ${reason}` : ""}`;
+}

@@ -1,0 +1,64 @@
+// From an HTTP request on a resource path to what the authorizer judges: verb, resource,
+// namespace, name. Verbs follow kube-apiserver: GET on a name is get, on a collection list (or
+// watch with ?watch), DELETE on a collection is deletecollection.
+import { forbidden } from "../../api/errors";
+import type { ResourceDef } from "../../api/resource";
+import type { UserInfo } from "./authenticator";
+import { forbiddenMessage, type Authorizer, type RequestAttributes, type Verb } from "./authorizer";
+
+export interface ResourceTarget {
+  def: ResourceDef;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const isWatch = (url: URL) => ["1", "true"].includes(url.searchParams.get("watch") ?? "");
+
+export function verbOf(method: string, url: URL, named: boolean): Verb {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return isWatch(url) ? "watch" : named ? "get" : "list";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return named ? "delete" : "deletecollection";
+    default:
+      return "get";
+  }
+}
+
+export function requestAttributes(req: Request, url: URL, t: ResourceTarget): RequestAttributes {
+  // POST to a subresource (binding, eviction) names the parent: it is a create of the subresource.
+  return {
+    verb: verbOf(req.method, url, t.name !== undefined && !(req.method === "POST" && !t.subresource)),
+    group: t.def.group,
+    resource: t.def.plural,
+    subresource: t.subresource,
+    namespace: t.namespace,
+    name: t.name,
+    fieldSelector: url.searchParams.get("fieldSelector") ?? undefined,
+    // A clone, so the handler can still read the body; only creates of nodes and leases ask.
+    bodyName: () =>
+      req
+        .clone()
+        .json()
+        .then((b) => {
+          const name = (b as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+          return typeof name === "string" ? name : undefined;
+        })
+        .catch(() => undefined),
+  };
+}
+
+/** Throws a 403 Status unless `authorize` allows the request. */
+export async function checkAccess(authorize: Authorizer, user: UserInfo, req: Request, url: URL, t: ResourceTarget): Promise<void> {
+  const attrs = requestAttributes(req, url, t);
+  const d = await authorize(user, attrs);
+  if (!d.allowed) throw forbidden(forbiddenMessage(user, attrs, d.reason));
+}
