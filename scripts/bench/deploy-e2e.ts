@@ -8,7 +8,7 @@
 // the ceiling for how fast any controller could create pods. Both processes float over the
 // machine's cores, like the benchmark client, so CPU use per process is reported too.
 //   bun scripts/bench/deploy-e2e.ts [--nodes 200] [--replicas 10000] [--timeout 180] [--clients 64]
-//                                  [--server-bun-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--sim-bun-flags ...]
+//                                  [--server-bun-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--sim-bun-flags ...]
 import { parseArgs } from "node:util";
 import { apiClient, runLoad, type LoadResult } from "./lib/load.ts";
 import { cpuMsOf, cpuModel, machineBusyMs } from "./lib/proc.ts";
@@ -50,7 +50,7 @@ async function must(res: Promise<Response>, what: string, status = 201): Promise
 }
 
 /** The create ceiling: R bare pods by 64 clients into a fresh server that no scheduler serves. */
-async function baseline(): Promise<LoadResult & { serverCpu: number }> {
+async function baseline(): Promise<LoadResult & { serverCpu: number; serverCpuMs: number }> {
   const server = await startBenchServer({ args: ["--cluster-cidr", CLUSTER_CIDR] });
   try {
     const api = apiClient(server);
@@ -66,7 +66,8 @@ async function baseline(): Promise<LoadResult & { serverCpu: number }> {
       expect: 201,
       request: (_, i) => api.post(`/api/v1/namespaces/${NS}/pods`, pod(`raw-${i}`)),
     });
-    return { ...r, serverCpu: (cpuMsOf(server.pid) - cpu0) / r.ms };
+    const serverCpuMs = cpuMsOf(server.pid) - cpu0;
+    return { ...r, serverCpu: serverCpuMs / r.ms, serverCpuMs };
   } finally {
     await server.stop();
   }
@@ -126,12 +127,12 @@ function sampler(server: BenchServer, sim: BenchSim, p: Progress) {
       const serverMs = last.server - first.server;
       const simMs = last.sim - first.sim;
       const selfMs = (self.user + self.system) / 1000;
-      return { server: serverMs / dt, sim: simMs / dt, self: selfMs / dt, other: Math.max(0, last.machine - first.machine - serverMs - simMs - selfMs) / dt };
+      return { serverMs, simMs, server: serverMs / dt, sim: simMs / dt, self: selfMs / dt, other: Math.max(0, last.machine - first.machine - serverMs - simMs - selfMs) / dt };
     },
   };
 }
 
-async function endToEnd(): Promise<{ ok: boolean; rate: number; done: boolean }> {
+async function endToEnd(): Promise<{ ok: boolean; rate: number; done: boolean; serverCpuMsPerPod: number; simCpuMsPerPod: number }> {
   const server = await startBenchServer({ args: ["--cluster-cidr", CLUSTER_CIDR], bunFlags: flags(args["server-bun-flags"]) });
   const api = apiClient(server);
   let sim: BenchSim | undefined;
@@ -239,14 +240,14 @@ async function endToEnd(): Promise<{ ok: boolean; rate: number; done: boolean }>
     console.log(`list check: ${list.items.length} pods, ${runningNow} Running${podWatch.error ? `; pod watch error: ${podWatch.error}` : ""}`);
 
     const rate = done ? (REPLICAS / endMs) * 1000 : (p.running.size / endMs) * 1000;
-    return { ok: done && runningNow === REPLICAS, rate, done };
+    return { ok: done && runningNow === REPLICAS, rate, done, serverCpuMsPerPod: use.serverMs / Math.max(1, p.running.size), simCpuMsPerPod: use.simMs / Math.max(1, p.running.size) };
   } catch (e) {
     console.error(e);
     console.error(`server log tail:\n${server.log().slice(-3000)}`);
     if (sim) console.error(`sim log tail:\n${sim.log().slice(-3000)}`);
-    return { ok: false, rate: NaN, done: false };
+    return { ok: false, rate: NaN, done: false, serverCpuMsPerPod: NaN, simCpuMsPerPod: NaN };
   } finally {
-    await sim?.kill();
+    await sim?.kill("SIGTERM"); // a clean exit, so a --cpu-prof profile is written
     await server.stop();
   }
 }
@@ -258,12 +259,13 @@ if (base) console.log(`baseline: ${base.requests - base.errors} raw pod creates 
 const e2e = await endToEnd();
 console.log();
 printTable(
-  ["scenario", "pods/s", "× baseline"],
+  ["scenario", "pods/s", "× baseline", "server CPU ms/pod", "sim CPU ms/pod"],
   [
-    ...(base ? [[base.name, fmt(base.rate), "1.00"]] : []),
-    [`Deployment ${REPLICAS} replicas → all Running${e2e.done ? "" : " (timed out: Running so far / time)"}`, fmt(e2e.rate), base ? fmt(e2e.rate / base.rate, 2) : "-"],
+    ...(base ? [[base.name, fmt(base.rate), "1.00", fmt(base.serverCpuMs / Math.max(1, base.requests), 2), "-"]] : []),
+    [`Deployment ${REPLICAS} replicas → all Running${e2e.done ? "" : " (timed out: Running so far / time)"}`, fmt(e2e.rate), base ? fmt(e2e.rate / base.rate, 2) : "-", fmt(e2e.serverCpuMsPerPod, 2), fmt(e2e.simCpuMsPerPod, 2)],
   ],
 );
+console.log("server CPU ms/pod = the server's CPU time over the phase / pods (Running); what one pod costs the control plane");
 const ok = e2e.ok && e2e.rate >= TARGET;
 console.log(`\ntarget: ≥ ${TARGET} pods/s from Deployment create to all Running — ${met(ok)} (${fmt(e2e.rate)} pods/s${e2e.done ? "" : `, not all Running within ${TIMEOUT_MS / 1000} s`})`);
 process.exitCode = ok ? 0 : 1;

@@ -13,7 +13,7 @@ export interface BenchSim {
   nodeNames: string[];
   /** What the sim printed (the last 20 kB), for a failure message. */
   log(): string;
-  /** SIGKILL (or the given signal); resolves when the process is gone. */
+  /** SIGKILL (or SIGTERM, then SIGKILL after 10 s); resolves when the process is gone. */
   kill(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
 }
 
@@ -53,9 +53,11 @@ export function startBenchSim(server: BenchServer, o: SimOptions): BenchSim {
       }
     })();
   }
-  const kill = (signal: "SIGKILL" | "SIGTERM" = "SIGKILL") => {
+  const kill = async (signal: "SIGKILL" | "SIGTERM" = "SIGKILL") => {
     proc.kill(signal);
-    return proc.exited.then(() => undefined);
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 10_000); // SIGTERM: a clean stop, or else
+    await proc.exited;
+    clearTimeout(killer);
   };
   process.on("exit", () => proc.kill("SIGKILL"));
   return { pid: proc.pid, prefix, nodes: o.nodes, nodeNames: Array.from({ length: o.nodes }, (_, i) => `${prefix}-${i}`), log: () => text, kill };
