@@ -7,6 +7,7 @@ import { reportAndExit } from "./cli/errors";
 import { SERVER_FLAGS, runServer } from "./cli/server";
 import { SIM_FLAGS, runSim } from "./cli/sim";
 import { TOKEN_FLAGS, runToken } from "./cli/token";
+import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -28,6 +29,10 @@ server.action(() => runServer(parseFlags(argsOf("server"), SERVER_FLAGS)));
 const sim = cli.command("sim", "Run simulated nodes that register, heartbeat and run pods on paper (tests, demos, benchmarks)");
 for (const f of SIM_FLAGS) sim.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 sim.action(() => runSim(parseFlags(argsOf("sim"), SIM_FLAGS)));
+
+const agent = cli.command("agent", "Run a node: join a cluster with a bootstrap token, register, heartbeat and run its pods");
+for (const f of AGENT_FLAGS) agent.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+agent.action(() => runAgent(argsOf("agent")));
 
 const token = cli.command("token <create|list|delete> [id]", "Manage bootstrap tokens for joining nodes (create [--ttl] [--description] [--print-join-command], list, delete <id>)");
 for (const f of [...TOKEN_FLAGS.create, ...TOKEN_FLAGS.list.filter((f) => f.name !== "kubeconfig")]) token.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);

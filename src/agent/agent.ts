@@ -1,0 +1,147 @@
+// startAgent(cfg): everything a node runs, in order — credentials (join, or the server's own
+// connection when embedded), node registration with the host's facts, heartbeats, a watch on
+// the Docker engine's health, then the kubelet. `bramble agent` and the agent embedded in
+// `bramble server` both come through here.
+import { ApiError } from "../api/errors";
+import { nodes as nodesDef, type Node } from "../api/resources/node";
+import { KubeClient } from "../client/client";
+import { Informer } from "../client/informer";
+import { Backoff } from "../machinery/backoff";
+import { createLogger, type Logger } from "../machinery/log";
+import { ensureJoined, JoinRefused } from "./join/join";
+import { startKubeletIfPresent } from "./kubelet-loader";
+import type { NodeHealth } from "./node/conditions";
+import { dockerDownCondition, probeDocker, type DockerStatus } from "./node/docker-probe";
+import { startHeartbeat } from "./node/heartbeat";
+import { hostCapacity, hostSystemFacts } from "./node/host";
+import { registerNode } from "./node/register";
+import type { NodeConfig } from "./node/spec";
+
+export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+
+/** How the agent reaches the API server: join with a token, or a connection it is handed. */
+export type AgentConnection =
+  | { kind: "join"; server?: string; token?: string; caCertHash?: string }
+  | { kind: "client"; client: KubeClient; apiServerHost: string; apiServerPort: number; caCertPem: string };
+
+export interface AgentConfig {
+  nodeName: string;
+  nodeIp: string;
+  /** --node-label values; win over the defaults. */
+  labels: Record<string, string>;
+  dataDir: string;
+  dockerSocket: string;
+  connection: AgentConnection;
+  /** Servers label their node control-plane. */
+  controlPlane?: boolean;
+  clusterDns?: string;
+  heartbeatIntervalMs?: number;
+  dockerProbeIntervalMs?: number;
+}
+
+export interface RunningAgent {
+  nodeName: string;
+  stop(): Promise<void>;
+}
+
+export { JoinRefused };
+
+export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("agent")): Promise<RunningAgent> {
+  const abort = new AbortController();
+  const conn = await connect(cfg, log, abort.signal);
+
+  let docker: DockerStatus = await probeDocker(cfg.dockerSocket);
+  if (!docker.reachable) log.warn("the Docker engine is unreachable; the node reports NotReady until it answers", { socket: cfg.dockerSocket, error: docker.error });
+  const nodeCfg: NodeConfig = {
+    name: cfg.nodeName,
+    labels: { ...(cfg.controlPlane ? { [CONTROL_PLANE_LABEL]: "true" } : {}), ...cfg.labels },
+    capacity: hostCapacity(),
+    internalIP: cfg.nodeIp,
+    nodeInfo: hostSystemFacts(docker.runtimeVersion),
+  };
+  const health = (): NodeHealth => (docker.reachable ? {} : { Ready: dockerDownCondition(cfg.dockerSocket, docker.error) });
+
+  const node = await registerWithRetry(conn.client, nodeCfg, health, log, abort.signal);
+  log.info("node registered", { node: cfg.nodeName, internalIP: cfg.nodeIp, runtime: nodeCfg.nodeInfo.containerRuntimeVersion });
+  const heartbeat = startHeartbeat(conn.client, { leaseIntervalMs: cfg.heartbeatIntervalMs, log: log.child("heartbeat") });
+  heartbeat.add({ config: nodeCfg, node, health });
+
+  // Our own Node as others write it: a Ready=Unknown from the node lifecycle controller while we
+  // are alive gets corrected at once instead of at the next periodic report.
+  const informer = new Informer(conn.client.resource<Node>(nodesDef), { fieldSelector: `metadata.name=${cfg.nodeName}` }).on({
+    add: (n) => heartbeat.observe(n),
+    update: (_, n) => heartbeat.observe(n),
+  });
+  void informer.start().catch((e) => log.warn("watching the node failed", { error: (e as Error).message }));
+
+  const probe = setInterval(async () => {
+    const now = await probeDocker(cfg.dockerSocket);
+    if (now.reachable === docker.reachable && now.runtimeVersion === (docker.runtimeVersion ?? now.runtimeVersion)) return;
+    if (now.reachable) log.info("the Docker engine is reachable", { socket: cfg.dockerSocket, version: now.runtimeVersion });
+    else log.warn("the Docker engine is unreachable; reporting NotReady", { socket: cfg.dockerSocket, error: now.error });
+    docker = now;
+    // heartbeat reads nodeInfo from this same object on every status report.
+    if (now.runtimeVersion) nodeCfg.nodeInfo.containerRuntimeVersion = now.runtimeVersion;
+    heartbeat.healthChanged(cfg.nodeName);
+  }, cfg.dockerProbeIntervalMs ?? 5_000);
+
+  let kubelet: { stop(): Promise<void> | void } | undefined;
+  try {
+    kubelet = await startKubeletIfPresent(conn.client, cfg.dockerSocket, {
+      nodeName: cfg.nodeName,
+      dataDir: cfg.dataDir,
+      clusterDns: cfg.clusterDns,
+      apiServerHost: conn.apiServerHost,
+      apiServerPort: conn.apiServerPort,
+      caCertPem: conn.caCertPem,
+      podNetwork: node.spec?.podCIDR,
+    }, log);
+  } catch (e) {
+    log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    nodeName: cfg.nodeName,
+    stop: () =>
+      (stopping ??= (async () => {
+        abort.abort();
+        clearInterval(probe);
+        informer.stop();
+        await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
+        await heartbeat.stop();
+      })()),
+  };
+}
+
+async function connect(cfg: AgentConfig, log: Logger, signal: AbortSignal) {
+  const c = cfg.connection;
+  if (c.kind === "client") return c;
+  const creds = await ensureJoined({ server: c.server, token: c.token, caCertHash: c.caCertHash, nodeName: cfg.nodeName, dataDir: cfg.dataDir, log, signal });
+  const url = new URL(creds.server);
+  return {
+    client: new KubeClient({ server: creds.server, caCertPem: creds.caCertPem, token: creds.token, namespace: "default" }),
+    apiServerHost: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    apiServerPort: Number(url.port || 443),
+    caCertPem: creds.caCertPem,
+  };
+}
+
+/** Registration waits out an unreachable or overloaded server; a refused credential is final. */
+async function registerWithRetry(client: KubeClient, nodeCfg: NodeConfig, health: () => NodeHealth, log: Logger, signal: AbortSignal): Promise<Node> {
+  const backoff = new Backoff(1_000, 30_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await registerNode(client, nodeCfg, { health: health() });
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 401 || e.code === 403)) {
+        throw new JoinRefused(`the API server refused this node's credential (${e.message}); run bramble reset and join again with a new token`);
+      }
+      const transient = e instanceof ApiError && (e.code >= 500 || e.code === 429);
+      if (!transient || signal.aborted) throw e;
+      const delay = backoff.next();
+      log.warn("cannot register the node yet; retrying", { error: e.message, attempt, retryInMs: delay });
+      await Bun.sleep(delay);
+    }
+  }
+}
