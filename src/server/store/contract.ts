@@ -284,6 +284,85 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(racing.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof RevisionConflictError)).toBe(true);
     });
 
+    test("a deferred update is visible to get, list and watch at once, with a new revision", async () => {
+      await store.create("/before", "x"); // so the watch below starts from a revision > 0 (0 = "now")
+      const start = await store.currentRevision();
+      const live = collect(store, "/df/", 0);
+      const v1 = await store.create("/df/lease", "t1");
+      const v2 = await store.update("/df/lease", "t2", v1.modRevision, { durable: false });
+      expect(v2).toEqual({ key: "/df/lease", value: "t2", createRevision: v1.createRevision, modRevision: v1.modRevision + 1 });
+      expect(await store.currentRevision()).toBe(v2.modRevision);
+      expect(await store.get("/df/lease")).toEqual(v2);
+      const list = await store.list("/df/");
+      expect(list).toEqual({ items: [v2], revision: v2.modRevision });
+      await until(() => live.events.length === 2);
+      expect(live.events[1]).toEqual({ type: "update", kv: v2, prev: v1, revision: v2.modRevision });
+      // Durable writes after it keep counting from its revision.
+      expect((await store.create("/df/other", "o")).modRevision).toBe(v2.modRevision + 1);
+      const replayed = collect(store, "/df/", start);
+      await until(() => replayed.events.length === 3);
+      expect(replayed.events.slice(0, 2)).toEqual(live.events.slice(0, 2));
+      live.watch.stop();
+      replayed.watch.stop();
+    });
+
+    test("CAS against a deferred revision: the deferred revision wins, the older one conflicts", async () => {
+      const v1 = await store.create("/dc/lease", "t1");
+      const v2 = await store.update("/dc/lease", "t2", v1.modRevision, { durable: false });
+      const conflict = await store.update("/dc/lease", "stale", v1.modRevision, { durable: false }).catch((e) => e);
+      expect(conflict).toBeInstanceOf(RevisionConflictError);
+      expect((conflict as RevisionConflictError).current).toEqual(v2);
+      const v3 = await store.update("/dc/lease", "t3", v2.modRevision, { durable: false });
+      const v4 = await store.update("/dc/lease", "t4", v3.modRevision);
+      expect(v4.modRevision).toBe(v3.modRevision + 1);
+      await expect(store.delete("/dc/lease", v3.modRevision)).rejects.toBeInstanceOf(RevisionConflictError);
+      // Concurrent deferred renewals from one revision: exactly one wins.
+      const racing = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.update("/dc/lease", `r${i}`, v4.modRevision, { durable: false })));
+      expect(racing.filter((r) => r.status === "fulfilled").length).toBe(1);
+    });
+
+    test("a durable write after deferred ones supersedes them; events chain through every revision", async () => {
+      await store.create("/before", "x"); // so the watch below starts from a revision > 0 (0 = "now")
+      const start = await store.currentRevision();
+      let kv = await store.create("/dd/lease", "0");
+      const written = [kv];
+      for (let i = 1; i <= 5; i++) written.push((kv = await store.update("/dd/lease", String(i), kv.modRevision, { durable: false })));
+      const durable = await store.update("/dd/lease", "holder-changed", kv.modRevision);
+      written.push(durable);
+      for (let i = 7; i <= 8; i++) written.push((kv = await store.update("/dd/lease", String(i), (written.at(-1) as typeof kv).modRevision, { durable: false })));
+      await store.flush();
+      const deleted = await store.delete("/dd/lease");
+      expect(await store.get("/dd/lease")).toBeUndefined();
+      expect((await store.list("/dd/")).items).toEqual([]);
+      const { events, watch } = collect(store, "/dd/", start);
+      await until(() => events.length === written.length + 1, "replay");
+      expect(events.map((e) => e.kv.value)).toEqual([...written.map((w) => w.value), "8"]);
+      expect(events.map((e) => e.revision)).toEqual([...written.map((w) => w.modRevision), deleted.modRevision]);
+      for (let i = 1; i < events.length; i++) expect(events[i]!.prev).toEqual(written[i - 1]);
+      expect(deleted.value).toBe("8");
+      watch.stop();
+    });
+
+    test("flush keeps every value and revision; reopening after a clean close has the deferred value", async () => {
+      const a = await store.create("/df2/a", "a0");
+      const b = await store.create("/df2/b", "b0");
+      const a1 = await store.update("/df2/a", "a1", a.modRevision, { durable: false });
+      await store.flush();
+      await store.flush(); // nothing held: a no-op
+      const a2 = await store.update("/df2/a", "a2", a1.modRevision, { durable: false });
+      const b1 = await store.update("/df2/b", "b1", b.modRevision, { durable: false });
+      expect(await store.get("/df2/a")).toEqual(a2);
+      expect((await store.list("/df2/")).items).toEqual([a2, b1]);
+      if (!harness.persistent) return;
+      const rev = await store.currentRevision();
+      await store.close();
+      store = await harness.open();
+      // A clean close flushed everything: the same values, revisions, and the counter goes on without a gap.
+      expect(await store.currentRevision()).toBe(rev);
+      expect((await store.list("/df2/")).items).toEqual([a2, b1]);
+      expect((await store.update("/df2/a", "a3", a2.modRevision, { durable: false })).modRevision).toBe(rev + 1);
+    });
+
     test("reopen keeps data, history and the revision counter", async () => {
       if (!harness.persistent) return;
       await store.create("/before", "x"); // so the watch below starts from a revision > 0 (0 = "now")

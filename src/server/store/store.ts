@@ -29,6 +29,17 @@ export interface ListResult {
   revision: number;
 }
 
+export interface WriteOptions {
+  /**
+   * false: a deferred write (heartbeats). It takes the next revision, is visible to get, list
+   * and watch, and counts for compare-and-swap at once, exactly like a durable write, but it is
+   * persisted later: when a durable write touches the same key, at the next periodic flush, on
+   * flush() or on close(). A crash (kill -9, power cut) may lose it; revisions handed out are
+   * never reused, even then. Default true: the write is on disk when the promise resolves.
+   */
+  durable?: boolean;
+}
+
 export interface ListOptions {
   /** Return only keys strictly greater than this (pagination). */
   startAfter?: string;
@@ -79,7 +90,7 @@ export interface Store {
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   create(key: string, value: string): Promise<KeyValue>;
   /** Compare-and-swap: succeeds only if the key's modRevision equals expectedRevision. */
-  update(key: string, value: string, expectedRevision: number): Promise<KeyValue>;
+  update(key: string, value: string, expectedRevision: number, opts?: WriteOptions): Promise<KeyValue>;
   /** Deletes the key; if expectedRevision is given, only when it matches. Returns the deleted state. */
   delete(key: string, expectedRevision?: number): Promise<KeyValue>;
   /**
@@ -93,5 +104,8 @@ export interface Store {
   compactedRevision(): Promise<number>;
   /** Drops history up to and including revision (never current values). */
   compact(revision: number): Promise<void>;
+  /** Persists every deferred write now (see WriteOptions.durable). */
+  flush(): Promise<void>;
+  /** Persists deferred writes, then releases the store. */
   close(): Promise<void>;
 }

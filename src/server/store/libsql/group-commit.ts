@@ -6,19 +6,13 @@
 // Maintenance (compaction chunks, checkpoints) runs through the same queue, one small job
 // between two write batches: nothing else ever takes SQLite's write lock, so writers never
 // see "database is locked" and never wait behind more than one short job.
+//
+// Deferred writes (deferred.ts) take the same queue, so they are published in revision order
+// with the rest, but a batch of them alone runs no SQL at all.
 import type { Client, InStatement } from "@libsql/client";
+import type { DeferrableWrite, DeferredWrites, Row } from "./deferred.ts";
 
-export interface PendingWrite {
-  revision: number;
-  key: string;
-  /** Stored value; empty for a tombstone. */
-  value: string;
-  createRevision: number;
-  /** The row this write supersedes; 0 for a create. */
-  prevRevision: number;
-  deleted: boolean;
-  /** Filled in by the flush: the value at prevRevision, for the watch event's prev. */
-  prevValue?: string;
+export interface PendingWrite extends DeferrableWrite {
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -42,11 +36,11 @@ export class GroupCommitter {
   #idleWaiters: Array<() => void> = [];
   /** Commits since the last call to takeCommitCount(), so idle maintenance can skip work. */
   #commits = 0;
-  readonly #insertSql = new Map<number, string>();
 
   constructor(
     private readonly client: Client,
     private readonly hooks: GroupCommitHooks,
+    private readonly deferred: DeferredWrites,
   ) {}
 
   enqueue(write: PendingWrite): void {
@@ -102,12 +96,15 @@ export class GroupCommitter {
   async #flush(): Promise<void> {
     const batch = this.#queue;
     this.#queue = [];
+    let wrote = false;
     try {
+      // Fills in prev values held in memory; the rows it returns are what goes to disk.
+      const plan = this.deferred.plan(batch);
       const inBatch = new Map<number, PendingWrite>();
       for (const w of batch) inBatch.set(w.revision, w);
       const prevToRead: number[] = [];
       for (const w of batch) {
-        if (w.prevRevision === 0) continue;
+        if (w.prevRevision === 0 || w.prevValue !== undefined) continue;
         const prevInBatch = inBatch.get(w.prevRevision);
         if (prevInBatch) w.prevValue = prevInBatch.value;
         else prevToRead.push(w.prevRevision);
@@ -118,12 +115,7 @@ export class GroupCommitter {
           args: ids,
         }),
       );
-      const inserts = chunk(batch, ROWS_PER_INSERT).map(
-        (rows): InStatement => ({
-          sql: this.#insertStatement(rows.length),
-          args: rows.flatMap((w) => [w.revision, w.key, w.value, w.createRevision, w.prevRevision, w.deleted ? 1 : 0]),
-        }),
-      );
+      const statements = [...insertStatements(plan.rows), ...plan.statements];
       // Prev values are read before the transaction: they are the committed rows these writes
       // supersede, and nothing else writes (compaction included) until this flush is done.
       const prevValues = new Map<number, string>();
@@ -132,30 +124,37 @@ export class GroupCommitter {
       }
       // One statement is atomic on its own: autocommit saves the BEGIN/COMMIT round (a lone
       // writer's case). Several go in one IMMEDIATE transaction, which one commit makes durable.
-      if (inserts.length === 1) await this.client.execute(inserts[0]!);
-      else await this.client.batch(inserts, "write");
+      if (statements.length === 1) await this.client.execute(statements[0]!);
+      else if (statements.length > 1) await this.client.batch(statements, "write");
+      wrote = statements.length > 0;
       for (const w of batch) {
         if (w.prevRevision !== 0 && w.prevValue === undefined) w.prevValue = prevValues.get(w.prevRevision) ?? "";
       }
+      plan.apply();
     } catch (err) {
       const queued = this.#queue;
       this.#queue = [];
       this.hooks.failed(err, [...batch, ...queued]);
       return;
     }
-    this.#commits++;
+    if (wrote) this.#commits++;
     this.hooks.committed(batch);
   }
+}
 
-  /** Plain SQL text per row count: the group sizes repeat, so the strings are built once. */
-  #insertStatement(rows: number): string {
-    let sql = this.#insertSql.get(rows);
+/** Plain SQL text per row count: the group sizes repeat, so the strings are built once. */
+const insertSql = new Map<number, string>();
+
+/** INSERTs for rows, ROWS_PER_INSERT at a time. */
+export function insertStatements(rows: readonly Row[]): InStatement[] {
+  return chunk(rows, ROWS_PER_INSERT).map((part): InStatement => {
+    let sql = insertSql.get(part.length);
     if (!sql) {
-      sql = `INSERT INTO kv ${COLUMNS} VALUES ${Array.from({ length: rows }, () => "(?,?,?,?,?,?)").join(",")}`;
-      this.#insertSql.set(rows, sql);
+      sql = `INSERT INTO kv ${COLUMNS} VALUES ${Array.from({ length: part.length }, () => "(?,?,?,?,?,?)").join(",")}`;
+      insertSql.set(part.length, sql);
     }
-    return sql;
-  }
+    return { sql, args: part.flatMap((w) => [w.revision, w.key, w.value, w.createRevision, w.prevRevision, w.deleted ? 1 : 0]) };
+  });
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

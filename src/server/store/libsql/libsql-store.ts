@@ -1,6 +1,7 @@
 // The libSQL backend. Writes are validated against an in-memory revision index, given the next
 // revision synchronously (so revision order = queue order = commit order), and committed in
-// groups by the single writer; reads go straight to the database.
+// groups by the single writer; reads go straight to the database, overlaid with the deferred
+// writes (heartbeats) that are held in memory until a flush (deferred.ts).
 import type { Client } from "@libsql/client";
 import {
   CompactedError,
@@ -13,9 +14,11 @@ import {
   type Store,
   type Watch,
   type WatchEvent,
+  type WriteOptions,
 } from "../store.ts";
 import { WatchHub } from "../watch-hub.ts";
-import { GroupCommitter, type PendingWrite } from "./group-commit.ts";
+import { DeferredWrites, mergeByRevision } from "./deferred.ts";
+import { GroupCommitter, insertStatements, type PendingWrite } from "./group-commit.ts";
 import { Maintenance, type MaintenanceOptions } from "./maintenance.ts";
 import * as q from "./queries.ts";
 import { RevisionIndex } from "./revision-index.ts";
@@ -23,10 +26,15 @@ import { RevisionIndex } from "./revision-index.ts";
 /** Revisions per compaction transaction: each is a few ms, and the writer runs between them. */
 const COMPACTION_CHUNK = 250;
 
+/** Tries of an optimistic list before it reads with the writer to itself. */
+const LIST_ATTEMPTS = 3;
+
 export interface LibsqlStoreState {
   index: RevisionIndex;
   revision: number;
   compactedRevision: number;
+  /** The persisted reservation for deferred writes (0 when none). */
+  reservedRevision: number;
 }
 
 export class LibsqlStore implements Store {
@@ -42,6 +50,9 @@ export class LibsqlStore implements Store {
   #compactedRevision: number;
   /** Where compaction has actually got to on disk. */
   #compactedOnDisk: number;
+  readonly #deferred: DeferredWrites;
+  /** Bumped whenever what the database holds changes (commits, flushes): lets list check its read. */
+  #generation = 0;
   #closed = false;
 
   constructor(
@@ -51,25 +62,41 @@ export class LibsqlStore implements Store {
     maintenance: MaintenanceOptions,
   ) {
     this.#index = state.index;
-    this.#assignedRevision = this.#committedRevision = state.revision;
-    this.#compactedRevision = this.#compactedOnDisk = state.compactedRevision;
-    this.#hub = new WatchHub((prefix, after, limit) => q.readHistory(this.db, prefix, after, limit));
-    this.#writer = new GroupCommitter(client, {
-      committed: (batch) => this.#onCommitted(batch),
-      failed: (err, batch) => this.#onFailed(err, batch),
-    });
+    // Above the reservation: no revision a client may have seen before a crash comes back.
+    this.#assignedRevision = this.#committedRevision = Math.max(state.revision, state.reservedRevision);
+    this.#compactedOnDisk = state.compactedRevision;
+    // Deferred writes of the last run that never reached the log leave holes in its history, so
+    // watching from before the restart fails (the client relists) instead of replaying past them.
+    this.#compactedRevision = Math.max(state.compactedRevision, state.reservedRevision);
+    this.#deferred = new DeferredWrites(state.reservedRevision);
+    this.#hub = new WatchHub((prefix, after, limit) => this.#readHistory(prefix, after, limit));
+    this.#writer = new GroupCommitter(
+      client,
+      { committed: (batch) => this.#onCommitted(batch), failed: (err, batch) => this.#onFailed(err, batch) },
+      this.#deferred,
+    );
     this.#maintenance = new Maintenance(client, this.#writer, this.#compactionTarget(), maintenance);
     this.#maintenance.start();
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.#checkOpen();
-    return q.getLatest(this.db, key);
+    return this.#deferred.get(key) ?? q.getLatest(this.db, key);
   }
 
+  /**
+   * The database's snapshot with the held deferred values laid over it is consistent only if no
+   * commit or flush landed while it was read; that is checked, and after a few unlucky tries the
+   * read runs with the writer to itself. (Lists are rare: the watch cache serves clients.)
+   */
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.#checkOpen();
-    return q.listLatest(this.db, prefix, opts);
+    for (let attempt = 0; attempt < LIST_ATTEMPTS; attempt++) {
+      const generation = this.#generation;
+      const page = await q.listLatest(this.db, prefix, opts);
+      if (generation === this.#generation && page.revision <= this.#committedRevision) return this.#withDeferred(page);
+    }
+    return this.#writer.exclusive(async () => this.#withDeferred(await q.listLatest(this.db, prefix, opts)));
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -82,7 +109,7 @@ export class LibsqlStore implements Store {
     return kv;
   }
 
-  async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
+  async update(key: string, value: string, expectedRevision: number, opts: WriteOptions = {}): Promise<KeyValue> {
     this.#checkOpen();
     const current = this.#index.lookup(key);
     if (!current) throw new KeyNotFoundError(key);
@@ -97,6 +124,7 @@ export class LibsqlStore implements Store {
       createRevision: current.createRevision,
       prevRevision: current.modRevision,
       deleted: false,
+      deferred: opts.durable === false,
     });
     return kv;
   }
@@ -139,7 +167,10 @@ export class LibsqlStore implements Store {
 
   async compact(revision: number): Promise<void> {
     this.#checkOpen();
-    const target = Math.min(revision, this.#committedRevision);
+    // Never past a held deferred write: once flushed, its row must fall in a later compaction
+    // range, or the row it supersedes would never be removed.
+    const held = this.#deferred.oldestHeldRevision();
+    const target = Math.min(revision, this.#committedRevision, held === undefined ? Infinity : held - 1);
     // Raised before any row goes, so a watch asking for older history fails up front instead
     // of replaying a log with holes in it.
     if (target > this.#compactedRevision) this.#compactedRevision = target;
@@ -149,10 +180,17 @@ export class LibsqlStore implements Store {
       // A watcher that started before the target was raised may still be reading (from, to].
       await this.#hub.replaysPast(to);
       if (this.#closed) break;
-      await this.#writer.exclusive(() => q.compactRange(this.db, from, to));
+      const wrote = await this.#writer.exclusive(() => q.compactRange(this.db, from, to));
       this.#compactedOnDisk = Math.max(this.#compactedOnDisk, to);
-      this.#maintenance.noteCompaction();
+      this.#deferred.dropHistory(this.#compactedOnDisk);
+      if (wrote) this.#maintenance.noteWrite();
     }
+  }
+
+  /** Writes every held deferred value, in one transaction. */
+  async flush(): Promise<void> {
+    this.#checkOpen();
+    await this.#flushDeferred();
   }
 
   async close(): Promise<void> {
@@ -160,6 +198,7 @@ export class LibsqlStore implements Store {
     this.#closed = true;
     this.#maintenance.stop();
     await this.#writer.idle();
+    await this.#flushDeferred(this.#committedRevision).catch((err) => console.error("store: flushing deferred writes on close failed", err));
     this.#hub.stopAll();
     // Leave an empty WAL behind: the next start (or a backup copying only the .db) needs nothing more.
     await this.#maintenance.checkpointIfWritten().catch((err) => console.error("store: final checkpoint failed", err));
@@ -169,6 +208,36 @@ export class LibsqlStore implements Store {
   /** Background maintenance, exposed for tests and benchmarks. */
   get maintenance(): Maintenance {
     return this.#maintenance;
+  }
+
+  async #flushDeferred(closingAt?: number): Promise<void> {
+    await this.#writer.exclusive(async () => {
+      const plan = this.#deferred.planFlush(closingAt);
+      const statements = [...insertStatements(plan.rows), ...plan.statements];
+      if (statements.length === 0) return;
+      await this.client.batch(statements, "write");
+      plan.apply();
+      this.#generation++;
+      this.#maintenance.noteWrite();
+    });
+  }
+
+  #withDeferred(page: ListResult): ListResult {
+    const items = this.#deferred.size === 0 ? page.items : page.items.map((kv) => this.#deferred.get(kv.key) ?? kv);
+    return { items, revision: this.#committedRevision };
+  }
+
+  /**
+   * Retained history: the log on disk, and the deferred events held in memory (which win: their
+   * prev is exact). Only events up to the revision published when the read starts are taken from
+   * memory; anything later reaches the watcher live, and taking it here could skip a durable event
+   * that committed between the two reads.
+   */
+  async #readHistory(prefix: string, after: number, limit: number): Promise<WatchEvent[]> {
+    const upTo = this.#committedRevision;
+    const disk = await q.readHistory(this.db, prefix, after, limit);
+    const held = this.#deferred.history(prefix, after, upTo, limit);
+    return held.length === 0 ? disk : mergeByRevision(held, disk, limit);
   }
 
   #write(row: Omit<PendingWrite, "resolve" | "reject">): Promise<PendingWrite> {
@@ -192,10 +261,13 @@ export class LibsqlStore implements Store {
       } else {
         const kv = { key: w.key, value: w.value, createRevision: w.createRevision, modRevision: w.revision };
         this.#index.commit(w.key, w.revision, kv);
-        events.push(prev ? { type: "update", kv, prev, revision: w.revision } : { type: "create", kv, revision: w.revision });
+        const event: WatchEvent = prev ? { type: "update", kv, prev, revision: w.revision } : { type: "create", kv, revision: w.revision };
+        if (w.deferred) this.#deferred.record(event);
+        events.push(event);
       }
     }
     this.#committedRevision = batch[batch.length - 1]!.revision;
+    this.#generation++;
     this.#hub.publish(events);
     for (const w of batch) w.resolve();
   }
@@ -211,7 +283,7 @@ export class LibsqlStore implements Store {
   }
 
   async #conflict(key: string, current: { createRevision: number; modRevision: number; value?: string }) {
-    const value = current.value ?? (await q.getValueAt(this.db, current.modRevision)) ?? "";
+    const value = current.value ?? this.#deferred.get(key)?.value ?? (await q.getValueAt(this.db, current.modRevision)) ?? "";
     return new RevisionConflictError(key, {
       key,
       value,
@@ -225,6 +297,7 @@ export class LibsqlStore implements Store {
       committedRevision: () => this.#committedRevision,
       compactedRevision: () => this.#compactedRevision,
       compact: (revision: number) => this.compact(revision),
+      flush: () => this.#flushDeferred(),
     };
   }
 

@@ -1,6 +1,6 @@
 // Background upkeep that keeps the database and its WAL bounded without stalling writers:
-// compaction in small revision ranges, and WAL checkpoints, each as one short job on the
-// single writer. Nothing runs when nothing changed, so an idle cluster writes nothing (SD cards).
+// compaction in small revision ranges, WAL checkpoints, and the periodic flush of deferred
+// writes (heartbeats), each as one short job on the single writer. Nothing runs when nothing changed, so an idle cluster writes nothing (SD cards).
 import type { Client } from "@libsql/client";
 import type { GroupCommitter } from "./group-commit.ts";
 
@@ -11,6 +11,11 @@ export interface MaintenanceOptions {
   compactIntervalMs: number;
   /** How often to checkpoint and truncate the WAL if anything was written; 0 disables (default 10 s). */
   checkpointIntervalMs: number;
+  /**
+   * How often deferred writes (Lease renewals) are written to disk; 0 disables (default 5 min).
+   * This bounds what a crash can lose: a node's renewTime from up to one interval ago.
+   */
+  deferredFlushIntervalMs: number;
 }
 
 export interface CompactionTarget {
@@ -19,13 +24,15 @@ export interface CompactionTarget {
   /** The revision history is (being) compacted to. */
   compactedRevision(): number;
   compact(revision: number): Promise<void>;
+  /** Writes the deferred writes held in memory. */
+  flush(): Promise<void>;
 }
 
 export class Maintenance {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   #compacting = false;
-  /** Compaction writes outside the group commit's count; remember it for the next checkpoint. */
-  #compactedSinceCheckpoint = false;
+  /** Compaction and flushes write outside the group commit's count; remember it for the next checkpoint. */
+  #wroteOutsideCommits = false;
 
   constructor(
     private readonly client: Client,
@@ -38,6 +45,9 @@ export class Maintenance {
     if (this.opts.compactIntervalMs > 0) {
       this.#every(this.opts.compactIntervalMs, () => this.compactOldHistory());
     }
+    if (this.opts.deferredFlushIntervalMs > 0) {
+      this.#every(this.opts.deferredFlushIntervalMs, () => this.store.flush());
+    }
     if (this.opts.checkpointIntervalMs > 0) {
       this.#every(this.opts.checkpointIntervalMs, () => this.checkpointIfWritten());
     }
@@ -48,9 +58,9 @@ export class Maintenance {
     this.#timers.length = 0;
   }
 
-  /** Compaction wrote to the database outside the group commit: checkpoint next time. */
-  noteCompaction(): void {
-    this.#compactedSinceCheckpoint = true;
+  /** Something wrote to the database outside the group commit: checkpoint next time. */
+  noteWrite(): void {
+    this.#wroteOutsideCommits = true;
   }
 
   async compactOldHistory(): Promise<void> {
@@ -71,8 +81,8 @@ export class Maintenance {
    */
   async checkpointIfWritten(): Promise<void> {
     const commits = this.writer.takeCommitCount();
-    if (commits === 0 && !this.#compactedSinceCheckpoint) return;
-    this.#compactedSinceCheckpoint = false;
+    if (commits === 0 && !this.#wroteOutsideCommits) return;
+    this.#wroteOutsideCommits = false;
     await this.writer.exclusive(async () => {
       await this.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
     });

@@ -38,11 +38,13 @@ export async function openLibsqlStore(path: string, opts: LibsqlStoreOptions = {
       index,
       revision: await q.readStoreRevision(db),
       compactedRevision: await q.readCompactedRevision(db),
+      reservedRevision: await q.readReservedRevision(db),
     };
     return new LibsqlStore(client, db, state, {
       retainRevisions: opts.retainRevisions ?? 1000,
       compactIntervalMs: opts.compactIntervalMs ?? 30_000,
       checkpointIntervalMs: opts.checkpointIntervalMs ?? 10_000,
+      deferredFlushIntervalMs: opts.deferredFlushIntervalMs ?? 300_000,
     });
   } catch (err) {
     client.close();

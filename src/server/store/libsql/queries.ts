@@ -5,7 +5,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { prefixEnd } from "../keys.ts";
 import type { KeyValue, ListOptions, ListResult, WatchEvent } from "../store.ts";
-import { COMPACTED_REVISION, kv, meta } from "./schema.ts";
+import { COMPACTED_REVISION, RESERVED_REVISION, kv, meta } from "./schema.ts";
 import type { Revisions } from "./revision-index.ts";
 
 export type Db = LibSQLDatabase<Record<string, never>>;
@@ -127,10 +127,15 @@ export async function readLiveRevisions(db: Db): Promise<Array<{ key: string } &
 
 /**
  * One compaction step over revisions (from, to]: drop every row superseded by a row in that
- * range, and the range's tombstones, and record progress, in one short transaction.
+ * range, and the range's tombstones, and record progress, in one short transaction. A range
+ * with no rows at all (deferred writes' revisions never became rows) costs a read and no write:
+ * there is nothing to drop, and the recorded progress may lag (redoing an empty range is free).
+ * Returns whether it wrote.
  */
-export async function compactRange(db: Db, from: number, to: number): Promise<void> {
+export async function compactRange(db: Db, from: number, to: number): Promise<boolean> {
   const inRange = and(gt(kv.revision, from), lte(kv.revision, to));
+  const any = await db.select({ revision: kv.revision }).from(kv).where(inRange).limit(1);
+  if (any.length === 0) return false;
   const supersededRows = db
     .select({ revision: kv.prevRevision })
     .from(kv)
@@ -143,4 +148,11 @@ export async function compactRange(db: Db, from: number, to: number): Promise<vo
       .values({ name: COMPACTED_REVISION, value: to })
       .onConflictDoUpdate({ target: meta.name, set: { value: to } }),
   ]);
+  return true;
+}
+
+/** The reservation for deferred writes (deferred.ts); 0 when none was ever made. */
+export async function readReservedRevision(db: Db): Promise<number> {
+  const rows = await db.select({ value: meta.value }).from(meta).where(eq(meta.name, RESERVED_REVISION));
+  return rows[0]?.value ?? 0;
 }

@@ -21,10 +21,12 @@ export const kv = sqliteTable(
   (table) => [index("kv_key_revision").on(table.key, table.revision)],
 );
 
-/** Small named counters that must survive restarts (the compacted revision). */
+/** Small named counters that must survive restarts (the compacted and reserved revisions). */
 export const meta = sqliteTable("meta", {
   name: text("name").primaryKey(),
   value: integer("value").notNull(),
 });
 
 export const COMPACTED_REVISION = "compacted_revision";
+/** Revisions up to here may have gone to deferred writes that never reached the log (deferred.ts). */
+export const RESERVED_REVISION = "reserved_revision";

@@ -12,6 +12,7 @@ import {
   type Store,
   type Watch,
   type WatchEvent,
+  type WriteOptions,
 } from "../store.ts";
 import { WatchHub } from "../watch-hub.ts";
 
@@ -55,7 +56,8 @@ export class MemoryStore implements Store {
     return kv;
   }
 
-  async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
+  /** Deferred writes (durable: false) behave exactly like durable ones: nothing here is on disk anyway. */
+  async update(key: string, value: string, expectedRevision: number, _opts?: WriteOptions): Promise<KeyValue> {
     this.#checkOpen();
     const prev = this.#current.get(key);
     if (!prev) throw new KeyNotFoundError(key);
@@ -103,6 +105,11 @@ export class MemoryStore implements Store {
     this.#compactedRev = target;
     await this.#hub.replaysPast(target);
     this.#history = this.#history.filter((e) => e.revision > target);
+  }
+
+  /** Nothing is deferred in memory. */
+  async flush(): Promise<void> {
+    this.#checkOpen();
   }
 
   async close(): Promise<void> {
