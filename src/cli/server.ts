@@ -39,7 +39,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "service-cidr", value: "<cidr>", description: "IPv4 range for Service ClusterIPs (default: 10.43.0.0/16)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
-  { name: "disable-agent", description: "Run only the control plane, no embedded agent (the agent is not built yet; accepted for k3s compatibility)" },
+  { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
   { name: "token", value: "<token>", description: "Shared secret for joining nodes (default: generated on first start, kept in <data-dir>/server/token)" },
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
@@ -119,8 +119,9 @@ export async function runServer(raw: RawFlags): Promise<void> {
   const cfg = serverConfigFromFlags(raw, hostFacts());
   // Loaded only now: `bramble version` or a flag typo should not pay for opening libSQL's
   // native addon and building the API server's routes.
-  const { startServer } = await import("../server/server");
-  const server = await startServer(cfg);
+  const { startServer, defaultServerParts } = await import("../server/server");
+  const { embeddedAgent } = await import("./embedded-agent");
+  const server = await startServer(cfg, { ...defaultServerParts, startEmbeddedAgent: embeddedAgent(hostFacts()) });
   const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);

@@ -104,6 +104,11 @@ async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, t
 export interface StartOptions {
   /** Extra `bramble server` flags. */
   args?: string[];
+  /**
+   * Run the embedded agent (a node named after this machine, on its Docker engine). Off by
+   * default: most tests want a control plane whose nodes they make themselves.
+   */
+  agent?: boolean;
   /** Milliseconds to wait for /readyz (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -126,7 +131,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const spawnServer = () => {
     expectingExit = false;
     proc = Bun.spawn(
-      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.args ?? [])],
+      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent || opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...(opts.args ?? [])],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" } },
     );
     live.add(proc);

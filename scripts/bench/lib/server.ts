@@ -62,6 +62,8 @@ export async function startBenchServer(opts: StartOptions = {}): Promise<BenchSe
       "--https-listen-port", String(port),
       "--bind-address", "127.0.0.1",
       "--advertise-address", "127.0.0.1",
+      // Benchmarks bring their own (simulated) nodes; the embedded agent would add a real one.
+      ...(opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]),
       ...(opts.args ?? []),
     ];
     const proc = spawn({ cmd, cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn" } });
