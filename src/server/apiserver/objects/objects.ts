@@ -10,6 +10,7 @@ import { KeyExistsError, KeyNotFoundError, RevisionConflictError, type Store } f
 import { admitAll, type AdmissionPlugin } from "../admission/admission";
 import type { WatchCache } from "../watchcache";
 import { decode, encode, randomSuffix, timestamp } from "./codec";
+import { isHeartbeat } from "./heartbeat";
 import { listPrefix, objectKey } from "./keys";
 
 export interface WriteOptions {
@@ -135,7 +136,9 @@ export class Objects {
       return next;
     }
     try {
-      const kv = await this.store.update(key, encode(def, next), currentKv.modRevision);
+      // A node's heartbeat is held in memory and written every few minutes (SD cards).
+      const durable = !isHeartbeat(def, namespace, old, next);
+      const kv = await this.store.update(key, encode(def, next), currentKv.modRevision, { durable });
       admitted.commit();
       await this.cache.waitFor(kv.modRevision);
       return decode(kv);
