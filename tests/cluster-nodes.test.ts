@@ -282,3 +282,44 @@ describe("a dead node deleted", () => {
     await eventually("no pods left on d-0", async () => (await onD0()).length === 0, { context: ctx });
   });
 });
+
+describe("server restart with a node lost meanwhile", () => {
+  test("a sim killed while the server is down is detected after the restart; live nodes never flap", async () => {
+    // The survivor pods all run on the sim that was not killed earlier; now it goes, while the
+    // server is down.
+    const before = await livePods("app=survivor");
+    expect(before.length).toBe(4);
+    const victim = [simA, simB].find((x) => x.nodeNames.includes(before[0].spec.nodeName))!;
+    expect(before.every((p) => victim.nodeNames.includes(p.spec.nodeName))).toBe(true);
+    const alive = ["a-0", "a-1", "b-0", "b-1", "c-0"].filter((n) => !victim.nodeNames.includes(n) && n !== "b-1"); // b-1 was deleted
+    expect(await s.stop()).toBe(0);
+    await victim.kill();
+    await s.restart();
+
+    // The sims that are alive keep renewing: their nodes must not be marked Unknown, for well
+    // over a grace period; the victim's must be.
+    let flapped: string | undefined;
+    const checkAlive = (nodes: Map<string, any>) => {
+      for (const n of alive) if (condition(nodes.get(n), "Ready")?.status !== "True") flapped ??= `${n}: ${JSON.stringify(condition(nodes.get(n), "Ready"))}`;
+    };
+    const lostNode = victim.nodeNames[0]!;
+    await eventually(`${lostNode} Unknown`, async () => {
+      const nodes = await nodeMap();
+      checkAlive(nodes);
+      return condition(nodes.get(lostNode), "Ready")?.status === "Unknown";
+    }, { timeoutMs: 40_000, context: ctx });
+    const after = await eventually("4 survivor pods Running elsewhere", async () => {
+      const nodes = await nodeMap();
+      checkAlive(nodes);
+      const all = await pods("app=survivor");
+      return all.length === 4 && all.every((p) => isRunning(p) && alive.includes(p.spec.nodeName)) ? all : undefined;
+    }, { timeoutMs: 30_000, context: ctx });
+    expect(after.some((p) => before.some((q) => q.metadata.name === p.metadata.name))).toBe(false);
+    const watchUntil = Date.now() + 5_000;
+    while (Date.now() < watchUntil) {
+      checkAlive(await nodeMap());
+      await Bun.sleep(300);
+    }
+    expect(flapped).toBeUndefined();
+  }, 90_000);
+});
