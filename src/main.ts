@@ -8,6 +8,7 @@ import { SERVER_FLAGS, runServer } from "./cli/server";
 import { SIM_FLAGS, runSim } from "./cli/sim";
 import { TOKEN_FLAGS, runToken } from "./cli/token";
 import { AGENT_FLAGS, runAgent } from "./cli/agent";
+import { RESET_FLAGS, runReset } from "./cli/reset";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -33,6 +34,10 @@ sim.action(() => runSim(parseFlags(argsOf("sim"), SIM_FLAGS)));
 const agent = cli.command("agent", "Run a node: join a cluster with a bootstrap token, register, heartbeat and run its pods");
 for (const f of AGENT_FLAGS) agent.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 agent.action(() => runAgent(argsOf("agent")));
+
+const reset = cli.command("reset", "Remove everything bramble made on this machine: containers, networks, iptables chains, state");
+for (const f of RESET_FLAGS) reset.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+reset.action(() => runReset(argsOf("reset")));
 
 const token = cli.command("token <create|list|delete> [id]", "Manage bootstrap tokens for joining nodes (create [--ttl] [--description] [--print-join-command], list, delete <id>)");
 for (const f of [...TOKEN_FLAGS.create, ...TOKEN_FLAGS.list.filter((f) => f.name !== "kubeconfig")]) token.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
