@@ -77,7 +77,13 @@ interface RunResult {
 }
 
 async function oneRun(run: number): Promise<RunResult> {
-  const server: BenchServer = await startBenchServer();
+  let server: BenchServer;
+  try {
+    server = await startBenchServer();
+  } catch (e) {
+    console.error(e);
+    return { lastBeat: NaN, beatSpreadMs: NaN, killAfterBeatS: NaN, steps: [], failure: `server did not start: ${(e as Error).message.split("\n")[0]}` };
+  }
   const api: Api = apiClient(server);
   const sims: BenchSim[] = [];
   try {
