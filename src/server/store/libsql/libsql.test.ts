@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect, test } from "bun:test";
 import { storeContract } from "../contract.ts";
 import { openStore } from "../index.ts";
 
@@ -17,4 +18,35 @@ storeContract("libsql", () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+test("compaction stops below a held deferred write, and removes what its row supersedes once flushed", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { createClient } = await import("@libsql/client");
+  const { openLibsqlStore } = await import("./open.ts");
+  const dir = await mkdtemp(join(tmpdir(), "bramble-store-"));
+  const path = join(dir, "state.db");
+  const store = await openLibsqlStore(path, { compactIntervalMs: 0, checkpointIntervalMs: 0, deferredFlushIntervalMs: 0 });
+  const db = createClient({ url: `file:${path}` });
+  const rows = async (key: string) => Number((await db.execute({ sql: "SELECT count(*) AS n FROM kv WHERE key = ?", args: [key] })).rows[0]!.n);
+  try {
+    const a = await store.create("/k/a", "0");
+    const a1 = await store.update("/k/a", "1", a.modRevision, { durable: false });
+    let b = await store.create("/k/b", "0");
+    for (let i = 1; i <= 20; i++) b = await store.update("/k/b", String(i), b.modRevision);
+    await store.compact(b.modRevision);
+    expect(await store.compactedRevision()).toBe(a1.modRevision - 1);
+    expect(await rows("/k/b")).toBe(21); // b's rows after the held write's revision are not compacted yet
+    await store.flush();
+    expect(await rows("/k/a")).toBe(2);
+    await store.compact(b.modRevision);
+    expect(await store.compactedRevision()).toBe(b.modRevision);
+    expect(await rows("/k/a")).toBe(1); // the create, superseded by the flushed row
+    expect(await rows("/k/b")).toBe(1);
+    expect(await store.get("/k/a")).toEqual(a1);
+  } finally {
+    db.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
