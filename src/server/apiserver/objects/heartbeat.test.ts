@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<KubeObject> {
-  const res = await api.fetch(new Request(`https://bramble.test${path}`, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body) }));
+  const res = await api.fetch(new Request(`https://bramble.test${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }));
   const json = (await res.json()) as KubeObject;
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
