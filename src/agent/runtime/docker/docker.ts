@@ -57,11 +57,33 @@ export class DockerRuntime implements ContainerRuntime {
     return { name: "docker", version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch, kernelVersion: v.KernelVersion };
   }
 
+  /**
+   * Inspections by container ID, valid while the list shows the same state: a running container's
+   * start time and IPs do not change, an exited one never changes (the kubelet makes a new
+   * container instead of restarting one). The kubelet relists every second; this keeps that to
+   * one list call instead of one inspect per container.
+   */
+  private readonly inspected = new Map<string, { state: string; info: ContainerInfo }>();
+
   async listContainers(labels: Record<string, string | undefined>): Promise<ContainerInfo[]> {
     const label = Object.entries(labels).map(([k, v]) => (v === undefined ? k : `${k}=${v}`));
     const list = await this.docker.listContainers({ all: true, filters: { label } });
-    // The list lacks exit codes and times; one inspect per container gives the whole truth.
-    const infos = await Promise.all(list.map((c) => this.inspectContainer(c.Id).catch((e) => (e instanceof NotFoundError ? undefined : Promise.reject(e)))));
+    // The list lacks exit codes and times; an inspect per changed container gives the whole truth.
+    const infos = await Promise.all(
+      list.map(async (c) => {
+        const cached = this.inspected.get(c.Id);
+        if (cached && cached.state === c.State && (c.State === "running" || c.State === "exited")) return structuredClone(cached.info);
+        try {
+          const info = await this.inspectContainer(c.Id);
+          this.inspected.set(c.Id, { state: c.State, info: structuredClone(info) });
+          return info;
+        } catch (e) {
+          if (e instanceof NotFoundError) return undefined;
+          throw e;
+        }
+      }),
+    );
+    if (this.inspected.size > 4 * list.length + 256) this.inspected.clear(); // bounded: removed containers
     return infos.filter((c): c is ContainerInfo => !!c);
   }
 
@@ -166,6 +188,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
+    this.inspected.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {

@@ -1,0 +1,165 @@
+// The kubelet: pods bound to this node (one informer, fieldSelector spec.nodeName) reconciled
+// one at a time per pod on the shared ControlLoop, against what the runtime reports. A relist
+// every second (like upstream's PLEG) notices containers that exited or vanished; containers of
+// pods that no longer exist, and bramble containers that belong to no pod, are removed.
+import { availableParallelism, totalmem } from "node:os";
+import { join } from "node:path";
+import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import { pods as podsDef, type Pod } from "../../api/resources/pod";
+import type { KubeClient } from "../../client/client";
+import { EventRecorder } from "../../client/events";
+import { Informer } from "../../client/informer";
+import { createLogger } from "../../machinery/log";
+import { ControlLoop } from "../../server/controllers/loop";
+import { importImages } from "../images/import";
+import { ensurePauseImage } from "../images/pause";
+import { LABELS, type ContainerRuntime } from "../runtime/runtime";
+import { NODE_LABEL } from "./names";
+import { ProbeManager } from "./probes";
+import { ImagePuller } from "./pull";
+import { PodSync } from "./sync";
+
+export interface KubeletOptions {
+  nodeName: string;
+  dataDir: string;
+  clusterDns?: string;
+  apiServerHost: string;
+  apiServerPort: number;
+  caCertPem: string;
+  /** Docker network for pause containers; "bridge" by default. */
+  podNetwork?: string;
+  /** The node's IP (status.hostIP); read from the Node's InternalIP when not given. */
+  nodeIP?: string;
+  /** Token for a pod's service account; without it pods get an empty token file. */
+  serviceAccountToken?: (pod: Pod, audience?: string, expirationSeconds?: number) => Promise<string>;
+  /** How often the runtime is relisted for exits (ms). */
+  relistIntervalMs?: number;
+  /** Pod workers in parallel. */
+  workers?: number;
+}
+
+export interface Kubelet {
+  stop(): Promise<void>;
+}
+
+export async function startKubelet(client: KubeClient, runtime: ContainerRuntime, opts: KubeletOptions): Promise<Kubelet> {
+  const log = createLogger("kubelet");
+  const network = opts.podNetwork ?? "bridge";
+  const version = await runtime.version();
+  await importImages(runtime, join(opts.dataDir, "agent", "images"));
+  const pauseImage = await ensurePauseImage(runtime, version.arch);
+
+  let hostIP = opts.nodeIP;
+  const readNodeIP = async () => {
+    if (hostIP) return;
+    try {
+      const node = await client.resource<Node>(nodesDef).get(undefined, opts.nodeName);
+      hostIP = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    } catch {}
+  };
+  await readNodeIP();
+
+  const byUid = new Map<string, Pod>();
+  const probes = new ProbeManager({
+    runtime,
+    onChange: (uid) => loop.enqueue(uid),
+    onUnhealthy: (uid, id, kind, message) => {
+      const pod = byUid.get(uid);
+      if (pod) events.event(pod, "Warning", "Unhealthy", `${kind === "liveness" ? "Liveness" : "Startup"} probe failed: ${message}`);
+      const grace = pod?.spec?.terminationGracePeriodSeconds ?? 30;
+      runtime.stopContainer(id, grace).catch(() => {}).finally(() => loop.enqueue(uid));
+    },
+  });
+  const events = new EventRecorder(client, "kubelet", opts.nodeName);
+  const sync = new PodSync(
+    {
+      nodeName: opts.nodeName,
+      dataDir: opts.dataDir,
+      network,
+      pauseImage,
+      clusterDns: opts.clusterDns,
+      apiServerHost: opts.apiServerHost,
+      apiServerPort: opts.apiServerPort,
+      caCertPem: opts.caCertPem,
+      nodeCpuMillis: availableParallelism() * 1000,
+      nodeMemoryBytes: totalmem(),
+      hostIP: () => {
+        if (!hostIP) void readNodeIP();
+        return hostIP;
+      },
+      serviceAccountToken: opts.serviceAccountToken ?? (async () => ""),
+    },
+    { client, runtime, runtimeName: version.name, probes, puller: new ImagePuller(runtime), events, log, enqueue: (uid) => loop.enqueue(uid) },
+  );
+  const loop = new ControlLoop({ name: "kubelet", reconcile: (uid) => sync.sync(uid, byUid.get(uid)) }, opts.workers ?? 4);
+
+  const informer = new Informer<Pod>(client.resource<Pod>(podsDef), { fieldSelector: `spec.nodeName=${opts.nodeName}` }).on({
+    add: (pod) => {
+      byUid.set(pod.metadata.uid!, pod);
+      loop.enqueue(pod.metadata.uid!);
+    },
+    update: (old, pod) => {
+      if (old.metadata.uid !== pod.metadata.uid) byUid.delete(old.metadata.uid!), loop.enqueue(old.metadata.uid!);
+      byUid.set(pod.metadata.uid!, pod);
+      loop.enqueue(pod.metadata.uid!);
+    },
+    delete: (pod) => {
+      byUid.delete(pod.metadata.uid!);
+      loop.enqueue(pod.metadata.uid!);
+    },
+  });
+  await informer.start();
+  loop.start();
+
+  // Relist: exits, vanished containers and orphans (pods that are gone) get their pod re-synced.
+  const seen = new Map<string, string>();
+  let stopped = false;
+  const relist = async () => {
+    const containers = await runtime.listContainers({ [LABELS.managed]: undefined });
+    const now = new Map<string, string>();
+    for (const c of containers) {
+      const node = c.labels[NODE_LABEL];
+      const uid = c.labels[LABELS.podUid];
+      if (node !== undefined && node !== opts.nodeName) continue; // another node on this engine
+      if (!uid || node === undefined) {
+        // Made by bramble but for no pod (e.g. an interrupted create): nobody will ever want it.
+        if (c.labels[LABELS.kind]) await runtime.removeContainer(c.id);
+        continue;
+      }
+      now.set(c.id, `${uid}|${c.state}`);
+      if (seen.get(c.id) !== now.get(c.id) || !byUid.has(uid)) loop.enqueue(uid);
+    }
+    for (const [id, v] of seen) if (!now.has(id)) loop.enqueue(v.split("|")[0]);
+    seen.clear();
+    for (const [k, v] of now) seen.set(k, v);
+  };
+  const relistEvery = opts.relistIntervalMs ?? 1000;
+  let resyncAt = Date.now();
+  const relistLoop = (async () => {
+    while (!stopped) {
+      try {
+        await relist();
+        // A periodic full resync keeps level-triggered guarantees (configMap updates, missed events).
+        if (Date.now() - resyncAt > 30_000) {
+          resyncAt = Date.now();
+          for (const uid of byUid.keys()) loop.enqueue(uid);
+        }
+      } catch (e) {
+        log.warn("runtime relist failed", { error: String(e) });
+      }
+      await Bun.sleep(relistEvery);
+    }
+  })();
+
+  log.info("kubelet started", { node: opts.nodeName, runtime: `${version.name} ${version.version}`, pauseImage, network });
+  return {
+    async stop() {
+      stopped = true;
+      informer.stop();
+      probes.stopAll();
+      await relistLoop;
+      await loop.stop();
+      await sync.drain();
+    },
+  };
+}

@@ -1,0 +1,360 @@
+// One pod's reconcile: compare the pod with its containers in the runtime and take the next
+// steps — sandbox, init containers in order, app containers, restarts with backoff, graceful
+// termination — then report status. Idempotent: everything is decided from what the runtime
+// shows (labels carry attempt numbers and backoff streaks), so a restarted kubelet picks up
+// where the last one stopped without restarting anything.
+import { ApiError } from "../../api/errors";
+import { pods as podsDef, type Pod } from "../../api/resources/pod";
+import type { Container } from "../../api/resources/podspec.schema";
+import type { KubeClient } from "../../client/client";
+import type { EventRecorder } from "../../client/events";
+import type { Logger } from "../../machinery/log";
+import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/runtime";
+import { effectiveStreak, restartDelayMs } from "./backoff";
+import { containerEnv, type EnvContext } from "./env";
+import { attemptOf, containerLabels, containerName, groupAttempts, kindOf, NODE_LABEL, PAUSE_NAME, specHash, streakOf, type ContainerKind } from "./names";
+import type { ProbeManager } from "./probes";
+import type { ImagePuller } from "./pull";
+import { apiSources, type PodSources } from "./sources";
+import { appSpec, pauseSpec } from "./spec";
+import { computePodStatus, sameStatus, type ContainerView } from "./status";
+import { mountTmpfs, removePodDir, stopContainer } from "./terminate";
+import { containerMounts, podDir, renderVolumes, type RenderedVolume, type VolumeContext } from "./volumes";
+
+export interface SyncConfig {
+  nodeName: string;
+  dataDir: string;
+  network: string;
+  pauseImage: string;
+  clusterDns?: string;
+  apiServerHost: string;
+  apiServerPort: number;
+  caCertPem: string;
+  nodeCpuMillis: number;
+  nodeMemoryBytes: number;
+  hostIP(): string | undefined;
+  serviceAccountToken(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string>;
+}
+
+export interface SyncDeps {
+  client: KubeClient;
+  runtime: ContainerRuntime;
+  runtimeName: string;
+  probes: ProbeManager;
+  puller: ImagePuller;
+  events: EventRecorder;
+  log: Logger;
+  enqueue(uid: string): void;
+  now?: () => Date;
+}
+
+const isGone = (e: unknown) => e instanceof ApiError && (e.code === 404 || e.code === 409);
+const msSince = (t: string | undefined, now: number) => (t ? now - Date.parse(t) : 0);
+
+interface Pass {
+  pod: Pod;
+  sources: PodSources;
+  podIP?: string;
+  sandboxId: string;
+  volumes?: Map<string, RenderedVolume>;
+  views: Map<string, ContainerView>;
+  requeueMs: number[];
+}
+
+export class PodSync {
+  private readonly terminating = new Map<string, Promise<void>>();
+  private readonly written = new Map<string, { rv: number; status: unknown }>();
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly cfg: SyncConfig,
+    private readonly d: SyncDeps,
+  ) {
+    this.now = d.now ?? (() => new Date());
+  }
+
+  private list(uid: string) {
+    return this.d.runtime.listContainers({ [LABELS.podUid]: uid, [NODE_LABEL]: this.cfg.nodeName });
+  }
+
+  /** Brings one pod (by uid) in line; `pod` undefined means it is gone from the API. */
+  async sync(uid: string, pod: Pod | undefined): Promise<{ requeueAfterMs?: number } | void> {
+    let all = await this.list(uid);
+    if (!pod) return this.removeAll(uid, all, 2);
+    if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
+    const phase = pod.status?.phase;
+    if (phase === "Succeeded" || phase === "Failed") {
+      // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
+      for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
+      this.d.probes.forgetPod(uid);
+      return;
+    }
+
+    const sandbox = await this.ensureSandbox(pod, all);
+    if (!sandbox) return { requeueAfterMs: 1000 };
+    all = await this.list(uid);
+    const pass: Pass = {
+      pod,
+      sources: apiSources(this.d.client, pod.metadata.namespace ?? "default"),
+      podIP: pod.spec?.hostNetwork ? this.cfg.hostIP() : sandbox.ips[this.cfg.network] ?? Object.values(sandbox.ips)[0],
+      sandboxId: sandbox.id,
+      views: new Map(),
+      requeueMs: [],
+    };
+    const initViews = new Map<string, ContainerView>();
+    const initDone = await this.runInit(pass, all, initViews);
+    if (initDone) await this.runApps(pass, all);
+    all = await this.list(uid);
+    return this.report(pass, all, sandbox, initViews);
+  }
+
+  /** The running pause container, created when missing or dead. */
+  private async ensureSandbox(pod: Pod, all: ContainerInfo[]): Promise<ContainerInfo | undefined> {
+    const sandboxes = [...(groupAttempts(all, "pause").get(PAUSE_NAME) ?? [])];
+    const current = sandboxes[0];
+    if (current?.state === "running") {
+      for (const old of sandboxes.slice(1)) await this.d.runtime.removeContainer(old.id);
+      return current;
+    }
+    // No sandbox, or it died: its network namespace is gone, so containers in it must go too.
+    for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
+    for (const old of sandboxes) await this.d.runtime.removeContainer(old.id);
+    const attempt = current ? attemptOf(current) + 1 : 0;
+    const labels = containerLabels(pod, this.cfg.nodeName, PAUSE_NAME, "pause", attempt, 0, "");
+    const spec = pauseSpec(pod, { image: this.cfg.pauseImage, network: this.cfg.network, clusterDns: this.cfg.clusterDns }, containerName(pod, PAUSE_NAME, attempt), labels);
+    const id = await this.d.runtime.createContainer(spec);
+    await this.d.runtime.startContainer(id);
+    return this.d.runtime.inspectContainer(id);
+  }
+
+  /** Init containers one at a time, in order; true when all have succeeded. */
+  private async runInit(pass: Pass, all: ContainerInfo[], views: Map<string, ContainerView>): Promise<boolean> {
+    const groups = groupAttempts(all, "init");
+    const policy = pass.pod.spec?.restartPolicy ?? "Always";
+    let done = true;
+    for (const c of pass.pod.spec?.initContainers ?? []) {
+      const attempts = groups.get(c.name) ?? [];
+      const view: ContainerView = { attempts, ready: false, started: false };
+      views.set(c.name, view);
+      if (!done) continue;
+      const cur = attempts[0];
+      if (cur?.state === "exited" && cur.exitCode === 0) continue;
+      done = false;
+      if (cur?.state === "running") continue;
+      if (cur?.state === "exited" && policy === "Never") continue; // the pod fails
+      await this.startOrBackOff(pass, c, "init", attempts, view);
+    }
+    return done;
+  }
+
+  private async runApps(pass: Pass, all: ContainerInfo[]) {
+    const groups = groupAttempts(all, "app");
+    const policy = pass.pod.spec?.restartPolicy ?? "Always";
+    for (const c of pass.pod.spec?.containers ?? []) {
+      const attempts = groups.get(c.name) ?? [];
+      const view: ContainerView = { attempts, ready: false, started: false };
+      pass.views.set(c.name, view);
+      const cur = attempts[0];
+      if (cur?.state === "running") {
+        if (cur.labels[LABELS.specHash] !== specHash(c)) {
+          // The container's spec changed (e.g. a new image): replace it, as upstream does.
+          this.d.events.event(pass.pod, "Normal", "Killing", `Container ${c.name} definition changed, will be restarted`);
+          await stopContainer(this.d.runtime, cur, c, this.grace(pass.pod), pass.podIP);
+          pass.requeueMs.push(0);
+        }
+        continue;
+      }
+      if (cur?.state === "exited") {
+        const restart = policy === "Always" || (policy === "OnFailure" && cur.exitCode !== 0);
+        if (!restart) continue;
+      }
+      await this.startOrBackOff(pass, c, "app", attempts, view);
+    }
+  }
+
+  /** Starts the next attempt of a container, unless a crash loop makes it wait. */
+  private async startOrBackOff(pass: Pass, c: Container, kind: ContainerKind, attempts: ContainerInfo[], view: ContainerView) {
+    const cur = attempts[0];
+    let attempt = 0;
+    let streak = 0;
+    if (cur && cur.state !== "created") {
+      const now = this.now().getTime();
+      const ranFor = cur.startedAt && cur.finishedAt ? Date.parse(cur.finishedAt) - Date.parse(cur.startedAt) : 0;
+      const s = effectiveStreak(streakOf(cur), ranFor);
+      const wait = restartDelayMs(s) - msSince(cur.finishedAt, now);
+      if (wait > 0) {
+        view.waiting = { reason: "CrashLoopBackOff", message: `back-off ${Math.round(restartDelayMs(s) / 1000)}s restarting failed container=${c.name} pod=${pass.pod.metadata.name}_${pass.pod.metadata.namespace}(${pass.pod.metadata.uid})` };
+        this.d.events.event(pass.pod, "Warning", "BackOff", "Back-off restarting failed container");
+        pass.requeueMs.push(wait);
+        return;
+      }
+      attempt = attemptOf(cur) + 1;
+      streak = s + 1;
+    } else if (cur) {
+      // Created but never started (a start that failed): try again under the same attempt.
+      attempt = attemptOf(cur);
+      streak = streakOf(cur);
+      await this.d.runtime.removeContainer(cur.id);
+    }
+    const pulled = await this.d.puller.ensure(pass.pod, c.image ?? "", c.imagePullPolicy, pass.sources);
+    if (!pulled.ok) {
+      view.waiting = { reason: pulled.reason, message: pulled.message };
+      this.d.events.event(pass.pod, "Warning", pulled.reason === "ImagePullBackOff" ? "BackOff" : "Failed", pulled.message);
+      pass.requeueMs.push(pulled.retryInMs ?? 10_000);
+      return;
+    }
+    let id: string;
+    try {
+      pass.volumes ??= await renderVolumes(this.volumeContext(pass), this.cfg.dataDir, pass.sources);
+      const env = await containerEnv(this.envContext(pass), c, pass.sources);
+      const mounts = containerMounts(pass.pod, c.volumeMounts, pass.volumes);
+      const labels = containerLabels(pass.pod, this.cfg.nodeName, c.name, kind, attempt, streak, specHash(c));
+      id = await this.d.runtime.createContainer(appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts }));
+    } catch (e) {
+      view.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };
+      this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
+      pass.requeueMs.push(5000);
+      return;
+    }
+    this.d.events.event(pass.pod, "Normal", "Created", `Created container ${c.name}`);
+    try {
+      await this.d.runtime.startContainer(id);
+      this.d.events.event(pass.pod, "Normal", "Started", `Started container ${c.name}`);
+    } catch (e) {
+      view.waiting = { reason: "RunContainerError", message: (e as Error).message };
+      this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
+      pass.requeueMs.push(5000);
+    }
+    // Keep the previous attempt (for `kubectl logs --previous`), remove older ones.
+    for (const old of attempts.slice(1)) await this.d.runtime.removeContainer(old.id);
+  }
+
+  private async report(pass: Pass, all: ContainerInfo[], sandbox: ContainerInfo, initViews: Map<string, ContainerView>) {
+    const { pod } = pass;
+    const init = groupAttempts(all, "init");
+    const app = groupAttempts(all, "app");
+    const imageIDs = new Map<string, string>();
+    const imageID = async (c: ContainerInfo | undefined) => {
+      if (!c) return undefined;
+      if (!imageIDs.has(c.image)) {
+        const i = await this.d.runtime.imagePresent(c.image).catch(() => undefined);
+        imageIDs.set(c.image, i?.repoDigests[0] ? `docker-pullable://${i.repoDigests[0]}` : `${this.d.runtimeName}://${c.imageId}`);
+      }
+      return imageIDs.get(c.image);
+    };
+    for (const [name, v] of initViews) {
+      v.attempts = init.get(name) ?? [];
+      v.imageID = await imageID(v.attempts[0]);
+    }
+    const running: Array<{ container: Container; id: string }> = [];
+    for (const c of pod.spec?.containers ?? []) {
+      const v = pass.views.get(c.name) ?? { attempts: [], ready: false, started: false };
+      v.attempts = app.get(c.name) ?? [];
+      const cur = v.attempts[0];
+      if (cur?.state === "running") {
+        running.push({ container: c, id: cur.id });
+        if (v.waiting?.reason === "CrashLoopBackOff") v.waiting = undefined;
+      }
+      v.imageID = await imageID(cur);
+      pass.views.set(c.name, v);
+    }
+    this.d.probes.sync(pod, running, pass.podIP);
+    for (const r of running) Object.assign(pass.views.get(r.container.name)!, this.d.probes.state(r.id));
+    const status = computePodStatus({
+      pod,
+      now: this.now(),
+      runtimeName: this.d.runtimeName,
+      sandboxReady: sandbox.state === "running",
+      podIP: pass.podIP,
+      hostIP: this.cfg.hostIP(),
+      init: initViews,
+      app: pass.views,
+    });
+    if (status.phase === "Succeeded" || status.phase === "Failed") {
+      await this.d.runtime.stopContainer(sandbox.id, 1);
+      this.d.probes.forgetPod(pod.metadata.uid!);
+    }
+    await this.writeStatus(pod, status);
+    const next = pass.requeueMs.length ? Math.max(0, Math.min(...pass.requeueMs)) : undefined;
+    return next === undefined ? undefined : { requeueAfterMs: next + 50 };
+  }
+
+  /** Writes the status unless it is what the API (or our last, not yet seen write) already has. */
+  private async writeStatus(pod: Pod, status: NonNullable<Pod["status"]>) {
+    const uid = pod.metadata.uid!;
+    const rv = Number(pod.metadata.resourceVersion ?? 0);
+    const last = this.written.get(uid);
+    if (last && rv < last.rv && sameStatus(last.status, status)) return; // our write is on its way
+    if (sameStatus(pod.status, status)) return;
+    try {
+      const updated = await this.d.client.resource<Pod>(podsDef).patch(pod.metadata.namespace, pod.metadata.name!, { metadata: { uid }, status }, "merge", "status");
+      this.written.set(uid, { rv: Number(updated.metadata.resourceVersion ?? 0), status });
+    } catch (e) {
+      if (!isGone(e)) throw e;
+    }
+  }
+
+  private grace(pod: Pod): number {
+    return pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+  }
+
+  /** Graceful deletion, in the background so one slow pod does not hold a worker for its grace period. */
+  private terminate(pod: Pod, all: ContainerInfo[]) {
+    const uid = pod.metadata.uid!;
+    if (this.terminating.has(uid)) return;
+    const run = (async () => {
+      this.d.probes.forgetPod(uid);
+      const grace = this.grace(pod);
+      const sandbox = groupAttempts(all, "pause").get(PAUSE_NAME)?.[0];
+      const podIP = pod.status?.podIP ?? sandbox?.ips[this.cfg.network];
+      const specs = new Map([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => [c.name, c]));
+      const apps = all.filter((c) => kindOf(c) !== "pause" && c.state === "running");
+      if (apps.length) this.d.events.event(pod, "Normal", "Killing", `Stopping container${apps.length > 1 ? "s" : ""} ${apps.map((c) => c.labels[LABELS.container]).join(", ")}`);
+      await Promise.all(apps.map((c) => stopContainer(this.d.runtime, c, specs.get(c.labels[LABELS.container] ?? ""), grace, podIP)));
+      await this.removeAll(uid, await this.list(uid), 1);
+      try {
+        await this.d.client.resource<Pod>(podsDef).delete(pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
+      } catch (e) {
+        if (!isGone(e)) throw e;
+      }
+    })()
+      .catch((e) => this.d.log.warn("pod termination failed; will retry", { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, error: String(e) }))
+      .finally(() => {
+        this.terminating.delete(uid);
+        this.d.enqueue(uid);
+      });
+    this.terminating.set(uid, run);
+  }
+
+  /** Stops and removes every container of a pod and its directory (the pod is gone). */
+  async removeAll(uid: string, all: ContainerInfo[], graceSeconds: number) {
+    this.d.probes.forgetPod(uid);
+    this.d.puller.forgetPod(uid);
+    const stopFirst = all.filter((c) => c.state === "running" && kindOf(c) !== "pause");
+    await Promise.all(stopFirst.map((c) => this.d.runtime.stopContainer(c.id, Number(c.labels[LABELS.gracePeriod] ?? graceSeconds) > 0 ? graceSeconds : 0)));
+    for (const c of all) await this.d.runtime.removeContainer(c.id);
+    removePodDir(podDir(this.cfg.dataDir, uid));
+    this.written.delete(uid);
+  }
+
+  /** Waits for background terminations (kubelet stop). */
+  async drain() {
+    await Promise.allSettled([...this.terminating.values()]);
+  }
+
+  private envContext(pass: Pass): EnvContext {
+    return {
+      pod: pass.pod,
+      podIP: pass.podIP,
+      hostIP: this.cfg.hostIP(),
+      apiServerHost: this.cfg.apiServerHost,
+      apiServerPort: this.cfg.apiServerPort,
+      nodeCpuMillis: this.cfg.nodeCpuMillis,
+      nodeMemoryBytes: this.cfg.nodeMemoryBytes,
+    };
+  }
+
+  private volumeContext(pass: Pass): VolumeContext {
+    return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: this.cfg.serviceAccountToken, mountTmpfs };
+  }
+}
