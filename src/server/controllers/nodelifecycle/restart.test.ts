@@ -28,7 +28,7 @@ async function staleNode(name: string) {
     metadata: { name },
     status: { conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: old, lastTransitionTime: old }] },
   });
-  await env.client.resource<Lease>(leases).create("kube-node-lease", { metadata: { name }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(ago(5 * 60_000)) } });
+  await env.client.resource<Lease>(leases).create("kube-node-lease", { metadata: { name }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(Date.now() - 5 * 60_000) } });
 }
 
 test("old persisted renewTimes do not mark nodes lost at start; silence after the start does, one grace period later", async () => {
@@ -43,7 +43,7 @@ test("old persisted renewTimes do not mark nodes lost at start; silence after th
     const renewals = (async () => {
       while (renewing) {
         const l = await env.client.resource<Lease>(leases).get("kube-node-lease", "alive");
-        await env.client.resource<Lease>(leases).update({ ...l, spec: { ...l.spec, renewTime: microTime(new Date()) } });
+        await env.client.resource<Lease>(leases).update({ ...l, spec: { ...l.spec, renewTime: microTime() } });
         await Bun.sleep(100);
       }
     })();
