@@ -1,0 +1,171 @@
+// The kubelet against the real Docker engine and an in-process API server: pods really run.
+// Needs dockerd (CI starts one; locally these skip with a message when there is none).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Pod } from "../src/api/resources/pod";
+import { startHttpTestApi, eventually, type HttpTestApi } from "../src/agent/node/testing";
+import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
+import { startKubelet, type Kubelet } from "../src/agent/kubelet/kubelet";
+import { NODE_LABEL } from "../src/agent/kubelet/names";
+import { dockerForTests } from "../src/agent/runtime/docker/testing";
+import type { DockerRuntime } from "../src/agent/runtime/docker/docker";
+import { LABELS } from "../src/agent/runtime/runtime";
+
+const docker = await dockerForTests("kubelet Docker tests");
+const NODE = `kd-${Date.now().toString(36)}`;
+const pods = { group: "", version: "v1", plural: "pods", namespaced: true };
+let api: HttpTestApi;
+let rt: DockerRuntime;
+let kubelet: Kubelet;
+let dataDir: string;
+
+const opts = () => ({ nodeName: NODE, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", relistIntervalMs: 300 });
+const podApi = () => api.client.resource<Pod>(pods);
+const get = (name: string) => podApi().get("default", name);
+const ours = () => rt.listContainers({ [NODE_LABEL]: NODE });
+const sh = (script: string) => ({ image: TEST_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", script] });
+// PID 1 ignores SIGTERM unless it traps it: these containers stop at once when asked.
+const serve = (script: string) => sh(`trap 'exit 0' TERM; ${script} & wait`);
+
+async function create(pod: Pod) {
+  return podApi().create("default", { ...pod, spec: { nodeName: NODE, terminationGracePeriodSeconds: 5, ...pod.spec! } });
+}
+
+async function until(name: string, check: (p: Pod) => boolean, ms = 20_000, what = `${name} condition`) {
+  return eventually(async () => {
+    const p = await get(name);
+    return check(p) && p;
+  }, ms, what);
+}
+
+const ready = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+describe.skipIf(!docker)("kubelet on Docker", () => {
+  beforeAll(async () => {
+    rt = docker!;
+    await ensureTestImage(rt);
+    dataDir = mkdtempSync(join(tmpdir(), "bramble-kubelet-"));
+    api = await startHttpTestApi();
+    kubelet = await startKubelet(api.client, rt, opts());
+  });
+
+  afterAll(async () => {
+    await kubelet?.stop();
+    for (const c of await rt.listContainers({ [NODE_LABEL]: NODE })) await rt.removeContainer(c.id);
+    await api?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("containers of a pod share localhost and an emptyDir; status shows IPs, IDs and conditions", async () => {
+    await create({
+      metadata: { name: "web" },
+      spec: {
+        volumes: [{ name: "shared", emptyDir: {} }],
+        containers: [
+          { name: "server", ...serve("echo hi-from-server > /data/index.html; httpd -f -p 8080 -h /data"), volumeMounts: [{ name: "shared", mountPath: "/data" }] },
+          { name: "client", ...serve("sleep 1000"), volumeMounts: [{ name: "shared", mountPath: "/data" }] },
+        ],
+      },
+    });
+    const pod = await until("web", (p) => p.status?.phase === "Running" && ready(p));
+    const st = pod.status!;
+    expect(st.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(st.hostIP).toBe("127.0.0.1");
+    expect(st.containerStatuses!.map((c) => c.containerID)).toEqual([expect.stringMatching(/^docker:\/\/[0-9a-f]{64}$/), expect.stringMatching(/^docker:\/\/[0-9a-f]{64}$/)]);
+    expect(st.containerStatuses![0].imageID).toMatch(/^docker:\/\/sha256:/);
+    const client = st.containerStatuses!.find((c) => c.name === "client")!.containerID!.slice(9);
+    const r = await eventually(async () => {
+      const out = await rt.exec(client, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/index.html"]);
+      return out.exitCode === 0 && out;
+    }, 10_000, "wget over localhost");
+    expect(r.stdout).toBe("hi-from-server\n");
+    expect((await rt.exec(client, ["cat", "/data/index.html"])).stdout).toBe("hi-from-server\n");
+  }, 30_000);
+
+  test("configMap volume and env from a configMap key, downward API env", async () => {
+    await api.client.resource({ group: "", version: "v1", plural: "configmaps", namespaced: true }).create("default", { metadata: { name: "cfg" }, data: { greeting: "hello", "app.conf": "x=1\n" } } as never);
+    await create({
+      metadata: { name: "cfgpod" },
+      spec: {
+        volumes: [{ name: "c", configMap: { name: "cfg" } }],
+        containers: [
+          {
+            name: "app",
+            ...serve("sleep 1000"),
+            env: [
+              { name: "GREETING", valueFrom: { configMapKeyRef: { name: "cfg", key: "greeting" } } },
+              { name: "MY_POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "MY_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            ],
+            volumeMounts: [{ name: "c", mountPath: "/etc/cfg" }],
+          },
+        ],
+      },
+    });
+    const pod = await until("cfgpod", ready);
+    const id = pod.status!.containerStatuses![0].containerID!.slice(9);
+    const env = (await rt.exec(id, ["env"])).stdout;
+    expect(env).toContain("GREETING=hello");
+    expect(env).toContain("MY_POD=cfgpod");
+    expect(env).toContain(`MY_IP=${pod.status!.podIP}`);
+    expect(env).toContain("KUBERNETES_SERVICE_HOST=10.43.0.1");
+    expect((await rt.exec(id, ["cat", "/etc/cfg/app.conf"])).stdout).toBe("x=1\n");
+    expect((await rt.exec(id, ["cat", "/var/run/secrets/kubernetes.io/serviceaccount/namespace"])).stdout).toBe("default");
+  }, 30_000);
+
+  test("readiness gates Ready until the probe passes", async () => {
+    await create({
+      metadata: { name: "gated" },
+      spec: { containers: [{ name: "app", ...serve("sleep 1000"), readinessProbe: { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 1 } }] },
+    });
+    const running = await until("gated", (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined);
+    await Bun.sleep(1500);
+    expect(ready(await get("gated"))).toBe(false);
+    await rt.exec(running.status!.containerStatuses![0].containerID!.slice(9), ["touch", "/tmp/ready"]);
+    const p = await until("gated", ready, 10_000);
+    expect(p.status!.containerStatuses![0].ready).toBe(true);
+  }, 30_000);
+
+  test("a crash-looping container restarts with backoff, counting restarts and keeping lastState", async () => {
+    await create({ metadata: { name: "crash" }, spec: { containers: [{ name: "app", ...sh("echo dying; exit 3") }] } });
+    const p = await until("crash", (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff", 20_000);
+    const cs = p.status!.containerStatuses![0];
+    expect(cs.restartCount).toBeGreaterThanOrEqual(1);
+    expect(cs.lastState?.terminated).toMatchObject({ exitCode: 3, reason: "Error" });
+    expect(p.status!.phase).toBe("Running");
+    // The previous attempt is kept (for logs --previous), older ones are not.
+    const mine = (await ours()).filter((c) => c.labels[LABELS.podUid] === p.metadata.uid && c.labels[LABELS.kind] === "app");
+    expect(mine.length).toBeLessThanOrEqual(2);
+  }, 30_000);
+
+  test("kubelet restart adopts running containers without restarting them", async () => {
+    const before = await get("web");
+    const ids = before.status!.containerStatuses!.map((c) => c.containerID);
+    const count = (await ours()).length;
+    await kubelet.stop();
+    kubelet = await startKubelet(api.client, rt, opts());
+    await Bun.sleep(2000);
+    const after = await get("web");
+    expect(after.status!.containerStatuses!.map((c) => c.containerID)).toEqual(ids);
+    expect(after.status!.containerStatuses!.map((c) => c.restartCount)).toEqual([0, 0]);
+    expect((await ours()).filter((c) => c.state === "running").length).toBeLessThanOrEqual(count);
+    expect(ready(after)).toBe(true);
+  }, 30_000);
+
+  test("graceful delete stops and removes the containers, then the pod", async () => {
+    const pod = await get("web");
+    const uid = pod.metadata.uid!;
+    await podApi().delete("default", "web");
+    await eventually(async () => {
+      try {
+        await get("web");
+        return false;
+      } catch (e) {
+        return (e as { code?: number }).code === 404;
+      }
+    }, 20_000, "web to be deleted");
+    expect((await ours()).filter((c) => c.labels[LABELS.podUid] === uid)).toEqual([]);
+  }, 30_000);
+});
