@@ -195,7 +195,7 @@ test("node authorization: its own Node yes, another Node or a Deployment no", as
     body: JSON.stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "i" }] } } } }),
   });
   expect(deploy.status).toBe(403);
-  expect((await deploy.json()).message).toBe('deployments.apps is forbidden: User "system:node:node-a" cannot create resource "deployments" in API group "apps" in the namespace "default"');
+  expect(((await deploy.json()) as { message: string }).message).toBe('deployments.apps is forbidden: User "system:node:node-a" cannot create resource "deployments" in API group "apps" in the namespace "default"');
   // Reading what a kubelet needs is fine.
   expect((await asNode("/api/v1/services")).status).toBe(200);
   expect((await asNode("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a")).status).toBe(200);
