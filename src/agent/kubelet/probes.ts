@@ -101,7 +101,6 @@ export class ProbeManager {
     if (!this.byPod.has(uid)) this.byPod.set(uid, new Set());
     this.byPod.get(uid)!.add(id);
     const changed = () => this.host.onChange(uid);
-    if (!container.readinessProbe && !container.startupProbe) return;
     const startLoops = () => {
       if (container.readinessProbe) {
         p.workers.push(

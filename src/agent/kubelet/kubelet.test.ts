@@ -1,0 +1,132 @@
+// The kubelet against the fake runtime and the in-process API server over HTTP.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pods as podsDef, type Pod } from "../../api/resources/pod";
+import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing";
+import { FakeRuntime } from "../runtime/fake/fake";
+import { LABELS } from "../runtime/runtime";
+import { startKubelet, type Kubelet } from "./kubelet";
+import { NODE_LABEL } from "./names";
+
+let api: HttpTestApi;
+let rt: FakeRuntime;
+let kubelet: Kubelet;
+let dataDir: string;
+const opts = () => ({ nodeName: "n1", dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "192.168.1.10", relistIntervalMs: 50 });
+const podApi = () => api.client.resource<Pod>(podsDef);
+const get = (name: string) => podApi().get("default", name);
+const until = (name: string, check: (p: Pod) => boolean, what = name, ms = 5000) =>
+  eventually(async () => {
+    const p = await get(name);
+    return check(p) && p;
+  }, ms, what);
+const create = (name: string, spec: Partial<NonNullable<Pod["spec"]>>) =>
+  podApi().create("default", { metadata: { name }, spec: { nodeName: "n1", containers: [], ...spec } as NonNullable<Pod["spec"]> });
+const gone = async (name: string) => {
+  try {
+    await get(name);
+    return false;
+  } catch (e) {
+    return (e as { code?: number }).code === 404;
+  }
+};
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "bramble-kubelet-unit-"));
+  api = await startHttpTestApi();
+  rt = new FakeRuntime(["busybox:1"]);
+  kubelet = await startKubelet(api.client, rt, opts());
+});
+
+afterAll(async () => {
+  await kubelet.stop();
+  await api.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("init containers run in order before the app; the pause container holds the network", async () => {
+  await create("init", {
+    initContainers: [
+      { name: "one", image: "busybox:1", command: ["sh", "-c", "exit 0"] },
+      { name: "two", image: "busybox:1", command: ["true"] },
+    ],
+    containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }],
+  });
+  const p = await until("init", (p) => p.status?.phase === "Running");
+  expect(p.status!.initContainerStatuses!.map((s) => s.state?.terminated?.reason)).toEqual(["Completed", "Completed"]);
+  expect(p.status!.conditions!.find((c) => c.type === "Initialized")?.status).toBe("True");
+  const order = rt.calls.filter((c) => c.startsWith("start ") && c.includes("_init_")).map((c) => c.split("_")[1]);
+  expect(order).toEqual(["POD", "one", "two", "app"]);
+  const app = [...rt.containers.values()].find((c) => c.info.labels[LABELS.container] === "app")!;
+  const pause = [...rt.containers.values()].find((c) => c.info.labels[LABELS.kind] === "pause" && c.info.labels[LABELS.podName] === "init")!;
+  expect(app.spec.networkMode).toBe(`container:${pause.info.id}`);
+  expect(p.status!.podIP).toBe(pause.info.ips.bridge);
+  expect(p.status!.hostIP).toBe("192.168.1.10");
+});
+
+test("restartPolicy Never: a failed container fails the pod; OnFailure restarts it", async () => {
+  await create("never", { restartPolicy: "Never", containers: [{ name: "app", image: "busybox:1", command: ["false"] }] });
+  const p = await until("never", (p) => p.status?.phase === "Failed");
+  expect(p.status!.containerStatuses![0].state?.terminated).toMatchObject({ exitCode: 1, reason: "Error" });
+  await create("onfail", { restartPolicy: "OnFailure", containers: [{ name: "app", image: "busybox:1", command: ["false"] }] });
+  const q = await until("onfail", (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff");
+  expect(q.status!.containerStatuses![0].restartCount).toBe(1);
+  await create("done", { restartPolicy: "OnFailure", containers: [{ name: "app", image: "busybox:1", command: ["true"] }] });
+  await until("done", (p) => p.status?.phase === "Succeeded");
+});
+
+test("missing images: ErrImagePull then ImagePullBackOff; Never policy says so", async () => {
+  rt.pullFailures.set("nope/missing:1", "manifest unknown");
+  await create("pullfail", { containers: [{ name: "app", image: "nope/missing:1" }] });
+  const p = await until("pullfail", (p) => ["ErrImagePull", "ImagePullBackOff"].includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ""));
+  expect(p.status!.phase).toBe("Pending");
+  expect(p.status!.containerStatuses![0].state!.waiting!.message).toContain("manifest unknown");
+  await create("neverpull", { containers: [{ name: "app", image: "absent:2", imagePullPolicy: "Never" }] });
+  await until("neverpull", (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === "ErrImageNeverPull");
+});
+
+test("a failing liveness probe kills the container and it restarts", async () => {
+  rt.execHandler = (c, cmd) => (cmd[0] === "live" ? { exitCode: c.labels[LABELS.restartCount] === "0" ? 1 : 0, stdout: "", stderr: "" } : undefined);
+  await create("live", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], livenessProbe: { exec: { command: ["live"] }, periodSeconds: 1, failureThreshold: 1 } }] });
+  const p = await until("live", (p) => p.status?.containerStatuses?.[0]?.restartCount === 1 && !!p.status.containerStatuses[0].state?.running, "a restart", 4000);
+  expect(p.status!.containerStatuses![0].lastState?.terminated?.exitCode).toBe(143);
+});
+
+test("graceful delete runs preStop, stops, removes containers and deletes the pod", async () => {
+  const execs: string[][] = [];
+  rt.execHandler = (_, cmd) => {
+    execs.push(cmd);
+    return undefined;
+  };
+  await create("bye", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], lifecycle: { preStop: { exec: { command: ["echo", "bye"] } } } }] });
+  const p = await until("bye", (p) => p.status?.phase === "Running");
+  await podApi().delete("default", "bye");
+  await eventually(() => gone("bye"), 5000, "bye deleted");
+  expect(execs).toContainEqual(["echo", "bye"]);
+  expect(await rt.listContainers({ [LABELS.podUid]: p.metadata.uid! })).toEqual([]);
+});
+
+test("restart adopts running containers; orphans and pod-less bramble containers are removed", async () => {
+  await create("steady", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  const steady = await until("steady", (p) => p.status?.phase === "Running");
+  // Only a steady pod's containers: others (crash loops, terminal pods) change state on their own.
+  const before = (await rt.listContainers({ [NODE_LABEL]: "n1", [LABELS.podUid]: steady.metadata.uid! })).filter((c) => c.state === "running").map((c) => c.id).sort();
+  expect(before).toHaveLength(2);
+  await kubelet.stop();
+  // While it is down: a pod vanishes for good, and a stray bramble container appears.
+  const init = await get("init");
+  await podApi().delete("default", "init", { gracePeriodSeconds: 0 });
+  const stray = await rt.createContainer({ name: "stray", image: "busybox:1", labels: { [LABELS.managed]: "true", [LABELS.kind]: "app" } });
+  const starts = rt.calls.length;
+  kubelet = await startKubelet(api.client, rt, opts());
+  await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: init.metadata.uid! })).length === 0, 5000, "orphans removed");
+  await eventually(async () => !rt.containers.has(stray), 5000, "stray removed");
+  const after = (await rt.listContainers({ [NODE_LABEL]: "n1" })).filter((c) => c.state === "running").map((c) => c.id);
+  const survivors = before.filter((id) => rt.containers.get(id)?.info.labels[LABELS.podUid] !== init.metadata.uid);
+  expect(after.filter((id) => survivors.includes(id)).sort()).toEqual(survivors.sort());
+  // Nothing was started except restarts that backoff timing asked for (none of the survivors).
+  const restarted = rt.calls.slice(starts).filter((c) => c.startsWith("start ") && survivors.some((id) => c.includes(rt.containers.get(id)?.info.name ?? "@@")));
+  expect(restarted).toEqual([]);
+});
