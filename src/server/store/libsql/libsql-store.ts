@@ -298,6 +298,7 @@ export class LibsqlStore implements Store {
       compactedRevision: () => this.#compactedRevision,
       compact: (revision: number) => this.compact(revision),
       flush: () => this.#flushDeferred(),
+      rowsToCompact: (revision: number) => q.countRows(this.db, this.#compactedOnDisk, revision),
     };
   }
 

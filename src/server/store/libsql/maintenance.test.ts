@@ -41,7 +41,7 @@ test("maintenance compacts old history, empties the WAL, then writes nothing whi
 
 test("maintenance timers run on their own", async () => {
   dir = await mkdtemp(join(tmpdir(), "bramble-maint-"));
-  const store = await openLibsqlStore(join(dir, "state.db"), { retainRevisions: 5, compactIntervalMs: 5, checkpointIntervalMs: 5 });
+  const store = await openLibsqlStore(join(dir, "state.db"), { retainRevisions: 5, compactIntervalMs: 5, checkpointIntervalMs: 5, compactMinRows: 1 });
   let kv = await store.create("/t/a", "0");
   for (let i = 1; i <= 20; i++) kv = await store.update("/t/a", String(i), kv.modRevision);
   let compacted = 0;

@@ -12,11 +12,20 @@ export interface MaintenanceOptions {
   /** How often to checkpoint and truncate the WAL if anything was written; 0 disables (default 10 s). */
   checkpointIntervalMs: number;
   /**
+   * Compaction is a write of its own (deleted rows, the recorded progress): on an idle cluster,
+   * every 30 s it would cost about one transaction per row written. So it waits until this many
+   * rows are compactable, or an hour passed (default 100; under load they are there at once).
+   */
+  compactMinRows: number;
+  /**
    * How often deferred writes (Lease renewals) are written to disk; 0 disables (default 5 min).
    * This bounds what a crash can lose: a node's renewTime from up to one interval ago.
    */
   deferredFlushIntervalMs: number;
 }
+
+/** Compaction waits at most this long for compactMinRows (see MaintenanceOptions). */
+const COMPACT_MAX_DELAY_MS = 60 * 60_000;
 
 export interface CompactionTarget {
   /** The newest committed revision. */
@@ -24,6 +33,8 @@ export interface CompactionTarget {
   /** The revision history is (being) compacted to. */
   compactedRevision(): number;
   compact(revision: number): Promise<void>;
+  /** Rows on disk that compacting up to revision would look at (a read). */
+  rowsToCompact(revision: number): Promise<number>;
   /** Writes the deferred writes held in memory. */
   flush(): Promise<void>;
 }
@@ -31,6 +42,8 @@ export interface CompactionTarget {
 export class Maintenance {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   #compacting = false;
+  /** When compaction last ran (0: not since start, so the first one does not wait). */
+  #lastCompactionAt = 0;
   /** Compaction and flushes write outside the group commit's count; remember it for the next checkpoint. */
   #wroteOutsideCommits = false;
 
@@ -68,6 +81,9 @@ export class Maintenance {
     if (this.#compacting || target <= this.store.compactedRevision()) return;
     this.#compacting = true;
     try {
+      const overdue = Date.now() - this.#lastCompactionAt >= COMPACT_MAX_DELAY_MS;
+      if (!overdue && (await this.store.rowsToCompact(target)) < this.opts.compactMinRows) return;
+      this.#lastCompactionAt = Date.now();
       await this.store.compact(target);
     } finally {
       this.#compacting = false;

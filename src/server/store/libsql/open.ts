@@ -43,6 +43,7 @@ export async function openLibsqlStore(path: string, opts: LibsqlStoreOptions = {
     return new LibsqlStore(client, db, state, {
       retainRevisions: opts.retainRevisions ?? 1000,
       compactIntervalMs: opts.compactIntervalMs ?? 30_000,
+      compactMinRows: opts.compactMinRows ?? 100,
       checkpointIntervalMs: opts.checkpointIntervalMs ?? 10_000,
       deferredFlushIntervalMs: opts.deferredFlushIntervalMs ?? 300_000,
     });

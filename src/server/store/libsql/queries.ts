@@ -151,6 +151,12 @@ export async function compactRange(db: Db, from: number, to: number): Promise<bo
   return true;
 }
 
+/** Rows with revision in (from, to]. */
+export async function countRows(db: Db, from: number, to: number): Promise<number> {
+  const rows = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(kv).where(and(gt(kv.revision, from), lte(kv.revision, to)));
+  return rows[0]?.n ?? 0;
+}
+
 /** The reservation for deferred writes (deferred.ts); 0 when none was ever made. */
 export async function readReservedRevision(db: Db): Promise<number> {
   const rows = await db.select({ value: meta.value }).from(meta).where(eq(meta.name, RESERVED_REVISION));
