@@ -7,9 +7,10 @@ import { join } from "node:path";
 import type { Pod } from "../src/api/resources/pod";
 import { startHttpTestApi, eventually, type HttpTestApi } from "../src/agent/node/testing";
 import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
+import { PAUSE_IMAGE } from "../src/agent/images/pause";
 import { startKubelet, type Kubelet } from "../src/agent/kubelet/kubelet";
 import { NODE_LABEL } from "../src/agent/kubelet/names";
-import { dockerForTests } from "../src/agent/runtime/docker/testing";
+import { dockerForTests, removeImageIfUnused } from "../src/agent/runtime/docker/testing";
 import type { DockerRuntime } from "../src/agent/runtime/docker/docker";
 import { LABELS } from "../src/agent/runtime/runtime";
 
@@ -55,6 +56,9 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     await kubelet?.stop();
     for (const c of await rt.listContainers({ [NODE_LABEL]: NODE })) await rt.removeContainer(c.id);
     await api?.stop();
+    // Images this file made: the next run rebuilds them in well under a second.
+    await removeImageIfUnused(rt, TEST_IMAGE);
+    await removeImageIfUnused(rt, PAUSE_IMAGE);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 

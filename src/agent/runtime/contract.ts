@@ -8,6 +8,8 @@ export interface ContractSetup {
   runtime: ContainerRuntime;
   /** An image with busybox-like sh, echo, env, sleep. */
   image: string;
+  /** Removes what setup made (e.g. the imported test image). */
+  cleanup?(): Promise<void>;
 }
 
 async function until<T>(f: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
@@ -25,6 +27,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
   const label = "io.bramble.contract";
   let rt: ContainerRuntime;
   let image = "";
+  let cleanup: (() => Promise<void>) | undefined;
   let n = 0;
   const spec = (over: Partial<ContainerSpec>): ContainerSpec => ({
     name: `bramble-contract-${run}-${n++}`,
@@ -40,12 +43,14 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       if (!s) return void (skip.on = true);
       rt = s.runtime;
       image = s.image;
+      cleanup = s.cleanup;
     });
     afterAll(async () => {
       if (skip.on) return;
       for (const c of await rt.listContainers({ [label]: run })) await rt.removeContainer(c.id);
       await rt.removeNetwork(`bramble-contract-${run}`);
       await rt.removeImage(`bramble/contract-${run}:1`);
+      await cleanup?.();
     });
     const t = (title: string, f: () => Promise<void>, timeout = 20_000) =>
       test(title, async () => {

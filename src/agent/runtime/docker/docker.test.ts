@@ -1,9 +1,10 @@
 import { ensureTestImage } from "../../images/testimage";
 import { runtimeContract } from "../contract";
-import { dockerForTests } from "./testing";
+import { dockerForTests, removeImageIfUnused } from "./testing";
 
 runtimeContract("docker", async () => {
   const runtime = await dockerForTests("Docker runtime contract");
   if (!runtime) return undefined;
-  return { runtime, image: await ensureTestImage(runtime) };
+  const image = await ensureTestImage(runtime);
+  return { runtime, image, cleanup: () => removeImageIfUnused(runtime, image) };
 });

@@ -15,3 +15,14 @@ export async function dockerForTests(what: string): Promise<DockerRuntime | unde
     return undefined;
   }
 }
+
+/**
+ * Removes an image a test made unless some container (maybe another test's, on this shared
+ * engine) still uses it: Docker refuses a non-forced removal then, and that is fine.
+ */
+export async function removeImageIfUnused(runtime: DockerRuntime, ref: string): Promise<void> {
+  await runtime.docker
+    .getImage(ref)
+    .remove()
+    .catch(() => undefined);
+}
