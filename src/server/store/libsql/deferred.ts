@@ -5,7 +5,10 @@
 // as an ordinary row (with its own revision) when:
 //   - a durable write touches the key: the held row goes into that write's transaction first,
 //     so the log stays a chain (every row's prev_revision is a row on disk, which compaction needs);
-//   - the periodic flush or close() runs: one small transaction for every held key.
+//   - the flush interval has passed: every held row rides along with the next durable write
+//     (on an idle cluster, a node's 5-minutely status report), which costs a few rows in a
+//     transaction that happens anyway; if none comes within a quarter interval more, a small
+//     transaction of its own (maintenance timer), and always on flush() or close().
 //
 // Revisions stay monotonic across a crash through a reservation: a deferred write may only use a
 // revision at or below the persisted `reserved_revision`; a batch that needs more raises it by
@@ -75,8 +78,21 @@ export class DeferredWrites {
   /** Every deferred event above the compacted revision, in revision order (watch replay). */
   #log: WatchEvent[] = [];
 
-  /** @param reserved the persisted reservation (0 when none). */
-  constructor(private reserved: number) {}
+  #lastFlushAt = Date.now();
+
+  /**
+   * @param reserved the persisted reservation (0 when none).
+   * @param intervalMs how long held rows may wait for a durable write to ride along with (0: only explicit flushes).
+   */
+  constructor(
+    private reserved: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Whether held rows waited long enough for a durable write: flush them on their own now. */
+  overdue(): boolean {
+    return this.intervalMs > 0 && this.#held.size > 0 && Date.now() - this.#lastFlushAt >= this.intervalMs * 1.25;
+  }
 
   /** The key's newest state if it is a deferred write not yet on disk. */
   get(key: string): KeyValue | undefined {
@@ -120,11 +136,21 @@ export class DeferredWrites {
       }
       rows.push({ revision: w.revision, key: w.key, value: w.value, createRevision: w.createRevision, prevRevision: w.prevRevision, deleted: w.deleted });
     }
+    const piggyback = rows.length > 0 && this.intervalMs > 0 && Date.now() - this.#lastFlushAt >= this.intervalMs;
+    if (piggyback) {
+      for (const key of new Set([...this.#held.keys(), ...view.keys()])) {
+        const held = heldOf(key);
+        if (!held) continue;
+        rows.push(rowOf(held));
+        view.set(key, null);
+      }
+    }
     const reserve = maxDeferred > this.reserved ? maxDeferred + RESERVE_BLOCK : undefined;
     return {
       rows,
       statements: reserve === undefined ? [] : [setReserved(reserve)],
       apply: () => {
+        if (piggyback) this.#lastFlushAt = Date.now();
         for (const [key, held] of view) {
           if (held) this.#held.set(key, held);
           else this.#held.delete(key);
@@ -146,6 +172,7 @@ export class DeferredWrites {
       statements: lower ? [setReserved(closingAt)] : [],
       apply: () => {
         this.#held.clear();
+        this.#lastFlushAt = Date.now();
         if (lower) this.reserved = closingAt;
       },
     };

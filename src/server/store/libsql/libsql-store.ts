@@ -68,7 +68,7 @@ export class LibsqlStore implements Store {
     // Deferred writes of the last run that never reached the log leave holes in its history, so
     // watching from before the restart fails (the client relists) instead of replaying past them.
     this.#compactedRevision = Math.max(state.compactedRevision, state.reservedRevision);
-    this.#deferred = new DeferredWrites(state.reservedRevision);
+    this.#deferred = new DeferredWrites(state.reservedRevision, maintenance.deferredFlushIntervalMs);
     this.#hub = new WatchHub((prefix, after, limit) => this.#readHistory(prefix, after, limit));
     this.#writer = new GroupCommitter(
       client,
@@ -297,7 +297,7 @@ export class LibsqlStore implements Store {
       committedRevision: () => this.#committedRevision,
       compactedRevision: () => this.#compactedRevision,
       compact: (revision: number) => this.compact(revision),
-      flush: () => this.#flushDeferred(),
+      flushOverdue: () => (this.#deferred.overdue() ? this.#flushDeferred() : Promise.resolve()),
       rowsToCompact: (revision: number) => q.countRows(this.db, this.#compactedOnDisk, revision),
     };
   }

@@ -50,3 +50,36 @@ test("compaction stops below a held deferred write, and removes what its row sup
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("held deferred writes ride along with the first durable write after the flush interval, or go alone when overdue", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { createClient } = await import("@libsql/client");
+  const { openLibsqlStore } = await import("./open.ts");
+  const { until } = await import("../contract.ts");
+  const dir = await mkdtemp(join(tmpdir(), "bramble-store-"));
+  const path = join(dir, "state.db");
+  const store = await openLibsqlStore(path, { compactIntervalMs: 0, checkpointIntervalMs: 0, deferredFlushIntervalMs: 200 });
+  const db = createClient({ url: `file:${path}` });
+  const rows = async (key: string) => Number((await db.execute({ sql: "SELECT count(*) AS n FROM kv WHERE key = ?", args: [key] })).rows[0]!.n);
+  try {
+    let lease = await store.create("/k/lease", "0");
+    lease = await store.update("/k/lease", "1", lease.modRevision, { durable: false });
+    await store.create("/k/early", "x"); // before the interval: the renewal stays held
+    expect(await rows("/k/lease")).toBe(1);
+    await Bun.sleep(210);
+    await store.create("/k/late", "x"); // after it: the renewal goes in the same transaction
+    expect(await rows("/k/lease")).toBe(2);
+    lease = await store.update("/k/lease", "2", lease.modRevision, { durable: false });
+    // No durable write comes: the maintenance timer flushes it on its own (1.25 intervals).
+    let n = 0;
+    await until(() => {
+      void rows("/k/lease").then((r) => (n = r));
+      return n === 3;
+    }, "overdue flush");
+    expect(await store.get("/k/lease")).toEqual(lease);
+  } finally {
+    db.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

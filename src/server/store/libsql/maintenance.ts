@@ -18,8 +18,9 @@ export interface MaintenanceOptions {
    */
   compactMinRows: number;
   /**
-   * How often deferred writes (Lease renewals) are written to disk; 0 disables (default 5 min).
-   * This bounds what a crash can lose: a node's renewTime from up to one interval ago.
+   * How often deferred writes (Lease renewals) are written to disk; 0: only on flush() and close()
+   * (default 5 min). They ride along with the first durable write after the interval, or go on
+   * their own a quarter interval later, so a crash loses at most 1.5 intervals of renewals.
    */
   deferredFlushIntervalMs: number;
 }
@@ -35,8 +36,8 @@ export interface CompactionTarget {
   compact(revision: number): Promise<void>;
   /** Rows on disk that compacting up to revision would look at (a read). */
   rowsToCompact(revision: number): Promise<number>;
-  /** Writes the deferred writes held in memory. */
-  flush(): Promise<void>;
+  /** Writes the deferred writes held in memory if no durable write took them along in time. */
+  flushOverdue(): Promise<void>;
 }
 
 export class Maintenance {
@@ -59,7 +60,7 @@ export class Maintenance {
       this.#every(this.opts.compactIntervalMs, () => this.compactOldHistory());
     }
     if (this.opts.deferredFlushIntervalMs > 0) {
-      this.#every(this.opts.deferredFlushIntervalMs, () => this.store.flush());
+      this.#every(this.opts.deferredFlushIntervalMs / 4, () => this.store.flushOverdue());
     }
     if (this.opts.checkpointIntervalMs > 0) {
       this.#every(this.opts.checkpointIntervalMs, () => this.checkpointIfWritten());
