@@ -167,7 +167,9 @@ async function oneRun(run: number): Promise<RunResult> {
     const killedAt = now();
     console.log(`run ${run}: sim A (pid ${simA.pid}, nodes ${[...perNode].map(([n, c]) => `${n}: ${c} pods`).join(", ")}) killed with SIGKILL`);
 
-    const ok = await Promise.race([done.then(() => true), Bun.sleep(TIMEOUT_MS).then(() => false)]);
+    let timer: Timer | undefined;
+    const ok = await Promise.race([done.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), TIMEOUT_MS)))]);
+    clearTimeout(timer); // a pending timer would keep this process alive
     nodeWatch.stop();
     podWatch.stop();
 
