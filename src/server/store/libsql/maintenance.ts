@@ -9,7 +9,7 @@ export interface MaintenanceOptions {
   retainRevisions: number;
   /** How often to compact history older than retainRevisions; 0 disables (default 30 s). */
   compactIntervalMs: number;
-  /** How often to checkpoint and truncate the WAL if anything was written; 0 disables (default 10 s). */
+  /** How often to check whether the WAL is due a checkpoint and truncation (see CHECKPOINT_MIN_COMMITS); 0 disables (default 10 s). */
   checkpointIntervalMs: number;
   /**
    * Compaction is a write of its own (deleted rows, the recorded progress): on an idle cluster,
@@ -24,6 +24,16 @@ export interface MaintenanceOptions {
    */
   deferredFlushIntervalMs: number;
 }
+
+/**
+ * The timed checkpoint waits for this many commits, or CHECKPOINT_MAX_DELAY_MS. Each checkpoint
+ * copies every page the WAL changed into the database file: on an idle cluster (a node status
+ * every few minutes) one per commit would double what reaches the disk, while one per 10
+ * minutes writes the few pages those commits share once. After a burst, 100 commits are there
+ * at once and the WAL is emptied at the next tick as before.
+ */
+const CHECKPOINT_MIN_COMMITS = 100;
+const CHECKPOINT_MAX_DELAY_MS = 10 * 60_000;
 
 /** Compaction waits at most this long for compactMinRows (see MaintenanceOptions). */
 const COMPACT_MAX_DELAY_MS = 60 * 60_000;
@@ -45,8 +55,9 @@ export class Maintenance {
   #compacting = false;
   /** When compaction last ran (0: not since start, so the first one does not wait). */
   #lastCompactionAt = 0;
-  /** Compaction and flushes write outside the group commit's count; remember it for the next checkpoint. */
-  #wroteOutsideCommits = false;
+  /** Commits (compactions and flushes count one each) since the last checkpoint. */
+  #uncheckpointed = 0;
+  #lastCheckpointAt = Date.now();
 
   constructor(
     private readonly client: Client,
@@ -63,7 +74,7 @@ export class Maintenance {
       this.#every(this.opts.deferredFlushIntervalMs / 4, () => this.store.flushOverdue());
     }
     if (this.opts.checkpointIntervalMs > 0) {
-      this.#every(this.opts.checkpointIntervalMs, () => this.checkpointIfWritten());
+      this.#every(this.opts.checkpointIntervalMs, () => this.#checkpointIfDue());
     }
   }
 
@@ -74,7 +85,7 @@ export class Maintenance {
 
   /** Something wrote to the database outside the group commit: checkpoint next time. */
   noteWrite(): void {
-    this.#wroteOutsideCommits = true;
+    this.#uncheckpointed++;
   }
 
   async compactOldHistory(): Promise<void> {
@@ -97,12 +108,20 @@ export class Maintenance {
    * this one returns the space when writing stops, and costs nothing when nothing was written.
    */
   async checkpointIfWritten(): Promise<void> {
-    const commits = this.writer.takeCommitCount();
-    if (commits === 0 && !this.#wroteOutsideCommits) return;
-    this.#wroteOutsideCommits = false;
+    this.#uncheckpointed += this.writer.takeCommitCount();
+    if (this.#uncheckpointed === 0) return;
+    this.#uncheckpointed = 0;
+    this.#lastCheckpointAt = Date.now();
     await this.writer.exclusive(async () => {
       await this.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
     });
+  }
+
+  /** The timer's checkpoint: only once enough commits piled up, or they waited long enough. */
+  async #checkpointIfDue(): Promise<void> {
+    this.#uncheckpointed += this.writer.takeCommitCount();
+    if (this.#uncheckpointed < CHECKPOINT_MIN_COMMITS && Date.now() - this.#lastCheckpointAt < CHECKPOINT_MAX_DELAY_MS) return;
+    await this.checkpointIfWritten();
   }
 
   #every(ms: number, task: () => Promise<void>): void {
