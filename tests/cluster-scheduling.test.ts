@@ -137,6 +137,14 @@ describe("bad input is rejected with the field named", () => {
     const status = (await res.json()) as any;
     expect(status.reason).toBe("Invalid");
     expect(status.details.causes.map((c: any) => c.field)).toContain("spec.replicas");
+    // And through the scale subresource.
+    const scale = await binpack.fetch("/apis/apps/v1/namespaces/default/deployments/scaled/scale", {
+      method: "PATCH",
+      headers: { "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({ spec: { replicas: -2 } }),
+    });
+    expect(scale.status).toBe(422);
+    expect(((await scale.json()) as any).details.causes.map((c: any) => c.field)).toContain("spec.replicas");
     expect(await k("get", "deploy", "scaled", "-o", "jsonpath={.spec.replicas}")).toBe("0");
   });
 
@@ -167,10 +175,48 @@ spec:
     expect(err).toContain("Sometimes");
   });
 
+  test("other impossible specs: tolerations and rolling update parameters", async () => {
+    const pod = (tol: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: badtol2
+spec:
+  tolerations:
+  - ${tol}
+  containers:
+  - name: main
+    image: nginx:1.27
+`;
+    expect(await rejected(pod("{key: a, operator: Exists, value: x, effect: NoSchedule}"))).toContain("spec.tolerations[0].operator");
+    expect(await rejected(pod("{key: a, operator: Equal, value: x, effect: NoSchedule, tolerationSeconds: 5}"))).toContain("spec.tolerations[0].effect");
+    expect(await rejected(pod("{key: a, operator: Equal, value: x, effect: Sometimes}"))).toContain("spec.tolerations[0].effect");
+    const err = await rejected(deployment("nosurge", { replicas: 2, extraSpec: "  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 0}\n" }));
+    expect(err).toContain("spec.strategy.rollingUpdate.maxUnavailable");
+    const neg = await rejected(deployment("negsurge", { replicas: 2, extraSpec: "  strategy:\n    rollingUpdate: {maxSurge: -1}\n" }));
+    expect(neg).toContain("spec.strategy.rollingUpdate.maxSurge");
+    const rs = await rejected(`apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: negrs
+spec:
+  replicas: -3
+  selector:
+    matchLabels: {app: negrs}
+  template:
+    metadata:
+      labels: {app: negrs}
+    spec:
+      containers:
+      - name: main
+        image: nginx:1.27
+`);
+    expect(rs).toContain("spec.replicas");
+  });
+
   test("nothing was written", async () => {
     const { k } = kubectlFor(binpack);
-    const names = await k("get", "deploy,pods", "-o", "name");
-    expect(names).not.toMatch(/neg|mismatch|badtol/);
+    const names = await k("get", "deploy,rs,pods", "-o", "name");
+    expect(names).not.toMatch(/neg|mismatch|badtol|nosurge/);
   });
 });
 
