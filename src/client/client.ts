@@ -46,7 +46,14 @@ export interface DeleteOptions {
 }
 
 export class KubeClient {
-  constructor(readonly creds: ResolvedCredentials) {}
+  /**
+   * `transport` replaces the network: the server's own control loops hand their requests
+   * straight to the API server's handler, skipping TLS and sockets, through the same API.
+   */
+  constructor(
+    readonly creds: ResolvedCredentials,
+    private readonly transport?: (req: Request) => Response | Promise<Response>,
+  ) {}
 
   static fromKubeconfig(path: string): KubeClient {
     return new KubeClient(resolveContext(readKubeconfig(path)));
@@ -63,13 +70,10 @@ export class KubeClient {
     if (body !== undefined) headers["content-type"] = contentType;
     let res: Response;
     try {
-      res = await fetch(this.creds.server + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-        tls: this.creds.caCertPem ? { ca: this.creds.caCertPem } : undefined,
-      });
+      const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal };
+      res = this.transport
+        ? await this.transport(new Request(this.creds.server + path, init))
+        : await fetch(this.creds.server + path, { ...init, tls: this.creds.caCertPem ? { ca: this.creds.caCertPem } : undefined });
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
       throw new ApiError(503, "ServiceUnavailable", `cannot reach the API server at ${this.creds.server}: ${(e as Error).message}`);

@@ -136,9 +136,14 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   log.info("API server listening", { url, bind: `${cfg.bindAddress}:${http.port}`, datastore: cfg.datastoreEndpoint });
   log.info(`try: kubectl --kubeconfig ${cfg.writeKubeconfig ?? kubeconfigPath} get namespaces`);
 
-  // The control loops talk to the API like any other client (DESIGN.md), over loopback.
+  // The control loops talk to the API like any other client (DESIGN.md), through the same
+  // handler and authentication, but in-process: no TLS or socket per request and watch event.
   const loopHost = cfg.bindAddress === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddress;
-  const loopClient = new KubeClient({ server: serverUrl(loopHost, http.port ?? cfg.httpsListenPort), caCertPem: pki.caCertPem, token: admin.token, namespace: "default" });
+  const apiHandler = api;
+  const loopClient = new KubeClient(
+    { server: serverUrl(loopHost, http.port ?? cfg.httpsListenPort), caCertPem: pki.caCertPem, token: admin.token, namespace: "default" },
+    (req) => apiHandler.fetch(req),
+  );
   // Controllers and the scheduler run only while this server holds the controller Lease, so
   // a second server (HA, later) never runs the loops at the same time.
   const controllers = await startControllers(loopClient, {
