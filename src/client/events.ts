@@ -13,7 +13,16 @@ interface Recorded {
   name: string;
   namespace: string;
   count: number;
+  /** When the count was last written (ms). */
+  writtenAt: number;
 }
+
+/**
+ * Repeats of one event are written at most this often; in between they are only counted, and
+ * the next write carries the total. A pod that fails to schedule every 30 s must not cost a
+ * database write each time (upstream's recorder drops such repeats with a spam filter).
+ */
+const DEFAULT_REPEAT_WRITE_INTERVAL_MS = 5 * 60_000;
 
 const eventsRef = { group: "", version: "v1", plural: "events", namespaced: true };
 const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -25,6 +34,7 @@ export class EventRecorder {
     private readonly client: KubeClient,
     private readonly component: string,
     private readonly host?: string,
+    private readonly repeatWriteIntervalMs = DEFAULT_REPEAT_WRITE_INTERVAL_MS,
   ) {}
 
   /** Fire and forget: an event that cannot be written is logged, never thrown. */
@@ -40,6 +50,8 @@ export class EventRecorder {
     const seen = this.recent.get(key);
     if (seen) {
       seen.count++;
+      if (Date.now() - seen.writtenAt < this.repeatWriteIntervalMs) return;
+      seen.writtenAt = Date.now();
       try {
         await events.patch(seen.namespace, seen.name, { count: seen.count, lastTimestamp: now });
         return;
@@ -69,6 +81,6 @@ export class EventRecorder {
       reportingInstance: this.host ?? "",
     });
     if (this.recent.size > 4096) this.recent.clear(); // bounded memory; a repeat just makes a new event
-    this.recent.set(key, { name, namespace, count: 1 });
+    this.recent.set(key, { name, namespace, count: 1, writtenAt: Date.now() });
   }
 }

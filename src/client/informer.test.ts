@@ -46,7 +46,7 @@ test("the event recorder writes an Event and counts repeats on the same object",
   const { EventRecorder } = await import("./events");
   const cms = client.resource(configMaps);
   const target = await cms.create("default", { metadata: { name: "evented" }, data: {} });
-  const rec = new EventRecorder(client, "test-component");
+  const rec = new EventRecorder(client, "test-component", undefined, 0);
   rec.event({ ...target, apiVersion: "v1", kind: "ConfigMap" }, "Warning", "Testing", "it happened");
   await Bun.sleep(50);
   rec.event({ ...target, apiVersion: "v1", kind: "ConfigMap" }, "Warning", "Testing", "it happened");
@@ -58,4 +58,21 @@ test("the event recorder writes an Event and counts repeats on the same object",
   }
   expect(list.items.length).toBe(1);
   expect(list.items[0]).toMatchObject({ reason: "Testing", type: "Warning", count: 2, source: { component: "test-component" } });
+});
+
+test("repeats inside the write interval are counted, not written", async () => {
+  const { EventRecorder } = await import("./events");
+  const cms = client.resource(configMaps);
+  const target = { ...(await cms.create("default", { metadata: { name: "quiet" }, data: {} })), apiVersion: "v1", kind: "ConfigMap" };
+  const rec = new EventRecorder(client, "test-component");
+  rec.event(target, "Warning", "Again", "same thing");
+  const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+  const first = async () => (await events.list("default", { fieldSelector: "involvedObject.name=quiet" })).items[0] as any;
+  for (let i = 0; i < 50 && !(await first()); i++) await Bun.sleep(10);
+  const written = await first();
+  for (let i = 0; i < 5; i++) rec.event(target, "Warning", "Again", "same thing");
+  await Bun.sleep(50);
+  const after = await first();
+  expect(after.count).toBe(1);
+  expect(after.metadata.resourceVersion).toBe(written.metadata.resourceVersion);
 });
