@@ -30,7 +30,11 @@ export class Informer<T extends KubeObject> {
 
   constructor(
     private readonly client: ResourceClient<T>,
-    private readonly opts: ListOptions & { namespace?: string } = {},
+    private readonly opts: ListOptions & {
+      namespace?: string;
+      /** Applied to every object before it is cached (e.g. keep only metadata), as client-go's SetTransform. */
+      transform?: (obj: T) => T;
+    } = {},
   ) {}
 
   on(h: InformerHandlers<T>): this {
@@ -104,7 +108,8 @@ export class Informer<T extends KubeObject> {
     await w.done;
   }
 
-  private apply(type: "ADDED" | "MODIFIED" | "DELETED", obj: T) {
+  private apply(type: "ADDED" | "MODIFIED" | "DELETED", received: T) {
+    const obj = this.opts.transform ? this.opts.transform(received) : received;
     const key = objectKeyOf(obj);
     const old = this.cache.get(key);
     if (type === "DELETED") {

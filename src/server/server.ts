@@ -150,7 +150,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
-    extra: [(client) => startScheduler(client, { policy: cfg.schedulerPolicy })],
+    extra: [(client, informers) => startScheduler(client, { policy: cfg.schedulerPolicy, informers })],
   });
 
   const [listener, apiServer] = [http, api];

@@ -18,7 +18,7 @@ export interface RunningController {
 }
 export type ControllerStarter = (client: KubeClient) => Promise<RunningController>;
 /** bramble's own controllers also take the term's shared caches. */
-type SharingStarter = (client: KubeClient, informers: SharedInformers) => Promise<RunningController>;
+export type SharingStarter = (client: KubeClient, informers: SharedInformers) => Promise<RunningController>;
 
 export interface ControllersOptions {
   /** This server's identity in the Lease (e.g. hostname + a random suffix). */
@@ -28,7 +28,7 @@ export interface ControllersOptions {
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
   /** More controllers to run under the same lease (the scheduler, tests). */
-  extra?: ControllerStarter[];
+  extra?: SharingStarter[];
   leaderElection?: Pick<LeaderElectionOptions, "leaseDurationS" | "renewDeadlineS" | "retryPeriodS" | "name" | "namespace">;
   /** Leave out the built-in ReplicaSet and Deployment controllers (tests of other controllers). */
   withoutWorkloads?: boolean;

@@ -23,6 +23,20 @@ export class SharedInformers {
   }
 
   /**
+   * An informer that caches only apiVersion, kind and metadata: for controllers (the garbage
+   * collector) that follow ownership of types whose bodies no one else here needs.
+   */
+  getMetadata<T extends KubeObject>(ref: ResourceRef): Informer<T> {
+    const key = `${ref.group}/${ref.plural}#metadata`;
+    let inf = this.informers.get(key);
+    if (!inf) {
+      const transform = (o: KubeObject): KubeObject => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata });
+      this.informers.set(key, (inf = new Informer(this.client.resource(ref), { transform })));
+    }
+    return inf as unknown as Informer<T>;
+  }
+
+  /**
    * Adds handlers. On an informer that is already running, the cached objects are replayed as
    * adds first (synchronously, so no event slips in between), as client-go does for late handlers.
    */

@@ -4,6 +4,7 @@ import { pods, type Pod } from "../../api/resources/pod";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
+import type { SharedInformers } from "../controllers/informers";
 import { ControlLoop } from "../controllers/loop";
 import { SCHEDULER_COMPONENT } from "./bind";
 import { SchedulerCache } from "./cache";
@@ -26,12 +27,15 @@ export interface StartSchedulerOptions {
   retryIntervalMs?: number;
   /** Coalescing delay before waiting pods are retried after a cluster change. */
   flushDelayMs?: number;
+  /** The controllers' caches: pods and nodes are then held once in the server, not twice. */
+  informers?: SharedInformers;
 }
 
 export async function startScheduler(client: KubeClient, opts: StartSchedulerOptions): Promise<{ stop(): Promise<void> }> {
   const podClient = client.resource<Pod>(pods);
-  const podInformer = new Informer(podClient);
-  const nodeInformer = new Informer(client.resource(nodes));
+  const shared = opts.informers;
+  const podInformer = shared ? shared.get<Pod>(pods) : new Informer(podClient);
+  const nodeInformer = shared ? shared.get(nodes) : new Informer(client.resource(nodes));
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -47,18 +51,28 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     enqueue,
   });
   loop = new ControlLoop(scheduler, opts.concurrency ?? 16);
-  nodeInformer.on({ add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted });
-  podInformer.on({ add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted });
+  const nodeHandlers = { add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted };
+  const podHandlers = { add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted };
+  if (shared) {
+    shared.on(nodeInformer, nodeHandlers);
+    shared.on(podInformer, podHandlers);
+  } else {
+    nodeInformer.on(nodeHandlers);
+    podInformer.on(podHandlers);
+  }
   // Nodes first, so the first pods are decided against the whole cluster, not part of it.
-  await nodeInformer.start();
-  await podInformer.start();
+  await (shared ? shared.start(nodeInformer) : nodeInformer.start());
+  await (shared ? shared.start(podInformer) : podInformer.start());
   loop.start();
   unschedulable.start();
   return {
     async stop() {
       unschedulable.stop();
-      nodeInformer.stop();
-      podInformer.stop();
+      // Shared caches belong to the controller manager, which stops them with the term.
+      if (!shared) {
+        nodeInformer.stop();
+        podInformer.stop();
+      }
       await loop!.stop();
     },
   };

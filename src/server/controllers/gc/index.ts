@@ -11,6 +11,12 @@ import { ControlLoop } from "../loop";
 import { Collector, FOREGROUND, ORPHAN } from "./collector";
 import { OwnershipGraph } from "./graph";
 
+/**
+ * Types other controllers cache in full anyway: the collector shares those caches. For every
+ * other type (configmaps, secrets, leases...) it keeps metadata only, which is all ownership needs.
+ */
+const FULL_ELSEWHERE = new Set(["pods", "nodes", "replicasets", "deployments", "daemonsets", "services", "endpoints", "namespaces", "serviceaccounts"]);
+
 export interface GarbageCollectorOptions {
   /** The resource types to collect across; defaults to every served type but Events. */
   resources?: ResourceDef[];
@@ -38,7 +44,7 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
   };
 
   const informers = resources.map((def) =>
-    shared.on(shared.get(def), {
+    shared.on(FULL_ELSEWHERE.has(def.plural) ? shared.get(def) : shared.getMetadata(def), {
       add(obj) {
         graph.upsert(def, obj);
         if (relevant(obj)) loop.enqueue(obj.metadata.uid!);
