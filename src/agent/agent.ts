@@ -16,6 +16,7 @@ import { startHeartbeat } from "./node/heartbeat";
 import { hostCapacity, hostSystemFacts } from "./node/host";
 import { registerNode } from "./node/register";
 import type { NodeConfig } from "./node/spec";
+import { advertiseServingCert, startNodeEndpoint, type NodeEndpoint } from "./server/index";
 
 export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 
@@ -37,6 +38,8 @@ export interface AgentConfig {
   clusterDns?: string;
   heartbeatIntervalMs?: number;
   dockerProbeIntervalMs?: number;
+  /** Where logs and exec are served (HTTPS, all interfaces); default 10250, 0 picks a free port. */
+  kubeletPort?: number;
 }
 
 export interface RunningAgent {
@@ -59,10 +62,20 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
     internalIP: cfg.nodeIp,
     nodeInfo: hostSystemFacts(docker.runtimeVersion),
   };
+  // Before registering: the Node advertises the port it listens on. Without it the node still
+  // runs pods; only logs and exec are unavailable (and the API server says so).
+  let endpoint: NodeEndpoint | undefined;
+  try {
+    endpoint = await startNodeEndpoint({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dataDir: cfg.dataDir, caCertPem: conn.caCertPem, dockerSocket: cfg.dockerSocket, port: cfg.kubeletPort, log: log.child("endpoint") });
+    nodeCfg.kubeletPort = endpoint.port;
+  } catch (e) {
+    log.error("cannot serve logs and exec; the node runs pods without them", { err: e });
+  }
   const health = (): NodeHealth => (docker.reachable ? {} : { Ready: dockerDownCondition(cfg.dockerSocket, docker.error) });
 
   const node = await registerWithRetry(conn.client, nodeCfg, health, log, abort.signal);
   log.info("node registered", { node: cfg.nodeName, internalIP: cfg.nodeIp, runtime: nodeCfg.nodeInfo.containerRuntimeVersion });
+  if (endpoint) await advertiseServingCert(conn.client, cfg.nodeName, endpoint.certPem).catch((e) => log.warn("publishing the serving certificate failed; logs and exec will be refused", { error: (e as Error).message }));
   const heartbeat = startHeartbeat(conn.client, { leaseIntervalMs: cfg.heartbeatIntervalMs, log: log.child("heartbeat") });
   heartbeat.add({ config: nodeCfg, node, health });
 
@@ -110,6 +123,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         informer.stop();
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
         await heartbeat.stop();
+        await endpoint?.stop().catch((e) => log.error("stopping the logs/exec endpoint failed", { err: e }));
       })()),
   };
 }

@@ -5,7 +5,8 @@ import type { AgentConfig } from "../agent/agent";
 import { CA_HASH_PATTERN } from "../agent/join/pin";
 import { BOOTSTRAP_TOKEN_PATTERN } from "../server/auth/bootstrap-token";
 import { parseFlags } from "./argv";
-import { FlagError, ipv4, stringFlag, writableDir } from "./flags";
+import { DEFAULT_KUBELET_PORT } from "../api/kubelet-api";
+import { FlagError, ipv4, nonNegativeInt, stringFlag, writableDir } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import type { FlagSpec } from "./server";
 
@@ -20,6 +21,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: "node-label", value: "<k=v>", description: "A label for the node; repeatable" },
   { name: "data-dir", value: "<path>", description: "Folder for state (default: /var/lib/bramble as root, ~/.bramble otherwise)" },
   { name: "docker-socket", value: "<path>", description: `The Docker engine's socket (default: ${DEFAULT_DOCKER_SOCKET})` },
+  { name: "kubelet-port", value: "<port>", description: `HTTPS port for logs and exec, called by the API server only (default: ${DEFAULT_KUBELET_PORT}; 0: any free port)` },
 ];
 
 function label(text: string): [string, string] {
@@ -71,9 +73,13 @@ export function agentConfigFromArgs(args: readonly string[], host: HostFacts, ho
   if (!nodeIp) throw new FlagError("node-ip", "no non-loopback IPv4 address found on this machine; give one");
   const dockerSocket = text("docker-socket") ?? DEFAULT_DOCKER_SOCKET;
   if (!dockerSocket) throw new FlagError("docker-socket", "a path is required");
+  const kubeletPortText = text("kubelet-port");
+  const kubeletPort = kubeletPortText === undefined ? DEFAULT_KUBELET_PORT : nonNegativeInt("kubelet-port", kubeletPortText);
+  if (kubeletPort > 65535) throw new FlagError("kubelet-port", `${kubeletPort} is not a port (0-65535)`);
   return {
     nodeName,
     nodeIp,
+    kubeletPort,
     labels: Object.fromEntries(labelTexts.map(label)),
     dataDir: writableDir("data-dir", text("data-dir") ?? defaultDataDir(host)),
     dockerSocket,

@@ -18,6 +18,8 @@ export function embeddedAgent(host: HostFacts) {
       dataDir: ctx.dataDir,
       dockerSocket: process.env.BRAMBLE_DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET,
       controlPlane: true,
+      // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
+      kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
       connection: { kind: "client", client: ctx.client, apiServerHost: ctx.apiServerHost, apiServerPort: ctx.apiServerPort, caCertPem: ctx.caCertPem },
     });
   };

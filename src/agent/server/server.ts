@@ -1,0 +1,106 @@
+// The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs and exec,
+// for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
+// call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
+import type { Server, ServerWebSocket } from "bun";
+import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
+import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
+import type { Logger } from "../../machinery/log";
+import type { ContainerRuntime } from "../runtime/runtime";
+import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
+import { execContainer, type ContainerRef } from "./containers";
+import { ExecBridge, parseExecQuery } from "./exec";
+import { containerLogs, parseLogQuery } from "./logs";
+
+export interface AgentServerOptions {
+  nodeName: string;
+  runtime: ContainerRuntime;
+  /** The cluster CA: the API server's tokens are signed with its key. */
+  caCertPem: string;
+  certPem: string;
+  keyPem: string;
+  /** 0 picks a free port (tests); default 10250. */
+  port?: number;
+  /** Default all interfaces, like upstream's kubelet --address. */
+  hostname?: string;
+  log: Logger;
+  /** Tests swap in their own check. */
+  authenticate?: RequestAuthenticator;
+}
+
+export interface AgentServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+const status = (e: ApiError) => Response.json(e.toStatus(), { status: e.code });
+
+export function startAgentServer(o: AgentServerOptions): AgentServer {
+  const authenticate = o.authenticate ?? apiServerAuthenticator(o.caCertPem, o.nodeName);
+  const sessions = new Set<ExecBridge>();
+
+  const route = async (req: Request, server: Server<ExecBridge>): Promise<Response | undefined> => {
+    const url = new URL(req.url);
+    if (url.pathname === "/healthz") return new Response("ok");
+    if (!(await authenticate(req))) return status(unauthorized());
+    const [, kind, ...rest] = url.pathname.split("/");
+    if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);
+    const [namespace, pod, container] = rest.map(decodeURIComponent) as [string, string, string];
+    const ref: ContainerRef = { namespace, pod, container, podUid: url.searchParams.get(POD_UID_PARAM) || undefined };
+
+    if (kind === "containerLogs" && (req.method === "GET" || req.method === "HEAD")) {
+      const query = parseLogQuery(url.searchParams);
+      if (query.follow) server.timeout(req, 0); // a quiet container must not look like an idle connection
+      return containerLogs(o.runtime, o.nodeName, ref, query);
+    }
+    if (kind === "exec" && (req.method === "GET" || req.method === "POST")) {
+      const params = parseExecQuery(url.searchParams);
+      const protocol = negotiateSubprotocol(req.headers.get("sec-websocket-protocol"));
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !protocol) {
+        throw new ApiError(400, "BadRequest", `exec is served over WebSocket with one of the subprotocols ${EXEC_SUBPROTOCOLS.join(", ")}`);
+      }
+      const start = async () => {
+        const c = await execContainer(o.runtime, o.nodeName, ref);
+        return o.runtime.execStream(c.id, params.command, { tty: params.tty, stdin: params.stdin });
+      };
+      const bridge = new ExecBridge(start, params, protocol, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: bridge })) return undefined;
+      throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
+    }
+    throw pathNotFound(url.pathname);
+  };
+
+  const server = Bun.serve<ExecBridge>({
+    hostname: o.hostname ?? "0.0.0.0",
+    port: o.port ?? DEFAULT_KUBELET_PORT,
+    tls: { cert: o.certPem, key: o.keyPem },
+    async fetch(req, server) {
+      try {
+        return await route(req, server);
+      } catch (e) {
+        if (e instanceof ApiError) return status(e);
+        o.log.error("agent endpoint request failed", { path: new URL(req.url).pathname, err: e });
+        return status(new ApiError(500, "InternalError", (e as Error).message));
+      }
+    },
+    websocket: {
+      open(ws: ServerWebSocket<ExecBridge>) {
+        sessions.add(ws.data);
+        ws.data.open(ws as ServerWebSocket<unknown>);
+      },
+      message: (ws: ServerWebSocket<ExecBridge>, msg) => ws.data.message(msg),
+      drain: (ws: ServerWebSocket<ExecBridge>) => ws.data.drain(),
+      close(ws: ServerWebSocket<ExecBridge>) {
+        sessions.delete(ws.data);
+        ws.data.close();
+      },
+    },
+  });
+
+  return {
+    port: server.port!,
+    async stop() {
+      for (const s of sessions) s.close();
+      await server.stop(true);
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The contract between the API server and the agents' HTTPS endpoint (what upstream calls the
+// kubelet API): paths, how the API server proves who it is, how it recognises the agent, and
+// the WebSocket subprotocols exec speaks. Both sides import it; neither imports the other.
+
+/** The agent's default port, upstream's kubelet port. */
+export const DEFAULT_KUBELET_PORT = 10250;
+
+/**
+ * The agent's self-signed serving certificate (PEM), published on its Node. The API server
+ * trusts exactly this certificate for that node (a pin): only the node itself and admins may
+ * write its Node, so no other node can redirect or intercept another's logs and exec.
+ */
+export const SERVING_CERT_ANNOTATION = "bramble.io/kubelet-serving-cert";
+
+/**
+ * The API server authenticates to agents with a short-lived ES256 JWT signed by the cluster
+ * CA's key, which every agent already trusts (it pinned the CA when it joined). Nothing is
+ * distributed or stored per node, and the audience binds a token to one node.
+ */
+export const KUBELET_TOKEN_ISSUER = "bramble-apiserver";
+export const kubeletTokenAudience = (node: string) => `kubelet:${node}`;
+/** Long enough for clock skew between nodes; a token only opens one request. */
+export const KUBELET_TOKEN_TTL_SECONDS = 120;
+
+export const containerLogsPath = (namespace: string, pod: string, container: string) =>
+  `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
+export const execPath = (namespace: string, pod: string, container: string) =>
+  `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
+
+/**
+ * The pod's UID rides along as a query parameter so the agent never serves the containers of an
+ * older pod that had the same name.
+ */
+export const POD_UID_PARAM = "podUID";
+
+/**
+ * Exec's WebSocket subprotocols, best first. v5 adds the close signal (channel 255) that lets
+ * `kubectl exec -i` end the remote stdin; v4 carries the exit status as a Status JSON. The
+ * older ones (plain-text errors, base64) are not spoken: kubectl 1.30+ offers v5.
+ */
+export const EXEC_SUBPROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
+export type ExecSubprotocol = (typeof EXEC_SUBPROTOCOLS)[number];
+
+/** The first subprotocol in the client's offer (`Sec-WebSocket-Protocol`) that we speak. */
+export function negotiateSubprotocol(offered: string | null | undefined): ExecSubprotocol | undefined {
+  const list = (offered ?? "").split(",").map((p) => p.trim());
+  return list.find((p): p is ExecSubprotocol => (EXEC_SUBPROTOCOLS as readonly string[]).includes(p));
+}
