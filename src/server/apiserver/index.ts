@@ -14,13 +14,14 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { agentOnly, bind, evict, scale } from "./handlers/subresources";
+import { bind, evict, podExec, podLogs, scale } from "./handlers/subresources";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
 import { Deleter } from "./objects/delete";
 import { Objects } from "./objects/objects";
 import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
+import { caKeySigner, socketHandler, type KubeletTokenSigner } from "./proxy/index";
 import { parseResourcePath, type ResourceRequest } from "./request";
 import { WatchCache } from "./watchcache";
 import pkg from "../../../package.json";
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   resources?: ResourceDef[];
   /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
   authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
+  /** How the API server authenticates to agents for logs/exec; default: JWTs signed by the CA key in the data dir. */
+  kubeletSigner?: KubeletTokenSigner;
   /** Routes served without authentication (the join endpoints), registered before the auth check. */
   publicRoutes?(app: Hono<any>, ctx: ApiContext): void;
 }
@@ -108,12 +111,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   serveOpenApi(app, resources);
 
+  const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
   const serveResource = async (req: Request, server: Server<unknown> | undefined, user: User) => {
     const url = new URL(req.url);
     const r = parseResourcePath(url.pathname, lookup);
     await opts.authorize?.(user, req, url, r);
-    return dispatch(ctx, req, server, url, r.def, r.namespace, r.name, r.subresource);
+    return dispatch(ctx, kubeletSigner, req, server, url, r.def, r.namespace, r.name, r.subresource);
   };
   app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
   app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
@@ -121,6 +125,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   return {
     context: ctx,
     fetch: (req, server) => app.fetch(req, { server }),
+    // Upgraded connections (exec tunnels) carry their own session object.
+    websocket: socketHandler as WebSocketHandler<unknown>,
     async stop() {
       for (const close of [...ctx.watches]) close();
       cache.stop();
@@ -128,7 +134,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   };
 }
 
-function dispatch(ctx: ApiContext, req: Request, server: Server<unknown> | undefined, url: URL, def: ResourceDef, namespace: string | undefined, name: string | undefined, sub: string | undefined): Response | Promise<Response> {
+function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, def: ResourceDef, namespace: string | undefined, name: string | undefined, sub: string | undefined): Response | Promise<Response> {
   const method = req.method;
   const notAllowed = () => methodNotAllowed(`the server does not allow this method on the requested resource (${method} ${url.pathname})`);
   if (!name) {
@@ -163,7 +169,8 @@ function dispatch(ctx: ApiContext, req: Request, server: Server<unknown> | undef
       break;
     case "log":
     case "exec":
-      return agentOnly(ctx, def, namespace!, name, sub === "log" ? "logs" : "exec");
+      if (def.group !== "" || def.plural !== "pods") break;
+      return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();
 }

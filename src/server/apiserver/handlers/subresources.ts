@@ -1,6 +1,7 @@
 // Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
-// and pods/log and pods/exec, which the node's agent serves.
-import { ApiError, badRequest, conflict, invalid } from "../../../api/errors";
+// and pods/log and pods/exec, which the node's agent serves (src/server/apiserver/proxy).
+import type { Server } from "bun";
+import { ApiError, badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import { parseBody, parseText, patchMediaType, readBody } from "../body";
@@ -9,7 +10,7 @@ import { targetOf } from "../objects/objects";
 import { applyPatch } from "../patch";
 import { isDryRun } from "../query";
 import type { ApiContext } from "./context";
-import { checkKind } from "./write";
+import { proxyExec, proxyLogs, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
 import { json, success } from "./respond";
 import { Type } from "@sinclair/typebox";
 
@@ -84,10 +85,16 @@ export async function evict(ctx: ApiContext, req: Request, url: URL, pods: Resou
   return json(success(), 201);
 }
 
-/** pods/log and pods/exec are answered by the node's agent; the API server only proxies them. */
-export function agentOnly(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, what: string): Response {
-  const pod = ctx.objects.get(pods, namespace, name);
-  const node = (pod.spec as { nodeName?: string }).nodeName;
-  if (!node) throw badRequest(`pod ${name} does not have a host assigned`);
-  throw new ApiError(503, "ServiceUnavailable", `${what} for pod ${name} is served by the agent on node ${node}, and this server has no connection to it`);
+/** pods/log: streamed from the agent on the pod's node. */
+export function podLogs(ctx: ApiContext, sign: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, pods: ResourceDef, namespace: string, name: string): Promise<Response> {
+  if (req.method !== "GET") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+  const target = resolveAgentTarget(ctx, pods, namespace, name, url.searchParams.get("container"), "logs");
+  return proxyLogs(target, sign, req, url, server);
+}
+
+/** pods/exec: kubectl's WebSocket tunnelled to the agent on the pod's node (GET or POST, as upstream). */
+export function podExec(ctx: ApiContext, sign: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, pods: ResourceDef, namespace: string, name: string): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+  const target = resolveAgentTarget(ctx, pods, namespace, name, url.searchParams.get("container"), "exec");
+  return proxyExec(target, sign, req, url, server);
 }

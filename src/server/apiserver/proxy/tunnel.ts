@@ -1,0 +1,68 @@
+// A WebSocket spliced between kubectl (accepted by Bun.serve) and the node's agent (dialed by
+// the API server). Frames pass through untouched: the channel protocol is the agent's business.
+// The agent is dialed before kubectl's upgrade is accepted, so an unreachable agent is still an
+// HTTP Status; what the agent sends before kubectl's side is open is queued, not lost.
+import type { ServerWebSocket } from "bun";
+
+type Message = string | Uint8Array;
+
+/** Close codes a peer may send; the reserved ones (1005, 1006, 1015) are replaced. */
+const sendable = (code: number) => (code === 1000 || (code >= 1001 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999) ? code : 1000);
+
+export class Tunnel {
+  private client?: ServerWebSocket<unknown>;
+  private readonly early: Message[] = [];
+  private closedBy?: "client" | "agent";
+
+  constructor(private readonly agent: WebSocket) {
+    agent.binaryType = "arraybuffer";
+    agent.addEventListener("message", (e) => {
+      const data: Message = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+      if (this.client) this.client.send(data);
+      else this.early.push(data);
+    });
+    agent.addEventListener("close", (e) => this.agentClosed(e.code, e.reason));
+    agent.addEventListener("error", () => this.agentClosed(1011, "the agent connection failed"));
+  }
+
+  open(ws: ServerWebSocket<unknown>) {
+    this.client = ws;
+    for (const m of this.early.splice(0)) ws.send(m);
+    if (this.closedBy === "agent") ws.close(1000, "");
+  }
+
+  message(data: Message) {
+    if (this.agent.readyState === WebSocket.OPEN) this.agent.send(data);
+  }
+
+  close() {
+    if (this.closedBy) return;
+    this.closedBy = "client";
+    this.agent.close(1000, "");
+  }
+
+  private agentClosed(code: number, reason: string) {
+    if (this.closedBy) return;
+    this.closedBy = "agent";
+    this.client?.close(sendable(code), reason);
+  }
+}
+
+/** Opens a WebSocket and resolves once it is open; rejects with why it did not. */
+export function dialWebSocket(url: string, init: { protocol: string; headers: Record<string, string>; ca: string; timeoutMs: number }): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { protocols: [init.protocol], headers: init.headers, tls: { ca: init.ca } });
+    const timer = setTimeout(() => {
+      ws.close();
+      reject(new Error(`no answer within ${init.timeoutMs / 1000} s`));
+    }, init.timeoutMs);
+    ws.addEventListener("open", () => {
+      clearTimeout(timer);
+      resolve(ws);
+    }, { once: true });
+    ws.addEventListener("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error((e as ErrorEvent).message || "the connection failed"));
+    }, { once: true });
+  });
+}
