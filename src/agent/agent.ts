@@ -107,7 +107,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
       apiServerHost: conn.apiServerHost,
       apiServerPort: conn.apiServerPort,
       caCertPem: conn.caCertPem,
-      podNetwork: node.spec?.podCIDR,
+      nodeIp: cfg.nodeIp,
     }, log);
   } catch (e) {
     log.error("the kubelet did not start; the node keeps heartbeating", { err: e });

@@ -1,37 +1,27 @@
-// The kubelet is built in src/agent/kubelet/ in parallel with the rest of the agent. Until it
-// lands the agent still joins, registers and heartbeats its node; once it does, this starts it.
-// The import path is a variable so type checking and the binary build do not need the module
-// yet. TODO: make it a literal import once src/agent/kubelet/index.ts exists (the bundler then
-// embeds it in the compiled binary, where a variable path cannot be resolved).
+// Starts the kubelet (src/agent/kubelet/) on the node's Docker engine. A literal import, so the
+// compiled binary embeds it.
 import type { KubeClient } from "../client/client";
 import type { Logger } from "../machinery/log";
+import { startKubelet } from "./kubelet/kubelet";
+import { DockerRuntime } from "./runtime/docker/docker";
 
 export interface KubeletOptions {
   nodeName: string;
+  /** The node's InternalIP, reported as pods' status.hostIP. */
+  nodeIp?: string;
   dataDir: string;
   clusterDns?: string;
   apiServerHost: string;
   apiServerPort: number;
   caCertPem: string;
+  /**
+   * The Docker network pods join (default "bridge"). Not the node's podCIDR: giving each node a
+   * network for its podCIDR is the pod network's job (issue 5), which will pass its name here.
+   */
   podNetwork?: string;
 }
 
-type StartKubelet = (client: KubeClient, runtime: unknown, opts: KubeletOptions) => Promise<{ stop(): Promise<void> | void }>;
-
 export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<{ stop(): Promise<void> | void } | undefined> {
-  const kubeletModule = "./kubelet/index";
-  let mod: { startKubelet?: StartKubelet };
-  try {
-    mod = await import(kubeletModule);
-  } catch (e) {
-    const msg = (e as Error).message ?? "";
-    if (/cannot find module|not found/i.test(msg)) {
-      log.info("no kubelet in this build: the node registers and heartbeats but runs no pods");
-      return undefined;
-    }
-    throw e;
-  }
-  if (!mod.startKubelet) return undefined;
-  const { DockerRuntime } = await import("./runtime/docker/docker");
-  return mod.startKubelet(client, new DockerRuntime(dockerSocket), opts);
+  log.debug("starting the kubelet", { node: opts.nodeName, socket: dockerSocket });
+  return startKubelet(client, new DockerRuntime(dockerSocket), { ...opts, nodeIP: opts.nodeIp });
 }
