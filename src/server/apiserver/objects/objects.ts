@@ -137,7 +137,7 @@ export class Objects {
     }
     try {
       // A node's heartbeat is held in memory and written every few minutes (SD cards).
-      const durable = !isHeartbeat(def, namespace, old, next);
+      const durable = !isHeartbeat(def, old, next);
       const kv = await this.store.update(key, encode(def, next), currentKv.modRevision, { durable });
       admitted.commit();
       await this.cache.waitFor(kv.modRevision);
