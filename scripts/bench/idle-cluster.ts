@@ -61,7 +61,7 @@ try {
   const rows = await db.execute({ sql: "SELECT key FROM kv WHERE revision > ?", args: [startRevision] });
   const byResource = new Map<string, number>();
   for (const r of rows.rows) {
-    const resource = String(r.key).split("/").slice(2, 4).join("/");
+    const resource = String(r.key).split("/").slice(2, 5).join("/"); // group/resource/namespace (or name)
     byResource.set(resource, (byResource.get(resource) ?? 0) + 1);
   }
   db.close();
