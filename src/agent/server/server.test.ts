@@ -95,9 +95,9 @@ test("logs of the current or previous attempt, with tailLines; Status errors as 
   expect(await (await get("/containerLogs/default/p/app?limitBytes=5", token)).text()).toBe("c1 on");
   const waiting = await get("/containerLogs/default/p/waiting", token);
   expect(waiting.status).toBe(400);
-  expect((await waiting.json()).message).toBe('container "waiting" in pod "p" is waiting to start: ContainerCreating');
+  expect(((await waiting.json()) as { message: string }).message).toBe('container "waiting" in pod "p" is waiting to start: ContainerCreating');
   const noPrevious = await get("/containerLogs/default/p/waiting?previous=1", token);
-  expect((await noPrevious.json()).message).toBe('previous terminated container "waiting" in pod "p" not found');
+  expect(((await noPrevious.json()) as { message: string }).message).toBe('previous terminated container "waiting" in pod "p" not found');
   expect((await get("/containerLogs/default/p/app?tailLines=-1", token)).status).toBe(400);
   expect((await get("/containerLogs/default/p", token)).status).toBe(404);
 });
@@ -169,5 +169,5 @@ test("bad exec requests are refused before the upgrade", async () => {
   expect((await get("/exec/default/p/app?command=sh", token)).status).toBe(400);
   const noUpgrade = await get("/exec/default/p/app?command=sh&stdout=true", token);
   expect(noUpgrade.status).toBe(400);
-  expect((await noUpgrade.json()).message).toContain("WebSocket");
+  expect(((await noUpgrade.json()) as { message: string }).message).toContain("WebSocket");
 });
