@@ -1,36 +1,110 @@
-// A per-namespace view of an informer's cache, so a reconcile lists one namespace's pods or
-// ReplicaSets without scanning every object in the cluster.
+// Indexes over an informer's cache, maintained from its events: objects per namespace, and
+// objects per controller (the uid in their controller ownerReference) plus the ones without a
+// controller per namespace. With them a reconcile reads one namespace, or only the objects one
+// owner controls and the orphans it might adopt, instead of scanning every object it caches.
 import type { KubeObject } from "../../api/meta";
-import { objectKeyOf, type Informer } from "../../client/informer";
+import { objectKeyOf, type Informer, type InformerHandlers } from "../../client/informer";
+import type { SharedInformers } from "./informers";
+import { controllerRefOf } from "./podutil";
 
-export class NamespaceIndex<T extends KubeObject> {
-  private readonly byNamespace = new Map<string, Map<string, T>>();
+/** Registers handlers; through SharedInformers when given, so a running informer replays its cache. */
+function register<T extends KubeObject>(informer: Informer<T>, h: InformerHandlers<T>, shared?: SharedInformers) {
+  if (shared) shared.on(informer, h);
+  else informer.on(h);
+}
 
-  constructor(informer: Informer<T>) {
-    // Registered before the informer starts, so the index sees the first list too.
-    informer.on({
-      add: (o) => this.put(o),
-      update: (_, o) => this.put(o),
-      delete: (o) => this.remove(o),
-    });
-  }
+/** Maps of maps: an outer key (namespace, uid) to the objects under it by object key. */
+class Buckets<T> {
+  private readonly buckets = new Map<string, Map<string, T>>();
 
-  list(namespace: string): T[] {
-    const m = this.byNamespace.get(namespace);
+  values(bucket: string): T[] {
+    const m = this.buckets.get(bucket);
     return m ? [...m.values()] : [];
   }
 
-  private put(o: T) {
-    const ns = o.metadata.namespace ?? "";
-    let m = this.byNamespace.get(ns);
-    if (!m) this.byNamespace.set(ns, (m = new Map()));
-    m.set(objectKeyOf(o), o);
+  size(bucket: string): number {
+    return this.buckets.get(bucket)?.size ?? 0;
   }
 
-  private remove(o: T) {
-    const ns = o.metadata.namespace ?? "";
-    const m = this.byNamespace.get(ns);
-    m?.delete(objectKeyOf(o));
-    if (m?.size === 0) this.byNamespace.delete(ns);
+  set(bucket: string, key: string, o: T) {
+    let m = this.buckets.get(bucket);
+    if (!m) this.buckets.set(bucket, (m = new Map()));
+    m.set(key, o);
+  }
+
+  delete(bucket: string, key: string) {
+    const m = this.buckets.get(bucket);
+    if (!m) return;
+    m.delete(key);
+    if (m.size === 0) this.buckets.delete(bucket);
+  }
+}
+
+export class NamespaceIndex<T extends KubeObject> {
+  private readonly byNamespace = new Buckets<T>();
+
+  constructor(informer: Informer<T>, shared?: SharedInformers) {
+    // Registered before the informer starts, so the index sees the first list too.
+    register(
+      informer,
+      {
+        add: (o) => this.byNamespace.set(o.metadata.namespace ?? "", objectKeyOf(o), o),
+        update: (_, o) => this.byNamespace.set(o.metadata.namespace ?? "", objectKeyOf(o), o),
+        delete: (o) => this.byNamespace.delete(o.metadata.namespace ?? "", objectKeyOf(o)),
+      },
+      shared,
+    );
+  }
+
+  list(namespace: string): T[] {
+    return this.byNamespace.values(namespace);
+  }
+}
+
+/**
+ * Objects by the uid of their controller, and orphans (no controller) by namespace. An object
+ * whose controller changes moves between buckets on the update that changes it.
+ */
+export class ControllerIndex<T extends KubeObject> {
+  private readonly byController = new Buckets<T>();
+  private readonly orphans = new Buckets<T>();
+  /** Where each object is filed: "c:<uid>" or "o:<namespace>". */
+  private readonly slotOf = new Map<string, string>();
+
+  constructor(informer: Informer<T>, shared?: SharedInformers) {
+    register(informer, { add: (o) => this.put(o), update: (_, o) => this.put(o), delete: (o) => this.remove(objectKeyOf(o)) }, shared);
+  }
+
+  /** Objects whose controller reference carries this uid (whatever its kind or name says). */
+  controlledBy(uid: string): T[] {
+    return this.byController.values(uid);
+  }
+
+  /** Objects in the namespace without a controller. */
+  orphansIn(namespace: string): T[] {
+    return this.orphans.values(namespace);
+  }
+
+  hasOrphans(namespace: string): boolean {
+    return this.orphans.size(namespace) > 0;
+  }
+
+  private put(o: T) {
+    const key = objectKeyOf(o);
+    const uid = controllerRefOf(o)?.uid;
+    const slot = uid ? `c:${uid}` : `o:${o.metadata.namespace ?? ""}`;
+    const was = this.slotOf.get(key);
+    if (was !== undefined && was !== slot) this.remove(key);
+    this.slotOf.set(key, slot);
+    if (uid) this.byController.set(uid, key, o);
+    else this.orphans.set(o.metadata.namespace ?? "", key, o);
+  }
+
+  private remove(key: string) {
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return;
+    this.slotOf.delete(key);
+    if (slot.startsWith("c:")) this.byController.delete(slot.slice(2), key);
+    else this.orphans.delete(slot.slice(2), key);
   }
 }

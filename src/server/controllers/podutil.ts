@@ -14,12 +14,24 @@ export const podCondition = (pod: Pod, type: string): Condition | undefined => p
 
 export const isPodReady = (pod: Pod): boolean => podCondition(pod, "Ready")?.status === "True";
 
+/**
+ * Parsed Ready times per pod object. Informer caches hold one object per pod version and never
+ * change it, so this is a cache per resourceVersion: a ReplicaSet's status over 10,000 pods no
+ * longer parses 10,000 timestamps on every sync. Entries go when the version does.
+ */
+const readySinceCache = new WeakMap<Pod, number | undefined>();
+
 /** When the pod last became ready, in ms since the epoch; undefined if not ready. */
 export function podReadySince(pod: Pod): number | undefined {
+  if (readySinceCache.has(pod)) return readySinceCache.get(pod);
   const c = podCondition(pod, "Ready");
-  if (c?.status !== "True") return undefined;
-  const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
-  return Number.isNaN(t) ? 0 : t;
+  let since: number | undefined;
+  if (c?.status === "True") {
+    const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
+    since = Number.isNaN(t) ? 0 : t;
+  }
+  readySinceCache.set(pod, since);
+  return since;
 }
 
 /** Ready for at least minReadySeconds (upstream's IsPodAvailable). */

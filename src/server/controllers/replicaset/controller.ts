@@ -2,6 +2,13 @@
 // spec.replicas, adopting and releasing pods by selector, and reports status. Informer handlers
 // only enqueue ReplicaSet keys and record observed creates/deletes for the expectations;
 // `reconcile` does the work from the caches.
+//
+// Scale: a sync reads only the pods its ReplicaSet controls (an index by controller uid) and
+// orphans in its namespace, never the whole namespace. Pod events that can change what the
+// controller does (a pod gone or failed, labels or owner changed, the last expected create seen)
+// enqueue at once; events that can only change status (bound, Running, Ready) enqueue after
+// STATUS_DELAY_MS, so a burst of 10,000 pod updates costs a few syncs, not 10,000. Status
+// writes are spaced likewise, and always end with the settled status.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
 import { pods as podsDef, type Pod } from "../../../api/resources/pod";
@@ -12,17 +19,29 @@ import type { KubeClient, ResourceClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { Informer, objectKeyOf } from "../../../client/informer";
 import { createLogger } from "../../../machinery/log";
+import type { SharedInformers } from "../informers";
 import { ControlLoop, type ReconcileResult, type Reconciler } from "../loop";
-import { NamespaceIndex } from "../nsindex";
+import { ControllerIndex, NamespaceIndex } from "../nsindex";
 import { claimObjects } from "../ownership";
-import { controllerRefOf, isPodActive, isPodReady, msUntilAvailable } from "../podutil";
+import { controllerRefOf, isPodActive, msUntilAvailable } from "../podutil";
 import { Expectations } from "./expectations";
 import { manageReplicas } from "./manage";
-import { calculateStatus, statusEqual, type ManageError } from "./status";
+import { calculateStatus, statusEqual, type ManageError, type ReplicaSetStatus } from "./status";
 
 const log = createLogger("replicaset-controller");
 
 const withKind = (rs: ReplicaSet): ReplicaSet => ({ ...rs, apiVersion: "apps/v1", kind: "ReplicaSet" });
+
+/** How long a status-only pod event waits before its ReplicaSet syncs (events in between share the sync). */
+export const STATUS_DELAY_MS = 100;
+/** A ReplicaSet's status is written at most this often while its pods churn (except as below). */
+export const STATUS_WRITE_INTERVAL_MS = 200;
+
+export interface ReplicaSetControllerOptions {
+  workers?: number;
+  /** The controller manager's caches: pods and ReplicaSets then have one watch and one copy. */
+  informers?: SharedInformers;
+}
 
 export class ReplicaSetController implements Reconciler {
   readonly name = "replicaset-controller";
@@ -32,20 +51,28 @@ export class ReplicaSetController implements Reconciler {
   private readonly rsInformer: Informer<ReplicaSet>;
   private readonly podInformer: Informer<Pod>;
   private readonly rsByNamespace: NamespaceIndex<ReplicaSet>;
-  private readonly podsByNamespace: NamespaceIndex<Pod>;
+  private readonly podsByController: ControllerIndex<Pod>;
   private readonly recorder: EventRecorder;
+  private readonly shared?: SharedInformers;
+  /** Pending delayed enqueues per ReplicaSet key (status-only events, spaced status writes). */
+  private readonly delayed = new Map<string, Timer>();
+  /** When each ReplicaSet's status was last written, ms since the epoch. */
+  private readonly lastStatusWrite = new Map<string, number>();
+  private stopped = false;
   readonly loop: ControlLoop;
 
-  constructor(client: KubeClient, workers = 4) {
+  constructor(client: KubeClient, opts: number | ReplicaSetControllerOptions = {}) {
+    const { workers = 4, informers } = typeof opts === "number" ? { workers: opts } : opts;
+    this.shared = informers;
     this.rsClient = client.resource<ReplicaSet>(rsDef);
     this.podClient = client.resource<Pod>(podsDef);
-    this.rsInformer = new Informer(this.rsClient);
-    this.podInformer = new Informer(this.podClient);
-    this.rsByNamespace = new NamespaceIndex(this.rsInformer);
-    this.podsByNamespace = new NamespaceIndex(this.podInformer);
+    this.rsInformer = informers ? informers.get<ReplicaSet>(rsDef) : new Informer(this.rsClient);
+    this.podInformer = informers ? informers.get<Pod>(podsDef) : new Informer(this.podClient);
+    this.rsByNamespace = new NamespaceIndex(this.rsInformer, informers);
+    this.podsByController = new ControllerIndex(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "replicaset-controller");
     this.loop = new ControlLoop(this, workers);
-    this.rsInformer.on({
+    this.on(this.rsInformer, {
       add: (rs) => this.loop.enqueue(objectKeyOf(rs)),
       update: (_, rs) => this.loop.enqueue(objectKeyOf(rs)),
       delete: (rs) => {
@@ -53,18 +80,42 @@ export class ReplicaSetController implements Reconciler {
         this.loop.enqueue(objectKeyOf(rs));
       },
     });
-    this.podInformer.on({ add: (p) => this.podAdded(p), update: (o, p) => this.podUpdated(o, p), delete: (p) => this.podDeleted(p) });
+    this.on(this.podInformer, { add: (p) => this.podAdded(p), update: (o, p) => this.podUpdated(o, p), delete: (p) => this.podDeleted(p) });
+  }
+
+  private on<T extends ReplicaSet | Pod>(inf: Informer<T>, h: Parameters<Informer<T>["on"]>[0]) {
+    if (this.shared) this.shared.on(inf, h);
+    else inf.on(h);
   }
 
   async start() {
-    await Promise.all([this.rsInformer.start(), this.podInformer.start()]);
+    if (this.shared) await Promise.all([this.shared.start(this.rsInformer), this.shared.start(this.podInformer)]);
+    else await Promise.all([this.rsInformer.start(), this.podInformer.start()]);
     this.loop.start();
   }
 
   async stop() {
-    this.rsInformer.stop();
-    this.podInformer.stop();
+    this.stopped = true;
+    for (const t of this.delayed.values()) clearTimeout(t);
+    this.delayed.clear();
+    // Shared caches belong to the controller manager, which stops them with the term.
+    if (!this.shared) {
+      this.rsInformer.stop();
+      this.podInformer.stop();
+    }
     await this.loop.stop();
+  }
+
+  /** Enqueues the key after `ms` unless a delayed enqueue is pending already (it comes sooner or soon enough). */
+  private enqueueAfter(key: string, ms: number) {
+    if (this.stopped || this.delayed.has(key)) return;
+    this.delayed.set(
+      key,
+      setTimeout(() => {
+        this.delayed.delete(key);
+        this.loop.enqueue(key);
+      }, ms),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -91,12 +142,23 @@ export class ReplicaSetController implements Reconciler {
     }
   }
 
+  /**
+   * After an event that changes what the ReplicaSet has (a pod created, gone, failed): sync now
+   * if that may call for action (nothing else in flight), else soon, for the status only.
+   */
+  private enqueueChanged(key: string) {
+    if (this.expectations.satisfied(key)) this.loop.enqueue(key);
+    else this.enqueueAfter(key, STATUS_DELAY_MS);
+  }
+
   private podAdded(pod: Pod) {
     if (pod.metadata.deletionTimestamp) return this.podDeleted(pod); // seen on a relist mid-deletion
     const rs = this.resolve(pod.metadata.namespace, controllerRefOf(pod));
     if (rs) {
-      this.expectations.creationObserved(objectKeyOf(rs));
-      this.loop.enqueue(objectKeyOf(rs));
+      const key = objectKeyOf(rs);
+      this.expectations.creationObserved(key);
+      // While more of a batch of creates is outstanding, this one can only change status.
+      this.enqueueChanged(key);
     } else if (!controllerRefOf(pod)) this.enqueueMatching(pod);
   }
 
@@ -104,6 +166,8 @@ export class ReplicaSetController implements Reconciler {
     const labelsChanged = !jsonEqual(old.metadata.labels ?? {}, pod.metadata.labels ?? {});
     if (pod.metadata.deletionTimestamp) {
       // Marked for deletion: for our purposes it is gone already (upstream does the same).
+      // Later updates of a terminating pod (its containers stopping) change nothing we count.
+      if (old.metadata.deletionTimestamp && !labelsChanged) return;
       this.podDeleted(pod);
       if (labelsChanged) this.podDeleted(old);
       return;
@@ -117,7 +181,10 @@ export class ReplicaSetController implements Reconciler {
     }
     const rs = this.resolve(pod.metadata.namespace, ref);
     if (rs) {
-      this.loop.enqueue(objectKeyOf(rs));
+      const key = objectKeyOf(rs);
+      if (refChanged || labelsChanged) this.loop.enqueue(key); // adopted, or may need releasing
+      else if (isPodActive(old) && !isPodActive(pod)) this.enqueueChanged(key); // finished: replace it
+      else this.enqueueAfter(key, STATUS_DELAY_MS); // bound, Running, Ready: status only
       return;
     }
     if (!ref && (labelsChanged || refChanged)) this.enqueueMatching(pod);
@@ -126,8 +193,9 @@ export class ReplicaSetController implements Reconciler {
   private podDeleted(pod: Pod) {
     const rs = this.resolve(pod.metadata.namespace, controllerRefOf(pod));
     if (!rs) return;
-    this.expectations.deletionObserved(objectKeyOf(rs), objectKeyOf(pod));
-    this.loop.enqueue(objectKeyOf(rs));
+    const key = objectKeyOf(rs);
+    this.expectations.deletionObserved(key, objectKeyOf(pod));
+    this.enqueueChanged(key);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -148,6 +216,7 @@ export class ReplicaSetController implements Reconciler {
     const cached = this.rsInformer.get(key);
     if (!cached) {
       this.expectations.forget(key);
+      this.lastStatusWrite.delete(key);
       return;
     }
     const rs = withKind(cached);
@@ -163,10 +232,13 @@ export class ReplicaSetController implements Reconciler {
     // Read the expectations before the pods: an event landing in between then errs towards
     // waiting one more round, never towards acting on a stale view.
     const needsSync = this.expectations.satisfied(key);
-    const active = this.podsByNamespace.list(namespace).filter(isPodActive);
+    // Candidates: the pods this ReplicaSet controls and the namespace's orphans it might adopt.
+    // Pods controlled by anything else are never claimed, so they need not be looked at.
+    const candidates = this.activePodsOf(rs.metadata.uid!);
+    if (this.podsByController.hasOrphans(namespace)) for (const p of this.podsByController.orphansIn(namespace)) if (isPodActive(p)) candidates.push(p);
     const owned = await claimObjects(
       { apiVersion: "apps/v1", kind: "ReplicaSet", obj: rs, matches: (l) => selector.matches(l) },
-      active,
+      candidates,
       this.podClient,
       () => this.canAdopt(rs),
     );
@@ -180,31 +252,65 @@ export class ReplicaSetController implements Reconciler {
         rs,
         key,
         owned,
-        related: this.relatedPods(rs, active),
+        related: () => this.relatedPods(rs, owned),
       });
     }
 
     const now = Date.now();
     const status = calculateStatus(rs, owned, manageError, now);
-    if (!statusEqual(rs.status, status)) await this.writeStatus(rs, status);
+    if (!statusEqual(rs.status, status)) {
+      const wait = this.statusWriteWait(key, rs, status, now);
+      if (wait > 0) this.enqueueAfter(key, wait);
+      else {
+        this.lastStatusWrite.set(key, now);
+        await this.writeStatus(rs, status);
+      }
+    }
     if (manageError) throw new Error(manageError.message); // retried with backoff
 
     // A pod that is ready but not yet available (minReadySeconds) changes status later by itself.
     const minReady = rs.spec?.minReadySeconds ?? 0;
-    const waits = owned.filter(isPodReady).map((p) => msUntilAvailable(p, minReady, now) ?? Infinity);
-    const soonest = Math.min(Infinity, ...waits);
+    if (minReady <= 0) return;
+    let soonest = Infinity;
+    for (const p of owned) {
+      const ms = msUntilAvailable(p, minReady, now);
+      if (ms !== undefined && ms < soonest) soonest = ms;
+    }
     if (soonest !== Infinity) return { requeueAfterMs: soonest + 50 };
   }
 
+  /**
+   * How long a changed status waits before it is written: 0 when the last write is
+   * STATUS_WRITE_INTERVAL_MS old, or the change is one to report at once (a new generation
+   * observed, a failure condition set or cleared, or the ReplicaSet settled at spec.replicas).
+   */
+  private statusWriteWait(key: string, rs: ReplicaSet, status: ReplicaSetStatus, now: number): number {
+    const last = this.lastStatusWrite.get(key);
+    if (last === undefined) return 0;
+    const left = last + STATUS_WRITE_INTERVAL_MS - now;
+    if (left <= 0) return 0;
+    if ((rs.status?.observedGeneration ?? 0) !== (status.observedGeneration ?? 0)) return 0;
+    if ((rs.status?.conditions?.length ?? 0) !== (status.conditions?.length ?? 0)) return 0;
+    const want = rs.spec?.replicas ?? 1;
+    if (status.replicas === want && status.readyReplicas === want && status.availableReplicas === want && status.fullyLabeledReplicas === want) return 0;
+    return left;
+  }
+
+  private activePodsOf(uid: string): Pod[] {
+    const out: Pod[] = [];
+    for (const p of this.podsByController.controlledBy(uid)) if (isPodActive(p)) out.push(p);
+    return out;
+  }
+
   /** Active pods controlled by this ReplicaSet or a sibling with the same controller. */
-  private relatedPods(rs: ReplicaSet, active: Pod[]): Pod[] {
+  private relatedPods(rs: ReplicaSet, owned: Pod[]): Pod[] {
     const owner = controllerRefOf(rs);
-    const uids = new Set([rs.metadata.uid]);
+    const related = [...owned];
     if (owner) {
       for (const other of this.rsByNamespace.list(rs.metadata.namespace!))
-        if (controllerRefOf(other)?.uid === owner.uid) uids.add(other.metadata.uid);
+        if (other.metadata.uid !== rs.metadata.uid && controllerRefOf(other)?.uid === owner.uid) related.push(...this.activePodsOf(other.metadata.uid!));
     }
-    return active.filter((p) => uids.has(controllerRefOf(p)?.uid));
+    return related;
   }
 
   /** Re-reads the ReplicaSet: adopting for one that was deleted and recreated would be wrong. */

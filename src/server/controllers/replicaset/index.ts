@@ -1,12 +1,13 @@
 // The ReplicaSet controller, as `startControllers` runs it.
 import type { KubeClient } from "../../../client/client";
+import type { SharedInformers } from "../informers";
 import { ReplicaSetController } from "./controller";
 
 export { ReplicaSetController } from "./controller";
 
 /** Starts the controller once its caches are filled; `stop` ends the watches and the workers. */
-export async function startReplicaSetController(client: KubeClient): Promise<{ stop(): Promise<void> }> {
-  const controller = new ReplicaSetController(client);
+export async function startReplicaSetController(client: KubeClient, informers?: SharedInformers): Promise<{ stop(): Promise<void> }> {
+  const controller = new ReplicaSetController(client, { informers });
   await controller.start();
   return { stop: () => controller.stop() };
 }

@@ -25,8 +25,8 @@ export interface ManageContext {
   key: string;
   /** Active pods this ReplicaSet controls. */
   owned: Pod[];
-  /** Active pods of this ReplicaSet and its siblings (same controller): they rank co-location. */
-  related: Pod[];
+  /** Active pods of this ReplicaSet and its siblings (same controller): they rank co-location. Asked for only when deleting. */
+  related: () => Pod[];
 }
 
 /** Runs `count` calls in batches of doubling size; stops after the first batch with a failure. */
@@ -95,7 +95,7 @@ export function podsToDelete(owned: Pod[], related: Pod[], n: number, nowMs = Da
 }
 
 async function deletePods(ctx: ManageContext, n: number): Promise<ManageError | undefined> {
-  const victims = podsToDelete(ctx.owned, ctx.related, n);
+  const victims = podsToDelete(ctx.owned, ctx.related(), n);
   ctx.expectations.expectDeletions(ctx.key, victims.map(objectKeyOf));
   const results = await Promise.allSettled(
     victims.map(async (pod) => {

@@ -3,7 +3,7 @@
 import type { Pod } from "../../../api/resources/pod";
 import type { ReplicaSet } from "../../../api/resources/replicaset";
 import { jsonEqual } from "../../../api/resources/common";
-import { isPodAvailable, isPodReady } from "../podutil";
+import { podReadySince } from "../podutil";
 
 export type ReplicaSetStatus = NonNullable<ReplicaSet["status"]>;
 type Condition = NonNullable<ReplicaSetStatus["conditions"]>[number];
@@ -22,12 +22,17 @@ export function calculateStatus(rs: ReplicaSet, pods: Pod[], manageError: Manage
   let fullyLabeled = 0;
   let ready = 0;
   let available = 0;
+  const availableBy = nowMs - minReady * 1000;
   for (const pod of pods) {
     const labels = pod.metadata.labels ?? {};
-    if (templateLabels.every(([k, v]) => labels[k] === v)) fullyLabeled++;
-    if (isPodReady(pod)) {
+    let labeled = true;
+    for (const [k, v] of templateLabels) if (labels[k] !== v) labeled = false;
+    if (labeled) fullyLabeled++;
+    // Ready since (parsed once per pod version): undefined when not ready; as isPodAvailable.
+    const since = podReadySince(pod);
+    if (since !== undefined) {
       ready++;
-      if (isPodAvailable(pod, minReady, nowMs)) available++;
+      if (minReady <= 0 || since <= availableBy) available++;
     }
   }
   const conditions = [...(rs.status?.conditions ?? [])];
