@@ -36,7 +36,7 @@ export async function startNodeEndpoint(o: NodeEndpointOptions): Promise<NodeEnd
     server = startAgentServer({ nodeName: o.nodeName, runtime: o.runtime ?? new DockerRuntime(o.dockerSocket), caCertPem: o.caCertPem, certPem: cert.certPem, keyPem: cert.keyPem, port, log: o.log });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new Error(`--kubelet-port: port ${port} is already in use (another bramble agent or a kubelet?)`);
+    if (code === "EADDRINUSE") throw new Error(`port ${port} for logs and exec is already in use (another bramble agent or a kubelet?); pick another with --kubelet-port (bramble agent) or BRAMBLE_KUBELET_PORT (the agent inside bramble server)`);
     throw e;
   }
   o.log.info("serving logs and exec", { port: server.port });
