@@ -19,8 +19,11 @@ export interface SyncContext {
   d: Deployment;
   /** Working copies of the ReplicaSets this Deployment controls. */
   rsList: ReplicaSet[];
-  /** Pods of this Deployment by the uid of the ReplicaSet controlling them (Recreate waits on these). */
-  podsByReplicaSet: Map<string, Pod[]>;
+  /**
+   * Pods of this Deployment by the uid of the ReplicaSet controlling them (Recreate waits on
+   * these). Built on first call, as only Recreate needs it.
+   */
+  podsByReplicaSet: () => Map<string, Pod[]>;
   /** Set when a step wants the Deployment looked at again after a delay (progress deadline). */
   requeueAfterMs?: number;
 }

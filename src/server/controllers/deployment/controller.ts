@@ -1,6 +1,9 @@
 // The Deployment controller: informers on Deployments, ReplicaSets and pods; handlers enqueue
 // the Deployment a change concerns; `reconcile` claims the Deployment's ReplicaSets and runs one
 // step of the rollout (or a scale, or a status refresh) from what the caches show now.
+// As upstream, pod events matter only as deletions (Recreate waits for old pods to be gone);
+// ReplicaSet events (their status included) drive everything else, and a sync looks at pods
+// only when it needs them, through an index by controlling ReplicaSet.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
 import { deployments as deploymentsDef, type Deployment } from "../../../api/resources/deployment";
@@ -12,8 +15,9 @@ import type { KubeClient, ResourceClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { Informer, objectKeyOf } from "../../../client/informer";
 import { createLogger } from "../../../machinery/log";
+import type { SharedInformers } from "../informers";
 import { ControlLoop, type ReconcileResult, type Reconciler } from "../loop";
-import { NamespaceIndex } from "../nsindex";
+import { ControllerIndex, NamespaceIndex } from "../nsindex";
 import { claimObjects } from "../ownership";
 import { controllerRefOf } from "../podutil";
 import type { SyncContext } from "./context";
@@ -24,6 +28,12 @@ import { getAllReplicaSetsAndSyncRevision, isScalingEvent, syncScaleOnly } from 
 
 const log = createLogger("deployment-controller");
 
+export interface DeploymentControllerOptions {
+  workers?: number;
+  /** The controller manager's caches: Deployments, ReplicaSets and pods then have one watch and one copy. */
+  informers?: SharedInformers;
+}
+
 export class DeploymentController implements Reconciler {
   readonly name = "deployment-controller";
   private readonly deployClient: ResourceClient<Deployment>;
@@ -33,36 +43,49 @@ export class DeploymentController implements Reconciler {
   private readonly podInformer: Informer<Pod>;
   private readonly dByNamespace: NamespaceIndex<Deployment>;
   private readonly rsByNamespace: NamespaceIndex<ReplicaSet>;
-  private readonly podsByNamespace: NamespaceIndex<Pod>;
+  private readonly podsByController: ControllerIndex<Pod>;
   private readonly recorder: EventRecorder;
+  private readonly shared?: SharedInformers;
   readonly loop: ControlLoop;
 
-  constructor(client: KubeClient, workers = 4) {
+  constructor(client: KubeClient, opts: number | DeploymentControllerOptions = {}) {
+    const { workers = 4, informers } = typeof opts === "number" ? { workers: opts } : opts;
+    this.shared = informers;
     this.deployClient = client.resource<Deployment>(deploymentsDef);
     this.rsClient = client.resource<ReplicaSet>(rsDef);
-    this.dInformer = new Informer(this.deployClient);
-    this.rsInformer = new Informer(this.rsClient);
-    this.podInformer = new Informer(client.resource<Pod>(podsDef));
-    this.dByNamespace = new NamespaceIndex(this.dInformer);
-    this.rsByNamespace = new NamespaceIndex(this.rsInformer);
-    this.podsByNamespace = new NamespaceIndex(this.podInformer);
+    this.dInformer = informers ? informers.get<Deployment>(deploymentsDef) : new Informer(this.deployClient);
+    this.rsInformer = informers ? informers.get<ReplicaSet>(rsDef) : new Informer(this.rsClient);
+    this.podInformer = informers ? informers.get<Pod>(podsDef) : new Informer(client.resource<Pod>(podsDef));
+    this.dByNamespace = new NamespaceIndex(this.dInformer, informers);
+    this.rsByNamespace = new NamespaceIndex(this.rsInformer, informers);
+    this.podsByController = new ControllerIndex(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "deployment-controller");
     this.loop = new ControlLoop(this, workers);
     const enqueue = (d: Deployment) => this.loop.enqueue(objectKeyOf(d));
-    this.dInformer.on({ add: enqueue, update: (_, d) => enqueue(d), delete: enqueue });
-    this.rsInformer.on({ add: (rs) => this.rsAdded(rs), update: (o, rs) => this.rsUpdated(o, rs), delete: (rs) => this.enqueueOwner(rs) });
-    this.podInformer.on({ delete: (p) => this.podDeleted(p) });
+    this.on(this.dInformer, { add: enqueue, update: (_, d) => enqueue(d), delete: enqueue });
+    this.on(this.rsInformer, { add: (rs) => this.rsAdded(rs), update: (o, rs) => this.rsUpdated(o, rs), delete: (rs) => this.enqueueOwner(rs) });
+    this.on(this.podInformer, { delete: (p) => this.podDeleted(p) });
+  }
+
+  private on<T extends Deployment | ReplicaSet | Pod>(inf: Informer<T>, h: Parameters<Informer<T>["on"]>[0]) {
+    if (this.shared) this.shared.on(inf, h);
+    else inf.on(h);
   }
 
   async start() {
-    await Promise.all([this.dInformer.start(), this.rsInformer.start(), this.podInformer.start()]);
+    const informers = [this.dInformer, this.rsInformer, this.podInformer];
+    const shared = this.shared;
+    await Promise.all(informers.map((inf) => (shared ? shared.start(inf) : inf.start())));
     this.loop.start();
   }
 
   async stop() {
-    this.dInformer.stop();
-    this.rsInformer.stop();
-    this.podInformer.stop();
+    // Shared caches belong to the controller manager, which stops them with the term.
+    if (!this.shared) {
+      this.dInformer.stop();
+      this.rsInformer.stop();
+      this.podInformer.stop();
+    }
     await this.loop.stop();
   }
 
@@ -141,13 +164,14 @@ export class DeploymentController implements Reconciler {
       this.rsClient,
       () => this.canAdopt(d),
     );
+    let podMap: Map<string, Pod[]> | undefined;
     const ctx: SyncContext = {
       deployments: this.deployClient,
       replicaSets: this.rsClient,
       recorder: this.recorder,
       d,
       rsList,
-      podsByReplicaSet: this.podsByReplicaSet(d, selector, rsList),
+      podsByReplicaSet: () => (podMap ??= this.podsByReplicaSet(selector, rsList)),
     };
 
     if (d.metadata.deletionTimestamp) {
@@ -162,11 +186,12 @@ export class DeploymentController implements Reconciler {
     if (ctx.requeueAfterMs !== undefined) return { requeueAfterMs: ctx.requeueAfterMs };
   }
 
-  private podsByReplicaSet(d: Deployment, selector: LabelSelector, rsList: ReplicaSet[]): Map<string, Pod[]> {
-    const out = new Map<string, Pod[]>(rsList.map((rs) => [rs.metadata.uid!, []]));
-    for (const pod of this.podsByNamespace.list(d.metadata.namespace!)) {
-      if (!selector.matches(pod.metadata.labels)) continue;
-      out.get(controllerRefOf(pod)?.uid ?? "")?.push(pod);
+  /** The pods each of the Deployment's ReplicaSets controls (and the Deployment selects). */
+  private podsByReplicaSet(selector: LabelSelector, rsList: ReplicaSet[]): Map<string, Pod[]> {
+    const out = new Map<string, Pod[]>();
+    for (const rs of rsList) {
+      const uid = rs.metadata.uid!;
+      if (!out.has(uid)) out.set(uid, this.podsByController.controlledBy(uid).filter((p) => selector.matches(p.metadata.labels)));
     }
     return out;
   }

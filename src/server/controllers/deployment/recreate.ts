@@ -26,7 +26,7 @@ export async function rolloutRecreate(ctx: SyncContext) {
 /** Any pod of an old ReplicaSet that has not finished (including ones still terminating). */
 function oldPodsRunning(ctx: SyncContext, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): boolean {
   if (actualReplicaCount(oldRSs) > 0) return true;
-  for (const [uid, pods] of ctx.podsByReplicaSet) {
+  for (const [uid, pods] of ctx.podsByReplicaSet()) {
     if (newRS && uid === newRS.metadata.uid) continue;
     if (pods.some((p) => p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded")) return true;
   }
