@@ -9,6 +9,7 @@ import { SIM_FLAGS, runSim } from "./cli/sim";
 import { TOKEN_FLAGS, runToken } from "./cli/token";
 import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { RESET_FLAGS, runReset } from "./cli/reset";
+import { IMAGES_FLAGS, runImages } from "./cli/images";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -42,6 +43,10 @@ reset.action(() => runReset(argsOf("reset")));
 const token = cli.command("token <create|list|delete> [id]", "Manage bootstrap tokens for joining nodes (create [--ttl] [--description] [--print-join-command], list, delete <id>)");
 for (const f of [...TOKEN_FLAGS.create, ...TOKEN_FLAGS.list.filter((f) => f.name !== "kubeconfig")]) token.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 token.action(() => runToken(argsOf("token")));
+
+const images = cli.command("images <import> [...files]", "Load image archives (docker save output) into this node's engine, for air-gapped installs");
+for (const f of IMAGES_FLAGS) images.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+images.action(() => runImages(argsOf("images")));
 
 cli.help();
 
