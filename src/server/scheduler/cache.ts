@@ -2,11 +2,16 @@
 // the scheduler has decided but the API has not confirmed yet. Counting assumed pods right away
 // lets the next pod be placed without waiting for the bind round trip; an assumption ends when
 // the pod's bound update arrives (it becomes a plain bound pod) or when the bind fails (forget).
+//
+// Updates are incremental: a pod's requests are added to or subtracted from its node's record
+// (never a rebuild from all of the node's pods), and an update that changes nothing the
+// scheduler counts (the bind confirmation, the pod going Running) leaves the node untouched.
 import type { Node } from "../../api/resources/node";
 import type { Pod } from "../../api/resources/pod";
-import { buildNodeInfo, withoutPod, withPod } from "./nodeinfo";
+import { buildNodeInfo, withPod } from "./nodeinfo";
 import { buildPodInfo, podKey } from "./podinfo";
-import type { NodeInfo, PodInfo } from "./types";
+import { addResources } from "./resources";
+import type { NodeInfo, PodInfo, Resources } from "./types";
 
 interface Placed {
   info: PodInfo;
@@ -42,8 +47,15 @@ export class SchedulerCache {
     const current = this.placed.get(key);
     if (nodeName && !isTerminal(pod)) {
       // Bound: this confirms (or overrides, if someone else bound it elsewhere) any assumption.
+      const info = buildPodInfo(pod);
+      if (current?.nodeName === nodeName && sameFootprint(current.info, info)) {
+        // Same node, same requests, ports and labels: the node's record stays as it is (its
+        // PodInfo may be an earlier version of this pod; nothing it holds differs).
+        if (current.assumed) this.placed.set(key, { ...current, assumed: false });
+        return;
+      }
       this.remove(key);
-      this.place({ info: buildPodInfo(pod), nodeName, assumed: false });
+      this.place({ info, nodeName, assumed: false });
     } else if (!current?.assumed) {
       // Unbound or finished. An assumed pod stays assumed: its bind is in flight and this update
       // may predate it (our own status patch, a label change).
@@ -112,8 +124,56 @@ export class SchedulerCache {
     if (keys?.size === 0) this.byNode.delete(p.nodeName);
     const node = this.nodes.get(p.nodeName);
     if (node) {
-      this.nodes.set(p.nodeName, withoutPod(node, key));
-      this.snap = undefined;
+      const without = withoutPodInfo(node, key);
+      if (without !== node) {
+        this.nodes.set(p.nodeName, without);
+        this.snap = undefined;
+      }
     }
   }
+}
+
+/**
+ * The node without one pod: its requests subtracted, its entries filtered out; linear in the
+ * node's pods (a rebuild from the remaining pods would copy the pod list once per pod).
+ */
+export function withoutPodInfo(info: NodeInfo, key: string): NodeInfo {
+  const at = info.pods.findIndex((p) => p.key === key);
+  if (at < 0) return info;
+  const gone = info.pods[at]!;
+  const pods = info.pods.slice();
+  pods.splice(at, 1);
+  return {
+    ...info,
+    requested: addResources(info.requested, gone.requests, -1),
+    scoreCpu: info.scoreCpu - gone.scoreCpu,
+    scoreMemory: info.scoreMemory - gone.scoreMemory,
+    usedPorts: gone.hostPorts.length ? pods.flatMap((p) => p.hostPorts) : info.usedPorts,
+    pods,
+    antiAffinityPods: gone.antiAffinity.length ? info.antiAffinityPods.filter((p) => p.key !== key) : info.antiAffinityPods,
+  };
+}
+
+const sameResources = (a: Resources, b: Resources) => {
+  if (a.cpu !== b.cpu || a.memory !== b.memory || a.pods !== b.pods) return false;
+  const ka = Object.keys(a.scalar);
+  return ka.length === Object.keys(b.scalar).length && ka.every((k) => a.scalar[k] === b.scalar[k]);
+};
+
+const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) => {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+};
+
+/** Whether two versions of a placed pod count the same on their node (requests, ports, labels; no anti-affinity). */
+function sameFootprint(a: PodInfo, b: PodInfo): boolean {
+  return (
+    a.namespace === b.namespace &&
+    sameResources(a.requests, b.requests) &&
+    a.hostPorts.length === 0 &&
+    b.hostPorts.length === 0 &&
+    a.antiAffinity.length === 0 &&
+    b.antiAffinity.length === 0 &&
+    sameLabels(a.labels, b.labels)
+  );
 }
