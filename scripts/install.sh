@@ -41,6 +41,24 @@ if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ];
 fi
 [ "$(bun --version)" = "$BUN_VERSION" ] || die "bun $BUN_VERSION is not first on PATH (found $(command -v bun): $(bun --version))"
 
+# --- container engine: Docker from Debian's packages, started without systemd if needed ---------
+# The server runs an embedded agent (kubelet on Docker). Skipped with BRAMBLE_NO_DOCKER=1 (then
+# pass --disable-agent: a control plane only).
+if [ "${BRAMBLE_NO_DOCKER:-0}" != 1 ]; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    say "installing docker.io and iptables with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq docker.io iptables >/dev/null
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    say "starting dockerd (log: /var/log/dockerd.log)"
+    setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || die "dockerd did not come up; see /var/log/dockerd.log"
+  fi
+fi
+
 # --- build -----------------------------------------------------------------------------------
 cd "$REPO"
 say "installing dependencies"
@@ -104,6 +122,18 @@ if [ ! -f "$KUBECONFIG_OUT" ] && [ -f "$ADMIN_KUBECONFIG" ]; then
   install -m 0600 "$ADMIN_KUBECONFIG" "$KUBECONFIG_OUT"
 fi
 
+# --- wait for the node (the embedded agent registers it) -------------------------------------
+if command -v kubectl >/dev/null 2>&1 && [[ " $* " != *" --disable-agent "* ]] && [ "${BRAMBLE_NO_DOCKER:-0}" != 1 ]; then
+  say "waiting for the node to be Ready"
+  until kubectl --kubeconfig "$ADMIN_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout=5s >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 20 "$LOG_FILE" >&2 || true
+      die "no Ready node after ${READY_TIMEOUT}s; see $LOG_FILE"
+    fi
+    sleep 1
+  done
+fi
+
 say "ready: $(grep -m1 'server:' "$ADMIN_KUBECONFIG" | awk '{print $2}')"
-say "kubeconfig: $KUBECONFIG_OUT  (try: kubectl get namespaces)"
+say "kubeconfig: $KUBECONFIG_OUT  (try: kubectl get nodes)"
 say "stop it with: kill \$(cat $PID_FILE)"
