@@ -1,6 +1,10 @@
 // Watch: a stream of newline-separated JSON events (`{"type":"ADDED","object":{...}}`), from the
 // watch cache. Filters turn MODIFIED into ADDED/DELETED when an object enters or leaves the
 // selection, as upstream does, so a client's view stays exact.
+//
+// Fan-out cost: a cache event is decoded once and encoded once per event type for all watchers
+// that want plain JSON (Tables depend on each watcher's query, so they are built per watcher),
+// and a watcher's events of one tick (a group commit publishes many) go out as one chunk.
 import type { Server } from "bun";
 import { gone } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
@@ -20,8 +24,38 @@ const BOOKMARK_INTERVAL_MS = 10_000;
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_S = 1800;
 
+const encoder = new TextEncoder();
+
+/** What the watchers of one cache event share: the decoded object(s) and the encoded JSON lines. */
+interface SharedEvent {
+  obj?: KubeObject;
+  prev?: KubeObject;
+  lines?: Partial<Record<EventType, Uint8Array>>;
+}
+
+/** Per cache event (the same object reaches every cache watcher); gone with the event. */
+const shared = new WeakMap<CacheEvent, SharedEvent>();
+
+function sharedOf(e: CacheEvent): SharedEvent {
+  let s = shared.get(e);
+  if (!s) shared.set(e, (s = {}));
+  return s;
+}
+
+// Filters and shapes only read these objects; nothing may change them, as every watcher sees them.
+const objectOf = (e: CacheEvent, s: SharedEvent) => (s.obj ??= decode({ value: e.value, modRevision: e.revision }));
+const prevObjectOf = (e: CacheEvent, s: SharedEvent) => (s.prev ??= decode({ value: e.prevValue!, modRevision: e.revision }));
+
+const lineOf = (type: EventType, object: unknown) => encoder.encode(JSON.stringify({ type, object }) + "\n");
+
+function sharedLine(e: CacheEvent, s: SharedEvent, type: EventType): Uint8Array {
+  const lines = (s.lines ??= {});
+  return (lines[type] ??= lineOf(type, objectOf(e, s)));
+}
+
 export function watchObjects(ctx: ApiContext, req: Request, server: Server<unknown> | undefined, url: URL, def: ResourceDef, namespace: string | undefined, name?: string): Response {
-  const filter = objectFilter(def, url, name) ?? (() => true);
+  const selection = objectFilter(def, url, name);
+  const filter = selection ?? (() => true);
   const asTable = wantsTable(req);
   const bookmarks = boolParam(url, "allowWatchBookmarks");
   const timeoutS = intParam(url, "timeoutSeconds") ?? DEFAULT_TIMEOUT_S;
@@ -32,7 +66,6 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
 
   // Watches are long-lived by design; Bun's idle timeout must not cut them.
   server?.timeout(req, 0);
-  const encoder = new TextEncoder();
   const shape = (obj: KubeObject) => (asTable ? toTable(def, [obj], url, { resourceVersion: obj.metadata.resourceVersion }) : obj);
 
   let cleanup = () => {};
@@ -41,8 +74,34 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
       let closed = false;
       let watch: { stop(): void } | undefined;
       const timers: Timer[] = [];
+      let sentAny = false;
+      // Lines queued in this tick; written as one chunk (one enqueue, one socket write).
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      /** Enqueues the pending lines; false if the stream is gone or too far behind. */
+      const drain = (): boolean => {
+        const lines = pending;
+        const size = pendingBytes;
+        pending = [];
+        pendingBytes = 0;
+        if (lines.length === 0) return true;
+        // Always a fresh buffer: shared lines must not be handed to a stream as they are.
+        const chunk = new Uint8Array(size);
+        let at = 0;
+        for (const l of lines) {
+          chunk.set(l, at);
+          at += l.length;
+        }
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          return false;
+        }
+        return (controller.desiredSize ?? 0) >= -MAX_QUEUED_BYTES;
+      };
       const close = () => {
         if (closed) return;
+        drain(); // an ERROR, or the last events before a timeout, still go out
         closed = true;
         watch?.stop();
         timers.forEach(clearTimeout);
@@ -51,24 +110,32 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
           controller.close();
         } catch {}
       };
+      const flush = () => {
+        if (!closed && !drain()) close();
+      };
       cleanup = close;
       ctx.watches.add(close);
-      let sentAny = false;
-      const send = (type: EventType, object: unknown) => {
+      const sendLine = (line: Uint8Array) => {
         if (closed) return;
         sentAny = true;
-        controller.enqueue(encoder.encode(JSON.stringify({ type, object }) + "\n"));
-        if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) close();
+        if (pending.length === 0) queueMicrotask(flush);
+        pending.push(line);
+        pendingBytes += line.length;
       };
+      const send = (type: EventType, object: unknown) => sendLine(lineOf(type, object));
       const bookmark = (annotations?: Record<string, string>) =>
         send("BOOKMARK", { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(ctx.cache.revision), ...(annotations && { annotations }) } });
 
       const onEvent = (e: CacheEvent) => {
-        const obj = decode({ value: e.value, modRevision: e.revision });
+        if (closed) return;
+        const s = sharedOf(e);
+        const obj = objectOf(e, s);
         const now = filter(obj);
-        const before = e.prevValue !== undefined && e.type === "MODIFIED" ? filter(decode({ value: e.prevValue, modRevision: e.revision })) : now;
-        if (e.type === "MODIFIED" && now !== before) send(now ? "ADDED" : "DELETED", shape(obj));
-        else if (now) send(e.type, shape(obj));
+        const before = selection && e.prevValue !== undefined && e.type === "MODIFIED" ? filter(prevObjectOf(e, s)) : now;
+        const type: EventType | undefined = e.type === "MODIFIED" && now !== before ? (now ? "ADDED" : "DELETED") : now ? e.type : undefined;
+        if (!type) return;
+        if (asTable) send(type, shape(obj));
+        else sendLine(sharedLine(e, s, type));
       };
 
       try {
