@@ -7,8 +7,9 @@
 // orphans in its namespace, never the whole namespace. Pod events that can change what the
 // controller does (a pod gone or failed, labels or owner changed, the last expected create seen)
 // enqueue at once; events that can only change status (bound, Running, Ready) enqueue after
-// STATUS_DELAY_MS, so a burst of 10,000 pod updates costs a few syncs, not 10,000. Status
-// writes are spaced likewise, and always end with the settled status.
+// STATUS_DELAY_MS, so a burst of 10,000 pod updates costs a few syncs, not 10,000; so do
+// status-only updates of the ReplicaSet (mostly our own writes). Status writes are spaced by
+// STATUS_WRITE_INTERVAL_MS, and the settled status is always written.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
 import { pods as podsDef, type Pod } from "../../../api/resources/pod";
@@ -33,9 +34,15 @@ const log = createLogger("replicaset-controller");
 const withKind = (rs: ReplicaSet): ReplicaSet => ({ ...rs, apiVersion: "apps/v1", kind: "ReplicaSet" });
 
 /** How long a status-only pod event waits before its ReplicaSet syncs (events in between share the sync). */
-export const STATUS_DELAY_MS = 100;
+export const STATUS_DELAY_MS = 200;
 /** A ReplicaSet's status is written at most this often while its pods churn (except as below). */
-export const STATUS_WRITE_INTERVAL_MS = 200;
+export const STATUS_WRITE_INTERVAL_MS = 250;
+
+const metadataBesidesVersion = (rs: ReplicaSet) => ({ ...rs.metadata, resourceVersion: undefined });
+
+/** Same generation (so the same spec) and metadata: only status (or nothing) changed. */
+const statusOnlyChange = (old: ReplicaSet, rs: ReplicaSet) =>
+  old.metadata.generation === rs.metadata.generation && jsonEqual(metadataBesidesVersion(old), metadataBesidesVersion(rs));
 
 export interface ReplicaSetControllerOptions {
   workers?: number;
@@ -74,7 +81,8 @@ export class ReplicaSetController implements Reconciler {
     this.loop = new ControlLoop(this, workers);
     this.on(this.rsInformer, {
       add: (rs) => this.loop.enqueue(objectKeyOf(rs)),
-      update: (_, rs) => this.loop.enqueue(objectKeyOf(rs)),
+      // A status-only change is most often our own write; it is checked again, but not at once.
+      update: (old, rs) => (statusOnlyChange(old, rs) ? this.enqueueAfter(objectKeyOf(rs), STATUS_DELAY_MS) : this.loop.enqueue(objectKeyOf(rs))),
       delete: (rs) => {
         this.expectations.forget(objectKeyOf(rs));
         this.loop.enqueue(objectKeyOf(rs));
