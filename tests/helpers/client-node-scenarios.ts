@@ -126,8 +126,9 @@ const scenarios: Record<string, () => Promise<unknown>> = {
       await core.deleteNamespacedConfigMap({ namespace: NS, name: "i1" });
       await until("both deletes", () => seen.filter((e) => e.startsWith("delete")).length === 2);
       const cacheAfterDeletes = informer.list(NS).map((o) => o.metadata?.name);
-      await core.createNamespacedConfigMap({ namespace: NS, body: cm("i2", { suite: "informer" }, { v: "9" }) });
+      // Taken before i2 exists: its ADDED event may arrive while the create call is still returning.
       const seenBeforeI2 = [...seen];
+      await core.createNamespacedConfigMap({ namespace: NS, body: cm("i2", { suite: "informer" }, { v: "9" }) });
       await until("i2 in the cache", () => informer.get("i2", NS) !== undefined);
       return { seen: seenBeforeI2, cacheAfterDeletes, i2: (informer.get("i2", NS) as k8s.V1ConfigMap).data, errors };
     } finally {
