@@ -81,3 +81,16 @@ test("a Lease change beyond renewTime is written at once; any Lease's pure renew
   // The controller manager's leader Lease renews every 2 s: a held write, like a node's.
   expect(await rowsOf("/registry/coordination.k8s.io/leases/kube-system/ctl")).toBe(1);
 });
+
+test("a Node status report that only moves lastHeartbeatTime is held; a condition change is written", async () => {
+  const NODES = "/api/v1/nodes";
+  const status = (t: string, ready = "True") => ({ conditions: [{ type: "Ready", status: ready, reason: "KubeletReady", lastHeartbeatTime: t, lastTransitionTime: "2026-01-01T00:00:00Z" }] });
+  await call("POST", NODES, { metadata: { name: "hb" }, status: status("2026-01-01T00:00:00Z") });
+  const node = await call("GET", `${NODES}/hb`);
+  await call("PUT", `${NODES}/hb/status`, { ...node, status: status("2026-01-01T00:05:00Z") });
+  expect(await rowsOf("/registry/core/nodes/hb")).toBe(1);
+  const again = await call("GET", `${NODES}/hb`);
+  expect(again.status.conditions[0].lastHeartbeatTime).toBe("2026-01-01T00:05:00Z");
+  await call("PUT", `${NODES}/hb/status`, { ...again, status: status("2026-01-01T00:06:00Z", "False") });
+  expect(await rowsOf("/registry/core/nodes/hb")).toBeGreaterThanOrEqual(2);
+});
