@@ -90,7 +90,7 @@ test("a Node status report that only moves lastHeartbeatTime is held; a conditio
   await call("PUT", `${NODES}/hb/status`, { ...node, status: status("2026-01-01T00:05:00Z") });
   expect(await rowsOf("/registry/core/nodes/hb")).toBe(1);
   const again = await call("GET", `${NODES}/hb`);
-  expect(again.status.conditions[0].lastHeartbeatTime).toBe("2026-01-01T00:05:00Z");
+  expect((again.status as { conditions: { lastHeartbeatTime: string }[] }).conditions[0]!.lastHeartbeatTime).toBe("2026-01-01T00:05:00Z");
   await call("PUT", `${NODES}/hb/status`, { ...again, status: status("2026-01-01T00:06:00Z", "False") });
   expect(await rowsOf("/registry/core/nodes/hb")).toBeGreaterThanOrEqual(2);
 });
