@@ -44,6 +44,10 @@ const metadataBesidesVersion = (rs: ReplicaSet) => ({ ...rs.metadata, resourceVe
 const statusOnlyChange = (old: ReplicaSet, rs: ReplicaSet) =>
   old.metadata.generation === rs.metadata.generation && jsonEqual(metadataBesidesVersion(old), metadataBesidesVersion(rs));
 
+interface LabelMatcher {
+  matches(labels: Record<string, string> | undefined): boolean;
+}
+
 export interface ReplicaSetControllerOptions {
   workers?: number;
   /** The controller manager's caches: pods and ReplicaSets then have one watch and one copy. */
@@ -65,6 +69,8 @@ export class ReplicaSetController implements Reconciler {
   private readonly delayed = new Map<string, Timer>();
   /** When each ReplicaSet's status was last written, ms since the epoch. */
   private readonly lastStatusWrite = new Map<string, number>();
+  /** Parsed selectors by ReplicaSet uid (dropped with the ReplicaSet). */
+  private readonly selectors = new Map<string, { generation: number; matcher: LabelMatcher }>();
   private stopped = false;
   readonly loop: ControlLoop;
 
@@ -85,6 +91,7 @@ export class ReplicaSetController implements Reconciler {
       update: (old, rs) => (statusOnlyChange(old, rs) ? this.enqueueAfter(objectKeyOf(rs), STATUS_DELAY_MS) : this.loop.enqueue(objectKeyOf(rs))),
       delete: (rs) => {
         this.expectations.forget(objectKeyOf(rs));
+        this.selectors.delete(rs.metadata.uid!);
         this.loop.enqueue(objectKeyOf(rs));
       },
     });
@@ -144,7 +151,7 @@ export class ReplicaSetController implements Reconciler {
 
   private selects(rs: ReplicaSet, pod: Pod): boolean {
     try {
-      return labelSelectorFromObject(rs.spec?.selector).matches(pod.metadata.labels);
+      return this.selectorOf(rs).matches(pod.metadata.labels);
     } catch {
       return false;
     }
@@ -229,9 +236,9 @@ export class ReplicaSetController implements Reconciler {
     }
     const rs = withKind(cached);
     const namespace = rs.metadata.namespace!;
-    let selector;
+    let selector: LabelMatcher;
     try {
-      selector = labelSelectorFromObject(rs.spec?.selector);
+      selector = this.selectorOf(rs);
     } catch (e) {
       // The API validates selectors; one that does not parse will not parse on a retry either.
       log.warn("invalid selector; skipping", { key, error: String(e) });
@@ -302,6 +309,30 @@ export class ReplicaSetController implements Reconciler {
     const want = rs.spec?.replicas ?? 1;
     if (status.replicas === want && status.readyReplicas === want && status.availableReplicas === want && status.fullyLabeledReplicas === want) return 0;
     return left;
+  }
+
+  /**
+   * The ReplicaSet's selector, with matches remembered per labels object: a pod version's labels
+   * are one object that never changes, so a sync over 10,000 unchanged pods matches none again.
+   * Kept per uid and generation (the selector is part of the spec).
+   */
+  private selectorOf(rs: ReplicaSet): LabelMatcher {
+    const uid = rs.metadata.uid!;
+    const generation = rs.metadata.generation ?? 0;
+    const cached = this.selectors.get(uid);
+    if (cached?.generation === generation) return cached.matcher;
+    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const seen = new WeakMap<Record<string, string>, boolean>();
+    const matcher: LabelMatcher = {
+      matches(labels) {
+        if (!labels) return selector.matches(labels);
+        let m = seen.get(labels);
+        if (m === undefined) seen.set(labels, (m = selector.matches(labels)));
+        return m;
+      },
+    };
+    this.selectors.set(uid, { generation, matcher });
+    return matcher;
   }
 
   private activePodsOf(uid: string): Pod[] {
