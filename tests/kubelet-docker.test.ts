@@ -144,6 +144,26 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     expect(mine.length).toBeLessThanOrEqual(2);
   }, 30_000);
 
+  test("postStart exec runs in the started container; a failing one restarts it", async () => {
+    await create({
+      metadata: { name: "hooked" },
+      spec: { containers: [{ name: "app", ...serve("sleep 1000"), lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo hooked > /tmp/hook"] } } } }] },
+    });
+    const p = await until("hooked", (p) => !!p.status?.containerStatuses?.[0]?.state?.running);
+    expect((await rt.exec(p.status!.containerStatuses![0].containerID!.slice(9), ["cat", "/tmp/hook"])).stdout).toBe("hooked\n");
+    expect(p.status!.containerStatuses![0].restartCount).toBe(0);
+    // Fails the first time only (the emptyDir outlives the container): one restart, then running.
+    await create({
+      metadata: { name: "badhook" },
+      spec: {
+        volumes: [{ name: "d", emptyDir: {} }],
+        containers: [{ name: "app", ...serve("sleep 1000"), volumeMounts: [{ name: "d", mountPath: "/data" }], lifecycle: { postStart: { exec: { command: ["sh", "-c", "[ -f /data/once ] || { touch /data/once; exit 7; }"] } } } }],
+      },
+    });
+    const bad = await until("badhook", (p) => p.status?.containerStatuses?.[0]?.restartCount === 1 && !!p.status.containerStatuses[0].state?.running);
+    expect(bad.status!.containerStatuses![0].lastState?.terminated).toBeDefined();
+  }, 30_000);
+
   test("kubelet restart adopts running containers without restarting them", async () => {
     const before = await get("web");
     const ids = before.status!.containerStatuses!.map((c) => c.containerID);

@@ -130,3 +130,58 @@ test("restart adopts running containers; orphans and pod-less bramble containers
   const restarted = rt.calls.slice(starts).filter((c) => c.startsWith("start ") && survivors.some((id) => c.includes(rt.containers.get(id)?.info.name ?? "@@")));
   expect(restarted).toEqual([]);
 });
+
+const eventsFor = async (uid: string) => {
+  const list = (await api.client.resource({ group: "", version: "v1", plural: "events", namespaced: true }).list("default")) as { items: Array<{ reason?: string; message?: string; involvedObject?: { uid?: string } }> };
+  return list.items.filter((e) => e.involvedObject?.uid === uid);
+};
+
+test("postStart exec runs after the start; a failing one kills the container, which restarts per policy", async () => {
+  const hooks: Array<{ cmd: string[]; attempt: string }> = [];
+  rt.execHandler = (c, cmd) => {
+    if (cmd[0] !== "hook") return undefined;
+    hooks.push({ cmd, attempt: c.labels[LABELS.restartCount] });
+    return { exitCode: c.labels[LABELS.restartCount] === "0" ? 1 : 0, stdout: "", stderr: "bad" };
+  };
+  await create("poststart", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], lifecycle: { postStart: { exec: { command: ["hook", "x"] } } } }] });
+  const p = await until("poststart", (p) => p.status?.containerStatuses?.[0]?.restartCount === 1 && !!p.status.containerStatuses[0].state?.running && p.status.phase === "Running");
+  expect(p.status!.containerStatuses![0].lastState?.terminated?.exitCode).toBe(143);
+  expect(hooks.map((h) => h.attempt)).toEqual(["0", "1"]);
+  const reasons = await eventually(async () => {
+    const r = (await eventsFor(p.metadata.uid!)).map((e) => e.reason);
+    return r.includes("FailedPostStartHook") && r;
+  }, 3000, "FailedPostStartHook event");
+  expect(reasons).toContain("Killing");
+  // The hook ran on a started container, before anything else touched it.
+  const name = (a: number) => `k8s_app_poststart_default_${p.metadata.uid}_${a}`;
+  expect(rt.calls.filter((c) => c.endsWith(name(0)))).toEqual([`create ${name(0)}`, `start ${name(0)}`, `stop ${name(0)}`]);
+
+  // restartPolicy Never: the failed hook fails the pod.
+  await create("poststart-never", { restartPolicy: "Never", containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], lifecycle: { postStart: { exec: { command: ["hook"] } } } }] });
+  await until("poststart-never", (p) => p.status?.phase === "Failed");
+});
+
+test("postStart httpGet hits the pod's address with the hook's path and headers", async () => {
+  const seen: Array<{ path: string; header: string | null }> = [];
+  let fail = true;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      seen.push({ path: new URL(req.url).pathname, header: req.headers.get("x-hook") });
+      const res = new Response(fail ? "no" : "ok", { status: fail ? 500 : 200 });
+      fail = false;
+      return res;
+    },
+  });
+  try {
+    await create("posthttp", {
+      containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], ports: [{ name: "web", containerPort: server.port! }], lifecycle: { postStart: { httpGet: { host: "127.0.0.1", port: "web", path: "/started", httpHeaders: [{ name: "x-hook", value: "1" }] } } } }],
+    });
+    const p = await until("posthttp", (p) => p.status?.containerStatuses?.[0]?.restartCount === 1 && !!p.status.containerStatuses[0].state?.running);
+    expect(p.status!.phase).toBe("Running");
+    expect(seen).toEqual([{ path: "/started", header: "1" }, { path: "/started", header: "1" }]);
+  } finally {
+    server.stop(true);
+  }
+});

@@ -12,6 +12,7 @@ import type { Logger } from "../../machinery/log";
 import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/runtime";
 import { effectiveStreak, restartDelayMs } from "./backoff";
 import { containerEnv, type EnvContext } from "./env";
+import { runAction } from "./handlers";
 import { attemptOf, containerLabels, containerName, groupAttempts, kindOf, NODE_LABEL, PAUSE_NAME, specHash, streakOf, type ContainerKind } from "./names";
 import type { ProbeManager } from "./probes";
 import type { ImagePuller } from "./pull";
@@ -47,6 +48,9 @@ export interface SyncDeps {
   enqueue(uid: string): void;
   now?: () => Date;
 }
+
+/** A postStart hook that has not finished by then counts as failed. */
+const POST_START_TIMEOUT_MS = 120_000;
 
 const isGone = (e: unknown) => e instanceof ApiError && (e.code === 404 || e.code === 409);
 const msSince = (t: string | undefined, now: number) => (t ? now - Date.parse(t) : 0);
@@ -217,16 +221,35 @@ export class PodSync {
       return;
     }
     this.d.events.event(pass.pod, "Normal", "Created", `Created container ${c.name}`);
+    let started = false;
     try {
       await this.d.runtime.startContainer(id);
+      started = true;
       this.d.events.event(pass.pod, "Normal", "Started", `Started container ${c.name}`);
     } catch (e) {
       view.waiting = { reason: "RunContainerError", message: (e as Error).message };
       this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
       pass.requeueMs.push(5000);
     }
+    if (started && c.lifecycle?.postStart) await this.postStart(pass, c, id);
     // Keep the previous attempt (for `kubectl logs --previous`), remove older ones.
     for (const old of attempts.slice(1)) await this.d.runtime.removeContainer(old.id);
+  }
+
+  /**
+   * postStart runs right after the start, before the container counts as started (probes begin
+   * after it); a failure kills the container, and the restart policy (with backoff) takes over.
+   */
+  private async postStart(pass: Pass, c: Container, id: string) {
+    const r = await runAction(c.lifecycle!.postStart!, { runtime: this.d.runtime, containerId: id, container: c, podIP: pass.podIP }, POST_START_TIMEOUT_MS);
+    if (r.ok) return;
+    this.d.log.warn("postStart hook failed", { pod: `${pass.pod.metadata.namespace}/${pass.pod.metadata.name}`, container: c.name, error: r.message });
+    // As upstream: the hook's output stays out of the event (it may hold secrets).
+    this.d.events.event(pass.pod, "Warning", "FailedPostStartHook", "PostStartHook failed");
+    this.d.events.event(pass.pod, "Normal", "Killing", `FailedPostStartHook`);
+    const info = await this.d.runtime.inspectContainer(id).catch(() => undefined);
+    if (info) await stopContainer(this.d.runtime, info, c, this.grace(pass.pod), pass.podIP);
+    pass.requeueMs.push(0);
   }
 
   private async report(pass: Pass, all: ContainerInfo[], sandbox: ContainerInfo, initViews: Map<string, ContainerView>) {
