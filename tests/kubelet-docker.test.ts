@@ -22,7 +22,7 @@ let rt: DockerRuntime;
 let kubelet: Kubelet;
 let dataDir: string;
 
-const opts = () => ({ nodeName: NODE, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", relistIntervalMs: 300 });
+const opts = () => ({ nodeName: NODE, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", relistIntervalMs: 300, resyncIntervalMs: 1000 });
 const podApi = () => api.client.resource<Pod>(pods);
 const get = (name: string) => podApi().get("default", name);
 const ours = () => rt.listContainers({ [NODE_LABEL]: NODE });
@@ -50,7 +50,7 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     dataDir = mkdtempSync(join(tmpdir(), "bramble-kubelet-"));
     api = await startHttpTestApi();
     kubelet = await startKubelet(api.client, rt, opts());
-  });
+  }, 30_000);
 
   afterAll(async () => {
     await kubelet?.stop();
@@ -60,7 +60,7 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     await removeImageIfUnused(rt, TEST_IMAGE);
     await removeImageIfUnused(rt, PAUSE_IMAGE);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   test("containers of a pod share localhost and an emptyDir; status shows IPs, IDs and conditions", async () => {
     await create({
@@ -103,7 +103,10 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
               { name: "MY_POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
               { name: "MY_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             ],
-            volumeMounts: [{ name: "c", mountPath: "/etc/cfg" }],
+            volumeMounts: [
+              { name: "c", mountPath: "/etc/cfg" },
+              { name: "c", mountPath: "/etc/greeting", subPath: "greeting" },
+            ],
           },
         ],
       },
@@ -117,6 +120,15 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     expect(env).toContain("KUBERNETES_SERVICE_HOST=10.43.0.1");
     expect((await rt.exec(id, ["cat", "/etc/cfg/app.conf"])).stdout).toBe("x=1\n");
     expect((await rt.exec(id, ["cat", "/var/run/secrets/kubernetes.io/serviceaccount/namespace"])).stdout).toBe("default");
+    expect((await rt.exec(id, ["cat", "/etc/greeting"])).stdout).toBe("hello");
+
+    // An update reaches the running container through the volume (not through env or subPath).
+    await api.client.resource({ group: "", version: "v1", plural: "configmaps", namespaced: true }).patch("default", "cfg", { data: { greeting: "bonjour", "app.conf": "x=2\n" } }, "merge");
+    await eventually(async () => (await rt.exec(id, ["cat", "/etc/cfg/greeting"])).stdout === "bonjour", 10_000, "configMap update in the container");
+    expect((await rt.exec(id, ["cat", "/etc/cfg/app.conf"])).stdout).toBe("x=2\n");
+    expect((await rt.exec(id, ["cat", "/etc/greeting"])).stdout).toBe("hello");
+    expect((await rt.exec(id, ["env"])).stdout).toContain("GREETING=hello");
+    expect((await get("cfgpod")).status!.containerStatuses![0].restartCount).toBe(0);
   }, 30_000);
 
   test("readiness gates Ready until the probe passes", async () => {

@@ -1,6 +1,6 @@
 // The kubelet against the fake runtime and the in-process API server over HTTP.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pods as podsDef, type Pod } from "../../api/resources/pod";
@@ -183,5 +183,43 @@ test("postStart httpGet hits the pod's address with the hook's path and headers"
     expect(seen).toEqual([{ path: "/started", header: "1" }, { path: "/started", header: "1" }]);
   } finally {
     server.stop(true);
+  }
+});
+
+test("configMap and secret volumes of a running pod follow their sources on the periodic resync", async () => {
+  const cms = api.client.resource({ group: "", version: "v1", plural: "configmaps", namespaced: true });
+  const secrets = api.client.resource({ group: "", version: "v1", plural: "secrets", namespaced: true });
+  await cms.create("default", { metadata: { name: "live-cfg" }, data: { greeting: "hello" } } as never);
+  await secrets.create("default", { metadata: { name: "live-sec" }, stringData: { pw: "one" } } as never);
+  // A kubelet of its own, resyncing fast.
+  const k2 = await startKubelet(api.client, rt, { ...opts(), nodeName: "n2", resyncIntervalMs: 200 });
+  try {
+    const p = await podApi().create("default", {
+      metadata: { name: "refresh", labels: { v: "1" } },
+      spec: {
+        nodeName: "n2",
+        volumes: [
+          { name: "c", configMap: { name: "live-cfg" } },
+          { name: "s", secret: { secretName: "live-sec" } },
+          { name: "d", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+        ],
+        containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"], volumeMounts: [{ name: "c", mountPath: "/c" }, { name: "s", mountPath: "/s" }, { name: "d", mountPath: "/d" }] }],
+      },
+    });
+    await until("refresh", (p) => p.status?.phase === "Running");
+    const app = [...rt.containers.values()].find((c) => c.info.labels[LABELS.podName] === "refresh" && c.info.labels[LABELS.kind] === "app")!;
+    const file = (mountPath: string, key: string) => readFileSync(join(app.spec.mounts!.find((m) => m.containerPath === mountPath)!.hostPath, key), "utf8");
+    expect([file("/c", "greeting"), file("/s", "pw"), file("/d", "labels")]).toEqual(["hello", "one", 'v="1"']);
+    await cms.patch("default", "live-cfg", { data: { greeting: "bonjour" } }, "merge");
+    await secrets.patch("default", "live-sec", { stringData: { pw: "two" } }, "merge");
+    await podApi().patch("default", "refresh", { metadata: { labels: { v: "2" } } }, "merge");
+    await eventually(() => file("/c", "greeting") === "bonjour" && file("/s", "pw") === "two" && file("/d", "labels") === 'v="2"', 5000, "volumes refreshed");
+    // Nothing restarted for it.
+    expect((await get("refresh")).status!.containerStatuses![0].restartCount).toBe(0);
+    expect(rt.containers.get(app.info.id)?.info.state).toBe("running");
+    await podApi().delete("default", "refresh", { gracePeriodSeconds: 0 });
+    await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: p.metadata.uid! })).length === 0, 5000, "refresh pod cleaned up");
+  } finally {
+    await k2.stop();
   }
 });

@@ -34,6 +34,8 @@ export interface KubeletOptions {
   serviceAccountToken?: (pod: Pod, audience?: string, expirationSeconds?: number) => Promise<string>;
   /** How often the runtime is relisted for exits (ms). */
   relistIntervalMs?: number;
+  /** Every pod is re-synced this often (ms; 30 s by default): content volumes follow their sources. */
+  resyncIntervalMs?: number;
   /** Pod workers in parallel. */
   workers?: number;
 }
@@ -60,6 +62,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
   await readNodeIP();
 
   const byUid = new Map<string, Pod>();
+  const resyncEvery = opts.resyncIntervalMs ?? 30_000;
   const probes = new ProbeManager({
     runtime,
     onChange: (uid) => loop.enqueue(uid),
@@ -88,6 +91,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
         return hostIP;
       },
       serviceAccountToken: opts.serviceAccountToken ?? (async () => ""),
+      volumeRefreshMs: Math.floor(resyncEvery * 0.8),
     },
     { client, runtime, runtimeName: version.name, probes, puller: new ImagePuller(runtime), events, log, enqueue: (uid) => loop.enqueue(uid) },
   );
@@ -140,7 +144,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
       try {
         await relist();
         // A periodic full resync keeps level-triggered guarantees (configMap updates, missed events).
-        if (Date.now() - resyncAt > 30_000) {
+        if (Date.now() - resyncAt >= resyncEvery) {
           resyncAt = Date.now();
           for (const uid of byUid.keys()) loop.enqueue(uid);
         }

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Pod } from "../../api/resources/pod";
@@ -10,7 +10,7 @@ import { ProbeCounter } from "./probes";
 import { registryOf, authFor } from "./pull";
 import type { PodSources } from "./sources";
 import { computePodStatus, podPhase, type ContainerView } from "./status";
-import { containerMounts, renderVolumes, SERVICE_ACCOUNT_PATH } from "./volumes";
+import { containerMounts, refreshContentVolumes, renderVolumes, SERVICE_ACCOUNT_PATH, writeFiles } from "./volumes";
 
 test("CrashLoopBackOff: immediate first restart, then 10 s doubling to 5 min; reset after 10 min running", () => {
   expect([0, 1, 2, 3, 4, 5, 6, 7, 10].map(restartDelayMs)).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
@@ -149,4 +149,55 @@ test("image pull secrets: registry matching and dockerconfigjson auth", async ()
   const p = pod({ imagePullSecrets: [{ name: "regcred" }] });
   expect(await authFor(p, "ghcr.io/a/b:1", sources({}, { regcred: { ".dockerconfigjson": cfg } }))).toEqual({ username: "me", password: "pw", serveraddress: "ghcr.io" });
   expect(await authFor(p, "nginx", sources({}, { regcred: { ".dockerconfigjson": cfg } }))).toBeUndefined();
+});
+
+test("content volumes are written atomically: ..data swaps to a new payload; unchanged payloads are left alone", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bramble-atomic-"));
+  try {
+    // An earlier version's layout (plain files) is replaced.
+    writeFileSync(join(dir, "old"), "legacy");
+    expect(writeFiles(dir, new Map([["a", { data: "1" }], ["sub/b", { data: "2", mode: 0o600 }]]), 0o644)).toBe(true);
+    expect(lstatSync(join(dir, "a")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dir, "a"))).toBe("..data/a");
+    expect(readlinkSync(join(dir, "sub"))).toBe("..data/sub");
+    expect(existsSync(join(dir, "old"))).toBe(false);
+    expect([readFileSync(join(dir, "a"), "utf8"), readFileSync(join(dir, "sub/b"), "utf8")]).toEqual(["1", "2"]);
+    expect(statSync(join(dir, "sub/b")).mode & 0o777).toBe(0o600);
+    const first = readlinkSync(join(dir, "..data"));
+    expect(first).toMatch(/^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\./);
+    expect(statSync(join(dir, first)).mode & 0o777).toBe(0o755);
+
+    expect(writeFiles(dir, new Map([["a", { data: "1" }], ["sub/b", { data: "2", mode: 0o600 }]]), 0o644)).toBe(false);
+    expect(readlinkSync(join(dir, "..data"))).toBe(first);
+
+    // A changed value, a removed key, a new key: one swap, the old payload gone.
+    expect(writeFiles(dir, new Map([["a", { data: "one" }], ["c", { data: "3" }]]), 0o644)).toBe(true);
+    const second = readlinkSync(join(dir, "..data"));
+    expect(second).not.toBe(first);
+    expect(readFileSync(join(dir, "a"), "utf8")).toBe("one");
+    expect(readFileSync(join(dir, "c"), "utf8")).toBe("3");
+    expect(existsSync(join(dir, "sub"))).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(["..data", second, "a", "c"].sort());
+    // A mode change alone is a change too.
+    expect(writeFiles(dir, new Map([["a", { data: "one", mode: 0o400 }], ["c", { data: "3" }]]), 0o644)).toBe(true);
+    expect(statSync(join(dir, "a")).mode & 0o777).toBe(0o400);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("refreshContentVolumes re-renders configMap/secret volumes, keeping the last content when a source is gone", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "bramble-refresh-"));
+  try {
+    const p = pod({ volumes: [{ name: "cm", configMap: { name: "cm" } }, { name: "gone", configMap: { name: "gone" } }, { name: "scratch", emptyDir: {} }] });
+    const ctx = { pod: p, apiServerHost: "h", apiServerPort: 1, nodeCpuMillis: 1, nodeMemoryBytes: 1, caCertPem: "CA", serviceAccountToken: async () => "T", mountTmpfs: async () => false };
+    const vols = await renderVolumes(ctx, dataDir, sources({ cm: { k: "v1" }, gone: { x: "kept" } }));
+    writeFileSync(join(vols.get("scratch")!.hostPath, "f"), "mine");
+    expect(await refreshContentVolumes(ctx, dataDir, sources({ cm: { k: "v2" } }))).toEqual(['volume "gone": configmap "gone" not found']);
+    expect(readFileSync(join(vols.get("cm")!.hostPath, "k"), "utf8")).toBe("v2");
+    expect(readFileSync(join(vols.get("gone")!.hostPath, "x"), "utf8")).toBe("kept");
+    expect(readFileSync(join(vols.get("scratch")!.hostPath, "f"), "utf8")).toBe("mine");
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

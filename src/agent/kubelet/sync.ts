@@ -20,7 +20,7 @@ import { apiSources, type PodSources } from "./sources";
 import { appSpec, pauseSpec } from "./spec";
 import { computePodStatus, sameStatus, type ContainerView } from "./status";
 import { mountTmpfs, removePodDir, stopContainer } from "./terminate";
-import { containerMounts, podDir, renderVolumes, type RenderedVolume, type VolumeContext } from "./volumes";
+import { containerMounts, hasContentVolumes, podDir, refreshContentVolumes, renderVolumes, type RenderedVolume, type VolumeContext } from "./volumes";
 
 export interface SyncConfig {
   nodeName: string;
@@ -35,6 +35,8 @@ export interface SyncConfig {
   nodeMemoryBytes: number;
   hostIP(): string | undefined;
   serviceAccountToken(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string>;
+  /** Content volumes of running pods are re-rendered when their last render is this old (ms). */
+  volumeRefreshMs?: number;
 }
 
 export interface SyncDeps {
@@ -68,6 +70,10 @@ interface Pass {
 export class PodSync {
   private readonly terminating = new Map<string, Promise<void>>();
   private readonly written = new Map<string, { rv: number; status: unknown }>();
+  /** When each pod's content volumes were last rendered (ms). */
+  private readonly refreshedAt = new Map<string, number>();
+  /** Service-account tokens by pod uid, audience and lifetime, reused until 80% of it is gone. */
+  private readonly tokens = new Map<string, { token: string; at: number }>();
   private readonly now: () => Date;
 
   constructor(
@@ -105,6 +111,7 @@ export class PodSync {
       views: new Map(),
       requeueMs: [],
     };
+    await this.refreshVolumes(pass, all);
     const initViews = new Map<string, ContainerView>();
     const initDone = await this.runInit(pass, all, initViews);
     if (initDone) await this.runApps(pass, all);
@@ -209,7 +216,10 @@ export class PodSync {
     }
     let id: string;
     try {
-      pass.volumes ??= await renderVolumes(this.volumeContext(pass), this.cfg.dataDir, pass.sources);
+      if (!pass.volumes) {
+        pass.volumes = await renderVolumes(this.volumeContext(pass), this.cfg.dataDir, pass.sources);
+        this.refreshedAt.set(pass.pod.metadata.uid!, this.now().getTime());
+      }
       const env = await containerEnv(this.envContext(pass), c, pass.sources);
       const mounts = containerMounts(pass.pod, c.volumeMounts, pass.volumes);
       const labels = containerLabels(pass.pod, this.cfg.nodeName, c.name, kind, attempt, streak, specHash(c));
@@ -234,6 +244,33 @@ export class PodSync {
     if (started && c.lifecycle?.postStart) await this.postStart(pass, c, id);
     // Keep the previous attempt (for `kubectl logs --previous`), remove older ones.
     for (const old of attempts.slice(1)) await this.d.runtime.removeContainer(old.id);
+  }
+
+  /**
+   * ConfigMap, Secret, downward API and projected volumes of a running pod follow their sources:
+   * re-rendered (atomically, see writeFiles) at most every volumeRefreshMs, which the kubelet's
+   * periodic resync of every pod makes happen. subPath mounts keep what they got (as upstream).
+   */
+  private async refreshVolumes(pass: Pass, all: ContainerInfo[]) {
+    const uid = pass.pod.metadata.uid!;
+    if (!hasContentVolumes(pass.pod) || !all.some((c) => kindOf(c) !== "pause" && c.state === "running")) return;
+    const now = this.now().getTime();
+    const at = this.refreshedAt.get(uid);
+    if (at !== undefined && now - at < (this.cfg.volumeRefreshMs ?? 25_000)) return;
+    this.refreshedAt.set(uid, now);
+    for (const e of await refreshContentVolumes(this.volumeContext(pass), this.cfg.dataDir, pass.sources)) {
+      this.d.events.event(pass.pod, "Warning", "FailedMount", `MountVolume.SetUp failed for ${e}`);
+    }
+  }
+
+  private async token(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string> {
+    const key = `${pod.metadata.uid}|${audience ?? ""}|${expirationSeconds ?? ""}`;
+    const now = this.now().getTime();
+    const hit = this.tokens.get(key);
+    if (hit && now - hit.at < (expirationSeconds ?? 3600) * 800) return hit.token;
+    const token = await this.cfg.serviceAccountToken(pod, audience, expirationSeconds);
+    this.tokens.set(key, { token, at: now });
+    return token;
   }
 
   /**
@@ -358,6 +395,8 @@ export class PodSync {
     for (const c of all) await this.d.runtime.removeContainer(c.id);
     removePodDir(podDir(this.cfg.dataDir, uid));
     this.written.delete(uid);
+    this.refreshedAt.delete(uid);
+    for (const k of this.tokens.keys()) if (k.startsWith(`${uid}|`)) this.tokens.delete(k);
   }
 
   /** Waits for background terminations (kubelet stop). */
@@ -378,6 +417,6 @@ export class PodSync {
   }
 
   private volumeContext(pass: Pass): VolumeContext {
-    return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: this.cfg.serviceAccountToken, mountTmpfs };
+    return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: (pod, audience, exp) => this.token(pod, audience, exp), mountTmpfs };
   }
 }

@@ -1,8 +1,9 @@
 // Pod volumes as directories under <dataDir>/agent/pods/<uid>/volumes/<plugin>/<name>, bind-mounted
 // into the containers. Content volumes (configMap, secret, downwardAPI, projected) are rewritten
-// on every render, file by file through a rename, so a running container sees updates.
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, normalize } from "node:path";
+// atomically (writeFiles) on every render, and re-rendered on the kubelet's periodic resync
+// (refreshContentVolumes), so a running container sees updates.
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, normalize } from "node:path";
 import type { Pod } from "../../api/resources/pod";
 import type { Volume } from "../../api/resources/podspec.schema";
 import { memoryBytes } from "../../machinery/quantity";
@@ -38,23 +39,83 @@ function safePath(p: string): string {
   return n;
 }
 
-function writeFiles(dir: string, files: Files, defaultMode: number) {
+const DATA = "..data";
+const DATA_TMP = "..data_tmp";
+
+/** The files under dir (recursively), relative paths. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((name) => lstatSync(join(dir, name)).isFile());
+}
+
+function sameContent(dir: string, payload: Map<string, { data: Uint8Array; mode: number }>): boolean {
+  try {
+    const files = listFiles(dir);
+    if (files.length !== payload.size) return false;
+    for (const name of files) {
+      const want = payload.get(normalize(name));
+      if (!want) return false;
+      const path = join(dir, name);
+      if ((statSync(path).mode & 0o7777) !== want.mode) return false;
+      if (!Buffer.from(readFileSync(path)).equals(Buffer.from(want.data))) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const stamp = () => `..${new Date().toISOString().replace(/[-:T]/g, "_").replace(/\..*/, "")}.`;
+
+/**
+ * Upstream's AtomicWriter: the payload goes to a fresh timestamped directory, `..data` (a
+ * symlink) is swapped to it with one rename, and each top-level name is a symlink through
+ * `..data`, so a running container sees either the old files or the new ones, never a mix.
+ * Returns whether anything changed. subPath mounts resolve the symlinks when the container is
+ * made, so they keep the content of that moment (as upstream).
+ */
+export function writeFiles(dir: string, files: Files, defaultMode: number): boolean {
   mkdirSync(dir, { recursive: true });
-  const wanted = new Set<string>();
-  for (const [rel, f] of files) {
-    const path = join(dir, safePath(rel));
-    wanted.add(path);
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, f.data);
-    chmodSync(tmp, f.mode ?? defaultMode);
-    renameSync(tmp, path);
+  const payload = new Map<string, { data: Uint8Array; mode: number }>();
+  for (const [rel, f] of files) payload.set(safePath(rel), { data: typeof f.data === "string" ? enc.encode(f.data) : f.data, mode: f.mode ?? defaultMode });
+  const dataLink = join(dir, DATA);
+  let current: string | undefined;
+  try {
+    current = readlinkSync(dataLink);
+  } catch {}
+  const top = new Set([...payload.keys()].map((p) => p.split("/")[0]));
+  const changed = !current || !sameContent(join(dir, current), payload);
+  if (changed) {
+    // The file-by-file layout of earlier versions (no ..data yet) is cleared first.
+    if (!current) for (const name of readdirSync(dir)) if (!name.startsWith("..")) rmSync(join(dir, name), { recursive: true, force: true });
+    const ts = mkdtempSync(join(dir, stamp()));
+    chmodSync(ts, 0o755);
+    for (const [rel, f] of payload) {
+      const path = join(ts, rel);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+      writeFileSync(path, f.data);
+      chmodSync(path, f.mode);
+    }
+    rmSync(join(dir, DATA_TMP), { force: true });
+    symlinkSync(basename(ts), join(dir, DATA_TMP));
+    renameSync(join(dir, DATA_TMP), dataLink);
+    // Older payloads go once nothing points at them.
+    for (const name of readdirSync(dir)) if (name.startsWith("..") && name !== DATA && join(dir, name) !== ts) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  for (const name of top) {
+    const path = join(dir, name);
+    let link = false;
+    try {
+      link = lstatSync(path).isSymbolicLink();
+      if (!link) rmSync(path, { recursive: true, force: true });
+    } catch {}
+    if (!link) symlinkSync(join(DATA, name), path);
   }
   // Keys removed from the source disappear from the volume.
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const path = join(dir, name);
-    if (!wanted.has(path) && statSync(path).isFile()) rmSync(path);
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith("..") || top.has(name)) continue;
+    if (lstatSync(join(dir, name)).isSymbolicLink()) rmSync(join(dir, name));
   }
+  return changed;
 }
 
 async function keyFiles(data: Record<string, Uint8Array> | undefined, items: Array<{ key: string; path: string; mode?: number }> | undefined, what: string, optional: boolean | undefined): Promise<Files> {
@@ -173,6 +234,39 @@ export async function renderVolumes(ctx: VolumeContext, dataDir: string, sources
     out.set(AUTO_SA_VOLUME, { hostPath: dir, readOnly: true });
   }
   return out;
+}
+
+const isContent = (v: Volume) => !!(v.configMap || v.secret || v.downwardAPI || v.projected);
+
+/** Whether the pod has volumes whose content comes from the API (so they need refreshing). */
+export function hasContentVolumes(pod: Pod): boolean {
+  return pod.spec?.automountServiceAccountToken !== false || (pod.spec?.volumes ?? []).some(isContent);
+}
+
+/**
+ * Re-renders the content volumes (configMap, secret, downwardAPI, projected, service-account
+ * files) of a running pod. A volume whose source cannot be read keeps its last content (as
+ * upstream); the errors are returned for the caller to report.
+ */
+export async function refreshContentVolumes(ctx: VolumeContext, dataDir: string, sources: PodSources): Promise<string[]> {
+  const pod = ctx.pod;
+  const base = join(podDir(dataDir, pod.metadata.uid!), "volumes");
+  const errors: string[] = [];
+  for (const v of (pod.spec?.volumes ?? []).filter(isContent)) {
+    try {
+      await renderOne(v, base, ctx, sources);
+    } catch (e) {
+      errors.push(`volume "${v.name}": ${(e as Error).message}`);
+    }
+  }
+  if (pod.spec?.automountServiceAccountToken !== false) {
+    try {
+      writeFiles(join(base, "kubernetes.io~projected", AUTO_SA_VOLUME), await defaultServiceAccountFiles(ctx), 0o644);
+    } catch (e) {
+      errors.push(`service account token: ${(e as Error).message}`);
+    }
+  }
+  return errors;
 }
 
 /** Bind mounts for one container: its volumeMounts, plus the service-account files unless it mounts that path itself. */
