@@ -176,6 +176,28 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
     expect(bad.status!.containerStatuses![0].lastState?.terminated).toBeDefined();
   }, 30_000);
 
+  test("a sidecar init container serves the init containers after it and keeps running with the app", async () => {
+    await create({
+      metadata: { name: "sidecars" },
+      spec: {
+        initContainers: [
+          { name: "proxy", ...serve("echo from-sidecar > /tmp/i; httpd -f -p 8081 -h /tmp"), restartPolicy: "Always", startupProbe: { tcpSocket: { port: 8081 }, periodSeconds: 1 } },
+          { name: "fetch", ...sh("wget -q -O - http://127.0.0.1:8081/i") },
+        ],
+        containers: [{ name: "app", ...serve("sleep 1000") }],
+      },
+    });
+    const p = await until("sidecars", (p) => p.status?.phase === "Running" && ready(p));
+    const [proxy, fetch] = p.status!.initContainerStatuses!;
+    expect(proxy).toMatchObject({ started: true, ready: true, restartCount: 0 });
+    expect(proxy.state?.running).toBeDefined();
+    expect(fetch.state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+    const logs = await rt.logs(fetch.containerID!.slice(9));
+    let out = "";
+    for await (const chunk of logs) out += chunk.toString();
+    expect(out).toContain("from-sidecar");
+  }, 30_000);
+
   test("kubelet restart adopts running containers without restarting them", async () => {
     const before = await get("web");
     const ids = before.status!.containerStatuses!.map((c) => c.containerID);

@@ -223,3 +223,80 @@ test("configMap and secret volumes of a running pod follow their sources on the 
     await k2.stop();
   }
 });
+
+const started = (name: string) => rt.calls.filter((c) => c.startsWith("start ") && c.includes(`_${name}_default_`)).map((c) => c.split("_")[1]);
+
+test("sidecar init containers start in order without being waited for, run alongside the app and restart when they exit", async () => {
+  await create("sidecar", {
+    initContainers: [
+      { name: "proxy", image: "busybox:1", command: ["sleep", "1000"], restartPolicy: "Always" },
+      { name: "setup", image: "busybox:1", command: ["true"] },
+    ],
+    containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }],
+  });
+  const p = await until("sidecar", (p) => p.status?.phase === "Running" && p.status.conditions?.find((c) => c.type === "Ready")?.status === "True");
+  expect(started("sidecar")).toEqual(["POD", "proxy", "setup", "app"]);
+  const [proxy, setup] = p.status!.initContainerStatuses!;
+  expect(proxy).toMatchObject({ name: "proxy", ready: true, started: true, restartCount: 0 });
+  expect(proxy.state?.running).toBeDefined();
+  expect(setup.state?.terminated?.reason).toBe("Completed");
+  expect(p.status!.conditions!.find((c) => c.type === "Initialized")?.status).toBe("True");
+
+  // The sidecar dies: it alone is restarted; the pod stays initialized and running.
+  rt.exit(proxy.containerID!.slice("fake://".length), 2);
+  const q = await until("sidecar", (p) => p.status?.initContainerStatuses?.[0]?.restartCount === 1 && !!p.status.initContainerStatuses[0].state?.running);
+  expect(q.status!.initContainerStatuses![0].lastState?.terminated?.exitCode).toBe(2);
+  expect(q.status!.containerStatuses![0]).toMatchObject({ restartCount: 0, containerID: p.status!.containerStatuses![0].containerID });
+  expect(q.status!.phase).toBe("Running");
+  expect(started("sidecar").filter((n) => n === "setup")).toHaveLength(1);
+
+  // Deletion stops the app containers before the sidecars.
+  const mark = rt.calls.length;
+  await podApi().delete("default", "sidecar");
+  await eventually(() => gone("sidecar"), 5000, "sidecar pod deleted");
+  const stops = rt.calls.slice(mark).filter((c) => c.startsWith("stop ") && c.includes("_sidecar_default_")).map((c) => c.split("_")[1]);
+  expect(stops.indexOf("app")).toBeLessThan(stops.indexOf("proxy"));
+});
+
+test("a sidecar's startupProbe holds the next init container; its readiness counts for the pod", async () => {
+  let up = false;
+  let ready = false;
+  rt.execHandler = (_, cmd) => (cmd[0] === "up" ? { exitCode: up ? 0 : 1, stdout: "", stderr: "" } : cmd[0] === "ready" ? { exitCode: ready ? 0 : 1, stdout: "", stderr: "" } : undefined);
+  await create("sidecar-probe", {
+    initContainers: [
+      {
+        name: "proxy",
+        image: "busybox:1",
+        command: ["sleep", "1000"],
+        restartPolicy: "Always",
+        startupProbe: { exec: { command: ["up"] }, periodSeconds: 1, failureThreshold: 100 },
+        readinessProbe: { exec: { command: ["ready"] }, periodSeconds: 1 },
+      },
+      { name: "setup", image: "busybox:1", command: ["true"] },
+    ],
+    containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }],
+  });
+  await until("sidecar-probe", (p) => !!p.status?.initContainerStatuses?.[0]?.state?.running);
+  await Bun.sleep(1200);
+  expect(started("sidecar-probe")).toEqual(["POD", "proxy"]);
+  const waiting = await get("sidecar-probe");
+  expect(waiting.status!.phase).toBe("Pending");
+  expect(waiting.status!.initContainerStatuses![0].started).toBe(false);
+  up = true;
+  const p = await until("sidecar-probe", (p) => p.status?.phase === "Running" && !!p.status.containerStatuses?.[0]?.state?.running, "app running", 5000);
+  expect(started("sidecar-probe")).toEqual(["POD", "proxy", "setup", "app"]);
+  expect(p.status!.conditions!.find((c) => c.type === "Ready")).toMatchObject({ status: "False", message: "containers with unready status: [proxy]" });
+  ready = true;
+  await until("sidecar-probe", (p) => p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True", "ready", 5000);
+}, 15_000);
+
+test("a Never pod with a sidecar completes when its app does; the sidecar is stopped", async () => {
+  await create("sidecar-job", {
+    restartPolicy: "Never",
+    initContainers: [{ name: "proxy", image: "busybox:1", command: ["sleep", "1000"], restartPolicy: "Always" }],
+    containers: [{ name: "app", image: "busybox:1", command: ["sh", "-c", "echo done"] }],
+  });
+  const p = await until("sidecar-job", (p) => p.status?.phase === "Succeeded");
+  await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: p.metadata.uid! })).every((c) => c.state !== "running"), 3000, "sidecar stopped");
+  expect(started("sidecar-job").filter((n) => n === "proxy")).toHaveLength(1);
+});

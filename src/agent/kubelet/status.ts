@@ -75,13 +75,25 @@ function condition(pod: Pod, type: string, ok: boolean, now: string, reason?: st
   return { type, status, lastProbeTime: null, lastTransitionTime: since, ...(!ok && reason ? { reason } : {}), ...(!ok && message ? { message } : {}) };
 }
 
-const initDone = (s: ContainerStatus) => s.state?.terminated?.exitCode === 0;
+const sidecarNames = (pod: Pod) => new Set((pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always").map((c) => c.name));
+
+/**
+ * Whether an init container has done its part: exited 0, or for a sidecar (restartPolicy
+ * Always) started — or the app containers exist already, so it did before.
+ */
+function initDoneFn(pod: Pod, app: ContainerStatus[]) {
+  const sidecars = sidecarNames(pod);
+  const appsMade = app.some((s) => s.containerID);
+  return (s: ContainerStatus) => (sidecars.has(s.name) ? !!s.started || appsMade : s.state?.terminated?.exitCode === 0);
+}
 
 export function podPhase(pod: Pod, init: ContainerStatus[], app: ContainerStatus[]): string {
   const policy = pod.spec?.restartPolicy ?? "Always";
   if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return pod.status.phase;
+  const initDone = initDoneFn(pod, app);
   if (!init.every(initDone)) {
-    const failed = init.some((s) => (s.state?.terminated && s.state.terminated.exitCode !== 0) || (s.state?.waiting && s.lastState?.terminated));
+    const sidecars = sidecarNames(pod);
+    const failed = init.some((s) => !sidecars.has(s.name) && ((s.state?.terminated && s.state.terminated.exitCode !== 0) || (s.state?.waiting && s.lastState?.terminated)));
     return failed && policy === "Never" ? "Failed" : "Pending";
   }
   let running = 0;
@@ -113,15 +125,23 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, runtimeName } = input;
   const t = metaTime(input.now);
   const st = pod.status ?? {};
-  const initDoneAll = (pod.spec?.initContainers ?? []).every((c) => input.init.get(c.name)?.attempts[0]?.exitCode === 0 && input.init.get(c.name)?.attempts[0]?.state === "exited");
+  const appsMade = [...input.app.values()].some((v) => v.attempts.length > 0);
+  const initDoneAll = (pod.spec?.initContainers ?? []).every((c) => {
+    const v = input.init.get(c.name);
+    if (c.restartPolicy === "Always") return appsMade || (v?.started && v.attempts[0]?.state === "running");
+    return v?.attempts[0]?.exitCode === 0 && v.attempts[0]?.state === "exited";
+  });
   const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) => containerStatus(c.name, c.image ?? "", input.init.get(c.name), runtimeName, "PodInitializing"));
   const containerStatuses = (pod.spec?.containers ?? []).map((c) =>
     containerStatus(c.name, c.image ?? "", input.app.get(c.name), runtimeName, initDoneAll ? "ContainerCreating" : "PodInitializing"),
   );
   const phase = podPhase(pod, initContainerStatuses, containerStatuses);
   const terminal = phase === "Succeeded" || phase === "Failed";
+  const initDone = initDoneFn(pod, containerStatuses);
   const incompleteInit = initContainerStatuses.filter((s) => !initDone(s)).map((s) => s.name);
-  const unready = containerStatuses.filter((s) => !s.ready).map((s) => s.name);
+  // Sidecars count for readiness like app containers (as upstream).
+  const sidecars = sidecarNames(pod);
+  const unready = [...initContainerStatuses.filter((s) => sidecars.has(s.name)), ...containerStatuses].filter((s) => !s.ready).map((s) => s.name);
   const containersReady = unready.length === 0 && !terminal;
   const notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
   const notReadyMessage = terminal ? undefined : `containers with unready status: [${unready.join(" ")}]`;

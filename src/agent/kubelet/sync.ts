@@ -51,6 +51,19 @@ export interface SyncDeps {
   now?: () => Date;
 }
 
+/** An init container with restartPolicy Always: a sidecar. */
+export const isSidecar = (c: Container) => c.restartPolicy === "Always";
+
+/** The app containers have all ended for good (restartPolicy Never or OnFailure): sidecars stop. */
+function appsFinished(pod: Pod, apps: Map<string, ContainerInfo[]>): boolean {
+  const policy = pod.spec?.restartPolicy ?? "Always";
+  if (policy === "Always") return false;
+  return (pod.spec?.containers ?? []).every((c) => {
+    const cur = apps.get(c.name)?.[0];
+    return cur?.state === "exited" && (policy === "Never" || cur.exitCode === 0);
+  });
+}
+
 /** A postStart hook that has not finished by then counts as failed. */
 const POST_START_TIMEOUT_MS = 120_000;
 
@@ -138,15 +151,36 @@ export class PodSync {
     return this.d.runtime.inspectContainer(id);
   }
 
-  /** Init containers one at a time, in order; true when all have succeeded. */
+  /**
+   * Init containers one at a time, in order; true when all have succeeded. A sidecar (an init
+   * container with restartPolicy Always) is not waited for to exit: the next one starts once it
+   * is started (running, postStart done, startupProbe passed), and it keeps running alongside the
+   * app containers, restarted (with backoff) whenever it exits, whatever the pod's policy.
+   */
   private async runInit(pass: Pass, all: ContainerInfo[], views: Map<string, ContainerView>): Promise<boolean> {
     const groups = groupAttempts(all, "init");
+    const apps = groupAttempts(all, "app");
     const policy = pass.pod.spec?.restartPolicy ?? "Always";
+    const specs = pass.pod.spec?.initContainers ?? [];
+    const finished = appsFinished(pass.pod, apps);
     let done = true;
-    for (const c of pass.pod.spec?.initContainers ?? []) {
+    for (const [i, c] of specs.entries()) {
       const attempts = groups.get(c.name) ?? [];
       const view: ContainerView = { attempts, ready: false, started: false };
       views.set(c.name, view);
+      if (isSidecar(c)) {
+        // Something after it already exists: this sidecar let the pod past it before.
+        const passed = apps.size > 0 || specs.slice(i + 1).some((n) => groups.has(n.name));
+        let cur = attempts[0];
+        if (cur?.state !== "running" && (done || passed) && !finished) {
+          const id = await this.startOrBackOff(pass, c, "init", attempts, view);
+          cur = id ? { ...(cur ?? ({} as ContainerInfo)), id, state: "running" } : cur;
+        }
+        if (!done || passed) continue;
+        if (cur?.state === "running" && (!c.startupProbe || this.d.probes.state(cur.id).started)) continue;
+        done = false;
+        continue;
+      }
       if (!done) continue;
       const cur = attempts[0];
       if (cur?.state === "exited" && cur.exitCode === 0) continue;
@@ -183,8 +217,8 @@ export class PodSync {
     }
   }
 
-  /** Starts the next attempt of a container, unless a crash loop makes it wait. */
-  private async startOrBackOff(pass: Pass, c: Container, kind: ContainerKind, attempts: ContainerInfo[], view: ContainerView) {
+  /** Starts the next attempt of a container, unless a crash loop makes it wait; its id when it runs. */
+  private async startOrBackOff(pass: Pass, c: Container, kind: ContainerKind, attempts: ContainerInfo[], view: ContainerView): Promise<string | undefined> {
     const cur = attempts[0];
     let attempt = 0;
     let streak = 0;
@@ -241,9 +275,10 @@ export class PodSync {
       this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
       pass.requeueMs.push(5000);
     }
-    if (started && c.lifecycle?.postStart) await this.postStart(pass, c, id);
+    if (started && c.lifecycle?.postStart) started = await this.postStart(pass, c, id);
     // Keep the previous attempt (for `kubectl logs --previous`), remove older ones.
     for (const old of attempts.slice(1)) await this.d.runtime.removeContainer(old.id);
+    return started ? id : undefined;
   }
 
   /**
@@ -277,9 +312,9 @@ export class PodSync {
    * postStart runs right after the start, before the container counts as started (probes begin
    * after it); a failure kills the container, and the restart policy (with backoff) takes over.
    */
-  private async postStart(pass: Pass, c: Container, id: string) {
+  private async postStart(pass: Pass, c: Container, id: string): Promise<boolean> {
     const r = await runAction(c.lifecycle!.postStart!, { runtime: this.d.runtime, containerId: id, container: c, podIP: pass.podIP }, POST_START_TIMEOUT_MS);
-    if (r.ok) return;
+    if (r.ok) return true;
     this.d.log.warn("postStart hook failed", { pod: `${pass.pod.metadata.namespace}/${pass.pod.metadata.name}`, container: c.name, error: r.message });
     // As upstream: the hook's output stays out of the event (it may hold secrets).
     this.d.events.event(pass.pod, "Warning", "FailedPostStartHook", "PostStartHook failed");
@@ -287,6 +322,7 @@ export class PodSync {
     const info = await this.d.runtime.inspectContainer(id).catch(() => undefined);
     if (info) await stopContainer(this.d.runtime, info, c, this.grace(pass.pod), pass.podIP);
     pass.requeueMs.push(0);
+    return false;
   }
 
   private async report(pass: Pass, all: ContainerInfo[], sandbox: ContainerInfo, initViews: Map<string, ContainerView>) {
@@ -302,11 +338,16 @@ export class PodSync {
       }
       return imageIDs.get(c.image);
     };
+    const running: Array<{ container: Container; id: string }> = [];
     for (const [name, v] of initViews) {
       v.attempts = init.get(name) ?? [];
       v.imageID = await imageID(v.attempts[0]);
+      const spec = pod.spec?.initContainers?.find((c) => c.name === name);
+      if (spec && isSidecar(spec) && v.attempts[0]?.state === "running") {
+        running.push({ container: spec, id: v.attempts[0].id });
+        if (v.waiting?.reason === "CrashLoopBackOff") v.waiting = undefined;
+      }
     }
-    const running: Array<{ container: Container; id: string }> = [];
     for (const c of pod.spec?.containers ?? []) {
       const v = pass.views.get(c.name) ?? { attempts: [], ready: false, started: false };
       v.attempts = app.get(c.name) ?? [];
@@ -319,7 +360,7 @@ export class PodSync {
       pass.views.set(c.name, v);
     }
     this.d.probes.sync(pod, running, pass.podIP);
-    for (const r of running) Object.assign(pass.views.get(r.container.name)!, this.d.probes.state(r.id));
+    for (const r of running) Object.assign((isSidecar(r.container) && initViews.get(r.container.name)) || pass.views.get(r.container.name)!, this.d.probes.state(r.id));
     const status = computePodStatus({
       pod,
       now: this.now(),
@@ -331,6 +372,10 @@ export class PodSync {
       app: pass.views,
     });
     if (status.phase === "Succeeded" || status.phase === "Failed") {
+      // The app containers are done: sidecars stop (newest first), then the sandbox.
+      const sidecars = all.filter((c) => kindOf(c) === "init" && c.state === "running").reverse();
+      const specs = new Map((pod.spec?.initContainers ?? []).map((c) => [c.name, c]));
+      for (const c of sidecars) await stopContainer(this.d.runtime, c, specs.get(c.labels[LABELS.container] ?? ""), this.grace(pod), pass.podIP);
       await this.d.runtime.stopContainer(sandbox.id, 1);
       this.d.probes.forgetPod(pod.metadata.uid!);
     }
@@ -370,7 +415,13 @@ export class PodSync {
       const specs = new Map([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => [c.name, c]));
       const apps = all.filter((c) => kindOf(c) !== "pause" && c.state === "running");
       if (apps.length) this.d.events.event(pod, "Normal", "Killing", `Stopping container${apps.length > 1 ? "s" : ""} ${apps.map((c) => c.labels[LABELS.container]).join(", ")}`);
-      await Promise.all(apps.map((c) => stopContainer(this.d.runtime, c, specs.get(c.labels[LABELS.container] ?? ""), grace, podIP)));
+      // App containers first, then sidecars (in reverse order), as upstream.
+      const deadline = Date.now() + grace * 1000;
+      const stop = (c: ContainerInfo) => stopContainer(this.d.runtime, c, specs.get(c.labels[LABELS.container] ?? ""), Math.max(0, Math.ceil((deadline - Date.now()) / 1000)), podIP);
+      await Promise.all(apps.filter((c) => kindOf(c) !== "init").map(stop));
+      const order = (pod.spec?.initContainers ?? []).map((c) => c.name);
+      const sidecars = apps.filter((c) => kindOf(c) === "init").sort((a, b) => order.indexOf(b.labels[LABELS.container] ?? "") - order.indexOf(a.labels[LABELS.container] ?? ""));
+      for (const c of sidecars) await stop(c);
       await this.removeAll(uid, await this.list(uid), 1);
       try {
         await this.d.client.resource<Pod>(podsDef).delete(pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
