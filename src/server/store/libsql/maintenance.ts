@@ -19,7 +19,7 @@ export interface MaintenanceOptions {
   compactMinRows: number;
   /**
    * How often deferred writes (Lease renewals) are written to disk; 0: only on flush() and close()
-   * (default 5 min). They ride along with the first durable write after the interval, or go on
+   * (default 15 min). They ride along with the first durable write after the interval, or go on
    * their own a quarter interval later, so a crash loses at most 1.5 intervals of renewals.
    */
   deferredFlushIntervalMs: number;
