@@ -215,6 +215,8 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
   test("graceful delete stops and removes the containers, then the pod", async () => {
     const pod = await get("web");
     const uid = pod.metadata.uid!;
+    const seen: Array<{ type: string; pod: Pod }> = [];
+    const w = podApi().watch("default", { fieldSelector: "metadata.name=web", resourceVersion: pod.metadata.resourceVersion }, (e) => seen.push({ type: e.type, pod: e.object as Pod }));
     await podApi().delete("default", "web");
     await eventually(async () => {
       try {
@@ -225,5 +227,11 @@ describe.skipIf(!docker)("kubelet on Docker", () => {
       }
     }, 20_000, "web to be deleted");
     expect((await ours()).filter((c) => c.labels[LABELS.podUid] === uid)).toEqual([]);
+    // The final status before the object went: both containers exited 0 on SIGTERM.
+    await eventually(() => seen.some((e) => e.type === "DELETED"), 5000, "DELETED event");
+    w.stop();
+    const last = seen.filter((e) => e.type === "MODIFIED").at(-1)!.pod;
+    expect(last.status!.phase).toBe("Succeeded");
+    expect(last.status!.containerStatuses!.map((c) => c.state?.terminated?.exitCode)).toEqual([0, 0]);
   }, 30_000);
 });

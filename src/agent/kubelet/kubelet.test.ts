@@ -300,3 +300,22 @@ test("a Never pod with a sidecar completes when its app does; the sidecar is sto
   await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: p.metadata.uid! })).every((c) => c.state !== "running"), 3000, "sidecar stopped");
   expect(started("sidecar-job").filter((n) => n === "proxy")).toHaveLength(1);
 });
+
+test("graceful deletion writes a final status (terminated containers, terminal phase) before the pod goes", async () => {
+  await create("last-word", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  const p = await until("last-word", (p) => p.status?.phase === "Running");
+  const seen: Array<{ type: string; pod: Pod }> = [];
+  const w = podApi().watch("default", { fieldSelector: "metadata.name=last-word", resourceVersion: p.metadata.resourceVersion }, (e) => seen.push({ type: e.type, pod: e.object as Pod }));
+  try {
+    await podApi().delete("default", "last-word");
+    await eventually(() => seen.some((e) => e.type === "DELETED"), 5000, "DELETED event");
+    const last = seen.filter((e) => e.type === "MODIFIED").at(-1)!.pod;
+    expect(last.metadata.deletionTimestamp).toBeDefined();
+    expect(last.status!.phase).toBe("Failed"); // stopped with 143
+    expect(last.status!.containerStatuses![0].state?.terminated).toMatchObject({ exitCode: 143, reason: "Error" });
+    expect(last.status!.containerStatuses![0].imageID).toBe(p.status!.containerStatuses![0].imageID);
+    expect(last.status!.conditions!.find((c) => c.type === "Ready")?.status).toBe("False");
+  } finally {
+    w.stop();
+  }
+});

@@ -201,3 +201,14 @@ test("refreshContentVolumes re-renders configMap/secret volumes, keeping the las
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test("status of a deleted pod whose containers stopped: terminal phase", () => {
+  const now = new Date("2025-01-01T00:01:00Z");
+  const base = { pod: pod(), now, runtimeName: "docker", sandboxReady: false, init: new Map(), terminal: true };
+  const ok = info({ state: "exited", exitCode: 0, finishedAt: "2025-01-01T00:00:30Z" });
+  const bad = info({ state: "exited", exitCode: 137, finishedAt: "2025-01-01T00:00:30Z" });
+  expect(computePodStatus({ ...base, app: new Map([["app", view([ok])]]) }).phase).toBe("Succeeded");
+  expect(computePodStatus({ ...base, app: new Map([["app", view([bad])]]) }).phase).toBe("Failed");
+  expect(computePodStatus({ ...base, app: new Map() }).phase).toBe("Failed");
+  expect(computePodStatus({ ...base, terminal: false, app: new Map([["app", view([bad])]]) }).phase).toBe("Running");
+});

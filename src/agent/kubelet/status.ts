@@ -29,6 +29,8 @@ export interface StatusInput {
   hostIP?: string;
   init: Map<string, ContainerView>;
   app: Map<string, ContainerView>;
+  /** The pod is being deleted and its containers have stopped: the phase becomes terminal. */
+  terminal?: boolean;
 }
 
 export function terminatedState(c: ContainerInfo, runtimeName: string): State["terminated"] {
@@ -135,7 +137,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const containerStatuses = (pod.spec?.containers ?? []).map((c) =>
     containerStatus(c.name, c.image ?? "", input.app.get(c.name), runtimeName, initDoneAll ? "ContainerCreating" : "PodInitializing"),
   );
-  const phase = podPhase(pod, initContainerStatuses, containerStatuses);
+  let phase = podPhase(pod, initContainerStatuses, containerStatuses);
+  if (input.terminal && phase !== "Succeeded" && phase !== "Failed") {
+    phase = containerStatuses.length && containerStatuses.every((s) => s.state?.terminated?.exitCode === 0) ? "Succeeded" : "Failed";
+  }
   const terminal = phase === "Succeeded" || phase === "Failed";
   const initDone = initDoneFn(pod, containerStatuses);
   const incompleteInit = initContainerStatuses.filter((s) => !initDone(s)).map((s) => s.name);

@@ -422,6 +422,7 @@ export class PodSync {
       const order = (pod.spec?.initContainers ?? []).map((c) => c.name);
       const sidecars = apps.filter((c) => kindOf(c) === "init").sort((a, b) => order.indexOf(b.labels[LABELS.container] ?? "") - order.indexOf(a.labels[LABELS.container] ?? ""));
       for (const c of sidecars) await stop(c);
+      await this.finalStatus(pod, await this.list(uid)).catch((e) => this.d.log.warn("final pod status not written", { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, error: String(e) }));
       await this.removeAll(uid, await this.list(uid), 1);
       try {
         await this.d.client.resource<Pod>(podsDef).delete(pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
@@ -435,6 +436,32 @@ export class PodSync {
         this.d.enqueue(uid);
       });
     this.terminating.set(uid, run);
+  }
+
+  /**
+   * The last word before the pod object goes: its containers' terminated states and a terminal
+   * phase (Succeeded when every app container exited 0, Failed otherwise), as upstream writes.
+   */
+  private async finalStatus(pod: Pod, all: ContainerInfo[]) {
+    const known = new Map([...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].map((s) => [s.name, s.imageID]));
+    const views = (kind: ContainerKind) => {
+      const out = new Map<string, ContainerView>();
+      for (const [name, attempts] of groupAttempts(all, kind)) out.set(name, { attempts, ready: false, started: false, imageID: known.get(name) || undefined });
+      return out;
+    };
+    const sandbox = groupAttempts(all, "pause").get(PAUSE_NAME)?.[0];
+    const status = computePodStatus({
+      pod,
+      now: this.now(),
+      runtimeName: this.d.runtimeName,
+      sandboxReady: false,
+      podIP: pod.status?.podIP ?? sandbox?.ips[this.cfg.network],
+      hostIP: this.cfg.hostIP() ?? pod.status?.hostIP,
+      init: views("init"),
+      app: views("app"),
+      terminal: true,
+    });
+    await this.writeStatus(pod, status);
   }
 
   /** Stops and removes every container of a pod and its directory (the pod is gone). */
