@@ -80,6 +80,10 @@ export class ControllerIndex<T extends KubeObject> {
     return this.byController.values(uid);
   }
 
+  countControlledBy(uid: string): number {
+    return this.byController.size(uid);
+  }
+
   /** Objects in the namespace without a controller. */
   orphansIn(namespace: string): T[] {
     return this.orphans.values(namespace);

@@ -9,7 +9,9 @@
 // enqueue at once; events that can only change status (bound, Running, Ready) enqueue after
 // STATUS_DELAY_MS, so a burst of 10,000 pod updates costs a few syncs, not 10,000; so do
 // status-only updates of the ReplicaSet (mostly our own writes). Status writes are spaced by
-// STATUS_WRITE_INTERVAL_MS, and the settled status is always written.
+// STATUS_WRITE_INTERVAL_MS, and the settled status is always written. All of this only from
+// COALESCE_FROM_PODS pods on: below that a sync costs next to nothing, and status follows each
+// pod at once, as before.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
 import { pods as podsDef, type Pod } from "../../../api/resources/pod";
@@ -35,6 +37,8 @@ const withKind = (rs: ReplicaSet): ReplicaSet => ({ ...rs, apiVersion: "apps/v1"
 
 /** How long a status-only pod event waits before its ReplicaSet syncs (events in between share the sync). */
 export const STATUS_DELAY_MS = 200;
+/** ReplicaSets controlling fewer pods than this sync on every event and write status at once. */
+export const COALESCE_FROM_PODS = 100;
 /** A ReplicaSet's status is written at most this often while its pods churn (except as below). */
 export const STATUS_WRITE_INTERVAL_MS = 250;
 
@@ -88,7 +92,7 @@ export class ReplicaSetController implements Reconciler {
     this.on(this.rsInformer, {
       add: (rs) => this.loop.enqueue(objectKeyOf(rs)),
       // A status-only change is most often our own write; it is checked again, but not at once.
-      update: (old, rs) => (statusOnlyChange(old, rs) ? this.enqueueAfter(objectKeyOf(rs), STATUS_DELAY_MS) : this.loop.enqueue(objectKeyOf(rs))),
+      update: (old, rs) => (statusOnlyChange(old, rs) ? this.enqueueStatus(objectKeyOf(rs), rs.metadata.uid!) : this.loop.enqueue(objectKeyOf(rs))),
       delete: (rs) => {
         this.expectations.forget(objectKeyOf(rs));
         this.selectors.delete(rs.metadata.uid!);
@@ -161,8 +165,14 @@ export class ReplicaSetController implements Reconciler {
    * After an event that changes what the ReplicaSet has (a pod created, gone, failed): sync now
    * if that may call for action (nothing else in flight), else soon, for the status only.
    */
-  private enqueueChanged(key: string) {
+  private enqueueChanged(key: string, uid: string) {
     if (this.expectations.satisfied(key)) this.loop.enqueue(key);
+    else this.enqueueStatus(key, uid);
+  }
+
+  /** For a change that can only move status: at once for a small ReplicaSet, else after STATUS_DELAY_MS. */
+  private enqueueStatus(key: string, uid: string) {
+    if (this.podsByController.countControlledBy(uid) < COALESCE_FROM_PODS) this.loop.enqueue(key);
     else this.enqueueAfter(key, STATUS_DELAY_MS);
   }
 
@@ -173,7 +183,7 @@ export class ReplicaSetController implements Reconciler {
       const key = objectKeyOf(rs);
       this.expectations.creationObserved(key);
       // While more of a batch of creates is outstanding, this one can only change status.
-      this.enqueueChanged(key);
+      this.enqueueChanged(key, rs.metadata.uid!);
     } else if (!controllerRefOf(pod)) this.enqueueMatching(pod);
   }
 
@@ -198,8 +208,8 @@ export class ReplicaSetController implements Reconciler {
     if (rs) {
       const key = objectKeyOf(rs);
       if (refChanged || labelsChanged) this.loop.enqueue(key); // adopted, or may need releasing
-      else if (isPodActive(old) && !isPodActive(pod)) this.enqueueChanged(key); // finished: replace it
-      else this.enqueueAfter(key, STATUS_DELAY_MS); // bound, Running, Ready: status only
+      else if (isPodActive(old) && !isPodActive(pod)) this.enqueueChanged(key, rs.metadata.uid!); // finished: replace it
+      else this.enqueueStatus(key, rs.metadata.uid!); // bound, Running, Ready: status only
       return;
     }
     if (!ref && (labelsChanged || refChanged)) this.enqueueMatching(pod);
@@ -210,7 +220,7 @@ export class ReplicaSetController implements Reconciler {
     if (!rs) return;
     const key = objectKeyOf(rs);
     this.expectations.deletionObserved(key, objectKeyOf(pod));
-    this.enqueueChanged(key);
+    this.enqueueChanged(key, rs.metadata.uid!);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -274,7 +284,7 @@ export class ReplicaSetController implements Reconciler {
     const now = Date.now();
     const status = calculateStatus(rs, owned, manageError, now);
     if (!statusEqual(rs.status, status)) {
-      const wait = this.statusWriteWait(key, rs, status, now);
+      const wait = owned.length < COALESCE_FROM_PODS ? 0 : this.statusWriteWait(key, rs, status, now);
       if (wait > 0) this.enqueueAfter(key, wait);
       else {
         this.lastStatusWrite.set(key, now);
