@@ -212,3 +212,13 @@ test("status of a deleted pod whose containers stopped: terminal phase", () => {
   expect(computePodStatus({ ...base, app: new Map() }).phase).toBe("Failed");
   expect(computePodStatus({ ...base, terminal: false, app: new Map([["app", view([bad])]]) }).phase).toBe("Running");
 });
+
+test("phase: a sidecar gates init until started, never fails the pod, and counts once the apps exist", () => {
+  const p = pod({ restartPolicy: "Never", initContainers: [{ name: "side", image: "img", restartPolicy: "Always" }] });
+  const app = (s: object) => [{ name: "app", ...s }];
+  expect(podPhase(p, [{ name: "side", state: { running: {} }, started: false }], app({ state: { waiting: { reason: "PodInitializing" } } }))).toBe("Pending");
+  expect(podPhase(p, [{ name: "side", state: { terminated: { exitCode: 1 } } }], app({ state: { waiting: { reason: "PodInitializing" } } }))).toBe("Pending");
+  expect(podPhase(p, [{ name: "side", state: { running: {} }, started: true }], app({ state: { running: {} }, containerID: "docker://a" }))).toBe("Running");
+  // Restarting after the apps began: still initialized.
+  expect(podPhase(p, [{ name: "side", state: { waiting: { reason: "CrashLoopBackOff" } }, started: false }], app({ state: { running: {} }, containerID: "docker://a" }))).toBe("Running");
+});
