@@ -1,12 +1,12 @@
 // `bramble agent`: flags → AgentConfig → startAgent(cfg). Nothing else happens here.
 import { hostname } from "node:os";
-import { isDns1123Subdomain, isQualifiedName, isValidLabelValue } from "../api/validation";
+import { isQualifiedName, isValidLabelValue } from "../api/validation";
 import type { AgentConfig } from "../agent/agent";
 import { CA_HASH_PATTERN } from "../agent/join/pin";
 import { BOOTSTRAP_TOKEN_PATTERN } from "../server/auth/bootstrap-token";
 import { parseFlags } from "./argv";
 import { DEFAULT_KUBELET_PORT } from "../api/kubelet-api";
-import { FlagError, ipv4, nonNegativeInt, stringFlag, writableDir } from "./flags";
+import { FlagError, ipv4, nodeName as nodeNameFlag, nonNegativeInt, stringFlag, writableDir } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import type { FlagSpec } from "./server";
 
@@ -65,9 +65,7 @@ export function agentConfigFromArgs(args: readonly string[], host: HostFacts, ho
   if (token !== undefined && !BOOTSTRAP_TOKEN_PATTERN.test(token)) throw new FlagError("token", "is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}); create one with `bramble token create`");
   const caCertHash = text("ca-cert-hash");
   if (caCertHash !== undefined && !CA_HASH_PATTERN.test(caCertHash.toLowerCase())) throw new FlagError("ca-cert-hash", `"${caCertHash}" is not sha256:<64 hex digits>`);
-  const nodeName = text("node-name") ?? hostName.toLowerCase();
-  const problem = isDns1123Subdomain(nodeName)[0];
-  if (problem) throw new FlagError("node-name", `"${nodeName}" is not a valid node name: ${problem}`);
+  const nodeName = nodeNameFlag("node-name", text("node-name"), hostName);
   const ipText = text("node-ip");
   const nodeIp = ipText !== undefined ? ipv4("node-ip", ipText, { allowUnspecified: false }) : host.ipv4Addresses[0];
   if (!nodeIp) throw new FlagError("node-ip", "no non-loopback IPv4 address found on this machine; give one");

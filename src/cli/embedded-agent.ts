@@ -1,18 +1,17 @@
 // The agent `bramble server` runs in-process (unless --disable-agent): the same startAgent as
 // `bramble agent`, over the server's own loopback connection instead of a join, with the node
 // labelled control-plane. Wired here because server/ and agent/ do not import each other.
-import { hostname } from "node:os";
 import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
 
-export function embeddedAgent(host: HostFacts) {
+export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string }) {
   return async (ctx: EmbeddedAgentContext) => {
     const { startAgent } = await import("../agent/agent");
     // A loopback advertise address (single-machine setups, tests) is still what pods reach.
-    const nodeIp = ctx.advertiseAddress.startsWith("127.") ? (host.ipv4Addresses[0] ?? ctx.advertiseAddress) : ctx.advertiseAddress;
+    const nodeIp = node.nodeIp ?? (ctx.advertiseAddress.startsWith("127.") ? (host.ipv4Addresses[0] ?? ctx.advertiseAddress) : ctx.advertiseAddress);
     return startAgent({
-      nodeName: hostname().toLowerCase(),
+      nodeName: node.nodeName,
       nodeIp,
       labels: {},
       dataDir: ctx.dataDir,

@@ -3,6 +3,7 @@
 
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { isDns1123Subdomain } from "../api/validation";
 import { isIPv4, parseCidr } from "../machinery/cidr";
 
 export class FlagError extends Error {
@@ -112,4 +113,12 @@ export function writableDir(flag: string, path: string): string {
     throw new FlagError(flag, `"${path}" is not a writable directory (${code})`);
   }
   return abs;
+}
+
+/** A node's name: DNS-1123 subdomain; the machine's hostname (lower-cased) by default. */
+export function nodeName(flag: string, text: string | undefined, hostName: string): string {
+  const name = text ?? hostName.toLowerCase();
+  const problem = isDns1123Subdomain(name)[0];
+  if (problem) throw new FlagError(flag, `"${name}" is not a valid node name: ${problem}`);
+  return name;
 }

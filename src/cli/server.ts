@@ -1,5 +1,6 @@
 // `bramble server`: flags → ServerConfig → startServer(cfg). Nothing else happens here.
 
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerConfig } from "../server/config";
 import { cidrsOverlap, parseCidr } from "../machinery/cidr";
@@ -10,6 +11,7 @@ import {
   datastoreUrl,
   durationSeconds,
   ipv4,
+  nodeName,
   nonNegativeInt,
   oneOf,
   port,
@@ -41,6 +43,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
   { name: "token", value: "<token>", description: "Shared secret for joining nodes (default: generated on first start, kept in <data-dir>/server/token)" },
+  { name: "node-name", value: "<name>", description: "Name of this server's own node, run by the embedded agent (default: the hostname)" },
+  { name: "node-ip", value: "<ip>", description: "InternalIP of this server's own node (default: --advertise-address, or the first IPv4 when that is loopback)" },
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
@@ -114,14 +118,24 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   };
 }
 
+/** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too). */
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string } {
+  const ipText = stringFlag(raw, "node-ip");
+  return {
+    nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
+    nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
+  };
+}
+
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
 export async function runServer(raw: RawFlags): Promise<void> {
   const cfg = serverConfigFromFlags(raw, hostFacts());
+  const node = embeddedNodeFromFlags(raw);
   // Loaded only now: `bramble version` or a flag typo should not pay for opening libSQL's
   // native addon and building the API server's routes.
   const { startServer, defaultServerParts } = await import("../server/server");
   const { embeddedAgent } = await import("./embedded-agent");
-  const server = await startServer(cfg, { ...defaultServerParts, startEmbeddedAgent: embeddedAgent(hostFacts()) });
+  const server = await startServer(cfg, { ...defaultServerParts, startEmbeddedAgent: embeddedAgent(hostFacts(), node) });
   const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);

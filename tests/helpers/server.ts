@@ -13,7 +13,7 @@
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 const MAIN = join(ROOT, "src", "main.ts");
@@ -105,7 +105,8 @@ export interface StartOptions {
   /** Extra `bramble server` flags. */
   args?: string[];
   /**
-   * Run the embedded agent (a node named after this machine, on its Docker engine). Off by
+   * Run the embedded agent (on this machine's Docker engine, as a node with a name of its own, so
+   * two test servers sharing the engine never take each other's containers for strays). Off by
    * default: most tests want a control plane whose nodes they make themselves.
    */
   agent?: boolean;
@@ -131,7 +132,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const spawnServer = () => {
     expectingExit = false;
     proc = Bun.spawn(
-      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent || opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...(opts.args ?? [])],
+      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`] : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...(opts.args ?? [])],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" } },
     );
     live.add(proc);
