@@ -2,6 +2,9 @@
 // history, undo (back to the first ReplicaSet, revision bumped), pause/resume, restart, scale;
 // and a server restarted mid-rollout finishing it without duplicate or lost pods.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { condition, deployment, eventually, isRunning, kubectlFor, startSim, stopAllSims } from "./helpers/cluster";
 import { startTestServer, type TestServer } from "./helpers/server";
 
@@ -39,9 +42,16 @@ async function replicaSets(name: string): Promise<any[]> {
     .sort((a, b) => Number(a.metadata.annotations?.[REV] ?? 0) - Number(b.metadata.annotations?.[REV] ?? 0));
 }
 
-async function rolloutStatus(name: string): Promise<string> {
-  const r = await s.kubectlWith({ timeoutMs: 50_000 }, "rollout", "status", `deployment/${name}`, "--timeout=45s");
-  if (r.code !== 0) throw new Error(`rollout status failed (${r.code}):\n${r.stderr}\n${r.stdout}\n${s.log.slice(-5000)}`);
+async function rolloutStatus(name: string, timeoutS = 45): Promise<string> {
+  const r = await s.kubectlWith({ timeoutMs: (timeoutS + 5) * 1000 }, "rollout", "status", `deployment/${name}`, `--timeout=${timeoutS}s`);
+  if (r.code !== 0) {
+    const state = await s.kubectl("get", "deploy,rs,pods", "-o", "wide");
+    const dep = await s.kubectl("get", "deploy", name, "-o", "yaml");
+    // The whole server log (all its runs) is kept for a post-mortem.
+    const logFile = join(tmpdir(), `bramble-rollout-${name}-${Date.now()}.log`);
+    writeFileSync(logFile, s.log);
+    throw new Error(`rollout status failed (${r.code}):\n${r.stderr}\n${r.stdout}\n${state.stdout}\n${dep.stdout}\nserver log: ${logFile}; tail:\n${s.log.slice(-8000)}`);
+  }
   expect(r.stdout).toContain(`deployment "${name}" successfully rolled out`);
   return r.stdout;
 }
@@ -314,8 +324,7 @@ describe("server killed mid-rollout", () => {
     await s.kill();
     await s.restart();
     // The killed server's controller Lease has to expire before the new one leads.
-    const r = await s.kubectlWith({ timeoutMs: 90_000 }, "rollout", "status", "deployment/slow2", "--timeout=85s");
-    if (r.code !== 0) throw new Error(`rollout status failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+    await rolloutStatus("slow2", 85);
     const rss = await replicaSets("slow2");
     const active = rss.filter((x) => x.spec.replicas > 0);
     expect(active.length).toBe(1);
