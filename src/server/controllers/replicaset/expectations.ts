@@ -14,7 +14,13 @@ interface Expectation {
 export class Expectations {
   private readonly byOwner = new Map<string, Expectation>();
 
-  constructor(private readonly ttlMs = 5 * 60_000) {}
+  /**
+   * Upstream waits 5 minutes. Here the informers sit in the same process as the API server, so a
+   * create is normally seen within milliseconds; 30 s still covers a loaded machine, and a lost
+   * observation (a pod first seen already terminating after a relist) stalls a ReplicaSet for
+   * 30 s instead of 5 minutes.
+   */
+  constructor(private readonly ttlMs = 30_000) {}
 
   /** True when nothing is in flight for `owner` (or what was expected is too old to trust). */
   satisfied(owner: string): boolean {
