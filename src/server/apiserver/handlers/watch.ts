@@ -33,13 +33,17 @@ interface SharedEvent {
   lines?: Partial<Record<EventType, Uint8Array>>;
 }
 
-/** Per cache event (the same object reaches every cache watcher); gone with the event. */
-const shared = new WeakMap<CacheEvent, SharedEvent>();
+/**
+ * The shared form of the event being fanned out. The cache hands one event to every watcher in
+ * one synchronous loop, so one slot is enough; keying by event instead (a WeakMap) would keep the
+ * decoded object and its JSON alive for as long as the event sits in the cache's history window,
+ * i.e. a second and third copy of the last 10,000 events.
+ */
+let current: { event: CacheEvent; shared: SharedEvent } | undefined;
 
 function sharedOf(e: CacheEvent): SharedEvent {
-  let s = shared.get(e);
-  if (!s) shared.set(e, (s = {}));
-  return s;
+  if (current?.event !== e) current = { event: e, shared: {} };
+  return current.shared;
 }
 
 // Filters and shapes only read these objects; nothing may change them, as every watcher sees them.
