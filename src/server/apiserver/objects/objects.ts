@@ -127,9 +127,14 @@ export class Objects {
       if (opts.dryRun) return next;
       return this.remove(def, key, old, currentKv.modRevision);
     }
-    if (encode(def, next) === currentKv.value) return old; // no-op: no write, no new revision
-
     const admitted = admitAll(this.admission, "update", def, next, old);
+    // Encoded once, after admission (which may fill fields back in): a value equal to the stored
+    // one is a no-op, with no write and no new revision.
+    const value = encode(def, next);
+    if (value === currentKv.value) {
+      admitted.rollback();
+      return old;
+    }
     if (opts.dryRun) {
       admitted.rollback();
       next.metadata.resourceVersion = old.metadata.resourceVersion;
@@ -138,7 +143,7 @@ export class Objects {
     try {
       // A node's heartbeat is held in memory and written every few minutes (SD cards).
       const durable = !isHeartbeat(def, old, next);
-      const kv = await this.store.update(key, encode(def, next), currentKv.modRevision, { durable });
+      const kv = await this.store.update(key, value, currentKv.modRevision, { durable });
       admitted.commit();
       await this.cache.waitFor(kv.modRevision);
       return decode(kv);
