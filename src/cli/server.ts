@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerConfig } from "../server/config";
-import { cidrsOverlap, parseCidr } from "../machinery/cidr";
+import { cidrContains, cidrsOverlap, firstServiceIp, nthAddress, parseCidr } from "../machinery/cidr";
 import {
   FlagError,
   boolFlag,
@@ -39,6 +39,11 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "datastore-endpoint", value: "<url>", description: "Store URL (default: file:<data-dir>/server/state.db, embedded libSQL)" },
   { name: "cluster-cidr", value: "<cidr>", description: "IPv4 range for pod IPs (default: 10.42.0.0/16)" },
   { name: "service-cidr", value: "<cidr>", description: "IPv4 range for Service ClusterIPs (default: 10.43.0.0/16)" },
+  { name: "cluster-dns", value: "<ip>", description: "Cluster DNS address given to pods, inside --service-cidr (default: the 10th address of --service-cidr, 10.43.0.10)" },
+  { name: "cluster-domain", value: "<domain>", description: "Cluster domain (default: cluster.local)" },
+  { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
+  { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
+  { name: "disable", value: "<servicelb,coredns>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
@@ -56,6 +61,8 @@ export const DEFAULTS = {
   clusterCidr: "10.42.0.0/16",
   serviceCidr: "10.43.0.0/16",
   serviceNodePortRange: [30000, 32767] as [number, number],
+  clusterDomain: "cluster.local",
+  podNetwork: "host-gw" as const,
   schedulerPolicy: "binpack" as const,
   nodeMonitorGracePeriodSeconds: 20,
   notReadyTolerationSeconds: 10,
@@ -87,6 +94,11 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   if (cidrsOverlap(parseCidr(clusterCidr), parseCidr(serviceCidr))) {
     throw new FlagError("service-cidr", `"${serviceCidr}" overlaps --cluster-cidr "${clusterCidr}"`);
   }
+  const clusterDns = clusterDnsFlag(stringFlag(raw, "cluster-dns"), serviceCidr);
+  const clusterDomain = domainFlag(stringFlag(raw, "cluster-domain") ?? DEFAULTS.clusterDomain);
+  const backendText = stringFlag(raw, "flannel-backend");
+  const podNetwork = backendText === undefined ? DEFAULTS.podNetwork : oneOf("flannel-backend", backendText, ["host-gw", "none"] as const);
+  const disabled = disableFlag(stringFlag(raw, "disable"));
   const rangeText = stringFlag(raw, "service-node-port-range");
   const serviceNodePortRange = rangeText === undefined ? DEFAULTS.serviceNodePortRange : portRange("service-node-port-range", rangeText);
 
@@ -108,6 +120,12 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     clusterCidr,
     serviceCidr,
     serviceNodePortRange,
+    clusterDns,
+    clusterDomain,
+    podNetwork,
+    serviceProxy: !boolFlag(raw, "disable-kube-proxy"),
+    clusterDnsServer: !disabled.has("coredns"),
+    serviceLB: !disabled.has("servicelb"),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     token: tokenText === undefined ? undefined : token("token", tokenText),
@@ -116,6 +134,30 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     notReadyTolerationSeconds:
       tolerationText === undefined ? DEFAULTS.notReadyTolerationSeconds : nonNegativeInt("default-not-ready-toleration-seconds", tolerationText),
   };
+}
+
+/** --cluster-dns must be a Service address, or pods would ask a resolver no node answers as. */
+function clusterDnsFlag(text: string | undefined, serviceCidr: string): string {
+  if (text === undefined) return nthAddress(parseCidr(serviceCidr), 10);
+  const ip = ipv4("cluster-dns", text, { allowUnspecified: false });
+  if (!cidrContains(parseCidr(serviceCidr), ip)) throw new FlagError("cluster-dns", `"${ip}" is not inside --service-cidr "${serviceCidr}"`);
+  if (ip === firstServiceIp(serviceCidr)) throw new FlagError("cluster-dns", `"${ip}" is the kubernetes Service's address`);
+  return ip;
+}
+
+function domainFlag(text: string): string {
+  const domain = text.replace(/\.$/, "");
+  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (!domain || !domain.split(".").every((l) => label.test(l))) throw new FlagError("cluster-domain", `"${text}" is not a DNS domain (lowercase labels separated by dots)`);
+  return domain;
+}
+
+/** k3s's --disable takes a comma list (and may repeat in k3s; here once). */
+function disableFlag(text: string | undefined): Set<string> {
+  const known = ["servicelb", "coredns"];
+  const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!known.includes(item)) throw new FlagError("disable", `"${item}" is not a part bramble can leave off (${known.join(", ")})`);
+  return new Set(items);
 }
 
 /** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too). */

@@ -12,6 +12,17 @@ export interface ServerConfig {
   clusterCidr: string; // 10.42.0.0/16
   serviceCidr: string; // 10.43.0.0/16
   serviceNodePortRange: [number, number]; // [30000, 32767]
+  /** Pods' nameserver, answered by every agent's DNS; never given to a Service. 10.43.0.10 */
+  clusterDns: string;
+  clusterDomain: string; // cluster.local
+  /** --flannel-backend: host-gw routes between nodes' pod ranges, or none (Docker's default bridge). */
+  podNetwork: "host-gw" | "none";
+  /** false with --disable-kube-proxy: agents program no Services into iptables. */
+  serviceProxy: boolean;
+  /** false with --disable coredns: agents serve no cluster DNS. */
+  clusterDnsServer: boolean;
+  /** false with --disable servicelb: LoadBalancer Services stay <pending>. */
+  serviceLB: boolean;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;

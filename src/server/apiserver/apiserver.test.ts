@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApi, type TestApi } from "./testing";
+import { clusterNetworkFromData } from "../../api/cluster-network";
 
 let t: TestApi;
 beforeAll(async () => {
@@ -46,6 +47,20 @@ describe("bootstrap and authentication", () => {
     const svc = await t.call("GET", "/api/v1/namespaces/default/services/kubernetes");
     expect(svc.body.spec.clusterIP).toBe("10.43.0.1");
     expect(svc.body.spec.ports[0].port).toBe(443);
+  });
+
+  test("the networking settings agents follow are published in kube-system", async () => {
+    const cm = await t.call("GET", "/api/v1/namespaces/kube-system/configmaps/bramble-cluster-network");
+    expect(cm.status).toBe(200);
+    expect(clusterNetworkFromData(cm.body.data)).toEqual({
+      clusterCidr: "10.42.0.0/16",
+      serviceCidr: "10.43.0.0/16",
+      clusterDns: "10.43.0.10",
+      clusterDomain: "cluster.local",
+      podNetwork: "host-gw",
+      serviceProxy: true,
+      clusterDnsServer: true,
+    });
   });
 
   test("requests without a valid token get a 401 Status; health checks do not need one", async () => {

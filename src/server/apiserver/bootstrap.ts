@@ -1,5 +1,7 @@
 // What every cluster has from its first start: the four system namespaces and the `kubernetes`
-// Service (first Service IP, port 443) with Endpoints pointing at this API server.
+// Service (first Service IP, port 443) with Endpoints pointing at this API server, and the
+// networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
+import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import type { ResourceDef } from "../../api/resource";
 import { firstServiceIp } from "../../machinery/cidr";
@@ -13,6 +15,8 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: (g
   for (const name of SYSTEM_NAMESPACES) {
     if (!objects.tryGet(namespaces, undefined, name)) await objects.create(namespaces, undefined, { metadata: { name } });
   }
+
+  await publishClusterNetwork(objects, config, find("", "configmaps"));
 
   const services = find("", "services");
   if (!objects.tryGet(services, "default", "kubernetes")) {
@@ -39,4 +43,20 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: (g
   if (!current) await objects.create(endpoints, "default", desired);
   else if (JSON.stringify(current.subsets) !== JSON.stringify(desired.subsets))
     await objects.update(endpoints, "default", "kubernetes", { ...current, subsets: desired.subsets });
+}
+
+async function publishClusterNetwork(objects: Objects, config: ServerConfig, configmaps: ResourceDef) {
+  const { namespace, name } = CLUSTER_NETWORK_CONFIGMAP;
+  const data = clusterNetworkToData({
+    clusterCidr: config.clusterCidr,
+    serviceCidr: config.serviceCidr,
+    clusterDns: config.clusterDns,
+    clusterDomain: config.clusterDomain,
+    podNetwork: config.podNetwork,
+    serviceProxy: config.serviceProxy,
+    clusterDnsServer: config.clusterDnsServer,
+  });
+  const current = objects.tryGet(configmaps, namespace, name);
+  if (!current) await objects.create(configmaps, namespace, { metadata: { name, labels: { "app.kubernetes.io/managed-by": "bramble" } }, data });
+  else if (JSON.stringify(current.data) !== JSON.stringify(data)) await objects.update(configmaps, namespace, name, { ...current, data });
 }

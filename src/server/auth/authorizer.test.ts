@@ -55,6 +55,10 @@ test("secrets and configmaps: only those its pods refer to, by name", async () =
   expect(await can({ resource: "secrets", namespace: "default", verb: "watch", fieldSelector: "metadata.name=tls" })).toBe(true);
   expect(await can({ resource: "configmaps", namespace: "default", verb: "get", name: "env" })).toBe(true);
   expect(await can({ resource: "secrets", namespace: "default", verb: "update", name: "tls" })).toBe(false);
+  // Every node reads the cluster's networking settings, and no other kube-system ConfigMap.
+  expect(await can({ resource: "configmaps", namespace: "kube-system", verb: "get", name: "bramble-cluster-network" })).toBe(true);
+  expect(await can({ resource: "configmaps", namespace: "kube-system", verb: "get", name: "other" })).toBe(false);
+  expect(await can({ resource: "configmaps", namespace: "kube-system", verb: "update", name: "bramble-cluster-network" })).toBe(false);
 });
 
 test("reads a kubelet needs, events, and nothing else", async () => {

@@ -2,6 +2,7 @@
 // anything. A node (system:node:<name>) gets what upstream's Node authorizer + NodeRestriction
 // give a kubelet: write its own Node and Lease, the status of pods bound to it, Events; read
 // what running its pods needs. Anything else is a 403 worded like kube-apiserver's.
+import { CLUSTER_NETWORK_CONFIGMAP } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import type { UserInfo } from "./authenticator";
 import { nodeNameOf } from "./node-credentials";
@@ -91,6 +92,8 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
     if (!READ.has(a.verb) || sub || !a.namespace) return deny();
     const name = a.verb === "get" ? a.name : selectedField(a.fieldSelector, "metadata.name");
     if (!name) return deny(`node "${node}" can only read ${a.resource} by name`);
+    // Every node follows the cluster's networking settings (src/api/cluster-network.ts).
+    if (key === "/configmaps" && a.namespace === CLUSTER_NETWORK_CONFIGMAP.namespace && name === CLUSTER_NETWORK_CONFIGMAP.name) return ALLOW;
     const referenced = view.podsOnNode(a.namespace, node).some((p) => {
       const refs = podReferences(p);
       return (key === "/secrets" ? refs.secrets : refs.configMaps).has(name);
