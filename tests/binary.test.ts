@@ -6,6 +6,7 @@ import type { Subprocess } from "bun";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HOST_SAFE_NETWORKING } from "./helpers/server";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -111,7 +112,7 @@ describe("compiled binary", () => {
       const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
       const extraKubeconfig = join(work, "home", ".kube", "config");
 
-      let server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), "--write-kubeconfig", extraKubeconfig]);
+      let server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), "--write-kubeconfig", extraKubeconfig, ...HOST_SAFE_NETWORKING]);
       try {
         await server.waitReady(dataDir, port);
 
@@ -143,7 +144,7 @@ describe("compiled binary", () => {
         expect(server.log).toContain("stopped");
 
         const kubeconfigBefore = readFileSync(kubeconfig, "utf8");
-        server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port)]);
+        server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), ...HOST_SAFE_NETWORKING]);
         await server.waitReady(dataDir, port);
         expect(readFileSync(kubeconfig, "utf8")).toBe(kubeconfigBefore); // same CA, same token
         expect(kubectl(kubeconfig, "get", "namespace", "survives-restart", "-o", "name").stdout.trim()).toBe("namespace/survives-restart");

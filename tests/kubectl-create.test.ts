@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { decodeKubernetesProtobuf } from "../src/server/apiserver/protobuf";
+import { HOST_SAFE_NETWORKING } from "./helpers/server";
 
 const ROOT = resolve(import.meta.dir, "..");
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -37,7 +38,7 @@ function freePort(): number {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bramble-kubectl-create-"));
   const port = freePort();
-  server = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "server", "--data-dir", dir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1"], {
+  server = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "server", "--data-dir", dir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", ...HOST_SAFE_NETWORKING], {
     cwd: ROOT,
     stdin: "ignore",
     stdout: "pipe",

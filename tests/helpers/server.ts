@@ -114,6 +114,22 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * Test servers share this machine's network namespace and Docker engine, where a pod bridge,
+ * routes, iptables chains and a DNS address per server would collide: their nodes run without
+ * them unless a test asks (the multi-node lab, tests/helpers/lab.ts, runs the defaults for real).
+ */
+export const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns"];
+
+function networkingFlags(args: string[] = []): string[] {
+  const asked = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  return [
+    ...(asked("--flannel-backend") ? [] : ["--flannel-backend=none"]),
+    ...(asked("--disable-kube-proxy") ? [] : ["--disable-kube-proxy"]),
+    ...(asked("--disable") ? [] : ["--disable=coredns"]),
+  ];
+}
+
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
   const work = mkdtempSync(join(tmpdir(), "bramble-test-"));
   const dataDir = join(work, "data");
@@ -132,7 +148,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const spawnServer = () => {
     expectingExit = false;
     proc = Bun.spawn(
-      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`] : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...(opts.args ?? [])],
+      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`] : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...networkingFlags(opts.args), ...(opts.args ?? [])],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" } },
     );
     live.add(proc);
