@@ -158,5 +158,20 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       expect(await rt.networkExists(net)).toBe(false);
       await rt.removeNetwork(net);
     });
+
+    t("networks: inspect reports subnet, gateway, labels, options and attached containers; force removal detaches them", async () => {
+      const net = `bramble-contract-${run}`;
+      expect(await rt.inspectNetwork(net)).toBeUndefined();
+      const masq = "com.docker.network.bridge.enable_ip_masquerade";
+      await rt.createNetwork({ name: net, subnet: "172.30.214.0/24", gateway: "172.30.214.1", labels: { [LABELS.managed]: "true" }, options: { [masq]: "false" } });
+      const id = await rt.createContainer(spec({ cmd: ["sleep", "1000"], networkMode: net }));
+      await rt.startContainer(id);
+      const info = await rt.inspectNetwork(net);
+      expect(info).toMatchObject({ name: net, subnet: "172.30.214.0/24", gateway: "172.30.214.1", labels: { [LABELS.managed]: "true" }, options: { [masq]: "false" }, containers: [id] });
+      await expect(rt.removeNetwork(net)).rejects.toThrow(/active endpoints/);
+      await rt.removeNetwork(net, { force: true });
+      expect(await rt.inspectNetwork(net)).toBeUndefined();
+      await rt.removeContainer(id);
+    });
   });
 }

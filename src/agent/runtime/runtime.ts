@@ -144,6 +144,20 @@ export interface NetworkSpec {
   /** Linux bridge name on the host. */
   bridge?: string;
   labels?: Record<string, string>;
+  /** Driver options (e.g. com.docker.network.bridge.enable_ip_masquerade). */
+  options?: Record<string, string>;
+}
+
+/** A network as the runtime reports it. */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** IDs of the containers attached to it. */
+  containers: string[];
 }
 
 /** Thrown when a container, image or network does not exist. */
@@ -178,9 +192,11 @@ export interface ContainerRuntime {
   loadImage(tar: Readable | Uint8Array): Promise<string[]>;
   removeImage(ref: string): Promise<void>;
   createNetwork(spec: NetworkSpec): Promise<string>;
-  /** A missing network is fine. */
-  removeNetwork(name: string): Promise<void>;
+  /** A missing network is fine. `force` disconnects attached containers first (they lose that network). */
+  removeNetwork(name: string, opts?: { force?: boolean }): Promise<void>;
   networkExists(name: string): Promise<boolean>;
+  /** Undefined when it does not exist. */
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
 }
 
 export interface ExecSession {

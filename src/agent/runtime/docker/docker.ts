@@ -15,6 +15,7 @@ import {
   type ExecSession,
   type ImageInfo,
   type LogOptions,
+  type NetworkInfo,
   type NetworkSpec,
   type RegistryAuth,
   type RuntimeVersion,
@@ -328,15 +329,20 @@ export class DockerRuntime implements ContainerRuntime {
       Driver: "bridge",
       CheckDuplicate: true,
       IPAM: { Driver: "default", Config: [{ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}) }] },
-      Options: s.bridge ? { "com.docker.network.bridge.name": s.bridge } : {},
+      Options: { ...(s.bridge ? { "com.docker.network.bridge.name": s.bridge } : {}), ...s.options },
       Labels: s.labels ?? {},
     });
     return n.id;
   }
 
-  async removeNetwork(name: string): Promise<void> {
+  async removeNetwork(name: string, opts: { force?: boolean } = {}): Promise<void> {
     try {
-      await this.docker.getNetwork(name).remove();
+      const net = this.docker.getNetwork(name);
+      if (opts.force) {
+        const info = await net.inspect();
+        for (const id of Object.keys(info.Containers ?? {})) await net.disconnect({ Container: id, Force: true });
+      }
+      await net.remove();
     } catch (e) {
       if (!notFound(e)) throw e;
     }
@@ -348,6 +354,25 @@ export class DockerRuntime implements ContainerRuntime {
       return true;
     } catch (e) {
       if (notFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    try {
+      const n = await this.docker.getNetwork(name).inspect();
+      const ipam = n.IPAM?.Config?.[0] ?? {};
+      return {
+        id: n.Id,
+        name: n.Name,
+        subnet: ipam.Subnet,
+        gateway: ipam.Gateway,
+        labels: n.Labels ?? {},
+        options: n.Options ?? {},
+        containers: Object.keys(n.Containers ?? {}),
+      };
+    } catch (e) {
+      if (notFound(e)) return undefined;
       throw e;
     }
   }

@@ -15,6 +15,7 @@ import {
   type ExecSession,
   type ImageInfo,
   type LogOptions,
+  type NetworkInfo,
   type NetworkSpec,
   type RegistryAuth,
   type RuntimeVersion,
@@ -257,8 +258,30 @@ export class FakeRuntime implements ContainerRuntime {
     return sha(spec.name).slice(7);
   }
 
-  async removeNetwork(name: string): Promise<void> {
+  async removeNetwork(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    const users = this.attachedTo(name);
+    if (users.length && !opts.force) throw new Error(`error while removing network: network ${name} has active endpoints`);
+    for (const c of users) delete c.info.ips[name];
     this.networks.delete(name);
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    const n = this.networks.get(name);
+    if (!n) return undefined;
+    const [a, b, c] = n.subnet.split("/")[0].split(".");
+    return {
+      id: sha(name).slice(7),
+      name,
+      subnet: n.subnet,
+      gateway: n.gateway ?? `${a}.${b}.${c}.1`,
+      labels: { ...n.labels },
+      options: { ...(n.bridge ? { "com.docker.network.bridge.name": n.bridge } : {}), ...n.options },
+      containers: this.attachedTo(name).map((c) => c.info.id),
+    };
+  }
+
+  private attachedTo(name: string): FakeContainer[] {
+    return [...this.containers.values()].filter((c) => c.info.ips[name] !== undefined);
   }
 
   async networkExists(name: string): Promise<boolean> {
