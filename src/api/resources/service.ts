@@ -15,7 +15,7 @@ import {
   isQualifiedName,
   validateLabels,
 } from "../validation";
-import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, NullableTime } from "./common";
+import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, jsonEqual, NullableTime } from "./common";
 import { validatePortNumOrName } from "./podspec.validate";
 
 const Str = () => Type.String();
@@ -99,6 +99,8 @@ const IP_FAMILY_POLICIES = ["SingleStack", "PreferDualStack", "RequireDualStack"
 
 export const isHeadless = (svc: Service) => svc.spec?.clusterIP === "None";
 const usesNodePorts = (type: string | undefined) => type === "NodePort" || type === "LoadBalancer";
+/** upstream's ExternallyAccessible: reachable from outside, so externalTrafficPolicy applies. */
+const externallyAccessible = (spec: ServiceSpec) => usesNodePorts(spec.type) || ((spec.type ?? "ClusterIP") === "ClusterIP" && !!spec.externalIPs?.length);
 
 function defaultService(svc: Service) {
   const spec = (svc.spec ??= {});
@@ -113,7 +115,7 @@ function defaultService(svc: Service) {
     p.protocol ??= "TCP";
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
   }
-  if (usesNodePorts(spec.type)) spec.externalTrafficPolicy ??= "Cluster";
+  if (externallyAccessible(spec)) spec.externalTrafficPolicy ||= "Cluster";
   if (spec.type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
   if (spec.type !== "ExternalName") {
     spec.internalTrafficPolicy ??= "Cluster";
@@ -128,6 +130,41 @@ function defaultService(svc: Service) {
   }
   svc.status ??= {};
   svc.status.loadBalancer ??= {};
+  // LoadBalancerIPMode (on by default since 1.30): an ingress IP is a VIP unless said otherwise.
+  if (spec.type === "LoadBalancer") for (const ing of svc.status.loadBalancer.ingress ?? []) if (ing.ip && !ing.ipMode) ing.ipMode = "VIP";
+}
+
+/**
+ * upstream's dropTypeDependentFields: changing `type` (`kubectl edit` from LoadBalancer to
+ * ClusterIP) drops the fields the old type needed and the new one forbids, unless the client
+ * changed them in the same update (then validation reports them). The allocations behind them
+ * are released by admission. A Service that is no longer a LoadBalancer loses its ingress status.
+ */
+function dropTypeDependentFields(svc: Service, old: Service) {
+  const spec = (svc.spec ??= {});
+  const prev = old.spec ?? {};
+  const needsClusterIP = (t: string | undefined) => t !== "ExternalName";
+  if (needsClusterIP(prev.type) && !needsClusterIP(spec.type)) {
+    if (spec.clusterIP === prev.clusterIP && jsonEqual(spec.clusterIPs ?? [], prev.clusterIPs ?? [])) {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+    }
+    if (jsonEqual(spec.ipFamilies ?? [], prev.ipFamilies ?? [])) delete spec.ipFamilies;
+    if (spec.ipFamilyPolicy === prev.ipFamilyPolicy) delete spec.ipFamilyPolicy;
+  }
+  if (usesNodePorts(prev.type) && !usesNodePorts(spec.type)) {
+    const oldPorts = new Set((prev.ports ?? []).map((p) => p.nodePort).filter(Boolean));
+    // Ports may be added, removed or changed, as long as no net-new NodePort appears.
+    if ((spec.ports ?? []).every((p) => !p.nodePort || oldPorts.has(p.nodePort))) for (const p of spec.ports ?? []) delete p.nodePort;
+  }
+  const needsHealthCheck = (x: ServiceSpec) => x.type === "LoadBalancer" && x.externalTrafficPolicy === "Local";
+  if (needsHealthCheck(prev) && !needsHealthCheck(spec) && spec.healthCheckNodePort === prev.healthCheckNodePort) delete spec.healthCheckNodePort;
+  if (prev.type === "LoadBalancer" && spec.type !== "LoadBalancer") {
+    if (spec.allocateLoadBalancerNodePorts !== undefined && spec.allocateLoadBalancerNodePorts === prev.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
+    if (spec.loadBalancerClass === prev.loadBalancerClass) delete spec.loadBalancerClass;
+  }
+  if (externallyAccessible(prev) && !externallyAccessible(spec) && spec.externalTrafficPolicy === prev.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+  if (spec.type !== "LoadBalancer" && svc.status?.loadBalancer?.ingress) svc.status = { ...svc.status, loadBalancer: {} };
 }
 
 function validatePorts(svc: Service): FieldError[] {
@@ -171,7 +208,8 @@ function validatePorts(svc: Service): FieldError[] {
   return errs;
 }
 
-function validateService(svc: Service): FieldError[] {
+function validateService(svc: Service, old?: Service): FieldError[] {
+  if (old) dropTypeDependentFields(svc, old);
   const spec = svc.spec ?? {};
   const errs: FieldError[] = [];
   // metadata.name (a DNS-1035 label for services) is checked centrally with the rest of metadata.
@@ -213,12 +251,12 @@ function validateService(svc: Service): FieldError[] {
     errs.push(fieldInvalid("spec.sessionAffinityConfig", spec.sessionAffinityConfig, `must not be set when session affinity is ${spec.sessionAffinity ?? "None"}`));
   }
 
-  if (spec.externalTrafficPolicy !== undefined && spec.externalTrafficPolicy !== "") {
-    if (!usesNodePorts(type))
-      errs.push(fieldInvalid("spec.externalTrafficPolicy", spec.externalTrafficPolicy, "may only be set when `type` is 'NodePort' or 'LoadBalancer'"));
-    else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy))
-      errs.push(fieldNotSupported("spec.externalTrafficPolicy", spec.externalTrafficPolicy, TRAFFIC_POLICIES));
-  }
+  // upstream's validateServiceExternalTrafficPolicy.
+  if (!externallyAccessible(spec)) {
+    if (spec.externalTrafficPolicy) errs.push(fieldInvalid("spec.externalTrafficPolicy", spec.externalTrafficPolicy, "may only be set for externally-accessible services"));
+  } else if (!spec.externalTrafficPolicy) errs.push(fieldRequired("spec.externalTrafficPolicy"));
+  else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy))
+    errs.push(fieldNotSupported("spec.externalTrafficPolicy", spec.externalTrafficPolicy, TRAFFIC_POLICIES));
   if (spec.internalTrafficPolicy !== undefined && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy))
     errs.push(fieldNotSupported("spec.internalTrafficPolicy", spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   if (spec.healthCheckNodePort && !(type === "LoadBalancer" && spec.externalTrafficPolicy === "Local"))

@@ -12,6 +12,7 @@ import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
 import { startPodGarbageCollector } from "./podgc";
 import { startServiceAccountController } from "./serviceaccount";
+import { startServiceLBController } from "./servicelb";
 
 export interface RunningController {
   stop(): Promise<void>;
@@ -32,6 +33,8 @@ export interface ControllersOptions {
   leaderElection?: Pick<LeaderElectionOptions, "leaseDurationS" | "renewDeadlineS" | "retryPeriodS" | "name" | "namespace">;
   /** Leave out the built-in ReplicaSet and Deployment controllers (tests of other controllers). */
   withoutWorkloads?: boolean;
+  /** k3s's ServiceLB: LoadBalancer Services get node addresses (default true; false with --disable servicelb). */
+  serviceLB?: boolean;
 }
 
 export interface RunningControllers extends RunningController {
@@ -71,6 +74,7 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     },
     { name: "podgc", start: (c, informers) => startPodGarbageCollector(c, { informers }) },
     { name: "daemonset", start: (c, informers) => startDaemonSetController(c, { informers }) },
+    ...(opts.serviceLB === false ? [] : [{ name: "servicelb", start: (c: KubeClient, informers: SharedInformers) => startServiceLBController(c, { informers }) }]),
     ...(opts.withoutWorkloads ? [] : await workloadStarters()),
     ...(opts.extra ?? []).map((start, i) => ({ name: `extra-${i}`, start })),
   ];

@@ -1,0 +1,104 @@
+// Pure: which addresses a LoadBalancer Service gets, by k3s ServiceLB's rules. k3s runs a
+// DaemonSet of svclb pods per Service and lists the addresses of the nodes where such a pod is
+// Ready; bramble has no such pods (every agent's iptables proxy already answers on the ingress
+// addresses), so the same rules are applied to the nodes directly:
+// - a node serves when it is Ready and a svclb pod could run there: its NoSchedule/NoExecute
+//   taints are all ones that pod tolerates (so a cordoned node keeps serving, as in k3s, where
+//   DaemonSet pods tolerate `unschedulable`);
+// - when any node carries the label `svccontroller.k3s.cattle.io/enablelb` (any value), only
+//   nodes with the value "true" serve, and a Service labelled `svccontroller.k3s.cattle.io/lbpool`
+//   only gets the enabled nodes of that pool;
+// - with externalTrafficPolicy Local, only nodes with a ready endpoint of the Service serve;
+// - if any serving node has an ExternalIP, only ExternalIPs are listed, else InternalIPs; per
+//   IP family of the Service, each family sorted.
+import type { Endpoints } from "../../../api/resources/endpoints";
+import type { Node, Taint } from "../../../api/resources/node";
+import type { Service } from "../../../api/resources/service";
+import { isIPv4 } from "../../../api/resources/common";
+
+export const ENABLE_LB_LABEL = "svccontroller.k3s.cattle.io/enablelb";
+export const LB_POOL_LABEL = "svccontroller.k3s.cattle.io/lbpool";
+
+/** A LoadBalancer Service this controller implements (one with a loadBalancerClass belongs to another). */
+export const wantsLoadBalancer = (svc: Service) => svc.spec?.type === "LoadBalancer" && !svc.spec.loadBalancerClass;
+
+/** Taints a svclb pod tolerates: its own tolerations plus the ones every DaemonSet pod gets. */
+const TOLERATED_KEYS = new Set([
+  "node-role.kubernetes.io/master",
+  "node-role.kubernetes.io/control-plane",
+  "CriticalAddonsOnly",
+  "node.kubernetes.io/not-ready",
+  "node.kubernetes.io/unreachable",
+  "node.kubernetes.io/unschedulable",
+  "node.kubernetes.io/disk-pressure",
+  "node.kubernetes.io/memory-pressure",
+  "node.kubernetes.io/pid-pressure",
+]);
+
+const blocksPod = (t: Taint) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !TOLERATED_KEYS.has(t.key);
+
+export const isNodeReady = (node: Node) => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** k3s: any node labelled for ServiceLB (whatever the value) restricts it to nodes labelled "true". */
+export const lbNodesRestricted = (nodes: Iterable<Node>) => {
+  for (const n of nodes) if (n.metadata.labels?.[ENABLE_LB_LABEL] !== undefined) return true;
+  return false;
+};
+
+export function nodeServes(node: Node, svc: Service, restricted: boolean): boolean {
+  if (node.metadata.deletionTimestamp || !isNodeReady(node)) return false;
+  if ((node.spec?.taints ?? []).some(blocksPod)) return false;
+  if (restricted) {
+    const labels = node.metadata.labels ?? {};
+    if (labels[ENABLE_LB_LABEL] !== "true") return false;
+    const pool = svc.metadata.labels?.[LB_POOL_LABEL];
+    if (pool && labels[LB_POOL_LABEL] !== pool) return false;
+  }
+  return true;
+}
+
+/** Nodes with a ready endpoint of the Service (for externalTrafficPolicy Local). */
+export function nodesWithReadyEndpoints(ep: Endpoints | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const s of ep?.subsets ?? []) for (const a of s.addresses ?? []) if (a.nodeName) out.add(a.nodeName);
+  return out;
+}
+
+/** The ingress IPs the Service should have, in k3s's order. */
+export function loadBalancerIPs(svc: Service, nodes: Node[], endpoints: Endpoints | undefined): string[] {
+  const restricted = lbNodesRestricted(nodes);
+  const local = svc.spec?.externalTrafficPolicy === "Local" ? nodesWithReadyEndpoints(endpoints) : undefined;
+  const external = new Set<string>();
+  const internal = new Set<string>();
+  for (const node of nodes) {
+    if (!nodeServes(node, svc, restricted)) continue;
+    if (local && !local.has(node.metadata.name!)) continue;
+    for (const a of node.status?.addresses ?? []) {
+      if (a.type === "ExternalIP") external.add(a.address);
+      else if (a.type === "InternalIP") internal.add(a.address);
+    }
+  }
+  const ips = [...(external.size ? external : internal)];
+  const v4 = ips.filter((ip) => isIPv4(ip)).sort();
+  const v6 = ips.filter((ip) => !isIPv4(ip) && ip.includes(":")).sort();
+  const families = svc.spec?.ipFamilies?.length ? svc.spec.ipFamilies : ["IPv4"];
+  return families.flatMap((f) => (f === "IPv4" ? v4 : f === "IPv6" ? v6 : []));
+}
+
+/** The addresses a status lists now (IP, or hostname when there is no IP), in its order. */
+export const currentIngress = (svc: Service): string[] => (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname || "");
+
+/** What goes into status.loadBalancer and what `kubectl get svc` prints from it. */
+export const ingressOf = (ips: string[]) => ips.map((ip) => ({ ip }));
+
+/** A node change that can move a Service's addresses (heartbeats cannot). */
+export function lbRelevantNodeState(node: Node): string {
+  return JSON.stringify([
+    node.metadata.labels?.[ENABLE_LB_LABEL],
+    node.metadata.labels?.[LB_POOL_LABEL],
+    !!node.metadata.deletionTimestamp,
+    isNodeReady(node),
+    (node.spec?.taints ?? []).filter(blocksPod).length,
+    node.status?.addresses ?? [],
+  ]);
+}

@@ -1,0 +1,90 @@
+// startServiceLBController: k3s's ServiceLB without its DaemonSet. For every LoadBalancer
+// Service (without a loadBalancerClass) it writes the serving nodes' addresses into
+// status.loadBalancer.ingress (see addresses.ts), so `kubectl get svc` shows them as
+// EXTERNAL-IP; the agents' service proxy opens the Service's ports on those addresses. The list
+// follows nodes joining, leaving, turning NotReady and relabelling, and a Service that stops
+// being a LoadBalancer has its addresses cleared (as upstream's service controller does).
+import { ApiError } from "../../../api/errors";
+import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/endpoints";
+import { nodes as nodesDef, type Node } from "../../../api/resources/node";
+import { services as servicesDef, type Service } from "../../../api/resources/service";
+import type { KubeClient } from "../../../client/client";
+import { EventRecorder } from "../../../client/events";
+import { objectKeyOf } from "../../../client/informer";
+import { SharedInformers } from "../informers";
+import { ControlLoop } from "../loop";
+import { currentIngress, ingressOf, lbRelevantNodeState, loadBalancerIPs, wantsLoadBalancer } from "./addresses";
+
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** Go's %v of a []string, as in k3s's event message. */
+const goList = (xs: string[]) => `[${xs.join(" ")}]`;
+
+export async function startServiceLBController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const shared = opts.informers ?? new SharedInformers(client);
+  const events = new EventRecorder(client, "service-lb-controller");
+  const services = shared.get<Service>(servicesDef);
+  const nodes = shared.get<Node>(nodesDef);
+  const eps = shared.get<Endpoints>(endpointsDef);
+  const svcClient = client.resource<Service>(servicesDef);
+
+  const loop = new ControlLoop({
+    name: "service-lb-controller",
+    async reconcile(key) {
+      const svc = services.get(key);
+      if (!svc || svc.spec?.loadBalancerClass) return; // gone, or another implementation's
+      const [namespace, name] = key.split("/");
+      const current = currentIngress(svc);
+      const ref = { ...svc, apiVersion: "v1", kind: "Service" };
+      if (!wantsLoadBalancer(svc)) {
+        if (!current.length) return;
+        await writeIngress(namespace, name, []);
+        events.event(ref, "Normal", "DeletedLoadBalancer", "Deleted load balancer");
+        return;
+      }
+      const desired = loadBalancerIPs(svc, nodes.list(), eps.get(key));
+      if (sameList(current, desired)) return;
+      await writeIngress(namespace, name, desired);
+      if (desired.length) events.event(ref, "Normal", "UpdatedLoadBalancer", `Updated LoadBalancer with new IPs: ${goList(current)} -> ${goList(desired)}`);
+      else events.event(ref, "Warning", "UnAvailableLoadBalancer", "There are no available nodes for LoadBalancer");
+    },
+  });
+
+  /** Through the status subresource, replacing the whole ingress list (a merge patch replaces arrays). */
+  async function writeIngress(namespace: string, name: string, ips: string[]) {
+    const patch = { status: { loadBalancer: { ingress: ips.length ? ingressOf(ips) : null } } };
+    try {
+      await svcClient.patch(namespace, name, patch, "merge", "status");
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 404)) throw e; // deleted meanwhile: nothing to do
+    }
+  }
+
+  /** A node change can move every LoadBalancer Service's addresses. */
+  const enqueueLoadBalancers = () => {
+    for (const svc of services.list()) if (wantsLoadBalancer(svc)) loop.enqueue(objectKeyOf(svc));
+  };
+  const enqueue = (o: Service | Endpoints) => loop.enqueue(objectKeyOf(o));
+  shared.on(services, { add: enqueue, update: (_, s) => enqueue(s) });
+  shared.on(nodes, {
+    add: enqueueLoadBalancers,
+    delete: enqueueLoadBalancers,
+    update: (o, n) => {
+      if (lbRelevantNodeState(o) !== lbRelevantNodeState(n)) enqueueLoadBalancers();
+    },
+  });
+  // Only externalTrafficPolicy Local Services depend on where their endpoints are.
+  const onEndpoints = (e: Endpoints) => {
+    const svc = services.get(objectKeyOf(e));
+    if (svc && wantsLoadBalancer(svc) && svc.spec?.externalTrafficPolicy === "Local") enqueue(e);
+  };
+  shared.on(eps, { add: onEndpoints, update: (_, e) => onEndpoints(e), delete: onEndpoints });
+
+  await Promise.all([services, nodes, eps].map((i) => shared.start(i)));
+  loop.start();
+  return {
+    async stop() {
+      await loop.stop();
+      if (!opts.informers) shared.stop();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { KubeObject } from "../../../api/meta";
+import { nodes as nodesDef, type Node } from "../../../api/resources/node";
+import { services, type Service } from "../../../api/resources/service";
+import { eventually, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
+import { ENABLE_LB_LABEL } from "./addresses";
+import { startServiceLBController } from ".";
+
+let env: ControllerTestEnv;
+let ctl: { stop(): Promise<void> };
+beforeAll(async () => {
+  env = await startControllerTestEnv();
+  ctl = await startServiceLBController(env.client);
+});
+afterAll(async () => {
+  await ctl.stop();
+  await env.stop();
+});
+
+const svcs = () => env.client.resource<Service>(services);
+const nodeC = () => env.client.resource<Node>(nodesDef);
+const ingress = async (name: string) => ((await svcs().get("default", name)).status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+const ingressIs = (name: string, ips: string[]) =>
+  eventually(async () => JSON.stringify(await ingress(name)) === JSON.stringify(ips), `${name} ingress ${JSON.stringify(ips)} (has ${JSON.stringify(ips)})`);
+
+async function addNode(name: string, ip: string, labels?: Record<string, string>) {
+  await nodeC().create(undefined, {
+    metadata: { name, labels },
+    status: { conditions: [{ type: "Ready", status: "True" }], addresses: [{ type: "InternalIP", address: ip }, { type: "Hostname", address: name }] },
+  });
+}
+const setReady = (name: string, ready: boolean) =>
+  nodeC().patch(undefined, name, { status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", lastHeartbeatTime: new Date().toISOString() }] } }, "strategic", "status");
+
+/** `kubectl get svc`'s EXTERNAL-IP cell, from the server's Table. */
+async function externalIPColumn(name: string): Promise<string> {
+  const r = await env.t.call("GET", `/api/v1/namespaces/default/services/${name}`, undefined, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
+  const col = r.body.columnDefinitions.findIndex((c: { name: string }) => c.name === "External-IP");
+  return r.body.rows[0].cells[col];
+}
+
+async function eventsFor(name: string): Promise<{ reason: string; type: string; message: string }[]> {
+  const list = (await env.t.call("GET", "/api/v1/namespaces/default/events")).body.items as (KubeObject & { reason: string; type: string; message: string; involvedObject: { name: string } })[];
+  return list.filter((e) => e.involvedObject.name === name);
+}
+
+test("a LoadBalancer Service gets the Ready nodes' addresses, following nodes joining, leaving and turning NotReady", async () => {
+  await addNode("lb-a", "192.168.50.11");
+  await addNode("lb-b", "192.168.50.12");
+  await svcs().create("default", { metadata: { name: "web" }, spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 80 }] } });
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
+  expect(await externalIPColumn("web")).toBe("192.168.50.11,192.168.50.12");
+  expect((await eventsFor("web")).map((e) => [e.type, e.reason, e.message])).toContainEqual(["Normal", "UpdatedLoadBalancer", "Updated LoadBalancer with new IPs: [] -> [192.168.50.11 192.168.50.12]"]);
+
+  await setReady("lb-b", false);
+  await ingressIs("web", ["192.168.50.11"]);
+  await addNode("lb-c", "192.168.50.13");
+  await ingressIs("web", ["192.168.50.11", "192.168.50.13"]);
+  await setReady("lb-b", true);
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12", "192.168.50.13"]);
+  await nodeC().delete(undefined, "lb-c");
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
+});
+
+test("no serving node: the status is emptied, the table says <pending> and a Warning says why", async () => {
+  await setReady("lb-a", false);
+  await setReady("lb-b", false);
+  await ingressIs("web", []);
+  expect(await externalIPColumn("web")).toBe("<pending>");
+  await eventually(async () => (await eventsFor("web")).some((e) => e.type === "Warning" && e.reason === "UnAvailableLoadBalancer"), "UnAvailableLoadBalancer event");
+  await setReady("lb-a", true);
+  await setReady("lb-b", true);
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
+});
+
+test("the enablelb node label restricts ServiceLB to the nodes labelled true", async () => {
+  await nodeC().patch(undefined, "lb-b", { metadata: { labels: { [ENABLE_LB_LABEL]: "true" } } });
+  await ingressIs("web", ["192.168.50.12"]);
+  await nodeC().patch(undefined, "lb-b", { metadata: { labels: { [ENABLE_LB_LABEL]: null } } });
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
+});
+
+test("a Service that stops being a LoadBalancer loses its addresses; one with a loadBalancerClass is left alone", async () => {
+  const web = await svcs().get("default", "web");
+  await svcs().update({ ...web, spec: { ...web.spec, type: "ClusterIP" } });
+  await ingressIs("web", []);
+  const back = await svcs().get("default", "web");
+  await svcs().update({ ...back, spec: { ...back.spec, type: "LoadBalancer" } });
+  await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
+
+  await svcs().create("default", { metadata: { name: "other-lb" }, spec: { type: "LoadBalancer", loadBalancerClass: "example.com/lb", ports: [{ port: 80 }] } });
+  await svcs().create("default", { metadata: { name: "later" }, spec: { type: "LoadBalancer", ports: [{ port: 81 }] } });
+  await ingressIs("later", ["192.168.50.11", "192.168.50.12"]); // the controller has seen both by now
+  expect(await ingress("other-lb")).toEqual([]);
+});
