@@ -1,0 +1,211 @@
+// Real UDP and TCP on 127.0.0.1: the cluster records answered over both, forwarding to a fake
+// upstream on loopback, truncation and TCP fallback, a dead upstream.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as dnsPacket from "dns-packet";
+import type { Endpoints } from "../../api/resources/endpoints";
+import type { Service } from "../../api/resources/service";
+import { createLogger } from "../../machinery/log";
+import { answerQuery, type QueryContext } from "./answer";
+import { listenDns, type Listening } from "./listen";
+import { ClusterRecords } from "./records";
+import { askOverTcp, askUdp, buildQuery, deadPort, startFakeUpstream, udpExchange, type FakeUpstream } from "./testing";
+import { Forwarder, parseUpstream } from "./upstream";
+
+const log = createLogger("dns-test", { level: "error" });
+const HOST = "127.0.0.1";
+
+function records(): ClusterRecords {
+  const r = new ClusterRecords("cluster.local");
+  r.upsertService({ metadata: { namespace: "default", name: "web" }, spec: { clusterIP: "10.43.0.20", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
+  r.upsertService({ metadata: { namespace: "default", name: "many" }, spec: { clusterIP: "None", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
+  r.upsertEndpoints({
+    metadata: { namespace: "default", name: "many" },
+    subsets: [{ addresses: Array.from({ length: 20 }, (_, i) => ({ ip: `10.42.0.${i + 1}` })), ports: [{ name: "http", port: 80, protocol: "TCP" }] }],
+  } as Endpoints);
+  r.upsertService({ metadata: { namespace: "default", name: "ext" }, spec: { type: "ExternalName", externalName: "example.test" } } as Service);
+  return r;
+}
+
+async function serve(upstreams: string[], timeoutMs = 300): Promise<{ l: Listening; f: Forwarder }> {
+  const f = new Forwarder({ upstreams: upstreams.map(parseUpstream), timeoutMs, log });
+  await f.start();
+  const ctx: QueryContext = { records: records(), forwarder: f, resolver: { ttl: 5, pods: "insecure" } };
+  const l = await listenDns(HOST, 0, (q, udp) => answerQuery(ctx, q, udp));
+  return { l, f };
+}
+
+let up: FakeUpstream;
+let dns: { l: Listening; f: Forwarder };
+
+beforeAll(async () => {
+  up = await startFakeUpstream();
+  dns = await serve([`${HOST}:${up.port}`]);
+});
+afterAll(() => {
+  dns.l.close();
+  dns.f.close();
+  up.close();
+});
+
+describe("cluster names over UDP and TCP", () => {
+  test("UDP: a service's A record, authoritative, with the query's ID", async () => {
+    const q = buildQuery("web.default.svc.cluster.local", "A", { id: 4242 });
+    const raw = await udpExchange(HOST, dns.l.port, q);
+    const r = dnsPacket.decode(raw!);
+    expect(r.id).toBe(4242);
+    expect(r.flag_qr).toBe(true);
+    expect(r.flag_aa).toBe(true);
+    expect(r.flag_rd).toBe(true);
+    expect(r.flag_ra).toBe(true);
+    expect(r.answers!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.20"]);
+    expect(r.questions).toEqual([{ name: "web.default.svc.cluster.local", type: "A", class: "IN" }]);
+  });
+
+  test("TCP: the same answer on the same port", async () => {
+    const r = await askOverTcp(HOST, dns.l.port, "web.default.svc.cluster.local");
+    expect(r.answers!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.20"]);
+  });
+
+  test("TCP: several queries on one connection, each answered", async () => {
+    const { promise, resolve } = Promise.withResolvers<Buffer>();
+    let got = Buffer.alloc(0);
+    const frames = ["web.default.svc.cluster.local", "nope.default.svc.cluster.local"].map((n, i) => {
+      const q = buildQuery(n, "A", { id: 100 + i });
+      const f = Buffer.alloc(q.length + 2);
+      f.writeUInt16BE(q.length, 0);
+      q.copy(f, 2);
+      return f;
+    });
+    const sock = await Bun.connect({
+      hostname: HOST,
+      port: dns.l.port,
+      socket: {
+        data(_s, chunk) {
+          got = Buffer.concat([got, chunk]);
+          let off = 0;
+          let n = 0;
+          while (off + 2 <= got.length && off + 2 + got.readUInt16BE(off) <= got.length) (off += 2 + got.readUInt16BE(off)), n++;
+          if (n === 2) resolve(got);
+        },
+      },
+    });
+    sock.write(Buffer.concat(frames)); // both in one segment
+    const all = await promise;
+    sock.end();
+    const first = dnsPacket.decode(all.subarray(2, 2 + all.readUInt16BE(0)));
+    const rest = all.subarray(2 + all.readUInt16BE(0));
+    const second = dnsPacket.decode(rest.subarray(2));
+    const byId = new Map([first, second].map((p) => [p.id, p]));
+    expect((byId.get(100) as { rcode?: string }).rcode).toBe("NOERROR");
+    expect((byId.get(101) as { rcode?: string }).rcode).toBe("NXDOMAIN");
+  });
+
+  test("NXDOMAIN carries the zone's SOA in authority", async () => {
+    const r = await askUdp(HOST, dns.l.port, "web.default.svc.cluster.local.default.svc.cluster.local");
+    expect(r.rcode).toBe("NXDOMAIN");
+    expect(r.flag_aa).toBe(true);
+    expect(r.authorities!.map((a) => [a.type, a.name])).toEqual([["SOA", "cluster.local"]]);
+  });
+
+  test("SRV with the A record in additional", async () => {
+    const r = await askUdp(HOST, dns.l.port, "_http._tcp.web.default.svc.cluster.local", "SRV");
+    expect(r.answers!.map((a) => "data" in a && a.data)).toEqual([{ priority: 0, weight: 100, port: 80, target: "web.default.svc.cluster.local" }]);
+    expect(r.additionals!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.20"]);
+  });
+
+  test("an answer too big for 512 bytes is truncated over UDP, whole over TCP, and fits EDNS's larger size when it can", async () => {
+    const small = await askUdp(HOST, dns.l.port, "many.default.svc.cluster.local");
+    expect(small.flag_tc).toBe(true);
+    expect(small.answers).toEqual([]);
+    const edns = await askUdp(HOST, dns.l.port, "many.default.svc.cluster.local", "A", { edns: 4096 });
+    expect(edns.flag_tc).toBe(false);
+    expect(edns.answers).toHaveLength(20);
+    expect(edns.additionals!.some((a) => a.type === "OPT")).toBe(true);
+    const tcp = await askOverTcp(HOST, dns.l.port, "many.default.svc.cluster.local");
+    expect(tcp.flag_tc).toBe(false);
+    expect(tcp.answers).toHaveLength(20);
+  });
+
+  test("garbage gets FORMERR or nothing, and the server keeps answering", async () => {
+    const junk = Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff]);
+    const raw = await udpExchange(HOST, dns.l.port, junk, 1000);
+    expect(raw).toBeDefined();
+    expect(raw!.readUInt16BE(0)).toBe(0x1234);
+    expect(raw!.readUInt16BE(2) & 0xf).toBe(1); // FORMERR
+    expect(await udpExchange(HOST, dns.l.port, Buffer.from([1, 2, 3]), 300)).toBeUndefined();
+    expect((await askUdp(HOST, dns.l.port, "web.default.svc.cluster.local")).rcode).toBe("NOERROR");
+  });
+
+  test("200 concurrent queries are all answered", async () => {
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => askUdp(HOST, dns.l.port, i % 2 ? "web.default.svc.cluster.local" : `x${i}.default.svc.cluster.local`)));
+    expect(replies.filter((r) => r.rcode === "NOERROR")).toHaveLength(100);
+    expect(replies.filter((r) => r.rcode === "NXDOMAIN")).toHaveLength(100);
+  });
+});
+
+describe("forwarding", () => {
+  test("names outside the zone go to the upstream; its answer comes back with our client's ID", async () => {
+    const q = buildQuery("example.test", "A", { id: 777 });
+    const r = dnsPacket.decode((await udpExchange(HOST, dns.l.port, q))!) as dnsPacket.DecodedPacket & { rcode: string };
+    expect(r.id).toBe(777);
+    expect(r.rcode).toBe("NOERROR");
+    expect(r.answers!.map((a) => "data" in a && a.data)).toEqual(["192.0.2.1"]);
+    expect(up.asked).toContain("example.test");
+  });
+
+  test("the upstream's NXDOMAIN is passed through", async () => {
+    expect((await askUdp(HOST, dns.l.port, "missing.test")).rcode).toBe("NXDOMAIN");
+  });
+
+  test("a truncated upstream answer: a UDP client sees TC (and retries over TCP), a TCP client gets it whole via TCP", async () => {
+    const viaUdp = await askUdp(HOST, dns.l.port, "big.test");
+    expect(viaUdp.flag_tc).toBe(true);
+    const viaTcp = await askOverTcp(HOST, dns.l.port, "big.test");
+    expect(viaTcp.flag_tc).toBe(false);
+    expect(viaTcp.answers).toHaveLength(60);
+  });
+
+  test("ExternalName: the CNAME, then the upstream's answer for its target", async () => {
+    const r = await askUdp(HOST, dns.l.port, "ext.default.svc.cluster.local");
+    expect(r.answers!.map((a) => [a.type, "data" in a && a.data])).toEqual([
+      ["CNAME", "example.test"],
+      ["A", "192.0.2.1"],
+    ]);
+  });
+
+  test("a dead upstream: SERVFAIL once the forwarding timeout has passed, well before the client gives up", async () => {
+    const dead = await serve([`${HOST}:${await deadPort()}`], 300);
+    try {
+      const r = await askUdp(HOST, dead.l.port, "example.test", "A", { timeoutMs: 5000 });
+      expect(r.rcode).toBe("SERVFAIL");
+      expect(r.questions![0]!.name).toBe("example.test");
+      // Cluster names do not depend on the upstream.
+      expect((await askUdp(HOST, dead.l.port, "web.default.svc.cluster.local")).rcode).toBe("NOERROR");
+    } finally {
+      dead.l.close();
+      dead.f.close();
+    }
+  });
+
+  test("a dead first upstream is skipped for the next one", async () => {
+    const two = await serve([`${HOST}:${await deadPort()}`, `${HOST}:${up.port}`], 300);
+    try {
+      expect((await askUdp(HOST, two.l.port, "example.test")).answers!.map((a) => "data" in a && a.data)).toEqual(["192.0.2.1"]);
+      // The one that answered is asked first from now on (the answer does not wait out the dead one).
+      expect((await askUdp(HOST, two.l.port, "example.test", "A", { timeoutMs: 250 })).rcode).toBe("NOERROR");
+    } finally {
+      two.l.close();
+      two.f.close();
+    }
+  });
+
+  test("no upstreams at all: SERVFAIL", async () => {
+    const none = await serve([]);
+    try {
+      expect((await askUdp(HOST, none.l.port, "example.test")).rcode).toBe("SERVFAIL");
+    } finally {
+      none.l.close();
+      none.f.close();
+    }
+  });
+});
