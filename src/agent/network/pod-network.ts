@@ -1,0 +1,134 @@
+// The pod network of one node (issue 5, part 1): wait for the control plane to give the node its
+// podCIDR, put a Docker bridge network on it for the kubelet's pods, turn on forwarding, route
+// every other node's podCIDR (host-gw), accept and masquerade in bramble's own iptables chains,
+// and keep the Service range from leaving the node. Everything is re-checked periodically and
+// on every Node change; nothing is torn down on stop (pods keep their network across restarts;
+// `bramble reset` removes it all, see reset.ts).
+import type { ClusterNetwork } from "../cluster-network";
+import type { KubeClient } from "../../client/client";
+import { Informer } from "../../client/informer";
+import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import type { Logger } from "../../machinery/log";
+import { mustRun, runCommand, type CommandRunner } from "../host/run";
+import type { ContainerRuntime } from "../runtime/runtime";
+import { hostGwBackend, type PodNetworkBackend } from "./backend";
+import { ensureBridgeNetwork } from "./bridge-network";
+import { applyPodNetRules } from "./iptables";
+import { POD_BRIDGE, POD_DOCKER_NETWORK } from "./names";
+import { peersOf, type Peer } from "./peers";
+import { ensureServiceRoutes, removeServiceRoutes } from "./service-route";
+
+export interface PodNetworkOptions {
+  client: KubeClient;
+  runtime: ContainerRuntime;
+  nodeName: string;
+  nodeIp: string;
+  cluster: ClusterNetwork;
+  /** Where ip/iptables/sysctl run; the host by default, a test's namespace in tests. */
+  run?: CommandRunner;
+  log: Logger;
+  /** Docker network and bridge names; tests sharing one engine pick their own. */
+  dockerNetwork?: string;
+  bridge?: string;
+  /** How often routes, chains and the Service route are re-checked (default 60 s). */
+  resyncIntervalMs?: number;
+}
+
+export interface PodNetwork {
+  dockerNetwork: string;
+  podCidr: string;
+  gateway: string;
+  /** Stops watching Nodes and resyncing; leaves the network in place. */
+  stop(): Promise<void>;
+}
+
+export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork> {
+  const run = o.run ?? runCommand;
+  const log = o.log;
+  const dockerNetwork = o.dockerNetwork ?? POD_DOCKER_NETWORK;
+  const bridge = o.bridge ?? POD_BRIDGE;
+  const backend: PodNetworkBackend = hostGwBackend(run, log);
+
+  let podCidrKnown!: (cidr: string) => void;
+  const podCidrSet = new Promise<string>((resolve) => (podCidrKnown = resolve));
+  let podCidr = "";
+  let ready = false;
+  const watchSelf = (n: Node) => {
+    if (n.metadata.name !== o.nodeName || !n.spec?.podCIDR) return;
+    if (!podCidr) podCidrKnown(n.spec.podCIDR);
+    else if (n.spec.podCIDR !== podCidr) {
+      log.error("this node's podCIDR changed while the agent runs; restart the agent to move its pods to the new range", { was: podCidr, now: n.spec.podCIDR });
+    }
+  };
+
+  // Peer syncs run one at a time; a change during a sync triggers one more afterwards.
+  let syncing: Promise<void> | undefined;
+  let again = false;
+  let lastPeers = "";
+  const syncPeers = (force = false): Promise<void> => {
+    if (!ready) return Promise.resolve();
+    if (syncing) {
+      again = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      do {
+        again = false;
+        const peers: Peer[] = peersOf(informer.list(), o.nodeName);
+        const key = JSON.stringify(peers);
+        if (!force && key === lastPeers) continue;
+        force = false;
+        try {
+          await backend.syncPeers(peers);
+          lastPeers = key;
+        } catch (e) {
+          log.error("syncing routes to other nodes failed; retrying at the next resync", { err: e });
+        }
+      } while (again);
+    })().finally(() => (syncing = undefined));
+    return syncing;
+  };
+
+  const informer = new Informer<Node>(o.client.resource<Node>(nodesDef)).on({
+    add: (n) => (watchSelf(n), void syncPeers()),
+    update: (_, n) => (watchSelf(n), void syncPeers()),
+    delete: () => void syncPeers(),
+  });
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stop = async () => {
+    informer.stop();
+    if (timer) clearInterval(timer);
+    await syncing;
+  };
+
+  try {
+    await informer.start();
+    const slow = setTimeout(() => log.info("waiting for the control plane to give this node a podCIDR", { node: o.nodeName }), 2_000);
+    podCidr = await podCidrSet.finally(() => clearTimeout(slow));
+
+    const gateway = await ensureBridgeNetwork(o.runtime, { name: dockerNetwork, bridge, podCidr }, log);
+    const hostSetup = async () => {
+      await mustRun(run, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+      await applyPodNetRules(run, o.cluster.clusterCidr);
+      // Without bramble's proxy (--disable-kube-proxy) another one owns the Service range.
+      if (o.cluster.serviceProxy) await ensureServiceRoutes(run, o.cluster.serviceCidr);
+      else await removeServiceRoutes(run);
+    };
+    await hostSetup();
+    await backend.init();
+    ready = true;
+    await syncPeers(true);
+
+    timer = setInterval(() => {
+      void hostSetup()
+        .catch((e) => log.error("re-checking the pod network's host setup failed", { err: e }))
+        .then(() => syncPeers(true));
+    }, o.resyncIntervalMs ?? 60_000);
+    log.info("pod network up", { backend: backend.name, podCIDR: podCidr, network: dockerNetwork, bridge, gateway, peers: peersOf(informer.list(), o.nodeName).length });
+    return { dockerNetwork, podCidr, gateway, stop };
+  } catch (e) {
+    // The caller retries start-up: leave no watcher or timer behind.
+    await stop();
+    throw e;
+  }
+}
