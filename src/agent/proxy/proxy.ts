@@ -1,0 +1,154 @@
+// startServiceProxy: informers on Services, Endpoints and this Node feed a ProxySyncer. Events
+// only mark Services dirty; one sync runs at a time and picks up everything marked meanwhile,
+// so a burst (a Deployment scaling, 1,000 Services at start) costs a few restores, not one each.
+// A failed restore leaves the previous rules in force (each table is atomic), is logged, and is
+// retried with backoff as a full sync.
+import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
+import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import { services as servicesDef, type Service } from "../../api/resources/service";
+import type { KubeClient } from "../../client/client";
+import { Informer, objectKeyOf } from "../../client/informer";
+import { Backoff } from "../../machinery/backoff";
+import type { Logger } from "../../machinery/log";
+import type { ClusterNetwork } from "../cluster-network";
+import { runCommand, type CommandRunner } from "../host/run";
+import { ensureServiceRangeRoute, ensureSysctls } from "./iptables";
+import { renderContext } from "./render";
+import { ProxySyncer } from "./syncer";
+
+export interface ServiceProxyOptions {
+  client: KubeClient;
+  nodeName: string;
+  nodeIps: string[];
+  cluster: ClusterNetwork;
+  run?: CommandRunner;
+  log: Logger;
+  /** Everything rewritten (and stale chains swept) this often; default 5 minutes. */
+  fullSyncIntervalMs?: number;
+  /** How long a change waits for others to join it in one restore; default 0 (the next tick). */
+  coalesceMs?: number;
+}
+
+export interface ServiceProxy {
+  stop(): Promise<void>;
+  /** Resolves when no change is waiting and no sync is running (for tests and benchmarks). */
+  idle(): Promise<void>;
+}
+
+export async function startServiceProxy(o: ServiceProxyOptions): Promise<ServiceProxy> {
+  const run = o.run ?? runCommand;
+  const log = o.log;
+  const svcInformer = new Informer<Service>(o.client.resource<Service>(servicesDef), { transform: dropManagedFields });
+  const epInformer = new Informer<Endpoints>(o.client.resource<Endpoints>(endpointsDef), { transform: dropManagedFields });
+  const nodeInformer = new Informer<Node>(o.client.resource<Node>(nodesDef), { fieldSelector: `metadata.name=${o.nodeName}` });
+  let nodeIps = [...o.nodeIps];
+  const syncer = new ProxySyncer(
+    run,
+    {
+      services: () => svcInformer.list(),
+      service: (k) => svcInformer.get(k),
+      endpoints: (k) => epInformer.get(k),
+    },
+    renderContext({ nodeName: o.nodeName, cluster: o.cluster }),
+  );
+
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retryAt = 0;
+  const backoff = new Backoff(500, 30_000);
+  const idleWaiters: (() => void)[] = [];
+  let firstAttempt!: () => void;
+  const firstAttemptDone = new Promise<void>((r) => (firstAttempt = r));
+
+  const schedule = (delayMs = o.coalesceMs ?? 0) => {
+    if (stopped || running || timer) return;
+    const wait = Math.max(delayMs, retryAt - Date.now());
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = syncLoop().finally(() => {
+        running = undefined;
+        firstAttempt();
+        if (syncer.pending) schedule();
+        else if (!timer) for (const w of idleWaiters.splice(0)) w();
+      });
+    }, wait);
+  };
+
+  async function syncLoop() {
+    while (!stopped && syncer.pending) {
+      const started = performance.now();
+      try {
+        const r = await syncer.sync();
+        backoff.reset();
+        retryAt = 0;
+        const ms = Math.round(performance.now() - started);
+        if (r.kind === "full") log.info("rules synced", { kind: r.kind, services: r.services, staleChainsRemoved: r.staleChains, bytes: r.bytes, ms });
+        else if (r.kind === "partial") log.debug("rules synced", { kind: r.kind, services: r.services, bytes: r.bytes, ms });
+      } catch (e) {
+        const delay = backoff.next();
+        retryAt = Date.now() + delay;
+        log.error("applying Service rules failed; the previous rules stay in force, retrying with a full sync", { error: (e as Error).message, retryInMs: delay });
+        return;
+      }
+    }
+  }
+
+  const onObject = (obj: Service | Endpoints) => {
+    syncer.markDirty(objectKeyOf(obj));
+    schedule();
+  };
+  svcInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
+  epInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
+  nodeInformer.on({
+    add: (n) => nodeChanged(n),
+    update: (_, n) => nodeChanged(n),
+  });
+  function nodeChanged(n: Node) {
+    const ips = (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP" || a.type === "ExternalIP").map((a) => a.address);
+    const merged = [...new Set([...o.nodeIps, ...ips])];
+    if (merged.join(",") === nodeIps.join(",")) return;
+    nodeIps = merged;
+    log.info("node addresses", { addresses: nodeIps });
+  }
+
+  // Host settings first: rules for 127.0.0.1 NodePorts are useless without route_localnet.
+  for (const p of await ensureSysctls(run)) log.warn("a sysctl the Service rules rely on could not be set", { problem: p });
+  await ensureServiceRangeRoute(run, o.cluster.serviceCidr).catch((e) =>
+    log.warn("cannot install the unreachable policy route for the Service range", { error: (e as Error).message }),
+  );
+  await Promise.all([svcInformer.start(), epInformer.start()]);
+  void nodeInformer.start().catch((e) => log.warn("watching the node failed", { error: (e as Error).message }));
+  // The first sync is awaited so Services work once we return; if it failed, it is logged and
+  // retried in the background.
+  syncer.markFull();
+  schedule(0);
+  await firstAttemptDone;
+
+  const periodic = setInterval(() => {
+    syncer.markFull();
+    schedule();
+  }, o.fullSyncIntervalMs ?? 300_000);
+
+  return {
+    idle: () => (!running && !timer && !syncer.pending ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    async stop() {
+      stopped = true;
+      clearInterval(periodic);
+      if (timer) clearTimeout(timer);
+      svcInformer.stop();
+      epInformer.stop();
+      nodeInformer.stop();
+      await running;
+      for (const w of idleWaiters.splice(0)) w();
+      // The rules stay: Services keep working through an agent restart, and the next agent's
+      // first full sync takes them over. `bramble reset` removes them.
+    },
+  };
+}
+
+/** The proxy reads spec, status and subsets only: no need to keep managedFields in memory. */
+function dropManagedFields<T extends Service | Endpoints>(obj: T): T {
+  if (obj.metadata.managedFields) obj.metadata = { ...obj.metadata, managedFields: undefined };
+  return obj;
+}

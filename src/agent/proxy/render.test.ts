@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { svcChain } from "./chains";
+import { endpoints, service } from "./fixtures";
+import { renderRules, type ProxyState } from "./render";
+
+const cluster = { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" };
+const state = (services: ProxyState["services"], eps: ProxyState["endpoints"]): ProxyState => ({ services, endpoints: eps, nodeName: "node-a", nodeIps: ["192.168.1.10"], cluster });
+const natPart = (text: string) => text.slice(text.indexOf("*nat"));
+const filterPart = (text: string) => text.slice(0, text.indexOf("*nat"));
+/** The lines of one table that are not there with no Services at all. */
+const emptyNat = natPart(renderRules(state([], [])));
+const emptyFilter = filterPart(renderRules(state([], [])));
+const serviceLines = (text: string, empty: string) => text.split("\n").filter((l) => !empty.split("\n").includes(l));
+
+describe("renderRules", () => {
+  test("no Services: only the static chains", () => {
+    expect(renderRules(state([], []))).toMatchSnapshot();
+  });
+
+  test("ClusterIP with three ready endpoints: DNAT spread 1/3, 1/2, rest; masquerade from outside the pod network; hairpin", () => {
+    const text = renderRules(state([service("default", "web", "10.43.0.20")], [endpoints("default", "web", [{ ip: "10.42.0.7" }, { ip: "10.42.1.5", node: "node-b" }, { ip: "10.42.0.3" }])]));
+    expect(text).toMatchSnapshot();
+    expect(text).toContain("--probability 0.3333333333 -j BRAMBLE-SEP-");
+    expect(text).toContain("--probability 0.5000000000 -j BRAMBLE-SEP-");
+    expect(text).toContain(`-A ${svcChain("default/web:http", "tcp")} -m comment --comment "default/web:http cluster IP" -d 10.43.0.20/32 -p tcp -m tcp --dport 80 ! -s 10.42.0.0/16 -j BRAMBLE-MARK-MASQ`);
+    expect(filterPart(text)).toBe(emptyFilter);
+  });
+
+  test("not-ready addresses get no rule", () => {
+    const text = renderRules(state([service("default", "web", "10.43.0.20")], [endpoints("default", "web", [{ ip: "10.42.0.7" }, { ip: "10.42.0.8", ready: false }])]));
+    expect(text).toContain("10.42.0.7:8080");
+    expect(text).not.toContain("10.42.0.8");
+    expect(text).not.toContain("--probability");
+  });
+
+  test("no ready endpoints: REJECT in filter, nothing in nat", () => {
+    const text = renderRules(state([service("default", "web", "10.43.0.20", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30080 }] })], [endpoints("default", "web", [{ ip: "10.42.0.8", ready: false }])]));
+    expect(natPart(text)).toBe(emptyNat);
+    expect(serviceLines(filterPart(text), emptyFilter)).toMatchSnapshot();
+  });
+
+  test("NodePort: on every local address (127.0.0.1 included), masqueraded, to the cluster chain", () => {
+    const text = renderRules(state([service("shop", "api", "10.43.0.30", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30080 }] })], [endpoints("shop", "api", [{ ip: "10.42.0.9" }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(text).toContain('-A BRAMBLE-SERVICES -m comment --comment "bramble service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j BRAMBLE-NODEPORTS');
+  });
+
+  test("LoadBalancer: ingress IPs and externalIPs dispatch to the external chain", () => {
+    const svc = service("shop", "front", "10.43.0.40", { type: "LoadBalancer", externalIPs: ["203.0.113.5"], ports: [{ name: "https", protocol: "TCP", port: 443, targetPort: 8443, nodePort: 31443 }] }, ["192.168.1.10", "192.168.1.11"]);
+    const text = renderRules(state([svc], [endpoints("shop", "front", [{ ip: "10.42.0.9" }], [{ name: "https", port: 8443 }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+  });
+
+  test("externalTrafficPolicy Local with a local endpoint: external traffic only to it, unmasqueraded", () => {
+    const svc = service("shop", "front", "10.43.0.40", { type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30081 }] }, ["192.168.1.10"]);
+    const text = renderRules(state([svc], [endpoints("shop", "front", [{ ip: "10.42.0.9" }, { ip: "10.42.1.4", node: "node-b" }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(filterPart(text)).toBe(emptyFilter);
+  });
+
+  test("externalTrafficPolicy Local without a local endpoint: external traffic dropped, pods and the node still served", () => {
+    const svc = service("shop", "front", "10.43.0.40", { type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30081 }] });
+    const text = renderRules(state([svc], [endpoints("shop", "front", [{ ip: "10.42.1.4", node: "node-b" }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(serviceLines(filterPart(text), emptyFilter)).toMatchSnapshot();
+    expect(text).not.toContain("BRAMBLE-SVL-");
+  });
+
+  test("sessionAffinity ClientIP: recent-list checks before the spread, set on DNAT", () => {
+    const svc = service("default", "sticky", "10.43.0.50", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } } });
+    const text = renderRules(state([svc], [endpoints("default", "sticky", [{ ip: "10.42.0.5" }, { ip: "10.42.0.6" }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(text.match(/--rcheck --seconds 600 --reap/g)?.length).toBe(2);
+    expect(text.match(/-m recent --name BRAMBLE-SEP-\w+ --set -j DNAT/g)?.length).toBe(2);
+  });
+
+  test("several ports: endpoints matched by port name, UDP, unnamed ports commented by number", () => {
+    const dns = service("kube-system", "dns", "10.43.0.10", {
+      ports: [
+        { name: "dns", protocol: "UDP", port: 53, targetPort: 53 },
+        { name: "dns-tcp", protocol: "TCP", port: 53, targetPort: 53 },
+      ],
+    });
+    const single = service("default", "plain", "10.43.0.60", { ports: [{ protocol: "TCP", port: 5432, targetPort: 5432 }] });
+    const text = renderRules(
+      state(
+        [dns, single],
+        [
+          endpoints("kube-system", "dns", [{ ip: "10.42.0.2" }], [{ name: "dns", port: 53, protocol: "UDP" }, { name: "dns-tcp", port: 53, protocol: "TCP" }]),
+          endpoints("default", "plain", [{ ip: "10.42.0.12" }], [{ port: 5432 }]),
+        ],
+      ),
+    );
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(text).toContain('-m comment --comment "default/plain:5432 cluster IP"');
+    expect(text).toContain("-p udp -m udp --dport 53");
+  });
+
+  test("headless and ExternalName Services get no rules", () => {
+    const text = renderRules(
+      state([service("default", "headless", "None"), { ...service("default", "ext", ""), spec: { type: "ExternalName", externalName: "example.com" } }], [endpoints("default", "headless", [{ ip: "10.42.0.5" }])]),
+    );
+    expect(text).toBe(renderRules(state([], [])));
+  });
+
+  test("every per-service rule is commented namespace/name:port; output is independent of input order", () => {
+    const a = service("a", "one", "10.43.1.1", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30001 }] });
+    const b = service("b", "two", "10.43.1.2", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } } });
+    const eps = [endpoints("a", "one", [{ ip: "10.42.0.1" }, { ip: "10.42.0.2" }]), endpoints("b", "two", [{ ip: "10.42.0.3" }])];
+    const text = renderRules(state([a, b], eps));
+    expect(renderRules(state([b, a], [...eps].reverse()))).toBe(text);
+    for (const line of serviceLines(natPart(text), emptyNat)) {
+      if (!line.startsWith("-A ") || /^-A BRAMBLE-EXT-\w+ -j BRAMBLE-SVC-/.test(line) || /^-A BRAMBLE-EXT-\w+ -j BRAMBLE-SVL-/.test(line)) continue;
+      expect(line).toMatch(/-m comment --comment "[^"]*\b[ab]\/(one|two):http\b/);
+    }
+  });
+
+  test("chain names fit iptables' 28-character limit", () => {
+    const text = renderRules(state([service("some-long-namespace-name", "a-rather-long-service-name", "10.43.9.9", { type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30002 }] })], [endpoints("some-long-namespace-name", "a-rather-long-service-name", [{ ip: "10.42.0.1" }])]));
+    for (const m of text.matchAll(/^:(\S+)/gm)) expect(m[1]!.length).toBeLessThanOrEqual(28);
+  });
+});

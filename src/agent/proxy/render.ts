@@ -1,0 +1,303 @@
+// Services + Endpoints → iptables-restore text, the way kube-proxy's iptables mode lays it out
+// (same chain roles, same mark, same probabilities), under BRAMBLE- chains. Pure: no I/O, so
+// every feature is pinned by a snapshot test, and the applier can re-render one Service.
+//
+// Packet paths (nat):
+//   PREROUTING/OUTPUT → BRAMBLE-SERVICES ─ ClusterIP:port ─────────────→ SVC (masq if from outside clusterCidr)
+//                                      ├ externalIP / LB IP:port ────→ EXT
+//                                      └ (dst LOCAL) → BRAMBLE-NODEPORTS ─ nodePort → EXT
+//   EXT (policy Cluster) → MARK-MASQ, SVC      EXT (policy Local) → pods/host → SVC, the rest → SVL
+//   SVC/SVL → SEP (random, 1/n, 1/(n-1), …; or the endpoint ClientIP affinity remembers) → DNAT
+//   POSTROUTING → BRAMBLE-POSTROUTING: MASQUERADE what was marked.
+// filter: REJECT for Services without endpoints, DROP for Local-policy external traffic on a node
+// without a local endpoint, ACCEPT for service traffic in FORWARD (Docker's policy there is DROP).
+import type { Endpoints } from "../../api/resources/endpoints";
+import type { Service, ServicePort } from "../../api/resources/service";
+import type { ClusterNetwork } from "../cluster-network";
+import {
+  EXTERNAL_SERVICES,
+  extChain,
+  FILTER_SERVICES,
+  FIREWALL,
+  FORWARD,
+  MARK_MASQ,
+  MASQ_MARK,
+  NODEPORTS,
+  POSTROUTING,
+  sepChain,
+  SERVICES,
+  svcChain,
+  svlChain,
+} from "./chains";
+
+export interface ProxyState {
+  services: Service[];
+  endpoints: Endpoints[];
+  /** Endpoints on this node count as local (externalTrafficPolicy Local). */
+  nodeName: string;
+  /** This node's addresses; NodePorts match any local address anyway, these are for the record. */
+  nodeIps: string[];
+  cluster: Pick<ClusterNetwork, "clusterCidr" | "serviceCidr">;
+}
+
+export interface RenderContext {
+  nodeName: string;
+  clusterCidr: string;
+  serviceCidr: string;
+}
+
+/** One Service's share of the rules: lines for the shared dispatch chains, and its own chains. */
+export interface RenderedService {
+  /** namespace/name */
+  key: string;
+  natServices: string[];
+  natNodePorts: string[];
+  filterServices: string[];
+  filterExternal: string[];
+  /** Its own nat chains (SVC, EXT, SVL, SEP), in order, each with its full "-A" lines. */
+  chains: Map<string, string[]>;
+}
+
+const isIPv4 = (ip: string | undefined): ip is string => !!ip && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
+const q = (s: string) => `"${s}"`;
+const comment = (s: string) => `-m comment --comment ${q(s)}`;
+const match = (protocol: string, port: number) => `-p ${protocol} -m ${protocol} --dport ${port}`;
+
+interface Endpoint {
+  ip: string;
+  port: number;
+  local: boolean;
+}
+
+/** The ready endpoints of one Service port: the Endpoints port with the same name and protocol. */
+function endpointsFor(sp: ServicePort, eps: Endpoints | undefined, nodeName: string): Endpoint[] {
+  const out = new Map<string, Endpoint>();
+  for (const subset of eps?.subsets ?? []) {
+    const port = (subset.ports ?? []).find((p) => (p.name ?? "") === (sp.name ?? "") && (p.protocol ?? "TCP") === (sp.protocol ?? "TCP"));
+    if (!port) continue;
+    for (const a of subset.addresses ?? []) {
+      if (!isIPv4(a.ip)) continue;
+      out.set(`${a.ip}:${port.port}`, { ip: a.ip, port: port.port, local: a.nodeName === nodeName });
+    }
+  }
+  // Sorted so the rules (and so the chains' hashes and the diff against the last sync) are stable.
+  return [...out.values()].sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
+}
+
+function compareIp(a: string, b: string): number {
+  const x = a.split(".").map(Number);
+  const y = b.split(".").map(Number);
+  for (let i = 0; i < 4; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return 0;
+}
+
+/** Rules of the SVC or SVL chain: affinity checks first, then the random spread, then DNAT in SEP. */
+function spread(chain: string, spn: string, protocol: string, eps: Endpoint[], affinitySeconds: number | undefined, sepOf: (e: Endpoint) => string): string[] {
+  const lines: string[] = [];
+  if (affinitySeconds !== undefined)
+    for (const e of eps) lines.push(`-A ${chain} ${comment(`${spn} -> ${e.ip}:${e.port}`)} -m recent --name ${sepOf(e)} --rcheck --seconds ${affinitySeconds} --reap -j ${sepOf(e)}`);
+  eps.forEach((e, i) => {
+    const left = eps.length - i;
+    const probability = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : "";
+    lines.push(`-A ${chain} ${comment(`${spn} -> ${e.ip}:${e.port}`)}${probability} -j ${sepOf(e)}`);
+  });
+  return lines;
+}
+
+/** The rules of one Service; undefined for those the proxy does not program (headless, ExternalName, IPv6). */
+export function renderService(svc: Service, eps: Endpoints | undefined, ctx: RenderContext): RenderedService | undefined {
+  const spec = svc.spec ?? {};
+  const clusterIP = spec.clusterIP;
+  if (spec.type === "ExternalName" || !isIPv4(clusterIP)) return undefined;
+  const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+  const r: RenderedService = { key, natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], chains: new Map() };
+  const type = spec.type ?? "ClusterIP";
+  const usesNodePorts = type === "NodePort" || type === "LoadBalancer";
+  const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
+  const lbIPs = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4) : [];
+  const affinity = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
+
+  for (const sp of spec.ports ?? []) {
+    const protocol = (sp.protocol ?? "TCP").toLowerCase();
+    const spn = `${key}:${sp.name || sp.port}`;
+    const nodePort = usesNodePorts && sp.nodePort ? sp.nodePort : undefined;
+    const hasExternal = nodePort !== undefined || externalIPs.length > 0 || lbIPs.length > 0;
+    const localPolicy = usesNodePorts && spec.externalTrafficPolicy === "Local" && hasExternal;
+    const ready = endpointsFor(sp, eps, ctx.nodeName);
+    // External destinations of this port, each as the match that selects it.
+    const externals: [string, string][] = [
+      ...externalIPs.map((ip): [string, string] => [`${spn} external IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`]),
+      ...lbIPs.map((ip): [string, string] => [`${spn} loadbalancer IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`]),
+    ];
+    const nodePortMatch = nodePort !== undefined ? `-m addrtype --dst-type LOCAL ${match(protocol, nodePort)}` : undefined;
+
+    if (ready.length === 0) {
+      // No DNAT: the packet keeps its Service address and the filter table refuses it at once,
+      // instead of letting it time out.
+      r.filterServices.push(`-A ${FILTER_SERVICES} ${comment(`${spn} has no endpoints`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j REJECT --reject-with icmp-port-unreachable`);
+      for (const [, m] of externals) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no endpoints`)} ${m} -j REJECT --reject-with icmp-port-unreachable`);
+      if (nodePortMatch) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no endpoints`)} ${nodePortMatch} -j REJECT --reject-with icmp-port-unreachable`);
+      continue;
+    }
+
+    const svc_ = svcChain(spn, protocol);
+    const sepOf = (e: Endpoint) => sepChain(spn, protocol, `${e.ip}:${e.port}`);
+    r.natServices.push(`-A ${SERVICES} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j ${svc_}`);
+    r.chains.set(svc_, [
+      // Clients outside the pod network (the node itself, other hosts) are masqueraded so replies
+      // come back through this node and get un-DNATed.
+      `-A ${svc_} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} ! -s ${ctx.clusterCidr} -j ${MARK_MASQ}`,
+      ...spread(svc_, spn, protocol, ready, affinity, sepOf),
+    ]);
+
+    if (hasExternal) {
+      const ext = extChain(spn, protocol);
+      for (const [what, m] of externals) r.natServices.push(`-A ${SERVICES} ${comment(what)} ${m} -j ${ext}`);
+      if (nodePort !== undefined) r.natNodePorts.push(`-A ${NODEPORTS} ${comment(spn)} ${match(protocol, nodePort)} -j ${ext}`);
+      if (!localPolicy) {
+        r.chains.set(ext, [`-A ${ext} ${comment(`masquerade traffic for ${spn} external destinations`)} -j ${MARK_MASQ}`, `-A ${ext} -j ${svc_}`]);
+      } else {
+        const local = ready.filter((e) => e.local);
+        const lines = [
+          // Pods and the node itself are not "external": they may use any endpoint, as kube-proxy.
+          `-A ${ext} ${comment(`pod traffic for ${spn} external destinations`)} -s ${ctx.clusterCidr} -j ${svc_}`,
+          `-A ${ext} ${comment(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ}`,
+          `-A ${ext} ${comment(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${svc_}`,
+        ];
+        if (local.length > 0) {
+          const svl = svlChain(spn, protocol);
+          lines.push(`-A ${ext} -j ${svl}`);
+          r.chains.set(ext, lines);
+          r.chains.set(svl, spread(svl, spn, protocol, local, affinity, sepOf));
+        } else {
+          r.chains.set(ext, lines);
+          // Keeping the client's address means only this node's endpoints may answer: with none,
+          // the traffic is dropped (a load balancer's health check sends it elsewhere).
+          for (const [, m] of externals) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no local endpoints`)} ${m} -j DROP`);
+          if (nodePortMatch) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no local endpoints`)} ${nodePortMatch} -j DROP`);
+        }
+      }
+    }
+
+    for (const e of ready) {
+      const sep = sepOf(e);
+      r.chains.set(sep, [
+        // Hairpin: a pod reaching itself through the Service must not see its own address as the
+        // source, or it would answer itself directly and drop the reply.
+        `-A ${sep} ${comment(spn)} -s ${e.ip}/32 -j ${MARK_MASQ}`,
+        `-A ${sep} ${comment(spn)} -p ${protocol} -m ${protocol}${affinity !== undefined ? ` -m recent --name ${sep} --set` : ""} -j DNAT --to-destination ${e.ip}:${e.port}`,
+      ]);
+    }
+  }
+  return r;
+}
+
+export function renderContext(state: Pick<ProxyState, "nodeName" | "cluster">): RenderContext {
+  return { nodeName: state.nodeName, clusterCidr: state.cluster.clusterCidr, serviceCidr: state.cluster.serviceCidr };
+}
+
+/** Every Service's rules, in namespace/name order. */
+export function renderAllServices(state: ProxyState): RenderedService[] {
+  const ctx = renderContext(state);
+  const eps = new Map(state.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
+  const out: RenderedService[] = [];
+  for (const svc of state.services) {
+    const r = renderService(svc, eps.get(`${svc.metadata.namespace}/${svc.metadata.name}`), ctx);
+    if (r) out.push(r);
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The rules of BRAMBLE-SERVICES and BRAMBLE-NODEPORTS (nat), rewritten whole on every sync that changes them. */
+export function natDispatch(parts: Iterable<RenderedService>): string[] {
+  const services: string[] = [];
+  const nodePorts: string[] = [];
+  for (const p of parts) {
+    services.push(...p.natServices);
+    nodePorts.push(...p.natNodePorts);
+  }
+  // Last, so a ClusterIP or external IP rule always wins over a NodePort on the same address.
+  services.push(`-A ${SERVICES} ${comment("bramble service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS}`);
+  return [...services, ...nodePorts];
+}
+
+/** The nat chains that do not depend on any Service. */
+export function natStatic(): string[] {
+  return [
+    `-A ${POSTROUTING} -m mark ! --mark ${MASQ_MARK}/${MASQ_MARK} -j RETURN`,
+    // Cleared so a packet re-entering the stack (hairpin through a bridge) is not masqueraded twice.
+    `-A ${POSTROUTING} -j MARK --xor-mark ${MASQ_MARK}`,
+    `-A ${POSTROUTING} ${comment("bramble service traffic requiring SNAT")} -j MASQUERADE --random-fully`,
+    `-A ${MARK_MASQ} -j MARK --or-mark ${MASQ_MARK}`,
+  ];
+}
+
+/** The whole filter table's bramble rules: small (only Services without endpoints add to it), so always rewritten whole. */
+export function filterRules(parts: Iterable<RenderedService>, ctx: RenderContext): string[] {
+  const services: string[] = [];
+  const external: string[] = [];
+  for (const p of parts) {
+    services.push(...p.filterServices);
+    external.push(...p.filterExternal);
+  }
+  return [
+    ...services,
+    // A Service address with no rule behind it (no such Service, or the port is wrong) is refused
+    // here instead of following the default route off the node. Addresses bound on the node (the
+    // cluster DNS address) are not Services.
+    `-A ${FILTER_SERVICES} ${comment("service addresses with no rule")} -d ${ctx.serviceCidr} -m addrtype ! --dst-type LOCAL -j REJECT --reject-with icmp-net-unreachable`,
+    ...external,
+    `-A ${FORWARD} ${comment("bramble forwarding rules")} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
+    `-A ${FORWARD} ${comment("bramble forwarding conntrack rule")} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    // externalTrafficPolicy Local traffic is not marked (its source is kept) but is DNATed to a pod.
+    `-A ${FORWARD} ${comment("bramble service traffic to pods")} -d ${ctx.clusterCidr} -m conntrack --ctstate DNAT -j ACCEPT`,
+    // route_localnet (for 127.0.0.1 NodePorts) would otherwise accept 127.0.0.0/8 from the wire.
+    `-A ${FIREWALL} ${comment("block incoming localnet connections")} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
+  ];
+}
+
+export const NAT_STATIC_CHAINS = [SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ];
+export const FILTER_CHAINS = [FILTER_SERVICES, EXTERNAL_SERVICES, FORWARD, FIREWALL];
+
+export interface TableText {
+  /** Chains to (create and) flush: every rule they keep must be in `rules`. */
+  chains: string[];
+  rules: string[];
+  /** Chains to delete (they are flushed first by being listed in `chains` too). */
+  deletes?: string[];
+}
+
+/** iptables-restore input; with --noflush only the chains named here change, each table atomically. */
+export function restoreText(tables: { nat?: TableText; filter?: TableText }): string {
+  let out = "";
+  for (const [name, t] of [["filter", tables.filter], ["nat", tables.nat]] as const) {
+    if (!t) continue;
+    const declared = [...t.chains, ...(t.deletes ?? [])];
+    out += `*${name}\n`;
+    for (const c of declared) out += `:${c} - [0:0]\n`;
+    for (const r of t.rules) out += `${r}\n`;
+    for (const c of t.deletes ?? []) out += `-X ${c}\n`;
+    out += "COMMIT\n";
+  }
+  return out;
+}
+
+/** The complete rule set for this state, as a full sync writes it. */
+export function renderRules(state: ProxyState): string {
+  const parts = renderAllServices(state);
+  return renderFull(parts, renderContext(state));
+}
+
+export function renderFull(parts: RenderedService[], ctx: RenderContext, staleChains: string[] = []): string {
+  const chains = [...NAT_STATIC_CHAINS];
+  const rules = [...natStatic(), ...natDispatch(parts)];
+  for (const p of parts)
+    for (const [chain, lines] of p.chains) {
+      chains.push(chain);
+      rules.push(...lines);
+    }
+  return restoreText({
+    filter: { chains: FILTER_CHAINS, rules: filterRules(parts, ctx) },
+    nat: { chains, rules, deletes: staleChains },
+  });
+}

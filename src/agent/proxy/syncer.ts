@@ -1,0 +1,163 @@
+// Keeps the kernel's BRAMBLE- chains equal to what the Services and Endpoints say, with as little
+// iptables work as possible: a full sync (everything, stale chains swept) at start, periodically
+// and after any failure; otherwise only the chains of the Services that changed, plus the shared
+// dispatch chains when their text changed. What was applied is remembered per Service, so a
+// change is a diff against that, not against the kernel (reading 20,000 rules back costs more
+// than writing a few).
+import type { Endpoints } from "../../api/resources/endpoints";
+import type { Service } from "../../api/resources/service";
+import type { CommandRunner } from "../host/run";
+import { NODEPORTS, SERVICES } from "./chains";
+import { ensureJumps, iptablesRestore, listOurChains } from "./iptables";
+import {
+  FILTER_CHAINS,
+  filterRules,
+  natDispatch,
+  NAT_STATIC_CHAINS,
+  renderFull,
+  renderService,
+  restoreText,
+  type RenderContext,
+  type RenderedService,
+} from "./render";
+
+/** Where the syncer reads the current objects from (the informers' caches). */
+export interface ProxySource {
+  services(): Iterable<Service>;
+  service(key: string): Service | undefined;
+  endpoints(key: string): Endpoints | undefined;
+}
+
+export interface SyncResult {
+  kind: "full" | "partial" | "none";
+  /** Services re-rendered. */
+  services: number;
+  /** Bytes of iptables-restore input. */
+  bytes: number;
+  staleChains?: number;
+}
+
+const keyOf = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
+
+export class ProxySyncer {
+  /** What the kernel holds, per Service, as of the last successful restore. */
+  private applied = new Map<string, RenderedService>();
+  private appliedDispatch = "";
+  private appliedFilter = "";
+  private dirty = new Set<string>();
+  private needFull = true;
+
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly source: ProxySource,
+    private ctx: RenderContext,
+  ) {}
+
+  /** A Service's rules may have changed (its Service or Endpoints object did). */
+  markDirty(key: string) {
+    this.dirty.add(key);
+  }
+
+  /** The next sync rewrites everything (start, period, after a failure, settings changed). */
+  markFull(ctx?: RenderContext) {
+    if (ctx) this.ctx = ctx;
+    this.needFull = true;
+  }
+
+  get pending(): boolean {
+    return this.needFull || this.dirty.size > 0;
+  }
+
+  async sync(): Promise<SyncResult> {
+    if (this.needFull) return this.fullSync();
+    return this.partialSync();
+  }
+
+  private async fullSync(): Promise<SyncResult> {
+    // Cleared first: events arriving while we work mark their keys again and get a partial sync.
+    this.needFull = false;
+    this.dirty.clear();
+    try {
+      const parts: RenderedService[] = [];
+      for (const svc of this.source.services()) {
+        const r = renderService(svc, this.source.endpoints(keyOf(svc)), this.ctx);
+        if (r) parts.push(r);
+      }
+      parts.sort(byKey);
+      const wanted = new Set(NAT_STATIC_CHAINS);
+      for (const p of parts) for (const c of p.chains.keys()) wanted.add(c);
+      // Chains left by an earlier run (or a Service deleted while we were down).
+      const stale = (await listOurChains(this.run, "nat")).filter((c) => !wanted.has(c));
+      const text = renderFull(parts, this.ctx, stale);
+      await iptablesRestore(this.run, text);
+      await ensureJumps(this.run);
+      this.applied = new Map(parts.map((p) => [p.key, p]));
+      this.appliedDispatch = natDispatch(parts).join("\n");
+      this.appliedFilter = filterRules(parts, this.ctx).join("\n");
+      return { kind: "full", services: parts.length, bytes: text.length, staleChains: stale.length };
+    } catch (e) {
+      this.needFull = true;
+      throw e;
+    }
+  }
+
+  private async partialSync(): Promise<SyncResult> {
+    if (this.dirty.size === 0) return { kind: "none", services: 0, bytes: 0 };
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    try {
+      const next = new Map(this.applied);
+      const chains: string[] = [];
+      const rules: string[] = [];
+      const deletes: string[] = [];
+      for (const key of keys) {
+        const svc = this.source.service(key);
+        const r = svc ? renderService(svc, this.source.endpoints(key), this.ctx) : undefined;
+        const old = this.applied.get(key);
+        if (r) {
+          for (const [chain, lines] of r.chains) {
+            const before = old?.chains.get(chain);
+            if (before && sameLines(before, lines)) continue;
+            chains.push(chain);
+            rules.push(...lines);
+          }
+          next.set(key, r);
+        } else next.delete(key);
+        for (const chain of old?.chains.keys() ?? []) if (!r?.chains.has(chain)) deletes.push(chain);
+      }
+      const parts = [...next.values()].sort(byKey);
+      const dispatch = natDispatch(parts);
+      const dispatchText = dispatch.join("\n");
+      const filter = filterRules(parts, this.ctx);
+      const filterText = filter.join("\n");
+      const dispatchChanged = dispatchText !== this.appliedDispatch;
+      const filterChanged = filterText !== this.appliedFilter;
+      if (!dispatchChanged && !filterChanged && chains.length === 0 && deletes.length === 0) {
+        this.applied = next;
+        return { kind: "none", services: keys.length, bytes: 0 };
+      }
+      const nat = dispatchChanged || chains.length > 0 || deletes.length > 0
+        ? { chains: [...(dispatchChanged ? [SERVICES, NODEPORTS] : []), ...chains], rules: [...(dispatchChanged ? dispatch : []), ...rules], deletes }
+        : undefined;
+      const text = restoreText({ nat, filter: filterChanged ? { chains: FILTER_CHAINS, rules: filter } : undefined });
+      await iptablesRestore(this.run, text);
+      this.applied = next;
+      this.appliedDispatch = dispatchText;
+      this.appliedFilter = filterText;
+      return { kind: "partial", services: keys.length, bytes: text.length };
+    } catch (e) {
+      // The kernel may hold either table's old or new state (each commits alone): only a full
+      // sync knows again what is there.
+      this.needFull = true;
+      throw e;
+    }
+  }
+}
+
+const byKey = (a: RenderedService, b: RenderedService) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+function sameLines(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
