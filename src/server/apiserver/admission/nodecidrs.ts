@@ -1,6 +1,9 @@
 // Node IPAM in admission: every Node gets a /24 of --cluster-cidr as spec.podCIDR when it is
 // created (the agent builds its pod bridge from it) and the block is released when the Node is
-// deleted. A full range leaves new nodes without a podCIDR rather than refusing to register them.
+// deleted. A full range leaves new nodes without a podCIDR rather than refusing to register them,
+// and says so with upstream's node IPAM event (reason CIDRNotAvailable); such a node gets a block
+// on a later write to it (its agent's next status report) once one is free, as upstream's range
+// allocator retries on node updates.
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import { addressIndex, formatCidr, nthAddress, parseCidr, type Cidr } from "../../../machinery/cidr";
@@ -17,7 +20,13 @@ interface NodeSpec {
 
 const isNode = (def: ResourceDef) => def.group === "" && def.plural === "nodes";
 
+/** Told about a node that was stored without a podCIDR because the range is full. */
+export type CidrUnavailableHandler = (node: KubeObject, message: string) => void;
+
 export class NodeCidrAllocator implements AdmissionPlugin {
+  /** Set once the API server can write Events (it needs the object layer this plugin is part of). */
+  onUnavailable?: CidrUnavailableHandler;
+
   private readonly cluster: Cidr;
   private readonly blocks: RangeAllocator;
   private readonly blockSize: number;
@@ -47,11 +56,13 @@ export class NodeCidrAllocator implements AdmissionPlugin {
     }
   }
 
-  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject): AdmissionOutcome | void {
+  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old?: KubeObject): AdmissionOutcome | void {
     if (!isNode(def)) return;
     const spec = (obj.spec ??= {}) as NodeSpec;
-    // A node keeps its block for life (validation refuses changes), so only creates allocate.
-    if (op === "update") return;
+    // A node keeps its block for life (validation refuses changes): updates allocate only for a
+    // node that has none yet (registered while the range was full).
+    const retry = op === "update";
+    if (retry && (old?.spec as NodeSpec | undefined)?.podCIDR) return;
     let block = this.blockOf(spec.podCIDR);
     if (spec.podCIDR && (block === undefined || !this.blocks.reserve(block))) {
       // A block outside the range or already used elsewhere is replaced by a fresh one.
@@ -60,10 +71,12 @@ export class NodeCidrAllocator implements AdmissionPlugin {
     if (block === undefined) {
       block = this.blocks.allocate();
       if (block === undefined) {
-        log.warn("no free pod CIDR for node", { node: obj.metadata.name, clusterCidr: formatCidr(this.cluster) });
         delete spec.podCIDR;
         delete spec.podCIDRs;
-        return;
+        if (retry) return; // said once, at registration; the range is still full
+        log.warn("no free pod CIDR for node", { node: obj.metadata.name, clusterCidr: formatCidr(this.cluster) });
+        const message = `Node ${obj.metadata.name} status is now: CIDRNotAvailable`;
+        return { commit: () => this.onUnavailable?.(obj, message) };
       }
     }
     spec.podCIDR = this.cidrOf(block);

@@ -1,6 +1,9 @@
 // Service allocation: a ClusterIP from --service-cidr and NodePorts from the node-port range,
 // reserved in memory before the write and released after a failed write or a delete. The first
-// address belongs to the `kubernetes` Service, as upstream.
+// address belongs to the `kubernetes` Service, as upstream; the cluster DNS address
+// (--cluster-dns, answered by bramble's own DNS on every node, with no Service behind it) is
+// reserved for good, so no Service can take it. Error messages are upstream's, word for word:
+// tools parse "The range of valid IPs is ..." to learn the service CIDR.
 import { invalid, type StatusCause } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
@@ -30,12 +33,26 @@ export class ServiceAllocator implements AdmissionPlugin {
   private readonly ips: RangeAllocator;
   private readonly ports: RangeAllocator;
 
-  constructor(serviceCidr: string, nodePortRange: [number, number]) {
+  /** Offsets that are never handed out nor released (the cluster DNS address). */
+  private readonly pinned = new Set<number>();
+
+  constructor(serviceCidr: string, nodePortRange: [number, number], opts: { reservedIps?: string[] } = {}) {
     this.cidr = parseCidr(serviceCidr);
     // Offsets inside the block; the network and broadcast addresses are never handed out.
     // Offset 1 is handed out only on request: it belongs to the `kubernetes` Service.
     this.ips = new RangeAllocator(1, this.cidr.size - 2, 2);
     this.ports = new RangeAllocator(nodePortRange[0], nodePortRange[1]);
+    for (const ip of opts.reservedIps ?? []) {
+      const idx = addressIndex(this.cidr, ip);
+      if (idx === undefined || !this.ips.contains(idx)) continue; // outside the range: nothing to protect
+      this.ips.reserve(idx);
+      this.pinned.add(idx);
+    }
+  }
+
+  private releaseIp(ip: string) {
+    const idx = addressIndex(this.cidr, ip);
+    if (idx !== undefined && !this.pinned.has(idx)) this.ips.release(idx);
   }
 
   /** Re-reserves what stored Services hold; run once at start-up. */
@@ -68,7 +85,7 @@ export class ServiceAllocator implements AdmissionPlugin {
       delete spec.clusterIPs;
     } else if (spec.clusterIP !== "None") {
       const ip = this.reserveIp(spec.clusterIP, (c) => fail([c]));
-      reserved.push(() => this.ips.release(addressIndex(this.cidr, ip)!));
+      reserved.push(() => this.releaseIp(ip));
       spec.clusterIP = ip;
     }
     if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
@@ -94,7 +111,7 @@ export class ServiceAllocator implements AdmissionPlugin {
           throw fail([{ reason: "FieldValueInvalid", field, message: `Invalid value: ${p.nodePort}: provided port is already allocated` }]);
       } else {
         const n = this.ports.allocate();
-        if (n === undefined) throw fail([{ reason: "FieldValueInvalid", field, message: "no node ports are free in the node port range" }]);
+        if (n === undefined) throw fail([{ reason: "FieldValueInvalid", field, message: "failed to allocate a nodePort: range is full" }]);
         p.nodePort = n;
       }
       const n = p.nodePort;
@@ -111,21 +128,24 @@ export class ServiceAllocator implements AdmissionPlugin {
   deleted(def: ResourceDef, obj: KubeObject) {
     if (!isService(def)) return;
     const spec = (obj.spec ?? {}) as ServiceSpec;
-    const idx = spec.clusterIP ? addressIndex(this.cidr, spec.clusterIP) : undefined;
-    if (idx !== undefined) this.ips.release(idx);
+    if (spec.clusterIP && spec.clusterIP !== "None") this.releaseIp(spec.clusterIP);
     for (const p of spec.ports ?? []) if (p.nodePort) this.ports.release(p.nodePort);
   }
 
   private reserveIp(requested: string | undefined, fail: (c: StatusCause) => Error): string {
     if (requested) {
+      // upstream: field.Invalid(spec.clusterIPs, service.Spec.ClusterIPs, "failed to allocate IP <ip>: <allocator error>"),
+      // the value printed as Go's %#v of a []string.
+      const failed = (why: string) =>
+        fail({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: `Invalid value: []string{"${requested}"}: failed to allocate IP ${requested}: ${why}` });
       const idx = addressIndex(this.cidr, requested);
-      if (idx === undefined || !this.ips.contains(idx))
-        throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: `Invalid value: "${requested}": provided IP is not in the valid range. The range of valid IPs is ${formatCidr(this.cidr)}` });
-      if (!this.ips.reserve(idx)) throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: `Invalid value: "${requested}": provided IP is already allocated` });
+      if (idx === undefined || !this.ips.contains(idx)) throw failed(`the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${formatCidr(this.cidr)}`);
+      if (!this.ips.reserve(idx)) throw failed("provided IP is already allocated");
       return requested;
     }
     const idx = this.ips.allocate();
-    if (idx === undefined) throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIP", message: "no IP addresses are free in the service range" });
+    // upstream answers a full range with an internal error: "failed to allocate a serviceIP: range is full".
+    if (idx === undefined) throw fail({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: "failed to allocate a serviceIP: range is full" });
     return nthAddress(this.cidr, idx);
   }
 }
