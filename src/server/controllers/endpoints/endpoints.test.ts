@@ -77,3 +77,18 @@ test("a Service without selector keeps the user's Endpoints", async () => {
   await Bun.sleep(100);
   expect((await eps().get("default", "manual")).subsets![0].addresses![0].ip).toBe("192.168.1.5");
 });
+
+test("a named targetPort no selected pod has: those pods are left out and a Warning event on the Service says which", async () => {
+  await runningPod("mx-a", "10.42.2.10", true, { app: "mx" }, [{ name: "metrics", containerPort: 9100 }]);
+  await runningPod("mx-b", "10.42.2.11", true, { app: "mx" }, [{ name: "http", containerPort: 8080 }]);
+  await svcs().create("default", { metadata: { name: "mx" }, spec: { selector: { app: "mx" }, ports: [{ name: "metrics", port: 9100, targetPort: "metrics" }] } });
+  const ep = await eventually(async () => (await getOrUndefined(eps().get("default", "mx")))?.subsets?.[0], "endpoints");
+  expect(ep.addresses!.map((a) => a.targetRef!.name)).toEqual(["mx-a"]);
+  const ev = await eventually(async () => {
+    const list = await env.client.resource<any>({ group: "", version: "v1", plural: "events", namespaced: true }).list("default");
+    return list.items.find((e: any) => e.reason === "FailedToResolveTargetPort" && e.involvedObject.name === "mx");
+  }, "FailedToResolveTargetPort event");
+  expect(ev.type).toBe("Warning");
+  expect(ev.involvedObject.kind).toBe("Service");
+  expect(ev.message).toBe('port "metrics" (targetPort "metrics", TCP) matches no container port of 1 selected pod(s) (mx-b); they are left out of the endpoints for it');
+});

@@ -45,7 +45,18 @@ export async function startEndpointsController(client: KubeClient, opts: { infor
         }
         if (!svc.spec?.selector || !Object.keys(svc.spec.selector).length) return;
         const selected = pods.list().filter((p) => p.metadata.namespace === namespace && selects(svc, p.metadata.labels));
-        const subsets = computeSubsets(svc, selected);
+        const missing = new Map<string, string[]>();
+        const subsets = computeSubsets(svc, selected, (pod, sp) => {
+          const k = `${sp.name ? `port "${sp.name}"` : `port ${sp.port}`} (targetPort "${sp.targetPort}", ${sp.protocol ?? "TCP"})`;
+          missing.set(k, [...(missing.get(k) ?? []), pod.metadata.name!]);
+        });
+        // Upstream only logs this; an Event lets `kubectl describe svc` say why a pod gets no traffic.
+        // The recorder writes repeats of one message at most every few minutes.
+        for (const [port, names] of missing) {
+          names.sort();
+          const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+          events.event({ ...svc, apiVersion: "v1", kind: "Service" }, "Warning", "FailedToResolveTargetPort", `${port} matches no container port of ${names.length} selected pod(s) (${shown}); they are left out of the endpoints for it`);
+        }
         const labels: Record<string, string> = { ...svc.metadata.labels };
         if (isHeadless(svc)) labels[HEADLESS_LABEL] = "";
         else delete labels[HEADLESS_LABEL];

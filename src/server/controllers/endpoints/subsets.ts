@@ -42,7 +42,10 @@ function addressOf(pod: Pod, svc: Service): EndpointAddress {
   return a;
 }
 
-export function computeSubsets(svc: Service, selected: Pod[]): EndpointSubset[] {
+/** A selected pod left out of a Service port because its named targetPort matches none of the pod's ports. */
+export type UnresolvedPort = (pod: Pod, port: ServicePort) => void;
+
+export function computeSubsets(svc: Service, selected: Pod[], unresolved?: UnresolvedPort): EndpointSubset[] {
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
   const svcPorts = svc.spec?.ports ?? [];
   const groups = new Map<string, { ports: EndpointPort[]; addresses: EndpointAddress[]; notReady: EndpointAddress[] }>();
@@ -51,7 +54,10 @@ export function computeSubsets(svc: Service, selected: Pod[]): EndpointSubset[] 
     const ports: EndpointPort[] = [];
     for (const sp of svcPorts) {
       const port = resolvePort(pod, sp);
-      if (port === undefined) continue;
+      if (port === undefined) {
+        unresolved?.(pod, sp);
+        continue;
+      }
       ports.push({ ...(sp.name && { name: sp.name }), port, protocol: sp.protocol ?? "TCP" });
     }
     // A Service with ports that this pod serves none of has nothing to send it (upstream skips it).
