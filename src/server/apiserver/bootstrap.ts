@@ -19,7 +19,14 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: (g
   await publishClusterNetwork(objects, config, find("", "configmaps"));
 
   const services = find("", "services");
-  if (!objects.tryGet(services, "default", "kubernetes")) {
+  const existing = objects.tryGet(services, "default", "kubernetes");
+  const ports = (existing?.spec as { ports?: { targetPort?: number | string }[] } | undefined)?.ports;
+  if (existing && (ports?.length !== 1 || ports[0].targetPort !== config.httpsListenPort)) {
+    // --https-listen-port changed since the Service was made: keep `describe svc kubernetes` true.
+    const spec = existing.spec as Record<string, unknown>;
+    await objects.update(services, "default", "kubernetes", { ...existing, spec: { ...spec, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: config.httpsListenPort }] } });
+  }
+  if (!existing) {
     await objects.create(services, "default", {
       metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
       spec: {
