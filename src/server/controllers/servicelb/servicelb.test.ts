@@ -21,7 +21,7 @@ const svcs = () => env.client.resource<Service>(services);
 const nodeC = () => env.client.resource<Node>(nodesDef);
 const ingress = async (name: string) => ((await svcs().get("default", name)).status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
 const ingressIs = (name: string, ips: string[]) =>
-  eventually(async () => JSON.stringify(await ingress(name)) === JSON.stringify(ips), `${name} ingress ${JSON.stringify(ips)} (has ${JSON.stringify(ips)})`);
+  eventually(async () => JSON.stringify(await ingress(name)) === JSON.stringify(ips), `${name} ingress ${JSON.stringify(ips)}`);
 
 async function addNode(name: string, ip: string, labels?: Record<string, string>) {
   await nodeC().create(undefined, {
@@ -92,4 +92,17 @@ test("a Service that stops being a LoadBalancer loses its addresses; one with a 
   await svcs().create("default", { metadata: { name: "later" }, spec: { type: "LoadBalancer", ports: [{ port: 81 }] } });
   await ingressIs("later", ["192.168.50.11", "192.168.50.12"]); // the controller has seen both by now
   expect(await ingress("other-lb")).toEqual([]);
+});
+
+test("externalTrafficPolicy Local: only the nodes with a ready endpoint, following the Endpoints", async () => {
+  // No selector: the Endpoints are written by hand here, as the endpoints controller would.
+  await svcs().create("default", { metadata: { name: "local" }, spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ port: 82 }] } });
+  const epC = env.client.resource<any>({ group: "", version: "v1", plural: "endpoints", namespaced: true });
+  await epC.create("default", { metadata: { name: "local" }, subsets: [{ addresses: [{ ip: "10.42.0.5", nodeName: "lb-b" }], ports: [{ port: 82 }] }] });
+  await ingressIs("local", ["192.168.50.12"]);
+  const ep = await epC.get("default", "local");
+  await epC.update({ ...ep, subsets: [{ addresses: [{ ip: "10.42.0.5", nodeName: "lb-b" }, { ip: "10.42.1.5", nodeName: "lb-a" }], ports: [{ port: 82 }] }] });
+  await ingressIs("local", ["192.168.50.11", "192.168.50.12"]);
+  await epC.delete("default", "local");
+  await ingressIs("local", []);
 });
