@@ -77,6 +77,11 @@ export class Lab {
     return run([process.execPath, MAIN, ...args], { env: brambleEnv(this.root), cwd: BRAMBLE_SOURCE });
   }
 
+  /** The bramble CLI inside one node's network namespace (e.g. a join attempt from that node). */
+  brambleIn(node: string, ...args: string[]): Promise<RunResult> {
+    return run(inNetns(this.node(node).ns, [process.execPath, MAIN, ...args]), { env: brambleEnv(this.root), cwd: BRAMBLE_SOURCE });
+  }
+
   /** Stops an agent node's bramble process (SIGTERM); its pods keep running in its engine. */
   async stopAgent(node: string): Promise<void> {
     const n = this.node(node);

@@ -3,6 +3,7 @@
 import type { KubeClient } from "../client/client";
 import type { Logger } from "../machinery/log";
 import { startKubelet } from "./kubelet/kubelet";
+import { serviceAccountTokenRequester } from "./kubelet/token";
 import { DockerRuntime } from "./runtime/docker/docker";
 
 export interface KubeletOptions {
@@ -23,5 +24,6 @@ export interface KubeletOptions {
 
 export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<{ stop(): Promise<void> | void } | undefined> {
   log.debug("starting the kubelet", { node: opts.nodeName, socket: dockerSocket });
-  return startKubelet(client, new DockerRuntime(dockerSocket), { ...opts, nodeIP: opts.nodeIp });
+  // Pods' service-account tokens come from the API server, through this node's credential.
+  return startKubelet(client, new DockerRuntime(dockerSocket), { ...opts, nodeIP: opts.nodeIp, serviceAccountToken: serviceAccountTokenRequester(client) });
 }

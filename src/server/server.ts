@@ -16,8 +16,11 @@ import {
   checkAccess,
   createAuthorizer,
   createNodeAuthenticator,
+  createServiceAccountAuthenticator,
   createTokenAuthenticator,
   ensureAdminToken,
+  ensureServiceAccountKey,
+  tokenSigner,
   ensureJoinToken,
   isPublicPath,
   unauthorizedResponse,
@@ -29,6 +32,7 @@ import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
 import { hostname } from "node:os";
 import { startControllers } from "./controllers/index";
+import { startRootCaPublisher } from "./controllers/rootca/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 
@@ -79,10 +83,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   if (pki.servingIssuedBecause) log.info("issued serving certificate", { reason: pki.servingIssuedBecause });
   const admin = ensureAdminToken(cfg.dataDir);
   ensureJoinToken(cfg.dataDir, cfg.token);
-  // Node credentials are checked against Secrets in the API server's cache, which exists only
-  // once the API server does: until then (start-up) only the admin token is accepted.
+  const saKey = await ensureServiceAccountKey(cfg.dataDir);
+  if (saKey.created) log.info("created service-account signing key");
+  // Node credentials and service-account tokens are checked against objects in the API server's
+  // cache, which exists only once the API server does: until then only the admin token is accepted.
   let nodeAuth: Authenticator = () => undefined;
-  const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req));
+  let serviceAccountAuth: Authenticator = () => undefined;
+  const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req), (req) => serviceAccountAuth(req));
 
   const store = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
@@ -97,12 +104,20 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       config: cfg,
       authenticate,
       authorize: (user, req, url, target) => checkAccess(authorize!, user, req, url, target),
+      serviceAccountSigner: tokenSigner(saKey),
       publicRoutes: joinRoutes(pki.caCertPem, log.child("join")),
     });
     // Read lazily: tests start servers around a fake API server without an object layer.
     const ctx = () => api!.context;
     const get = (plural: string, ns: string, name: string) => ctx()?.objects.tryGet(ctx().resource("", plural), ns, name);
     nodeAuth = bearerAuthenticator(createNodeAuthenticator((ns, name) => get("secrets", ns, name) as Secret | undefined));
+    serviceAccountAuth = bearerAuthenticator(
+      createServiceAccountAuthenticator(saKey, {
+        getServiceAccount: (ns, name) => get("serviceaccounts", ns, name),
+        getPod: (ns, name) => get("pods", ns, name),
+        getSecret: (ns, name) => get("secrets", ns, name),
+      }),
+    );
     authorize = createAuthorizer({
       getPod: (ns, name) => get("pods", ns, name),
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
@@ -115,8 +130,10 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       key: pki.servingKeyPem,
       // Enforced here as well as in the API server, so no route can forget it.
       fetch(req, server) {
-        if (!isPublicPath(new URL(req.url).pathname) && !authenticate(req)) return unauthorizedResponse();
-        return apiFetch(req, server);
+        if (isPublicPath(new URL(req.url).pathname)) return apiFetch(req, server);
+        const user = authenticate(req);
+        if (user instanceof Promise) return user.then((u) => (u ? apiFetch(req, server) : unauthorizedResponse()));
+        return user ? apiFetch(req, server) : unauthorizedResponse();
       },
       websocket: api.websocket,
       log,
@@ -150,7 +167,10 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
-    extra: [(client, informers) => startScheduler(client, { policy: cfg.schedulerPolicy, informers })],
+    extra: [
+      (client, informers) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }),
+      (client, informers) => startRootCaPublisher(client, { caCertPem: pki.caCertPem, informers }),
+    ],
   });
 
   const [listener, apiServer] = [http, api];

@@ -21,6 +21,7 @@ import { appSpec, pauseSpec } from "./spec";
 import { computePodStatus, sameStatus, type ContainerView } from "./status";
 import { mountTmpfs, removePodDir, stopContainer } from "./terminate";
 import { containerMounts, hasContentVolumes, podDir, refreshContentVolumes, renderVolumes, type RenderedVolume, type VolumeContext } from "./volumes";
+import { tokenRefreshAt } from "./token";
 
 export interface SyncConfig {
   nodeName: string;
@@ -86,7 +87,7 @@ export class PodSync {
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
   /** Service-account tokens by pod uid, audience and lifetime, reused until 80% of it is gone. */
-  private readonly tokens = new Map<string, { token: string; at: number }>();
+  private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
   private readonly now: () => Date;
 
   constructor(
@@ -302,9 +303,9 @@ export class PodSync {
     const key = `${pod.metadata.uid}|${audience ?? ""}|${expirationSeconds ?? ""}`;
     const now = this.now().getTime();
     const hit = this.tokens.get(key);
-    if (hit && now - hit.at < (expirationSeconds ?? 3600) * 800) return hit.token;
+    if (hit && now < hit.refreshAt) return hit.token;
     const token = await this.cfg.serviceAccountToken(pod, audience, expirationSeconds);
-    this.tokens.set(key, { token, at: now });
+    this.tokens.set(key, { token, refreshAt: tokenRefreshAt(token, now, expirationSeconds ?? 3600) });
     return token;
   }
 

@@ -27,7 +27,7 @@ export const serviceAccounts: ResourceDef<ServiceAccount> = {
   shortNames: ["sa"],
   namespaced: true,
   schema: ServiceAccountSchema,
-  subresources: [],
+  subresources: ["token"],
   hasStatus: false,
   defaults() {},
   validate: (sa) =>

@@ -23,6 +23,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   eviction: ["create"],
   log: ["get"],
   exec: ["create", "get"],
+  token: ["create"],
 };
 
 const ALL_CATEGORY = new Set(["pods", "services", "deployments", "replicasets", "daemonsets"]);
@@ -40,8 +41,8 @@ export function resourceList(groupVersion: string, defs: ResourceDef[]) {
       categories: d.categories ?? (ALL_CATEGORY.has(d.plural) ? ["all"] : undefined),
     });
     for (const sub of d.subresources) {
-      const kind = sub === "scale" ? "Scale" : sub === "binding" ? "Binding" : sub === "eviction" ? "Eviction" : d.kind;
-      const group = sub === "scale" ? "autoscaling" : sub === "eviction" ? "policy" : undefined;
+      const kind = sub === "scale" ? "Scale" : sub === "binding" ? "Binding" : sub === "eviction" ? "Eviction" : sub === "token" ? "TokenRequest" : d.kind;
+      const group = sub === "scale" ? "autoscaling" : sub === "eviction" ? "policy" : sub === "token" ? "authentication.k8s.io" : undefined;
       resources.push({
         name: `${d.plural}/${sub}`,
         singularName: "",

@@ -7,6 +7,7 @@ import { resources as allResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Store } from "../store/store";
+import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } from "../auth/serviceaccount/index";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { ServiceAllocator } from "./admission/services";
 import { recordEvent } from "./admission/events";
@@ -16,6 +17,7 @@ import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
 import { bind, evict, podExec, podLogs, scale } from "./handlers/subresources";
+import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
 import { Deleter } from "./objects/delete";
@@ -35,13 +37,16 @@ export interface User {
 export interface ApiServerOptions {
   store: Store;
   config: ServerConfig;
-  authenticate(req: Request): User | undefined;
+  /** May answer asynchronously (a service-account token seen for the first time). */
+  authenticate(req: Request): User | undefined | Promise<User | undefined>;
   /** Defaults to every resource bramble serves. */
   resources?: ResourceDef[];
   /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
   authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
   /** How the API server authenticates to agents for logs/exec; default: JWTs signed by the CA key in the data dir. */
   kubeletSigner?: KubeletTokenSigner;
+  /** Signs service-account tokens (serviceaccounts/token); default: the key in the data dir. */
+  serviceAccountSigner?: ServiceAccountTokenSigner;
   /** Routes served without authentication (the join endpoints), registered before the auth check. */
   publicRoutes?(app: Hono<any>, ctx: ApiContext): void;
 }
@@ -89,7 +94,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   for (const path of UNAUTHENTICATED_PATHS) app.get(path, (c) => c.text("ok"));
   opts.publicRoutes?.(app, ctx);
   app.use("*", async (c, next) => {
-    const user = opts.authenticate(c.req.raw);
+    const found = opts.authenticate(c.req.raw);
+    const user = found instanceof Promise ? await found : found;
     if (!user) return statusResponse(unauthorized());
     c.set("user", user);
     await next();
@@ -114,11 +120,16 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   serveOpenApi(app, resources);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
+  const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
   const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
   const serveResource = async (req: Request, server: Server<unknown> | undefined, user: User) => {
     const url = new URL(req.url);
     const r = parseResourcePath(url.pathname, lookup);
     await opts.authorize?.(user, req, url, r);
+    if (r.subresource === "token" && r.def.plural === "serviceaccounts" && r.def.group === "" && r.name && r.namespace) {
+      if (req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+      return createToken(ctx, tokens, req, r.namespace, r.name);
+    }
     return dispatch(ctx, kubeletSigner, req, server, url, r.def, r.namespace, r.name, r.subresource);
   };
   app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
@@ -175,4 +186,10 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();
+}
+
+/** Signs with <data-dir>/server/tls/service-account.key, read (or made) on first use. */
+function dataDirTokenSigner(dataDir: string): ServiceAccountTokenSigner {
+  let signer: ServiceAccountTokenSigner | undefined;
+  return (grant) => (signer ??= tokenSigner(ensureServiceAccountKey(dataDir)))(grant);
 }

@@ -1,6 +1,7 @@
 // An in-process API server on the memory store, for unit tests of the HTTP behaviour.
 import { KubeClient } from "../../client/client";
 import type { ServerConfig } from "../config";
+import { generateServiceAccountKey, tokenSigner } from "../auth/serviceaccount/index";
 import { openStore } from "../store";
 import { createApiServer, type ApiServer } from ".";
 
@@ -42,6 +43,8 @@ export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<
     store,
     config: testConfig(config),
     authenticate: (req) => (req.headers.get("authorization") === `Bearer ${TEST_TOKEN}` ? { user: "admin", groups: ["system:masters"] } : undefined),
+    // The data dir does not exist: tokens are signed with a key held in memory.
+    serviceAccountSigner: tokenSigner(generateServiceAccountKey()),
   });
   const raw = async (req: Request) => api.fetch(req);
   return {

@@ -1,5 +1,8 @@
 // Bearer-token authentication for the API server: the cluster admin (whose token sits in the
-// admin kubeconfig) and nodes (their credentials, see node-credentials.ts), chained.
+// admin kubeconfig), nodes (their credentials, see node-credentials.ts) and service accounts
+// (signed JWTs, see serviceaccount/), chained. The first two answer synchronously; a JWT seen
+// for the first time needs an asynchronous signature check, so an authenticator may return a
+// promise, and callers await only when it does.
 
 import { timingSafeEqual } from "node:crypto";
 import { JOIN_CA_PATH, JOIN_PATH } from "../join/paths";
@@ -9,7 +12,8 @@ export interface UserInfo {
   groups: string[];
 }
 
-export type Authenticator = (req: Request) => UserInfo | undefined;
+export type Authentication = UserInfo | undefined | Promise<UserInfo | undefined>;
+export type Authenticator = (req: Request) => Authentication;
 
 /** Paths a load balancer or probe may hit without credentials (like kube-apiserver's defaults). */
 const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
@@ -48,19 +52,21 @@ export function createTokenAuthenticator(tokens: ReadonlyArray<{ token: string; 
   };
 }
 
-/** The first authenticator that knows the request's bearer token wins. */
+/** The first authenticator that knows the request's bearer token wins; synchronous while they are. */
 export function chainAuthenticators(...authenticators: Authenticator[]): Authenticator {
-  return (req) => {
-    for (const a of authenticators) {
-      const u = a(req);
+  const from = (req: Request, i: number): Authentication => {
+    for (; i < authenticators.length; i++) {
+      const u = authenticators[i]!(req);
+      if (u instanceof Promise) return u.then((found) => found ?? from(req, i + 1));
       if (u) return u;
     }
     return undefined;
   };
+  return (req) => from(req, 0);
 }
 
-/** Adapts a token → user lookup (e.g. node credentials) into an Authenticator. */
-export function bearerAuthenticator(lookup: (token: string) => UserInfo | undefined): Authenticator {
+/** Adapts a token → user lookup (node credentials, service-account tokens) into an Authenticator. */
+export function bearerAuthenticator(lookup: (token: string) => Authentication): Authenticator {
   return (req) => {
     const t = bearerToken(req);
     return t === undefined ? undefined : lookup(t);

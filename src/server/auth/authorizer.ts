@@ -1,12 +1,16 @@
 // Authorization, checked by the API server before a request is dispatched. Admins may do
 // anything. A node (system:node:<name>) gets what upstream's Node authorizer + NodeRestriction
 // give a kubelet: write its own Node and Lease, the status of pods bound to it, Events; read
-// what running its pods needs. Anything else is a 403 worded like kube-apiserver's.
+// what running its pods needs; tokens for its pods' service accounts, bound to those pods.
+// Service accounts get a fixed read-only grant in their namespace (serviceaccount/authorize.ts).
+// Anything else is a 403 worded like kube-apiserver's.
 import { CLUSTER_NETWORK_CONFIGMAP } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import type { UserInfo } from "./authenticator";
 import { nodeNameOf } from "./node-credentials";
 import { podReferences } from "./pod-references";
+import { authorizeServiceAccount } from "./serviceaccount/authorize";
+import { serviceAccountOf } from "./serviceaccount/claims";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -21,6 +25,8 @@ export interface RequestAttributes {
   fieldSelector?: string;
   /** metadata.name of the object in a create's body; read only when a rule needs it. */
   bodyName?: () => Promise<string | undefined>;
+  /** The parsed body of a create (undefined if it is not JSON); read only when a rule needs it. */
+  body?: () => Promise<unknown>;
 }
 
 /** What the rules read from the cluster: a synchronous view of the API server's cache. */
@@ -44,8 +50,10 @@ export function createAuthorizer(view: AuthorizerView): Authorizer {
   return (user, attrs) => {
     if (user.groups.includes("system:masters")) return ALLOW;
     const node = nodeNameOf(user);
-    if (node === undefined) return deny();
-    return authorizeNode(view, node, attrs);
+    if (node !== undefined) return authorizeNode(view, node, attrs);
+    const account = serviceAccountOf(user);
+    if (account) return authorizeServiceAccount(account, attrs);
+    return deny();
   };
 }
 
@@ -88,6 +96,8 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
     return bound ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
   }
 
+  if (key === "/serviceaccounts" && sub === "token") return a.verb === "create" ? authorizeNodeToken(view, node, a) : deny();
+
   if (key === "/secrets" || key === "/configmaps") {
     if (!READ.has(a.verb) || sub || !a.namespace) return deny();
     const name = a.verb === "get" ? a.name : selectedField(a.fieldSelector, "metadata.name");
@@ -101,6 +111,22 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
     return referenced ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
   }
   return deny();
+}
+
+/**
+ * A kubelet may ask for a token of a service account only bound to a pod on its node that runs
+ * as that account (upstream's Node authorizer + NodeRestriction, with their wording).
+ */
+async function authorizeNodeToken(view: AuthorizerView, node: string, a: RequestAttributes): Promise<Decision> {
+  const body = (await a.body?.()) as { spec?: { boundObjectRef?: { kind?: string; name?: string; uid?: string } } } | undefined;
+  const ref = body?.spec?.boundObjectRef;
+  if (!ref || ref.kind !== "Pod" || !ref.name) return deny("node requested token not bound to a pod");
+  if (!ref.uid) return deny("node requested token with a pod binding without a uid");
+  const pod = a.namespace ? (view.getPod(a.namespace, ref.name) as { metadata: { uid?: string }; spec?: { nodeName?: string; serviceAccountName?: string } } | undefined) : undefined;
+  if (!pod || pod.metadata.uid !== ref.uid) return deny("the UID in the bound object reference does not match the pod");
+  if (pod.spec?.nodeName !== node) return deny("node requested token bound to a pod scheduled on a different node");
+  if ((pod.spec?.serviceAccountName || "default") !== a.name) return deny(`no relationship found between node '${node}' and this object`);
+  return ALLOW;
 }
 
 /** kube-apiserver's wording for a 403, e.g.

@@ -43,7 +43,8 @@ export function requestAttributes(req: Request, url: URL, t: ResourceTarget): Re
     namespace: t.namespace,
     name: t.name,
     fieldSelector: url.searchParams.get("fieldSelector") ?? undefined,
-    // A clone, so the handler can still read the body; only creates of nodes and leases ask.
+    // A clone, so the handler can still read the body; only some creates (nodes, leases, tokens) ask.
+    body: () => req.clone().json().catch(() => undefined),
     bodyName: () =>
       req
         .clone()

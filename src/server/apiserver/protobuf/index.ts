@@ -17,6 +17,7 @@ const PACKAGES: Record<string, string> = {
   "policy/v1": "policy",
   "autoscaling/v1": "autoscaling",
   "meta.k8s.io/v1": "meta",
+  "authentication.k8s.io/v1": "authentication",
 };
 
 /** Option kinds upstream registers in every group version (client-go sends its client's one). */
@@ -30,6 +31,7 @@ const TOP_LEVEL = new Set([
   "policy.Eviction",
   "autoscaling.Scale",
   "meta.DeleteOptions",
+  "authentication.TokenRequest",
 ]);
 
 const hooks: DecodeHooks = { embedded: (bytes, depth) => decodeEnvelope(bytes, depth) };
