@@ -124,4 +124,33 @@ describe("NodePorts, traffic policies and type changes", () => {
     expect(bad.status).toBe(422);
     expect(bad.body.message).toContain("spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
   });
+
+  test("LoadBalancer + Local gets a healthCheckNodePort from the NodePort range, kept across updates and freed when no longer needed", async () => {
+    const lb = (await t.call("POST", SVC, svc("hc-local", { type: "LoadBalancer", externalTrafficPolicy: "Local" }))).body;
+    const hc = lb.spec.healthCheckNodePort;
+    expect(hc).toBeGreaterThanOrEqual(30000);
+    expect(hc).toBeLessThanOrEqual(32767);
+    expect(lb.spec.ports[0].nodePort).not.toBe(hc);
+    const clash = await t.call("POST", SVC, svc("wants-hc", { type: "NodePort", ports: [{ port: 80, nodePort: hc }] }));
+    expect(clash.status).toBe(422);
+    const asked = await t.call("POST", SVC, svc("hc-asked", { type: "LoadBalancer", externalTrafficPolicy: "Local", healthCheckNodePort: hc }));
+    expect(asked.status).toBe(422);
+    expect(asked.body.message).toBe(`Service "hc-asked" is invalid: spec.healthCheckNodePort: Invalid value: ${hc}: failed to allocate requested HealthCheck NodePort ${hc}: provided port is already allocated`);
+
+    // An update that leaves it out (kubectl replace) keeps it.
+    const { healthCheckNodePort: _drop, ...specWithout } = lb.spec;
+    const kept = await t.call("PUT", `${SVC}/hc-local`, { ...lb, spec: specWithout });
+    expect(kept.body.spec.healthCheckNodePort).toBe(hc);
+    // Cluster policy needs none: it is dropped and its port is free again.
+    const cluster = await t.call("PUT", `${SVC}/hc-local`, { ...kept.body, spec: { ...kept.body.spec, externalTrafficPolicy: "Cluster" } });
+    expect(cluster.status).toBe(200);
+    expect(cluster.body.spec.healthCheckNodePort).toBeUndefined();
+    expect((await t.call("POST", SVC, svc("wants-hc", { type: "NodePort", ports: [{ port: 80, nodePort: hc }] }))).status).toBe(201);
+  });
+
+  test("allocateLoadBalancerNodePorts: false leaves a LoadBalancer without NodePorts", async () => {
+    const r = await t.call("POST", SVC, svc("lb-no-np", { type: "LoadBalancer", allocateLoadBalancerNodePorts: false }));
+    expect(r.status).toBe(201);
+    expect(r.body.spec.ports[0].nodePort).toBeUndefined();
+  });
 });

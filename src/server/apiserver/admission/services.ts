@@ -23,9 +23,14 @@ interface ServiceSpec {
   clusterIP?: string;
   clusterIPs?: string[];
   ports?: ServicePort[];
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
+  allocateLoadBalancerNodePorts?: boolean;
 }
 
 const usesNodePorts = (spec: ServiceSpec) => spec.type === "NodePort" || spec.type === "LoadBalancer";
+/** upstream's needsHCNodePort: a LoadBalancer with Local policy gets a health-check port from the NodePort range. */
+const needsHealthCheck = (spec: ServiceSpec) => spec.type === "LoadBalancer" && spec.externalTrafficPolicy === "Local";
 const isService = (def: ResourceDef) => def.group === "" && def.plural === "services";
 
 export class ServiceAllocator implements AdmissionPlugin {
@@ -62,6 +67,7 @@ export class ServiceAllocator implements AdmissionPlugin {
       const idx = spec.clusterIP ? addressIndex(this.cidr, spec.clusterIP) : undefined;
       if (idx !== undefined) this.ips.reserve(idx);
       for (const p of spec.ports ?? []) if (p.nodePort) this.ports.reserve(p.nodePort);
+      if (spec.healthCheckNodePort) this.ports.reserve(spec.healthCheckNodePort);
     }
   }
 
@@ -99,6 +105,8 @@ export class ServiceAllocator implements AdmissionPlugin {
       }
       const previous = oldPorts.get(`${p.port}/${p.protocol ?? "TCP"}`);
       if (p.nodePort === undefined && previous !== undefined) p.nodePort = previous;
+      // A LoadBalancer may do without NodePorts (allocateLoadBalancerNodePorts: false) unless asked for one.
+      if (p.nodePort === undefined && spec.type === "LoadBalancer" && spec.allocateLoadBalancerNodePorts === false) continue;
       if (p.nodePort !== undefined && p.nodePort === previous) {
         kept.add(p.nodePort);
         continue;
@@ -119,6 +127,31 @@ export class ServiceAllocator implements AdmissionPlugin {
     }
     for (const n of oldPorts.values()) if (!kept.has(n)) releaseOnCommit.push(() => this.ports.release(n));
 
+    const oldHealthCheck = needsHealthCheck(oldSpec) ? oldSpec.healthCheckNodePort : undefined;
+    if (needsHealthCheck(spec)) {
+      spec.healthCheckNodePort ||= oldHealthCheck;
+      const requested = spec.healthCheckNodePort;
+      if (!requested) {
+        const n = this.ports.allocate();
+        if (n === undefined) throw fail([{ reason: "FieldValueInvalid", field: "spec.healthCheckNodePort", message: "failed to allocate a nodePort: range is full" }]);
+        spec.healthCheckNodePort = n;
+        reserved.push(() => this.ports.release(n));
+      } else if (requested !== oldHealthCheck) {
+        // upstream: "failed to allocate requested HealthCheck NodePort <n>: <allocator error>".
+        const why = !this.ports.contains(requested)
+          ? `provided port is not in the valid range. The range of valid ports is ${this.ports.first}-${this.ports.last}`
+          : !this.ports.reserve(requested)
+            ? "provided port is already allocated"
+            : undefined;
+        if (why) throw fail([{ reason: "FieldValueInvalid", field: "spec.healthCheckNodePort", message: `Invalid value: ${requested}: failed to allocate requested HealthCheck NodePort ${requested}: ${why}` }]);
+        reserved.push(() => this.ports.release(requested));
+      }
+    }
+    if (oldHealthCheck && oldHealthCheck !== (needsHealthCheck(spec) ? spec.healthCheckNodePort : undefined)) {
+      const n = oldHealthCheck;
+      releaseOnCommit.push(() => this.ports.release(n));
+    }
+
     return {
       rollback: () => reserved.forEach((undo) => undo()),
       commit: () => releaseOnCommit.forEach((release) => release()),
@@ -130,6 +163,7 @@ export class ServiceAllocator implements AdmissionPlugin {
     const spec = (obj.spec ?? {}) as ServiceSpec;
     if (spec.clusterIP && spec.clusterIP !== "None") this.releaseIp(spec.clusterIP);
     for (const p of spec.ports ?? []) if (p.nodePort) this.ports.release(p.nodePort);
+    if (spec.healthCheckNodePort) this.ports.release(spec.healthCheckNodePort);
   }
 
   private reserveIp(requested: string | undefined, fail: (c: StatusCause) => Error): string {
