@@ -6,16 +6,16 @@ describe("renderPodNetRules", () => {
     expect(renderPodNetRules({ clusterCidr: "10.42.0.0/16", jumpsPresent: {} })).toBe(
       [
         "*filter",
-        ":BRAMBLE-POD-NET-FORWARD - [0:0]",
-        '-A BRAMBLE-POD-NET-FORWARD -s 10.42.0.0/16 -m comment --comment "bramble pod network: from pods" -j ACCEPT',
-        '-A BRAMBLE-POD-NET-FORWARD -d 10.42.0.0/16 -m comment --comment "bramble pod network: to pods" -j ACCEPT',
-        '-I FORWARD -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-FORWARD',
+        ":BRAMBLEPOD-FORWARD - [0:0]",
+        '-A BRAMBLEPOD-FORWARD -s 10.42.0.0/16 -m comment --comment "bramble pod network: from pods" -j ACCEPT',
+        '-A BRAMBLEPOD-FORWARD -d 10.42.0.0/16 -m comment --comment "bramble pod network: to pods" -j ACCEPT',
+        '-I FORWARD -m comment --comment "bramble pod network" -j BRAMBLEPOD-FORWARD',
         "COMMIT",
         "*nat",
-        ":BRAMBLE-POD-NET-MASQ - [0:0]",
-        '-A BRAMBLE-POD-NET-MASQ -s 10.42.0.0/16 -d 10.42.0.0/16 -m comment --comment "bramble pod network: pod to pod keeps its source" -j RETURN',
-        '-A BRAMBLE-POD-NET-MASQ -s 10.42.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "bramble pod network: pods leaving the cluster" -j MASQUERADE',
-        '-I POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-MASQ',
+        ":BRAMBLEPOD-MASQ - [0:0]",
+        '-A BRAMBLEPOD-MASQ -s 10.42.0.0/16 -d 10.42.0.0/16 -m comment --comment "bramble pod network: pod to pod keeps its source" -j RETURN',
+        '-A BRAMBLEPOD-MASQ -s 10.42.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "bramble pod network: pods leaving the cluster" -j MASQUERADE',
+        '-I POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLEPOD-MASQ',
         "COMMIT",
         "",
       ].join("\n"),
@@ -23,9 +23,9 @@ describe("renderPodNetRules", () => {
   });
 
   test("jumps already there are not inserted again", () => {
-    const text = renderPodNetRules({ clusterCidr: "10.42.0.0/16", jumpsPresent: { "BRAMBLE-POD-NET-FORWARD": true, "BRAMBLE-POD-NET-MASQ": true } });
+    const text = renderPodNetRules({ clusterCidr: "10.42.0.0/16", jumpsPresent: { "BRAMBLEPOD-FORWARD": true, "BRAMBLEPOD-MASQ": true } });
     expect(text).not.toContain("-I ");
-    expect(text).toContain(":BRAMBLE-POD-NET-FORWARD - [0:0]");
+    expect(text).toContain(":BRAMBLEPOD-FORWARD - [0:0]");
   });
 });
 
@@ -35,19 +35,19 @@ describe("renderPodNetRemoval", () => {
 :INPUT ACCEPT [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
-:BRAMBLE-POD-NET-FORWARD - [0:0]
+:BRAMBLEPOD-FORWARD - [0:0]
 :DOCKER-USER - [0:0]
--A FORWARD -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-FORWARD
+-A FORWARD -m comment --comment "bramble pod network" -j BRAMBLEPOD-FORWARD
 -A FORWARD -j DOCKER-USER
--A FORWARD -j BRAMBLE-POD-NET-FORWARD
--A BRAMBLE-POD-NET-FORWARD -s 10.42.0.0/16 -j ACCEPT
+-A FORWARD -j BRAMBLEPOD-FORWARD
+-A BRAMBLEPOD-FORWARD -s 10.42.0.0/16 -j ACCEPT
 COMMIT
 # Completed
 *nat
 :POSTROUTING ACCEPT [0:0]
-:BRAMBLE-POD-NET-MASQ - [0:0]
--A POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-MASQ
--A BRAMBLE-POD-NET-MASQ -s 10.42.0.0/16 -j MASQUERADE
+:BRAMBLEPOD-MASQ - [0:0]
+-A POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLEPOD-MASQ
+-A BRAMBLEPOD-MASQ -s 10.42.0.0/16 -j MASQUERADE
 COMMIT
 `;
 
@@ -55,15 +55,15 @@ COMMIT
     expect(renderPodNetRemoval(saved)).toBe(
       [
         "*filter",
-        '-D FORWARD -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-FORWARD',
-        "-D FORWARD -j BRAMBLE-POD-NET-FORWARD",
-        "-F BRAMBLE-POD-NET-FORWARD",
-        "-X BRAMBLE-POD-NET-FORWARD",
+        '-D FORWARD -m comment --comment "bramble pod network" -j BRAMBLEPOD-FORWARD',
+        "-D FORWARD -j BRAMBLEPOD-FORWARD",
+        "-F BRAMBLEPOD-FORWARD",
+        "-X BRAMBLEPOD-FORWARD",
         "COMMIT",
         "*nat",
-        '-D POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-MASQ',
-        "-F BRAMBLE-POD-NET-MASQ",
-        "-X BRAMBLE-POD-NET-MASQ",
+        '-D POSTROUTING -m comment --comment "bramble pod network" -j BRAMBLEPOD-MASQ',
+        "-F BRAMBLEPOD-MASQ",
+        "-X BRAMBLEPOD-MASQ",
         "COMMIT",
         "",
       ].join("\n"),

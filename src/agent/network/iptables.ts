@@ -1,8 +1,8 @@
 // The pod network's iptables rules, in two bramble-owned chains:
-//   filter BRAMBLE-POD-NET-FORWARD (jumped to first from FORWARD): accept forwarded traffic from
+//   filter BRAMBLEPOD-FORWARD (jumped to first from FORWARD): accept forwarded traffic from
 //     and to the cluster CIDR. Docker sets FORWARD's policy to DROP and only lets in traffic
 //     for its bridges that it started itself, so pod traffic from other nodes would die there.
-//   nat BRAMBLE-POD-NET-MASQ (from POSTROUTING): masquerade pod traffic leaving the cluster
+//   nat BRAMBLEPOD-MASQ (from POSTROUTING): masquerade pod traffic leaving the cluster
 //     CIDR. Pod-to-pod traffic across nodes keeps its source IP. (Docker's own masquerade is off
 //     for the pod bridge: it would only know this node's podCIDR and rewrite pod-to-pod too.)
 // Rendering is pure (text for `iptables-restore --noflush`); applying checks for the jumps first

@@ -19,9 +19,13 @@ export const ROUTE_PROTO = 98;
 export const HOST_SERVICE_TABLE = 98;
 export const HOST_SERVICE_RULE_PRIORITY = 98;
 
-/** iptables chains bramble owns for the pod network, and the built-in chains that jump to them. */
-export const FORWARD_CHAIN = "BRAMBLE-POD-NET-FORWARD";
-export const MASQ_CHAIN = "BRAMBLE-POD-NET-MASQ";
+/**
+ * iptables chains bramble owns for the pod network, and the built-in chains that jump to them.
+ * Not "BRAMBLE-...": the Service proxy owns that prefix and sweeps every BRAMBLE- chain in nat
+ * it did not render (src/agent/proxy/syncer.ts), which would take these along.
+ */
+export const FORWARD_CHAIN = "BRAMBLEPOD-FORWARD";
+export const MASQ_CHAIN = "BRAMBLEPOD-MASQ";
 export const JUMPS = [
   { table: "filter", hook: "FORWARD", chain: FORWARD_CHAIN },
   { table: "nat", hook: "POSTROUTING", chain: MASQ_CHAIN },

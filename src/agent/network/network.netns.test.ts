@@ -110,9 +110,9 @@ describe.skipIf(!canRun)("pod network on a real kernel (namespaces bpn-*)", () =
 
   test("the chains are in place and FORWARD jumps to bramble's before anything else", async () => {
     const filter = await inNs(NS.n1, "iptables -S FORWARD");
-    expect(filter.split("\n")[1]).toBe('-A FORWARD -m comment --comment "bramble pod network" -j BRAMBLE-POD-NET-FORWARD');
-    const nat = await inNs(NS.n1, "iptables -t nat -S BRAMBLE-POD-NET-MASQ");
-    expect(nat).toContain("-A BRAMBLE-POD-NET-MASQ -s 10.42.0.0/16 ! -d 224.0.0.0/4");
+    expect(filter.split("\n")[1]).toBe('-A FORWARD -m comment --comment "bramble pod network" -j BRAMBLEPOD-FORWARD');
+    const nat = await inNs(NS.n1, "iptables -t nat -S BRAMBLEPOD-MASQ");
+    expect(nat).toContain("-A BRAMBLEPOD-MASQ -s 10.42.0.0/16 ! -d 224.0.0.0/4");
   });
 
   test("a pod reaches a pod on the other node, which sees the pod's own IP", async () => {
@@ -145,7 +145,7 @@ describe.skipIf(!canRun)("pod network on a real kernel (namespaces bpn-*)", () =
   test("a node that leaves loses its route; restarting the pod network changes nothing that works", async () => {
     await nets[0]!.stop();
     nets[0] = await startPodNetwork({ client: api.client, runtime: new FakeRuntime(), nodeName: NS.n1, nodeIp: `${LAN}.11`, cluster: DEFAULT_CLUSTER_NETWORK, run: inNetns(NS.n1), log });
-    expect((await inNs(NS.n1, "iptables -S FORWARD")).match(/BRAMBLE-POD-NET-FORWARD/g)).toHaveLength(1);
+    expect((await inNs(NS.n1, "iptables -S FORWARD")).match(/BRAMBLEPOD-FORWARD/g)).toHaveLength(1);
     expect((await inNs(NS.n1, "ip -4 rule show")).match(/lookup 98/g)).toHaveLength(1);
     expect((await get(NS.p1, `http://${podIp[NS.p2]}:8080/cgi-bin/ip`)).ok).toBe(true);
 

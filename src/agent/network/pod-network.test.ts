@@ -47,8 +47,8 @@ describe("startPodNetwork", () => {
     expect(net).toMatchObject({ dockerNetwork: "bramble-pods", podCidr: own, gateway: own.replace(/0\/24$/, "1") });
     expect((await rt.inspectNetwork("bramble-pods"))!.subnet).toBe(own);
     expect(host.ipForward).toBe("1");
-    expect(host.restores[0]).toContain("-A BRAMBLE-POD-NET-FORWARD -s 10.42.0.0/16");
-    expect(host.jumps).toEqual(new Set(["BRAMBLE-POD-NET-FORWARD", "BRAMBLE-POD-NET-MASQ"]));
+    expect(host.restores[0]).toContain("-A BRAMBLEPOD-FORWARD -s 10.42.0.0/16");
+    expect(host.jumps).toEqual(new Set(["BRAMBLEPOD-FORWARD", "BRAMBLEPOD-MASQ"]));
     expect(host.routes.get("10.43.0.0/16")).toEqual({ dst: "10.43.0.0/16", type: "unreachable" });
     expect(host.rules).toHaveLength(1);
     expect(host.peerRoutes()).toEqual({ [await podCidrOf("peer-a")]: "192.168.7.11" });
