@@ -1,0 +1,138 @@
+// The proxy's rules in a real kernel: namespaces the test creates (bpx-*), busybox httpd as the
+// endpoint, curl as the client. Root only; skipped otherwise.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Endpoints } from "../../api/resources/endpoints";
+import type { Service } from "../../api/resources/service";
+import type { CommandRunner } from "../host/run";
+import { endpoints, service } from "./fixtures";
+import { ensureServiceRangeRoute, ensureSysctls, resetServiceProxy } from "./iptables";
+import { canRunNetnsLab, createNetnsLab, LAB, type NetnsLab } from "./netns-lab";
+import { renderContext } from "./render";
+import { ProxySyncer } from "./syncer";
+
+const BODY = "hello from the endpoint\n";
+const key = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
+
+/** A ProxySource over plain maps, standing in for the informers. */
+class Objects {
+  svcs = new Map<string, Service>();
+  eps = new Map<string, Endpoints>();
+  put(...objs: (Service | Endpoints)[]) {
+    for (const o of objs) (o.kind === "Service" ? this.svcs : this.eps).set(key(o), o as never);
+  }
+  source = { services: () => this.svcs.values(), service: (k: string) => this.svcs.get(k), endpoints: (k: string) => this.eps.get(k) };
+}
+
+const ctx = renderContext({ nodeName: "node-a", cluster: LAB });
+const web = () => service("default", "web", "10.43.0.20", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30080 }] });
+const webEps = () => endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]);
+
+describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
+  let lab: NetnsLab;
+  const save = async (table = "nat") => (await lab.runNode(["iptables-save", "-t", table])).stdout;
+
+  beforeAll(async () => {
+    lab = await createNetnsLab("bpx");
+    await lab.serve([8080], BODY);
+    expect(await ensureSysctls(lab.runNode)).not.toContain(expect.stringMatching(/route_localnet/));
+    await ensureServiceRangeRoute(lab.runNode, LAB.serviceCidr);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  test("ClusterIP, NodePort on the node's addresses and 127.0.0.1, from outside; hairpin; refusals; deletion", async () => {
+    const objs = new Objects();
+    objs.put(web(), webEps(), service("default", "empty", "10.43.0.21"), endpoints("default", "empty", []));
+    const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
+    expect((await syncer.sync()).kind).toBe("full");
+
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
+    expect(await lab.get(lab.node, `http://${LAB.nodePod}:30080/`)).toBe(BODY);
+    expect(await lab.get(lab.node, `http://${LAB.nodeOutside}:30080/`)).toBe(BODY);
+    expect(await lab.get(lab.node, "http://127.0.0.1:30080/")).toBe(BODY);
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30080/`)).toBe(BODY);
+    // Hairpin: the endpoint reaching itself through its own Service.
+    expect(await lab.get(lab.endpoint, "http://10.43.0.20/")).toBe(BODY);
+    // From the node: refused at once (curl 7, "couldn't connect"), not left to time out (28), for
+    // a Service without endpoints and for a Service address with no Service at all.
+    expect(await lab.get(lab.node, "http://10.43.0.21/")).toBe("ERR 7");
+    expect(await lab.get(lab.node, "http://10.43.9.9/")).toBe("ERR 7");
+    // Routed traffic (a pod, a host outside) to an unknown Service address is unreachable on the
+    // node instead of following the default route. (The ICMP errors telling the sender are
+    // rate-limited by the kernel, so the client may see a refusal or a time-out.)
+    for (const from of [[LAB.endpoint, "pod0"], [LAB.client, "ext0"]])
+      expect((await lab.runNode(["ip", "route", "get", "10.43.9.9", "from", from[0]!, "iif", from[1]!])).stderr).toContain("Network is unreachable");
+    expect(await lab.get(lab.endpoint, "http://10.43.9.9/", 1)).toMatch(/^ERR (7|28)$/);
+    expect(await lab.get(lab.client, "http://10.43.9.9/", 1)).toMatch(/^ERR (7|28)$/);
+
+    // Deleting the Service: a partial sync removes its chains and the address stops answering.
+    const chainsBefore = (await save()).match(/^:BRAMBLE-(SVC|SEP|EXT)-\S+/gm) ?? [];
+    expect(chainsBefore.length).toBe(3);
+    objs.svcs.delete("default/web");
+    syncer.markDirty("default/web");
+    expect((await syncer.sync()).kind).toBe("partial");
+    expect(await save()).not.toMatch(/BRAMBLE-(SVC|SEP|EXT)-/);
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe("ERR 7");
+    expect(await lab.get(lab.node, `http://${LAB.nodePod}:30080/`)).toMatch(/^ERR/);
+  });
+
+  test("a failing iptables-restore leaves the previous rules working; the retry is a full sync", async () => {
+    const objs = new Objects();
+    objs.put(web(), webEps());
+    let breakRestore = false;
+    // Corrupts the nat table's input, the way a kernel without some module would refuse it.
+    const run: CommandRunner = (argv, stdin) =>
+      breakRestore && argv[0] === "iptables-restore" && stdin ? lab.runNode(argv, stdin.replace("*nat\n", "*nat\n-A BRAMBLE-NO-SUCH-CHAIN -j ACCEPT\n")) : lab.runNode(argv, stdin);
+    const syncer = new ProxySyncer(run, objs.source, ctx);
+    await syncer.sync();
+    const before = await save();
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
+
+    breakRestore = true;
+    objs.put(endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }, { ip: "10.42.5.99", node: "node-a" }]));
+    syncer.markDirty("default/web");
+    await expect(syncer.sync()).rejects.toThrow(/iptables-restore failed/);
+    expect(await save()).toBe(before);
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
+
+    breakRestore = false;
+    objs.put(webEps());
+    expect((await syncer.sync()).kind).toBe("full");
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
+  });
+
+  test("a restarted proxy takes over: stale chains from the last run swept, live ones kept, jumps not duplicated", async () => {
+    const objs = new Objects();
+    const other = service("default", "other", "10.43.0.22");
+    objs.put(web(), webEps(), other, endpoints("default", "other", [{ ip: LAB.endpoint }]));
+    await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
+    expect((await save()).match(/^:BRAMBLE-SEP-/gm)?.length).toBe(2);
+
+    // "other" is deleted while no proxy runs; a new one starts with an empty memory.
+    objs.svcs.delete("default/other");
+    const restarted = new ProxySyncer(lab.runNode, objs.source, ctx);
+    const r = await restarted.sync();
+    expect(r).toMatchObject({ kind: "full", staleChains: 2 });
+    const nat = await save();
+    expect(nat.match(/^:BRAMBLE-SEP-/gm)?.length).toBe(1);
+    expect(nat.match(/-A PREROUTING .*-j BRAMBLE-SERVICES/g)?.length).toBe(1);
+    expect(nat.match(/-A OUTPUT .*-j BRAMBLE-SERVICES/g)?.length).toBe(1);
+    expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
+    expect(await lab.get(lab.node, "http://10.43.0.22/")).toBe("ERR 7");
+  });
+
+  test("resetServiceProxy removes every BRAMBLE- chain, the jumps to them and the policy rules", async () => {
+    const objs = new Objects();
+    objs.put(web(), webEps());
+    await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
+    const summary = await resetServiceProxy(lab.runNode);
+    expect(summary).toMatch(/^iptables: removed \d+ bramble chains and 9 jumps to them; ip rules: removed 2$/);
+    expect(await save("nat")).not.toContain("BRAMBLE");
+    expect(await save("filter")).not.toContain("BRAMBLE");
+    expect((await lab.runNode(["ip", "rule", "show"])).stdout).not.toContain("10.43.0.0/16");
+    expect(await resetServiceProxy(lab.runNode)).toBe("iptables: removed 0 bramble chains and 0 jumps to them; ip rules: removed 0");
+    // Restore what later tests (none today) would expect.
+    await ensureServiceRangeRoute(lab.runNode, LAB.serviceCidr);
+  });
+});
