@@ -78,6 +78,10 @@ export async function createNetnsLab(prefix: string, opts: { endpointAndClient?:
     throw e;
   }
   const runIn = (ns: string) => inNetns(ns);
+  const get = async (ns: string, url: string, timeoutS = 3) => {
+    const r = await inNetns(ns)(["curl", "-sS", "--max-time", String(timeoutS), url]);
+    return r.code === 0 ? r.stdout : `ERR ${r.code}`;
+  };
   return {
     node,
     endpoint,
@@ -93,14 +97,11 @@ export async function createNetnsLab(prefix: string, opts: { endpointAndClient?:
       // Ready when it answers from its own namespace.
       for (const port of ports)
         for (let i = 0; i < 50; i++) {
-          if (!(await this.get(endpoint, `http://${LAB.endpoint}:${port}/`, 1)).startsWith("ERR")) break;
+          if (!(await get(endpoint, `http://${LAB.endpoint}:${port}/`, 1)).startsWith("ERR")) break;
           await Bun.sleep(50);
         }
     },
-    async get(ns, url, timeoutS = 3) {
-      const r = await inNetns(ns)(["curl", "-sS", "--max-time", String(timeoutS), url]);
-      return r.code === 0 ? r.stdout : `ERR ${r.code}`;
-    },
+    get,
     destroy,
   };
 }
