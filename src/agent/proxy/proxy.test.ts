@@ -1,0 +1,92 @@
+// startServiceProxy end to end: a real API server (in-process, over HTTP), the proxy's informers,
+// and its rules in a real kernel (namespaces the test creates, bpx-*). Root only.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DEFAULT_CLUSTER_NETWORK } from "../../api/cluster-network";
+import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
+import { services as servicesDef, type Service } from "../../api/resources/service";
+import { createLogger } from "../../machinery/log";
+import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";
+import { endpoints } from "./fixtures";
+import { resetServiceProxy } from "./iptables";
+import { canRunNetnsLab, createNetnsLab, LAB, type NetnsLab } from "./netns-lab";
+import { startServiceProxy, type ServiceProxy } from "./proxy";
+
+const BODY = "served through the proxy\n";
+const cluster = { ...DEFAULT_CLUSTER_NETWORK, clusterCidr: LAB.clusterCidr, serviceCidr: LAB.serviceCidr };
+const log = createLogger("proxy-test", { level: "warn" });
+
+/** Polls until f() returns what `ok` accepts; returns the last value (the assertion is the caller's). */
+async function eventually<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let v = await f();
+  while (!ok(v) && Date.now() < end) {
+    await Bun.sleep(50);
+    v = await f();
+  }
+  return v;
+}
+
+describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server", () => {
+  let lab: NetnsLab;
+  let env: HttpTestApi;
+  const proxies: ServiceProxy[] = [];
+  const nat = async () => (await lab.runNode(["iptables-save", "-t", "nat"])).stdout;
+
+  beforeAll(async () => {
+    lab = await createNetnsLab("bpx");
+    await lab.serve([8080], BODY);
+    env = await startHttpTestApi({ serviceCidr: LAB.serviceCidr });
+  });
+  afterAll(async () => {
+    for (const p of proxies) await p.stop();
+    await env?.stop();
+    await lab?.destroy();
+  });
+
+  test("Services and Endpoints written to the API become working rules; changes follow; deletion removes them; a restart takes over", async () => {
+    const svcs = env.client.resource<Service>(servicesDef);
+    const eps = env.client.resource<Endpoints>(endpointsDef);
+    const web = await svcs.create("default", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web" },
+      spec: { type: "NodePort", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    } as Service);
+    const ip = web.spec!.clusterIP!;
+    const nodePort = web.spec!.ports![0]!.nodePort!;
+    expect(ip).toMatch(/^10\.43\./);
+    const { resourceVersion: _, ...meta } = endpoints("default", "web", []).metadata;
+    await eps.create("default", { ...endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]), metadata: meta });
+
+    const proxy = await startServiceProxy({ client: env.client, nodeName: "node-a", nodeIps: [LAB.nodeOutside], cluster, run: lab.runNode, log });
+    proxies.push(proxy);
+    // The first sync is done when startServiceProxy returns.
+    expect(await lab.get(lab.node, `http://${ip}/`)).toBe(BODY);
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:${nodePort}/`)).toBe(BODY);
+
+    // The endpoint goes not-ready: the ClusterIP is refused.
+    const current = await eps.get("default", "web");
+    await eps.update({ ...current, subsets: [{ notReadyAddresses: current.subsets![0]!.addresses, ports: current.subsets![0]!.ports }] });
+    expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === "ERR 7")).toBe("ERR 7");
+    // And ready again.
+    await eps.update({ ...(await eps.get("default", "web")), subsets: current.subsets });
+    expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === BODY)).toBe(BODY);
+
+    // A restarted proxy (the agent restarting) rebuilds from the API; nothing is duplicated.
+    await proxy.stop();
+    expect(await lab.get(lab.node, `http://${ip}/`)).toBe(BODY);
+    const restarted = await startServiceProxy({ client: env.client, nodeName: "node-a", nodeIps: [LAB.nodeOutside], cluster, run: lab.runNode, log });
+    proxies.push(restarted);
+    expect(await lab.get(lab.node, `http://${ip}/`)).toBe(BODY);
+    expect((await nat()).match(/-A PREROUTING .*BRAMBLE-SERVICES/g)?.length).toBe(1);
+    expect((await nat()).match(/^:BRAMBLE-SEP-/gm)?.length).toBe(1);
+
+    // Deleting the Service removes its chains.
+    await svcs.delete("default", "web");
+    expect(await eventually(nat, (t) => !/BRAMBLE-(SVC|SEP|EXT)-/.test(t))).not.toMatch(/BRAMBLE-(SVC|SEP|EXT)-/);
+    expect(await lab.get(lab.node, `http://${ip}/`, 1)).toBe("ERR 7");
+
+    await restarted.stop();
+    expect(await resetServiceProxy(lab.runNode)).toMatch(/^iptables: removed \d+ bramble chains and 9 jumps/);
+  });
+});
