@@ -1,0 +1,187 @@
+// Cluster DNS (issue 5): queries/s and latency from a pod, for cluster names, search-path misses
+// and forwarded names, against the node's upstream resolver measured in the same run.
+//
+// "From a pod": the load generator (scripts/bench/lib/dnsload.ts) runs in the network namespace
+// of a real container on the host Docker engine (bramble/busybox:test, imported from
+// /bin/busybox), entered with nsenter; the servers listen on the docker0 gateway address, as the
+// agent's DNS listens on the cluster DNS IP that pods reach through their bridge. Without
+// Docker (or with --from-host) it runs from the host against 127.0.0.1, and the table says so.
+//
+// The upstream: this machine's /etc/resolv.conf names a resolver outside the machine, which no
+// benchmark may load (the workplace's traffic rules: load only on addresses of this machine).
+// So the "node's upstream resolver" is dnsmasq (Debian's dnsmasq-base) on the same address,
+// answering *.example.test from its configuration — a real, widely deployed C resolver doing
+// the least work an upstream can do; without dnsmasq, a Bun fake upstream, and the table says so.
+//
+// The bramble server is src/agent/dns/static-serve.ts: the agent's query path (records,
+// resolver, forwarder, sockets) with 1,000 Services loaded directly instead of through an API
+// server (the informers only fill the same records). Each server and the load generator run
+// in processes of their own; the machine has 2 cores, shared with whatever else is running.
+//   bun scripts/bench/dns.ts [--seconds 5] [--concurrency 32] [--services 1000] [--from-host]
+import { spawn, type Subprocess } from "bun";
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { ensureTestImage, TEST_IMAGE } from "../../src/agent/images/testimage.ts";
+import { DockerRuntime, DEFAULT_DOCKER_SOCKET } from "../../src/agent/runtime/docker/docker.ts";
+import { cpuModel, mb, memoryOf } from "./lib/proc.ts";
+import { printTable } from "./lib/table.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "32" },
+    services: { type: "string", default: "1000" },
+    "from-host": { type: "boolean", default: false },
+  },
+});
+const SECONDS = Number(args.seconds);
+const CONC = Number(args.concurrency);
+const SERVICES = Number(args.services);
+const REPO = resolve(import.meta.dir, "../..");
+const RUN = Date.now().toString(36);
+const LABEL = `io.bramble.bench=dns-${RUN}`;
+const BUN = process.execPath;
+
+function sh(cmd: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync({ cmd, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString().trim(), err: r.stderr.toString().trim() };
+}
+
+const children: Subprocess[] = [];
+let container: string | undefined;
+
+async function cleanup() {
+  for (const c of children) c.kill();
+  await Promise.all(children.map((c) => c.exited));
+  if (container) sh(["docker", "rm", "-f", container]);
+}
+process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+
+/** Starts a server process and waits for its "listening <port>" line. */
+async function startServer(cmd: string[]): Promise<{ proc: Subprocess<"ignore", "pipe", "inherit">; port: number }> {
+  const proc = spawn({ cmd, stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+  children.push(proc);
+  const reader = proc.stdout.getReader();
+  let text = "";
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+    const m = /listening (\d+)/.exec(text);
+    if (m) {
+      reader.releaseLock();
+      return { proc, port: Number(m[1]) };
+    }
+  }
+  throw new Error(`${cmd.join(" ")} did not start: ${text}`);
+}
+
+/** dnsmasq as the upstream: *.example.test → 192.0.2.1 from its configuration; no other data, no forwarding. */
+async function startDnsmasq(address: string): Promise<{ proc: Subprocess; port: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const proc = spawn({
+      cmd: ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${address}`, `--port=${port}`, "--address=/example.test/192.0.2.1", "--user=root", "--pid-file=", "--log-facility=/dev/null"],
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    await Bun.sleep(300);
+    if (proc.exitCode === null) {
+      children.push(proc);
+      return { proc, port };
+    }
+  }
+  throw new Error("dnsmasq did not start");
+}
+
+interface Load {
+  sent: number;
+  answered: number;
+  timeouts: number;
+  rcodes: Record<string, number>;
+  qps: number;
+  p50: number;
+  p99: number;
+}
+
+let inPod: string[] = [];
+
+async function load(server: string, names: string[], concurrency: number): Promise<Load> {
+  const cmd = [...inPod, BUN, `${REPO}/scripts/bench/lib/dnsload.ts`, "--server", server, "--names", names.join(","), "--concurrency", String(concurrency), "--seconds", String(SECONDS)];
+  const r = Bun.spawnSync({ cmd, stdout: "pipe", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error(`load generator failed: ${cmd.join(" ")}`);
+  return JSON.parse(r.stdout.toString().trim().split("\n").pop()!);
+}
+
+try {
+  // --- where the load comes from -------------------------------------------------------------
+  let address = "127.0.0.1";
+  let from = "host (loopback)";
+  if (!args["from-host"] && sh(["docker", "info"]).code === 0) {
+    await ensureTestImage(new DockerRuntime(DEFAULT_DOCKER_SOCKET));
+    const run = sh(["docker", "run", "-d", "--rm", "--label", LABEL, "--network", "bridge", TEST_IMAGE, "sleep", "600"]);
+    if (run.code !== 0) throw new Error(`docker run: ${run.err}`);
+    container = run.out;
+    const pid = sh(["docker", "inspect", "-f", "{{.State.Pid}}", container]).out;
+    address = sh(["docker", "inspect", "-f", "{{.NetworkSettings.Gateway}}", container]).out;
+    inPod = ["nsenter", `--net=/proc/${pid}/ns/net`];
+    from = `a container on docker0 (bridge), servers on the gateway ${address}`;
+  }
+
+  // --- the servers ----------------------------------------------------------------------------
+  const hasDnsmasq = sh(["which", "dnsmasq"]).code === 0;
+  const upstream = hasDnsmasq ? await startDnsmasq(address) : await startServer([BUN, `${REPO}/scripts/bench/lib/dns-fake-upstream.ts`, address, "0"]);
+  const upstreamName = hasDnsmasq ? "dnsmasq 2.x (upstream stand-in)" : "Bun fake upstream (no dnsmasq)";
+  const bramble = await startServer([BUN, `${REPO}/src/agent/dns/static-serve.ts`, address, "0", String(SERVICES), `${address}:${upstream.port}`]);
+  const idle = await startServer([BUN, "-e", "console.log('listening 0'); setInterval(() => {}, 1 << 30)"]);
+  const ups = `${address}:${upstream.port}`;
+  const br = `${address}:${bramble.port}`;
+
+  const clusterNames = Array.from({ length: Math.min(SERVICES, 500) }, (_, i) => `svc-${i}.default.svc.cluster.local`);
+  const misses = clusterNames.slice(0, 200).map((n) => `${n}.default.svc.cluster.local`);
+  const external = Array.from({ length: 500 }, (_, i) => `host-${i}.example.test`);
+
+  // Warm-up (JIT, caches) for both servers, not counted.
+  await load(br, clusterNames.slice(0, 10), 4);
+  await load(ups, external.slice(0, 10), 4);
+
+  type Row = { what: string; server: string; conc: number; r: Load; base?: Load };
+  const rows: Row[] = [];
+  for (const conc of [1, CONC]) {
+    const base = await load(ups, external, conc);
+    rows.push({ what: "*.example.test (baseline)", server: "upstream directly", conc, r: base });
+    rows.push({ what: "svc-N.default.svc.cluster.local", server: "bramble", conc, r: await load(br, clusterNames, conc), base });
+    rows.push({ what: "svc-N...svc.cluster.local.default.svc.cluster.local (search miss)", server: "bramble", conc, r: await load(br, misses, conc), base });
+    rows.push({ what: "*.example.test (forwarded)", server: "bramble → upstream", conc, r: await load(br, external, conc), base });
+  }
+
+  const brambleMem = memoryOf(bramble.proc.pid);
+  const idleMem = memoryOf(idle.proc.pid);
+  console.log(`# DNS benchmark, ${new Date().toISOString()}, ${cpuModel()}, ${SECONDS} s per row`);
+  console.log(`# load from: ${from}; upstream: ${upstreamName}; bramble DNS with ${SERVICES} Services`);
+  printTable(
+    ["names", "server", "in flight", "queries/s", "× baseline", "p50 ms", "p99 ms", "lost", "rcodes"],
+    rows.map(({ what, server, conc, r, base }) => [
+      what,
+      server,
+      conc,
+      Math.round(r.qps),
+      base ? (r.qps / base.qps).toFixed(2) : "1.00",
+      r.p50.toFixed(3),
+      r.p99.toFixed(3),
+      r.timeouts,
+      Object.entries(r.rcodes).map(([k, v]) => `${k}:${v}`).join(" "),
+    ]),
+  );
+  console.log("");
+  printTable(
+    ["process", "RSS MB", "peak RSS MB"],
+    [
+      [`bramble DNS (static-serve, ${SERVICES} Services, after the load)`, mb(brambleMem.rss), mb(brambleMem.hwm)],
+      ["bare Bun process (same-run baseline)", mb(idleMem.rss), mb(idleMem.hwm)],
+    ],
+  );
+} finally {
+  await cleanup();
+}
