@@ -103,8 +103,10 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
 
   try {
     await informer.start();
-    const slow = setTimeout(() => log.info("waiting for the control plane to give this node a podCIDR", { node: o.nodeName }), 2_000);
-    podCidr = await podCidrSet.finally(() => clearTimeout(slow));
+    // A node stays without a podCIDR when the cluster range is full (a CIDRNotAvailable event on
+    // the Node says so); keep saying why pods cannot start rather than fail and retry.
+    const slow = setInterval(() => log.warn("waiting for the control plane to give this node a podCIDR; is --cluster-cidr full?", { node: o.nodeName, clusterCIDR: o.cluster.clusterCidr }), 30_000);
+    podCidr = await podCidrSet.finally(() => clearInterval(slow));
 
     const gateway = await ensureBridgeNetwork(o.runtime, { name: dockerNetwork, bridge, podCidr }, log);
     const hostSetup = async () => {
