@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import type { Endpoints } from "../../../api/resources/endpoints";
 import type { Node, Taint } from "../../../api/resources/node";
 import type { Service } from "../../../api/resources/service";
-import { ENABLE_LB_LABEL, LB_POOL_LABEL, lbRelevantNodeState, loadBalancerIPs, wantsLoadBalancer } from "./addresses";
+import { assignPorts, ENABLE_LB_LABEL, LB_POOL_LABEL, lbRelevantNodeState, loadBalancerIPs, wantsLoadBalancer } from "./addresses";
 
 function node(name: string, internal: string, o: { ready?: boolean; external?: string; labels?: Record<string, string>; taints?: Taint[]; unschedulable?: boolean } = {}): Node {
   return {
@@ -83,4 +83,34 @@ test("heartbeats are not a relevant node change; readiness, labels and addresses
   expect(lbRelevantNodeState(node("a", "10.0.0.1", { ready: false }))).not.toBe(lbRelevantNodeState(a));
   expect(lbRelevantNodeState(node("a", "10.0.0.9"))).not.toBe(lbRelevantNodeState(a));
   expect(lbRelevantNodeState(node("a", "10.0.0.1", { labels: { [ENABLE_LB_LABEL]: "true" } }))).not.toBe(lbRelevantNodeState(a));
+});
+
+test("a port is held per node by the oldest LoadBalancer using it (svclb hostPorts); other ports and other pools do not clash", () => {
+  const at = (name: string, ts: string, ports: number[], labels?: Record<string, string>): Service => ({
+    metadata: { name, namespace: "default", creationTimestamp: ts, labels },
+    spec: { type: "LoadBalancer", ports: ports.map((port) => ({ port, protocol: "TCP" })) },
+  });
+  const nodes = [node("a", "10.0.0.1"), node("b", "10.0.0.2")];
+  const first = at("first", "2026-01-01T00:00:00Z", [80]);
+  const second = at("second", "2026-01-02T00:00:00Z", [443, 80]);
+  const third = at("third", "2026-01-03T00:00:00Z", [8080]);
+  const udp: Service = { ...at("udp", "2026-01-04T00:00:00Z", []), spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "UDP" }] } };
+  const got = assignPorts([third, second, first, udp, lb({ type: "ClusterIP" })], nodes);
+  expect([...got.get("default/first")!.nodes].sort()).toEqual(["a", "b"]);
+  expect([...got.get("default/second")!.nodes]).toEqual([]);
+  expect(got.get("default/second")!.blocked).toEqual([
+    { node: "a", port: "80/TCP", holder: "default/first" },
+    { node: "b", port: "80/TCP", holder: "default/first" },
+  ]);
+  expect(got.get("default/third")!.nodes.size).toBe(2);
+  expect(got.get("default/udp")!.nodes.size).toBe(2);
+  expect(loadBalancerIPs(second, nodes, undefined, got.get("default/second")!.nodes)).toEqual([]);
+
+  // With pools, two Services on one port live side by side on different nodes.
+  const pooled = [node("a", "10.0.0.1", { labels: { [ENABLE_LB_LABEL]: "true", [LB_POOL_LABEL]: "x" } }), node("b", "10.0.0.2", { labels: { [ENABLE_LB_LABEL]: "true", [LB_POOL_LABEL]: "y" } })];
+  const inX = at("in-x", "2026-01-01T00:00:00Z", [80], { [LB_POOL_LABEL]: "x" });
+  const inY = at("in-y", "2026-01-02T00:00:00Z", [80], { [LB_POOL_LABEL]: "y" });
+  const pools = assignPorts([inX, inY], pooled);
+  expect(loadBalancerIPs(inX, pooled, undefined, pools.get("default/in-x")!.nodes)).toEqual(["10.0.0.1"]);
+  expect(loadBalancerIPs(inY, pooled, undefined, pools.get("default/in-y")!.nodes)).toEqual(["10.0.0.2"]);
 });

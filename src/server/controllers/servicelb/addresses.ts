@@ -8,6 +8,9 @@
 // - when any node carries the label `svccontroller.k3s.cattle.io/enablelb` (any value), only
 //   nodes with the value "true" serve, and a Service labelled `svccontroller.k3s.cattle.io/lbpool`
 //   only gets the enabled nodes of that pool;
+// - svclb pods listen on hostPorts, so on each node the oldest LoadBalancer Service using a
+//   port/protocol holds it and a later Service wanting the same port is not served on that node
+//   (k3s: its pod stays Pending there; with no free node at all, the Service stays <pending>);
 // - with externalTrafficPolicy Local, only nodes with a ready endpoint of the Service serve;
 // - if any serving node has an ExternalIP, only ExternalIPs are listed, else InternalIPs; per
 //   IP family of the Service, each family sorted.
@@ -64,14 +67,53 @@ export function nodesWithReadyEndpoints(ep: Endpoints | undefined): Set<string> 
   return out;
 }
 
-/** The ingress IPs the Service should have, in k3s's order. */
-export function loadBalancerIPs(svc: Service, nodes: Node[], endpoints: Endpoints | undefined): string[] {
+const keyOf = (svc: Service) => `${svc.metadata.namespace}/${svc.metadata.name}`;
+const portsOf = (svc: Service) => [...new Set((svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? "TCP"}`))];
+const olderFirst = (a: Service, b: Service) =>
+  (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || keyOf(a).localeCompare(keyOf(b));
+
+export interface PortAssignment {
+  /** Nodes where the Service holds all its ports. */
+  nodes: Set<string>;
+  /** Where it does not, and who holds the port there. */
+  blocked: { node: string; port: string; holder: string }[];
+}
+
+/** Hands each node's ports to the LoadBalancer Services that may use the node, oldest first. */
+export function assignPorts(services: Iterable<Service>, nodes: Node[]): Map<string, PortAssignment> {
+  const lbs = [...services].filter(wantsLoadBalancer).sort(olderFirst);
+  const restricted = lbNodesRestricted(nodes);
+  const out = new Map<string, PortAssignment>(lbs.map((s) => [keyOf(s), { nodes: new Set<string>(), blocked: [] }]));
+  for (const node of nodes) {
+    const holders = new Map<string, string>();
+    for (const svc of lbs) {
+      if (!nodeServes(node, svc, restricted)) continue;
+      const ports = portsOf(svc);
+      const clash = ports.find((p) => holders.has(p));
+      const mine = out.get(keyOf(svc))!;
+      if (clash) {
+        mine.blocked.push({ node: node.metadata.name!, port: clash, holder: holders.get(clash)! });
+        continue;
+      }
+      for (const p of ports) holders.set(p, keyOf(svc));
+      mine.nodes.add(node.metadata.name!);
+    }
+  }
+  return out;
+}
+
+/**
+ * The ingress IPs the Service should have, in k3s's order. `holding`: the nodes where the
+ * Service holds its ports (assignPorts); all serving nodes when not given.
+ */
+export function loadBalancerIPs(svc: Service, nodes: Node[], endpoints: Endpoints | undefined, holding?: Set<string>): string[] {
   const restricted = lbNodesRestricted(nodes);
   const local = svc.spec?.externalTrafficPolicy === "Local" ? nodesWithReadyEndpoints(endpoints) : undefined;
   const external = new Set<string>();
   const internal = new Set<string>();
   for (const node of nodes) {
     if (!nodeServes(node, svc, restricted)) continue;
+    if (holding && !holding.has(node.metadata.name!)) continue;
     if (local && !local.has(node.metadata.name!)) continue;
     for (const a of node.status?.addresses ?? []) {
       if (a.type === "ExternalIP") external.add(a.address);
@@ -90,6 +132,10 @@ export const currentIngress = (svc: Service): string[] => (svc.status?.loadBalan
 
 /** What goes into status.loadBalancer and what `kubectl get svc` prints from it. */
 export const ingressOf = (ips: string[]) => ips.map((ip) => ({ ip }));
+
+/** A Service change that can move other LoadBalancer Services' addresses (through port holding). */
+export const lbRelevantServiceState = (svc: Service) =>
+  JSON.stringify([wantsLoadBalancer(svc), portsOf(svc), svc.metadata.labels?.[LB_POOL_LABEL]]);
 
 /** A node change that can move a Service's addresses (heartbeats cannot). */
 export function lbRelevantNodeState(node: Node): string {

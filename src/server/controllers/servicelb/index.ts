@@ -13,9 +13,17 @@ import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
 import { ControlLoop } from "../loop";
-import { currentIngress, ingressOf, lbRelevantNodeState, loadBalancerIPs, wantsLoadBalancer } from "./addresses";
+import { assignPorts, currentIngress, ingressOf, lbRelevantNodeState, lbRelevantServiceState, loadBalancerIPs, wantsLoadBalancer, type PortAssignment } from "./addresses";
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Why a Service has no node: the ports other LoadBalancers hold (what a Pending svclb pod shows in k3s). */
+function conflictNote(blocked: PortAssignment["blocked"]): string {
+  if (!blocked.length) return "";
+  const byHolder = new Map<string, string[]>();
+  for (const b of blocked) byHolder.set(`port ${b.port} is used by LoadBalancer ${b.holder}`, [...(byHolder.get(`port ${b.port} is used by LoadBalancer ${b.holder}`) ?? []), b.node]);
+  return `: ${[...byHolder].map(([what, on]) => `${what} on ${on.sort().join(", ")}`).join("; ")}`;
+}
 /** Go's %v of a []string, as in k3s's event message. */
 const goList = (xs: string[]) => `[${xs.join(" ")}]`;
 
@@ -41,11 +49,15 @@ export async function startServiceLBController(client: KubeClient, opts: { infor
         events.event(ref, "Normal", "DeletedLoadBalancer", "Deleted load balancer");
         return;
       }
-      const desired = loadBalancerIPs(svc, nodes.list(), eps.get(key));
+      const nodeList = nodes.list();
+      const ports = assignPorts(services.list(), nodeList).get(key)!;
+      const desired = loadBalancerIPs(svc, nodeList, eps.get(key), ports.nodes);
+      // A Service left without nodes is told why even when its (empty) status does not change,
+      // e.g. when it was created on a port another LoadBalancer holds; the recorder keeps repeats cheap.
+      if (!desired.length) events.event(ref, "Warning", "UnAvailableLoadBalancer", `There are no available nodes for LoadBalancer${conflictNote(ports.blocked)}`);
       if (sameList(current, desired)) return;
       await writeIngress(namespace, name, desired);
       if (desired.length) events.event(ref, "Normal", "UpdatedLoadBalancer", `Updated LoadBalancer with new IPs: ${goList(current)} -> ${goList(desired)}`);
-      else events.event(ref, "Warning", "UnAvailableLoadBalancer", "There are no available nodes for LoadBalancer");
     },
   });
 
@@ -64,7 +76,15 @@ export async function startServiceLBController(client: KubeClient, opts: { infor
     for (const svc of services.list()) if (wantsLoadBalancer(svc)) loop.enqueue(objectKeyOf(svc));
   };
   const enqueue = (o: Service | Endpoints) => loop.enqueue(objectKeyOf(o));
-  shared.on(services, { add: enqueue, update: (_, s) => enqueue(s) });
+  // A LoadBalancer that goes away or changes its ports may free a port another one waits for.
+  shared.on(services, {
+    add: enqueue,
+    update: (o, s) => {
+      if (lbRelevantServiceState(o) !== lbRelevantServiceState(s)) enqueueLoadBalancers();
+      enqueue(s);
+    },
+    delete: (s) => wantsLoadBalancer(s) && enqueueLoadBalancers(),
+  });
   shared.on(nodes, {
     add: enqueueLoadBalancers,
     delete: enqueueLoadBalancers,

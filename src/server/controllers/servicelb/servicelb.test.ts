@@ -106,3 +106,14 @@ test("externalTrafficPolicy Local: only the nodes with a ready endpoint, followi
   await epC.delete("default", "local");
   await ingressIs("local", []);
 });
+
+test("a second LoadBalancer on a port another one holds stays pending, says why, and gets the nodes once the port is free", async () => {
+  await svcs().create("default", { metadata: { name: "clash" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } });
+  const ev = await eventually(async () => (await eventsFor("clash")).find((e) => e.reason === "UnAvailableLoadBalancer"), "UnAvailableLoadBalancer for clash");
+  expect(ev.type).toBe("Warning");
+  expect(ev.message).toBe("There are no available nodes for LoadBalancer: port 80/TCP is used by LoadBalancer default/web on lb-a, lb-b");
+  expect(await ingress("clash")).toEqual([]);
+  expect(await externalIPColumn("clash")).toBe("<pending>");
+  await svcs().delete("default", "web");
+  await ingressIs("clash", ["192.168.50.11", "192.168.50.12"]);
+});
