@@ -108,3 +108,15 @@ test("with the Service proxy switched off, bramble's Service-range routes are re
   expect(host.routes.has("10.43.0.0/16")).toBe(false);
   expect(host.calls.some((c) => c.includes("rule add"))).toBe(false);
 });
+
+test("a start-up still waiting for the podCIDR gives up when its signal aborts, leaving nothing running", async () => {
+  const host = new FakeHost();
+  const abort = new AbortController();
+  const starting = startPodNetwork({ client: api.client, runtime: new FakeRuntime(), nodeName: "never-registered", nodeIp: "192.168.7.40", cluster: DEFAULT_CLUSTER_NETWORK, run: host.run, log, signal: abort.signal });
+  await Bun.sleep(100);
+  abort.abort();
+  await expect(starting).rejects.toThrow(/cancelled/);
+  await addNode("never-registered", "192.168.7.40");
+  await Bun.sleep(200);
+  expect(host.calls).toEqual([]);
+});

@@ -32,6 +32,8 @@ export interface PodNetworkOptions {
   bridge?: string;
   /** How often routes, chains and the Service route are re-checked (default 60 s). */
   resyncIntervalMs?: number;
+  /** Gives up a start-up still waiting for the podCIDR (the agent is stopping). */
+  signal?: AbortSignal;
 }
 
 export interface PodNetwork {
@@ -50,7 +52,13 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
   const backend: PodNetworkBackend = hostGwBackend(run, log);
 
   let podCidrKnown!: (cidr: string) => void;
-  const podCidrSet = new Promise<string>((resolve) => (podCidrKnown = resolve));
+  const podCidrSet = new Promise<string>((resolve, reject) => {
+    podCidrKnown = resolve;
+    const aborted = () => reject(new Error("the pod network's start-up was cancelled"));
+    if (o.signal?.aborted) aborted();
+    o.signal?.addEventListener("abort", aborted, { once: true });
+  });
+  podCidrSet.catch(() => {}); // awaited below; an early abort must not count as unhandled
   let podCidr = "";
   let ready = false;
   const watchSelf = (n: Node) => {
