@@ -179,7 +179,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     try {
       agent = await parts.startEmbeddedAgent({
         client: loopClient,
-        apiServerHost: loopHost,
+        // What pods get as KUBERNETES_SERVICE_HOST: an address they can reach (not loopback, which is their own).
+        apiServerHost: cfg.advertiseAddress.startsWith("127.") ? loopHost : cfg.advertiseAddress,
         apiServerPort: http.port ?? cfg.httpsListenPort,
         caCertPem: pki.caCertPem,
         dataDir: cfg.dataDir,
