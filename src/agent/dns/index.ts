@@ -11,8 +11,9 @@ import { Informer } from "../../client/informer";
 import type { Logger } from "../../machinery/log";
 import type { ClusterNetwork } from "../cluster-network";
 import type { CommandRunner } from "../host/run";
-import { answerQuery, errorResponse, type QueryContext } from "./answer";
+import { AnswerCache, answerQuery, errorResponse, type QueryContext } from "./answer";
 import { listenDns, type Listening } from "./listen";
+import { readQuery } from "./question";
 import { ClusterRecords, slimEndpoints, slimPod, slimService } from "./records";
 import { DEFAULT_RESOLVER_OPTIONS, resolve, type ResolverOptions } from "./resolver";
 import { defaultUpstreams, Forwarder, parseUpstream } from "./upstream";
@@ -60,7 +61,7 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<ClusterD
     log.info("cluster DNS has the cluster's services", { domain: records.domain });
   });
 
-  const ctx: QueryContext = { records, forwarder, resolver };
+  const ctx: QueryContext = { records, forwarder, resolver, cache: new AnswerCache() };
   const handle = async (query: Buffer, udp: boolean) => {
     // Until the first lists arrive, an in-zone name would be a false NXDOMAIN (cached by clients):
     // SERVFAIL makes them try again instead. Names outside the zone are forwarded meanwhile.
@@ -132,7 +133,7 @@ function watchCluster(client: KubeClient, records: ClusterRecords, pods: Resolve
 /** Whether a query asks about the cluster zone (decoded cheaply via the resolver; errors count as no). */
 function inZoneBeforeSync(records: ClusterRecords, query: Buffer): boolean {
   try {
-    const q = dnsPacket.decode(query).questions?.[0];
+    const q = readQuery(query)?.question ?? dnsPacket.decode(query).questions?.[0];
     return q ? resolve(records, q).kind === "answer" : false;
   } catch {
     return false;

@@ -117,6 +117,9 @@ export class ClusterRecords {
   /** ip → (owner key → fully qualified name without the trailing dot). */
   private readonly reverse = new Map<string, Map<string, string>>();
 
+  /** Bumped on every change, so cached answers know when they are stale. */
+  generation = 0;
+
   constructor(readonly domain: string) {}
 
   service(namespace: string, name: string): DnsServiceRecord | undefined {
@@ -142,6 +145,7 @@ export class ClusterRecords {
   }
 
   upsertService(svc: Service) {
+    this.generation++;
     const rec = serviceRecord(svc);
     const key = `${rec.namespace}/${rec.name}`;
     if (!this.services.has(key)) this.servicesPerNamespace.set(rec.namespace, (this.servicesPerNamespace.get(rec.namespace) ?? 0) + 1);
@@ -151,6 +155,7 @@ export class ClusterRecords {
   }
 
   deleteService(svc: Service) {
+    this.generation++;
     const key = `${svc.metadata.namespace ?? "default"}/${svc.metadata.name}`;
     const rec = this.services.get(key);
     if (!rec) return;
@@ -162,6 +167,7 @@ export class ClusterRecords {
   }
 
   upsertEndpoints(ep: Endpoints) {
+    this.generation++;
     const ns = ep.metadata.namespace ?? "default";
     const key = `${ns}/${ep.metadata.name}`;
     const rec = endpointsRecord(ep);
@@ -173,12 +179,14 @@ export class ClusterRecords {
   }
 
   deleteEndpoints(ep: Endpoints) {
+    this.generation++;
     const key = `${ep.metadata.namespace ?? "default"}/${ep.metadata.name}`;
     this.endpoints.delete(key);
     this.dropReverse(`ep:${key}`);
   }
 
   upsertPod(pod: Pod) {
+    this.generation++;
     const ns = pod.metadata.namespace ?? "default";
     const key = `${ns}/${pod.metadata.name}`;
     const ip = pod.status?.podIP;
@@ -193,6 +201,7 @@ export class ClusterRecords {
   }
 
   deletePod(pod: Pod) {
+    this.generation++;
     const ns = pod.metadata.namespace ?? "default";
     const key = `${ns}/${pod.metadata.name}`;
     const ip = this.podIPOf.get(key);

@@ -5,7 +5,7 @@ import * as dnsPacket from "dns-packet";
 import type { Endpoints } from "../../api/resources/endpoints";
 import type { Service } from "../../api/resources/service";
 import { createLogger } from "../../machinery/log";
-import { answerQuery, type QueryContext } from "./answer";
+import { AnswerCache, answerQuery, type QueryContext } from "./answer";
 import { listenDns, type Listening } from "./listen";
 import { ClusterRecords } from "./records";
 import { askOverTcp, askUdp, buildQuery, deadPort, startFakeUpstream, udpExchange, type FakeUpstream } from "./testing";
@@ -26,16 +26,16 @@ function records(): ClusterRecords {
   return r;
 }
 
-async function serve(upstreams: string[], timeoutMs = 300): Promise<{ l: Listening; f: Forwarder }> {
+async function serve(upstreams: string[], timeoutMs = 300, cache = true): Promise<{ l: Listening; f: Forwarder; ctx: QueryContext }> {
   const f = new Forwarder({ upstreams: upstreams.map(parseUpstream), timeoutMs, log });
   await f.start();
-  const ctx: QueryContext = { records: records(), forwarder: f, resolver: { ttl: 5, pods: "insecure" } };
+  const ctx: QueryContext = { records: records(), forwarder: f, resolver: { ttl: 5, pods: "insecure" }, cache: cache ? new AnswerCache() : undefined };
   const l = await listenDns(HOST, 0, (q, udp) => answerQuery(ctx, q, udp));
-  return { l, f };
+  return { l, f, ctx };
 }
 
 let up: FakeUpstream;
-let dns: { l: Listening; f: Forwarder };
+let dns: { l: Listening; f: Forwarder; ctx: QueryContext };
 
 beforeAll(async () => {
   up = await startFakeUpstream();
@@ -206,6 +206,56 @@ describe("forwarding", () => {
     } finally {
       none.l.close();
       none.f.close();
+    }
+  });
+});
+
+describe("answer cache", () => {
+  const reply = async (port: number, q: Buffer) => (await udpExchange(HOST, port, q))!;
+
+  test("a cached answer carries each query's own ID and RD bit", async () => {
+    const a = dnsPacket.decode(await reply(dns.l.port, buildQuery("web.default.svc.cluster.local", "A", { id: 1 })));
+    const plain = dnsPacket.encode({ type: "query", id: 2, flags: 0, questions: [{ name: "web.default.svc.cluster.local", type: "A", class: "IN" }] });
+    const b = dnsPacket.decode(await reply(dns.l.port, plain));
+    expect([a.id, a.flag_rd, b.id, b.flag_rd]).toEqual([1, true, 2, false]);
+    expect(b.answers).toEqual(a.answers);
+  });
+
+  test("a change to the records is answered at once, not from the cache", async () => {
+    const cached = await serve([`${HOST}:${up.port}`]);
+    try {
+      expect((await askUdp(HOST, cached.l.port, "web.default.svc.cluster.local")).answers!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.20"]);
+      expect(cached.ctx.cache!.size).toBe(1);
+      cached.ctx.records.upsertService({ metadata: { namespace: "default", name: "web" }, spec: { clusterIP: "10.43.0.99", ports: [] } } as unknown as Service);
+      expect((await askUdp(HOST, cached.l.port, "web.default.svc.cluster.local")).answers!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.99"]);
+    } finally {
+      cached.l.close();
+      cached.f.close();
+    }
+  });
+
+  test("cached and uncached servers give the same bytes (ID aside), first and second time", async () => {
+    const uncached = await serve([`${HOST}:${up.port}`], 300, false);
+    try {
+      const questions: [string, "A" | "AAAA" | "SRV", number | undefined][] = [
+        ["web.default.svc.cluster.local", "A", undefined],
+        ["WEB.default.svc.cluster.local", "A", 1232],
+        ["many.default.svc.cluster.local", "A", undefined],
+        ["many.default.svc.cluster.local", "A", 4096],
+        ["web.default.svc.cluster.local", "AAAA", undefined],
+        ["_http._tcp.web.default.svc.cluster.local", "SRV", undefined],
+        ["nope.default.svc.cluster.local", "A", 1232],
+      ];
+      for (const [name, type, edns] of questions) {
+        for (let round = 0; round < 2; round++) {
+          const q = buildQuery(name, type, { id: 9, edns });
+          const [x, y] = await Promise.all([reply(dns.l.port, q), reply(uncached.l.port, q)]);
+          expect([name, type, edns, round, x.toString("hex")]).toEqual([name, type, edns, round, y.toString("hex")]);
+        }
+      }
+    } finally {
+      uncached.l.close();
+      uncached.f.close();
     }
   });
 });
