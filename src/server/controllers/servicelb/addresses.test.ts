@@ -114,3 +114,18 @@ test("a port is held per node by the oldest LoadBalancer using it (svclb hostPor
   expect(loadBalancerIPs(inX, pooled, undefined, pools.get("default/in-x")!.nodes)).toEqual(["10.0.0.1"]);
   expect(loadBalancerIPs(inY, pooled, undefined, pools.get("default/in-y")!.nodes)).toEqual(["10.0.0.2"]);
 });
+
+test("Services created in the same second: the one already serving a node keeps its port there", () => {
+  const nodes = [node("a", "10.0.0.1"), node("b", "10.0.0.2")];
+  const mk = (name: string, ingress: string[]): Service => ({
+    metadata: { name, namespace: "default", creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP" }] },
+    status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } },
+  });
+  // Neither serves yet: the first by name wins everywhere.
+  expect([...assignPorts([mk("b-svc", []), mk("a-svc", [])], nodes).get("default/a-svc")!.nodes].sort()).toEqual(["a", "b"]);
+  // "z-svc" already lists node b: it keeps b, "a-svc" keeps a.
+  const got = assignPorts([mk("z-svc", ["10.0.0.2"]), mk("a-svc", ["10.0.0.1"])], nodes);
+  expect([...got.get("default/a-svc")!.nodes]).toEqual(["a"]);
+  expect([...got.get("default/z-svc")!.nodes]).toEqual(["b"]);
+});

@@ -69,8 +69,7 @@ export function nodesWithReadyEndpoints(ep: Endpoints | undefined): Set<string> 
 
 const keyOf = (svc: Service) => `${svc.metadata.namespace}/${svc.metadata.name}`;
 const portsOf = (svc: Service) => [...new Set((svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? "TCP"}`))];
-const olderFirst = (a: Service, b: Service) =>
-  (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || keyOf(a).localeCompare(keyOf(b));
+const byAge = (a: Service, b: Service) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "");
 
 export interface PortAssignment {
   /** Nodes where the Service holds all its ports. */
@@ -79,14 +78,21 @@ export interface PortAssignment {
   blocked: { node: string; port: string; holder: string }[];
 }
 
-/** Hands each node's ports to the LoadBalancer Services that may use the node, oldest first. */
+/**
+ * Hands each node's ports to the LoadBalancer Services that may use the node, oldest first.
+ * Creation times have one-second resolution, so among Services of the same second the one
+ * already listing the node's address keeps it (no flapping), then the first by name.
+ */
 export function assignPorts(services: Iterable<Service>, nodes: Node[]): Map<string, PortAssignment> {
-  const lbs = [...services].filter(wantsLoadBalancer).sort(olderFirst);
+  const lbs = [...services].filter(wantsLoadBalancer).sort((a, b) => byAge(a, b) || keyOf(a).localeCompare(keyOf(b)));
   const restricted = lbNodesRestricted(nodes);
   const out = new Map<string, PortAssignment>(lbs.map((s) => [keyOf(s), { nodes: new Set<string>(), blocked: [] }]));
   for (const node of nodes) {
+    const addresses = new Set((node.status?.addresses ?? []).map((a) => a.address));
+    const listsNode = (svc: Service) => currentIngress(svc).some((ip) => addresses.has(ip));
+    const order = [...lbs].sort((a, b) => byAge(a, b) || Number(listsNode(b)) - Number(listsNode(a)));
     const holders = new Map<string, string>();
-    for (const svc of lbs) {
+    for (const svc of order) {
       if (!nodeServes(node, svc, restricted)) continue;
       const ports = portsOf(svc);
       const clash = ports.find((p) => holders.has(p));
