@@ -1,5 +1,5 @@
 // What a service account may do. bramble has no RBAC, so instead of roles and bindings every
-// service account gets one fixed grant (docs/SERVICE-ACCOUNTS.md says why): what upstream's
+// service account gets one fixed grant (docs/service-accounts.md says why): what upstream's
 // `view` ClusterRole, bound in the account's own namespace, allows — get, list and watch of the
 // objects in that namespace except Secrets (they hold credentials), the read-only
 // subresources (status, scale, log), and its Namespace object. Nothing cluster-wide, no writes,
