@@ -26,6 +26,16 @@ export class FakeHost {
       for (const m of (stdin ?? "").matchAll(/^-I \S+ .* -j (\S+)$/gm)) this.jumps.add(m[1]!);
       return ok();
     }
+    if (cmd === "ip -force -batch -") {
+      // Each line as its own `ip` command; failures reported the way iproute2 does.
+      let stderr = "";
+      const lines = (stdin ?? "").split("\n").filter(Boolean);
+      for (const [i, line] of lines.entries()) {
+        const r = await this.run(["ip", "-4", ...line.split(" ")]);
+        if (r.code !== 0) stderr += `${r.stderr}\nCommand failed -:${i + 1}\n`;
+      }
+      return { code: stderr ? 1 : 0, stdout: "", stderr };
+    }
     if (cmd.startsWith("ip -j -4 route show table main")) return ok(JSON.stringify([...this.routes.values()]));
     if (cmd.startsWith("ip -j -4 rule show")) return ok(JSON.stringify(this.rules.map((r) => JSON.parse(r))));
     if (cmd.startsWith("ip -4 rule add")) {

@@ -142,6 +142,17 @@ describe.skipIf(!canRun)("pod network on a real kernel (namespaces bpn-*)", () =
     expect(r.error).toMatch(/No route to host|unreachable/i);
   });
 
+  test("a node whose address is not on the LAN gets no route (the kernel refuses it) and does not hold up the others", async () => {
+    const far = await addNode("bpn-far", "203.0.113.7");
+    const near = await addNode("bpn-near", `${LAN}.13`);
+    await eventually(async () => (await inNs(NS.n1, "ip -4 route show proto 98")).includes(`${near} via ${LAN}.13`), 5000, "route to bpn-near");
+    const routes = await inNs(NS.n1, "ip -4 route show proto 98");
+    expect(routes).not.toContain(far);
+    expect(routes).toContain(`${nets[1]!.podCidr} via ${LAN}.12`);
+    for (const n of ["bpn-far", "bpn-near"]) await api.client.resource<Node>(nodesDef).delete(undefined, n);
+    await eventually(async () => !(await inNs(NS.n2, "ip -4 route show proto 98")).includes(near), 5000, "bpn-near's route gone from n2");
+  });
+
   test("a node that leaves loses its route; restarting the pod network changes nothing that works", async () => {
     await nets[0]!.stop();
     nets[0] = await startPodNetwork({ client: api.client, runtime: new FakeRuntime(), nodeName: NS.n1, nodeIp: `${LAN}.11`, cluster: DEFAULT_CLUSTER_NETWORK, run: inNetns(NS.n1), log });

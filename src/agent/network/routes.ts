@@ -60,8 +60,26 @@ export async function listOwnRoutes(run: CommandRunner): Promise<RouteEntry[]> {
   return parseRouteJson(await mustRun(run, ["ip", "-j", "-4", "route", "show", "table", "main", "proto", String(ROUTE_PROTO)]));
 }
 
-export const replaceRouteArgv = (r: PeerRoute) => ["ip", "-4", "route", "replace", r.dst, "via", r.via, "proto", String(ROUTE_PROTO)];
-export const deleteRouteArgv = (r: RouteEntry) => ["ip", "-4", "route", "del", ...(r.type ? [r.type] : []), r.dst, "proto", String(ROUTE_PROTO)];
+/** A line of `ip -batch` (the same words as `ip <line>`). */
+export const replaceRouteLine = (r: PeerRoute) => `route replace ${r.dst} via ${r.via} proto ${ROUTE_PROTO}`;
+export const deleteRouteLine = (r: RouteEntry) => `route del ${r.type ? `${r.type} ` : ""}${r.dst} proto ${ROUTE_PROTO}`;
+
+/**
+ * Which lines of an `ip -force -batch` failed, and why: iproute2 prints the kernel's message,
+ * then "Command failed -:<line>" (1-based), and goes on with the next line.
+ */
+export function parseBatchFailures(stderr: string): Map<number, string> {
+  const failures = new Map<number, string>();
+  let message: string[] = [];
+  for (const line of stderr.split("\n")) {
+    const m = /^Command failed -:(\d+)$/.exec(line.trim());
+    if (m) {
+      failures.set(Number(m[1]), message.join(" ").trim());
+      message = [];
+    } else if (line.trim()) message.push(line.trim());
+  }
+  return failures;
+}
 
 export interface RouteSyncResult {
   replaced: PeerRoute[];
@@ -70,19 +88,25 @@ export interface RouteSyncResult {
   failed: Array<{ route: PeerRoute | RouteEntry; error: string }>;
 }
 
-/** Makes bramble's peer routes exactly `desired`; one refused route does not stop the others. */
+/**
+ * Makes bramble's peer routes exactly `desired`: one read, then all changes in one
+ * `ip -force -batch` (one exec for a whole cluster; a refused route does not stop the others).
+ */
 export async function syncPeerRoutes(run: CommandRunner, desired: PeerRoute[]): Promise<RouteSyncResult> {
   const plan = planPeerRoutes(await listOwnRoutes(run), desired);
   const result: RouteSyncResult = { replaced: [], removed: [], failed: [] };
-  for (const r of plan.remove) {
-    const out = await run(deleteRouteArgv(r));
-    if (out.code === 0) result.removed.push(r);
-    else result.failed.push({ route: r, error: out.stderr.trim() });
-  }
-  for (const r of plan.replace) {
-    const out = await run(replaceRouteArgv(r));
-    if (out.code === 0) result.replaced.push(r);
-    else result.failed.push({ route: r, error: out.stderr.trim() });
-  }
+  const steps: Array<{ line: string; route: PeerRoute | RouteEntry; done: () => void }> = [
+    ...plan.remove.map((r) => ({ line: deleteRouteLine(r), route: r, done: () => result.removed.push(r) })),
+    ...plan.replace.map((r) => ({ line: replaceRouteLine(r), route: r, done: () => result.replaced.push(r) })),
+  ];
+  if (!steps.length) return result;
+  const out = await run(["ip", "-force", "-batch", "-"], steps.map((s) => s.line).join("\n") + "\n");
+  const failures = parseBatchFailures(out.stderr);
+  if (out.code !== 0 && failures.size === 0) throw new Error(`ip -batch failed (exit ${out.code}): ${out.stderr.trim()}`);
+  steps.forEach((s, i) => {
+    const error = failures.get(i + 1);
+    if (error === undefined) s.done();
+    else result.failed.push({ route: s.route, error });
+  });
   return result;
 }
