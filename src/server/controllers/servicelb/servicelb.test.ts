@@ -50,7 +50,9 @@ test("a LoadBalancer Service gets the Ready nodes' addresses, following nodes jo
   await svcs().create("default", { metadata: { name: "web" }, spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 80 }] } });
   await ingressIs("web", ["192.168.50.11", "192.168.50.12"]);
   expect(await externalIPColumn("web")).toBe("192.168.50.11,192.168.50.12");
-  expect((await eventsFor("web")).map((e) => [e.type, e.reason, e.message])).toContainEqual(["Normal", "UpdatedLoadBalancer", "Updated LoadBalancer with new IPs: [] -> [192.168.50.11 192.168.50.12]"]);
+  // The event is written after the status (fire and forget): wait for it.
+  const updated = await eventually(async () => (await eventsFor("web")).find((e) => e.reason === "UpdatedLoadBalancer"), "UpdatedLoadBalancer event");
+  expect([updated.type, updated.message]).toEqual(["Normal", "Updated LoadBalancer with new IPs: [] -> [192.168.50.11 192.168.50.12]"]);
 
   await setReady("lb-b", false);
   await ingressIs("web", ["192.168.50.11"]);
