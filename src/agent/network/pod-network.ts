@@ -70,11 +70,14 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
   };
 
   // Peer syncs run one at a time; a change during a sync triggers one more afterwards.
+  // A forced sync (start, periodic resync) checks the kernel even when the peers look unchanged.
   let syncing: Promise<void> | undefined;
   let again = false;
+  let forceNext = false;
   let lastPeers = "";
   const syncPeers = (force = false): Promise<void> => {
     if (!ready) return Promise.resolve();
+    forceNext ||= force;
     if (syncing) {
       again = true;
       return syncing;
@@ -84,8 +87,8 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
         again = false;
         const peers: Peer[] = peersOf(informer.list(), o.nodeName);
         const key = JSON.stringify(peers);
-        if (!force && key === lastPeers) continue;
-        force = false;
+        if (!forceNext && key === lastPeers) continue;
+        forceNext = false;
         try {
           await backend.syncPeers(peers);
           lastPeers = key;
@@ -97,13 +100,15 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
     return syncing;
   };
 
-  const informer = new Informer<Node>(o.client.resource<Node>(nodesDef)).on({
+  // Every node's heartbeats arrive here: keep only what routing needs, not images and conditions.
+  const informer = new Informer<Node>(o.client.resource<Node>(nodesDef), { transform: routingFields }).on({
     add: (n) => (watchSelf(n), void syncPeers()),
     update: (_, n) => (watchSelf(n), void syncPeers()),
     delete: () => void syncPeers(),
   });
   let timer: ReturnType<typeof setInterval> | undefined;
   const stop = async () => {
+    ready = false;
     informer.stop();
     if (timer) clearInterval(timer);
     await syncing;
@@ -141,4 +146,15 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
     await stop();
     throw e;
   }
+}
+
+/** The parts of a Node the pod network reads (name, podCIDR, addresses). */
+function routingFields(n: Node): Node {
+  return {
+    apiVersion: n.apiVersion,
+    kind: n.kind,
+    metadata: { name: n.metadata.name, resourceVersion: n.metadata.resourceVersion, uid: n.metadata.uid },
+    spec: { podCIDR: n.spec?.podCIDR },
+    status: { addresses: n.status?.addresses },
+  } as Node;
 }
