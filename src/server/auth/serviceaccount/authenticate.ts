@@ -49,7 +49,7 @@ const looksLikeJwt = (t: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(t) && t.star
 export function createServiceAccountAuthenticator(key: Pick<ServiceAccountKey, "publicKey"> | Promise<Pick<ServiceAccountKey, "publicKey">>, view: ServiceAccountTokenView, opts: ServiceAccountAuthOptions = {}): TokenLookup {
   const audiences = [...(opts.audiences ?? API_AUDIENCES)];
   const now = opts.now ?? Date.now;
-  const cacheSize = opts.cacheSize ?? 4096;
+  const cacheSize = opts.cacheSize ?? 1024;
   const verified = new Map<string, Verified>();
 
   const alive = (obj: KubeObject | undefined, ref: ObjectRef, at: number) => {
