@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
 import type { Pod } from "../../api/resources/pod";
-import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";
+import { KubeClient } from "../../client/client";
+import { createApiServer } from "../../server/apiserver/index";
+import { testConfig } from "../../server/apiserver/testing";
+import { checkAccess, createAuthorizer, createTokenAuthenticator, generateServiceAccountKey, nodeUser, tokenSigner } from "../../server/auth/index";
+import { openStore } from "../../server/store";
+import { startHttpTestApi, type HttpTestApi } from "../node/testing";
 import { serviceAccountTokenRequester, tokenRefreshAt } from "./token";
 
 let api: HttpTestApi;
@@ -49,4 +54,37 @@ test("refresh at 80% of the token's own lifetime; tokens it cannot read fall bac
   expect(tokenRefreshAt(jwt({ iat: 1000, exp: 4600 }), 0, 600)).toBe((1000 + 2880) * 1000);
   expect(tokenRefreshAt("not-a-jwt", 5_000, 600)).toBe(5_000 + 480_000);
   expect(tokenRefreshAt("", 0, 3600)).toBe(2_880_000);
+});
+
+test("with the node's own credential (node authorization): tokens for pods on its node only", async () => {
+  const store = await openStore("memory:");
+  let authorize: ReturnType<typeof createAuthorizer>;
+  const server = await createApiServer({
+    store,
+    config: testConfig(),
+    authenticate: createTokenAuthenticator([
+      { token: "admin", user: { user: "system:admin", groups: ["system:masters"] } },
+      { token: "node-n1", user: nodeUser("n1") },
+    ]),
+    authorize: (user, req, url, target) => checkAccess(authorize, user, req, url, target),
+    serviceAccountSigner: tokenSigner(generateServiceAccountKey()),
+  });
+  const ctx = server.context;
+  const stored = () => ctx.objects.list(ctx.resource("", "pods"), "default").items;
+  authorize = createAuthorizer({ getPod: (ns, n) => ctx.objects.tryGet(ctx.resource("", "pods"), ns, n), podsOnNode: (_, node) => stored().filter((p) => (p.spec as { nodeName?: string }).nodeName === node) });
+  const http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => server.fetch(req) });
+  try {
+    const as = (token: string) => new KubeClient({ server: `http://127.0.0.1:${http.port}`, token, namespace: "default" });
+    const admin = as("admin");
+    await admin.resource(sas).create("default", { metadata: { name: "default" } });
+    const pod = (name: string, nodeName: string) => admin.resource<Pod>(pods).create("default", { metadata: { name }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } } as Pod);
+    const request = serviceAccountTokenRequester(as("node-n1"), { missingAccountWaitMs: 0 });
+    const here = await pod("here", "n1");
+    expect((decodeJwt(await request(here))["kubernetes.io"] as { pod: unknown }).pod).toEqual({ name: "here", uid: here.metadata.uid });
+    await expect(request(await pod("away", "n2"))).rejects.toThrow("node requested token bound to a pod scheduled on a different node");
+  } finally {
+    http.stop(true);
+    await server.stop();
+    await store.close();
+  }
 });
