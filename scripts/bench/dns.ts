@@ -142,6 +142,8 @@ try {
   const misses = clusterNames.slice(0, 200).map((n) => `${n}.default.svc.cluster.local`);
   const external = Array.from({ length: 500 }, (_, i) => `host-${i}.example.test`);
 
+  await Bun.sleep(500);
+  const brambleIdle = memoryOf(bramble.proc.pid);
   // Warm-up (JIT, caches) for both servers, not counted.
   await load(br, clusterNames.slice(0, 10), 4);
   await load(ups, external.slice(0, 10), 4);
@@ -178,7 +180,8 @@ try {
   printTable(
     ["process", "RSS MB", "peak RSS MB"],
     [
-      [`bramble DNS (static-serve, ${SERVICES} Services, after the load)`, mb(brambleMem.rss), mb(brambleMem.hwm)],
+      [`bramble DNS (static-serve, ${SERVICES} Services), before any query`, mb(brambleIdle.rss), mb(brambleIdle.hwm)],
+      [`bramble DNS, after the load`, mb(brambleMem.rss), mb(brambleMem.hwm)],
       ["bare Bun process (same-run baseline)", mb(idleMem.rss), mb(idleMem.hwm)],
     ],
   );

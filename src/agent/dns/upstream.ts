@@ -4,7 +4,6 @@
 // the client itself came over TCP (a UDP client gets the truncated answer and retries over TCP
 // on its own, as RFC 7766 expects). Each upstream gets `timeoutMs`; one that answered last is
 // tried first next time. No upstream answering → undefined, which the server turns into SERVFAIL.
-import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { udp } from "bun";
 import type { Logger } from "../../machinery/log";
@@ -58,7 +57,7 @@ function readText(path: string): string | undefined {
 interface Pending {
   resolve(answer: Buffer | undefined): void;
   upstream: Upstream;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: number;
 }
 
 export interface ForwarderOptions {
@@ -76,6 +75,11 @@ export class Forwarder {
   private readonly pending = new Map<number, Pending>();
   private preferred = 0;
   private closed = false;
+  /** One sweep for all queries in flight, not a timer each (a timer per query costs more than the query). */
+  private sweeper?: ReturnType<typeof setInterval>;
+  /** Unpredictable query IDs, drawn from the CSPRNG in batches. */
+  private readonly ids = new Uint16Array(1024);
+  private idsLeft = 0;
 
   constructor(private readonly opts: ForwarderOptions) {}
 
@@ -96,7 +100,9 @@ export class Forwarder {
   close() {
     this.closed = true;
     this.socket?.close();
-    for (const [, p] of this.pending) (clearTimeout(p.timer), p.resolve(undefined));
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const [, p] of this.pending) p.resolve(undefined);
     this.pending.clear();
   }
 
@@ -121,17 +127,14 @@ export class Forwarder {
 
   private askUdp(query: Buffer, up: Upstream): Promise<Buffer | undefined> {
     if (!this.socket || this.pending.size >= MAX_IN_FLIGHT) return Promise.resolve(undefined);
-    let id = randomInt(0, 65536);
-    for (let tries = 0; this.pending.has(id) && tries < 64; tries++) id = randomInt(0, 65536);
+    let id = this.randomId();
+    for (let tries = 0; this.pending.has(id) && tries < 64; tries++) id = this.randomId();
     if (this.pending.has(id)) return Promise.resolve(undefined);
     const out = Buffer.from(query);
     out.writeUInt16BE(id, 0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(undefined);
-      }, this.opts.timeoutMs);
-      this.pending.set(id, { resolve, upstream: up, timer });
+      this.pending.set(id, { resolve, upstream: up, deadline: performance.now() + this.opts.timeoutMs });
+      this.sweeper ??= setInterval(() => this.sweep(), Math.min(100, Math.max(10, this.opts.timeoutMs / 10)));
       try {
         this.socket!.send(out, up.port, up.host);
       } catch (e) {
@@ -147,8 +150,29 @@ export class Forwarder {
     // Only the upstream we asked may answer (an answer from anywhere else is ignored).
     if (!p || p.upstream.port !== port || !sameHost(p.upstream.host, address)) return;
     this.pending.delete(id);
-    clearTimeout(p.timer);
     p.resolve(buf);
+  }
+
+  private sweep() {
+    const now = performance.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id);
+        p.resolve(undefined);
+      }
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  private randomId(): number {
+    if (this.idsLeft === 0) {
+      crypto.getRandomValues(this.ids);
+      this.idsLeft = this.ids.length;
+    }
+    return this.ids[--this.idsLeft]!;
   }
 }
 
