@@ -86,6 +86,9 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
     } catch (e) {
       const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || attempt >= PATCH_ATTEMPTS) throw e;
+      // The conflicting write may still be on its way into the cache (a queued group commit):
+      // re-reading at once gets the same stale object every time, so give it a moment.
+      await Bun.sleep(10 * attempt);
     }
   }
 }
