@@ -7,6 +7,7 @@
 //
 // The lab needs root, iproute2, nsenter, iptables, dockerd, kubectl and /bin/busybox. Without
 // them the tests skip with the reason locally; in CI (CI=true) they fail instead.
+// BRAMBLE_LAB_KEEP=1 (not in CI) leaves the lab up after the tests, for a post-mortem.
 import { afterAll, beforeAll } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -44,6 +45,10 @@ export function useLab(opts: { upTimeoutMs?: number } = {}): () => Lab {
   afterAll(async () => {
     const lab = up;
     up = undefined;
+    if (lab && process.env.BRAMBLE_LAB_KEEP && !process.env.CI) {
+      console.log(`lab: kept for a post-mortem (BRAMBLE_LAB_KEEP); remove it with bun scripts/lab/lab.ts down`);
+      return;
+    }
     if (lab) await lab.down();
     else await downLab();
   }, 120_000);
