@@ -17,8 +17,9 @@
 // resolver, forwarder, sockets) with 1,000 Services loaded directly instead of through an API
 // server (the informers only fill the same records). Each server and the load generator run
 // in processes of their own; the machine has 2 cores, shared with whatever else is running.
-//   bun scripts/bench/dns.ts [--seconds 5] [--concurrency 32] [--services 1000] [--from-host]
+//   bun scripts/bench/dns.ts [--seconds 3] [--rounds 3] [--concurrency 32] [--services 1000] [--from-host]
 import { spawn, type Subprocess } from "bun";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { ensureTestImage, TEST_IMAGE } from "../../src/agent/images/testimage.ts";
@@ -28,13 +29,15 @@ import { printTable } from "./lib/table.ts";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "32" },
     services: { type: "string", default: "1000" },
     "from-host": { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
 const CONC = Number(args.concurrency);
 const SERVICES = Number(args.services);
 const REPO = resolve(import.meta.dir, "../..");
@@ -148,34 +151,45 @@ try {
   await load(br, clusterNames.slice(0, 10), 4);
   await load(ups, external.slice(0, 10), 4);
 
-  type Row = { what: string; server: string; conc: number; r: Load; base?: Load };
-  const rows: Row[] = [];
+  // Rounds interleave the baseline and bramble, and each figure is the median over rounds, so a
+  // burst of load from elsewhere on the machine hits both sides instead of one row.
+  const scenarios = [
+    { what: "*.example.test (baseline)", server: "upstream directly", target: ups, names: external },
+    { what: "svc-N.default.svc.cluster.local", server: "bramble", target: br, names: clusterNames },
+    { what: "svc-N.default.svc.cluster.local.default.svc.cluster.local (search-path miss)", server: "bramble", target: br, names: misses },
+    { what: "*.example.test (forwarded)", server: "bramble → upstream", target: br, names: external },
+  ];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const table: (string | number)[][] = [];
   for (const conc of [1, CONC]) {
-    const base = await load(ups, external, conc);
-    rows.push({ what: "*.example.test (baseline)", server: "upstream directly", conc, r: base });
-    rows.push({ what: "svc-N.default.svc.cluster.local", server: "bramble", conc, r: await load(br, clusterNames, conc), base });
-    rows.push({ what: "svc-N...svc.cluster.local.default.svc.cluster.local (search miss)", server: "bramble", conc, r: await load(br, misses, conc), base });
-    rows.push({ what: "*.example.test (forwarded)", server: "bramble → upstream", conc, r: await load(br, external, conc), base });
+    const runs: Load[][] = scenarios.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, sc] of scenarios.entries()) runs[i]!.push(await load(sc.target, sc.names, conc));
+    }
+    for (const [i, sc] of scenarios.entries()) {
+      const r = runs[i]!;
+      const ratio = median(r.map((x, k) => x.qps / runs[0]![k]!.qps));
+      const rcodes = new Map<string, number>();
+      for (const x of r) for (const [k, v] of Object.entries(x.rcodes)) rcodes.set(k, (rcodes.get(k) ?? 0) + v);
+      table.push([
+        sc.what,
+        sc.server,
+        conc,
+        Math.round(median(r.map((x) => x.qps))),
+        ratio.toFixed(2),
+        median(r.map((x) => x.p50)).toFixed(3),
+        median(r.map((x) => x.p99)).toFixed(3),
+        r.reduce((n, x) => n + x.timeouts, 0),
+        [...rcodes].map(([k, v]) => `${k}:${v}`).join(" "),
+      ]);
+    }
   }
 
   const brambleMem = memoryOf(bramble.proc.pid);
   const idleMem = memoryOf(idle.proc.pid);
-  console.log(`# DNS benchmark, ${new Date().toISOString()}, ${cpuModel()}, ${SECONDS} s per row`);
+  console.log(`# DNS benchmark, ${new Date().toISOString()}, ${cpuModel()}, median of ${ROUNDS} interleaved rounds of ${SECONDS} s per row; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   console.log(`# load from: ${from}; upstream: ${upstreamName}; bramble DNS with ${SERVICES} Services`);
-  printTable(
-    ["names", "server", "in flight", "queries/s", "× baseline", "p50 ms", "p99 ms", "lost", "rcodes"],
-    rows.map(({ what, server, conc, r, base }) => [
-      what,
-      server,
-      conc,
-      Math.round(r.qps),
-      base ? (r.qps / base.qps).toFixed(2) : "1.00",
-      r.p50.toFixed(3),
-      r.p99.toFixed(3),
-      r.timeouts,
-      Object.entries(r.rcodes).map(([k, v]) => `${k}:${v}`).join(" "),
-    ]),
-  );
+  printTable(["names", "server", "in flight", "queries/s", "× baseline", "p50 ms", "p99 ms", "lost", "rcodes (all rounds)"], table);
   console.log("");
   printTable(
     ["process", "RSS MB", "peak RSS MB"],

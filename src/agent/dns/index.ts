@@ -62,7 +62,7 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<ClusterD
   });
 
   const ctx: QueryContext = { records, forwarder, resolver, cache: new AnswerCache() };
-  const handle = async (query: Buffer, udp: boolean) => {
+  const handle = (query: Buffer, udp: boolean) => {
     // Until the first lists arrive, an in-zone name would be a false NXDOMAIN (cached by clients):
     // SERVFAIL makes them try again instead. Names outside the zone are forwarded meanwhile.
     if (!synced && inZoneBeforeSync(records, query)) return errorResponse(query, "SERVFAIL");

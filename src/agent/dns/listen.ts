@@ -3,7 +3,13 @@
 // carry several queries and is closed after a quiet spell.
 import type { Socket, TCPSocketListener } from "bun";
 
-export type Handler = (query: Buffer, udp: boolean) => Promise<Buffer | undefined>;
+export type Handler = (query: Buffer, udp: boolean) => Buffer | undefined | Promise<Buffer | undefined>;
+
+/** Calls `send` with the handler's answer, at once when it has one, else when its promise settles. */
+function reply(out: ReturnType<Handler>, send: (b: Buffer) => void) {
+  if (out instanceof Promise) out.then((b) => b && send(b), () => {});
+  else if (out) send(out);
+}
 
 export interface Listening {
   port: number;
@@ -22,12 +28,13 @@ export async function listenDns(address: string, port: number, handle: Handler):
     port,
     socket: {
       data(sock, buf, rport, raddr) {
-        void handle(Buffer.from(buf), true).then(
-          (out) => {
-            if (out) sock.send(out, rport, raddr);
-          },
-          () => {},
-        );
+        let out: ReturnType<Handler>;
+        try {
+          out = handle(Buffer.from(buf), true);
+        } catch {
+          return; // a handler bug drops this query, never the socket
+        }
+        reply(out, (b) => sock.send(b, rport, raddr));
       },
     },
   });
@@ -72,16 +79,18 @@ function listenTcp(address: string, port: number, handle: Handler): TCPSocketLis
           const len = buf.readUInt16BE(0);
           const msg = Buffer.from(buf.subarray(2, 2 + len));
           buf = buf.subarray(2 + len);
-          void handle(msg, false).then(
-            (out) => {
-              if (!out) return;
-              const framed = Buffer.alloc(out.length + 2);
-              framed.writeUInt16BE(out.length, 0);
-              out.copy(framed, 2);
-              s.write(framed);
-            },
-            () => {},
-          );
+          let out: ReturnType<Handler>;
+          try {
+            out = handle(msg, false);
+          } catch {
+            continue;
+          }
+          reply(out, (b) => {
+            const framed = Buffer.alloc(b.length + 2);
+            framed.writeUInt16BE(b.length, 0);
+            b.copy(framed, 2);
+            s.write(framed);
+          });
         }
         if (buf.length > TCP_MAX_BUFFER) return void s.end();
         s.data.buf = buf;
