@@ -1,6 +1,6 @@
 // Names of the chains the proxy owns. Every one starts with BRAMBLE- so `bramble reset` and the
 // stale-chain sweep can find them, and never touch anyone else's (Docker's, kube-proxy's).
-// Per-service chains carry a hash of the service port (and endpoint) because iptables limits
+// Per-service chains carry a hash of the service port because iptables limits
 // chain names to 28 characters: "BRAMBLE-SVC-" (12) + 16 hash characters.
 
 export const CHAIN_PREFIX = "BRAMBLE-";
@@ -56,5 +56,5 @@ export const svcChain = (servicePort: string, protocol: string) => `BRAMBLE-SVC-
 export const extChain = (servicePort: string, protocol: string) => `BRAMBLE-EXT-${shortHash(`${servicePort}/${protocol}`)}`;
 /** The Service port's local-endpoints chain, for externalTrafficPolicy Local. */
 export const svlChain = (servicePort: string, protocol: string) => `BRAMBLE-SVL-${shortHash(`${servicePort}/${protocol}`)}`;
-/** One endpoint of one Service port. */
-export const sepChain = (servicePort: string, protocol: string, endpoint: string) => `BRAMBLE-SEP-${shortHash(`${servicePort}/${protocol}/${endpoint}`)}`;
+/** The `-m recent` list remembering which clients ClientIP affinity sent to one endpoint (not a chain). */
+export const affinityList = (servicePort: string, protocol: string, endpoint: string) => `BRAMBLE-AFF-${shortHash(`${servicePort}/${protocol}/${endpoint}`)}`;

@@ -10,17 +10,24 @@ export async function iptablesRestore(run: CommandRunner, text: string): Promise
   if (r.code !== 0) throw new Error(`iptables-restore failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
 }
 
-/** The BRAMBLE- chains that exist now, per table. */
-export async function listOurChains(run: CommandRunner, table: "nat" | "filter"): Promise<string[]> {
+export type Table = "nat" | "filter";
+
+/** One table as iptables-save prints it. */
+export async function iptablesSave(run: CommandRunner, table: Table): Promise<string> {
   const r = await run(["iptables-save", "-t", table]);
   if (r.code !== 0) throw new Error(`iptables-save -t ${table} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The BRAMBLE- chains in iptables-save output. */
+export function ourChains(saved: string): string[] {
   const chains: string[] = [];
-  for (const line of r.stdout.split("\n")) if (line.startsWith(`:${CHAIN_PREFIX}`)) chains.push(line.slice(1, line.indexOf(" ")));
+  for (const line of saved.split("\n")) if (line.startsWith(`:${CHAIN_PREFIX}`)) chains.push(line.slice(1, line.indexOf(" ")));
   return chains;
 }
 
 interface Jump {
-  table: "nat" | "filter";
+  table: Table;
   chain: string;
   args: string[];
 }
@@ -41,17 +48,22 @@ export const JUMPS: Jump[] = [
   { table: "filter", chain: "OUTPUT", args: [...c("bramble service portals"), ...NEW, "-j", FILTER_SERVICES] },
 ];
 
+/** Whether iptables-save output holds the jump (its comment and target, whatever order the matches print in). */
+function hasJump(saved: string, j: Jump): boolean {
+  const comment = `"${j.args[j.args.indexOf("--comment") + 1]}"`;
+  const target = `-j ${j.args.at(-1)}`;
+  return saved.split("\n").some((l) => l.startsWith(`-A ${j.chain} `) && l.includes(comment) && l.trimEnd().endsWith(target));
+}
+
 /**
  * Puts each missing jump at the top of its built-in chain (Docker's FORWARD policy is DROP, and
  * its own rules are inserted at the top too). Existing jumps stay where they are: re-inserting
- * them on every sync would churn the chain for nothing.
+ * them on every sync would churn the chain for nothing. `saved` is iptables-save output per
+ * table, when the caller has it already (a full sync reads the tables anyway).
  */
-export async function ensureJumps(run: CommandRunner): Promise<number> {
-  const missing: Jump[] = [];
-  for (const j of JUMPS) {
-    const r = await run(["iptables", "-w", "5", "-t", j.table, "-C", j.chain, ...j.args]);
-    if (r.code !== 0) missing.push(j);
-  }
+export async function ensureJumps(run: CommandRunner, saved: Partial<Record<Table, string>> = {}): Promise<number> {
+  for (const t of ["nat", "filter"] as const) saved[t] ??= await iptablesSave(run, t);
+  const missing = JUMPS.filter((j) => !hasJump(saved[j.table]!, j));
   // Inserted at 1 in reverse, so they end up in JUMPS order.
   for (const j of missing.reverse()) {
     const r = await run(["iptables", "-w", "5", "-t", j.table, "-I", j.chain, "1", ...j.args]);

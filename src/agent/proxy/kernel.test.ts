@@ -34,6 +34,9 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
   beforeAll(async () => {
     lab = await createNetnsLab("bpx");
     await lab.serve([8080], BODY);
+    // Two "pods" telling who they are, for spreading and affinity.
+    await lab.serveAt(LAB.endpoint, 9090, "one\n");
+    await lab.serveAt(LAB.endpoint2, 9090, "two\n");
     expect(await ensureSysctls(lab.runNode)).not.toContain(expect.stringMatching(/route_localnet/));
     await ensureServiceRangeRoute(lab.runNode, LAB.serviceCidr);
   });
@@ -67,12 +70,12 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     expect(await lab.get(lab.client, "http://10.43.9.9/", 1)).toMatch(/^ERR (7|28)$/);
 
     // Deleting the Service: a partial sync removes its chains and the address stops answering.
-    const chainsBefore = (await save()).match(/^:BRAMBLE-(SVC|SEP|EXT)-\S+/gm) ?? [];
-    expect(chainsBefore.length).toBe(3);
+    const chainsBefore = (await save()).match(/^:BRAMBLE-(SVC|EXT)-\S+/gm) ?? [];
+    expect(chainsBefore.length).toBe(2);
     objs.svcs.delete("default/web");
     syncer.markDirty("default/web");
     expect((await syncer.sync()).kind).toBe("partial");
-    expect(await save()).not.toMatch(/BRAMBLE-(SVC|SEP|EXT)-/);
+    expect(await save()).not.toMatch(/BRAMBLE-(SVC|EXT)-/);
     expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe("ERR 7");
     expect(await lab.get(lab.node, `http://${LAB.nodePod}:30080/`)).toMatch(/^ERR/);
   });
@@ -107,19 +110,57 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     const other = service("default", "other", "10.43.0.22");
     objs.put(web(), webEps(), other, endpoints("default", "other", [{ ip: LAB.endpoint }]));
     await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
-    expect((await save()).match(/^:BRAMBLE-SEP-/gm)?.length).toBe(2);
+    expect((await save()).match(/^:BRAMBLE-SVC-/gm)?.length).toBe(2);
 
     // "other" is deleted while no proxy runs; a new one starts with an empty memory.
     objs.svcs.delete("default/other");
     const restarted = new ProxySyncer(lab.runNode, objs.source, ctx);
     const r = await restarted.sync();
-    expect(r).toMatchObject({ kind: "full", staleChains: 2 });
+    expect(r).toMatchObject({ kind: "full", staleChains: 1 });
     const nat = await save();
-    expect(nat.match(/^:BRAMBLE-SEP-/gm)?.length).toBe(1);
+    expect(nat.match(/^:BRAMBLE-SVC-/gm)?.length).toBe(1);
     expect(nat.match(/-A PREROUTING .*-j BRAMBLE-SERVICES/g)?.length).toBe(1);
     expect(nat.match(/-A OUTPUT .*-j BRAMBLE-SERVICES/g)?.length).toBe(1);
     expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
     expect(await lab.get(lab.node, "http://10.43.0.22/")).toBe("ERR 7");
+  });
+
+  test("two endpoints: connections spread over both; ClientIP affinity keeps a client on one", async () => {
+    const objs = new Objects();
+    const pair = () => endpoints("default", "pair", [{ ip: LAB.endpoint }, { ip: LAB.endpoint2 }], [{ name: "http", port: 9090 }]);
+    objs.put(service("default", "pair", "10.43.0.30"), pair());
+    objs.put(service("default", "sticky", "10.43.0.31", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }));
+    objs.put({ ...pair(), metadata: { namespace: "default", name: "sticky" } });
+    await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
+    const answers = async (ip: string) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 24; i++) seen.add(await lab.get(lab.node, `http://${ip}/`));
+      return [...seen].sort();
+    };
+    // 24 tries at 1/2 each: all on one endpoint has a chance of 2^-23.
+    expect(await answers("10.43.0.30")).toEqual(["one\n", "two\n"]);
+    expect((await answers("10.43.0.31")).length).toBe(1);
+  });
+
+  test("externalTrafficPolicy Local: a NodePort from outside reaches a local endpoint, and is dropped on a node without one", async () => {
+    const objs = new Objects();
+    const local = (node: string) => [
+      service("default", "loc", "10.43.0.40", { type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30090 }] }),
+      endpoints("default", "loc", [{ ip: LAB.endpoint, node }]),
+    ];
+    objs.put(...local("node-a"));
+    const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
+    await syncer.sync();
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30090/`)).toBe(BODY);
+
+    objs.put(...local("node-b"));
+    syncer.markDirty("default/loc");
+    await syncer.sync();
+    // Dropped, not refused: the client times out (28).
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30090/`, 1)).toBe("ERR 28");
+    // The node itself and pods still reach the (remote) endpoint, as kube-proxy does.
+    expect(await lab.get(lab.node, `http://${LAB.nodeOutside}:30090/`)).toBe(BODY);
+    expect(await lab.get(lab.node, "http://10.43.0.40/")).toBe(BODY);
   });
 
   test("resetServiceProxy removes every BRAMBLE- chain, the jumps to them and the policy rules", async () => {

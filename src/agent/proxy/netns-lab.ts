@@ -6,7 +6,7 @@
 //
 // "node" is where the proxy's rules go; "endpoint" plays a pod on the node's pod network (it
 // serves HTTP with busybox httpd); "client" is a host outside the cluster (NodePort traffic).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inNetns, mustRun, runCommand, type CommandRunner } from "../host/run";
@@ -16,6 +16,8 @@ export const LAB = {
   client: "192.168.200.2",
   nodePod: "10.42.5.1",
   endpoint: "10.42.5.10",
+  /** A second address on the endpoint namespace: a second "pod". */
+  endpoint2: "10.42.5.11",
   clusterCidr: "10.42.0.0/16",
   serviceCidr: "10.43.0.0/16",
 } as const;
@@ -27,8 +29,10 @@ export interface NetnsLab {
   /** Runs commands in the node namespace (hand it to the proxy). */
   runNode: CommandRunner;
   runIn(ns: string): CommandRunner;
-  /** busybox httpd on the endpoint, answering `body` on every port given. */
+  /** busybox httpd on the endpoint, answering `body` on every port given (all its addresses). */
   serve(ports: number[], body: string): Promise<void>;
+  /** busybox httpd on one address of the endpoint namespace. */
+  serveAt(ip: string, port: number, body: string): Promise<void>;
   /** An HTTP GET from a namespace with curl: the body, or "ERR <curl exit code>". */
   get(ns: string, url: string, timeoutS?: number): Promise<string>;
   destroy(): Promise<void>;
@@ -64,6 +68,7 @@ export async function createNetnsLab(prefix: string, opts: { endpointAndClient?:
       await sh(["ip", "-n", node, "addr", "add", `${LAB.nodePod}/24`, "dev", "pod0"]);
       await sh(["ip", "-n", node, "addr", "add", `${LAB.nodeOutside}/24`, "dev", "ext0"]);
       await sh(["ip", "-n", endpoint, "addr", "add", `${LAB.endpoint}/24`, "dev", "eth0"]);
+      await sh(["ip", "-n", endpoint, "addr", "add", `${LAB.endpoint2}/24`, "dev", "eth0"]);
       await sh(["ip", "-n", client, "addr", "add", `${LAB.client}/24`, "dev", "eth0"]);
       for (const [ns, dev] of [[node, "pod0"], [node, "ext0"], [endpoint, "eth0"], [client, "eth0"]] as const) await sh(["ip", "-n", ns, "link", "set", dev, "up"]);
       await sh(["ip", "-n", endpoint, "route", "add", "default", "via", LAB.nodePod]);
@@ -82,25 +87,27 @@ export async function createNetnsLab(prefix: string, opts: { endpointAndClient?:
     const r = await inNetns(ns)(["curl", "-sS", "--max-time", String(timeoutS), url]);
     return r.code === 0 ? r.stdout : `ERR ${r.code}`;
   };
+  let sites = 0;
+  const startHttpd = async (port: number, ip: string | undefined, body: string) => {
+    const dir = join(www, String(sites++));
+    mkdirSync(dir);
+    writeFileSync(join(dir, "index.html"), body);
+    procs.push(Bun.spawn(["nsenter", `--net=/var/run/netns/${endpoint}`, "/bin/busybox", "httpd", "-f", "-p", ip ? `${ip}:${port}` : String(port), "-h", dir], { stdout: "ignore", stderr: "ignore" }));
+    // Ready when it answers from its own namespace.
+    for (let i = 0; i < 50; i++) {
+      if (!(await get(endpoint, `http://${ip ?? LAB.endpoint}:${port}/`, 1)).startsWith("ERR")) return;
+      await Bun.sleep(50);
+    }
+    throw new Error(`httpd on ${ip ?? "*"}:${port} did not answer`);
+  };
   return {
     node,
     endpoint,
     client,
     runNode: runIn(node),
     runIn,
-    async serve(ports, body) {
-      writeFileSync(join(www, "index.html"), body);
-      for (const port of ports) {
-        const p = Bun.spawn(["nsenter", `--net=/var/run/netns/${endpoint}`, "/bin/busybox", "httpd", "-f", "-p", String(port), "-h", www], { stdout: "ignore", stderr: "ignore" });
-        procs.push(p);
-      }
-      // Ready when it answers from its own namespace.
-      for (const port of ports)
-        for (let i = 0; i < 50; i++) {
-          if (!(await get(endpoint, `http://${LAB.endpoint}:${port}/`, 1)).startsWith("ERR")) break;
-          await Bun.sleep(50);
-        }
-    },
+    serve: (ports, body) => Promise.all(ports.map((port) => startHttpd(port, undefined, body))).then(() => undefined),
+    serveAt: (ip, port, body) => startHttpd(port, ip, body),
     get,
     destroy,
   };

@@ -79,11 +79,11 @@ describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server"
     proxies.push(restarted);
     expect(await lab.get(lab.node, `http://${ip}/`)).toBe(BODY);
     expect((await nat()).match(/-A PREROUTING .*BRAMBLE-SERVICES/g)?.length).toBe(1);
-    expect((await nat()).match(/^:BRAMBLE-SEP-/gm)?.length).toBe(1);
+    expect((await nat()).match(/^:BRAMBLE-SVC-/gm)?.length).toBe(1);
 
     // Deleting the Service removes its chains.
     await svcs.delete("default", "web");
-    expect(await eventually(nat, (t) => !/BRAMBLE-(SVC|SEP|EXT)-/.test(t))).not.toMatch(/BRAMBLE-(SVC|SEP|EXT)-/);
+    expect(await eventually(nat, (t) => !/BRAMBLE-(SVC|EXT)-/.test(t))).not.toMatch(/BRAMBLE-(SVC|EXT)-/);
     expect(await lab.get(lab.node, `http://${ip}/`, 1)).toBe("ERR 7");
 
     await restarted.stop();

@@ -20,8 +20,10 @@ describe("renderRules", () => {
   test("ClusterIP with three ready endpoints: DNAT spread 1/3, 1/2, rest; masquerade from outside the pod network; hairpin", () => {
     const text = renderRules(state([service("default", "web", "10.43.0.20")], [endpoints("default", "web", [{ ip: "10.42.0.7" }, { ip: "10.42.1.5", node: "node-b" }, { ip: "10.42.0.3" }])]));
     expect(text).toMatchSnapshot();
-    expect(text).toContain("--probability 0.3333333333 -j BRAMBLE-SEP-");
-    expect(text).toContain("--probability 0.5000000000 -j BRAMBLE-SEP-");
+    expect(text).toContain("--probability 0.3333333333 -p tcp -m tcp -j DNAT --to-destination 10.42.0.3:8080");
+    expect(text).toContain("--probability 0.5000000000 -p tcp -m tcp -j DNAT --to-destination 10.42.0.7:8080");
+    expect(text).toMatch(/-A BRAMBLE-SVC-\w+ -m comment --comment "default\/web:http -> 10.42.1.5:8080" -p tcp -m tcp -j DNAT --to-destination 10.42.1.5:8080\n/);
+    expect(text).toContain('-s 10.42.0.7/32 -j BRAMBLE-MARK-MASQ');
     expect(text).toContain(`-A ${svcChain("default/web:http", "tcp")} -m comment --comment "default/web:http cluster IP" -d 10.43.0.20/32 -p tcp -m tcp --dport 80 ! -s 10.42.0.0/16 -j BRAMBLE-MARK-MASQ`);
     expect(filterPart(text)).toBe(emptyFilter);
   });
@@ -66,12 +68,12 @@ describe("renderRules", () => {
     expect(text).not.toContain("BRAMBLE-SVL-");
   });
 
-  test("sessionAffinity ClientIP: recent-list checks before the spread, set on DNAT", () => {
+  test("sessionAffinity ClientIP: recent-list checks (refreshing) before the spread, set on the pick", () => {
     const svc = service("default", "sticky", "10.43.0.50", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } } });
     const text = renderRules(state([svc], [endpoints("default", "sticky", [{ ip: "10.42.0.5" }, { ip: "10.42.0.6" }])]));
     expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
-    expect(text.match(/--rcheck --seconds 600 --reap/g)?.length).toBe(2);
-    expect(text.match(/-m recent --name BRAMBLE-SEP-\w+ --set -j DNAT/g)?.length).toBe(2);
+    expect(text.match(/--update --seconds 600 --reap -p tcp -m tcp -j DNAT/g)?.length).toBe(2);
+    expect(text.match(/-m recent --name BRAMBLE-AFF-\w+ --set -p tcp -m tcp -j DNAT/g)?.length).toBe(2);
   });
 
   test("several ports: endpoints matched by port name, UDP, unnamed ports commented by number", () => {

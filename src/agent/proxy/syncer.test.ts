@@ -51,10 +51,11 @@ describe("ProxySyncer", () => {
     const text = s.restores[1]!;
     expect(text).not.toContain("*filter");
     expect(text).not.toContain(":BRAMBLE-SERVICES");
-    // The SVC chain (new spread) and the new endpoint's SEP chain; the old SEP chain is unchanged.
-    expect(text.match(/^:BRAMBLE-\S+/gm)?.map((c) => c.slice(9, 12))).toEqual(["SVC", "SEP"]);
+    // Only that Service's SVC chain (new spread); no other Service's.
+    expect(text.match(/^:BRAMBLE-\S+/gm)?.map((c) => c.slice(9, 12))).toEqual(["SVC"]);
     expect(text).toContain("10.42.0.9:8080");
     expect(text).not.toContain("10.42.0.1:");
+    expect(text).not.toContain("-X ");
   });
 
   test("no change, no restore", async () => {
@@ -74,7 +75,7 @@ describe("ProxySyncer", () => {
     const text = s.restores[1]!;
     expect(text).toContain(":BRAMBLE-SERVICES - [0:0]");
     expect(text).not.toContain("10.43.0.1/32");
-    expect(text.match(/^-X BRAMBLE-(SVC|SEP)-\S+$/gm)?.length).toBe(2);
+    expect(text.match(/^-X BRAMBLE-SVC-\S+$/gm)?.length).toBe(1);
   });
 
   test("losing the last endpoint moves the Service to a REJECT in filter", async () => {
@@ -84,7 +85,7 @@ describe("ProxySyncer", () => {
     s.syncer.markDirty("default/s1");
     await s.syncer.sync();
     expect(s.restores[1]).toContain('-A BRAMBLE-SERVICES -m comment --comment "default/s1:http has no endpoints" -d 10.43.0.2/32');
-    expect(s.restores[1]!.match(/^-X /gm)?.length).toBe(2);
+    expect(s.restores[1]!.match(/^-X /gm)?.length).toBe(1);
   });
 
   test("a failed restore throws and makes the next sync full", async () => {
