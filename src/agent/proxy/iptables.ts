@@ -19,6 +19,21 @@ export async function iptablesSave(run: CommandRunner, table: Table): Promise<st
   return r.stdout;
 }
 
+/**
+ * The nat and filter tables from one iptables-save: with the nf_tables backend every save reads
+ * the whole ruleset from the kernel whatever -t says, so one call costs half of two.
+ */
+export async function iptablesSaveAll(run: CommandRunner): Promise<Record<Table, string>> {
+  const r = await run(["iptables-save"]);
+  if (r.code !== 0) throw new Error(`iptables-save failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const out: Record<Table, string> = { nat: "", filter: "" };
+  for (const block of r.stdout.split(/^(?=\*)/m)) {
+    const name = block.slice(1, block.indexOf("\n"));
+    if (name === "nat" || name === "filter") out[name] = block;
+  }
+  return out;
+}
+
 /** The BRAMBLE- chains in iptables-save output. */
 export function ourChains(saved: string): string[] {
   const chains: string[] = [];

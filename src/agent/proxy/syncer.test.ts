@@ -13,7 +13,7 @@ function setup(existingChains: string[] = []) {
   const restores: string[] = [];
   let failNext = false;
   const run: CommandRunner = async (argv, stdin) => {
-    if (argv[0] === "iptables-save") return { code: 0, stdout: ["*nat", ...existingChains.map((c) => `:${c} - [0:0]`), "COMMIT", ""].join("\n"), stderr: "" };
+    if (argv[0] === "iptables-save") return { code: 0, stdout: ["*filter", ":INPUT ACCEPT [0:0]", "COMMIT", "*nat", ...existingChains.map((c) => `:${c} - [0:0]`), "COMMIT", ""].join("\n"), stderr: "" };
     if (argv[0] === "iptables-restore") {
       if (failNext) {
         failNext = false;

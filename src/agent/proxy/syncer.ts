@@ -8,7 +8,7 @@ import type { Endpoints } from "../../api/resources/endpoints";
 import type { Service } from "../../api/resources/service";
 import type { CommandRunner } from "../host/run";
 import { NODEPORTS, SERVICES } from "./chains";
-import { ensureJumps, iptablesRestore, iptablesSave, ourChains } from "./iptables";
+import { ensureJumps, iptablesRestore, iptablesSaveAll, ourChains } from "./iptables";
 import {
   FILTER_CHAINS,
   filterRules,
@@ -87,7 +87,7 @@ export class ProxySyncer {
       const wanted = new Set(NAT_STATIC_CHAINS);
       for (const p of parts) for (const c of p.chains.keys()) wanted.add(c);
       // Chains left by an earlier run (or a Service deleted while we were down).
-      const [nat, filter] = await Promise.all([iptablesSave(this.run, "nat"), iptablesSave(this.run, "filter")]);
+      const { nat, filter } = await iptablesSaveAll(this.run);
       const stale = ourChains(nat).filter((c) => !wanted.has(c));
       const text = renderFull(parts, this.ctx, stale);
       await iptablesRestore(this.run, text);
