@@ -102,6 +102,8 @@ interface Load {
   sent: number;
   answered: number;
   timeouts: number;
+  /** ICMP errors seen by the load generator's socket (a server not listening). */
+  errors?: number;
   rcodes: Record<string, number>;
   qps: number;
   p50: number;
@@ -113,7 +115,7 @@ let inPod: string[] = [];
 async function load(server: string, names: string[], concurrency: number): Promise<Load> {
   const cmd = [...inPod, BUN, `${REPO}/scripts/bench/lib/dnsload.ts`, "--server", server, "--names", names.join(","), "--concurrency", String(concurrency), "--seconds", String(SECONDS)];
   const r = Bun.spawnSync({ cmd, stdout: "pipe", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error(`load generator failed: ${cmd.join(" ")}`);
+  if (r.exitCode !== 0) throw new Error(`load generator failed (exit ${r.exitCode}) against ${server}; servers alive: ${children.map((c) => `${c.pid}:${c.exitCode ?? "running"}`).join(" ")}`);
   return JSON.parse(r.stdout.toString().trim().split("\n").pop()!);
 }
 
@@ -179,7 +181,7 @@ try {
         ratio.toFixed(2),
         median(r.map((x) => x.p50)).toFixed(3),
         median(r.map((x) => x.p99)).toFixed(3),
-        r.reduce((n, x) => n + x.timeouts, 0),
+        `${r.reduce((n, x) => n + x.timeouts, 0)}/${r.reduce((n, x) => n + (x.errors ?? 0), 0)}`,
         [...rcodes].map(([k, v]) => `${k}:${v}`).join(" "),
       ]);
     }
@@ -189,7 +191,7 @@ try {
   const idleMem = memoryOf(idle.proc.pid);
   console.log(`# DNS benchmark, ${new Date().toISOString()}, ${cpuModel()}, median of ${ROUNDS} interleaved rounds of ${SECONDS} s per row; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   console.log(`# load from: ${from}; upstream: ${upstreamName}; bramble DNS with ${SERVICES} Services`);
-  printTable(["names", "server", "in flight", "queries/s", "× baseline", "p50 ms", "p99 ms", "lost", "rcodes (all rounds)"], table);
+  printTable(["names", "server", "in flight", "queries/s", "× baseline", "p50 ms", "p99 ms", "lost/ICMP errors", "rcodes (all rounds)"], table);
   console.log("");
   printTable(
     ["process", "RSS MB", "peak RSS MB"],

@@ -32,6 +32,7 @@ const latencies = new Float64Array(MAX);
 let answered = 0;
 let sent = 0;
 let timeouts = 0;
+let errors = 0;
 let inFlight = 0;
 let nextId = 1;
 const rcodes: Record<string, number> = {};
@@ -50,6 +51,10 @@ const sock = await Bun.udpSocket({
       const rcode = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"][buf.readUInt16BE(2) & 0xf] ?? "OTHER";
       rcodes[rcode] = (rcodes[rcode] ?? 0) + 1;
       pump();
+    },
+    // ICMP errors (nothing listening) arrive here; the queries concerned count as lost.
+    error() {
+      errors++;
     },
   },
 });
@@ -97,4 +102,4 @@ clearInterval(sweeper);
 sock.close();
 const lat = Array.from(latencies.subarray(0, Math.min(answered, MAX))).sort((x, y) => x - y);
 const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0;
-console.log(JSON.stringify({ sent, answered, timeouts, rcodes, seconds: elapsed, qps: answered / elapsed, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1] ?? 0 }));
+console.log(JSON.stringify({ sent, answered, timeouts, errors, rcodes, seconds: elapsed, qps: answered / elapsed, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1] ?? 0 }));
