@@ -2,5 +2,5 @@
 // syncer that applies it, the agent-facing start function, and `bramble reset`'s cleanup.
 export { renderRules, renderService, restoreText, type ProxyState, type RenderedService, type RenderContext } from "./render";
 export { startServiceProxy, type ServiceProxy, type ServiceProxyOptions } from "./proxy";
-export { resetServiceProxy, ensureServiceRangeRoute, ensureSysctls } from "./iptables";
+export { resetServiceProxy, ensureSysctls } from "./iptables";
 export { ProxySyncer, type ProxySource, type SyncResult } from "./syncer";

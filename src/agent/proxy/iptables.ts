@@ -1,6 +1,6 @@
 // The proxy's dealings with the kernel, all through a CommandRunner (so tests point it at a
 // network namespace): iptables-restore, finding our chains, the jumps from the built-in chains,
-// the sysctls the rules need, the policy routes for the Service range, and `bramble reset`.
+// the sysctls the rules need, and `bramble reset`.
 import { runCommand, type CommandRunner } from "../host/run";
 import { CHAIN_PREFIX, EXTERNAL_SERVICES, FILTER_SERVICES, FIREWALL, FORWARD, POSTROUTING, SERVICES } from "./chains";
 
@@ -102,36 +102,10 @@ export async function ensureSysctls(run: CommandRunner): Promise<string[]> {
   return problems;
 }
 
-/** Policy-rule priorities (below main's 32766) for the Service range. */
-export const RULE_PREF_LOCAL = 9700;
-export const RULE_PREF_UNREACHABLE = 9701;
-
-/**
- * A packet to a Service address that no rule DNATed must not follow the default route off the
- * node. An `unreachable` route in the main table would also refuse the node's own connections
- * before the OUTPUT DNAT sees them, so: locally generated packets (iif lo) look up main as usual
- * (the filter table refuses unknown Service addresses for them), everything else routed to the
- * Service range is unreachable.
- */
-export async function ensureServiceRangeRoute(run: CommandRunner, serviceCidr: string): Promise<void> {
-  const want: [number, string[], string][] = [
-    [RULE_PREF_LOCAL, ["iif", "lo", "to", serviceCidr, "lookup", "main"], `from all to ${serviceCidr} iif lo lookup main`],
-    [RULE_PREF_UNREACHABLE, ["to", serviceCidr, "unreachable"], `from all to ${serviceCidr} unreachable`],
-  ];
-  for (const [pref, args, expect] of want) {
-    const shown = await run(["ip", "-4", "rule", "show", "pref", String(pref)]);
-    const lines = shown.stdout.split("\n").filter(Boolean);
-    if (lines.length === 1 && lines[0]!.replace(/^\d+:\s*/, "").trim() === expect) continue;
-    for (let i = 0; i < lines.length; i++) await run(["ip", "-4", "rule", "del", "pref", String(pref)]);
-    const r = await run(["ip", "-4", "rule", "add", "pref", String(pref), ...args]);
-    if (r.code !== 0) throw new Error(`ip rule add pref ${pref} failed (exit ${r.code}): ${r.stderr.trim()}`);
-  }
-}
-
 /**
  * `bramble reset`: removes the jumps to BRAMBLE- chains from the built-in chains, flushes and
- * deletes every BRAMBLE- chain (one atomic restore per table), and the Service-range policy
- * rules. Returns a one-line summary.
+ * deletes every BRAMBLE- chain (one atomic restore per table). Returns a one-line summary.
+ * (The unreachable route for the Service range belongs to the pod network, which removes it.)
  */
 export async function resetServiceProxy(run: CommandRunner = runCommand): Promise<string> {
   let chains = 0;
@@ -151,9 +125,5 @@ export async function resetServiceProxy(run: CommandRunner = runCommand): Promis
     chains += ours.length;
     jumps += unhook.length;
   }
-  let rules = 0;
-  for (const pref of [RULE_PREF_LOCAL, RULE_PREF_UNREACHABLE]) {
-    while ((await run(["ip", "-4", "rule", "del", "pref", String(pref)])).code === 0) rules++;
-  }
-  return `iptables: removed ${chains} bramble chains and ${jumps} jumps to them; ip rules: removed ${rules}`;
+  return `service proxy: removed ${chains} iptables chains and ${jumps} jumps to them`;
 }

@@ -12,7 +12,7 @@ import { Backoff } from "../../machinery/backoff";
 import type { Logger } from "../../machinery/log";
 import type { ClusterNetwork } from "../cluster-network";
 import { runCommand, type CommandRunner } from "../host/run";
-import { ensureServiceRangeRoute, ensureSysctls } from "./iptables";
+import { ensureSysctls } from "./iptables";
 import { renderContext } from "./render";
 import { ProxySyncer } from "./syncer";
 
@@ -114,9 +114,6 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
 
   // Host settings first: rules for 127.0.0.1 NodePorts are useless without route_localnet.
   for (const p of await ensureSysctls(run)) log.warn("a sysctl the Service rules rely on could not be set", { problem: p });
-  await ensureServiceRangeRoute(run, o.cluster.serviceCidr).catch((e) =>
-    log.warn("cannot install the unreachable policy route for the Service range", { error: (e as Error).message }),
-  );
   await Promise.all([svcInformer.start(), epInformer.start()]);
   void nodeInformer.start().catch((e) => log.warn("watching the node failed", { error: (e as Error).message }));
   // The first sync is awaited so Services work once we return; if it failed, it is logged and

@@ -250,8 +250,9 @@ export function filterRules(parts: Iterable<RenderedService>, ctx: RenderContext
   return [
     ...services,
     // A Service address with no rule behind it (no such Service, or the port is wrong) is refused
-    // here instead of following the default route off the node. Addresses bound on the node (the
-    // cluster DNS address) are not Services.
+    // here instead of following the default route off the node — also where the pod network's
+    // unreachable route for the range is absent (--flannel-backend none). Addresses bound on the
+    // node (the cluster DNS address) are not Services.
     `-A ${FILTER_SERVICES} ${comment("service addresses with no rule")} -d ${ctx.serviceCidr} -m addrtype ! --dst-type LOCAL -j REJECT --reject-with icmp-net-unreachable`,
     ...external,
     `-A ${FORWARD} ${comment("bramble forwarding rules")} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
