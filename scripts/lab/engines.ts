@@ -2,6 +2,7 @@
 // (through nsenter) with its own data root, exec root (so its own managed containerd), socket,
 // pid file, containerd namespace and docker0 range. Each gets the busybox test image.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { ensureTestImage } from "../../src/agent/images/testimage";
 import { DockerRuntime } from "../../src/agent/runtime/docker/docker";
 import type { LabNodeSpec, NodePaths } from "./config";
@@ -53,9 +54,38 @@ export async function stopEngine(p: NodePaths, marker: string): Promise<string[]
       if (rm.code !== 0) problems.push(`docker rm -f on ${p.dockerSocket}: ${rm.stderr.trim()}`);
     }
   }
-  await endProcesses([...labProcessesOf(p.enginePid, marker), ...labProcessesOf(p.dockerPid, marker)], 15_000);
+  await endProcesses([...new Set([...labProcessesOf(p.enginePid, marker), ...labProcessesOf(p.dockerPid, marker)])], 15_000);
+  // Containers outlive a dockerd that was killed (their shims keep them): find them by the IDs
+  // this engine gave them, in the cgroups Docker put them in.
+  await endProcesses(containerProcesses(p.dockerData), 0);
+  // containerd's shims run in containerd's session (containerd.pid), not dockerd's.
+  await endProcesses(labProcessesOf(join(p.dockerExec, "containerd", "containerd.pid"), marker), 0);
   problems.push(...(await unmountUnder(p.dir)));
   return problems;
+}
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** Pids in the cgroups of the containers an engine made (cgroup v1 controllers, or v2), by container ID. */
+export function containerProcesses(dockerData: string): number[] {
+  const containers = join(dockerData, "containers");
+  if (!existsSync(containers)) return [];
+  const ids = readdirSync(containers).filter((id) => /^[0-9a-f]{64}$/.test(id));
+  if (!ids.length) return [];
+  const hierarchies = [CGROUP_ROOT, ...readdirSync(CGROUP_ROOT).map((c) => join(CGROUP_ROOT, c))];
+  const pids = new Set<number>();
+  for (const id of ids) {
+    for (const h of hierarchies) {
+      for (const dir of [join(h, "docker", id), join(h, "system.slice", `docker-${id}.scope`)]) {
+        try {
+          for (const line of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")) if (line.trim()) pids.add(Number(line));
+        } catch {
+          // not in this hierarchy
+        }
+      }
+    }
+  }
+  return [...pids];
 }
 
 /** Lazily unmounts everything mounted at or below dir (overlays, netns and shm mounts), deepest first. */

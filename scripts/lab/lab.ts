@@ -130,7 +130,7 @@ export async function upLab(opts: UpOptions = {}): Promise<Lab> {
   const say = opts.progress ?? (() => {});
   const started = performance.now();
   const step = (what: string) => say(`lab: ${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  await acquireLock(opts.lockTimeoutMs ?? 15 * 60_000, say);
+  await acquireLabLock(opts.lockTimeoutMs ?? 15 * 60_000, say);
   const lab = new Lab();
   try {
     await downLab(lab.root, { keepLock: true });
@@ -180,7 +180,7 @@ export async function downLab(root = labRoot(), opts: { keepLock?: boolean } = {
     if (left.length) problems.push(`processes of ${paths.dir} still running: ${left.join(", ")}`);
   }
   problems.push(...removeTree(root));
-  if (!opts.keepLock) releaseLock();
+  if (!opts.keepLock) releaseLabLock();
   if (problems.length) throw new Error(`lab: teardown incomplete:\n  ${problems.join("\n  ")}`);
 }
 
@@ -204,7 +204,7 @@ export async function labStatus(root = labRoot()): Promise<string> {
 }
 
 // One lab per machine: the lock names the pid of the process that owns the lab.
-async function acquireLock(timeoutMs: number, say: (s: string) => void): Promise<void> {
+export async function acquireLabLock(timeoutMs: number, say: (s: string) => void): Promise<void> {
   const path = lockPath();
   let told = false;
   await waitFor(`the lab lock ${path}`, async () => {
@@ -225,7 +225,7 @@ async function acquireLock(timeoutMs: number, say: (s: string) => void): Promise
   }, timeoutMs);
 }
 
-function releaseLock() {
+export function releaseLabLock() {
   const path = lockPath();
   try {
     if (Number(readFileSync(path, "utf8").trim()) === process.pid || !alive(Number(readFileSync(path, "utf8").trim()))) unlinkSync(path);

@@ -69,19 +69,22 @@ export function readPid(pidFile: string): number | undefined {
 }
 
 /**
- * The processes a pid file stands for: the recorded process and every member of its session
- * (dockerd's containerd, containerd's shims, anything bramble ran), limited to those whose
- * command line names `marker` (the lab root).
+ * The processes a pid file stands for: the recorded process and the members of the session it
+ * leads (dockerd's containerd, containerd's shims, whatever bramble ran). While the leader runs
+ * and its command line names `marker` (the lab root), the session is ours and all of it goes;
+ * once the leader is gone, only members whose own command line names the marker (the pid may
+ * since have been reused by someone else's session).
  */
 export function labProcessesOf(pidFile: string, marker: string): number[] {
   const pid = readPid(pidFile);
   if (pid === undefined) return [];
-  return processTable()
-    .filter((p) => (p.pid === pid || p.sid === pid) && p.cmdline.includes(marker))
-    .map((p) => p.pid);
+  const table = processTable();
+  const leader = table.find((p) => p.pid === pid);
+  const ours = leader !== undefined && leader.cmdline.includes(marker) && alive(pid);
+  return table.filter((p) => (p.pid === pid || p.sid === pid) && (ours || p.cmdline.includes(marker))).map((p) => p.pid);
 }
 
-/** SIGTERM, then SIGKILL whatever is left after graceMs. Resolves once they are all gone. */
+/** SIGTERM, then SIGKILL whatever is left after graceMs (0: SIGKILL at once). Resolves once they are all gone. */
 export async function endProcesses(pids: number[], graceMs: number): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     for (const pid of pids) {
@@ -92,7 +95,7 @@ export async function endProcesses(pids: number[], graceMs: number): Promise<voi
       }
     }
   };
-  signal("SIGTERM");
+  if (graceMs > 0) signal("SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && pids.some(alive)) await Bun.sleep(100);
   if (!pids.some(alive)) return;
