@@ -17,6 +17,7 @@ import { hostCapacity, hostSystemFacts } from "./node/host";
 import { registerNode } from "./node/register";
 import type { NodeConfig } from "./node/spec";
 import { advertiseServingCert, startNodeEndpoint, type NodeEndpoint } from "./server/index";
+import { readClusterNetwork, startPodNetworking, type NodeNetworking } from "./networking";
 
 export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 
@@ -35,7 +36,6 @@ export interface AgentConfig {
   connection: AgentConnection;
   /** Servers label their node control-plane. */
   controlPlane?: boolean;
-  clusterDns?: string;
   heartbeatIntervalMs?: number;
   dockerProbeIntervalMs?: number;
   /** Where logs and exec are served (HTTPS, all interfaces); default 10250, 0 picks a free port. */
@@ -52,6 +52,7 @@ export { JoinRefused };
 export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("agent")): Promise<RunningAgent> {
   const abort = new AbortController();
   const conn = await connect(cfg, log, abort.signal);
+  const cluster = await readClusterNetwork(conn.client, log, abort.signal);
 
   let docker: DockerStatus = await probeDocker(cfg.dockerSocket);
   if (!docker.reachable) log.warn("the Docker engine is unreachable; the node reports NotReady until it answers", { socket: cfg.dockerSocket, error: docker.error });
@@ -71,7 +72,14 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   } catch (e) {
     log.error("cannot serve logs and exec; the node runs pods without them", { err: e });
   }
-  const health = (): NodeHealth => (docker.reachable ? {} : { Ready: dockerDownCondition(cfg.dockerSocket, docker.error) });
+  // Until the pod network is up, the node says so the way upstream's kubelet does.
+  let networkProblem: string | undefined = cluster.podNetwork === "none" ? undefined : "the pod network is starting";
+  const health = (): NodeHealth =>
+    !docker.reachable
+      ? { Ready: dockerDownCondition(cfg.dockerSocket, docker.error) }
+      : networkProblem
+        ? { Ready: { status: "False", reason: "KubeletNotReady", message: `container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:${networkProblem}` } }
+        : {};
 
   const node = await registerWithRetry(conn.client, nodeCfg, health, log, abort.signal);
   log.info("node registered", { node: cfg.nodeName, internalIP: cfg.nodeIp, runtime: nodeCfg.nodeInfo.containerRuntimeVersion });
@@ -98,20 +106,51 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
     heartbeat.healthChanged(cfg.nodeName);
   }, cfg.dockerProbeIntervalMs ?? 5_000);
 
+  // Pods start only once they have their network: the pod network first (retried until it
+  // comes up; the node is NotReady meanwhile), then the kubelet, then Services and DNS.
   let kubelet: { stop(): Promise<void> | void } | undefined;
-  try {
-    kubelet = await startKubeletIfPresent(conn.client, cfg.dockerSocket, {
-      nodeName: cfg.nodeName,
-      dataDir: cfg.dataDir,
-      clusterDns: cfg.clusterDns,
-      apiServerHost: conn.apiServerHost,
-      apiServerPort: conn.apiServerPort,
-      caCertPem: conn.caCertPem,
-      nodeIp: cfg.nodeIp,
-    }, log);
-  } catch (e) {
-    log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
-  }
+  let networking: NodeNetworking | undefined;
+  const startNode = async () => {
+    const backoff = new Backoff(2_000, 30_000);
+    while (!abort.signal.aborted) {
+      try {
+        networking = await startPodNetworking({ client: conn.client, cluster, nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dockerSocket: cfg.dockerSocket, log: log.child("net"), signal: abort.signal });
+        break;
+      } catch (e) {
+        networkProblem = (e as Error).message;
+        heartbeat.healthChanged(cfg.nodeName);
+        const delay = backoff.next();
+        log.error("the pod network is not ready; retrying", { err: e, retryInMs: delay });
+        await Bun.sleep(delay);
+      }
+    }
+    if (abort.signal.aborted || !networking) return;
+    if (networkProblem) {
+      networkProblem = undefined;
+      heartbeat.healthChanged(cfg.nodeName);
+    }
+    try {
+      kubelet = await startKubeletIfPresent(conn.client, cfg.dockerSocket, {
+        nodeName: cfg.nodeName,
+        dataDir: cfg.dataDir,
+        clusterDns: cluster.clusterDns,
+        clusterDomain: cluster.clusterDomain,
+        podNetwork: networking.podNetwork,
+        apiServerHost: conn.apiServerHost,
+        apiServerPort: conn.apiServerPort,
+        caCertPem: conn.caCertPem,
+        nodeIp: cfg.nodeIp,
+      }, log);
+    } catch (e) {
+      log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
+    }
+    await networking.startServices();
+  };
+  // Without a pod network the kubelet is running when this returns (callers and tests rely on
+  // it). With one, the pod network may wait for this node's podCIDR (a full cluster range), so
+  // this returns after registration: the node reports NotReady until its network is up.
+  const started = startNode();
+  if (cluster.podNetwork === "none") await started;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -122,6 +161,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         clearInterval(probe);
         informer.stop();
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
+        await networking?.stop();
         await heartbeat.stop();
         await endpoint?.stop().catch((e) => log.error("stopping the logs/exec endpoint failed", { err: e }));
       })()),

@@ -12,13 +12,11 @@ export interface KubeletOptions {
   nodeIp?: string;
   dataDir: string;
   clusterDns?: string;
+  clusterDomain?: string;
   apiServerHost: string;
   apiServerPort: number;
   caCertPem: string;
-  /**
-   * The Docker network pods join (default "bridge"). Not the node's podCIDR: giving each node a
-   * network for its podCIDR is the pod network's job (issue 5), which will pass its name here.
-   */
+  /** The Docker network pods join: the pod network's bridge for this node's podCIDR, or "bridge". */
   podNetwork?: string;
 }
 

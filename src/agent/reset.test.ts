@@ -27,7 +27,9 @@ test("reset removes only bramble-labelled containers and networks, and bramble's
     mkdirSync(join(data, "server"), { recursive: true });
     writeFileSync(join(dir, "keep"), "not bramble's");
     const lines: string[] = [];
-    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l) });
+    const commands: string[] = [];
+    const run = async (argv: string[]) => (commands.push(argv.join(" ")), { code: 0, stdout: "", stderr: "" });
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l), run });
     expect(failures).toBe(0);
     expect(calls).toContain("POST /containers/c1/stop");
     expect(calls).toContain("DELETE /containers/c2");
@@ -35,6 +37,11 @@ test("reset removes only bramble-labelled containers and networks, and bramble's
     expect(calls.some((c) => c.includes("not-ours"))).toBe(false);
     expect(lines[0]).toBe("containers: removed 2");
     expect(lines[1]).toBe("networks: removed 1");
+    // The network steps ran through the runner (never on this shared host): the proxy's and the
+    // pod network's iptables were read, and the DNS address looked up.
+    expect(commands).toContain("iptables-save -t nat");
+    expect(commands.some((c) => c.startsWith("ip route flush") || c.startsWith("ip -4 route") || c.startsWith("ip -4 -j route") || c.includes("route"))).toBe(true);
+    expect(commands).toContain("ip link show dev bramble-dns");
     expect(existsSync(data)).toBe(false);
     expect(existsSync(join(dir, "keep"))).toBe(true);
   } finally {
@@ -45,7 +52,8 @@ test("reset removes only bramble-labelled containers and networks, and bramble's
 
 test("an unreachable engine is reported and skipped", async () => {
   const lines: string[] = [];
-  const { failures } = await resetNode({ dataDir: join(tmpdir(), "bramble-reset-none"), dockerSocket: "/nonexistent/docker.sock", say: (l) => lines.push(l) });
+  const run = async () => ({ code: 0, stdout: "", stderr: "" }); // a host with nothing of bramble on it
+  const { failures } = await resetNode({ dataDir: join(tmpdir(), "bramble-reset-none"), dockerSocket: "/nonexistent/docker.sock", say: (l) => lines.push(l), run });
   expect(failures).toBe(0);
   expect(lines[0]).toStartWith("docker: not reachable at unix:///nonexistent/docker.sock");
 });

@@ -1,15 +1,22 @@
 // `bramble reset`: undo what bramble did to this machine — its containers and Docker networks
 // (found by the io.bramble.managed label, so nothing else on the engine is touched), its
-// iptables chains, and its state under the data dir. Each step reports one line and a failed
+// pod network (routes, rules, iptables chains), the Service proxy's chains, the cluster DNS
+// address, and its state under the data dir. Each step reports one line and a failed
 // step does not stop the others: a half-broken node is exactly when people reset.
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { removeDnsAddress } from "./dns/index";
+import type { CommandRunner } from "./host/run";
+import { resetPodNetwork } from "./network/index";
+import { resetServiceProxy } from "./proxy/index";
 import { LABELS } from "./runtime/runtime";
 
 export interface ResetOptions {
   dataDir: string;
   dockerSocket: string;
   say: (line: string) => void;
+  /** Runs ip/iptables; tests pass a recorder so the shared host's network is left alone. */
+  run?: CommandRunner;
 }
 
 /** What bramble keeps under the data dir; the dir itself goes only if nothing else is in it. */
@@ -38,14 +45,6 @@ async function removeNetworks(socket: string): Promise<number> {
   return list.length;
 }
 
-/**
- * Hook for the proxy's iptables chains: bramble installs none yet. When the proxy lands, flush
- * and delete its chains (and the jumps to them) here.
- */
-async function removeIptablesChains(): Promise<number> {
-  return 0;
-}
-
 export async function resetNode(o: ResetOptions): Promise<{ failures: number }> {
   let failures = 0;
   const step = async (what: string, f: () => Promise<string>) => {
@@ -67,7 +66,13 @@ export async function resetNode(o: ResetOptions): Promise<{ failures: number }> 
     await step("containers", async () => `containers: removed ${await removeContainers(o.dockerSocket)}`);
     await step("networks", async () => `networks: removed ${await removeNetworks(o.dockerSocket)}`);
   }
-  await step("iptables", async () => `iptables: removed ${await removeIptablesChains()} chains`);
+  // The pod network's routes and chains first; the proxy's step then removes any BRAMBLE- chain left.
+  await step("pod network", () => resetPodNetwork({ run: o.run }));
+  await step("service proxy", () => resetServiceProxy(o.run));
+  await step("cluster dns", async () => {
+    await removeDnsAddress(o.run);
+    return "cluster dns: removed its address";
+  });
   await step("data dir", async () => {
     const removed = STATE_DIRS.map((d) => join(o.dataDir, d)).filter((p) => existsSync(p));
     for (const p of removed) rmSync(p, { recursive: true, force: true });

@@ -167,6 +167,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
+    serviceLB: cfg.serviceLB,
     extra: [
       (client, informers) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }),
       (client, informers) => startRootCaPublisher(client, { caCertPem: pki.caCertPem, informers }),

@@ -23,6 +23,7 @@ export interface KubeletOptions {
   nodeName: string;
   dataDir: string;
   clusterDns?: string;
+  clusterDomain?: string;
   apiServerHost: string;
   apiServerPort: number;
   caCertPem: string;
@@ -81,6 +82,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
       network,
       pauseImage,
       clusterDns: opts.clusterDns,
+      clusterDomain: opts.clusterDomain,
       apiServerHost: opts.apiServerHost,
       apiServerPort: opts.apiServerPort,
       caCertPem: opts.caCertPem,

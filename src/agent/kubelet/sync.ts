@@ -29,6 +29,7 @@ export interface SyncConfig {
   network: string;
   pauseImage: string;
   clusterDns?: string;
+  clusterDomain?: string;
   apiServerHost: string;
   apiServerPort: number;
   caCertPem: string;
@@ -146,7 +147,7 @@ export class PodSync {
     for (const old of sandboxes) await this.d.runtime.removeContainer(old.id);
     const attempt = current ? attemptOf(current) + 1 : 0;
     const labels = containerLabels(pod, this.cfg.nodeName, PAUSE_NAME, "pause", attempt, 0, "");
-    const spec = pauseSpec(pod, { image: this.cfg.pauseImage, network: this.cfg.network, clusterDns: this.cfg.clusterDns }, containerName(pod, PAUSE_NAME, attempt), labels);
+    const spec = pauseSpec(pod, { image: this.cfg.pauseImage, network: this.cfg.network, clusterDns: this.cfg.clusterDns, clusterDomain: this.cfg.clusterDomain }, containerName(pod, PAUSE_NAME, attempt), labels);
     const id = await this.d.runtime.createContainer(spec);
     await this.d.runtime.startContainer(id);
     return this.d.runtime.inspectContainer(id);

@@ -65,7 +65,9 @@ export async function removeServiceRoutes(run: CommandRunner): Promise<number> {
   for (const r of await listServiceRoutes(run)) {
     if ((await run(["ip", "-4", "route", "del", "unreachable", r.dst, "proto", P])).code === 0) removed++;
   }
-  const table = parseRouteJson((await run(["ip", "-j", "-4", "route", "show", "table", T])).stdout);
+  // A table that never existed makes ip print "[" and fail: nothing to flush then.
+  const shown = await run(["ip", "-j", "-4", "route", "show", "table", T]);
+  const table = shown.code === 0 ? parseRouteJson(shown.stdout) : [];
   if (table.length && (await run(["ip", "-4", "route", "flush", "table", T])).code === 0) removed += table.length;
   // `ip rule del priority N` deletes one rule per call; stop when none is left (or after a bound).
   for (let i = 0; i < 16; i++) {
