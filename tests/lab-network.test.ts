@@ -192,6 +192,10 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
       expect(webPods).toContain(body);
       const lookup = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "web.default.svc.cluster.local");
       expect(lookup.stdout).toContain(clusterIP);
+      // Asked directly, as a pod's resolver does: the cluster DNS address answers from the pod.
+      const direct = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "web.default.svc.cluster.local", "10.43.0.10");
+      expect(direct.stdout).toContain("Server:\t\t10.43.0.10");
+      expect(direct.stdout).toContain(`Address: ${clusterIP}`);
       for (const name of ["web", "web.default", "web.default.svc.cluster.local"]) {
         expect(webPods).toContain(await wgetFrom(client, `http://${name}/`));
       }
