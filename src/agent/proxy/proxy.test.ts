@@ -88,5 +88,5 @@ describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server"
 
     await restarted.stop();
     expect(await resetServiceProxy(lab.runNode)).toMatch(/^service proxy: removed \d+ iptables chains and 9 jumps/);
-  });
+  }, 60_000);
 });
