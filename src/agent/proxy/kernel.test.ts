@@ -38,10 +38,10 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     await lab.serveAt(LAB.endpoint, 9090, "one\n");
     await lab.serveAt(LAB.endpoint2, 9090, "two\n");
     expect(await ensureSysctls(lab.runNode)).not.toContain(expect.stringMatching(/route_localnet/));
-  });
+  }, 60_000);
   afterAll(async () => {
     await lab?.destroy();
-  });
+  }, 60_000);
 
   test("ClusterIP, NodePort on the node's addresses and 127.0.0.1, from outside; hairpin; refusals; deletion", async () => {
     const objs = new Objects();

@@ -36,12 +36,12 @@ describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server"
     lab = await createNetnsLab("bpx");
     await lab.serve([8080], BODY);
     env = await startHttpTestApi({ serviceCidr: LAB.serviceCidr });
-  });
+  }, 60_000);
   afterAll(async () => {
     for (const p of proxies) await p.stop();
     await env?.stop();
     await lab?.destroy();
-  });
+  }, 60_000);
 
   test("Services and Endpoints written to the API become working rules; changes follow; deletion removes them; a restart takes over", async () => {
     const svcs = env.client.resource<Service>(servicesDef);
