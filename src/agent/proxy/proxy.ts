@@ -1,10 +1,11 @@
-// startServiceProxy: informers on Services, Endpoints and this Node feed a ProxySyncer. Events
+// startServiceProxy: informers on Services and Endpoints feed a ProxySyncer. (No Node informer:
+// NodePorts match every local address with `addrtype --dst-type LOCAL`, so the rules never need
+// the node's addresses, and this node's status updates would only wake us for nothing.) Events
 // only mark Services dirty; one sync runs at a time and picks up everything marked meanwhile,
 // so a burst (a Deployment scaling, 1,000 Services at start) costs a few restores, not one each.
 // A failed restore leaves the previous rules in force (each table is atomic), is logged, and is
 // retried with backoff as a full sync.
 import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
-import { nodes as nodesDef, type Node } from "../../api/resources/node";
 import { services as servicesDef, type Service } from "../../api/resources/service";
 import type { KubeClient } from "../../client/client";
 import { Informer, objectKeyOf } from "../../client/informer";
@@ -40,8 +41,6 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   const log = o.log;
   const svcInformer = new Informer<Service>(o.client.resource<Service>(servicesDef), { transform: dropManagedFields });
   const epInformer = new Informer<Endpoints>(o.client.resource<Endpoints>(endpointsDef), { transform: dropManagedFields });
-  const nodeInformer = new Informer<Node>(o.client.resource<Node>(nodesDef), { fieldSelector: `metadata.name=${o.nodeName}` });
-  let nodeIps = [...o.nodeIps];
   const syncer = new ProxySyncer(
     run,
     {
@@ -94,30 +93,22 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
     }
   }
 
+  // Nothing is synced before both caches are full: Services listed before their Endpoints would
+  // be written as having none (REJECT), for a moment, over the rules of an earlier run.
+  let ready = false;
   const onObject = (obj: Service | Endpoints) => {
     syncer.markDirty(objectKeyOf(obj));
-    schedule();
+    if (ready) schedule();
   };
   svcInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
   epInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
-  nodeInformer.on({
-    add: (n) => nodeChanged(n),
-    update: (_, n) => nodeChanged(n),
-  });
-  function nodeChanged(n: Node) {
-    const ips = (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP" || a.type === "ExternalIP").map((a) => a.address);
-    const merged = [...new Set([...o.nodeIps, ...ips])];
-    if (merged.join(",") === nodeIps.join(",")) return;
-    nodeIps = merged;
-    log.info("node addresses", { addresses: nodeIps });
-  }
-
+  log.info("Service proxy starting", { node: o.nodeName, nodeIps: o.nodeIps, serviceCidr: o.cluster.serviceCidr, clusterCidr: o.cluster.clusterCidr });
   // Host settings first: rules for 127.0.0.1 NodePorts are useless without route_localnet.
   for (const p of await ensureSysctls(run)) log.warn("a sysctl the Service rules rely on could not be set", { problem: p });
   await Promise.all([svcInformer.start(), epInformer.start()]);
-  void nodeInformer.start().catch((e) => log.warn("watching the node failed", { error: (e as Error).message }));
-  // The first sync is awaited so Services work once we return; if it failed, it is logged and
-  // retried in the background.
+  ready = true;
+  // The first sync (full) is awaited so Services work once we return; if it failed, it is logged
+  // and retried in the background.
   syncer.markFull();
   schedule(0);
   await firstAttemptDone;
@@ -135,7 +126,6 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       if (timer) clearTimeout(timer);
       svcInformer.stop();
       epInformer.stop();
-      nodeInformer.stop();
       await running;
       for (const w of idleWaiters.splice(0)) w();
       // The rules stay: Services keep working through an agent restart, and the next agent's
