@@ -126,6 +126,35 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     expect(await lab.get(lab.node, "http://10.43.0.22/")).toBe("ERR 7");
   }, 60_000);
 
+  test("an established connection through a ClusterIP survives a restarted proxy's full sync", async () => {
+    const server = Bun.spawn(["nsenter", `--net=/var/run/netns/${lab.endpoint}`, "/bin/busybox", "nc", "-l", "-p", "7000", "-e", "/bin/cat"], { stdout: "ignore", stderr: "ignore" });
+    let client: ReturnType<typeof Bun.spawn> | undefined;
+    try {
+      const objs = new Objects();
+      objs.put(service("default", "echo", "10.43.0.50", { ports: [{ name: "echo", protocol: "TCP", port: 7000, targetPort: 7000 }] }));
+      objs.put(endpoints("default", "echo", [{ ip: LAB.endpoint }], [{ name: "echo", port: 7000 }]));
+      await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
+      await Bun.sleep(200); // the listener
+      client = Bun.spawn(["nsenter", `--net=/var/run/netns/${lab.node}`, "/bin/busybox", "nc", "10.43.0.50", "7000"], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+      const reader = (client.stdout as ReadableStream<Uint8Array>).getReader();
+      const stdin = client.stdin as import("bun").FileSink;
+      const echo = async (line: string) => {
+        stdin.write(`${line}\n`);
+        await stdin.flush();
+        const got = await Promise.race([reader.read(), Bun.sleep(5_000).then(() => undefined)]);
+        return got?.value ? new TextDecoder().decode(got.value) : "no answer";
+      };
+      expect(await echo("before")).toBe("before\n");
+      // The agent restarts: a new proxy, empty memory, rewrites every chain (full sync).
+      expect((await new ProxySyncer(lab.runNode, objs.source, ctx).sync()).kind).toBe("full");
+      expect(await echo("after")).toBe("after\n");
+    } finally {
+      client?.kill();
+      server.kill();
+      await Promise.all([client?.exited, server.exited]);
+    }
+  }, 60_000);
+
   test("two endpoints: connections spread over both; ClientIP affinity keeps a client on one", async () => {
     const objs = new Objects();
     const pair = () => endpoints("default", "pair", [{ ip: LAB.endpoint }, { ip: LAB.endpoint2 }], [{ name: "http", port: 9090 }]);
