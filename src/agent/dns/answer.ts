@@ -5,6 +5,7 @@
 // miss), so a repeated question costs a Map lookup and a copy.
 import * as dnsPacket from "dns-packet";
 import type { Answer, Question } from "dns-packet";
+import { encodeResponse } from "./encode";
 import { readQuery } from "./question";
 import type { ClusterRecords } from "./records";
 import { RCODE, resolve, type Answered, type Rcode, type ResolverOptions } from "./resolver";
@@ -110,11 +111,13 @@ async function answerSlowly(ctx: QueryContext, query: Buffer, udp: boolean): Pro
 
 function encodeAnswer(id: number, rd: boolean, q: Question, res: Answered, edns: boolean, limit: number): Buffer {
   const flags = (res.authoritative ? AA : 0) | (rd ? RD : 0) | RA | RCODE[res.rcode];
+  const ours = encodeResponse({ id, flags, question: q, answers: res.answers, authorities: res.authorities, additionals: res.additionals, ednsUdpSize: edns ? EDNS_UDP_SIZE : undefined }, limit);
+  if (ours) return ours;
+  // Records of other types (an upstream's answer to an ExternalName chase): dns-packet, uncompressed.
   const additionals: Answer[] = [...res.additionals];
   if (edns) additionals.push({ type: "OPT", name: ".", udpPayloadSize: EDNS_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as unknown as Answer);
   const out = dnsPacket.encode({ type: "response", id, flags, questions: [q], answers: res.answers, authorities: res.authorities, additionals });
   if (out.length <= limit) return out;
-  // Too big for the client's datagram: the question alone, truncated, so it retries over TCP.
   return dnsPacket.encode({ type: "response", id, flags: flags | TC, questions: [q], additionals: edns ? additionals.slice(-1) : [] });
 }
 

@@ -17,11 +17,13 @@ const HOST = "127.0.0.1";
 function records(): ClusterRecords {
   const r = new ClusterRecords("cluster.local");
   r.upsertService({ metadata: { namespace: "default", name: "web" }, spec: { clusterIP: "10.43.0.20", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
-  r.upsertService({ metadata: { namespace: "default", name: "many" }, spec: { clusterIP: "None", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
-  r.upsertEndpoints({
-    metadata: { namespace: "default", name: "many" },
-    subsets: [{ addresses: Array.from({ length: 20 }, (_, i) => ({ ip: `10.42.0.${i + 1}` })), ports: [{ name: "http", port: 80, protocol: "TCP" }] }],
-  } as Endpoints);
+  for (const [name, n] of [["many", 100], ["fifty", 50]] as const) {
+    r.upsertService({ metadata: { namespace: "default", name }, spec: { clusterIP: "None", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
+    r.upsertEndpoints({
+      metadata: { namespace: "default", name },
+      subsets: [{ addresses: Array.from({ length: n }, (_, i) => ({ ip: `10.42.0.${i + 1}` })), ports: [{ name: "http", port: 80, protocol: "TCP" }] }],
+    } as Endpoints);
+  }
   r.upsertService({ metadata: { namespace: "default", name: "ext" }, spec: { type: "ExternalName", externalName: "example.test" } } as Service);
   return r;
 }
@@ -113,17 +115,30 @@ describe("cluster names over UDP and TCP", () => {
     expect(r.additionals!.map((a) => "data" in a && a.data)).toEqual(["10.43.0.20"]);
   });
 
-  test("an answer too big for 512 bytes is truncated over UDP, whole over TCP, and fits EDNS's larger size when it can", async () => {
-    const small = await askUdp(HOST, dns.l.port, "many.default.svc.cluster.local");
-    expect(small.flag_tc).toBe(true);
-    expect(small.answers).toEqual([]);
-    const edns = await askUdp(HOST, dns.l.port, "many.default.svc.cluster.local", "A", { edns: 4096 });
-    expect(edns.flag_tc).toBe(false);
-    expect(edns.answers).toHaveLength(20);
-    expect(edns.additionals!.some((a) => a.type === "OPT")).toBe(true);
+  test("names are compressed: 50 A records fit a 1232-byte EDNS datagram whole", async () => {
+    const raw = await udpExchange(HOST, dns.l.port, buildQuery("fifty.default.svc.cluster.local", "A", { edns: 4096 }));
+    const r = dnsPacket.decode(raw!);
+    expect(r.flag_tc).toBe(false);
+    expect(r.answers).toHaveLength(50);
+    expect(raw!.length).toBeLessThanOrEqual(1232);
+  });
+
+  test("too big for the datagram: the records that fit, TC set (partial, as CoreDNS); whole over TCP", async () => {
+    const plain = await udpExchange(HOST, dns.l.port, buildQuery("many.default.svc.cluster.local"));
+    const p = dnsPacket.decode(plain!);
+    expect(p.flag_tc).toBe(true);
+    expect(plain!.length).toBeLessThanOrEqual(512);
+    expect(p.answers!.length).toBeGreaterThan(10); // uncompressed, not even 10 would fit
+    expect(p.answers!.length).toBeLessThan(100);
+    const edns = await udpExchange(HOST, dns.l.port, buildQuery("many.default.svc.cluster.local", "A", { edns: 4096 }));
+    const e = dnsPacket.decode(edns!);
+    expect(e.flag_tc).toBe(true);
+    expect(edns!.length).toBeLessThanOrEqual(1232);
+    expect(e.answers!.length).toBeGreaterThan(p.answers!.length);
+    expect(e.additionals!.some((a) => a.type === "OPT")).toBe(true);
     const tcp = await askOverTcp(HOST, dns.l.port, "many.default.svc.cluster.local");
     expect(tcp.flag_tc).toBe(false);
-    expect(tcp.answers).toHaveLength(20);
+    expect(tcp.answers).toHaveLength(100);
   });
 
   test("garbage gets FORMERR or nothing, and the server keeps answering", async () => {
@@ -242,6 +257,7 @@ describe("answer cache", () => {
         ["WEB.default.svc.cluster.local", "A", 1232],
         ["many.default.svc.cluster.local", "A", undefined],
         ["many.default.svc.cluster.local", "A", 4096],
+        ["fifty.default.svc.cluster.local", "A", 1232],
         ["web.default.svc.cluster.local", "AAAA", undefined],
         ["_http._tcp.web.default.svc.cluster.local", "SRV", undefined],
         ["nope.default.svc.cluster.local", "A", 1232],
