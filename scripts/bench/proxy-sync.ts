@@ -64,6 +64,7 @@ const rows: (string | number)[][] = [];
 let fullMedian = 0;
 let partialP50 = 0;
 let legacyFull = NaN;
+let fullSteps = "";
 try {
   const svcs = new Map<string, Service>();
   const eps = new Map<string, Endpoints>();
@@ -91,13 +92,17 @@ try {
 
   const fulls: number[] = [];
   const bareFulls: number[] = [];
+  const steps: Record<string, number[]> = { saveMs: [], renderMs: [], restoreMs: [], jumpsMs: [] };
   for (let r = 0; r < REPEAT; r++) {
     syncer.markFull();
-    fulls.push((await timed(() => syncer.sync()))[0]);
+    const [t, res] = await timed(() => syncer.sync());
+    fulls.push(t);
+    for (const [k, v] of Object.entries(res.steps ?? {})) steps[k]!.push(v);
     bareFulls.push((await timed(() => bare(lastRestore)))[0]);
   }
   fullMedian = median(fulls);
   rows.push(["full sync", ms(median(fulls)), ms(Math.max(...fulls)), ms(median(bareFulls)), (median(fulls) / median(bareFulls)).toFixed(2), `${(lastRestore.length / 1024).toFixed(0)} KiB`]);
+  fullSteps = Object.entries(steps).map(([k, v]) => `${k.replace("Ms", "")} ${ms(median(v))}`).join(", ");
   // For reference only: the same text through the legacy (x_tables) backend, in a namespace of
   // its own. bramble uses whatever `iptables` is (nf_tables here), as Docker does: rules in the
   // other backend would not see Docker's FORWARD policy.
@@ -138,6 +143,7 @@ try {
   await lab.destroy();
 }
 printTable(["sync", "bramble p50 ms", "max ms", "bare iptables-restore p50 ms", "ratio", "restore input"], rows);
+console.log(`(full sync steps, p50 ms: ${fullSteps})`);
 if (!Number.isNaN(legacyFull)) console.log(`(reference: the full text through iptables-legacy-restore: ${ms(legacyFull)} ms)`);
 
 // ---- 3: programming latency through the API --------------------------------------------------

@@ -35,6 +35,8 @@ export interface SyncResult {
   /** Bytes of iptables-restore input. */
   bytes: number;
   staleChains?: number;
+  /** Where a full sync's time went, ms: reading the ruleset back, rendering, the restore, the jump check. */
+  steps?: { saveMs: number; renderMs: number; restoreMs: number; jumpsMs: number };
 }
 
 const keyOf = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
@@ -78,6 +80,16 @@ export class ProxySyncer {
     this.needFull = false;
     this.dirty.clear();
     try {
+      let t = performance.now();
+      const lap = () => {
+        const now = performance.now();
+        const d = now - t;
+        t = now;
+        return d;
+      };
+      // Chains left by an earlier run (or a Service deleted while we were down).
+      const { nat, filter } = await iptablesSaveAll(this.run);
+      const saveMs = lap();
       const parts: RenderedService[] = [];
       for (const svc of this.source.services()) {
         const r = renderService(svc, this.source.endpoints(keyOf(svc)), this.ctx);
@@ -86,17 +98,18 @@ export class ProxySyncer {
       parts.sort(byKey);
       const wanted = new Set(NAT_STATIC_CHAINS);
       for (const p of parts) for (const c of p.chains.keys()) wanted.add(c);
-      // Chains left by an earlier run (or a Service deleted while we were down).
-      const { nat, filter } = await iptablesSaveAll(this.run);
       const stale = ourChains(nat).filter((c) => !wanted.has(c));
       const text = renderFull(parts, this.ctx, stale);
+      const renderMs = lap();
       await iptablesRestore(this.run, text);
+      const restoreMs = lap();
       // The restore touched only our chains: the built-in ones read before are still current.
       await ensureJumps(this.run, { nat, filter });
+      const jumpsMs = lap();
       this.applied = new Map(parts.map((p) => [p.key, p]));
       this.appliedDispatch = natDispatch(parts).join("\n");
       this.appliedFilter = filterRules(parts, this.ctx).join("\n");
-      return { kind: "full", services: parts.length, bytes: text.length, staleChains: stale.length };
+      return { kind: "full", services: parts.length, bytes: text.length, staleChains: stale.length, steps: { saveMs, renderMs, restoreMs, jumpsMs } };
     } catch (e) {
       this.needFull = true;
       throw e;
