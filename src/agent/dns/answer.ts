@@ -6,6 +6,7 @@
 import * as dnsPacket from "dns-packet";
 import type { Answer, Question } from "dns-packet";
 import { encodeResponse } from "./encode";
+import type { ForwardCache } from "./forward-cache";
 import { readQuery } from "./question";
 import type { ClusterRecords } from "./records";
 import { RCODE, resolve, type Answered, type Rcode, type ResolverOptions } from "./resolver";
@@ -25,6 +26,8 @@ export interface QueryContext {
   resolver: ResolverOptions;
   /** Encoded cluster answers; none when absent (tests of the uncached path). */
   cache?: AnswerCache;
+  /** Upstream answers for their TTL; none when absent. */
+  forwardCache?: ForwardCache;
 }
 
 /** Encoded answers by (size limit, EDNS, question bytes), dropped whole when the records change or it fills. */
@@ -75,7 +78,13 @@ export function answerQuery(ctx: QueryContext, query: Buffer, udp: boolean): May
     return out;
   }
   const res = resolve(ctx.records, quick.question, ctx.resolver);
-  if (res.kind === "forward") return forwardOrFail(ctx, query, udp);
+  if (res.kind === "forward") {
+    if (!ctx.forwardCache) return forwardOrFail(ctx, query, udp);
+    const fkey = `${udp ? "u" : "t"}|${quick.edns?.udpPayloadSize ?? 0}|${query.toString("latin1", 12, quick.questionEnd)}`;
+    const kept = ctx.forwardCache.get(fkey, quick.id, quick.rd);
+    if (kept) return kept;
+    return forwardOrFail(ctx, query, udp).then((out) => (ctx.forwardCache!.set(fkey, out), out));
+  }
   if (res.chase) return chase(ctx, res, quick.question, quick.rd).then(() => encodeAnswer(quick.id, quick.rd, quick.question, res, Boolean(quick.edns), limit));
   const out = encodeAnswer(quick.id, quick.rd, quick.question, res, Boolean(quick.edns), limit);
   if (key) ctx.cache!.set(key, generation, out);

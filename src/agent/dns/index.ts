@@ -12,6 +12,7 @@ import type { Logger } from "../../machinery/log";
 import type { ClusterNetwork } from "../cluster-network";
 import type { CommandRunner } from "../host/run";
 import { AnswerCache, answerQuery, errorResponse, type QueryContext } from "./answer";
+import { ForwardCache } from "./forward-cache";
 import { listenDns, type Listening } from "./listen";
 import { readQuery } from "./question";
 import { ClusterRecords, slimEndpoints, slimPod, slimService } from "./records";
@@ -61,7 +62,7 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<ClusterD
     log.info("cluster DNS has the cluster's services", { domain: records.domain });
   });
 
-  const ctx: QueryContext = { records, forwarder, resolver, cache: new AnswerCache() };
+  const ctx: QueryContext = { records, forwarder, resolver, cache: new AnswerCache(), forwardCache: new ForwardCache() };
   const handle = (query: Buffer, udp: boolean) => {
     // Until the first lists arrive, an in-zone name would be a false NXDOMAIN (cached by clients):
     // SERVFAIL makes them try again instead. Names outside the zone are forwarded meanwhile.

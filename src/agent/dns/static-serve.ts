@@ -7,6 +7,7 @@
 import type { Service } from "../../api/resources/service";
 import { createLogger } from "../../machinery/log";
 import { AnswerCache, answerQuery } from "./answer";
+import { ForwardCache } from "./forward-cache";
 import { listenDns } from "./listen";
 import { ClusterRecords } from "./records";
 import { DEFAULT_RESOLVER_OPTIONS } from "./resolver";
@@ -20,7 +21,7 @@ records.upsertService(svc("web", "10.43.0.20"));
 for (let i = 0; i < Number(servicesText); i++) records.upsertService(svc(`svc-${i}`, `10.43.${(i >> 8) & 255}.${i & 255}`));
 const forwarder = new Forwarder({ upstreams: upstreams.map(parseUpstream), timeoutMs: 2000, log: createLogger("dns") });
 await forwarder.start();
-const ctx = { records, forwarder, resolver: DEFAULT_RESOLVER_OPTIONS, cache: new AnswerCache() };
+const ctx = { records, forwarder, resolver: DEFAULT_RESOLVER_OPTIONS, cache: new AnswerCache(), forwardCache: new ForwardCache() };
 const l = await listenDns(address, Number(portText), (q, udp) => answerQuery(ctx, q, udp));
 console.log(`listening ${l.port}`);
 process.on("SIGTERM", () => {

@@ -6,6 +6,7 @@ import type { Endpoints } from "../../api/resources/endpoints";
 import type { Service } from "../../api/resources/service";
 import { createLogger } from "../../machinery/log";
 import { AnswerCache, answerQuery, type QueryContext } from "./answer";
+import { ForwardCache } from "./forward-cache";
 import { listenDns, type Listening } from "./listen";
 import { ClusterRecords } from "./records";
 import { askOverTcp, askUdp, buildQuery, deadPort, startFakeUpstream, udpExchange, type FakeUpstream } from "./testing";
@@ -28,10 +29,10 @@ function records(): ClusterRecords {
   return r;
 }
 
-async function serve(upstreams: string[], timeoutMs = 300, cache = true): Promise<{ l: Listening; f: Forwarder; ctx: QueryContext }> {
+async function serve(upstreams: string[], timeoutMs = 300, cache = true, forwardCache?: ForwardCache): Promise<{ l: Listening; f: Forwarder; ctx: QueryContext }> {
   const f = new Forwarder({ upstreams: upstreams.map(parseUpstream), timeoutMs, log });
   await f.start();
-  const ctx: QueryContext = { records: records(), forwarder: f, resolver: { ttl: 5, pods: "insecure" }, cache: cache ? new AnswerCache() : undefined };
+  const ctx: QueryContext = { records: records(), forwarder: f, resolver: { ttl: 5, pods: "insecure" }, cache: cache ? new AnswerCache() : undefined, forwardCache };
   const l = await listenDns(HOST, 0, (q, udp) => answerQuery(ctx, q, udp));
   return { l, f, ctx };
 }
@@ -211,6 +212,25 @@ describe("forwarding", () => {
     } finally {
       two.l.close();
       two.f.close();
+    }
+  });
+
+  test("with the forward cache, a repeated name is answered without asking the upstream again", async () => {
+    const cached = await serve([`${HOST}:${up.port}`], 300, true, new ForwardCache());
+    try {
+      const name = `repeat-${Date.now()}.test`;
+      const ids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const raw = await udpExchange(HOST, cached.l.port, buildQuery(name, "A", { id: 500 + i }));
+        const r = dnsPacket.decode(raw!);
+        ids.push(r.id!);
+        expect(r.answers!.map((a) => "data" in a && a.data)).toEqual(["192.0.2.1"]);
+      }
+      expect(ids).toEqual([500, 501, 502]);
+      expect(up.asked.filter((n) => n === name)).toHaveLength(1);
+    } finally {
+      cached.l.close();
+      cached.f.close();
     }
   });
 
