@@ -5,6 +5,7 @@ import { DEFAULT_CLUSTER_NETWORK } from "../../api/cluster-network";
 import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
 import { services as servicesDef, type Service } from "../../api/resources/service";
 import { createLogger } from "../../machinery/log";
+import type { CommandRunner } from "../host/run";
 import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";
 import { endpoints } from "./fixtures";
 import { resetServiceProxy } from "./iptables";
@@ -88,5 +89,49 @@ describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server"
 
     await restarted.stop();
     expect(await resetServiceProxy(lab.runNode)).toMatch(/^service proxy: removed \d+ iptables chains and 9 jumps/);
+  }, 60_000);
+});
+
+describe("startServiceProxy's sync loop (recorded commands, no root)", () => {
+  test("a failed restore is logged and retried as a full sync carrying everything; bursts coalesce", async () => {
+    const env = await startHttpTestApi({ serviceCidr: LAB.serviceCidr });
+    const lines: string[] = [];
+    const quiet = createLogger("proxy-test", { level: "warn", write: (l) => lines.push(l) });
+    const restores: string[] = [];
+    let failures = 1;
+    const run: CommandRunner = async (argv, stdin) => {
+      if (argv[0] === "iptables-restore") {
+        if (failures > 0 && restores.length > 0) {
+          failures--;
+          return { code: 2, stdout: "", stderr: "iptables-restore: line 7 failed" };
+        }
+        restores.push(stdin ?? "");
+      }
+      return { code: 0, stdout: argv[0] === "iptables-save" ? "*nat\nCOMMIT\n*filter\nCOMMIT\n" : "", stderr: "" };
+    };
+    const proxy = await startServiceProxy({ client: env.client, nodeName: "node-a", nodeIps: [], cluster, run, log: quiet });
+    try {
+      expect(restores.length).toBe(1);
+      const svcs = env.client.resource<Service>(servicesDef);
+      // Ten Services at once: far fewer restores than Services.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          svcs.create("default", { apiVersion: "v1", kind: "Service", metadata: { name: `s${i}` }, spec: { ports: [{ port: 80 }] } } as Service),
+        ),
+      );
+      const deadline = Date.now() + 15_000;
+      while (!restores.some((r) => r.includes("default/s9:80 has no endpoints") && r.includes(":BRAMBLE-SERVICES")) && Date.now() < deadline) await Bun.sleep(50);
+      await proxy.idle();
+      // The first change failed and was logged; the retry was a full sync (it declares the
+      // static chains and reads the tables again) carrying every Service.
+      expect(lines.some((l) => l.includes("applying Service rules failed") && l.includes("line 7 failed"))).toBe(true);
+      const last = restores.at(-1)!;
+      for (let i = 0; i < 10; i++) expect(last).toContain(`default/s${i}:80 has no endpoints`);
+      expect(last).toContain(":BRAMBLE-POSTROUTING - [0:0]");
+      expect(restores.length).toBeLessThan(10);
+    } finally {
+      await proxy.stop();
+      await env.stop();
+    }
   }, 60_000);
 });
