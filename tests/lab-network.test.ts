@@ -165,7 +165,8 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
   test("pod to pod across nodes by pod IP", async () => {
     for (const from of peers) {
       for (const to of peers.filter((p) => p.node !== from.node)) {
-        expect(await wgetFrom(from.name, `http://${to.ip}:8080/`)).toBe(to.name);
+        // Routes to a node that joined last reach the others through their Node watch: poll.
+        expect(await eventually(`${to.ip} from ${from.node}`, () => wgetFrom(from.name, `http://${to.ip}:8080/`), 15_000)).toBe(to.name);
       }
     }
   });
@@ -181,14 +182,18 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
       // Rules reach each node through its own proxy: poll until this one has them.
       const body = await eventually(`web's ClusterIP from ${node}`, () => wgetFrom(client, `http://${clusterIP}/`), 30_000);
       expect(webPods).toContain(body);
-      const lookup = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "web.default.svc.cluster.local");
-      expect(lookup.stdout).toContain(clusterIP);
+      const lookup = await eventually(`web.default.svc.cluster.local in ${node}'s DNS`, async () => {
+        const r = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "web.default.svc.cluster.local");
+        return r.stdout.includes(clusterIP) && r;
+      }, 15_000);
+      expect(lookup.stdout).toContain(`Address: ${clusterIP}`);
       // Asked directly, as a pod's resolver does: the cluster DNS address answers from the pod.
       const direct = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "web.default.svc.cluster.local", "10.43.0.10");
       expect(direct.stdout).toContain("Server:\t\t10.43.0.10");
       expect(direct.stdout).toContain(`Address: ${clusterIP}`);
       for (const name of ["web", "web.default", "web.default.svc.cluster.local"]) {
-        expect(webPods).toContain(await wgetFrom(client, `http://${name}/`));
+        // Each node's DNS learns the Service from its own informer: poll.
+        expect(webPods).toContain(await eventually(`http://${name}/ from ${node}`, () => wgetFrom(client, `http://${name}/`), 15_000));
       }
     }
   });
