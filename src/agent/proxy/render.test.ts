@@ -68,6 +68,23 @@ describe("renderRules", () => {
     expect(text).not.toContain("BRAMBLE-SVL-");
   });
 
+  test("internalTrafficPolicy Local: the ClusterIP goes to this node's endpoints only (with hairpin); external traffic still to all", () => {
+    const svc = service("mon", "agent", "10.43.0.70", { type: "NodePort", internalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30070 }] });
+    const text = renderRules(state([svc], [endpoints("mon", "agent", [{ ip: "10.42.0.9" }, { ip: "10.42.1.4", node: "node-b" }])]));
+    expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
+    expect(text).toMatch(/-A BRAMBLE-SERVICES -m comment --comment "mon\/agent:http cluster IP" -d 10.43.0.70\/32 -p tcp -m tcp --dport 80 -j BRAMBLE-SVL-/);
+    expect(text).toMatch(/-A BRAMBLE-EXT-\w+ -j BRAMBLE-SVC-/);
+  });
+
+  test("internalTrafficPolicy Local without a local endpoint: the ClusterIP is dropped here, not rejected", () => {
+    const svc = service("mon", "agent", "10.43.0.70", { internalTrafficPolicy: "Local" });
+    const text = renderRules(state([svc], [endpoints("mon", "agent", [{ ip: "10.42.1.4", node: "node-b" }])]));
+    expect(natPart(text)).toBe(emptyNat);
+    expect(serviceLines(filterPart(text), emptyFilter)).toEqual([
+      '-A BRAMBLE-SERVICES -m comment --comment "mon/agent:http has no local endpoints" -d 10.43.0.70/32 -p tcp -m tcp --dport 80 -j DROP',
+    ]);
+  });
+
   test("sessionAffinity ClientIP: recent-list checks (refreshing) before the spread, set on the pick", () => {
     const svc = service("default", "sticky", "10.43.0.50", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } } });
     const text = renderRules(state([svc], [endpoints("default", "sticky", [{ ip: "10.42.0.5" }, { ip: "10.42.0.6" }])]));

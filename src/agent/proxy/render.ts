@@ -151,20 +151,38 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
     }
 
     const svc_ = svcChain(spn, protocol);
+    const svl = svlChain(spn, protocol);
+    const local = ready.filter((e) => e.local);
+    const internalLocal = spec.internalTrafficPolicy === "Local";
     const listOf = (e: Endpoint) => affinityList(spn, protocol, `${e.ip}:${e.port}`);
     // Hairpin: a pod reaching itself through the Service must not see its own address as the
     // source, or it would answer itself directly and drop the reply. Marked whenever the client
     // is one of the endpoints (before the pick), so an endpoint calling its Service and landing
     // on another endpoint is masqueraded too: harmless, and one rule per endpoint either way.
     const hairpin = (chain: string, eps: Endpoint[]) => eps.map((e) => `-A ${chain} ${comment(`${spn} hairpin ${e.ip}`)} -s ${e.ip}/32 -j ${MARK_MASQ}`);
-    r.natServices.push(`-A ${SERVICES} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j ${svc_}`);
-    r.chains.set(svc_, [
-      // Clients outside the pod network (the node itself, other hosts) are masqueraded so replies
-      // come back through this node and get un-DNATed.
-      `-A ${svc_} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} ! -s ${ctx.clusterCidr} -j ${MARK_MASQ}`,
-      ...hairpin(svc_, ready),
-      ...spread(svc_, spn, protocol, ready, affinity, listOf),
-    ]);
+
+    // The cluster chain (every ready endpoint) serves ClusterIP traffic, unless
+    // internalTrafficPolicy is Local, and external traffic (policy Cluster; pods and the node
+    // itself under policy Local). The local chain (this node's endpoints) serves what a Local
+    // policy keeps on the node.
+    if (!internalLocal || hasExternal)
+      r.chains.set(svc_, [
+        // Clients outside the pod network (the node itself, other hosts) are masqueraded so
+        // replies come back through this node and get un-DNATed.
+        `-A ${svc_} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} ! -s ${ctx.clusterCidr} -j ${MARK_MASQ}`,
+        ...hairpin(svc_, ready),
+        ...spread(svc_, spn, protocol, ready, affinity, listOf),
+      ]);
+    if ((internalLocal || localPolicy) && local.length > 0)
+      // External traffic never comes from a pod (pods were sent to the cluster chain), so hairpin
+      // rules are needed only when pods use this chain for the ClusterIP.
+      r.chains.set(svl, [...(internalLocal ? hairpin(svl, local) : []), ...spread(svl, spn, protocol, local, affinity, listOf)]);
+
+    if (!internalLocal) r.natServices.push(`-A ${SERVICES} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j ${svc_}`);
+    else if (local.length > 0) r.natServices.push(`-A ${SERVICES} ${comment(`${spn} cluster IP`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j ${svl}`);
+    // internalTrafficPolicy Local and nothing here: dropped, as kube-proxy (the client's node is
+    // the wrong place, not the Service).
+    else r.filterServices.push(`-A ${FILTER_SERVICES} ${comment(`${spn} has no local endpoints`)} -d ${clusterIP}/32 ${match(protocol, sp.port)} -j DROP`);
 
     if (hasExternal) {
       const ext = extChain(spn, protocol);
@@ -173,26 +191,20 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
       if (!localPolicy) {
         r.chains.set(ext, [`-A ${ext} ${comment(`masquerade traffic for ${spn} external destinations`)} -j ${MARK_MASQ}`, `-A ${ext} -j ${svc_}`]);
       } else {
-        const local = ready.filter((e) => e.local);
         const lines = [
           // Pods and the node itself are not "external": they may use any endpoint, as kube-proxy.
           `-A ${ext} ${comment(`pod traffic for ${spn} external destinations`)} -s ${ctx.clusterCidr} -j ${svc_}`,
           `-A ${ext} ${comment(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ}`,
           `-A ${ext} ${comment(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${svc_}`,
         ];
-        if (local.length > 0) {
-          const svl = svlChain(spn, protocol);
-          lines.push(`-A ${ext} -j ${svl}`);
-          r.chains.set(ext, lines);
-          // No hairpin rules: pods never get here (they were sent to the SVC chain above).
-          r.chains.set(svl, spread(svl, spn, protocol, local, affinity, listOf));
-        } else {
-          r.chains.set(ext, lines);
+        if (local.length > 0) lines.push(`-A ${ext} -j ${svl}`);
+        else {
           // Keeping the client's address means only this node's endpoints may answer: with none,
           // the traffic is dropped (a load balancer's health check sends it elsewhere).
           for (const [, m] of externals) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no local endpoints`)} ${m} -j DROP`);
           if (nodePortMatch) r.filterExternal.push(`-A ${EXTERNAL_SERVICES} ${comment(`${spn} has no local endpoints`)} ${nodePortMatch} -j DROP`);
         }
+        r.chains.set(ext, lines);
       }
     }
   }
