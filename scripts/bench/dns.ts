@@ -19,9 +19,10 @@
 // in processes of their own; the machine has 2 cores, shared with whatever else is running.
 //   bun scripts/bench/dns.ts [--seconds 3] [--rounds 3] [--concurrency 32] [--services 1000] [--from-host]
 import { spawn, type Subprocess } from "bun";
-import { loadavg } from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ensureTestImage, TEST_IMAGE } from "../../src/agent/images/testimage.ts";
 import { DockerRuntime, DEFAULT_DOCKER_SOCKET } from "../../src/agent/runtime/docker/docker.ts";
 import { cpuModel, mb, memoryOf } from "./lib/proc.ts";
@@ -80,12 +81,18 @@ async function startServer(cmd: string[]): Promise<{ proc: Subprocess<"ignore", 
   throw new Error(`${cmd.join(" ")} did not start: ${text}`);
 }
 
-/** dnsmasq as the upstream: *.example.test → 192.0.2.1 from its configuration; no other data, no forwarding. */
-async function startDnsmasq(address: string): Promise<{ proc: Subprocess; port: number }> {
+/**
+ * dnsmasq as the upstream, answering from its configuration only (no forwarding): *.example.test
+ * → 192.0.2.1 with TTL 0 (--address; nothing may keep it), cached-N.example.org → 192.0.2.2 with
+ * TTL 30 (host-record lines in a conf file of this run).
+ */
+async function startDnsmasq(address: string, cachedNames: string[]): Promise<{ proc: Subprocess; port: number }> {
+  const conf = join(mkdtempSync(join(tmpdir(), "bdn-bench-")), "dnsmasq.conf");
+  writeFileSync(conf, cachedNames.map((n) => `host-record=${n},192.0.2.2,30\n`).join(""));
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const proc = spawn({
-      cmd: ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${address}`, `--port=${port}`, "--address=/example.test/192.0.2.1", "--user=root", "--pid-file=", "--log-facility=/dev/null"],
+      cmd: ["dnsmasq", "--keep-in-foreground", `--conf-file=${conf}`, "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${address}`, `--port=${port}`, "--address=/example.test/192.0.2.1", "--user=root", "--pid-file=", "--log-facility=/dev/null"],
       stdout: "ignore",
       stderr: "pipe",
     });
@@ -136,8 +143,9 @@ try {
 
   // --- the servers ----------------------------------------------------------------------------
   const hasDnsmasq = sh(["which", "dnsmasq"]).code === 0;
-  const upstream = hasDnsmasq ? await startDnsmasq(address) : await startServer([BUN, `${REPO}/scripts/bench/lib/dns-fake-upstream.ts`, address, "0"]);
-  const upstreamName = hasDnsmasq ? "dnsmasq 2.x (upstream stand-in)" : "Bun fake upstream (no dnsmasq)";
+  const cacheable = Array.from({ length: 500 }, (_, i) => `cached-${i}.example.org`);
+  const upstream = hasDnsmasq ? await startDnsmasq(address, cacheable) : await startServer([BUN, `${REPO}/scripts/bench/lib/dns-fake-upstream.ts`, address, "0"]);
+  const upstreamName = hasDnsmasq ? "dnsmasq (upstream stand-in)" : "Bun fake upstream (no dnsmasq: TTL 60 everywhere, so both forwarded rows are cache hits, and cached-N names fail)";
   const bramble = await startServer([BUN, `${REPO}/src/agent/dns/static-serve.ts`, address, "0", String(SERVICES), `${address}:${upstream.port}`]);
   const idle = await startServer([BUN, "-e", "console.log('listening 0'); setInterval(() => {}, 1 << 30)"]);
   const ups = `${address}:${upstream.port}`;
@@ -156,10 +164,11 @@ try {
   // Rounds interleave the baseline and bramble, and each figure is the median over rounds, so a
   // burst of load from elsewhere on the machine hits both sides instead of one row.
   const scenarios = [
-    { what: "*.example.test (baseline)", server: "upstream directly", target: ups, names: external },
+    { what: "host-N.example.test (baseline)", server: "upstream directly", target: ups, names: external },
     { what: "svc-N.default.svc.cluster.local", server: "bramble", target: br, names: clusterNames },
     { what: "svc-N.default.svc.cluster.local.default.svc.cluster.local (search-path miss)", server: "bramble", target: br, names: misses },
-    { what: "*.example.test (forwarded)", server: "bramble → upstream", target: br, names: external },
+    { what: "host-N.example.test (forwarded, TTL 0: never cached)", server: "bramble → upstream", target: br, names: external },
+    { what: "cached-N.example.org (forwarded, TTL 30: cache hits after the first)", server: "bramble (→ upstream)", target: br, names: cacheable },
   ];
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const table: (string | number)[][] = [];
