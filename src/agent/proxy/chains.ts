@@ -12,17 +12,20 @@ export const NODEPORTS = "BRAMBLE-NODEPORTS";
 /** nat: masquerades what MARK-MASQ marked; from POSTROUTING. */
 export const POSTROUTING = "BRAMBLE-POSTROUTING";
 export const MARK_MASQ = "BRAMBLE-MARK-MASQ";
+/** nat: marks a packet for the filter table to drop (nat chains may not DROP). */
+export const MARK_DROP = "BRAMBLE-MARK-DROP";
 /** filter: REJECT for ClusterIPs without endpoints; from OUTPUT and FORWARD (new connections). */
 export const FILTER_SERVICES = "BRAMBLE-SERVICES";
 /** filter: REJECT/DROP for NodePorts and external IPs without (local) endpoints; from INPUT and FORWARD. */
 export const EXTERNAL_SERVICES = "BRAMBLE-EXTERNAL-SERVICES";
 /** filter: lets DNATed service traffic through a FORWARD policy of DROP (Docker sets one). */
 export const FORWARD = "BRAMBLE-FORWARD";
-/** filter: drops packets from outside aimed at 127.0.0.0/8, which route_localnet would let in. */
+/** filter: drops what MARK-DROP marked, and packets from outside aimed at 127.0.0.0/8 (route_localnet would let them in). */
 export const FIREWALL = "BRAMBLE-FIREWALL";
 
 /** The bit MARK-MASQ sets; same value as kube-proxy's so the two never disagree on a shared host. */
 export const MASQ_MARK = "0x4000";
+export const DROP_MARK = "0x8000";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const hashCache = new Map<string, string>();
@@ -54,6 +57,8 @@ function shortHash(input: string): string {
 export const svcChain = (servicePort: string, protocol: string) => `BRAMBLE-SVC-${shortHash(`${servicePort}/${protocol}`)}`;
 /** The Service port's chain for external traffic (NodePort, external IPs, load-balancer IPs). */
 export const extChain = (servicePort: string, protocol: string) => `BRAMBLE-EXT-${shortHash(`${servicePort}/${protocol}`)}`;
+/** The Service port's load-balancer firewall (loadBalancerSourceRanges). */
+export const fwChain = (servicePort: string, protocol: string) => `BRAMBLE-FW-${shortHash(`${servicePort}/${protocol}`)}`;
 /** The Service port's local-endpoints chain, for externalTrafficPolicy Local. */
 export const svlChain = (servicePort: string, protocol: string) => `BRAMBLE-SVL-${shortHash(`${servicePort}/${protocol}`)}`;
 /** The `-m recent` list remembering which clients ClientIP affinity sent to one endpoint (not a chain). */

@@ -57,6 +57,7 @@ export const JUMPS: Jump[] = [
   { table: "nat", chain: "POSTROUTING", args: [...c("bramble postrouting rules"), "-j", POSTROUTING] },
   { table: "filter", chain: "INPUT", args: [...c("bramble firewall"), "-j", FIREWALL] },
   { table: "filter", chain: "INPUT", args: [...c("bramble external services"), ...NEW, "-j", EXTERNAL_SERVICES] },
+  { table: "filter", chain: "FORWARD", args: [...c("bramble firewall"), "-j", FIREWALL] },
   { table: "filter", chain: "FORWARD", args: [...c("bramble service portals"), ...NEW, "-j", FILTER_SERVICES] },
   { table: "filter", chain: "FORWARD", args: [...c("bramble external services"), ...NEW, "-j", EXTERNAL_SERVICES] },
   { table: "filter", chain: "FORWARD", args: [...c("bramble forwarding rules"), "-j", FORWARD] },

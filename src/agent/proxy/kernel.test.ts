@@ -201,13 +201,30 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     expect(await lab.get(lab.node, "http://10.43.0.40/")).toBe(BODY);
   }, 60_000);
 
+  test("loadBalancerSourceRanges: the load-balancer address answers only the listed sources", async () => {
+    const objs = new Objects();
+    const lb = (ranges: string[]) =>
+      service("default", "lb", "10.43.0.60", { type: "LoadBalancer", loadBalancerSourceRanges: ranges, ports: [{ name: "http", protocol: "TCP", port: 8081, targetPort: 8080, nodePort: 30091 }] }, [LAB.nodeOutside]);
+    objs.put(lb([`${LAB.client}/32`]), endpoints("default", "lb", [{ ip: LAB.endpoint }]));
+    const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
+    await syncer.sync();
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:8081/`)).toBe(BODY);
+
+    objs.put(lb(["198.51.100.0/24"]));
+    syncer.markDirty("default/lb");
+    await syncer.sync();
+    // Dropped (28), not refused; the NodePort is not filtered, as upstream.
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:8081/`, 1)).toBe("ERR 28");
+    expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30091/`)).toBe(BODY);
+  }, 60_000);
+
   test("resetServiceProxy removes every BRAMBLE- chain and the jumps to them", async () => {
     const objs = new Objects();
     objs.put(web(), webEps());
     await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
     const summary = await resetServiceProxy(lab.runNode);
-    // 8 shared chains (4 nat, 4 filter), web's SVC and EXT.
-    expect(summary).toMatch(/^service proxy: removed 10 iptables chains and 9 jumps to them$/);
+    // 9 shared chains (5 nat, 4 filter), web's SVC and EXT.
+    expect(summary).toMatch(/^service proxy: removed 11 iptables chains and 10 jumps to them$/);
     expect(await save("nat")).not.toContain("BRAMBLE");
     expect(await save("filter")).not.toContain("BRAMBLE");
     expect(await resetServiceProxy(lab.runNode)).toBe("service proxy: removed 0 iptables chains and 0 jumps to them");

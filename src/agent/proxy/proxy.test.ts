@@ -88,7 +88,7 @@ describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server"
     expect(await lab.get(lab.node, `http://${ip}/`, 1)).toBe("ERR 7");
 
     await restarted.stop();
-    expect(await resetServiceProxy(lab.runNode)).toMatch(/^service proxy: removed \d+ iptables chains and 9 jumps/);
+    expect(await resetServiceProxy(lab.runNode)).toMatch(/^service proxy: removed \d+ iptables chains and 10 jumps/);
   }, 60_000);
 });
 

@@ -53,6 +53,21 @@ describe("renderRules", () => {
     expect(serviceLines(natPart(text), emptyNat)).toMatchSnapshot();
   });
 
+  test("loadBalancerSourceRanges: load-balancer IPs only from those ranges (and the node, when a range holds its IP); the rest marked for drop", () => {
+    const svc = service("shop", "front", "10.43.0.40", { type: "LoadBalancer", loadBalancerSourceRanges: ["192.168.1.0/24", " 203.0.113.0/25"], ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30082 }] }, ["192.168.1.10"]);
+    const text = renderRules(state([svc], [endpoints("shop", "front", [{ ip: "10.42.0.9" }])]));
+    const lines = serviceLines(natPart(text), emptyNat);
+    expect(lines).toMatchSnapshot();
+    expect(lines.filter((l) => l.startsWith("-A BRAMBLE-FW-")).map((l) => l.replace(/^-A \S+ -m comment --comment "[^"]*" /, ""))).toEqual([
+      "-s 192.168.1.0/24 -j " + lines.find((l) => l.startsWith(":BRAMBLE-EXT-"))!.slice(1, 29),
+      "-s 203.0.113.0/25 -j " + lines.find((l) => l.startsWith(":BRAMBLE-EXT-"))!.slice(1, 29),
+      "-s 192.168.1.10/32 -j " + lines.find((l) => l.startsWith(":BRAMBLE-EXT-"))!.slice(1, 29),
+      "-j BRAMBLE-MARK-DROP",
+    ]);
+    // The NodePort is not filtered.
+    expect(text).toMatch(/-A BRAMBLE-NODEPORTS .* --dport 30082 -j BRAMBLE-EXT-/);
+  });
+
   test("externalTrafficPolicy Local with a local endpoint: external traffic only to it, unmasqueraded", () => {
     const svc = service("shop", "front", "10.43.0.40", { type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30081 }] }, ["192.168.1.10"]);
     const text = renderRules(state([svc], [endpoints("shop", "front", [{ ip: "10.42.0.9" }, { ip: "10.42.1.4", node: "node-b" }])]));

@@ -21,6 +21,9 @@ import {
   FILTER_SERVICES,
   FIREWALL,
   FORWARD,
+  DROP_MARK,
+  fwChain,
+  MARK_DROP,
   MARK_MASQ,
   MASQ_MARK,
   NODEPORTS,
@@ -85,6 +88,14 @@ function endpointsFor(sp: ServicePort, eps: Endpoints | undefined, nodeName: str
   return [...out.values()].sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
 }
 
+const ipNumber = (ip: string) => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+
+function cidrContains(cidr: string, ip: string): boolean {
+  const [base, bits = "32"] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipNumber(ip) / size) === Math.floor(ipNumber(base!) / size);
+}
+
 function compareIp(a: string, b: string): number {
   const x = a.split(".").map(Number);
   const y = b.split(".").map(Number);
@@ -125,6 +136,7 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
   const usesNodePorts = type === "NodePort" || type === "LoadBalancer";
   const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
   const lbIPs = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4) : [];
+  const sourceRanges = type === "LoadBalancer" ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isIPv4(r.split("/")[0])) : [];
   const affinity = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
 
   for (const sp of spec.ports ?? []) {
@@ -135,9 +147,9 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
     const localPolicy = usesNodePorts && spec.externalTrafficPolicy === "Local" && hasExternal;
     const ready = endpointsFor(sp, eps, ctx.nodeName);
     // External destinations of this port, each as the match that selects it.
-    const externals: [string, string][] = [
-      ...externalIPs.map((ip): [string, string] => [`${spn} external IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`]),
-      ...lbIPs.map((ip): [string, string] => [`${spn} loadbalancer IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`]),
+    const externals: [string, string, "lb" | "ext"][] = [
+      ...externalIPs.map((ip): [string, string, "ext"] => [`${spn} external IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`, "ext"]),
+      ...lbIPs.map((ip): [string, string, "lb"] => [`${spn} loadbalancer IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`, "lb"]),
     ];
     const nodePortMatch = nodePort !== undefined ? `-m addrtype --dst-type LOCAL ${match(protocol, nodePort)}` : undefined;
 
@@ -186,7 +198,19 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
 
     if (hasExternal) {
       const ext = extChain(spn, protocol);
-      for (const [what, m] of externals) r.natServices.push(`-A ${SERVICES} ${comment(what)} ${m} -j ${ext}`);
+      // loadBalancerSourceRanges: load-balancer IPs go through a firewall chain letting only those
+      // sources (and the node itself, when a range holds a load-balancer IP, for hairpin through
+      // it) on to EXT; the rest is marked and dropped in filter. NodePorts stay open, as upstream.
+      const fw = sourceRanges.length > 0 && lbIPs.length > 0 ? fwChain(spn, protocol) : undefined;
+      for (const [what, m, kind] of externals) r.natServices.push(`-A ${SERVICES} ${comment(what)} ${m} -j ${kind === "lb" && fw ? fw : ext}`);
+      if (fw) {
+        const fromLb = lbIPs.filter((ip) => sourceRanges.some((range) => cidrContains(range, ip)));
+        r.chains.set(fw, [
+          ...sourceRanges.map((range) => `-A ${fw} ${comment(`${spn} loadbalancer IP`)} -s ${range} -j ${ext}`),
+          ...fromLb.map((ip) => `-A ${fw} ${comment(`${spn} loadbalancer IP`)} -s ${ip}/32 -j ${ext}`),
+          `-A ${fw} ${comment(`${spn} other traffic to loadbalancer IP`)} -j ${MARK_DROP}`,
+        ]);
+      }
       if (nodePort !== undefined) r.natNodePorts.push(`-A ${NODEPORTS} ${comment(spn)} ${match(protocol, nodePort)} -j ${ext}`);
       if (!localPolicy) {
         r.chains.set(ext, [`-A ${ext} ${comment(`masquerade traffic for ${spn} external destinations`)} -j ${MARK_MASQ}`, `-A ${ext} -j ${svc_}`]);
@@ -248,6 +272,7 @@ export function natStatic(): string[] {
     `-A ${POSTROUTING} -j MARK --xor-mark ${MASQ_MARK}`,
     `-A ${POSTROUTING} ${comment("bramble service traffic requiring SNAT")} -j MASQUERADE --random-fully`,
     `-A ${MARK_MASQ} -j MARK --or-mark ${MASQ_MARK}`,
+    `-A ${MARK_DROP} -j MARK --or-mark ${DROP_MARK}`,
   ];
 }
 
@@ -272,11 +297,12 @@ export function filterRules(parts: Iterable<RenderedService>, ctx: RenderContext
     // externalTrafficPolicy Local traffic is not marked (its source is kept) but is DNATed to a pod.
     `-A ${FORWARD} ${comment("bramble service traffic to pods")} -d ${ctx.clusterCidr} -m conntrack --ctstate DNAT -j ACCEPT`,
     // route_localnet (for 127.0.0.1 NodePorts) would otherwise accept 127.0.0.0/8 from the wire.
+    `-A ${FIREWALL} ${comment("bramble firewall for dropping marked packets")} -m mark --mark ${DROP_MARK}/${DROP_MARK} -j DROP`,
     `-A ${FIREWALL} ${comment("block incoming localnet connections")} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
   ];
 }
 
-export const NAT_STATIC_CHAINS = [SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ];
+export const NAT_STATIC_CHAINS = [SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ, MARK_DROP];
 export const FILTER_CHAINS = [FILTER_SERVICES, EXTERNAL_SERVICES, FORWARD, FIREWALL];
 
 export interface TableText {
