@@ -208,6 +208,21 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
     expect(resolv.stdout).toMatch(/ndots:5/);
   });
 
+  test("a pod that gives up on a DNS query does not take the node's DNS (or the server) down", async () => {
+    // On the server's node, whose DNS runs in the server process. The name is not a cluster name,
+    // so it is forwarded to the node's resolvers, which the lab's namespaces cannot reach (no
+    // route out): the client gives up after 1 s and its answer, if any, finds a closed port.
+    const client = peerOn("lab-n0").name;
+    for (let i = 0; i < 2; i++) {
+      const r = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "-timeout=1", "-retry=1", "bramble-lab.invalid", "10.43.0.10");
+      expect(r.code).not.toBe(0);
+    }
+    await Bun.sleep(3_000); // past the forwarder's timeout: its late answer has been sent by now
+    const after = await lab().kubectl("exec", client, "--", "busybox", "nslookup", "kubernetes.default.svc.cluster.local", "10.43.0.10");
+    expect(after.stdout).toContain("Address: 10.43.0.1");
+    expect(lab().running("lab-n0")).toBe(true);
+  });
+
   test("a NodePort answers on every node's address, from the host", async () => {
     await apply(service("web-np", "web", { type: "NodePort" }));
     const svc = await json("get", "service", "web-np");

@@ -34,8 +34,17 @@ export async function listenDns(address: string, port: number, handle: Handler):
         } catch {
           return; // a handler bug drops this query, never the socket
         }
-        reply(out, (b) => sock.send(b, rport, raddr));
+        reply(out, (b) => {
+          try {
+            sock.send(b, rport, raddr);
+          } catch {
+            // the client is gone (ICMP port unreachable surfaces as ECONNREFUSED): its loss
+          }
+        });
       },
+      // The same ICMP error reported on the socket: without a handler Bun throws it out of the
+      // event loop, and a pod that gave up on a query would take the whole process down.
+      error() {},
     },
   });
   let tcp: TCPSocketListener<TcpState>;
