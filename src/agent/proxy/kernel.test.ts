@@ -218,6 +218,28 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30091/`)).toBe(BODY);
   }, 60_000);
 
+  test.skipIf(!Bun.which("conntrack"))("a UDP endpoint going away takes its conntrack flows with it; the new endpoint gets the next datagram", async () => {
+    const objs = new Objects();
+    const udp = service("default", "udp", "10.43.0.80", { ports: [{ name: "dns", protocol: "UDP", port: 53, targetPort: 5353 }] });
+    const at = (ip: string) => endpoints("default", "udp", [{ ip }], [{ name: "dns", port: 5353, protocol: "UDP" }]);
+    objs.put(udp, at(LAB.endpoint));
+    const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
+    await syncer.sync();
+    // One datagram from a fixed source port: the flow is DNATed to the first endpoint.
+    // (busybox nc has no UDP: bun itself sends it, inside the node's namespace.)
+    const send = () => lab.runNode([process.execPath, "-e", `const s = await Bun.udpSocket({ port: 40053 }); s.send("ping", 53, "10.43.0.80"); await Bun.sleep(100); s.close();`]);
+    const flowsTo = async (ip: string) => (await lab.runNode(["conntrack", "-L", "-p", "udp", "--orig-dst", "10.43.0.80", "--dst-nat", ip])).stdout.split("\n").filter(Boolean).length;
+    await send();
+    expect(await flowsTo(LAB.endpoint)).toBe(1);
+
+    objs.put(at(LAB.endpoint2));
+    syncer.markDirty("default/udp");
+    expect(await syncer.sync()).toMatchObject({ kind: "partial", udpFlowDeletes: 1 });
+    expect(await flowsTo(LAB.endpoint)).toBe(0);
+    await send();
+    expect(await flowsTo(LAB.endpoint2)).toBe(1);
+  }, 60_000);
+
   test("resetServiceProxy removes every BRAMBLE- chain and the jumps to them", async () => {
     const objs = new Objects();
     objs.put(web(), webEps());

@@ -49,6 +49,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       endpoints: (k) => epInformer.get(k),
     },
     renderContext({ nodeName: o.nodeName, cluster: o.cluster }),
+    (msg, fields) => log.warn(msg, fields),
   );
 
   let stopped = false;

@@ -15,6 +15,7 @@
 import type { Endpoints } from "../../api/resources/endpoints";
 import type { Service, ServicePort } from "../../api/resources/service";
 import type { ClusterNetwork } from "../cluster-network";
+import type { UdpPort } from "./conntrack";
 import {
   EXTERNAL_SERVICES,
   extChain,
@@ -58,8 +59,10 @@ export interface RenderedService {
   natNodePorts: string[];
   filterServices: string[];
   filterExternal: string[];
-  /** Its own nat chains (SVC, EXT, SVL), in order, each with its full "-A" lines. */
+  /** Its own nat chains (SVC, EXT, SVL, FW), in order, each with its full "-A" lines. */
   chains: Map<string, string[]>;
+  /** Its UDP ports' flows, by namespace/name:port, for deleting stale conntrack entries. */
+  udp: Map<string, UdpPort>;
 }
 
 const isIPv4 = (ip: string | undefined): ip is string => !!ip && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
@@ -131,7 +134,7 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
   const clusterIP = spec.clusterIP;
   if (spec.type === "ExternalName" || !isIPv4(clusterIP)) return undefined;
   const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
-  const r: RenderedService = { key, natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], chains: new Map() };
+  const r: RenderedService = { key, natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], chains: new Map(), udp: new Map() };
   const type = spec.type ?? "ClusterIP";
   const usesNodePorts = type === "NodePort" || type === "LoadBalancer";
   const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
@@ -152,6 +155,7 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
       ...lbIPs.map((ip): [string, string, "lb"] => [`${spn} loadbalancer IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`, "lb"]),
     ];
     const nodePortMatch = nodePort !== undefined ? `-m addrtype --dst-type LOCAL ${match(protocol, nodePort)}` : undefined;
+    if (protocol === "udp") r.udp.set(spn, { dsts: [clusterIP, ...externalIPs, ...lbIPs], nodePort, endpoints: ready.map((e) => e.ip) });
 
     if (ready.length === 0) {
       // No DNAT: the packet keeps its Service address and the filter table refuses it at once,

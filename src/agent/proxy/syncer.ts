@@ -8,6 +8,7 @@ import type { Endpoints } from "../../api/resources/endpoints";
 import type { Service } from "../../api/resources/service";
 import type { CommandRunner } from "../host/run";
 import { NODEPORTS, SERVICES } from "./chains";
+import { staleUdpFlows } from "./conntrack";
 import { ensureJumps, iptablesRestore, iptablesSaveAll, ourChains } from "./iptables";
 import {
   FILTER_CHAINS,
@@ -35,6 +36,8 @@ export interface SyncResult {
   /** Bytes of iptables-restore input. */
   bytes: number;
   staleChains?: number;
+  /** `conntrack -D` runs for UDP flows to endpoints that went away (partial syncs). */
+  udpFlowDeletes?: number;
   /** Where a full sync's time went, ms: reading the ruleset back, rendering, the restore, the jump check. */
   steps?: { saveMs: number; renderMs: number; restoreMs: number; jumpsMs: number };
 }
@@ -49,10 +52,13 @@ export class ProxySyncer {
   private dirty = new Set<string>();
   private needFull = true;
 
+  private conntrackMissing = false;
+
   constructor(
     private readonly run: CommandRunner,
     private readonly source: ProxySource,
     private ctx: RenderContext,
+    private readonly warn: (msg: string, fields?: Record<string, unknown>) => void = () => {},
   ) {}
 
   /** A Service's rules may have changed (its Service or Endpoints object did). */
@@ -125,6 +131,7 @@ export class ProxySyncer {
       const chains: string[] = [];
       const rules: string[] = [];
       const deletes: string[] = [];
+      const flows: string[][] = [];
       for (const key of keys) {
         const svc = this.source.service(key);
         const r = svc ? renderService(svc, this.source.endpoints(key), this.ctx) : undefined;
@@ -139,6 +146,7 @@ export class ProxySyncer {
           next.set(key, r);
         } else next.delete(key);
         for (const chain of old?.chains.keys() ?? []) if (!r?.chains.has(chain)) deletes.push(chain);
+        flows.push(...staleUdpFlows(old, r));
       }
       const parts = [...next.values()].sort(byKey);
       const dispatch = natDispatch(parts);
@@ -149,6 +157,7 @@ export class ProxySyncer {
       const filterChanged = filterText !== this.appliedFilter;
       if (!dispatchChanged && !filterChanged && chains.length === 0 && deletes.length === 0) {
         this.applied = next;
+        await this.deleteFlows(flows);
         return { kind: "none", services: keys.length, bytes: 0 };
       }
       const nat = dispatchChanged || chains.length > 0 || deletes.length > 0
@@ -159,12 +168,28 @@ export class ProxySyncer {
       this.applied = next;
       this.appliedDispatch = dispatchText;
       this.appliedFilter = filterText;
-      return { kind: "partial", services: keys.length, bytes: text.length };
+      // After the restore: a flow deleted before it would be re-created to the old endpoint.
+      await this.deleteFlows(flows);
+      return { kind: "partial", services: keys.length, bytes: text.length, udpFlowDeletes: flows.length };
     } catch (e) {
       // The kernel may hold either table's old or new state (each commits alone): only a full
       // sync knows again what is there.
       this.needFull = true;
       throw e;
+    }
+  }
+
+  /** Best effort: exit 1 means no flow matched; a missing tool is said once. */
+  private async deleteFlows(flows: string[][]) {
+    if (this.conntrackMissing) return;
+    for (const argv of flows) {
+      const r = await this.run(argv);
+      if (r.code === 127) {
+        this.conntrackMissing = true;
+        this.warn("the conntrack tool is missing: UDP clients may keep reaching a removed endpoint until their flow expires (install conntrack)");
+        return;
+      }
+      if (r.code > 1) this.warn("deleting stale UDP flows failed", { command: argv.join(" "), error: r.stderr.trim() });
     }
   }
 }
