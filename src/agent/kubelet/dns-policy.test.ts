@@ -1,0 +1,46 @@
+// dnsFor: what a pod's resolv.conf gets for each dnsPolicy (checked for the cluster DNS work,
+// issue 5 part 4), against the Kubernetes documentation's "Pod's DNS Policy" section.
+import { describe, expect, test } from "bun:test";
+import type { Pod } from "../../api/resources/pod";
+import { dnsFor } from "./spec";
+
+const pod = (spec: Record<string, unknown>, namespace = "shop"): Pod => ({ metadata: { name: "p", namespace }, spec: { containers: [], ...spec } }) as unknown as Pod;
+
+describe("dnsFor", () => {
+  test("ClusterFirst (the default): the cluster DNS, the three search domains of the pod's namespace, ndots:5", () => {
+    expect(dnsFor(pod({}), "10.43.0.10")).toEqual({
+      servers: ["10.43.0.10"],
+      searches: ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+      options: ["ndots:5"],
+    });
+  });
+
+  test("another cluster domain", () => {
+    expect(dnsFor(pod({ dnsPolicy: "ClusterFirst" }, "default"), "10.43.0.10", "corp.internal")!.searches).toEqual(["default.svc.corp.internal", "svc.corp.internal", "corp.internal"]);
+  });
+
+  test("ClusterFirst with dnsConfig: its servers, searches and options come after the cluster's", () => {
+    const d = dnsFor(pod({ dnsConfig: { nameservers: ["192.0.2.53"], searches: ["corp.example"], options: [{ name: "ndots", value: "2" }, { name: "edns0" }] } }), "10.43.0.10")!;
+    expect(d.servers).toEqual(["10.43.0.10", "192.0.2.53"]);
+    expect(d.searches).toEqual(["shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"]);
+    // resolv.conf options are read in order, the last ndots wins: the pod's own value, as upstream merges it.
+    expect(d.options).toEqual(["ndots:5", "ndots:2", "edns0"]);
+  });
+
+  test("Default: the node's resolver (nothing set, so Docker copies the node's resolv.conf)", () => {
+    expect(dnsFor(pod({ dnsPolicy: "Default" }), "10.43.0.10")).toBeUndefined();
+  });
+
+  test("hostNetwork: ClusterFirst falls back to Default; ClusterFirstWithHostNet keeps the cluster DNS", () => {
+    expect(dnsFor(pod({ hostNetwork: true }), "10.43.0.10")).toBeUndefined();
+    expect(dnsFor(pod({ hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }), "10.43.0.10")!.servers).toEqual(["10.43.0.10"]);
+  });
+
+  test("None: only what dnsConfig says", () => {
+    expect(dnsFor(pod({ dnsPolicy: "None", dnsConfig: { nameservers: ["192.0.2.53"], searches: ["a.example"] } }), "10.43.0.10")).toEqual({ servers: ["192.0.2.53"], searches: ["a.example"], options: undefined });
+  });
+
+  test("no cluster DNS configured: ClusterFirst behaves as Default", () => {
+    expect(dnsFor(pod({}), undefined)).toBeUndefined();
+  });
+});
