@@ -7,8 +7,15 @@ export type Handler = (query: Buffer, udp: boolean) => Buffer | undefined | Prom
 
 /** Calls `send` with the handler's answer, at once when it has one, else when its promise settles. */
 function reply(out: ReturnType<Handler>, send: (b: Buffer) => void) {
-  if (out instanceof Promise) out.then((b) => b && send(b), () => {});
-  else if (out) send(out);
+  const safeSend = (b: Buffer | undefined) => {
+    try {
+      if (b) send(b);
+    } catch {
+      // A send error (client gone, buffer full) loses this answer only; the client retries.
+    }
+  };
+  if (out instanceof Promise) out.then(safeSend, () => {});
+  else safeSend(out);
 }
 
 export interface Listening {
