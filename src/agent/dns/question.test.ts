@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as dnsPacket from "dns-packet";
-import { readQuery } from "./question";
+import { questionSectionEnd, readQuery } from "./question";
 import { buildQuery } from "./testing";
 
 describe("readQuery", () => {
@@ -31,5 +31,15 @@ describe("readQuery", () => {
     notify.writeUInt16BE(notify.readUInt16BE(2) | (4 << 11), 2);
     const typeUnknown = buildQuery("a.b", "CAA");
     for (const m of [response, two, pointer, notify, typeUnknown, odd, Buffer.from([1, 2, 3]), buildQuery("a.b").subarray(0, 20)]) expect(readQuery(m)).toBeUndefined();
+  });
+});
+
+describe("questionSectionEnd", () => {
+  test("the end of the question section, for queries and compressed answers alike", () => {
+    const q = buildQuery("web.default.svc.cluster.local", "A", { edns: 1232 });
+    expect(questionSectionEnd(q)).toBe(readQuery(q)!.questionEnd);
+    expect(questionSectionEnd(Buffer.from([1, 2, 3]))).toBe(-1);
+    const cut = buildQuery("a.b").subarray(0, 15);
+    expect(questionSectionEnd(cut)).toBe(-1);
   });
 });

@@ -55,3 +55,27 @@ export function readQuery(msg: Buffer): QuickQuery | undefined {
   } else if (questionEnd !== msg.length) return undefined;
   return { id: msg.readUInt16BE(0), rd: (flags & 0x0100) !== 0, question: { name, type: type as RecordType, class: klass }, questionEnd, edns };
 }
+
+/** Where the question section of any message ends (names may be compressed); -1 when malformed. */
+export function questionSectionEnd(msg: Buffer): number {
+  if (msg.length < 12) return -1;
+  let off = 12;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) {
+    for (let guard = 0; ; guard++) {
+      if (off >= msg.length || guard > 127) return -1;
+      const len = msg[off]!;
+      if (len === 0) {
+        off += 1;
+        break;
+      }
+      if ((len & 0xc0) === 0xc0) {
+        off += 2;
+        break;
+      }
+      if ((len & 0xc0) !== 0) return -1;
+      off += 1 + len;
+    }
+    off += 4;
+  }
+  return off <= msg.length ? off : -1;
+}

@@ -169,6 +169,22 @@ describe("forwarding", () => {
     expect(up.asked).toContain("example.test");
   });
 
+  test("an upstream answer to another question is not taken, even with the right ID and source", async () => {
+    // A liar upstream: answers with the query's ID but a different question, then (too late) nothing.
+    const liar = await listenDns(HOST, 0, (query) => {
+      const q = dnsPacket.decode(query);
+      return dnsPacket.encode({ type: "response", id: q.id, flags: 0x0080, questions: [{ name: "other.test", type: "A", class: "IN" }], answers: [{ type: "A", name: "other.test", ttl: 60, data: "192.0.2.66" }] });
+    });
+    const viaLiar = await serve([`${HOST}:${liar.port}`], 300);
+    try {
+      expect((await askUdp(HOST, viaLiar.l.port, "example.test", "A", { timeoutMs: 5000 })).rcode).toBe("SERVFAIL");
+    } finally {
+      viaLiar.l.close();
+      viaLiar.f.close();
+      liar.close();
+    }
+  });
+
   test("the upstream's NXDOMAIN is passed through", async () => {
     expect((await askUdp(HOST, dns.l.port, "missing.test")).rcode).toBe("NXDOMAIN");
   });

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { udp } from "bun";
 import type { Logger } from "../../machinery/log";
+import { questionSectionEnd } from "./question";
 
 export interface Upstream {
   host: string;
@@ -58,6 +59,8 @@ interface Pending {
   resolve(answer: Buffer | undefined): void;
   upstream: Upstream;
   deadline: number;
+  /** The query's question section: the answer must repeat it (a spoofer must guess it too). */
+  question: Buffer;
 }
 
 export interface ForwarderOptions {
@@ -133,7 +136,8 @@ export class Forwarder {
     const out = Buffer.from(query);
     out.writeUInt16BE(id, 0);
     return new Promise((resolve) => {
-      this.pending.set(id, { resolve, upstream: up, deadline: performance.now() + this.opts.timeoutMs });
+      const qEnd = questionSectionEnd(query);
+      this.pending.set(id, { resolve, upstream: up, deadline: performance.now() + this.opts.timeoutMs, question: query.subarray(12, Math.max(12, qEnd)) });
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(100, Math.max(10, this.opts.timeoutMs / 10)));
       try {
         this.socket!.send(out, up.port, up.host);
@@ -149,6 +153,7 @@ export class Forwarder {
     const p = this.pending.get(id);
     // Only the upstream we asked may answer (an answer from anywhere else is ignored).
     if (!p || p.upstream.port !== port || !sameHost(p.upstream.host, address)) return;
+    if (!buf.subarray(12, 12 + p.question.length).equals(p.question)) return;
     this.pending.delete(id);
     p.resolve(buf);
   }
