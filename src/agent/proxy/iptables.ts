@@ -7,7 +7,22 @@ import { CHAIN_PREFIX, EXTERNAL_SERVICES, FILTER_SERVICES, FIREWALL, FORWARD, PO
 /** Applies restore text without flushing anyone else's chains; each table commits atomically or not at all. */
 export async function iptablesRestore(run: CommandRunner, text: string): Promise<void> {
   const r = await run(["iptables-restore", "--noflush", "-w", "5"], text);
-  if (r.code !== 0) throw new Error(`iptables-restore failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.code === 0) return;
+  const said = (r.stderr || r.stdout).trim();
+  // "iptables-restore: line 7 failed": name the rule, so the log (and the syncer) can say whose it is.
+  const n = Number(/line (\d+) failed/.exec(said)?.[1] ?? 0);
+  const line = n > 0 ? text.split("\n")[n - 1] : undefined;
+  throw new RestoreError(`iptables-restore failed (exit ${r.code}): ${said}${line ? ` — the rule: ${line}` : ""}`, line);
+}
+
+export class RestoreError extends Error {
+  constructor(
+    message: string,
+    /** The input line iptables-restore refused, when it said which. */
+    readonly line?: string,
+  ) {
+    super(message);
+  }
 }
 
 export type Table = "nat" | "filter";

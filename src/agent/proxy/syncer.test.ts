@@ -7,7 +7,7 @@ import { endpoints, service } from "./fixtures";
 import { renderContext } from "./render";
 import { ProxySyncer } from "./syncer";
 
-function setup(existingChains: string[] = []) {
+function setup(existingChains: string[] = [], refuse?: RegExp) {
   const svcs = new Map<string, Service>();
   const eps = new Map<string, Endpoints>();
   const restores: string[] = [];
@@ -19,6 +19,10 @@ function setup(existingChains: string[] = []) {
         failNext = false;
         return { code: 1, stdout: "", stderr: "iptables-restore: line 3 failed" };
       }
+      // A kernel refusing one kind of rule, saying which line, as iptables-restore does.
+      const refusing = refuse;
+      const bad = refusing ? (stdin ?? "").split("\n").findIndex((l) => refusing.test(l)) : -1;
+      if (bad >= 0) return { code: 2, stdout: "", stderr: `iptables-restore v1.8.9 (nf_tables): unknown option\nError occurred at line: ${bad + 1}\niptables-restore: line ${bad + 1} failed` };
       restores.push(stdin ?? "");
     }
     return { code: 0, stdout: "", stderr: "" };
@@ -28,8 +32,9 @@ function setup(existingChains: string[] = []) {
     svcs.set(`default/s${i}`, s);
     eps.set(`default/s${i}`, endpoints("default", `s${i}`, [{ ip: `10.42.0.${i + 1}` }]));
   }
-  const syncer = new ProxySyncer(run, { services: () => svcs.values(), service: (k) => svcs.get(k), endpoints: (k) => eps.get(k) }, renderContext({ nodeName: "node-a", cluster: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" } }));
-  return { svcs, eps, restores, syncer, fail: () => (failNext = true) };
+  const warnings: string[] = [];
+  const syncer = new ProxySyncer(run, { services: () => svcs.values(), service: (k) => svcs.get(k), endpoints: (k) => eps.get(k) }, renderContext({ nodeName: "node-a", cluster: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" } }), (m) => warnings.push(m));
+  return { svcs, eps, restores, syncer, warnings, fail: () => (failNext = true), stopRefusing: () => (refuse = undefined) };
 }
 
 describe("ProxySyncer", () => {
@@ -98,5 +103,23 @@ describe("ProxySyncer", () => {
     expect(s.syncer.pending).toBe(true);
     expect((await s.syncer.sync()).kind).toBe("full");
     expect(s.restores.at(-1)).toContain("10.42.0.7:8080");
+  });
+
+  test("a Service whose rules the kernel refuses is left out, so the others are programmed; it is retried when it changes", async () => {
+    const s = setup([], /default\/s1:http -> 10\.42\.0\.2:8080/);
+    await expect(s.syncer.sync()).rejects.toThrow(/line \d+ failed — the rule: -A BRAMBLE-SVC-\w+ -m comment --comment "default\/s1:http -> 10.42.0.2:8080"/);
+    // Once could be a passing problem: the retry still carries it.
+    expect(s.syncer.refused).toEqual([]);
+    await expect(s.syncer.sync()).rejects.toThrow(/default\/s1:http -> 10.42.0.2:8080/);
+    expect(s.syncer.refused).toEqual(["default/s1"]);
+    expect(s.warnings[0]).toContain("left out until it changes");
+    expect(await s.syncer.sync()).toMatchObject({ kind: "full", services: 2 });
+    expect(s.restores.at(-1)).toContain("default/s0:http");
+    expect(s.restores.at(-1)).not.toContain("default/s1:http");
+    // Fixed (here: the kernel learns the rule), and the object changes: back in.
+    s.stopRefusing();
+    s.syncer.markDirty("default/s1");
+    expect(await s.syncer.sync()).toMatchObject({ kind: "full", services: 3 });
+    expect(s.syncer.refused).toEqual([]);
   });
 });

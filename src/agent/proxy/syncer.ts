@@ -9,7 +9,7 @@ import type { Service } from "../../api/resources/service";
 import type { CommandRunner } from "../host/run";
 import { NODEPORTS, SERVICES } from "./chains";
 import { staleUdpFlows } from "./conntrack";
-import { ensureJumps, iptablesRestore, iptablesSaveAll, ourChains } from "./iptables";
+import { ensureJumps, iptablesRestore, iptablesSaveAll, ourChains, RestoreError } from "./iptables";
 import {
   FILTER_CHAINS,
   filterRules,
@@ -53,6 +53,12 @@ export class ProxySyncer {
   private needFull = true;
 
   private conntrackMissing = false;
+  /**
+   * Services whose rules the kernel refused: left out until their Service or Endpoints object
+   * changes, so one bad Service cannot keep every other one from being programmed.
+   */
+  private readonly quarantined = new Set<string>();
+  private suspect: string | undefined;
 
   constructor(
     private readonly run: CommandRunner,
@@ -64,6 +70,29 @@ export class ProxySyncer {
   /** A Service's rules may have changed (its Service or Endpoints object did). */
   markDirty(key: string) {
     this.dirty.add(key);
+    if (this.quarantined.delete(key)) this.needFull = true;
+  }
+
+  /** Services left out because the kernel refused their rules. */
+  get refused(): string[] {
+    return [...this.quarantined];
+  }
+
+  /**
+   * A refused rule that belongs to one Service (its comment says which) puts that Service aside
+   * when it is refused twice in a row (once could be anything passing; the retry is a full sync).
+   */
+  private quarantine(e: unknown) {
+    if (!(e instanceof RestoreError) || !e.line) return;
+    const key = /--comment "(?:[a-z]+ (?:LOCAL )?traffic for )?([a-z0-9-]+\/[a-z0-9-]+):/.exec(e.line)?.[1];
+    if (!key || this.quarantined.has(key)) return;
+    if (this.suspect !== key) {
+      this.suspect = key;
+      return;
+    }
+    this.suspect = undefined;
+    this.quarantined.add(key);
+    this.warn("the kernel refused a Service's rules; it is left out until it changes", { service: key, rule: e.line });
   }
 
   /** The next sync rewrites everything (start, period, after a failure, settings changed). */
@@ -98,6 +127,7 @@ export class ProxySyncer {
       const saveMs = lap();
       const parts: RenderedService[] = [];
       for (const svc of this.source.services()) {
+        if (this.quarantined.has(keyOf(svc))) continue;
         const r = renderService(svc, this.source.endpoints(keyOf(svc)), this.ctx);
         if (r) parts.push(r);
       }
@@ -115,9 +145,11 @@ export class ProxySyncer {
       this.applied = new Map(parts.map((p) => [p.key, p]));
       this.appliedDispatch = natDispatch(parts).join("\n");
       this.appliedFilter = filterRules(parts, this.ctx).join("\n");
+      this.suspect = undefined;
       return { kind: "full", services: parts.length, bytes: text.length, staleChains: stale.length, steps: { saveMs, renderMs, restoreMs, jumpsMs } };
     } catch (e) {
       this.needFull = true;
+      this.quarantine(e);
       throw e;
     }
   }
@@ -134,7 +166,7 @@ export class ProxySyncer {
       const flows: string[][] = [];
       for (const key of keys) {
         const svc = this.source.service(key);
-        const r = svc ? renderService(svc, this.source.endpoints(key), this.ctx) : undefined;
+        const r = svc && !this.quarantined.has(key) ? renderService(svc, this.source.endpoints(key), this.ctx) : undefined;
         const old = this.applied.get(key);
         if (r) {
           for (const [chain, lines] of r.chains) {
@@ -170,11 +202,13 @@ export class ProxySyncer {
       this.appliedFilter = filterText;
       // After the restore: a flow deleted before it would be re-created to the old endpoint.
       await this.deleteFlows(flows);
+      this.suspect = undefined;
       return { kind: "partial", services: keys.length, bytes: text.length, udpFlowDeletes: flows.length };
     } catch (e) {
       // The kernel may hold either table's old or new state (each commits alone): only a full
       // sync knows again what is there.
       this.needFull = true;
+      this.quarantine(e);
       throw e;
     }
   }
