@@ -9,8 +9,10 @@ export async function iptablesRestore(run: CommandRunner, text: string): Promise
   const r = await run(["iptables-restore", "--noflush", "-w", "5"], text);
   if (r.code === 0) return;
   const said = (r.stderr || r.stdout).trim();
-  // "iptables-restore: line 7 failed": name the rule, so the log (and the syncer) can say whose it is.
-  const n = Number(/line (\d+) failed/.exec(said)?.[1] ?? 0);
+  // "Error occurred at line: 7" (parse errors) or "iptables-restore: line 7 failed" (the kernel
+  // refused the commit): name the rule, so the log (and the syncer) can say whose it is.
+  const m = /Error occurred at line: (\d+)|line (\d+) failed/.exec(said);
+  const n = Number(m?.[1] ?? m?.[2] ?? 0);
   const line = n > 0 ? text.split("\n")[n - 1] : undefined;
   throw new RestoreError(`iptables-restore failed (exit ${r.code}): ${said}${line ? ` — the rule: ${line}` : ""}`, line);
 }

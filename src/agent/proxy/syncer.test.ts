@@ -22,7 +22,7 @@ function setup(existingChains: string[] = [], refuse?: RegExp) {
       // A kernel refusing one kind of rule, saying which line, as iptables-restore does.
       const refusing = refuse;
       const bad = refusing ? (stdin ?? "").split("\n").findIndex((l) => refusing.test(l)) : -1;
-      if (bad >= 0) return { code: 2, stdout: "", stderr: `iptables-restore v1.8.9 (nf_tables): unknown option\nError occurred at line: ${bad + 1}\niptables-restore: line ${bad + 1} failed` };
+      if (bad >= 0) return { code: 2, stdout: "", stderr: `iptables-restore v1.8.9 (nf_tables): unknown option "--bogus"\nError occurred at line: ${bad + 1}\nTry \`iptables-restore -h' or 'iptables-restore --help' for more information.` };
       restores.push(stdin ?? "");
     }
     return { code: 0, stdout: "", stderr: "" };
