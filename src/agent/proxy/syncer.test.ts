@@ -107,7 +107,7 @@ describe("ProxySyncer", () => {
 
   test("a Service whose rules the kernel refuses is left out, so the others are programmed; it is retried when it changes", async () => {
     const s = setup([], /default\/s1:http -> 10\.42\.0\.2:8080/);
-    await expect(s.syncer.sync()).rejects.toThrow(/line \d+ failed — the rule: -A BRAMBLE-SVC-\w+ -m comment --comment "default\/s1:http -> 10.42.0.2:8080"/);
+    await expect(s.syncer.sync()).rejects.toThrow(/Error occurred at line: \d+[\s\S]* — the rule: -A BRAMBLE-SVC-\w+ -m comment --comment "default\/s1:http -> 10.42.0.2:8080"/);
     // Once could be a passing problem: the retry still carries it.
     expect(s.syncer.refused).toEqual([]);
     await expect(s.syncer.sync()).rejects.toThrow(/default\/s1:http -> 10.42.0.2:8080/);
