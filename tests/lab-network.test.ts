@@ -233,6 +233,26 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
       const body = await eventually(`NodePort ${nodePort} on ${n.name}`, () => fetchText(`http://${n.ip}:${nodePort}/`), 30_000);
       expect(webPods).toContain(body);
     }
+    // And on 127.0.0.1 on each node, as kube-proxy allows (the host's busybox, in the node's namespace).
+    for (const n of lab().nodes) {
+      const local = await lab().inNode(n.name, ["busybox", "timeout", "5", "busybox", "wget", "-q", "-O", "-", `http://127.0.0.1:${nodePort}/`]);
+      expect(webPods).toContain(local.stdout.trim());
+    }
+  });
+
+  test("externalTrafficPolicy Local: the NodePort answers only on the node that runs a pod", async () => {
+    await apply(service("web-local", "web", { type: "NodePort", externalTrafficPolicy: "Local" }));
+    const nodePort = (await json("get", "service", "web-local")).spec.ports[0].nodePort as number;
+    const webPods = (await podsOf("web")).map((p) => p.name);
+    // web runs on lab-n2 only.
+    expect(webPods).toContain(await eventually("web-local on lab-n2", () => fetchText(`http://${lab().node("lab-n2").ip}:${nodePort}/`), 30_000));
+    for (const n of ["lab-n0", "lab-n1"]) {
+      const refused = await fetchText(`http://${lab().node(n).ip}:${nodePort}/`).then(
+        (body) => `answered: ${body}`,
+        () => "no answer",
+      );
+      expect(refused).toBe("no answer");
+    }
   });
 
   test("a LoadBalancer Service gets the node addresses as ingress and answers there", async () => {
@@ -292,15 +312,41 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
     expect(await wgetFrom(peerOn("lab-n1").name, "http://web/")).toBe(replacement!.name);
   });
 
+  test("while an agent restarts, its node's pods keep reaching Services; after, it rebuilds the same rules and routes", async () => {
+    const l = lab();
+    const clusterIP = (await json("get", "service", "web")).spec.clusterIP as string;
+    const peer = (await json("get", "pod", peerOn("lab-n1").name)).status.containerStatuses[0];
+    const viaEngine = () => l.docker("lab-n1", "exec", peer.containerID.replace(/^docker:\/\//, ""), "busybox", "timeout", "5", "busybox", "wget", "-q", "-O", "-", `http://${clusterIP}/`);
+    const rulesBefore = (await natRules(l, "lab-n1")).split("\n").filter((r) => r.startsWith("-A BRAMBLE-")).sort();
+    const routes = async () => (await l.inNode("lab-n1", ["ip", "route", "show", "proto", "98"])).stdout.trim().split("\n").sort();
+    const routesBefore = await routes();
+    expect(routesBefore.filter((r) => r.startsWith("10.42."))).toHaveLength(2);
+
+    await l.stopAgent("lab-n1");
+    // The kernel keeps the rules and routes while the agent is away (exec goes through the engine).
+    const during = await viaEngine();
+    expect(during.stdout.trim()).toMatch(/^web-/);
+
+    l.startAgent("lab-n1");
+    const log = l.node("lab-n1").paths.brambleLog;
+    await eventually("lab-n1's proxy synced again", async () => ((await Bun.file(log).text()).match(/rules synced kind=full/g)?.length ?? 0) >= 2);
+    expect((await natRules(l, "lab-n1")).split("\n").filter((r) => r.startsWith("-A BRAMBLE-")).sort()).toEqual(rulesBefore);
+    expect(await routes()).toEqual(routesBefore);
+    expect(await wgetFrom(peerOn("lab-n1").name, `http://${clusterIP}/`)).toMatch(/^web-/);
+    const after = (await json("get", "pod", peerOn("lab-n1").name)).status.containerStatuses[0];
+    expect(after.containerID).toBe(peer.containerID);
+    expect(after.restartCount).toBe(peer.restartCount);
+  });
+
   test("after a Service is deleted its rules are gone from every node", async () => {
     const svc = await json("get", "service", "web");
     const clusterIP = svc.spec.clusterIP as string;
     for (const n of lab().nodes) expect(await natRules(lab(), n.name)).toContain(clusterIP);
-    expect((await lab().kubectl("delete", "service", "web", "web-np", "web-lb")).code).toBe(0);
+    expect((await lab().kubectl("delete", "service", "web", "web-np", "web-lb", "web-local")).code).toBe(0);
     for (const n of lab().nodes) {
       const gone = await eventually(`web's rules gone from ${n.name}`, async () => {
         const all = (await lab().inNode(n.name, ["iptables-save"])).stdout;
-        return !/default\/web(-np|-lb)?:http/.test(all) && !all.includes(`${clusterIP}/32`) && all;
+        return !/default\/web(-np|-lb|-local)?:http/.test(all) && !all.includes(`${clusterIP}/32`) && all;
       }, 30_000);
       // The proxy's own chains are still there: only the Service's rules went.
       expect(gone).toContain(":BRAMBLE-SERVICES");
