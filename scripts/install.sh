@@ -45,12 +45,12 @@ fi
 # The server runs an embedded agent (kubelet on Docker). Skipped with BRAMBLE_NO_DOCKER=1 (then
 # pass --disable-agent: a control plane only).
 if [ "${BRAMBLE_NO_DOCKER:-0}" != 1 ]; then
-  # iptables and iproute2: the node's pod network routes and Service rules.
-  if ! command -v dockerd >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+  # iptables, iproute2 and conntrack: the pod network routes, Service rules and their stale UDP flows.
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 || ! command -v conntrack >/dev/null 2>&1; then
     say "installing docker.io, iptables and iproute2 with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq docker.io iptables iproute2 >/dev/null
+    apt-get install -y -qq docker.io iptables iproute2 conntrack >/dev/null
   fi
   if ! docker info >/dev/null 2>&1; then
     say "starting dockerd (log: /var/log/dockerd.log)"
