@@ -10,7 +10,7 @@ import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
 import { createLogger } from "../../machinery/log";
-import { ControlLoop } from "../../server/controllers/loop";
+import { ControlLoop } from "../../machinery/controlloop";
 import { importImages } from "../images/import";
 import { ensurePauseImage } from "../images/pause";
 import { LABELS, type ContainerRuntime } from "../runtime/runtime";

@@ -5,7 +5,7 @@ import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
 import type { SharedInformers } from "../controllers/informers";
-import { ControlLoop } from "../controllers/loop";
+import { ControlLoop } from "../../machinery/controlloop";
 import { SCHEDULER_COMPONENT } from "./bind";
 import { SchedulerCache } from "./cache";
 import { profileFor, type SchedulingPolicy } from "./profile";

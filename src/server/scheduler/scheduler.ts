@@ -7,7 +7,7 @@ import type { Node } from "../../api/resources/node";
 import type { Pod } from "../../api/resources/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
-import type { Reconciler } from "../controllers/loop";
+import type { Reconciler } from "../../machinery/controlloop";
 import { bindPod, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
 import { isTerminal, SchedulerCache } from "./cache";
 import { fitErrorMessage } from "./fit-error";

@@ -10,7 +10,7 @@ import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import type { KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import type { Informer } from "../../../client/informer";
-import type { ReconcileResult, Reconciler } from "../loop";
+import type { ReconcileResult, Reconciler } from "../../../machinery/controlloop";
 import type { NamespaceIndex } from "../nsindex";
 import { claimObjects } from "../ownership";
 import { msUntilAvailable } from "../podutil";

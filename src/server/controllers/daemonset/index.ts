@@ -10,7 +10,7 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { NamespaceIndex } from "../nsindex";
 import { controllerRefOf } from "../podutil";
 import { DaemonSetController } from "./controller";

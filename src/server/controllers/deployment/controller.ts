@@ -16,7 +16,7 @@ import { EventRecorder } from "../../../client/events";
 import { Informer, objectKeyOf } from "../../../client/informer";
 import { createLogger } from "../../../machinery/log";
 import type { SharedInformers } from "../informers";
-import { ControlLoop, type ReconcileResult, type Reconciler } from "../loop";
+import { ControlLoop, type ReconcileResult, type Reconciler } from "../../../machinery/controlloop";
 import { ControllerIndex, NamespaceIndex } from "../nsindex";
 import { claimObjects } from "../ownership";
 import { controllerRefOf } from "../podutil";

@@ -11,7 +11,7 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { computeSubsets } from "./subsets";
 
 const HEADLESS_LABEL = "service.kubernetes.io/headless";

@@ -12,7 +12,7 @@ import type { ResourceDef } from "../../../api/resource";
 import type { DeleteOptions, KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import { createLogger } from "../../../machinery/log";
-import type { ReconcileResult, Reconciler } from "../loop";
+import type { ReconcileResult, Reconciler } from "../../../machinery/controlloop";
 import type { GraphNode, OwnershipGraph } from "./graph";
 
 export const FOREGROUND = "foregroundDeletion";

@@ -7,7 +7,7 @@ import { resources as allResources } from "../../../api/registry";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { Collector, FOREGROUND, ORPHAN } from "./collector";
 import { OwnershipGraph } from "./graph";
 

@@ -10,7 +10,7 @@ import { namespaces } from "../../../api/resources/namespace";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { NamespaceDrainer } from "./drain";
 
 export interface NamespaceControllerOptions {

@@ -8,7 +8,7 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { TaintEviction } from "./eviction";
 import { NodeMonitor } from "./monitor";
 import { PodsByNode } from "./podsbynode";

@@ -9,7 +9,7 @@ import { ApiError } from "../../../api/errors";
 import type { KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import type { Informer } from "../../../client/informer";
-import type { ReconcileResult, Reconciler } from "../loop";
+import type { ReconcileResult, Reconciler } from "../../../machinery/controlloop";
 import { heartbeatOf, readyCondition, taintsFor, unknownConditions } from "./health";
 import type { PodsByNode } from "./podsbynode";
 

@@ -8,7 +8,7 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { PodsByNode } from "../nodelifecycle/podsbynode";
 
 export async function startPodGarbageCollector(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {

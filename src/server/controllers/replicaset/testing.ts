@@ -5,7 +5,7 @@ import { pods as podsDef, type Pod } from "../../../api/resources/pod";
 import { KubeClient } from "../../../client/client";
 import { Informer, objectKeyOf } from "../../../client/informer";
 import { startHttpTestApi, type HttpTestApi } from "../../apiserver/testing";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 
 export type TestEnv = HttpTestApi;
 export const startTestEnv = () => startHttpTestApi();

@@ -10,7 +10,7 @@ import type { Namespace } from "../../../api/resources/namespace";
 import { namespaces } from "../../../api/resources/namespace";
 import type { KubeClient } from "../../../client/client";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 const DESCRIPTION =

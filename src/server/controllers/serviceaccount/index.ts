@@ -10,7 +10,7 @@ import { serviceAccounts } from "../../../api/resources/serviceaccount";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 
 const DEFAULT = "default";
 

@@ -12,7 +12,7 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { SharedInformers } from "../informers";
-import { ControlLoop } from "../loop";
+import { ControlLoop } from "../../../machinery/controlloop";
 import { assignPorts, currentIngress, ingressOf, lbRelevantNodeState, lbRelevantServiceState, loadBalancerIPs, wantsLoadBalancer, type PortAssignment } from "./addresses";
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);

@@ -1,8 +1,8 @@
 // The one reconcile loop every controller and the scheduler runs on: informer handlers only
 // enqueue keys; workers take a key, reconcile it from current state, and on failure the key
 // comes back with a per-key backoff. A failure on one key never stops the others.
-import { createLogger } from "../../machinery/log";
-import { WorkQueue } from "../../machinery/workqueue";
+import { createLogger } from "./log";
+import { WorkQueue } from "./workqueue";
 
 export interface ReconcileResult {
   /** Reconcile this key again after a delay (e.g. a deadline to check). */

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ControlLoop } from "./loop";
+import { ControlLoop } from "./controlloop";
 
 test("failed keys are retried with backoff while other keys keep flowing", async () => {
   const attempts = new Map<string, number>();
