@@ -193,6 +193,51 @@ describe.skipIf(!!labSkipReason)("joining nodes in the lab (issue 4)", () => {
     expect(all).toHaveLength(3);
   });
 
+  test("while the server is down, agents' pods keep running; the agents reconnect by themselves", async () => {
+    const l = lab();
+    const before = await podsOf("spread");
+    const engines = Object.fromEntries(await Promise.all(before.map(async (p) => [p.name, await containersInEngine(p.node, p.name)] as const)));
+    await l.stopServer();
+    expect((await l.kubectl("get", "nodes")).code).not.toBe(0);
+    for (const agent of l.agents) {
+      const p = before.find((x) => x.node === agent.name)!;
+      expect(await containersInEngine(agent.name, p.name)).toEqual(engines[p.name]!);
+      expect(l.running(agent.name)).toBe(true);
+    }
+    await l.startServer();
+    // A pod created for each agent node after the restart runs: its agent is watching again.
+    for (const agent of l.agents) {
+      const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: `after-server-${agent.name}`, namespace: NS }, spec: { nodeName: agent.name, terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: TEST_IMAGE, imagePullPolicy: "Never", command: ["sleep", "100000"] }] } };
+      expect((await l.kubectlWith({ stdin: JSON.stringify(pod) }, "apply", "-f", "-")).code).toBe(0);
+    }
+    for (const agent of l.agents) await eventually(`after-server-${agent.name} Running`, async () => (await json("get", "pod", `after-server-${agent.name}`)).status?.phase === "Running", 90_000);
+    await l.waitReady();
+    const after = await podsOf("spread");
+    for (const p of before) {
+      const now = after.find((x) => x.name === p.name)!;
+      expect(now.containerIDs).toEqual(p.containerIDs);
+      expect(now.restarts).toEqual(p.restarts);
+    }
+  });
+
+  test("with its Docker engine down a node is NotReady naming the socket, and Ready again once it is back", async () => {
+    const l = lab();
+    const n2 = l.node("lab-n2");
+    await l.stopEngine("lab-n2");
+    const ready = await eventually("lab-n2 NotReady", async () => {
+      const node = await json("get", "node", "lab-n2");
+      const c = node.status.conditions.find((x: any) => x.type === "Ready");
+      return c?.status === "False" && c;
+    });
+    expect(ready.message).toContain(`unix://${n2.dockerSocket}`);
+    await l.startEngine("lab-n2");
+    await l.waitReady();
+    // Its pods run again (the engine stopped their containers; the kubelet starts new ones).
+    await eventually("lab-n2's spread pod Running", async () => (await podsOf("spread")).some((p) => p.node === "lab-n2" && p.phase === "Running" && p.containerIDs.length === 1));
+    const pod = (await podsOf("spread")).find((p) => p.node === "lab-n2")!;
+    expect(await containersInEngine("lab-n2", pod.name)).toHaveLength(2);
+  });
+
   test("an agent with a wrong --ca-cert-hash is refused with a clear message", async () => {
     const l = lab();
     const args = l.joinCommand.slice(1);

@@ -16,7 +16,7 @@ import { API_PORT, BRAMBLE_SOURCE, labRoot, lockPath, MAIN, NODE_SPECS, nodePath
 import { brambleEnv, createJoinCommand, serverFiles, startAgentProcess, startServerProcess, stopBramble, waitForNodesReady, waitForServer } from "./cluster";
 import { removeTree, startEngine, stopEngine, waitForEngine } from "./engines";
 import { createNetwork, networkStatus, removeNetwork } from "./network";
-import { alive, labProcessesOf, readPid, tail } from "./processes";
+import { alive, endProcesses, labProcessesOf, readPid, tail } from "./processes";
 import { inNetns, run, waitFor, type RunOptions, type RunResult } from "./sh";
 
 export interface LabNode extends LabNodeSpec {
@@ -93,6 +93,30 @@ export class Lab {
   startAgent(node: string, joinCommand?: string[]): void {
     const n = this.node(node);
     startAgentProcess(n, n.paths, this.root, joinCommand);
+  }
+
+  /** Stops the server (SIGTERM): the control plane and lab-n0's embedded agent go away. */
+  async stopServer(): Promise<void> {
+    await stopBramble(this.server.paths, this.root);
+  }
+
+  /** Starts the server again on its data dir and waits for /readyz. */
+  async startServer(): Promise<void> {
+    startServerProcess(this.server, this.server.paths, this.root);
+    await waitForServer(this.server, this.server.paths);
+  }
+
+  /** Stops a node's Docker engine as a crash or upgrade would (SIGTERM: dockerd stops its containers). */
+  async stopEngine(node: string): Promise<void> {
+    const n = this.node(node);
+    await endProcesses(labProcessesOf(n.paths.enginePid, this.root), 30_000);
+  }
+
+  /** Starts a node's Docker engine again on the same data root and socket. */
+  async startEngine(node: string): Promise<void> {
+    const n = this.node(node);
+    startEngine(n, n.paths);
+    await waitForEngine(n, n.paths);
   }
 
   /** Whether a node's bramble process runs. */
