@@ -106,10 +106,14 @@ export function endpointsRecord(ep: Endpoints): DnsEndpointsRecord {
   return { addresses, ports };
 }
 
-/** Name → owner → record, with a reverse index from IP to the names that point at it. */
+/**
+ * Name → owner → record, with a reverse index from IP to the names that point at it. It holds
+ * the same slim objects the informers cache (no second copy) and derives the DNS view of one
+ * on lookup; the answer cache spares repeated lookups that work.
+ */
 export class ClusterRecords {
-  private readonly services = new Map<string, DnsServiceRecord>();
-  private readonly endpoints = new Map<string, DnsEndpointsRecord>();
+  private readonly services = new Map<string, Service>();
+  private readonly endpoints = new Map<string, Endpoints>();
   /** podIP → namespaces holding a pod with that IP → count (pods verified mode). */
   private readonly podIPs = new Map<string, Map<string, number>>();
   private readonly podIPOf = new Map<string, string>();
@@ -123,11 +127,13 @@ export class ClusterRecords {
   constructor(readonly domain: string) {}
 
   service(namespace: string, name: string): DnsServiceRecord | undefined {
-    return this.services.get(`${namespace}/${name}`);
+    const svc = this.services.get(`${namespace}/${name}`);
+    return svc && serviceRecord(svc);
   }
 
   endpointsOf(namespace: string, name: string): DnsEndpointsRecord | undefined {
-    return this.endpoints.get(`${namespace}/${name}`);
+    const ep = this.endpoints.get(`${namespace}/${name}`);
+    return ep && endpointsRecord(ep);
   }
 
   hasNamespace(namespace: string): boolean {
@@ -149,20 +155,20 @@ export class ClusterRecords {
     const rec = serviceRecord(svc);
     const key = `${rec.namespace}/${rec.name}`;
     if (!this.services.has(key)) this.servicesPerNamespace.set(rec.namespace, (this.servicesPerNamespace.get(rec.namespace) ?? 0) + 1);
-    this.services.set(key, rec);
+    this.services.set(key, svc);
     this.dropReverse(`svc:${key}`);
     if (rec.clusterIP) this.addReverse(rec.clusterIP, `svc:${key}`, `${rec.name}.${rec.namespace}.svc.${this.domain}`);
   }
 
   deleteService(svc: Service) {
     this.generation++;
-    const key = `${svc.metadata.namespace ?? "default"}/${svc.metadata.name}`;
-    const rec = this.services.get(key);
-    if (!rec) return;
+    const namespace = svc.metadata.namespace ?? "default";
+    const key = `${namespace}/${svc.metadata.name}`;
+    if (!this.services.has(key)) return;
     this.services.delete(key);
-    const n = (this.servicesPerNamespace.get(rec.namespace) ?? 1) - 1;
-    if (n > 0) this.servicesPerNamespace.set(rec.namespace, n);
-    else this.servicesPerNamespace.delete(rec.namespace);
+    const n = (this.servicesPerNamespace.get(namespace) ?? 1) - 1;
+    if (n > 0) this.servicesPerNamespace.set(namespace, n);
+    else this.servicesPerNamespace.delete(namespace);
     this.dropReverse(`svc:${key}`);
   }
 
@@ -170,11 +176,12 @@ export class ClusterRecords {
     this.generation++;
     const ns = ep.metadata.namespace ?? "default";
     const key = `${ns}/${ep.metadata.name}`;
-    const rec = endpointsRecord(ep);
-    this.endpoints.set(key, rec);
+    this.endpoints.set(key, ep);
     this.dropReverse(`ep:${key}`);
-    for (const a of rec.addresses) {
-      if (a.hostname) this.addReverse(a.ip, `ep:${key}`, `${a.hostname}.${ep.metadata.name}.${ns}.svc.${this.domain}`);
+    for (const ss of ep.subsets ?? []) {
+      for (const a of ss.addresses ?? []) {
+        if (a.hostname) this.addReverse(a.ip, `ep:${key}`, `${a.hostname.toLowerCase()}.${ep.metadata.name}.${ns}.svc.${this.domain}`);
+      }
     }
   }
 
