@@ -352,6 +352,17 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
       expect(gone).toContain(":BRAMBLE-SERVICES");
     }
   });
+
+  // Last: lab-n2 is gone afterwards.
+  test("a node that leaves takes its pod route off the other nodes", async () => {
+    const l = lab();
+    const cidr = (await json("get", "node", "lab-n2")).spec.podCIDR as string;
+    const routesTo = async (node: string) => (await l.inNode(node, ["ip", "route", "show", "proto", "98"])).stdout.split("\n").filter((r) => r.startsWith(`${cidr} `));
+    for (const n of ["lab-n0", "lab-n1"]) expect(await routesTo(n)).toEqual([expect.stringContaining(`via ${l.node("lab-n2").ip}`)]);
+    await l.stopAgent("lab-n2");
+    expect((await l.kubectl("delete", "node", "lab-n2")).code).toBe(0);
+    for (const n of ["lab-n0", "lab-n1"]) await eventually(`${n}'s route to ${cidr} gone`, async () => (await routesTo(n)).length === 0);
+  });
 });
 
 function webPodsBody(body: string) {
