@@ -42,6 +42,34 @@ test("an informer lists, then follows adds, updates and deletes in order", async
   expect(inf.get("default/live")).toBeUndefined();
 });
 
+test("an informer lists in pages and misses nothing written while it pages", async () => {
+  const cms = client.resource(configMaps);
+  await client.resource({ group: "", version: "v1", plural: "namespaces", namespaced: false }).create(undefined, { metadata: { name: "paged" } });
+  for (let i = 0; i < 7; i++) await cms.create("paged", { metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+  const requests: string[] = [];
+  const paging = {
+    ...cms,
+    ref: cms.ref,
+    list: async (ns: string | undefined, o: any) => {
+      requests.push(`limit=${o.limit} continue=${o.continue ? "yes" : "no"}`);
+      // Between the first and second page: one object goes, one is written.
+      if (requests.length === 2) {
+        await cms.delete("paged", "cm-0");
+        await cms.create("paged", { metadata: { name: "cm-late" }, data: {} });
+      }
+      return cms.list(ns, o);
+    },
+    watch: cms.watch.bind(cms),
+  } as typeof cms;
+  const inf = new Informer(paging, { namespace: "paged", pageSize: 3 });
+  await inf.start();
+  expect(requests).toEqual(["limit=3 continue=no", "limit=3 continue=yes", "limit=3 continue=yes"]);
+  // The watch from the first page's version replays what happened while paging.
+  for (let i = 0; i < 100 && (inf.get("paged/cm-0") || !inf.get("paged/cm-late")); i++) await Bun.sleep(10);
+  inf.stop();
+  expect(inf.list().map((o) => o.metadata.name).sort()).toEqual(["cm-1", "cm-2", "cm-3", "cm-4", "cm-5", "cm-6", "cm-late"]);
+});
+
 test("the event recorder writes an Event and counts repeats on the same object", async () => {
   const { EventRecorder } = await import("./events");
   const cms = client.resource(configMaps);
