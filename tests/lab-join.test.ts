@@ -223,6 +223,7 @@ describe.skipIf(!!labSkipReason)("joining nodes in the lab (issue 4)", () => {
   test("with its Docker engine down a node is NotReady naming the socket, and Ready again once it is back", async () => {
     const l = lab();
     const n2 = l.node("lab-n2");
+    const before = (await podsOf("spread")).find((p) => p.node === "lab-n2")!;
     await l.stopEngine("lab-n2");
     const ready = await eventually("lab-n2 NotReady", async () => {
       const node = await json("get", "node", "lab-n2");
@@ -232,10 +233,15 @@ describe.skipIf(!!labSkipReason)("joining nodes in the lab (issue 4)", () => {
     expect(ready.message).toContain(`unix://${n2.dockerSocket}`);
     await l.startEngine("lab-n2");
     await l.waitReady();
-    // Its pods run again (the engine stopped their containers; the kubelet starts new ones).
-    await eventually("lab-n2's spread pod Running", async () => (await podsOf("spread")).some((p) => p.node === "lab-n2" && p.phase === "Running" && p.containerIDs.length === 1));
-    const pod = (await podsOf("spread")).find((p) => p.node === "lab-n2")!;
-    expect(await containersInEngine("lab-n2", pod.name)).toHaveLength(2);
+    // Its pod runs again: the engine stopped its containers on the way down, the kubelet starts
+    // new ones (a new container ID in the status, pause and app running in the engine).
+    const [pod, running] = await eventually("lab-n2's spread pod running in a new container", async () => {
+      const p = (await podsOf("spread")).find((x) => x.name === before.name);
+      if (p?.phase !== "Running" || p.containerIDs.length !== 1 || p.containerIDs[0] === before.containerIDs[0]) return false;
+      const ids = await containersInEngine("lab-n2", p.name);
+      return ids.length === 2 && ids.includes(p.containerIDs[0]!.replace(/^docker:\/\//, "")) && ([p, ids] as const);
+    });
+    expect(running).toContain(pod.containerIDs[0]!.replace(/^docker:\/\//, ""));
   });
 
   test("an agent with a wrong --ca-cert-hash is refused with a clear message", async () => {

@@ -49,10 +49,9 @@ export async function stopEngine(p: NodePaths, marker: string): Promise<string[]
   if (existsSync(p.dockerSocket)) {
     const ids = await run(["docker", "-H", `unix://${p.dockerSocket}`, "ps", "-aq"], { timeoutMs: 10_000 });
     const list = ids.stdout.split("\n").filter(Boolean);
-    if (ids.code === 0 && list.length) {
-      const rm = await run(["docker", "-H", `unix://${p.dockerSocket}`, "rm", "-f", "-v", ...list], { timeoutMs: 60_000 });
-      if (rm.code !== 0) problems.push(`docker rm -f on ${p.dockerSocket}: ${rm.stderr.trim()}`);
-    }
+    // Best effort: a container Docker cannot remove (a busy overlay) is ended below with the
+    // engine, and its mounts are taken down with the rest; what really remains is checked at the end.
+    if (ids.code === 0 && list.length) await run(["docker", "-H", `unix://${p.dockerSocket}`, "rm", "-f", "-v", ...list], { timeoutMs: 60_000 });
   }
   await endProcesses([...new Set([...labProcessesOf(p.enginePid, marker), ...labProcessesOf(p.dockerPid, marker)])], 15_000);
   // Containers outlive a dockerd that was killed (their shims keep them): find them by the IDs
@@ -61,6 +60,8 @@ export async function stopEngine(p: NodePaths, marker: string): Promise<string[]
   // containerd's shims run in containerd's session (containerd.pid), not dockerd's.
   await endProcesses(labProcessesOf(join(p.dockerExec, "containerd", "containerd.pid"), marker), 0);
   problems.push(...(await unmountUnder(p.dir)));
+  const still = mountsUnder(p.dir);
+  if (still.length) problems.push(`still mounted under ${p.dir}: ${still.join(", ")}`);
   return problems;
 }
 
@@ -90,18 +91,22 @@ export function containerProcesses(dockerData: string): number[] {
 
 /** Lazily unmounts everything mounted at or below dir (overlays, netns and shm mounts), deepest first. */
 export async function unmountUnder(dir: string): Promise<string[]> {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4])
-    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
-    .map((m) => m.replace(/\\040/g, " "))
-    .sort((a, b) => b.length - a.length);
+  const mounts = mountsUnder(dir).sort((a, b) => b.length - a.length);
   const problems: string[] = [];
   for (const m of new Set(mounts)) {
     const r = await run(["umount", "-l", m]);
     if (r.code !== 0 && !/not mounted|no mount point/i.test(r.stderr)) problems.push(`umount ${m}: ${r.stderr.trim()}`);
   }
   return problems;
+}
+
+/** Mount points at or below dir, as this process's mount namespace (the host's) shows them. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
+    .map((m) => m.replace(/\\040/g, " "));
 }
 
 /** Removes a folder that may still hold an engine's files (read-only bits are not an obstacle to root). */
