@@ -353,5 +353,7 @@ const DOCUMENT: Record<string, Handler> = {
 export function encodeOpenApiV2Document(doc: Json): Uint8Array {
   const w = new Writer();
   fields(w, doc, "$", DOCUMENT, 16);
-  return w.finish();
+  // A copy of exactly the bytes written: the writer's buffer grew by doubling, and this result is
+  // kept for the server's lifetime.
+  return w.finish().slice();
 }

@@ -57,6 +57,40 @@ describe("Writer", () => {
     expect(inner.pos).toBe(inner.len);
   });
 
+  test("nested messages whose lengths need 1, 2 or 3 bytes are moved into place intact", () => {
+    for (const n of [0, 1, 120, 124, 125, 126, 127, 128, 200, 16_370, 16_380, 16_384, 70_000]) {
+      const text = "abcdefghij".repeat(Math.ceil(n / 10)).slice(0, n);
+      const w = new Writer();
+      w.string(9, "before"); // the nested messages do not start at offset 0
+      w.message(1, (a) => {
+        a.message(2, (b) => {
+          b.message(3, (c) => c.string(4, text));
+          b.bool(5, true);
+        });
+        a.string(6, "after");
+      });
+      const r = protobuf.Reader.create(w.finish());
+      expect(r.uint32()).toBe((9 << 3) | 2);
+      expect(r.string()).toBe("before");
+      expect(r.uint32()).toBe((1 << 3) | 2);
+      const a = protobuf.Reader.create(r.bytes());
+      expect(r.pos).toBe(r.len);
+      expect(a.uint32()).toBe((2 << 3) | 2);
+      const b = protobuf.Reader.create(a.bytes());
+      expect(a.uint32()).toBe((6 << 3) | 2);
+      expect(a.string()).toBe("after");
+      expect(b.uint32()).toBe((3 << 3) | 2);
+      const c = protobuf.Reader.create(b.bytes());
+      expect(b.uint32()).toBe((5 << 3) | 0);
+      expect(b.bool()).toBe(true);
+      if (n > 0) {
+        expect(c.uint32()).toBe((4 << 3) | 2);
+        expect(c.string()).toBe(text);
+      }
+      expect(c.pos).toBe(c.len);
+    }
+  });
+
   test("proto3 zero values are left out, except a oneof's bool and repeated strings' elements", () => {
     const w = new Writer();
     w.string(1, "");

@@ -2,11 +2,21 @@
 // a field holding its zero value ("" / false / 0) is not written, as Go's proto.Marshal does.
 //
 // Embedded messages are length-prefixed, and the length is only known once the message is
-// written, so `message()` writes the body into a child Writer and then copies it behind its
-// length. That copies each byte once per nesting level; fine for documents built once and cached.
+// written: `message()` leaves one byte for it (most messages are shorter than 128 bytes), writes
+// the body in place, and moves the body up in the same buffer when its length needs more bytes.
+// No buffer per message; a large message's bytes are moved once per nesting level.
 import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./wire";
 
 const utf8 = new TextEncoder();
+
+const varintSize = (n: number) => {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+};
 
 export class Writer {
   private buf = new Uint8Array(256);
@@ -24,12 +34,18 @@ export class Writer {
   /** An unsigned varint up to 2^53 (tags, lengths, non-negative int64 values). */
   private uvarint(n: number): void {
     this.reserve(10);
+    this.len = this.putVarint(this.len, n);
+  }
+
+  /** Writes a varint at `at` (room already there); returns the position after it. */
+  private putVarint(at: number, n: number): number {
     // Above 2^31 bit operators would truncate, so divide instead.
     while (n >= 0x80) {
-      this.buf[this.len++] = (n % 0x80) | 0x80;
+      this.buf[at++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
-    this.buf[this.len++] = n;
+    this.buf[at++] = n;
+    return at;
   }
 
   private tag(field: number, wire: number): void {
@@ -98,9 +114,19 @@ export class Writer {
    * presence means something (an empty `Schema` is "anything", an absent one is no schema).
    */
   message(field: number, write: (w: Writer) => void): void {
-    const child = new Writer();
-    write(child);
-    this.bytes(field, child.finish());
+    this.tag(field, WIRE_LEN);
+    this.reserve(1);
+    const lengthAt = this.len++;
+    const start = this.len;
+    write(this);
+    const size = this.len - start;
+    const extra = varintSize(size) - 1;
+    if (extra > 0) {
+      this.reserve(extra);
+      this.buf.copyWithin(start + extra, start, this.len);
+      this.len += extra;
+    }
+    this.putVarint(lengthAt, size); // exactly 1 + extra bytes, the room left for it
   }
 
   /** The bytes written so far (a view, not a copy). */
