@@ -125,6 +125,19 @@ describe("kubectl apply -f of a kind: List", () => {
     expect(await exists("deployment", "wrong-type")).toBe(false);
   });
 
+  test("kubectl create -f of a List validates the same way", async () => {
+    const file = join(dir, "create-list.yaml");
+    writeFileSync(file, list(configMap("created-from-list", { x: "y" }), service("created-from-list")));
+    const r = await s.kubectl("create", "-f", file);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual(["configmap/created-from-list created", "service/created-from-list created"]);
+    writeFileSync(file, list(service("refused"), { ...configMap("refused", {}), spec: { replicas: 1 } }));
+    const bad = await s.kubectl("create", "-f", file);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('ValidationError(ConfigMap): unknown field "spec"');
+    expect(await exists("service", "refused")).toBe(false);
+  });
+
   test("the server answers kubectl's protobuf request for /openapi/v2 with the protobuf form", async () => {
     const res = await s.fetch("/openapi/v2", { headers: { accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" } });
     expect(res.status).toBe(200);
