@@ -2,7 +2,7 @@
 // issue 5 part 4), against the Kubernetes documentation's "Pod's DNS Policy" section.
 import { describe, expect, test } from "bun:test";
 import type { Pod } from "../../api/resources/pod";
-import { dnsFor } from "./spec";
+import { dnsFor, resolvConf } from "./spec";
 
 const pod = (spec: Record<string, unknown>, namespace = "shop"): Pod => ({ metadata: { name: "p", namespace }, spec: { containers: [], ...spec } }) as unknown as Pod;
 
@@ -42,5 +42,22 @@ describe("dnsFor", () => {
 
   test("no cluster DNS configured: ClusterFirst behaves as Default", () => {
     expect(dnsFor(pod({}), undefined)).toBeUndefined();
+  });
+});
+
+describe("resolvConf: the file the kubelet mounts at /etc/resolv.conf", () => {
+  test("ClusterFirst: the cluster DNS, the search path and ndots:5, as a resolver reads them", () => {
+    expect(resolvConf(pod({}), "10.43.0.10")).toBe("nameserver 10.43.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n");
+  });
+
+  test("None with dnsConfig: only what the pod asked for; at most three nameservers, as glibc reads", () => {
+    const text = resolvConf(pod({ dnsPolicy: "None", dnsConfig: { nameservers: ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"], searches: ["corp.example"] } }), "10.43.0.10");
+    expect(text).toBe("nameserver 192.0.2.1\nnameserver 192.0.2.2\nnameserver 192.0.2.3\nsearch corp.example\n");
+  });
+
+  test("Default and host-network pods keep the node's resolver: no file", () => {
+    expect(resolvConf(pod({ dnsPolicy: "Default" }), "10.43.0.10")).toBeUndefined();
+    expect(resolvConf(pod({ hostNetwork: true }), "10.43.0.10")).toBeUndefined();
+    expect(resolvConf(pod({ hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }), "10.43.0.10")).toContain("nameserver 10.43.0.10");
   });
 });

@@ -24,6 +24,22 @@ export function dnsFor(pod: Pod, clusterDns: string | undefined, domain = "clust
   return { servers: servers.length ? servers : undefined, searches: searches.length ? searches : undefined, options: options.length ? options : undefined };
 }
 
+/**
+ * The pod's /etc/resolv.conf when the kubelet decides its nameservers (ClusterFirst, or None with
+ * dnsConfig). Docker would otherwise give containers on a user-defined network its own embedded
+ * resolver (127.0.0.11) forwarding to them, which is not what Kubernetes pods see: upstream's
+ * kubelet writes the file and mounts it into every container, and so does bramble.
+ */
+export function resolvConf(pod: Pod, clusterDns: string | undefined, domain?: string): string | undefined {
+  if (pod.spec?.hostNetwork && (pod.spec.dnsPolicy ?? "ClusterFirst") !== "ClusterFirstWithHostNet" && pod.spec.dnsPolicy !== "None") return undefined;
+  const dns = dnsFor(pod, clusterDns, domain);
+  if (!dns?.servers?.length) return undefined;
+  const lines = dns.servers.slice(0, 3).map((s) => `nameserver ${s}`);
+  if (dns.searches?.length) lines.push(`search ${dns.searches.join(" ")}`);
+  if (dns.options?.length) lines.push(`options ${dns.options.join(" ")}`);
+  return lines.join("\n") + "\n";
+}
+
 export function pauseSpec(pod: Pod, o: PauseOptions, name: string, labels: Record<string, string>): ContainerSpec {
   const hostname = (pod.spec?.hostname ?? pod.metadata.name ?? "pod").slice(0, 63);
   return {

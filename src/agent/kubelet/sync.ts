@@ -3,6 +3,8 @@
 // termination — then report status. Idempotent: everything is decided from what the runtime
 // shows (labels carry attempt numbers and backoff streaks), so a restarted kubelet picks up
 // where the last one stopped without restarting anything.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ApiError } from "../../api/errors";
 import { pods as podsDef, type Pod } from "../../api/resources/pod";
 import type { Container } from "../../api/resources/podspec.schema";
@@ -17,7 +19,7 @@ import { attemptOf, containerLabels, containerName, groupAttempts, kindOf, NODE_
 import type { ProbeManager } from "./probes";
 import type { ImagePuller } from "./pull";
 import { apiSources, type PodSources } from "./sources";
-import { appSpec, pauseSpec } from "./spec";
+import { appSpec, pauseSpec, resolvConf } from "./spec";
 import { computePodStatus, sameStatus, type ContainerView } from "./status";
 import { mountTmpfs, removePodDir, stopContainer } from "./terminate";
 import { containerMounts, hasContentVolumes, podDir, refreshContentVolumes, renderVolumes, type RenderedVolume, type VolumeContext } from "./volumes";
@@ -257,7 +259,7 @@ export class PodSync {
         this.refreshedAt.set(pass.pod.metadata.uid!, this.now().getTime());
       }
       const env = await containerEnv(this.envContext(pass), c, pass.sources);
-      const mounts = containerMounts(pass.pod, c.volumeMounts, pass.volumes);
+      const mounts = [...containerMounts(pass.pod, c.volumeMounts, pass.volumes), ...this.resolvConfMount(pass.pod, c)];
       const labels = containerLabels(pass.pod, this.cfg.nodeName, c.name, kind, attempt, streak, specHash(c));
       id = await this.d.runtime.createContainer(appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts }));
     } catch (e) {
@@ -494,6 +496,16 @@ export class PodSync {
       nodeCpuMillis: this.cfg.nodeCpuMillis,
       nodeMemoryBytes: this.cfg.nodeMemoryBytes,
     };
+  }
+
+  /** The pod's resolv.conf, written beside its volumes, unless a container mounts its own. */
+  private resolvConfMount(pod: Pod, c: Container): Array<{ hostPath: string; containerPath: string; readOnly: boolean }> {
+    const text = resolvConf(pod, this.cfg.clusterDns, this.cfg.clusterDomain);
+    if (!text || c.volumeMounts?.some((m) => m.mountPath.replace(/\/+$/, "") === "/etc/resolv.conf")) return [];
+    const path = join(podDir(this.cfg.dataDir, pod.metadata.uid!), "resolv.conf");
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text, { mode: 0o644 });
+    return [{ hostPath: path, containerPath: "/etc/resolv.conf", readOnly: true }];
   }
 
   private volumeContext(pass: Pass): VolumeContext {
