@@ -198,10 +198,8 @@ describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
     }
   });
 
-  // TODO(kubelet): pods on the bramble-pods Docker network get Docker's embedded resolver
-  // (nameserver 127.0.0.11, which forwards to the cluster DNS) instead of the cluster DNS address
-  // itself, as upstream writes it; a todo until the kubelet writes the pod's resolv.conf.
-  test.todo("a pod's resolv.conf names the cluster DNS address, the Kubernetes search path and ndots:5", async () => {
+  // Not Docker's embedded resolver (127.0.0.11), which a user-defined network would give.
+  test("a pod's resolv.conf names the cluster DNS address, the Kubernetes search path and ndots:5", async () => {
     const resolv = await lab().kubectl("exec", peerOn("lab-n1").name, "--", "cat", "/etc/resolv.conf");
     expect(resolv.stdout).toMatch(/^nameserver 10\.43\.0\.10$/m);
     expect(resolv.stdout).toMatch(/^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local/m);
