@@ -1,7 +1,7 @@
-// The container runtime as the kubelet sees it: just what it needs to run pods, so Docker
-// (dockerode) is one implementation and an in-memory fake serves unit tests. Both pass one
-// contract suite (contract.ts). Everything the kubelet must find again after a restart is in
-// container labels (LABELS), never only in the kubelet's memory.
+// The container runtime as the kubelet sees it: just what it needs to run pods, so Docker (its
+// Engine API on the local socket) is one implementation and an in-memory fake serves unit tests.
+// Both pass one contract suite (contract.ts). Everything the kubelet must find again after a
+// restart is in container labels (LABELS), never only in the kubelet's memory.
 import type { Readable } from "node:stream";
 
 /** Labels bramble puts on every container it makes; adoption and cleanup rely on them. */

@@ -1,7 +1,6 @@
 // The Docker implementation of ContainerRuntime, over the engine's API on its local socket
-// (dockerode). Docker ≥ 20.10 (API 1.41) is what Debian ships; nothing newer is assumed.
-import Docker from "dockerode";
-import { PassThrough, Readable } from "node:stream";
+// (engine.ts). Docker ≥ 20.10 (API 1.41) is what Debian ships; nothing newer is assumed.
+import { PassThrough, Readable, Writable } from "node:stream";
 import {
   NotFoundError,
   normalizeImageRef,
@@ -20,13 +19,33 @@ import {
   type RegistryAuth,
   type RuntimeVersion,
 } from "../runtime";
+import { DockerApiError, DockerEngine, STREAM, StreamDemuxer, readProgress, segment } from "./engine";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 
-const notFound = (e: unknown) => (e as { statusCode?: number })?.statusCode === 404;
-const notModified = (e: unknown) => (e as { statusCode?: number })?.statusCode === 304;
+/** The fields of the engine's answers that bramble reads. */
+interface ContainerJson {
+  Id: string;
+  Name: string;
+  Image: string;
+  Created: string;
+  Config: { Image: string; Labels?: Record<string, string> | null; Tty?: boolean };
+  State?: { Status?: string; StartedAt?: string; FinishedAt?: string; ExitCode?: number; OOMKilled?: boolean; Error?: string };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
+}
+interface NetworkJson {
+  Id: string;
+  Name: string;
+  IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> | null };
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  Containers?: Record<string, unknown> | null;
+}
+
+const status = (e: unknown) => (e instanceof DockerApiError ? e.statusCode : undefined);
 /** Docker reports "never" as the zero time. */
 const time = (t: string | undefined) => (t && !t.startsWith("0001-") ? t : undefined);
+const containerPath = (id: string, rest = "") => `/containers/${segment(id)}${rest}`;
 
 function stateOf(status: string | undefined): ContainerState {
   switch (status) {
@@ -44,17 +63,18 @@ function stateOf(status: string | undefined): ContainerState {
   }
 }
 
-const toStream = (tar: Readable | Uint8Array): Readable => (tar instanceof Uint8Array ? Readable.from([Buffer.from(tar)]) : tar);
+/** An upload body: bytes as they are, a Node stream as a web stream (sent chunked, not buffered). */
+const uploadBody = (tar: Readable | Uint8Array) => (tar instanceof Uint8Array ? tar : (Readable.toWeb(tar) as ReadableStream<Uint8Array>));
 
 export class DockerRuntime implements ContainerRuntime {
-  readonly docker: Docker;
+  readonly engine: DockerEngine;
 
   constructor(readonly socketPath = DEFAULT_DOCKER_SOCKET) {
-    this.docker = new Docker({ socketPath });
+    this.engine = new DockerEngine(socketPath);
   }
 
   async version(): Promise<RuntimeVersion> {
-    const v = await this.docker.version();
+    const v = await this.engine.json<{ Version: string; ApiVersion: string; Os?: string; Arch?: string; KernelVersion?: string }>("GET", "/version");
     return { name: "docker", version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch, kernelVersion: v.KernelVersion };
   }
 
@@ -68,7 +88,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listContainers(labels: Record<string, string | undefined>): Promise<ContainerInfo[]> {
     const label = Object.entries(labels).map(([k, v]) => (v === undefined ? k : `${k}=${v}`));
-    const list = await this.docker.listContainers({ all: true, filters: { label } });
+    const list = await this.engine.json<Array<{ Id: string; State: string }>>("GET", "/containers/json", { query: { all: true, filters: { label } } });
     // The list lacks exit codes and times; an inspect per changed container gives the whole truth.
     const infos = await Promise.all(
       list.map(async (c) => {
@@ -88,14 +108,17 @@ export class DockerRuntime implements ContainerRuntime {
     return infos.filter((c): c is ContainerInfo => !!c);
   }
 
-  async inspectContainer(id: string): Promise<ContainerInfo> {
-    let c: Docker.ContainerInspectInfo;
+  private async inspectJson(id: string): Promise<ContainerJson> {
     try {
-      c = await this.docker.getContainer(id).inspect();
+      return await this.engine.json<ContainerJson>("GET", containerPath(id, "/json"));
     } catch (e) {
-      if (notFound(e)) throw new NotFoundError(`container ${id} not found`);
+      if (status(e) === 404) throw new NotFoundError(`container ${id} not found`);
       throw e;
     }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo> {
+    const c = await this.inspectJson(id);
     const ips: Record<string, string> = {};
     for (const [net, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) if (n.IPAddress) ips[net] = n.IPAddress;
     const state = stateOf(c.State?.Status);
@@ -119,8 +142,7 @@ export class DockerRuntime implements ContainerRuntime {
   async createContainer(s: ContainerSpec): Promise<string> {
     const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const joinsNetwork = s.networkMode?.startsWith("container:");
-    const c = await this.docker.createContainer({
-      name: s.name,
+    const body = {
       Image: s.image,
       Entrypoint: s.entrypoint,
       Cmd: s.cmd,
@@ -154,58 +176,43 @@ export class DockerRuntime implements ContainerRuntime {
         RestartPolicy: { Name: "no" },
         LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
       },
-    });
-    return c.id;
+    };
+    const c = await this.engine.json<{ Id: string }>("POST", "/containers/create", { query: { name: s.name }, json: body });
+    return c.Id;
   }
 
   async startContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).start();
+      await this.engine.call("POST", containerPath(id, "/start"), {}, [304]); // 304: already running
     } catch (e) {
-      if (notModified(e)) return;
-      if (notFound(e)) throw new NotFoundError(`container ${id} not found`);
+      if (status(e) === 404) throw new NotFoundError(`container ${id} not found`);
       throw e;
     }
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    try {
-      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.round(timeoutSeconds)) });
-    } catch (e) {
-      if (notModified(e) || notFound(e)) return;
-      throw e;
-    }
+    // 304: already stopped; 404: gone. Both are what the caller wanted.
+    await this.engine.call("POST", containerPath(id, "/stop"), { query: { t: Math.max(0, Math.round(timeoutSeconds)) } }, [304, 404]);
   }
 
   async killContainer(id: string, signal = "SIGKILL"): Promise<void> {
-    try {
-      await this.docker.getContainer(id).kill({ signal });
-    } catch (e) {
-      if (notFound(e)) return;
-      // 409: not running — nothing to kill.
-      if ((e as { statusCode?: number }).statusCode === 409) return;
-      throw e;
-    }
+    // 409: not running — nothing to kill.
+    await this.engine.call("POST", containerPath(id, "/kill"), { query: { signal } }, [404, 409]);
   }
 
   async removeContainer(id: string): Promise<void> {
     this.inspected.delete(id);
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (e) {
-      if (notFound(e)) return;
-      // 409 "removal already in progress" is as good as done.
-      if ((e as { statusCode?: number }).statusCode === 409) return;
-      throw e;
-    }
+    // 409 "removal already in progress" is as good as done.
+    await this.engine.call("DELETE", containerPath(id), { query: { force: true, v: true } }, [404, 409]);
   }
 
   async exec(id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const session = await this.execStream(id, cmd, {});
     let stdout = "";
     let stderr = "";
-    session.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    session.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const decoders = [new TextDecoder(), new TextDecoder()];
+    session.stdout.on("data", (d: Uint8Array) => (stdout += decoders[0]!.decode(d, { stream: true })));
+    session.stderr?.on("data", (d: Uint8Array) => (stderr += decoders[1]!.decode(d, { stream: true })));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<number>((resolve) => {
       if (opts.timeoutMs) timer = setTimeout(() => resolve(-1), opts.timeoutMs);
@@ -220,191 +227,194 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async execStream(id: string, cmd: string[], opts: { tty?: boolean; stdin?: boolean }): Promise<ExecSession> {
-    let exec: Docker.Exec;
+    const tty = !!opts.tty;
+    let execId: string;
     try {
-      exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: !!opts.stdin, Tty: !!opts.tty });
+      const created = await this.engine.json<{ Id: string }>("POST", containerPath(id, "/exec"), {
+        json: { Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: !!opts.stdin, Tty: tty },
+      });
+      execId = created.Id;
     } catch (e) {
-      if (notFound(e)) throw new NotFoundError(`container ${id} not found`);
+      if (status(e) === 404) throw new NotFoundError(`container ${id} not found`);
       throw e;
     }
-    const raw = (await exec.start({ hijack: true, stdin: !!opts.stdin, Tty: !!opts.tty })) as NodeJS.ReadWriteStream & Readable;
+    const conn = await this.engine.hijack(`/exec/${execId}/start`, { Detach: false, Tty: tty });
     const stdout = new PassThrough();
-    const stderr = opts.tty ? undefined : new PassThrough();
-    if (opts.tty) raw.pipe(stdout);
-    else this.docker.modem.demuxStream(raw, stdout, stderr!);
+    const stderr = tty ? undefined : new PassThrough();
+    // A TTY merges everything into one raw stream; otherwise frames say which stream they are.
+    const demuxer = new StreamDemuxer((stream, payload) => (stream === STREAM.stderr ? stderr! : stdout).write(payload));
     const exitCode = new Promise<number>((resolve) => {
-      const finish = async () => {
-        stdout.end();
-        stderr?.end();
-        try {
-          resolve((await exec.inspect()).ExitCode ?? -1);
-        } catch {
-          resolve(-1);
-        }
-      };
-      raw.once("end", finish);
-      raw.once("close", finish);
-      raw.once("error", finish);
+      conn.listen({
+        data: (chunk) => (tty ? stdout.write(chunk) : demuxer.push(chunk)),
+        end: async () => {
+          stdout.end();
+          stderr?.end();
+          try {
+            resolve((await this.engine.json<{ ExitCode?: number | null }>("GET", `/exec/${execId}/json`)).ExitCode ?? -1);
+          } catch {
+            resolve(-1);
+          }
+        },
+      });
     });
+    // The reader gave up (timeout, client gone): drop the connection so the engine lets go too.
+    stdout.once("close", () => conn.close());
+    const stdin = opts.stdin
+      ? new Writable({
+          write(chunk: Uint8Array, _enc, done) {
+            conn.write(chunk);
+            done();
+          },
+          final(done) {
+            conn.closeWrite();
+            done();
+          },
+        })
+      : undefined;
     return {
-      stdin: opts.stdin ? raw : undefined,
+      stdin,
       stdout,
       stderr,
       exitCode,
-      resize: (h, w) => exec.resize({ h, w }).then(() => undefined),
+      resize: (h, w) => this.engine.call("POST", `/exec/${execId}/resize`, { query: { h, w } }).then(() => undefined),
     };
   }
 
   async logs(id: string, opts: LogOptions = {}): Promise<Readable> {
-    const container = this.docker.getContainer(id);
-    let info: Docker.ContainerInspectInfo;
-    try {
-      info = await container.inspect();
-    } catch (e) {
-      if (notFound(e)) throw new NotFoundError(`container ${id} not found`);
-      throw e;
-    }
-    const base = { stdout: true, stderr: true, ...(opts.tail !== undefined ? { tail: opts.tail } : {}), since: opts.since ?? 0, timestamps: opts.timestamps ?? false };
-    const out = new PassThrough();
-    if (opts.follow) {
-      const stream = (await container.logs({ ...base, follow: true })) as unknown as Readable;
-      if (info.Config.Tty) stream.pipe(out);
-      else {
-        this.docker.modem.demuxStream(stream, out, out);
-        stream.once("end", () => out.end());
-      }
-      out.once("close", () => stream.destroy());
-      return out;
-    }
-    const buf = (await container.logs({ ...base, follow: false } as Docker.ContainerLogsOptions & { follow?: false })) as unknown as Buffer;
-    out.end(info.Config.Tty ? buf : demuxBuffer(buf));
-    return out;
+    const info = await this.inspectJson(id);
+    const abort = new AbortController();
+    const res = await this.engine.request("GET", containerPath(id, "/logs"), {
+      query: { stdout: true, stderr: true, follow: !!opts.follow, tail: opts.tail, since: opts.since ?? 0, timestamps: opts.timestamps ?? false },
+      signal: abort.signal,
+    });
+    return logStream(res.body!, !info.Config.Tty, abort);
   }
 
   async imagePresent(ref: string): Promise<ImageInfo | undefined> {
     try {
-      const i = await this.docker.getImage(normalizeImageRef(ref)).inspect();
+      const i = await this.engine.json<{ Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null }>("GET", `/images/${segment(normalizeImageRef(ref))}/json`);
       return { id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] };
     } catch (e) {
-      if (notFound(e)) return undefined;
+      if (status(e) === 404) return undefined;
       throw e;
     }
   }
 
   async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
-    const stream = await this.docker.pull(normalizeImageRef(ref), auth ? { authconfig: auth } : {});
-    await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
-        const failed = output?.find((o) => o.error);
-        if (err) reject(err);
-        else if (failed) reject(new Error(failed.error));
-        else resolve();
-      }),
-    );
+    const { repo, tag } = splitImageRef(normalizeImageRef(ref));
+    // X-Registry-Auth: the credentials as base64url JSON, as the API reference specifies.
+    const headers: Record<string, string> = auth ? { "x-registry-auth": Buffer.from(JSON.stringify(auth)).toString("base64url") } : {};
+    const res = await this.engine.request("POST", "/images/create", { query: { fromImage: repo, tag: tag || undefined }, headers });
+    await readProgress(res);
   }
 
   async importImage(tar: Readable | Uint8Array, ref: string, changes: string[] = []): Promise<void> {
     const { repo, tag } = splitImageRef(ref);
-    const stream = await this.docker.importImage(toStream(tar) as unknown as NodeJS.ReadableStream, { repo, tag, changes });
-    await drainJson(stream as unknown as Readable);
+    const res = await this.engine.request("POST", "/images/create", { query: { fromSrc: "-", repo, tag, changes }, body: uploadBody(tar) });
+    await readProgress(res);
   }
 
   async loadImage(tar: Readable | Uint8Array): Promise<string[]> {
-    const stream = await this.docker.loadImage(toStream(tar) as unknown as NodeJS.ReadableStream, { quiet: true });
-    const out = await drainJson(stream as unknown as Readable);
+    const res = await this.engine.request("POST", "/images/load", { query: { quiet: true }, body: uploadBody(tar) });
+    const out = await readProgress(res);
     return out.flatMap((o) => /Loaded image(?: ID)?: (\S+)/.exec(String(o.stream ?? ""))?.[1] ?? []);
   }
 
   async removeImage(ref: string): Promise<void> {
-    try {
-      await this.docker.getImage(normalizeImageRef(ref)).remove({ force: true });
-    } catch (e) {
-      if (!notFound(e)) throw e;
-    }
+    await this.engine.call("DELETE", `/images/${segment(normalizeImageRef(ref))}`, { query: { force: true } }, [404]);
   }
 
   async createNetwork(s: NetworkSpec): Promise<string> {
-    const n = await this.docker.createNetwork({
-      Name: s.name,
-      Driver: "bridge",
-      CheckDuplicate: true,
-      IPAM: { Driver: "default", Config: [{ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}) }] },
-      Options: { ...(s.bridge ? { "com.docker.network.bridge.name": s.bridge } : {}), ...s.options },
-      Labels: s.labels ?? {},
+    const n = await this.engine.json<{ Id: string }>("POST", "/networks/create", {
+      json: {
+        Name: s.name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        IPAM: { Driver: "default", Config: [{ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}) }] },
+        Options: { ...(s.bridge ? { "com.docker.network.bridge.name": s.bridge } : {}), ...s.options },
+        Labels: s.labels ?? {},
+      },
     });
-    return n.id;
+    return n.Id;
   }
 
   async removeNetwork(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    try {
-      const net = this.docker.getNetwork(name);
-      if (opts.force) {
-        const info = await net.inspect();
-        for (const id of Object.keys(info.Containers ?? {})) await net.disconnect({ Container: id, Force: true });
+    const path = `/networks/${segment(name)}`;
+    if (opts.force) {
+      const info = await this.networkJson(name);
+      if (!info) return;
+      for (const id of Object.keys(info.Containers ?? {})) {
+        await this.engine.call("POST", `${path}/disconnect`, { json: { Container: id, Force: true } }, [404]);
       }
-      await net.remove();
+    }
+    await this.engine.call("DELETE", path, {}, [404]);
+  }
+
+  private async networkJson(name: string): Promise<NetworkJson | undefined> {
+    try {
+      return await this.engine.json<NetworkJson>("GET", `/networks/${segment(name)}`);
     } catch (e) {
-      if (!notFound(e)) throw e;
+      if (status(e) === 404) return undefined;
+      throw e;
     }
   }
 
   async networkExists(name: string): Promise<boolean> {
-    try {
-      await this.docker.getNetwork(name).inspect();
-      return true;
-    } catch (e) {
-      if (notFound(e)) return false;
-      throw e;
-    }
+    return (await this.networkJson(name)) !== undefined;
   }
 
   async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
-    try {
-      const n = await this.docker.getNetwork(name).inspect();
-      const ipam = n.IPAM?.Config?.[0] ?? {};
-      return {
-        id: n.Id,
-        name: n.Name,
-        subnet: ipam.Subnet,
-        gateway: ipam.Gateway,
-        labels: n.Labels ?? {},
-        options: n.Options ?? {},
-        containers: Object.keys(n.Containers ?? {}),
-      };
-    } catch (e) {
-      if (notFound(e)) return undefined;
-      throw e;
-    }
+    const n = await this.networkJson(name);
+    if (!n) return undefined;
+    const ipam = n.IPAM?.Config?.[0] ?? {};
+    return {
+      id: n.Id,
+      name: n.Name,
+      subnet: ipam.Subnet,
+      gateway: ipam.Gateway,
+      labels: n.Labels ?? {},
+      options: n.Options ?? {},
+      containers: Object.keys(n.Containers ?? {}),
+    };
   }
 }
 
-/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size32) before each frame. */
-export function demuxBuffer(buf: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const size = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(parts);
-}
-
-/** Reads a JSON-lines progress stream to its end; an `error` line rejects. */
-async function drainJson(stream: Readable): Promise<Array<Record<string, unknown>>> {
-  let text = "";
-  for await (const chunk of stream) text += chunk.toString();
-  const out: Array<Record<string, unknown>> = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    try {
-      const o = JSON.parse(line) as Record<string, unknown>;
-      if (o.error) throw new Error(String(o.error));
-      out.push(o);
-    } catch (e) {
-      if (e instanceof SyntaxError) continue;
-      throw e;
-    }
-  }
-  return out;
+/**
+ * A log response body as a Node stream of text (stdout and stderr interleaved as written). Read
+ * on demand, so a slow reader slows the engine; destroying it aborts the request, which is what
+ * ends a followed log.
+ */
+function logStream(body: ReadableStream<Uint8Array>, multiplexed: boolean, abort: AbortController): Readable {
+  const reader = body.getReader();
+  let frames: Uint8Array[] = [];
+  const demuxer = new StreamDemuxer((_, payload) => frames.push(payload));
+  return new Readable({
+    async read() {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) {
+            if (demuxer.pending) this.destroy(new Error(`log stream cut off in a frame (${demuxer.pending} bytes)`));
+            else this.push(null);
+            return;
+          }
+          if (!multiplexed) return void this.push(value);
+          demuxer.push(value);
+          if (frames.length) {
+            const ready = frames;
+            frames = [];
+            for (const f of ready) this.push(f);
+            return;
+          }
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) this.destroy(e as Error);
+      }
+    },
+    destroy(err, done) {
+      abort.abort();
+      reader.cancel().catch(() => undefined);
+      done(err);
+    },
+  });
 }

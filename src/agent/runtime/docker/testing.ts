@@ -2,6 +2,7 @@
 // skip with a message locally, but CI (which installs and starts dockerd) must fail instead of
 // silently skipping.
 import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from "./docker";
+import { segment } from "./engine";
 
 export async function dockerForTests(what: string): Promise<DockerRuntime | undefined> {
   const runtime = new DockerRuntime(process.env.DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET);
@@ -21,8 +22,5 @@ export async function dockerForTests(what: string): Promise<DockerRuntime | unde
  * engine) still uses it: Docker refuses a non-forced removal then, and that is fine.
  */
 export async function removeImageIfUnused(runtime: DockerRuntime, ref: string): Promise<void> {
-  await runtime.docker
-    .getImage(ref)
-    .remove()
-    .catch(() => undefined);
+  await runtime.engine.call("DELETE", `/images/${segment(ref)}`).catch(() => undefined);
 }
