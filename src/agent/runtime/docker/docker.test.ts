@@ -1,5 +1,8 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Readable } from "node:stream";
 import { ensureTestImage } from "../../images/testimage";
 import { runtimeContract } from "../contract";
+import { LABELS, NotFoundError } from "../runtime";
 import { dockerForTests, removeImageIfUnused } from "./testing";
 
 runtimeContract("docker", async () => {
@@ -8,3 +11,103 @@ runtimeContract("docker", async () => {
   const image = await ensureTestImage(runtime);
   return { runtime, image, cleanup: () => removeImageIfUnused(runtime, image) };
 });
+
+// What only the real engine does: the hijacked exec connection (stdin, TTY, stderr apart),
+// followed logs, image archives and failing pulls, as kubectl exec/logs and the kubelet use them.
+const rt = await dockerForTests("Docker runtime streams");
+const run = `h7${Date.now().toString(36)}`;
+const label = "io.bramble.docker-test";
+let image = "";
+let n = 0;
+
+async function running(cmd: string[], tty = false): Promise<string> {
+  const id = await rt!.createContainer({ name: `bramble-dockertest-${run}-${n++}`, image, cmd, tty, labels: { [label]: run, [LABELS.managed]: "true" } });
+  await rt!.startContainer(id);
+  return id;
+}
+
+function collect(stream: Readable | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    if (!stream) return resolve("");
+    stream.on("data", (d: Uint8Array) => (text += Buffer.from(d).toString()));
+    stream.once("end", () => resolve(text));
+    stream.once("error", reject);
+  });
+}
+
+describe.skipIf(!rt)("Docker runtime: streams", () => {
+  beforeAll(async () => {
+    image = await ensureTestImage(rt!);
+  });
+  afterAll(async () => {
+    for (const c of await rt!.listContainers({ [label]: run })) await rt!.removeContainer(c.id);
+  });
+
+  test("exec with stdin: input reaches the process, EOF ends it, stdout and stderr stay apart", async () => {
+    const id = await running(["sleep", "1000"]);
+    const s = await rt!.execStream(id, ["sh", "-c", "while read l; do echo got:$l; echo err:$l >&2; done; exit 7"], { stdin: true });
+    const out = collect(s.stdout);
+    const err = collect(s.stderr);
+    s.stdin!.write("one\n");
+    s.stdin!.write("two\n");
+    s.stdin!.end();
+    expect(await s.exitCode).toBe(7);
+    expect(await out).toBe("got:one\ngot:two\n");
+    expect(await err).toBe("err:one\nerr:two\n");
+  });
+
+  test("exec with a TTY: one raw stream, resizable, stdin echoed by the terminal", async () => {
+    const id = await running(["sleep", "1000"]);
+    const s = await rt!.execStream(id, ["sh"], { stdin: true, tty: true });
+    expect(s.stderr).toBeUndefined();
+    const out = collect(s.stdout);
+    await s.resize!(33, 101);
+    s.stdin!.write("stty size; exit 3\n");
+    expect(await s.exitCode).toBe(3);
+    expect(await out).toContain("33 101");
+  });
+
+  test("exec: a missing container is NotFound; a timeout gives up with -1", async () => {
+    await expect(rt!.execStream(`absent-${run}`, ["true"], {})).rejects.toBeInstanceOf(NotFoundError);
+    const id = await running(["sleep", "1000"]);
+    const r = await rt!.exec(id, ["sh", "-c", "echo started; sleep 30"], { timeoutMs: 500 });
+    expect(r).toMatchObject({ exitCode: -1, stdout: "started\n" });
+  });
+
+  test("logs: followed as written, tail and stderr included, destroying the stream lets go", async () => {
+    const id = await running(["sh", "-c", "echo a; echo b >&2; echo c; sleep 1; echo d; sleep 1000"]);
+    await Bun.sleep(300);
+    const tail = await collect(await rt!.logs(id, { tail: 1 }));
+    expect(tail).toBe("c\n");
+    const follow = await rt!.logs(id, { follow: true });
+    let text = "";
+    await new Promise<void>((resolve) =>
+      follow.on("data", (d: Uint8Array) => {
+        text += Buffer.from(d).toString();
+        if (text.includes("d\n")) resolve();
+      }),
+    );
+    expect(text).toBe("a\nb\nc\nd\n");
+    const closed = new Promise((resolve) => follow.once("close", resolve));
+    follow.destroy();
+    await closed;
+    const tty = await running(["sh", "-c", "echo on-a-tty"], true);
+    await Bun.sleep(300);
+    expect(await collect(await rt!.logs(tty, {}))).toBe("on-a-tty\r\n");
+    await expect(rt!.logs(`absent-${run}`, {})).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  test("images: an archive from the engine loads back, naming its tags", async () => {
+    const saved = await rt!.engine.request("GET", `/images/${image}/get`);
+    const archive = new Uint8Array(await saved.arrayBuffer());
+    expect(await rt!.loadImage(archive)).toEqual([image]);
+  });
+
+  test("pulls: an unreachable registry rejects with the engine's reason", async () => {
+    // Port 1 on loopback: refused at once, nothing leaves the machine.
+    await expect(rt!.pullImage(`127.0.0.1:1/bramble/absent-${run}:1`)).rejects.toThrow(/127\.0\.0\.1:1/);
+    await expect(rt!.pullImage(`127.0.0.1:1/bramble/absent-${run}:1`, { username: "u", password: "p", serveraddress: "127.0.0.1:1" })).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+});
+

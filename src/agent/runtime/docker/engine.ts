@@ -48,14 +48,17 @@ export function queryString(query: Record<string, QueryValue> = {}): string {
 export const segment = (s: string) => encodeURI(s).replace(/[?#]/g, encodeURIComponent);
 
 /** The engine's error text: JSON `{"message": ...}`, or whatever it sent. */
-async function errorOf(res: Response, path: string): Promise<DockerApiError> {
-  const text = await res.text().catch(() => "");
-  let message = text.trim() || res.statusText || `HTTP ${res.status}`;
+function apiError(status: number, text: string, path: string): DockerApiError {
+  let message = text.trim() || `HTTP ${status}`;
   try {
     const m = (JSON.parse(text) as { message?: unknown }).message;
     if (typeof m === "string") message = m;
   } catch {}
-  return new DockerApiError(res.status, message, path);
+  return new DockerApiError(status, message, path);
+}
+
+async function errorOf(res: Response, path: string): Promise<DockerApiError> {
+  return apiError(res.status, await res.text().catch(() => ""), path);
 }
 
 export class DockerEngine {
@@ -196,8 +199,7 @@ export class HijackedConnection {
     const ready = new Promise<HijackedConnection>((resolve, reject) => (settle = { resolve, reject }));
     const fail = (socket: Bun.Socket<undefined>) => {
       const f = failure!;
-      const res = new Response(f.body.subarray(0, f.length), { status: f.status });
-      void errorOf(res, path).then(settle.reject);
+      settle.reject(apiError(f.status, f.body.subarray(0, f.length).toString(), path));
       socket.end();
     };
 
