@@ -76,8 +76,9 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
   });
 
   test("logs: followed as written, tail and stderr included, destroying the stream lets go", async () => {
-    const id = await running(["sh", "-c", "echo a; echo b >&2; echo c; sleep 1; echo d; sleep 1000"]);
-    await Bun.sleep(300);
+    // The engine copies stdout and stderr separately: only a pause between them fixes their order.
+    const id = await running(["sh", "-c", "echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; sleep 1; echo d; sleep 1000"]);
+    for (let i = 0; i < 100 && !(await collect(await rt!.logs(id, {}))).includes("c\n"); i++) await Bun.sleep(50);
     const tail = await collect(await rt!.logs(id, { tail: 1 }));
     expect(tail).toBe("c\n");
     const follow = await rt!.logs(id, { follow: true });
@@ -93,7 +94,7 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     follow.destroy();
     await closed;
     const tty = await running(["sh", "-c", "echo on-a-tty"], true);
-    await Bun.sleep(300);
+    for (let i = 0; i < 100 && (await rt!.inspectContainer(tty)).state !== "exited"; i++) await Bun.sleep(50);
     expect(await collect(await rt!.logs(tty, {}))).toBe("on-a-tty\r\n");
     await expect(rt!.logs(`absent-${run}`, {})).rejects.toBeInstanceOf(NotFoundError);
   });
