@@ -2,18 +2,22 @@
 // cluster CA's key (see src/api/kubelet-api.ts). The agent already holds the CA certificate
 // (pinned at join, or handed over when embedded), so it needs no secret of its own; the
 // audience names this node, so a token minted for another node is refused here.
-import { importX509, jwtVerify } from "jose";
 import { KUBELET_TOKEN_ISSUER, kubeletTokenAudience } from "../../api/kubelet-api";
 
 export type RequestAuthenticator = (req: Request) => Promise<boolean>;
 
 export function apiServerAuthenticator(caCertPem: string, nodeName: string): RequestAuthenticator {
-  const key = importX509(firstCertificate(caCertPem), "ES256");
+  const pem = firstCertificate(caCertPem);
+  // jose is loaded by the first request (kubectl logs/exec), not at start: loading it costs the
+  // agent ~7 MB of RSS (issue 4's 60 MB budget), and many nodes never serve a request.
+  let verifier: Promise<{ jwtVerify: typeof import("jose").jwtVerify; key: CryptoKey }> | undefined;
+  const load = () => (verifier ??= import("jose").then(async ({ importX509, jwtVerify }) => ({ jwtVerify, key: await importX509(pem, "ES256") })));
   return async (req) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
     if (!m) return false;
     try {
-      await jwtVerify(m[1]!, await key, {
+      const { jwtVerify, key } = await load();
+      await jwtVerify(m[1]!, key, {
         issuer: KUBELET_TOKEN_ISSUER,
         audience: kubeletTokenAudience(nodeName),
         algorithms: ["ES256"],
