@@ -4,8 +4,9 @@
 // pods that no longer exist, and bramble containers that belong to no pod, are removed.
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
-import { nodes as nodesDef, type Node } from "../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../api/resources/pod";
+import type { Node } from "../../api/resources/node";
+import type { Pod } from "../../api/resources/pod";
+import { nodes as nodesDef, pods as podsDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";

@@ -1,8 +1,9 @@
 // ConfigMaps and Secrets a pod refers to, read through the API once per sync (a kubelet must
 // not depend on a cache of every secret in the cluster; node authorization allows only these).
 import { ApiError } from "../../api/errors";
-import { configMaps, type ConfigMap } from "../../api/resources/configmap";
-import { secrets, type Secret } from "../../api/resources/secret";
+import type { ConfigMap } from "../../api/resources/configmap";
+import type { Secret } from "../../api/resources/secret";
+import { configMaps, secrets } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 
 export interface PodSources {
