@@ -3,7 +3,8 @@
 // the Docker engine's health, then the kubelet. `bramble agent` and the agent embedded in
 // `bramble server` both come through here.
 import { ApiError } from "../api/errors";
-import { nodes as nodesDef, type Node } from "../api/resources/node";
+import type { Node } from "../api/resources/node";
+import { nodes as nodesDef } from "../client/refs";
 import { KubeClient } from "../client/client";
 import { Informer } from "../client/informer";
 import { Backoff } from "../machinery/backoff";
