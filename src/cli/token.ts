@@ -2,7 +2,8 @@
 // kube-system through the API (so they need the admin kubeconfig, not access to the server's
 // disk). Like kubeadm's `token` commands.
 import { ApiError } from "../api/errors";
-import { secrets, type Secret } from "../api/resources/secret";
+import type { Secret } from "../api/resources/secret";
+import { secrets } from "../client/refs";
 import { KubeClient } from "../client/client";
 import { readKubeconfig, resolveContext } from "../client/kubeconfig";
 import { caCertHashOfPem } from "../agent/join/pin";
