@@ -10,7 +10,8 @@
 // The Docker engine may be shared: the agent gets a unique node name, the embedded agent (named
 // after the hostname) runs in its own UTS namespace with a unique hostname (unshare --uts, root
 // only), and cleanup removes only containers labelled with those nodes.
-//   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble]
+//   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble] [--smol]
+// --smol runs every bramble process with Bun's smaller heap (BUN_OPTIONS=--smol; the baseline too).
 import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     "settle-s": { type: "string", default: "15" },
     "window-s": { type: "string", default: "10" },
     binary: { type: "string" },
+    smol: { type: "boolean", default: false },
   },
 });
 const PODS = Number(args.pods);
@@ -67,7 +69,7 @@ interface Proc {
   stop(): Promise<void>;
 }
 function run(cmd: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn({ cmd, cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn", ...env } });
+  const proc = spawn({ cmd, cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn", ...(args.smol ? { BUN_OPTIONS: "--smol" } : {}), ...env } });
   procs.add(proc);
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {
@@ -192,7 +194,7 @@ try {
   const runtime = new DockerRuntime(process.env.DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET);
   const version = await runtime.version();
   await ensureTestImage(runtime);
-  console.log(`agent memory: ${PODS} pods of ${TEST_IMAGE}, Docker ${version.version}, bramble ${args.binary ?? "bun src/main.ts"} at ${sourceVersion()}, bun ${Bun.version}`);
+  console.log(`agent memory: ${PODS} pods of ${TEST_IMAGE}, Docker ${version.version}, bramble ${args.binary ?? "bun src/main.ts"}${args.smol ? " --smol" : ""} at ${sourceVersion()}, bun ${Bun.version}`);
 
   // Baseline: the runtime alone.
   const idle = run([process.execPath, "-e", "setInterval(() => {}, 1000)"]);
