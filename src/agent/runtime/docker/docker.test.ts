@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { ensureTestImage } from "../../images/testimage";
 import { runtimeContract } from "../contract";
 import { LABELS, NotFoundError } from "../runtime";
@@ -15,6 +15,8 @@ runtimeContract("docker", async () => {
 // What only the real engine does: the hijacked exec connection (stdin, TTY, stderr apart),
 // followed logs, image archives and failing pulls, as kubectl exec/logs and the kubelet use them.
 const rt = await dockerForTests("Docker runtime streams");
+/** Containers start slowly on a busy shared engine. */
+const SLOW = 30_000;
 const run = `h7${Date.now().toString(36)}`;
 const label = "io.bramble.docker-test";
 let image = "";
@@ -39,10 +41,10 @@ function collect(stream: Readable | undefined): Promise<string> {
 describe.skipIf(!rt)("Docker runtime: streams", () => {
   beforeAll(async () => {
     image = await ensureTestImage(rt!);
-  });
+  }, SLOW);
   afterAll(async () => {
     for (const c of await rt!.listContainers({ [label]: run })) await rt!.removeContainer(c.id);
-  });
+  }, SLOW);
 
   test("exec with stdin: input reaches the process, EOF ends it, stdout and stderr stay apart", async () => {
     const id = await running(["sleep", "1000"]);
@@ -55,7 +57,7 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     expect(await s.exitCode).toBe(7);
     expect(await out).toBe("got:one\ngot:two\n");
     expect(await err).toBe("err:one\nerr:two\n");
-  });
+  }, SLOW);
 
   test("exec with a TTY: one raw stream, resizable, stdin echoed by the terminal", async () => {
     const id = await running(["sleep", "1000"]);
@@ -66,14 +68,14 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     s.stdin!.write("stty size; exit 3\n");
     expect(await s.exitCode).toBe(3);
     expect(await out).toContain("33 101");
-  });
+  }, SLOW);
 
   test("exec: a missing container is NotFound; a timeout gives up with -1", async () => {
     await expect(rt!.execStream(`absent-${run}`, ["true"], {})).rejects.toBeInstanceOf(NotFoundError);
     const id = await running(["sleep", "1000"]);
     const r = await rt!.exec(id, ["sh", "-c", "echo started; sleep 30"], { timeoutMs: 500 });
     expect(r).toMatchObject({ exitCode: -1, stdout: "started\n" });
-  });
+  }, SLOW);
 
   test("logs: followed as written, tail and stderr included, destroying the stream lets go", async () => {
     // The engine copies stdout and stderr separately: only a pause between them fixes their order.
@@ -97,18 +99,21 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     for (let i = 0; i < 100 && (await rt!.inspectContainer(tty)).state !== "exited"; i++) await Bun.sleep(50);
     expect(await collect(await rt!.logs(tty, {}))).toBe("on-a-tty\r\n");
     await expect(rt!.logs(`absent-${run}`, {})).rejects.toBeInstanceOf(NotFoundError);
-  });
+  }, SLOW);
 
   test("images: an archive from the engine loads back, naming its tags", async () => {
     const saved = await rt!.engine.request("GET", `/images/${image}/get`);
     const archive = new Uint8Array(await saved.arrayBuffer());
     expect(await rt!.loadImage(archive)).toEqual([image]);
-  });
+    // A Node stream is sent as it is read (chunked), not collected first.
+    const half = archive.length >> 1;
+    expect(await rt!.loadImage(Readable.from([archive.subarray(0, half), archive.subarray(half)]))).toEqual([image]);
+  }, SLOW);
 
   test("pulls: an unreachable registry rejects with the engine's reason", async () => {
     // Port 1 on loopback: refused at once, nothing leaves the machine.
     await expect(rt!.pullImage(`127.0.0.1:1/bramble/absent-${run}:1`)).rejects.toThrow(/127\.0\.0\.1:1/);
     await expect(rt!.pullImage(`127.0.0.1:1/bramble/absent-${run}:1`, { username: "u", password: "p", serveraddress: "127.0.0.1:1" })).rejects.toThrow(/127\.0\.0\.1:1/);
-  });
+  }, SLOW);
 });
 

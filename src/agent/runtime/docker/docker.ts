@@ -249,11 +249,7 @@ export class DockerRuntime implements ContainerRuntime {
         end: async () => {
           stdout.end();
           stderr?.end();
-          try {
-            resolve((await this.engine.json<{ ExitCode?: number | null }>("GET", `/exec/${execId}/json`)).ExitCode ?? -1);
-          } catch {
-            resolve(-1);
-          }
+          resolve(await this.execExitCode(execId));
         },
       });
     });
@@ -278,6 +274,23 @@ export class DockerRuntime implements ContainerRuntime {
       exitCode,
       resize: (h, w) => this.engine.call("POST", `/exec/${execId}/resize`, { query: { h, w } }).then(() => undefined),
     };
+  }
+
+  /**
+   * The exit code once the exec's connection has closed. The engine may close it a moment before
+   * it records the exit (Running still true, ExitCode null): ask again briefly. -1 if unknown.
+   */
+  private async execExitCode(execId: string): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        const e = await this.engine.json<{ Running?: boolean; ExitCode?: number | null }>("GET", `/exec/${execId}/json`);
+        if (!e.Running && typeof e.ExitCode === "number") return e.ExitCode;
+      } catch {
+        return -1;
+      }
+      await Bun.sleep(20);
+    }
+    return -1;
   }
 
   async logs(id: string, opts: LogOptions = {}): Promise<Readable> {
