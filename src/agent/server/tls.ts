@@ -5,6 +5,7 @@
 import { X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { issueSelfSignedCert } from "./selfsigned";
 
 export interface ServingCert {
   certPem: string;
@@ -49,31 +50,16 @@ export function whyStale(certPem: string, names: { nodeName: string; ips: string
 }
 
 async function issueSelfSigned(names: { nodeName: string; ips: string[] }, now: Date): Promise<{ certPem: string; keyPem: string }> {
-  // Loaded only when a certificate is issued (first start, address change): the library is big
-  // for an agent that should stay small, and reflect-metadata must be evaluated before it.
-  require("reflect-metadata");
-  const x509: typeof import("@peculiar/x509") = require("@peculiar/x509");
-  x509.cryptoProvider.set(crypto);
-  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const serial = crypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, as Go and RFC 5280 want
-  const ips = [...new Set([...names.ips, "127.0.0.1"])];
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(serial).toString("hex"),
-    name: `CN=${names.nodeName}@${Math.floor(now.getTime() / 1000)}`,
+  return issueSelfSignedCert({
+    commonName: `${names.nodeName}@${Math.floor(now.getTime() / 1000)}`,
+    dnsNames: [names.nodeName, "localhost"],
+    ips: [...new Set([...names.ips, "127.0.0.1"])],
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + VALID_FOR_MS),
-    keys,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: names.nodeName }, { type: "dns", value: "localhost" }, ...ips.map((ip) => ({ type: "ip" as const, value: ip }))]),
-    ],
+    serial,
   });
-  const keyPem = x509.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
-  return { certPem: cert.toString("pem") + "\n", keyPem };
 }
 
 function writeAtomic(path: string, text: string, mode: number) {
