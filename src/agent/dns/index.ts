@@ -3,9 +3,10 @@
 // names outside the cluster zone go to the node's resolvers. The lead wires it as
 //   await ensureDnsAddress(cluster.clusterDns); await startClusterDns({ listen: { address: cluster.clusterDns }, ... })
 import * as dnsPacket from "dns-packet";
-import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
-import { pods as podsDef, type Pod } from "../../api/resources/pod";
-import { services as servicesDef, type Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/endpoints";
+import type { Pod } from "../../api/resources/pod";
+import type { Service } from "../../api/resources/service";
+import { endpoints as endpointsDef, pods as podsDef, services as servicesDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { Informer } from "../../client/informer";
 import type { Logger } from "../../machinery/log";
