@@ -44,6 +44,12 @@ const EMBEDDED_NODE = ROOT ? `bench-emb-${RUN}` : hostname().toLowerCase();
 const NS = "bench";
 const AGENT_TARGET = 60 * 1024 * 1024;
 const SERVER_TARGET = 130 * 1024 * 1024;
+/**
+ * The pod network, Service proxy and cluster DNS would program this shared host's routes and
+ * iptables (tests/helpers/server.ts runs servers the same way): off here, so the agent measured
+ * is kubelet, node status, heartbeat and the logs/exec endpoint. Measure networking in the lab.
+ */
+const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns"];
 const BRAMBLE = args.binary ? [resolve(args.binary)] : [process.execPath, join(REPO, "src/main.ts")];
 
 const work = mkdtempSync(join(tmpdir(), "bramble-bench-am-"));
@@ -108,7 +114,7 @@ async function startServer(name: string, extra: string[], nodeName?: string): Pr
   const dataDir = join(work, name);
   const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
   const port = freePort();
-  const inner = [...BRAMBLE, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", ...extra];
+  const inner = [...BRAMBLE, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", ...HOST_SAFE_NETWORKING, ...extra];
   // unshare without --fork execs: the pid is the server's.
   const cmd = nodeName && nodeName !== hostname().toLowerCase() ? ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', nodeName, ...inner] : inner;
   const p = run(cmd, { BRAMBLE_KUBELET_PORT: "0" });
