@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { readKubeconfig, resolveContext } from "../src/client/kubeconfig";
 import { generateToken, formatToken, tokenSecret } from "../src/server/auth/bootstrap-token";
 import { parseJson, ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { eventually as poll } from "./helpers/eventually";
 
 const MAIN = join(ROOT, "src", "main.ts");
 const DOCKER_SOCKET = "/var/run/docker.sock";
@@ -46,20 +47,7 @@ function startAgent(args: string[]) {
   };
 }
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 30_000) => poll(what, f, { timeoutMs });
 
 const nodeJson = async (name: string) => {
   const r = await s.kubectl("get", "node", name, "-o", "json");

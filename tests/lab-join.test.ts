@@ -9,25 +9,13 @@ import { join } from "node:path";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
 import { LABELS } from "../src/agent/runtime/runtime";
 import { labSkipReason, useLab } from "./helpers/lab";
+import { eventually as poll } from "./helpers/eventually";
 
 setDefaultTimeout(120_000);
 const lab = useLab();
 const NS = "lab-join";
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ""}\n${lab().logTails(20)}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => lab().logTails(20) });
 
 const kc = (...args: string[]) => lab().kubectl("-n", NS, ...args);
 const json = async (...args: string[]) => {

@@ -12,24 +12,12 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
 import type { Lab } from "../scripts/lab/lab";
 import { labSkipReason, useLab } from "./helpers/lab";
+import { eventually as poll } from "./helpers/eventually";
 
 setDefaultTimeout(120_000);
 const lab = useLab();
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ""}\n${lab().logTails(25)}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => lab().logTails(25) });
 
 const json = async (...args: string[]) => {
   const r = await lab().kubectl(...args, "-o", "json");

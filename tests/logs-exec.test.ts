@@ -9,6 +9,7 @@ import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
 import { dockerForTests, removeImageIfUnused } from "../src/agent/runtime/docker/testing";
 import { LABELS } from "../src/agent/runtime/runtime";
 import { parseJson, startTestServer, type TestServer } from "./helpers/server";
+import { eventually as poll } from "./helpers/eventually";
 
 const docker = await dockerForTests("logs/exec tests");
 // Each test waits on real containers and kubectl processes (no timing is asserted).
@@ -21,20 +22,7 @@ const sh = (script: string) => ({ image: TEST_IMAGE, imagePullPolicy: "Never", c
 // PID 1 ignores SIGTERM unless it traps it: these stop at once when the pod is deleted.
 const serve = (script: string) => sh(`trap 'exit 0' TERM; ${script}; sleep 100000 & wait`);
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}\n${s?.log.slice(-5000)}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => s?.log.slice(-5000) ?? "" });
 
 const kc = (...args: string[]) => s.kubectl("-n", NS, ...args);
 const podJson = async (name: string) => parseJson(await kc("get", "pod", name, "-o", "json"));

@@ -13,23 +13,11 @@ import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
 import { dockerForTests, removeImageIfUnused } from "../src/agent/runtime/docker/testing";
 import { NODE_LABEL } from "../src/agent/kubelet/names";
 import { freePort, parseJson, ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { eventually as poll } from "./helpers/eventually";
 
 setDefaultTimeout(90_000);
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, log: () => string, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}\n${log().slice(-5000)}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, log: () => string, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => log().slice(-5000) });
 
 describe("kubectl create token against a bramble server", () => {
   let s: TestServer;

@@ -6,22 +6,14 @@ import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { eventually as poll } from "./helpers/eventually";
 
 const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
 let sim: Subprocess<"ignore", "pipe", "pipe">;
 let simLog = "";
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    const v = await f().catch((e) => ((last = e), undefined));
-    if (v !== undefined && v !== false) return v as T;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ""}\nsim log:\n${simLog}`);
-}
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => `sim log:\n${simLog}` });
 
 const kubectl = async (...args: string[]) => {
   const r = await server.kubectl(...args);

@@ -93,27 +93,7 @@ export async function stopAllSims(): Promise<void> {
   sims.clear();
 }
 
-/**
- * Polls `f` until it returns something other than undefined/false, or throws after `timeoutMs`
- * with the last value or error seen (and `context()`), so a failure says what state it was stuck in.
- */
-export async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, opts: { timeoutMs?: number; intervalMs?: number; context?: () => string } = {}): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v as T;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(opts.intervalMs ?? 200);
-  }
-  const lastText = last instanceof Error ? last.message : JSON.stringify(last);
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${lastText}${opts.context ? `\n${opts.context()}` : ""}`);
-}
+export { eventually } from "./eventually";
 
 /** kubectl bound to one server: `k(...)` must succeed (returns stdout), `kj(...)` parses `-o json`. */
 export function kubectlFor(server: TestServer) {
