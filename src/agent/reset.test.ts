@@ -17,6 +17,7 @@ test("reset removes only bramble-labelled containers and networks, and bramble's
       if (url.pathname === "/_ping") return new Response("OK");
       const filters = JSON.parse(url.searchParams.get("filters") ?? "{}");
       if (url.pathname === "/containers/json") return Response.json(filters.label?.[0] === "io.bramble.managed" ? [{ Id: "c1" }, { Id: "c2" }] : [{ Id: "c1" }, { Id: "c2" }, { Id: "not-ours" }]);
+      if (req.method === "DELETE" && url.pathname === "/containers/c2") return Response.json({ message: "removal of container c2 is already in progress" }, { status: 409 });
       if (url.pathname === "/networks") return Response.json(filters.label?.[0] === "io.bramble.managed" ? [{ Id: "n1" }] : []);
       return new Response(null, { status: 204 });
     },

@@ -25,8 +25,11 @@ const STOP_TIMEOUT_S = 5;
 
 async function docker(socket: string, method: string, path: string): Promise<Response> {
   const res = await fetch(`http://docker${path}`, { method, unix: socket, signal: AbortSignal.timeout(30_000) });
-  if (!res.ok && res.status !== 304 && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res;
+  if (res.ok || res.status === 304 || res.status === 404) return res;
+  const text = await res.text();
+  // A container the kubelet (or Docker itself) is already removing is as good as gone.
+  if (res.status === 409 && text.includes("already in progress")) return res;
+  throw new Error(`${method} ${path}: ${res.status} ${text}`);
 }
 
 const managedFilter = encodeURIComponent(JSON.stringify({ label: [LABELS.managed] }));
