@@ -56,7 +56,11 @@ async function addNode(name: string, ip: string): Promise<string> {
 async function makeNode(node: string, pod: string, lanIp: string, podCidr: string, idx: number) {
   const prefix = podCidr.replace(/\.0\/24$/, "");
   podIp[pod] = `${prefix}.2`;
+  // route_localnet on, before the node's devices arrive, as the Service proxy leaves a real node
+  // (for 127.0.0.1 NodePorts): the node's own ClusterIP connections must still get its address
+  // as their source, not 127.0.0.1.
   await sh(`ip netns add ${node} && ip netns add ${pod}
+    ip netns exec ${node} sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.default.route_localnet=1
     ip link add bpn-l${idx} type veth peer name bpn-e${idx}
     ip link set bpn-l${idx} netns ${NS.lan} && ip link set bpn-e${idx} netns ${node}
     ip link add bpn-h${idx} type veth peer name bpn-c${idx}

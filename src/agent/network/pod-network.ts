@@ -127,7 +127,7 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
       await mustRun(run, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
       await applyPodNetRules(run, o.cluster.clusterCidr);
       // Without bramble's proxy (--disable-kube-proxy) another one owns the Service range.
-      if (o.cluster.serviceProxy) await ensureServiceRoutes(run, o.cluster.serviceCidr);
+      if (o.cluster.serviceProxy) await ensureServiceRoutes(run, o.cluster.serviceCidr, o.nodeIp);
       else await removeServiceRoutes(run);
     };
     await hostSetup();

@@ -18,10 +18,16 @@ const P = String(ROUTE_PROTO);
 const T = String(HOST_SERVICE_TABLE);
 const PRIO = String(HOST_SERVICE_RULE_PRIORITY);
 
-export function serviceRouteCommands(serviceCidr: string): string[][] {
+/**
+ * `src` is the node's own address: without it the kernel may pick 127.0.0.1 for a route via lo
+ * (it does once route_localnet is on, which the Service proxy turns on for 127.0.0.1 NodePorts),
+ * and a connection DNATed to a pod on another node would leave with a loopback source no reply
+ * can reach.
+ */
+export function serviceRouteCommands(serviceCidr: string, src?: string): string[][] {
   return [
     ["ip", "-4", "route", "replace", "unreachable", serviceCidr, "proto", P],
-    ["ip", "-4", "route", "replace", serviceCidr, "dev", "lo", "table", T, "proto", P],
+    ["ip", "-4", "route", "replace", serviceCidr, "dev", "lo", "table", T, "proto", P, ...(src ? ["src", src] : [])],
   ];
 }
 
@@ -44,10 +50,10 @@ export function hasHostServiceRule(rulesJson: string, serviceCidr: string): bool
  * bramble's routes for the Service range: exactly `serviceCidr` (a changed range replaces the
  * old routes and rule). Idempotent.
  */
-export async function ensureServiceRoutes(run: CommandRunner, serviceCidr: string): Promise<void> {
+export async function ensureServiceRoutes(run: CommandRunner, serviceCidr: string, src?: string): Promise<void> {
   const stale = (await listServiceRoutes(run)).filter((r) => r.dst !== serviceCidr);
   if (stale.length) await removeServiceRoutes(run);
-  for (const argv of serviceRouteCommands(serviceCidr)) await mustRun(run, argv);
+  for (const argv of serviceRouteCommands(serviceCidr, src)) await mustRun(run, argv);
   if (!hasHostServiceRule(await mustRun(run, ["ip", "-j", "-4", "rule", "show"]), serviceCidr)) {
     await mustRun(run, ["ip", "-4", "rule", "add", "to", serviceCidr, "iif", "lo", "lookup", T, "priority", PRIO]);
   }
