@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startTestApi, type TestApi } from "./testing";
 import { clusterNetworkFromData } from "../../api/cluster-network";
 
@@ -206,6 +209,26 @@ describe("patch", () => {
     expect(jsonPatch.body.data).toEqual({ b: "2" });
     const smp = await t.call("PATCH", `${CMS}/patched`, { metadata: { labels: { x: "y" } } }, { "content-type": "application/strategic-merge-patch+json" });
     expect(smp.body.metadata.labels).toEqual({ x: "y" });
+  });
+
+  test("concurrent patches of one object without a resourceVersion all land (conflicts are retried on fresh state)", async () => {
+    // On the libSQL store: its group commit acknowledges a write before the cache has it, which
+    // is where a retry that re-read the cache at once kept seeing the same stale object.
+    const dir = mkdtempSync(join(tmpdir(), "bramble-patch-"));
+    const db = await startTestApi({ datastoreEndpoint: `file:${join(dir, "state.db")}` });
+    try {
+      await db.call("POST", CMS, cm("contended"));
+      const n = 30;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => db.call("PATCH", `${CMS}/contended`, { data: { [`k${i}`]: String(i) } }, { "content-type": "application/merge-patch+json" })),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(n).fill(200));
+      const data = (await db.call("GET", `${CMS}/contended`)).body.data;
+      for (let i = 0; i < n; i++) expect(data[`k${i}`]).toBe(String(i));
+    } finally {
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

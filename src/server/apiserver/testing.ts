@@ -38,7 +38,7 @@ export interface TestApi {
 }
 
 export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<TestApi> {
-  const store = await openStore("memory:");
+  const store = await openStore(testConfig(config).datastoreEndpoint);
   const api = await createApiServer({
     store,
     config: testConfig(config),

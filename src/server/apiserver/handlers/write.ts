@@ -64,8 +64,12 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   return json(updated, 200, warningHeaders(decoded));
 }
 
-/** Conflicts on a patch without a resourceVersion are retried, as upstream does. */
-const PATCH_ATTEMPTS = 5;
+/**
+ * A patch without a resourceVersion is applied to whatever is stored: a conflict (another write
+ * got in between) is retried on the fresh object, as upstream's GuaranteedUpdate does, for as
+ * long as it keeps losing races (one winner per group commit), within a bound.
+ */
+const PATCH_RETRY_MS = 10_000;
 
 export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
   const type = patchMediaType(req);
@@ -76,7 +80,8 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
   const mode = fieldValidationOf(url);
   const dryRun = isDryRun(url);
   const patch = parseText(await readBody(req), "application/json");
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + PATCH_RETRY_MS;
+  for (;;) {
     const current = ctx.objects.get(def, namespace, name);
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
     const decoded = decodeObject(patched, def.schema, mode);
@@ -85,10 +90,7 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
       return json(updated, 200, warningHeaders(decoded));
     } catch (e) {
       const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
-      if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || attempt >= PATCH_ATTEMPTS) throw e;
-      // The conflicting write may still be on its way into the cache (a queued group commit):
-      // re-reading at once gets the same stale object every time, so give it a moment.
-      await Bun.sleep(10 * attempt);
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || Date.now() > deadline) throw e;
     }
   }
 }

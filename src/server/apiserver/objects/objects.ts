@@ -149,7 +149,7 @@ export class Objects {
       return decode(kv);
     } catch (e) {
       admitted.rollback();
-      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), name);
+      if (e instanceof RevisionConflictError) throw await this.conflict(def, name, e);
       if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), name);
       throw e;
     }
@@ -163,10 +163,21 @@ export class Objects {
       await this.cache.waitFor(kv.modRevision);
       return decode(kv);
     } catch (e) {
-      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), name);
+      if (e instanceof RevisionConflictError) throw await this.conflict(def, name, e);
       if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), name);
       throw e;
     }
+  }
+
+  /**
+   * The 409 for a write that lost a race, given only once the cache holds the write that won:
+   * the store acknowledges writes before its watch brings them to the cache, and a caller that
+   * re-reads at once to retry (a patch, a controller) would otherwise get the same stale object.
+   * Bounded, so a winner that never reaches the cache cannot hang the request.
+   */
+  private async conflict(def: ResourceDef, name: string, e: RevisionConflictError) {
+    await Promise.race([this.cache.waitFor(e.current.modRevision), Bun.sleep(1_000)]);
+    return staleResourceVersion(targetOf(def), name);
   }
 
   /** Deletes from the store now (no grace, no finalizers), releasing admission allocations. */
@@ -177,7 +188,7 @@ export class Objects {
       await this.cache.waitFor(await this.store.currentRevision());
       return decode(kv);
     } catch (e) {
-      if (e instanceof RevisionConflictError) throw staleResourceVersion(targetOf(def), obj.metadata.name!);
+      if (e instanceof RevisionConflictError) throw await this.conflict(def, obj.metadata.name!, e);
       if (e instanceof KeyNotFoundError) throw notFound(targetOf(def), obj.metadata.name!);
       throw e;
     }
