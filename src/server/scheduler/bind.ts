@@ -37,13 +37,16 @@ export function recordScheduled(events: EventRecorder, pod: Pod, nodeName: strin
 }
 
 /**
- * Sets PodScheduled=False/Unschedulable with the fit message, only when it changed (a retry that
- * fails the same way writes nothing but the event's repeat count), and records FailedScheduling.
+ * Sets PodScheduled=False/Unschedulable with the fit message and records FailedScheduling, only
+ * when the outcome changed. A retry that fails the same way writes nothing and records nothing:
+ * with thousands of waiting pods, a repeat event per retry meant thousands of Event objects (the
+ * recorder remembers only so many) and their writes every retry, which an idle server cannot
+ * afford in memory or disk wear. The pod's condition says it is still waiting.
  */
 export async function recordUnschedulable(pods: ResourceClient<Pod>, events: EventRecorder, pod: Pod, message: string) {
-  events.event(asPod(pod), "Warning", "FailedScheduling", message);
   const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
   if (current?.status === "False" && current.reason === "Unschedulable" && current.message === message) return;
+  events.event(asPod(pod), "Warning", "FailedScheduling", message);
   const condition = { type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null, lastTransitionTime: now() };
   try {
     await pods.patch(pod.metadata.namespace, pod.metadata.name!, { status: { conditions: [condition] } }, "strategic", "status");

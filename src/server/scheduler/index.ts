@@ -23,7 +23,12 @@ export interface StartSchedulerOptions {
   schedulerName?: string;
   /** Workers: decisions are serial anyway; more workers overlap more bind round trips. */
   concurrency?: number;
-  /** Safety-net retry of unschedulable pods. */
+  /**
+   * Safety-net retry of unschedulable pods, for changes the scheduler does not watch; cluster
+   * changes that can make room retry them at once. Default 5 minutes, upstream's
+   * podMaxInUnschedulablePodsDuration: a 30 s timer re-decided every waiting pod (5,000 of them in
+   * the memory benchmark) twice a minute, for nothing.
+   */
   retryIntervalMs?: number;
   /** Coalescing delay before waiting pods are retried after a cluster change. */
   flushDelayMs?: number;
@@ -39,7 +44,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
-  const unschedulable = new UnschedulablePods(enqueue, { flushDelayMs: opts.flushDelayMs ?? 500, retryIntervalMs: opts.retryIntervalMs ?? 30_000 });
+  const unschedulable = new UnschedulablePods(enqueue, { flushDelayMs: opts.flushDelayMs ?? 500, retryIntervalMs: opts.retryIntervalMs ?? 5 * 60_000 });
   const scheduler = new Scheduler({
     pods: podClient,
     getPod: (key) => podInformer.get(key),

@@ -86,10 +86,11 @@ test("an unschedulable pod waits: its own status update does not requeue it, a s
   s.podUpdated(pod, withCondition);
   expect(enqueued).toEqual([]);
 
-  // Retried with the same outcome: no second status write.
+  // Retried with the same outcome: no second status write, no second event.
   store.set("default/big", withCondition);
   await s.reconcile("default/big");
   expect(patches).toHaveLength(1);
+  expect(events).toHaveLength(1);
 
   // A heartbeat-only node update wakes nothing; a bigger node does.
   const n1 = makeNode("n1", { cpu: "1" });
