@@ -48,6 +48,23 @@ Informer.prototype.start = function (this: Informer<any>) {
   return startInformer.call(this);
 };
 
+/** Anonymous mappings with more than 1 MB resident: virtual size tells the allocators apart. */
+function anonymousRegions() {
+  const lines = require("node:fs").readFileSync("/proc/self/smaps", "utf8").split("\n") as string[];
+  const out: string[] = [];
+  let head = "";
+  for (const l of lines) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) head = l;
+    else if (l.startsWith("Rss:")) {
+      const kb = Number(l.split(/\s+/)[1]);
+      const [range, , , , , name] = head.split(/\s+/);
+      const [a, b] = range!.split("-").map((h) => parseInt(h, 16));
+      if (!name && kb > 1024) out.push(`${(kb / 1024).toFixed(1)}/${((b! - a!) / 1048576).toFixed(0)}`);
+    }
+  }
+  console.log(`anonymous regions, resident/virtual MB: ${out.join(" ")}`);
+}
+
 /** Heap (after a full GC) freed by dropping what `drop` lets go of. */
 function weigh(label: string, drop: () => void) {
   Bun.gc(true);
@@ -126,6 +143,7 @@ try {
   }
   const events = (await (await api.get("/api/v1/events?limit=1")).json()) as { metadata?: { remainingItemCount?: number; resourceVersion?: string } };
   console.log(`events: ${events.metadata?.remainingItemCount ?? "?"}+1 remaining; revision ${events.metadata?.resourceVersion}`);
+  anonymousRegions();
   // Destructive, so last: what each holder keeps alive on its own.
   console.log("what dropping each holder frees (only what nothing else shares):");
   const wc = watchCache as unknown as { history: unknown[]; historyStart: number; collections: Map<string, Map<string, unknown>> };

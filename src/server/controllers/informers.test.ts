@@ -27,3 +27,26 @@ test("one informer per resource and filter; a late handler gets the cache replay
   expect(late).toEqual(early);
   shared.stop();
 });
+
+test("the metadata informer keeps what ownership needs and drops bodies, labels and annotations", async () => {
+  const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "u-1", controller: true };
+  await env.client.resource(configMaps).create("default", {
+    metadata: { name: "owned-1", labels: { a: "b" }, annotations: { big: "x".repeat(1000) }, ownerReferences: [owner], finalizers: ["example.com/keep"] },
+    data: { k: "v" },
+  });
+  const shared = new SharedInformers(env.client);
+  const inf = shared.getMetadata(configMaps);
+  await shared.start(inf);
+  const o = inf.get("default/owned-1")!;
+  expect(o.kind).toBe("ConfigMap");
+  expect(o.metadata.uid).toBeString();
+  expect(o.metadata.resourceVersion).toBeString();
+  expect(o.metadata.namespace).toBe("default");
+  expect(o.metadata.ownerReferences).toEqual([owner]);
+  expect(o.metadata.finalizers).toEqual(["example.com/keep"]);
+  expect(o.metadata.labels).toBeUndefined();
+  expect(o.metadata.annotations).toBeUndefined();
+  expect((o as { data?: unknown }).data).toBeUndefined();
+  shared.stop();
+  await env.client.resource(configMaps).patch("default", "owned-1", { metadata: { finalizers: null } }, "merge");
+});

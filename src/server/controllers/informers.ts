@@ -23,16 +23,15 @@ export class SharedInformers {
   }
 
   /**
-   * An informer that caches only apiVersion, kind and metadata: for controllers (the garbage
-   * collector) that follow ownership of types whose bodies no one else here needs.
+   * An informer that caches only apiVersion, kind and the metadata ownership needs (identity,
+   * ownerReferences, deletion state): for controllers (the garbage collector) that follow
+   * ownership of types whose bodies, labels and annotations no one else here needs. Its objects
+   * are for reading and patching, never for writing back whole.
    */
   getMetadata<T extends KubeObject>(ref: ResourceRef): Informer<T> {
     const key = `${ref.group}/${ref.plural}#metadata`;
     let inf = this.informers.get(key);
-    if (!inf) {
-      const transform = (o: KubeObject): KubeObject => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata });
-      this.informers.set(key, (inf = new Informer(this.client.resource(ref), { transform })));
-    }
+    if (!inf) this.informers.set(key, (inf = new Informer(this.client.resource(ref), { transform: ownershipMetadata })));
     return inf as unknown as Informer<T>;
   }
 
@@ -60,4 +59,22 @@ export class SharedInformers {
     this.started.clear();
     this.informers.clear();
   }
+}
+
+/** What following ownership reads from an object; the rest would only take memory. */
+export function ownershipMetadata(o: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, ownerReferences, deletionTimestamp, finalizers } = o.metadata;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name,
+      uid,
+      resourceVersion,
+      ...(namespace !== undefined && { namespace }),
+      ...(ownerReferences && { ownerReferences }),
+      ...(deletionTimestamp && { deletionTimestamp }),
+      ...(finalizers && { finalizers }),
+    },
+  };
 }
