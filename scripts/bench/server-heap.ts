@@ -11,6 +11,10 @@ import { parseArgs } from "node:util";
 import { readKubeconfig, resolveContext } from "../../src/client/kubeconfig.ts";
 import { Informer } from "../../src/client/informer.ts";
 import { WatchCache } from "../../src/server/apiserver/watchcache.ts";
+import { EventRecorder } from "../../src/client/events.ts";
+import { OwnershipGraph } from "../../src/server/controllers/gc/graph.ts";
+import { ControllerIndex } from "../../src/server/controllers/nsindex.ts";
+import { UnschedulablePods } from "../../src/server/scheduler/unschedulable.ts";
 import { defaultServerParts, startServer } from "../../src/server/server.ts";
 import { apiClient, runLoad } from "./lib/load.ts";
 import { mb, memoryOf } from "./lib/proc.ts";
@@ -46,6 +50,26 @@ const startInformer = Informer.prototype.start;
 Informer.prototype.start = function (this: Informer<any>) {
   informers.push(this);
   return startInformer.call(this);
+};
+
+/** Instances of a class, caught on the first call of one of its methods. */
+function catchInstances(proto: object, method: string): Set<any> {
+  const seen = new Set<any>();
+  const p = proto as Record<string, (...a: unknown[]) => unknown>;
+  const orig = p[method]!;
+  p[method] = function (this: unknown, ...a: unknown[]) {
+    seen.add(this);
+    return orig.apply(this, a);
+  };
+  return seen;
+}
+const graphs = catchInstances(OwnershipGraph.prototype, "upsert");
+const indexes = catchInstances(ControllerIndex.prototype, "put");
+const recorders = catchInstances(EventRecorder.prototype, "write");
+const waiting = catchInstances(UnschedulablePods.prototype, "add");
+const clearMaps = (set: Set<any>) => {
+  for (const o of set) for (const v of Object.values(o)) if (v instanceof Map || v instanceof Set) v.clear();
+    else if (v && typeof v === "object" && (v as { buckets?: unknown }).buckets instanceof Map) (v as { buckets: Map<unknown, unknown> }).buckets.clear();
 };
 
 /** Anonymous mappings with more than 1 MB resident: virtual size tells the allocators apart. */
@@ -152,6 +176,10 @@ try {
     wc.history = [];
     wc.historyStart = 0;
   });
+  weigh(`event recorders' memory of recent events (${recorders.size})`, () => clearMaps(recorders));
+  weigh("scheduler's unschedulable set", () => clearMaps(waiting));
+  weigh(`controllers' owner indexes (${indexes.size})`, () => clearMaps(indexes));
+  weigh("garbage collector's ownership graph", () => clearMaps(graphs));
   for (const inf of informers) {
     const c = (inf as unknown as { cache: Map<string, unknown>; client: { ref: { plural: string } } });
     if (c.cache.size < 100) continue;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { configMaps } from "../../api/resources/configmap";
+import type { Pod } from "../../api/resources/pod";
 import { startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
 import { SharedInformers } from "./informers";
 
@@ -49,4 +50,45 @@ test("the metadata informer keeps what ownership needs and drops bodies, labels 
   expect((o as { data?: unknown }).data).toBeUndefined();
   shared.stop();
   await env.client.resource(configMaps).patch("default", "owned-1", { metadata: { finalizers: null } }, "merge");
+});
+
+test("the shared pod informer keeps what control loops read and drops images, env, probes and volumes", async () => {
+  const { pods } = await import("../../api/resources/pod");
+  await env.client.resource(pods).create("default", {
+    metadata: { name: "viewed", labels: { app: "a" }, annotations: { keep: "me", "kubectl.kubernetes.io/last-applied-configuration": "{}" } },
+    spec: {
+      containers: [
+        {
+          name: "web",
+          image: "nginx",
+          env: [{ name: "A", value: "b" }],
+          ports: [{ name: "http", containerPort: 80, hostPort: 8080 }],
+          resources: { requests: { cpu: "100m" } },
+          readinessProbe: { httpGet: { path: "/", port: 80 } },
+        },
+      ],
+      volumes: [{ name: "v", emptyDir: {} }],
+      nodeSelector: { disk: "ssd" },
+      tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 }],
+    },
+  } as any);
+  const shared = new SharedInformers(env.client);
+  const inf = shared.get<Pod>(pods);
+  await shared.start(inf);
+  const p = inf.get("default/viewed")!;
+  expect(p.metadata.labels).toEqual({ app: "a" });
+  expect(p.metadata.annotations).toEqual({ keep: "me" });
+  expect(p.spec!.nodeSelector).toEqual({ disk: "ssd" });
+  expect(p.spec!.tolerations).toHaveLength(1); // node lifecycle reads them
+  const c = p.spec!.containers[0]!;
+  expect(c.name).toBe("web");
+  expect(c.ports![0]!.hostPort).toBe(8080);
+  expect(c.resources!.requests).toEqual({ cpu: "100m" });
+  expect(c.image).toBeUndefined();
+  expect(c.env).toBeUndefined();
+  expect(c.readinessProbe).toBeUndefined();
+  expect(p.spec!.volumes).toBeUndefined();
+  expect(p.status).toBeDefined();
+  shared.stop();
+  await env.client.resource(pods).delete("default", "viewed", { gracePeriodSeconds: 0 } as any);
 });

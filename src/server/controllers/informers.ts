@@ -5,6 +5,10 @@
 import type { KubeObject } from "../../api/meta";
 import type { KubeClient, ListOptions, ResourceRef } from "../../client/client";
 import { Informer, type InformerHandlers } from "../../client/informer";
+import { controllerPodView } from "./podview";
+
+/** The slimmer view the control loops keep of a resource's objects, where one is defined. */
+const viewOf = (ref: ResourceRef) => (ref.group === "" && ref.plural === "pods" ? (controllerPodView as unknown as (o: KubeObject) => KubeObject) : undefined);
 
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };
 
@@ -14,11 +18,11 @@ export class SharedInformers {
 
   constructor(private readonly client: KubeClient) {}
 
-  /** The informer for a resource and filter; created on first use, not started. */
+  /** The informer for a resource and filter (pods: in their controllerPodView); created on first use, not started. */
   get<T extends KubeObject>(ref: ResourceRef, filter: Filter = {}): Informer<T> {
     const key = `${ref.group}/${ref.plural}?${filter.namespace ?? ""}&${filter.fieldSelector ?? ""}&${filter.labelSelector ?? ""}`;
     let inf = this.informers.get(key);
-    if (!inf) this.informers.set(key, (inf = new Informer(this.client.resource(ref), filter)));
+    if (!inf) this.informers.set(key, (inf = new Informer(this.client.resource(ref), { ...filter, transform: viewOf(ref) })));
     return inf as unknown as Informer<T>;
   }
 

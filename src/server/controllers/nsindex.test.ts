@@ -54,3 +54,15 @@ test("the namespace index lists one namespace", () => {
   expect(idx.list("ns1")).toEqual([]);
   expect(names(idx.list("ns2"))).toEqual(["b"]);
 });
+
+test("ControllerIndex.of gives every controller on one shared informer the same index", async () => {
+  const { SharedInformers } = await import("./informers");
+  const f = fakeInformer();
+  const shared = { on: (inf: Informer<KubeObject>, h: InformerHandlers<KubeObject>) => inf.on(h) } as unknown as InstanceType<typeof SharedInformers>;
+  const a = ControllerIndex.of(f.inf, shared);
+  expect(ControllerIndex.of(f.inf, shared)).toBe(a);
+  f.add(obj("p", "ns1", "u1"));
+  expect(names(a.controlledBy("u1"))).toEqual(["p"]);
+  // Without shared informers each caller owns its informer, and its index.
+  expect(ControllerIndex.of(f.inf)).not.toBe(a);
+});

@@ -58,7 +58,7 @@ export class DeploymentController implements Reconciler {
     this.podInformer = informers ? informers.get<Pod>(podsDef) : new Informer(client.resource<Pod>(podsDef));
     this.dByNamespace = new NamespaceIndex(this.dInformer, informers);
     this.rsByNamespace = new NamespaceIndex(this.rsInformer, informers);
-    this.podsByController = new ControllerIndex(this.podInformer, informers);
+    this.podsByController = ControllerIndex.of(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "deployment-controller");
     this.loop = new ControlLoop(this, workers);
     const enqueue = (d: Deployment) => this.loop.enqueue(objectKeyOf(d));

@@ -86,7 +86,7 @@ export class ReplicaSetController implements Reconciler {
     this.rsInformer = informers ? informers.get<ReplicaSet>(rsDef) : new Informer(this.rsClient);
     this.podInformer = informers ? informers.get<Pod>(podsDef) : new Informer(this.podClient);
     this.rsByNamespace = new NamespaceIndex(this.rsInformer, informers);
-    this.podsByController = new ControllerIndex(this.podInformer, informers);
+    this.podsByController = ControllerIndex.of(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "replicaset-controller");
     this.loop = new ControlLoop(this, workers);
     this.on(this.rsInformer, {
