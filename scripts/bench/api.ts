@@ -140,6 +140,9 @@ async function watchFanOut(server: BenchServer, api: ReturnType<typeof apiClient
   const baseline = await writeBurst(api, "fanout-base");
 
   await createNamespace(api, "fanout");
+  // The root-CA publisher adds kube-root-ca.crt to every new namespace, on its own time (later
+  // under load): wait for it, or the watchers may count it as one of the burst's events.
+  for (let i = 0; i < 300 && (await api.get("/api/v1/namespaces/fanout/configmaps/kube-root-ca.crt")).status !== 200; i++) await Bun.sleep(100);
   const list = (await (await api.get("/api/v1/namespaces/fanout/configmaps?limit=1")).json()) as { metadata: { resourceVersion: string } };
   const fromRv = list.metadata.resourceVersion;
   const total = WATCH_WRITES + 1; // + the sentinel
