@@ -26,6 +26,7 @@ import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
 import { caKeySigner, socketHandler, type KubeletTokenSigner } from "./proxy/index";
 import { parseResourcePath, type ResourceRequest } from "./request";
+import { startEventExpiry } from "./eventttl";
 import { WatchCache } from "./watchcache";
 import pkg from "../../../package.json";
 
@@ -72,6 +73,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   };
 
   const cache = await WatchCache.start(opts.store);
+  const eventExpiry = startEventExpiry(cache, opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange, { reservedIps: [opts.config.clusterDns] });
   const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
   const objects = new Objects(opts.store, cache, [services, nodeCidrs], resource("", "namespaces"));
@@ -142,6 +144,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     websocket: socketHandler as WebSocketHandler<unknown>,
     async stop() {
       for (const close of [...ctx.watches]) close();
+      eventExpiry.stop();
       cache.stop();
     },
   };
