@@ -1,6 +1,7 @@
 // Records core/v1 Events about objects (FailedScheduling, SuccessfulCreate, ...), so
 // `kubectl describe` and `kubectl get events` show what the control plane did and why.
 // Repeats of the same event on the same object bump its count instead of adding new objects.
+import { eventTimestamp, newEvent } from "../api/event-object";
 import type { KubeObject } from "../api/meta";
 import { createLogger } from "../machinery/log";
 import type { KubeClient } from "./client";
@@ -25,7 +26,6 @@ interface Recorded {
 const DEFAULT_REPEAT_WRITE_INTERVAL_MS = 5 * 60_000;
 
 const eventsRef = { group: "", version: "v1", plural: "events", namespaced: true };
-const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class EventRecorder {
   private readonly recent = new Map<string, Recorded>();
@@ -46,7 +46,7 @@ export class EventRecorder {
     const events = this.client.resource(eventsRef);
     const namespace = obj.metadata.namespace || "default";
     const key = `${obj.metadata.uid}|${type}|${reason}|${message}`;
-    const now = timestamp();
+    const now = eventTimestamp();
     const seen = this.recent.get(key);
     if (seen) {
       seen.count++;
@@ -59,27 +59,9 @@ export class EventRecorder {
         this.recent.delete(key); // the event was deleted or expired: write a new one
       }
     }
-    const name = `${obj.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
-    await events.create(namespace, {
-      metadata: { name, namespace },
-      involvedObject: {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: obj.metadata.name,
-        namespace: obj.metadata.namespace,
-        uid: obj.metadata.uid,
-        resourceVersion: obj.metadata.resourceVersion,
-      },
-      reason,
-      message,
-      type,
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      source: { component: this.component, ...(this.host && { host: this.host }) },
-      reportingComponent: this.component,
-      reportingInstance: this.host ?? "",
-    });
+    const event = newEvent(obj, type, reason, message, { component: this.component, host: this.host });
+    await events.create(namespace, event);
+    const name = event.metadata.name!;
     if (this.recent.size > 4096) this.recent.clear(); // bounded memory; a repeat just makes a new event
     this.recent.set(key, { name, namespace, count: 1, writtenAt: Date.now() });
   }
