@@ -161,6 +161,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         abort.abort();
         clearInterval(probe);
         informer.stop();
+        // A start still under way finishes (or gives up on the abort) first, so nothing it
+        // starts is left running.
+        await started.catch(() => {});
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
         await networking?.stop();
         await heartbeat.stop();
