@@ -9,12 +9,13 @@
 // they fail instead. On an arm64 host everything runs natively and no emulator is needed.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pauseElf } from "../src/agent/images/pause";
 import { eventually } from "./helpers/eventually";
+import { freePort } from "./helpers/server";
+import { ServerProcess } from "./helpers/server-process";
 
 const ROOT = join(import.meta.dir, "..");
 const QEMU = "qemu-aarch64-static";
@@ -41,62 +42,15 @@ const work = mkdtempSync(join(tmpdir(), "bramble-arm64-"));
 const bin = join(work, "bramble");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
 
 function kubectl(kubeconfig: string, ...args: string[]) {
   const p = Bun.spawnSync(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=30s", ...args], { timeout: 45_000 });
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 
-/** `bramble server` under emulation, with its output kept for failure messages. */
-class EmulatedServer {
-  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
-  private output = "";
-  constructor(readonly dataDir: string, readonly port: number) {
-    const args = ["server", "--data-dir", dataDir, "--https-listen-port", String(port), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--disable-agent"];
-    this.proc = Bun.spawn([...RUN_ARM64, bin, ...args], { cwd: work, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    for (const stream of [this.proc.stdout, this.proc.stderr]) void this.collect(stream);
-  }
-  private async collect(stream: ReadableStream<Uint8Array>) {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) this.output += decoder.decode(chunk);
-  }
-  get log() {
-    return this.output;
-  }
-  get kubeconfig() {
-    return join(this.dataDir, "server", "admin.kubeconfig");
-  }
-  /** Until GET /readyz answers 200 over TLS verified against the cluster CA, and the kubeconfig is written. */
-  async waitReady() {
-    const caPath = join(this.dataDir, "server", "tls", "server-ca.crt");
-    await eventually(
-      "the emulated server's /readyz",
-      async () => {
-        if (this.proc.exitCode !== null) throw new Error(`server exited with ${this.proc.exitCode}`);
-        if (!existsSync(caPath) || !existsSync(this.kubeconfig)) return false;
-        const res = await fetch(`https://127.0.0.1:${this.port}/readyz`, { tls: { ca: readFileSync(caPath, "utf8") } });
-        return res.status === 200;
-      },
-      { timeoutMs: 60_000, context: () => this.output },
-    );
-  }
-  /** SIGTERM (qemu passes it on to the emulated program); the exit code, or a failure after 30 s. */
-  async terminate(): Promise<number> {
-    this.proc.kill("SIGTERM");
-    const code = await Promise.race([this.proc.exited, Bun.sleep(30_000).then(() => "timeout" as const)]);
-    if (code === "timeout") {
-      this.proc.kill("SIGKILL");
-      throw new Error(`server did not exit within 30 s of SIGTERM:\n${this.output}`);
-    }
-    return code;
-  }
-}
+/** `bramble server` under emulation (slower: a minute to get ready, 30 s to stop). */
+const emulatedServer = (dataDir: string, port: number) =>
+  new ServerProcess([...RUN_ARM64, bin, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--disable-agent"], dataDir, port, work);
 
 describe.skipIf(!!missing)("arm64 build under emulation", () => {
   beforeAll(() => {
@@ -123,9 +77,9 @@ describe.skipIf(!!missing)("arm64 build under emulation", () => {
     async () => {
       const dataDir = join(work, "data");
       const port = freePort();
-      let server = new EmulatedServer(dataDir, port);
+      let server = emulatedServer(dataDir, port);
       try {
-        await server.waitReady();
+        await server.waitReady(60_000);
         const created = kubectl(server.kubeconfig, "create", "configmap", "arm64-smoke", "--from-literal=arch=arm64");
         expect(created.stderr).toBe("");
         expect(created.stdout).toBe("configmap/arm64-smoke created\n");
@@ -135,17 +89,17 @@ describe.skipIf(!!missing)("arm64 build under emulation", () => {
         const uid = kubectl(server.kubeconfig, "get", "configmap", "arm64-smoke", "-o", "jsonpath={.metadata.uid}").stdout;
         expect(uid).not.toBe("");
 
-        expect(await server.terminate()).toBe(0);
+        expect(await server.terminate(30_000)).toBe(0);
         expect(server.log).toContain("stopped");
         expect(existsSync(join(dataDir, "server", "state.db"))).toBe(true);
 
         // Same data dir: the ConfigMap came from the arm64 libSQL file, not from memory.
-        server = new EmulatedServer(dataDir, port);
-        await server.waitReady();
+        server = emulatedServer(dataDir, port);
+        await server.waitReady(60_000);
         const again = kubectl(server.kubeconfig, "get", "configmap", "arm64-smoke", "-o", "jsonpath={.metadata.uid} {.data.arch}");
         expect(again.stderr).toBe("");
         expect(again.stdout).toBe(`${uid} arm64`);
-        expect(await server.terminate()).toBe(0);
+        expect(await server.terminate(30_000)).toBe(0);
       } finally {
         if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
       }

@@ -2,11 +2,11 @@
 // no migrations folder next to it), must run a working server that the real kubectl talks to.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOST_SAFE_NETWORKING } from "./helpers/server";
+import { freePort, HOST_SAFE_NETWORKING } from "./helpers/server";
+import { ServerProcess } from "./helpers/server-process";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -15,55 +15,6 @@ const binDir = join(work, "bin");
 const bin = join(binDir, "bramble");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "0.0.0.0", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
-
-class ServerProcess {
-  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
-  private output = "";
-  constructor(args: string[]) {
-    this.proc = Bun.spawn([bin, "server", ...args], { cwd: binDir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    for (const stream of [this.proc.stdout, this.proc.stderr]) void this.collect(stream);
-  }
-  private async collect(stream: ReadableStream<Uint8Array>) {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) this.output += decoder.decode(chunk);
-  }
-  get log() {
-    return this.output;
-  }
-  /** Until GET /readyz answers 200 over TLS verified against the cluster CA. */
-  async waitReady(dataDir: string, port: number, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    const caPath = join(dataDir, "server", "tls", "server-ca.crt");
-    while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`server exited with ${this.proc.exitCode}:\n${this.output}`);
-      try {
-        if (existsSync(caPath)) {
-          const res = await fetch(`https://127.0.0.1:${port}/readyz`, { tls: { ca: readFileSync(caPath, "utf8") } });
-          if (res.status === 200 && existsSync(join(dataDir, "server", "admin.kubeconfig"))) return;
-        }
-      } catch {
-        // not listening yet
-      }
-      await Bun.sleep(100);
-    }
-    throw new Error(`server not ready after ${timeoutMs} ms:\n${this.output}`);
-  }
-  async terminate(): Promise<number> {
-    this.proc.kill("SIGTERM");
-    const code = await Promise.race([this.proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
-    if (code === "timeout") {
-      this.proc.kill("SIGKILL");
-      throw new Error(`server did not exit within 15 s of SIGTERM:\n${this.output}`);
-    }
-    return code;
-  }
-}
 
 function kubectl(kubeconfig: string, ...args: string[]) {
   return kubectlWithInput(kubeconfig, "", ...args);
@@ -112,9 +63,9 @@ describe("compiled binary", () => {
       const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
       const extraKubeconfig = join(work, "home", ".kube", "config");
 
-      let server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), "--write-kubeconfig", extraKubeconfig, ...HOST_SAFE_NETWORKING]);
+      let server = new ServerProcess([bin, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--write-kubeconfig", extraKubeconfig, ...HOST_SAFE_NETWORKING], dataDir, port, binDir);
       try {
-        await server.waitReady(dataDir, port);
+        await server.waitReady();
 
         const ns = kubectl(kubeconfig, "get", "namespaces", "-o", "name");
         expect(ns.stderr).toBe("");
@@ -144,8 +95,8 @@ describe("compiled binary", () => {
         expect(server.log).toContain("stopped");
 
         const kubeconfigBefore = readFileSync(kubeconfig, "utf8");
-        server = new ServerProcess(["--data-dir", dataDir, "--https-listen-port", String(port), ...HOST_SAFE_NETWORKING]);
-        await server.waitReady(dataDir, port);
+        server = new ServerProcess([bin, "server", "--data-dir", dataDir, "--https-listen-port", String(port), ...HOST_SAFE_NETWORKING], dataDir, port, binDir);
+        await server.waitReady();
         expect(readFileSync(kubeconfig, "utf8")).toBe(kubeconfigBefore); // same CA, same token
         expect(kubectl(kubeconfig, "get", "namespace", "survives-restart", "-o", "name").stdout.trim()).toBe("namespace/survives-restart");
         expect(await server.terminate()).toBe(0);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { decodeKubernetesProtobuf } from "../src/server/apiserver/protobuf";
-import { HOST_SAFE_NETWORKING } from "./helpers/server";
+import { freePort, HOST_SAFE_NETWORKING } from "./helpers/server";
 
 const ROOT = resolve(import.meta.dir, "..");
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -28,12 +28,6 @@ let recorded: Recorded[] = [];
 let adminKubeconfig: string;
 let proxyKubeconfig: string;
 
-function freePort(): number {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bramble-kubectl-create-"));
