@@ -2,39 +2,28 @@
 // `kubectl get svc` shows a LoadBalancer's EXTERNAL-IP as the nodes' addresses, the enablelb
 // node label narrows them, a type change clears them, and the cluster DNS address cannot be
 // taken by a Service.
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
-import { eventually as poll } from "./helpers/eventually";
+import { eventually, kubectlFor, startSim, stopAllSims, type SimProcess } from "./helpers/cluster";
+import { startTestServer, type TestServer } from "./helpers/server";
 
-const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
-let simLog = "";
+let sim: SimProcess;
+let kubectl: ReturnType<typeof kubectlFor>["k"];
 
-const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => `sim log:\n${simLog}` });
-
-const kubectl = async (...args: string[]) => {
-  const r = await server.kubectl(...args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-};
+const until = <T>(what: string, f: () => Promise<T | undefined | false>) => eventually(what, f, { intervalMs: 100, context: () => `sim log:\n${sim.log}` });
 
 /** The EXTERNAL-IP column of `kubectl get svc <name>`. */
 const externalIP = async (name: string) => (await kubectl("get", "svc", name, "--no-headers")).trim().split(/\s+/)[3];
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "2", "--heartbeat-interval", "1s"], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  void (async () => {
-    for await (const chunk of sim.stderr) simLog += new TextDecoder().decode(chunk);
-  })();
+  kubectl = kubectlFor(server).k;
+  sim = startSim(server, { nodes: 2 });
   await until("2 Ready nodes", async () => (await kubectl("get", "nodes", "--no-headers")).trim().split("\n").filter((l) => /\sReady\s/.test(l)).length === 2);
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await stopAllSims();
   await server?.cleanup();
 });
 
