@@ -18,6 +18,7 @@ import { apiClient, runLoad } from "./lib/load.ts";
 import { cpuModel, ioOf, mb, memoryOf, rssByMapping, sourceVersion } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { met, printTable } from "./lib/table.ts";
+import { benchConfigMap, benchPod } from "./lib/objects.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,34 +36,6 @@ const BUN_FLAGS = args["bun-flags"] ? args["bun-flags"].split(/\s+/) : [];
 const NAMESPACES = 10;
 const RSS_TARGET = 100 * 1024 * 1024;
 const IDLE_WRITE_TARGET_PER_HOUR = 1024 * 1024;
-
-const configMap = (name: string, i: number) => ({
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  metadata: { name, labels: { app: `app-${i % 50}`, "app.kubernetes.io/part-of": "bench" } },
-  data: {
-    "app.properties": `color=blue\nmode=fast\nreplica=${i}\n`,
-    "log.level": "info",
-    "feature-flags.json": JSON.stringify({ newUi: i % 2 === 0, beta: false, limit: 100 + i }),
-  },
-});
-
-const pod = (name: string, i: number) => ({
-  apiVersion: "v1",
-  kind: "Pod",
-  metadata: { name, labels: { app: `app-${i % 50}`, "pod-template-hash": "7d4b9c8f5" } },
-  spec: {
-    containers: [
-      {
-        name: "web",
-        image: "nginx:1.27-alpine",
-        ports: [{ containerPort: 80, name: "http" }],
-        env: [{ name: "MODE", value: "production" }],
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-      },
-    ],
-  },
-});
 
 /** The bare-runtime baseline: an idle Bun process that does nothing. */
 async function bareBunRss(): Promise<number> {
@@ -108,8 +81,8 @@ async function createObjects(server: BenchServer) {
     request: (_, i) => {
       const ns = `bench-${i % NAMESPACES}`;
       return i % 2 === 0
-        ? api.post(`/api/v1/namespaces/${ns}/configmaps`, configMap(`cm-${i}`, i))
-        : api.post(`/api/v1/namespaces/${ns}/pods`, pod(`pod-${i}`, i));
+        ? api.post(`/api/v1/namespaces/${ns}/configmaps`, benchConfigMap(`cm-${i}`, i))
+        : api.post(`/api/v1/namespaces/${ns}/pods`, benchPod(`pod-${i}`, i));
     },
   });
   if (r.errors) throw new Error(`${r.errors} of ${OBJECTS} creates failed; first: ${r.firstError}`);

@@ -19,6 +19,7 @@ import { defaultServerParts, startServer } from "../../src/server/server.ts";
 import { apiClient, runLoad } from "./lib/load.ts";
 import { mb, memoryOf } from "./lib/proc.ts";
 import { freePort } from "./lib/server.ts";
+import { benchConfigMap, benchPod } from "./lib/objects.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -136,26 +137,9 @@ try {
     expect: 201,
     request: (_, i) => {
       const ns = `bench-${i % 10}`;
-      const labels = { app: `app-${i % 50}` };
       return i % 2 === 0
-        ? api.post(`/api/v1/namespaces/${ns}/configmaps`, {
-            metadata: { name: `cm-${i}`, labels: { ...labels, "app.kubernetes.io/part-of": "bench" } },
-            data: { "app.properties": `color=blue\nmode=fast\nreplica=${i}\n`, "log.level": "info", "feature-flags.json": JSON.stringify({ newUi: i % 2 === 0, beta: false, limit: 100 + i }) },
-          })
-        : api.post(`/api/v1/namespaces/${ns}/pods`, {
-            metadata: { name: `pod-${i}`, labels: { ...labels, "pod-template-hash": "7d4b9c8f5" } },
-            spec: {
-              containers: [
-                {
-                  name: "web",
-                  image: "nginx:1.27-alpine",
-                  ports: [{ containerPort: 80, name: "http" }],
-                  env: [{ name: "MODE", value: "production" }],
-                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                },
-              ],
-            },
-          });
+        ? api.post(`/api/v1/namespaces/${ns}/configmaps`, benchConfigMap(`cm-${i}`, i))
+        : api.post(`/api/v1/namespaces/${ns}/pods`, benchPod(`pod-${i}`, i));
     },
   });
   console.log(`created ${r.requests} at ${r.rate.toFixed(0)}/s, ${r.errors} errors`);
