@@ -6,6 +6,7 @@
 import type { ServerWebSocket } from "bun";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
+import { boolQueryParam } from "../../api/bool-param";
 import { ApiError, badRequest } from "../../api/errors";
 import type { ExecSubprotocol } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
@@ -20,16 +21,15 @@ export interface ExecParams {
   tty: boolean;
 }
 
-const bool = (q: URLSearchParams, k: string) => ["true", "1"].includes(q.get(k) ?? "");
-
 /** The query kubectl sends (`command` repeated once per argument), checked as upstream does. */
 export function parseExecQuery(q: URLSearchParams): ExecParams {
   const command = q.getAll("command");
   if (!command.length || !command[0]) throw badRequest("you must specify at least one command for the container");
-  const p = { command, stdin: bool(q, "stdin"), stdout: bool(q, "stdout"), stderr: bool(q, "stderr"), tty: bool(q, "tty") };
+  const p = { command, stdin: boolQueryParam(q, "stdin"), stdout: boolQueryParam(q, "stdout"), stderr: boolQueryParam(q, "stderr"), tty: boolQueryParam(q, "tty") };
   if (!p.stdin && !p.stdout && !p.stderr) throw badRequest("you must specify at least 1 of stdin, stdout, stderr");
-  // A terminal merges stderr into stdout: upstream refuses the combination the same way.
-  if (p.tty && p.stderr) throw badRequest("stdout and stderr cannot both be requested with tty; kubectl sets stderr=false with -t");
+  // A terminal merges stderr into stdout, so there is no stderr to send; upstream's kubelet drops
+  // the request for it the same way (clients such as the Python one ask for both by default).
+  if (p.tty) p.stderr = false;
   return p;
 }
 

@@ -2,6 +2,7 @@
 // streamed as Docker produces it, so `kubectl logs -f` sees each line when it is written.
 // The client going away cancels the body, which ends the Docker log stream.
 import type { Readable } from "node:stream";
+import { boolQueryParam } from "../../api/bool-param";
 import { ApiError, badRequest } from "../../api/errors";
 import type { ContainerRuntime, LogOptions } from "../runtime/runtime";
 import { logsContainer, type ContainerRef } from "./containers";
@@ -10,8 +11,6 @@ export interface LogQuery extends LogOptions {
   previous: boolean;
   limitBytes?: number;
 }
-
-const bool = (q: URLSearchParams, k: string) => ["true", "1"].includes(q.get(k) ?? "");
 
 function int(q: URLSearchParams, k: string, min: number): number | undefined {
   const v = q.get(k);
@@ -34,9 +33,9 @@ export function parseLogQuery(q: URLSearchParams, now = Date.now()): LogQuery {
     since = Math.floor(t / 1000);
   }
   return {
-    follow: bool(q, "follow"),
-    previous: bool(q, "previous"),
-    timestamps: bool(q, "timestamps"),
+    follow: boolQueryParam(q, "follow"),
+    previous: boolQueryParam(q, "previous"),
+    timestamps: boolQueryParam(q, "timestamps"),
     tail: int(q, "tailLines", 0),
     limitBytes: int(q, "limitBytes", 1),
     since,

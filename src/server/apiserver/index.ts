@@ -85,7 +85,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   await bootstrap(objects, opts.config, resource);
 
-  const app = new Hono<{ Bindings: { server?: Server<unknown> }; Variables: { user: User } }>();
+  // Not strict about a trailing slash: kube-apiserver answers /version/, /api/ and /apis/apps/v1/
+  // as their slashless forms, and the Python client's discovery calls use them.
+  const app = new Hono<{ Bindings: { server?: Server<unknown> }; Variables: { user: User } }>({ strict: false });
   app.onError((err) => {
     if (err instanceof ApiError) return statusResponse(err);
     log.error("unexpected error serving request", { error: String(err), stack: (err as Error).stack });

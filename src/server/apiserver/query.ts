@@ -1,4 +1,5 @@
 // Query parameters shared by the verbs: selectors, dry run, paging.
+import { boolQueryParam } from "../../api/bool-param";
 import { badRequest } from "../../api/errors";
 import type { KubeObject } from "../../api/meta";
 import type { ResourceDef } from "../../api/resource";
@@ -19,9 +20,9 @@ export function intParam(url: URL, name: string): number | undefined {
   return n;
 }
 
-export function boolParam(url: URL, name: string): boolean {
-  const raw = url.searchParams.get(name);
-  return raw === "1" || raw === "true";
+/** A boolean query parameter in any spelling strconv.ParseBool accepts; a 400 for anything else. */
+export function boolParam(url: URL, name: string, absent = false): boolean {
+  return boolQueryParam(url.searchParams, name, absent);
 }
 
 /** Reads a field for field selectors: metadata.name, metadata.namespace and the resource's own. */

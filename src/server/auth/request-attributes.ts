@@ -1,6 +1,7 @@
 // From an HTTP request on a resource path to what the authorizer judges: verb, resource,
 // namespace, name. Verbs follow kube-apiserver: GET on a name is get, on a collection list (or
 // watch with ?watch), DELETE on a collection is deletecollection.
+import { boolQueryParam } from "../../api/bool-param";
 import { forbidden } from "../../api/errors";
 import type { ResourceDef } from "../../api/resource";
 import type { UserInfo } from "./authenticator";
@@ -13,7 +14,8 @@ export interface ResourceTarget {
   subresource?: string;
 }
 
-const isWatch = (url: URL) => ["1", "true"].includes(url.searchParams.get("watch") ?? "");
+/** A watch parameter that is not a boolean is refused here already, before any access decision. */
+const isWatch = (url: URL) => boolQueryParam(url.searchParams, "watch");
 
 export function verbOf(method: string, url: URL, named: boolean): Verb {
   switch (method) {

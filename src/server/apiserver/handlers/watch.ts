@@ -64,7 +64,7 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
   const bookmarks = boolParam(url, "allowWatchBookmarks");
   const timeoutS = intParam(url, "timeoutSeconds") ?? DEFAULT_TIMEOUT_S;
   const rvParam = url.searchParams.get("resourceVersion") ?? "";
-  const sendInitial = url.searchParams.has("sendInitialEvents") ? boolParam(url, "sendInitialEvents") : rvParam === "" || rvParam === "0";
+  const sendInitial = boolParam(url, "sendInitialEvents", rvParam === "" || rvParam === "0");
   const fromRevision = rvParam === "" || rvParam === "0" ? ctx.cache.revision : Number(rvParam);
   if (!Number.isInteger(fromRevision) || fromRevision < 0) throw gone(`invalid resource version "${rvParam}"`);
 

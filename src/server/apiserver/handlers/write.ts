@@ -7,7 +7,7 @@ import { decodeObject, fieldValidationOf, parseBody, parseText, patchMediaType, 
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "../protobuf";
 import type { DeleteOptions, PropagationPolicy } from "../objects/delete";
 import { applyPatch } from "../patch";
-import { intParam, isDryRun, objectFilter } from "../query";
+import { boolParam, intParam, isDryRun, objectFilter } from "../query";
 import type { ApiContext } from "./context";
 import { json } from "./respond";
 
@@ -109,7 +109,8 @@ async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
   const policy = (url.searchParams.get("propagationPolicy") ?? body.propagationPolicy) as string | undefined;
   if (policy !== undefined && !["Foreground", "Background", "Orphan"].includes(policy))
     throw badRequest(`propagationPolicy must be one of Foreground, Background or Orphan, got "${policy}"`);
-  const orphan = url.searchParams.get("orphanDependents") ?? body.orphanDependents;
+  const orphan = url.searchParams.has("orphanDependents") ? boolParam(url, "orphanDependents") : body.orphanDependents;
+  if (orphan != null && typeof orphan !== "boolean") throw badRequest("orphanDependents must be a boolean");
   const grace = intParam(url, "gracePeriodSeconds") ?? body.gracePeriodSeconds;
   if (grace !== undefined && (typeof grace !== "number" || !Number.isInteger(grace) || grace < 0))
     throw badRequest("gracePeriodSeconds must be a non-negative integer");
@@ -117,7 +118,7 @@ async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
   return {
     dryRun,
     gracePeriodSeconds: grace as number | undefined,
-    propagationPolicy: (policy ?? (orphan === true || orphan === "true" ? "Orphan" : undefined)) as PropagationPolicy | undefined,
+    propagationPolicy: (policy ?? (orphan ? "Orphan" : undefined)) as PropagationPolicy | undefined,
     preconditions: body.preconditions as DeleteOptions["preconditions"],
   };
 }

@@ -3,20 +3,20 @@
 // and falls back to SPDY only when the upgrade fails, so everything that can fail is checked
 // before the upgrade and reported as a Status kubectl prints either way.
 import type { Server } from "bun";
+import { boolQueryParam } from "../../../api/bool-param";
 import { ApiError, badRequest } from "../../../api/errors";
 import { EXEC_SUBPROTOCOLS, execPath, negotiateSubprotocol, POD_UID_PARAM } from "../../../api/kubelet-api";
 import type { KubeletTokenSigner } from "./signer";
 import { unavailable, type AgentTarget } from "./target";
 import { dialWebSocket, Tunnel } from "./tunnel";
 
-const FORWARDED = ["command", "stdin", "stdout", "stderr", "tty"];
+const STREAMS = ["stdin", "stdout", "stderr", "tty"] as const;
 const DIAL_TIMEOUT_MS = 10_000;
-
-const bool = (url: URL, k: string) => ["true", "1"].includes(url.searchParams.get(k) ?? "");
 
 export async function proxyExec(t: AgentTarget, sign: KubeletTokenSigner, req: Request, url: URL, server?: Server<unknown>): Promise<Response> {
   if (!url.searchParams.getAll("command").some(Boolean)) throw badRequest("you must specify at least one command for the container");
-  if (!bool(url, "stdin") && !bool(url, "stdout") && !bool(url, "stderr")) throw badRequest("you must specify at least 1 of stdin, stdout, stderr");
+  const streams = STREAMS.filter((k) => boolQueryParam(url.searchParams, k));
+  if (!streams.some((k) => k !== "tty")) throw badRequest("you must specify at least 1 of stdin, stdout, stderr");
   const protocol = negotiateSubprotocol(req.headers.get("sec-websocket-protocol"));
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !protocol) {
     throw badRequest(`exec is served over WebSocket only (subprotocols ${EXEC_SUBPROTOCOLS.join(", ")}), not SPDY; use kubectl 1.30 or newer`);
@@ -24,7 +24,9 @@ export async function proxyExec(t: AgentTarget, sign: KubeletTokenSigner, req: R
   if (!server) throw badRequest("exec needs a direct HTTP connection to the API server");
 
   const upstream = new URL(execPath(t.pod.metadata.namespace ?? "default", t.pod.metadata.name!, t.container), t.base.replace(/^https:/, "wss:"));
-  for (const k of FORWARDED) for (const v of url.searchParams.getAll(k)) upstream.searchParams.append(k, v);
+  for (const v of url.searchParams.getAll("command")) upstream.searchParams.append("command", v);
+  // Forwarded in one spelling, as upstream's API server does towards the kubelet.
+  for (const k of streams) upstream.searchParams.set(k, "true");
   upstream.searchParams.set("container", t.container);
   if (t.pod.metadata.uid) upstream.searchParams.set(POD_UID_PARAM, t.pod.metadata.uid);
 

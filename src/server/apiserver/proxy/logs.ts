@@ -2,13 +2,15 @@
 // `kubectl logs -f` shows each line live. The client's request signal aborts the upstream
 // fetch, so a closed kubectl closes the agent's Docker log stream too.
 import type { Server } from "bun";
+import { boolQueryParam } from "../../../api/bool-param";
 import { containerLogsPath, POD_UID_PARAM } from "../../../api/kubelet-api";
 import { json } from "../handlers/respond";
 import type { KubeletTokenSigner } from "./signer";
 import { unavailable, type AgentTarget } from "./target";
 
 /** PodLogOptions the agent understands; anything else kubectl might add is not forwarded. */
-const FORWARDED = ["follow", "tailLines", "sinceSeconds", "sinceTime", "timestamps", "previous", "limitBytes"];
+const FORWARDED = ["tailLines", "sinceSeconds", "sinceTime", "limitBytes"];
+const FLAGS = ["follow", "timestamps", "previous"] as const;
 
 export async function proxyLogs(t: AgentTarget, sign: KubeletTokenSigner, req: Request, url: URL, server?: Server<unknown>): Promise<Response> {
   const upstream = new URL(containerLogsPath(t.pod.metadata.namespace ?? "default", t.pod.metadata.name!, t.container), t.base);
@@ -16,8 +18,11 @@ export async function proxyLogs(t: AgentTarget, sign: KubeletTokenSigner, req: R
     const v = url.searchParams.get(k);
     if (v !== null) upstream.searchParams.set(k, v);
   }
+  // Checked here (a bad one is a 400 before the agent is dialed) and forwarded in one spelling.
+  const flags = FLAGS.filter((k) => boolQueryParam(url.searchParams, k));
+  for (const k of flags) upstream.searchParams.set(k, "true");
   if (t.pod.metadata.uid) upstream.searchParams.set(POD_UID_PARAM, t.pod.metadata.uid);
-  const follow = ["true", "1"].includes(url.searchParams.get("follow") ?? "");
+  const follow = flags.includes("follow");
   if (follow) server?.timeout(req, 0); // a quiet container is not an idle connection
 
   let res: Response;
