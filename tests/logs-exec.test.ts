@@ -3,13 +3,11 @@
 // v5.channel.k8s.io for exec). Needs dockerd (CI starts one; locally this skips without it).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { SERVING_CERT_ANNOTATION } from "../src/api/kubelet-api";
-import { PAUSE_IMAGE } from "../src/agent/images/pause";
-import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
-import { dockerForTests, removeImageIfUnused } from "../src/agent/runtime/docker/testing";
-import { LABELS } from "../src/agent/runtime/runtime";
-import { parseJson, startTestServer, type TestServer } from "./helpers/server";
+import { TEST_IMAGE } from "../src/agent/images/testimage";
+import { dockerForTests } from "../src/agent/runtime/docker/testing";
+import { parseJson, type TestServer } from "./helpers/server";
 import { eventually as poll } from "./helpers/eventually";
+import { removePodsOf, servingContainer as serve, startServerWithNode } from "./helpers/pods";
 
 const docker = await dockerForTests("logs/exec tests");
 // Each test waits on real containers and kubectl processes (no timing is asserted).
@@ -17,10 +15,6 @@ setDefaultTimeout(90_000);
 const NS = `le-${Date.now().toString(36)}`;
 const haveScript = existsSync("/usr/bin/script");
 let s: TestServer;
-
-const sh = (script: string) => ({ image: TEST_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", script] });
-// PID 1 ignores SIGTERM unless it traps it: these stop at once when the pod is deleted.
-const serve = (script: string) => sh(`trap 'exit 0' TERM; ${script}; sleep 100000 & wait`);
 
 const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => s?.log.slice(-5000) ?? "" });
 
@@ -30,15 +24,7 @@ const running = (name: string) => eventually(`pod ${name} running`, async () => 
 
 describe.skipIf(!docker)("kubectl logs and exec through the API server and the node's agent", () => {
   beforeAll(async () => {
-    await ensureTestImage(docker!);
-    // A free port for the agent's endpoint: other servers (or a kubelet) may hold 10250.
-    process.env.BRAMBLE_KUBELET_PORT = "0";
-    s = await startTestServer({ agent: true });
-    const node = await eventually("the embedded node with its agent endpoint", async () => {
-      const nodes = parseJson(await s.kubectl("get", "nodes", "-o", "json")).items;
-      return nodes.find((n: any) => n.status?.daemonEndpoints?.kubeletEndpoint?.Port > 0 && n.metadata.annotations?.[SERVING_CERT_ANNOTATION]);
-    });
-    expect(node.status.daemonEndpoints.kubeletEndpoint.Port).toBeGreaterThan(0);
+    s = await startServerWithNode(docker!);
     expect((await s.kubectl("create", "namespace", NS)).code).toBe(0);
     const pods = [
       {
@@ -77,12 +63,7 @@ describe.skipIf(!docker)("kubectl logs and exec through the API server and the n
 
   afterAll(async () => {
     await s?.cleanup();
-    delete process.env.BRAMBLE_KUBELET_PORT;
-    if (!docker) return;
-    // The server is gone, so its kubelet cannot clean up: remove this file's containers here.
-    for (const c of await docker.listContainers({ [LABELS.podNamespace]: NS })) await docker.removeContainer(c.id);
-    await removeImageIfUnused(docker, TEST_IMAGE);
-    await removeImageIfUnused(docker, PAUSE_IMAGE);
+    if (docker) await removePodsOf(docker, NS);
   });
 
   test("logs, --tail, --timestamps, -c and the default container", async () => {

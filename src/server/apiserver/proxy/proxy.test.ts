@@ -105,6 +105,16 @@ test("pods/log streams the agent's answer, presenting a token for that node, wit
   expect(last.url.searchParams.has("bogus")).toBe(false);
 });
 
+test("pods/log flags in the Python client's spelling reach the agent in one spelling; a bad one never reaches it", async () => {
+  expect(await logs("p", "container=c&timestamps=True&follow=False&previous=F")).toMatchObject({ status: 200, body: "a\nb\n" });
+  const url = seen.at(-1)!.url;
+  expect([...url.searchParams.keys()].sort()).toEqual(["podUID", "timestamps"]);
+  expect(url.searchParams.get("timestamps")).toBe("true");
+  const before = seen.length;
+  expect(await logs("p", "container=c&timestamps=yes")).toMatchObject({ status: 400, body: { reason: "BadRequest", message: 'timestamps: Invalid value: "yes": strconv.ParseBool: parsing "yes": invalid syntax' } });
+  expect(seen.length).toBe(before);
+});
+
 test("errors before reaching the agent are Statuses with upstream's codes and words", async () => {
   expect(await logs("nope")).toMatchObject({ status: 404, body: { reason: "NotFound" } });
   expect(await logs("p", "container=zzz")).toMatchObject({ status: 400, body: { message: "container zzz is not valid for pod p" } });
@@ -129,7 +139,7 @@ test("pods/exec without a WebSocket upgrade says what is spoken", async () => {
 });
 
 test("pods/exec tunnels frames both ways with the negotiated subprotocol, and closes when the agent does", async () => {
-  const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/v1/namespaces/default/pods/p/exec?command=sh&command=-c&command=x&stdin=true&stdout=true&container=c`, {
+  const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/v1/namespaces/default/pods/p/exec?command=sh&command=-c&command=x&stdin=True&stdout=1&stderr=False&container=c`, {
     protocols: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
     headers: { authorization: `Bearer ${TEST_TOKEN}` },
   });
@@ -150,6 +160,8 @@ test("pods/exec tunnels frames both ways with the negotiated subprotocol, and cl
   const url = seen.at(-1)!.url;
   expect(url.pathname).toBe("/exec/default/p/c");
   expect(url.searchParams.getAll("command")).toEqual(["sh", "-c", "x"]);
+  // The flags the client set, in one spelling; the ones it cleared are left out.
+  expect([url.searchParams.get("stdin"), url.searchParams.get("stdout"), url.searchParams.has("stderr"), url.searchParams.has("tty")]).toEqual(["true", "true", false, false]);
 });
 
 test("nodes may not read logs or exec, even into their own pods", async () => {
