@@ -35,8 +35,9 @@ export const POD_UID_PARAM = "podUID";
 
 /**
  * Exec's WebSocket subprotocols, best first. v5 adds the close signal (channel 255) that lets
- * `kubectl exec -i` end the remote stdin; v4 carries the exit status as a Status JSON. The
- * older ones (plain-text errors, base64) are not spoken: kubectl 1.30+ offers v5.
+ * `kubectl exec -i` end the remote stdin; v4 carries the exit status as a Status JSON. kubectl
+ * 1.30+ and client-node offer v5, the Python client only v4. The older ones (plain-text errors)
+ * and the base64 variants browsers use are not spoken.
  */
 export const EXEC_SUBPROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
 export type ExecSubprotocol = (typeof EXEC_SUBPROTOCOLS)[number];
