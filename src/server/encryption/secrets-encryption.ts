@@ -8,8 +8,8 @@
 //   3. once a scan finds no value on another key, the old keys leave the file.
 // A crash before 3 leaves the old keys in the file: nothing is lost, status shows the values
 // still on them, and `reencrypt` (or another rotation) finishes the job.
-import { chmodSync, existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ApiError } from "../../api/errors";
 import type { Logger } from "../../machinery/log";
 import type { Store, ValueRewrite } from "../store/index";
@@ -58,6 +58,9 @@ export interface SetUpOptions {
   log: Logger;
 }
 
+/** Marker file beside the key file while plain values may still sit in the database's free pages. */
+const SCRUB_PENDING = "scrub-pending";
+
 /** Passes after the first rewrite that look for stragglers before the old keys stay put. */
 const CLEANUP_PASSES = 5;
 
@@ -97,10 +100,15 @@ export async function setUpSecretsEncryption(store: Store, opts: SetUpOptions): 
   // Every stored value must decrypt with the file's keys before anything is written.
   const tally = await survey(store, keyring, path);
   if (fresh) writeKeyFile(path, fileKeys);
-  if (fresh || tally.plain! > 0) {
+  // Set until the free space is scrubbed: a crash between the rewrite and the scrub must not
+  // leave plain values in free pages for good.
+  const scrubPending = join(dirname(path), SCRUB_PENDING);
+  if (fresh || tally.plain! > 0 || existsSync(scrubPending)) {
+    writeFileSync(scrubPending, "", { mode: 0o600 });
     // In place: revisions stay, so clients' resourceVersions and watches are unaffected. The
     // free space is scrubbed too, or deleted plain values would stay in the file's free pages.
     const sealed = await rewrite((key, value) => (sealedWith(value) === undefined ? keyring.seal(key, value) : undefined), true);
+    rmSync(scrubPending, { force: true });
     log.info("secrets encryption: stored Secret values encrypted in place (resourceVersions unchanged)", { values: sealed, key: keyring.writeKey.name, keyFile: path });
   } else {
     log.info("secrets encryption on", { key: keyring.writeKey.name, keyFile: path });
