@@ -285,6 +285,10 @@ describe.skipIf(!HAS_KUBECTL)("turning encryption on for a store written without
     const status = await bramble(c, "secrets-encrypt", "status");
     expect(status.stdout).toContain(`Stored Values: all ${rowsAfter.length} on the current key\n`);
     await stop(c);
+    // The command works through the running server: stopped, it says so in one line.
+    const down = await bramble(c, "secrets-encrypt", "status");
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^bramble: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: .*\(secrets-encrypt works through the running server: start it first\)\n$/);
   });
 });
 
