@@ -10,6 +10,7 @@ import { TOKEN_FLAGS, runToken } from "./cli/token";
 import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { RESET_FLAGS, runReset } from "./cli/reset";
 import { IMAGES_FLAGS, runImages } from "./cli/images";
+import { SECRETS_ENCRYPT_FLAGS, runSecretsEncrypt } from "./cli/secrets-encrypt";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -47,6 +48,10 @@ token.action(() => runToken(argsOf("token")));
 const images = cli.command("images <import> [...files]", "Load image archives (docker save output) into this node's engine, for air-gapped installs");
 for (const f of IMAGES_FLAGS) images.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 images.action(() => runImages(argsOf("images")));
+
+const secretsEncrypt = cli.command("secrets-encrypt <status|rotate-keys|reencrypt>", "Secrets encryption on the running server: show its state, rotate the key, or re-encrypt every Secret");
+for (const f of SECRETS_ENCRYPT_FLAGS) secretsEncrypt.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+secretsEncrypt.action(() => runSecretsEncrypt(argsOf("secrets-encrypt")));
 
 cli.help();
 

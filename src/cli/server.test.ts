@@ -32,6 +32,7 @@ test("defaults follow k3s", () => {
     serviceLB: true,
     writeKubeconfig: undefined,
     disableAgent: false,
+    secretsEncryption: false,
     token: undefined,
     schedulerPolicy: "binpack",
     nodeMonitorGracePeriodSeconds: 20,
@@ -98,4 +99,10 @@ test("the embedded node: --node-name (a DNS-1123 subdomain) and --node-ip", asyn
   expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30" });
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-name", "Pi_1"], SERVER_FLAGS))).toThrow("--node-name");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-ip", "x"], SERVER_FLAGS))).toThrow("--node-ip");
+});
+
+test("--secrets-encryption is a boolean flag", () => {
+  expect(config("--secrets-encryption").secretsEncryption).toBe(true);
+  expect(config("--secrets-encryption=false").secretsEncryption).toBe(false);
+  expect(() => config("--secrets-encryption=maybe")).toThrow("--secrets-encryption");
 });

@@ -52,6 +52,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "node-ip", value: "<ip>", description: "InternalIP of this server's own node (default: --advertise-address, or the first IPv4 when that is loopback)" },
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
+  { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
 ];
 
@@ -128,6 +129,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     serviceLB: !disabled.has("servicelb"),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
+    secretsEncryption: boolFlag(raw, "secrets-encryption"),
     token: tokenText === undefined ? undefined : token("token", tokenText),
     schedulerPolicy: policyText === undefined ? DEFAULTS.schedulerPolicy : oneOf("scheduler-policy", policyText, ["binpack", "spread"] as const),
     nodeMonitorGracePeriodSeconds: graceText === undefined ? DEFAULTS.nodeMonitorGracePeriodSeconds : durationSeconds("node-monitor-grace-period", graceText),

@@ -32,6 +32,11 @@ export interface ServerConfig {
   schedulerPolicy: "binpack" | "spread";
   /** A node whose heartbeat is older than this is marked Unknown and tainted unreachable. */
   nodeMonitorGracePeriodSeconds: number;
+  /**
+   * --secrets-encryption: Secrets are stored AES-GCM encrypted, with keys in
+   * <dataDir>/server/cred/encryption-config.json. Once that file exists encryption stays on, flag or not.
+   */
+  secretsEncryption?: boolean;
   /** Pods without their own toleration leave an unreachable node after this long. */
   notReadyTolerationSeconds: number;
 }

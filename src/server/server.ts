@@ -35,6 +35,7 @@ import { startControllers } from "./controllers/index";
 import { startRootCaPublisher } from "./controllers/rootca/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
+import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
 
 export interface RunningServer {
   /** https://<advertise-address>:<port> */
@@ -91,10 +92,17 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   let serviceAccountAuth: Authenticator = () => undefined;
   const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req), (req) => serviceAccountAuth(req));
 
-  const store = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
+  const backend = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
     throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
   });
+  // Before anything reads the store: everything above it sees Secrets in plain text.
+  const { store, encryption } = await setUpSecretsEncryption(backend, { dataDir: cfg.dataDir, requested: cfg.secretsEncryption ?? false, log: log.child("encryption") }).catch(
+    async (e: unknown) => {
+      await backend.close().catch(() => {});
+      throw e;
+    },
+  );
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   try {
@@ -130,10 +138,12 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       key: pki.servingKeyPem,
       // Enforced here as well as in the API server, so no route can forget it.
       fetch(req, server) {
-        if (isPublicPath(new URL(req.url).pathname)) return apiFetch(req, server);
+        const path = new URL(req.url).pathname;
+        if (isPublicPath(path)) return apiFetch(req, server);
         const user = authenticate(req);
-        if (user instanceof Promise) return user.then((u) => (u ? apiFetch(req, server) : unauthorizedResponse()));
-        return user ? apiFetch(req, server) : unauthorizedResponse();
+        const serve = (u: Awaited<typeof user>) =>
+          !u ? unauthorizedResponse() : isSecretsEncryptPath(path) ? secretsEncryptResponse(encryption, req, u) : apiFetch(req, server);
+        return user instanceof Promise ? user.then(serve) : serve(user);
       },
       websocket: api.websocket,
       log,

@@ -363,6 +363,41 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.update("/df2/a", "a3", a2.modRevision, { durable: false })).modRevision).toBe(rev + 1);
     });
 
+    test("rewriteValues rewrites current values and history in place: same revisions, no events", async () => {
+      expect(store.rewriteValues).toBeDefined();
+      await store.create("/before", "x"); // so the replay below starts from a revision > 0 (0 = "now")
+      const start = await store.currentRevision();
+      const a1 = await store.create("/rw/s/a", "a1");
+      const a2 = await store.update("/rw/s/a", "a2", a1.modRevision);
+      const b = await store.create("/rw/s/b", "b1");
+      const bGone = await store.delete("/rw/s/b");
+      const other = await store.create("/rw/other", "c1");
+      const rev = await store.currentRevision();
+      const live = collect(store, "/rw/", 0);
+      const seal = (_key: string, value: string) => (value.startsWith("sealed:") ? undefined : `sealed:${value}`);
+      expect(await store.rewriteValues!("/rw/s/", seal)).toBe(3); // a@1, a@2, b@3; the tombstone has no value
+      expect(await store.rewriteValues!("/rw/s/", seal)).toBe(0);
+      expect(await store.currentRevision()).toBe(rev);
+      expect(await store.get("/rw/s/a")).toEqual({ ...a2, value: "sealed:a2" });
+      expect(await store.get("/rw/other")).toEqual(other);
+      expect((await store.list("/rw/s/")).items).toEqual([{ ...a2, value: "sealed:a2" }]);
+      const replayed = collect(store, "/rw/", start);
+      await until(() => replayed.events.length === 5);
+      const sealed = (kv: typeof a1) => ({ ...kv, value: `sealed:${kv.value}` });
+      expect(replayed.events).toEqual([
+        { type: "create", kv: sealed(a1), revision: a1.modRevision },
+        { type: "update", kv: sealed(a2), prev: sealed(a1), revision: a2.modRevision },
+        { type: "create", kv: sealed(b), revision: b.modRevision },
+        { type: "delete", kv: sealed(bGone), prev: sealed(b), revision: bGone.modRevision },
+        { type: "create", kv: other, revision: other.modRevision },
+      ]);
+      expect(live.events).toEqual([]);
+      live.watch.stop();
+      replayed.watch.stop();
+      // Writes go on from the same revision.
+      expect((await store.update("/rw/s/a", "a3", a2.modRevision)).modRevision).toBe(rev + 1);
+    });
+
     test("reopen keeps data, history and the revision counter", async () => {
       if (!harness.persistent) return;
       await store.create("/before", "x"); // so the watch below starts from a revision > 0 (0 = "now")

@@ -80,6 +80,17 @@ export class CompactedError extends Error {
   }
 }
 
+/** Maps a stored value to its replacement, or undefined to leave it (see Store.rewriteValues). */
+export type ValueRewrite = (key: string, value: string) => string | undefined;
+
+export interface RewriteOptions {
+  /**
+   * Also clear the free space of the backend's files (SQLite: VACUUM, then an emptied WAL), so
+   * values deleted or compacted away before the rewrite leave no bytes behind either.
+   */
+  scrubFreeSpace?: boolean;
+}
+
 export interface Watch {
   stop(): void;
 }
@@ -104,6 +115,15 @@ export interface Store {
   compactedRevision(): Promise<number>;
   /** Drops history up to and including revision (never current values). */
   compact(revision: number): Promise<void>;
+  /**
+   * Rewrites stored values in place: every row of every key under prefix, current values and
+   * retained history alike, whose value rewrite maps to a new string (a re-encryption: the value
+   * means the same). Revisions do not change and no watch event is sent. Each row is rewritten
+   * atomically, so a crash leaves every row either old or new. A rewrite that always returns
+   * undefined is a read-only scan. Returns how many rows were rewritten. Optional: only backends
+   * that keep values at rest have it.
+   */
+  rewriteValues?(prefix: string, rewrite: ValueRewrite, opts?: RewriteOptions): Promise<number>;
   /** Persists every deferred write now (see WriteOptions.durable). */
   flush(): Promise<void>;
   /** Persists deferred writes, then releases the store. */

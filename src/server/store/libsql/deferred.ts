@@ -100,6 +100,12 @@ export class DeferredWrites {
     return held && { ...held.kv };
   }
 
+  /** Whether a value held here belongs to a key under prefix. */
+  holdsUnder(prefix: string): boolean {
+    for (const key of this.#held.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
   get size(): number {
     return this.#held.size;
   }

@@ -11,7 +11,9 @@ import {
   type KeyValue,
   type ListOptions,
   type ListResult,
+  type RewriteOptions,
   type Store,
+  type ValueRewrite,
   type Watch,
   type WatchEvent,
   type WriteOptions,
@@ -25,6 +27,9 @@ import { RevisionIndex } from "./revision-index.ts";
 
 /** Revisions per compaction transaction: each is a few ms, and the writer runs between them. */
 const COMPACTION_CHUNK = 250;
+
+/** Rows per rewrite transaction (rewriteValues): short, so writers wait little between them. */
+const REWRITE_CHUNK = 200;
 
 /** Tries of an optimistic list before it reads with the writer to itself. */
 const LIST_ATTEMPTS = 3;
@@ -185,6 +190,50 @@ export class LibsqlStore implements Store {
       this.#deferred.dropHistory(this.#compactedOnDisk);
       if (wrote) this.#maintenance.noteWrite();
     }
+  }
+
+  /**
+   * Held deferred writes go to disk first, so every value of the prefix is a row. Then the log is
+   * walked by revision, one short transaction per chunk of rows between write batches; a row is
+   * never modified by anything else (writes add rows, compaction removes them), so rewriting it
+   * in place cannot race a writer.
+   */
+  async rewriteValues(prefix: string, rewrite: ValueRewrite, opts: RewriteOptions = {}): Promise<number> {
+    this.#checkOpen();
+    if (this.#deferred.holdsUnder(prefix)) await this.#flushDeferred();
+    let after = 0;
+    let rewritten = 0;
+    for (;;) {
+      this.#checkOpen();
+      const page = await this.#writer.exclusive(async () => {
+        const rows = await q.readValues(this.db, prefix, after, REWRITE_CHUNK);
+        const updates = [];
+        for (const row of rows) {
+          const value = rewrite(row.key, row.value);
+          if (value !== undefined && value !== row.value) updates.push({ sql: "UPDATE kv SET value = ? WHERE revision = ?", args: [value, row.revision] });
+        }
+        if (updates.length > 0) await this.client.batch(updates, "write");
+        return { rows: rows.length, last: rows.at(-1)?.revision ?? after, updated: updates.length };
+      });
+      rewritten += page.updated;
+      if (page.updated > 0) {
+        this.#generation++;
+        this.#maintenance.noteWrite();
+      }
+      if (page.rows < REWRITE_CHUNK) break;
+      after = page.last;
+    }
+    if (opts.scrubFreeSpace) {
+      // VACUUM rebuilds the file without its free pages (where deleted values may linger); the
+      // truncating checkpoint then leaves no old page images in the WAL either.
+      await this.#writer.exclusive(async () => {
+        await this.client.execute("VACUUM");
+        await this.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+      });
+    } else if (rewritten > 0) {
+      await this.#maintenance.checkpointIfWritten();
+    }
+    return rewritten;
   }
 
   /** Writes every held deferred value, in one transaction. */

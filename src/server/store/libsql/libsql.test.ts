@@ -83,3 +83,29 @@ test("held deferred writes ride along with the first durable write after the flu
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("rewriteValues with scrubFreeSpace leaves no trace of values deleted and compacted before it", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { existsSync, readFileSync } = await import("node:fs");
+  const { openLibsqlStore } = await import("./open.ts");
+  const dir = await mkdtemp(join(tmpdir(), "bramble-store-"));
+  const path = join(dir, "state.db");
+  const raw = () => Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
+  const marker = `gone-${crypto.randomUUID()}`;
+  const store = await openLibsqlStore(path, { compactIntervalMs: 0, checkpointIntervalMs: 0 });
+  try {
+    // Larger than a page, so it spans overflow pages that go to the free list when it is compacted.
+    for (const name of ["a", "b", "c"]) await store.create(`/s/${name}`, `${"x".repeat(20_000)}${marker}${"y".repeat(20_000)}`);
+    await store.create("/s/kept", "kept");
+    for (const name of ["a", "b", "c"]) await store.delete(`/s/${name}`);
+    await store.compact(await store.currentRevision());
+    await store.maintenance.checkpointIfWritten();
+    expect(raw().includes(marker)).toBe(true); // what SQLite leaves in free pages on its own
+    expect(await store.rewriteValues("/s/", () => undefined, { scrubFreeSpace: true })).toBe(0);
+    expect(raw().includes(marker)).toBe(false);
+    expect((await store.get("/s/kept"))?.value).toBe("kept");
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,9 +1,7 @@
 // Opens (creating if needed) a libSQL file store: connection, pragmas, migrations, and the
 // in-memory revision index rebuilt from the newest row of every key.
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
-import { createClient, type Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
+import { openConnection, restrictStoreFiles } from "./connection.ts";
 import { LibsqlStore } from "./libsql-store.ts";
 import type { MaintenanceOptions } from "./maintenance.ts";
 import { applyMigrations } from "./migrate.ts";
@@ -22,13 +20,12 @@ export interface LibsqlStoreOptions extends Partial<MaintenanceOptions> {
 }
 
 export async function openLibsqlStore(path: string, opts: LibsqlStoreOptions = {}): Promise<LibsqlStore> {
-  await mkdir(dirname(path), { recursive: true });
-  // One connection: every statement and transaction goes through it, so per-connection pragmas
-  // hold everywhere and this process never contends with itself for SQLite's write lock.
-  const client = createClient({ url: `file:${path}`, concurrency: 1 });
+  const client = await openConnection(path, { synchronous: opts.synchronous ?? "full" });
   try {
-    await configure(client, opts.synchronous ?? "full");
     await applyMigrations(client);
+    // The first write creates -wal and -shm (with the database file's 0600); a store an older
+    // start left with wider modes is narrowed here too.
+    restrictStoreFiles(path);
     const db: q.Db = drizzle(client);
     const index = new RevisionIndex();
     for (const { key, createRevision, modRevision } of await q.readLiveRevisions(db)) {
@@ -53,16 +50,4 @@ export async function openLibsqlStore(path: string, opts: LibsqlStoreOptions = {
     client.close();
     throw err;
   }
-}
-
-async function configure(client: Client, synchronous: "full" | "normal"): Promise<void> {
-  // WAL: readers never block the writer, and a commit is one sequential append.
-  await client.execute("PRAGMA journal_mode = WAL");
-  await client.execute(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
-  // Another process (an operator's sqlite3 shell, a backup) may hold a lock briefly: wait, don't fail.
-  await client.execute("PRAGMA busy_timeout = 5000");
-  // SQLite's PASSIVE auto-checkpoint every 1000 pages (~4 MB) keeps each checkpoint short; the
-  // size limit makes SQLite shrink the WAL file back after one instead of keeping its peak size.
-  await client.execute("PRAGMA wal_autocheckpoint = 1000");
-  await client.execute(`PRAGMA journal_size_limit = ${4 * 1024 * 1024}`);
 }

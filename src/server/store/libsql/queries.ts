@@ -162,3 +162,13 @@ export async function readReservedRevision(db: Db): Promise<number> {
   const rows = await db.select({ value: meta.value }).from(meta).where(eq(meta.name, RESERVED_REVISION));
   return rows[0]?.value ?? 0;
 }
+
+/** Stored rows (not tombstones) of keys under prefix with revision > after, oldest first (rewrites). */
+export async function readValues(db: Db, prefix: string, after: number, limit: number): Promise<Array<{ revision: number; key: string; value: string }>> {
+  return db
+    .select({ revision: kv.revision, key: kv.key, value: kv.value })
+    .from(kv)
+    .where(and(gt(kv.revision, after), eq(kv.deleted, false), keyUnder(prefix, { useIndex: false })))
+    .orderBy(asc(kv.revision))
+    .limit(limit);
+}

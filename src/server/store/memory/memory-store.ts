@@ -10,6 +10,7 @@ import {
   type ListOptions,
   type ListResult,
   type Store,
+  type ValueRewrite,
   type Watch,
   type WatchEvent,
   type WriteOptions,
@@ -105,6 +106,27 @@ export class MemoryStore implements Store {
     this.#compactedRev = target;
     await this.#hub.replaysPast(target);
     this.#history = this.#history.filter((e) => e.revision > target);
+  }
+
+  /** Same contract as the libSQL backend; there are no files, so nothing to scrub. */
+  async rewriteValues(prefix: string, rewrite: ValueRewrite): Promise<number> {
+    this.#checkOpen();
+    // Current values and history share KeyValue objects: rewrite each distinct one once.
+    const done = new Map<KeyValue, KeyValue>();
+    let rewritten = 0;
+    // A delete event's kv is a copy of the last value, not a row of its own: it is not counted.
+    const apply = (kv: KeyValue, isRow = true): KeyValue => {
+      const seen = done.get(kv);
+      if (seen) return seen;
+      const value = kv.key.startsWith(prefix) ? rewrite(kv.key, kv.value) : undefined;
+      const next = value === undefined || value === kv.value ? kv : { ...kv, value };
+      if (next !== kv && isRow) rewritten++;
+      done.set(kv, next);
+      return next;
+    };
+    for (const [key, kv] of this.#current) this.#current.set(key, apply(kv));
+    this.#history = this.#history.map((e) => ({ ...e, kv: apply(e.kv, e.type !== "delete"), ...(e.prev ? { prev: apply(e.prev) } : {}) }));
+    return rewritten;
   }
 
   /** Nothing is deferred in memory. */
