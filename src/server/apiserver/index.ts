@@ -11,7 +11,7 @@ import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } 
 import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { ServiceAllocator } from "./admission/services";
 import { recordEvent } from "./admission/events";
-import { bootstrap } from "./bootstrap";
+import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
@@ -84,6 +84,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
   await bootstrap(objects, opts.config, resource);
+  const kubernetesService = keepKubernetesService(objects, opts.config, resource, log);
 
   const app = new Hono<{ Bindings: { server?: Server<unknown> }; Variables: { user: User } }>();
   app.onError((err) => {
@@ -145,6 +146,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     async stop() {
       for (const close of [...ctx.watches]) close();
       eventExpiry.stop();
+      kubernetesService.stop();
       cache.stop();
     },
   };
