@@ -57,6 +57,8 @@ export async function ensureKubernetesService(objects: Objects, config: ServerCo
   }
   if (!existing) {
     await objects.create(services, namespace, {
+      apiVersion: "v1",
+      kind: "Service",
       metadata: { name, labels: { component: "apiserver", provider: "kubernetes" } },
       spec: { type: "ClusterIP", clusterIP: firstServiceIp(config.serviceCidr), ports: wantedPorts, sessionAffinity: "None" },
     });
@@ -67,6 +69,8 @@ export async function ensureKubernetesService(objects: Objects, config: ServerCo
   if (config.advertiseAddress.startsWith("127.")) return;
   const endpoints = find("", "endpoints");
   const desired: KubeObject = {
+    apiVersion: "v1",
+    kind: "Endpoints",
     metadata: { name, labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
     subsets: [{ addresses: [{ ip: config.advertiseAddress }], ports: [{ name: "https", port: config.httpsListenPort, protocol: "TCP" }] }],
   };
