@@ -152,6 +152,9 @@ test("its own Node (registered by the node, with its taint): patched by the node
   const remove = await asNode(`/api/v1/nodes/${NODE}`, { method: "PATCH", headers: { "content-type": "application/json-patch+json" }, body: JSON.stringify([{ op: "remove", path: "/metadata/labels/node-restriction.kubernetes.io~1pool" }]) });
   expect(remove.status).toBe(403);
   expect((await asNode(`/api/v1/nodes/${NODE}`, { method: "DELETE" })).status).toBe(403);
+  // Through status only status changes: the label there is ignored, not applied.
+  const viaStatus = await asNode(`/api/v1/nodes/${NODE}/status`, { method: "PATCH", headers: merge, body: JSON.stringify({ metadata: { labels: { "node-restriction.kubernetes.io/pool": "cpu" } }, spec: { taints: [] }, status: { phase: "Running" } }) });
+  expect(viaStatus.status).toBe(200);
   const stored = parseJson(await s.kubectl("get", "node", NODE, "-o", "json"));
   expect(stored.metadata.labels).toMatchObject({ "node-restriction.kubernetes.io/pool": "gpu", zone: "attic" });
   expect(stored.spec.taints).toEqual([{ key: "dedicated", value: "edge", effect: "NoSchedule" }]);

@@ -122,6 +122,8 @@ test("a node keeps away from its restricted labels and its taints (upstream's No
   const patch = (body: unknown, contentType = merge, subresource?: string) => canRequest("PATCH", nodes, { name: "a", subresource, body, contentType });
   expect(await patch({ metadata: { labels: { zone: "y" } } })).toBe(true);
   expect(await patch({ status: { conditions: [] } }, merge, "status")).toBe(true);
+  // A status write changes only status, whatever else its body says.
+  expect(await patch({ metadata: { labels: { "node-restriction.kubernetes.io/pool": "cpu" } }, status: {} }, merge, "status")).toBe(true);
   expect(await patch({ metadata: { labels: { "node-restriction.kubernetes.io/pool": "cpu" } } })).toBe(false);
   expect(await patch({ metadata: { labels: { "node-restriction.kubernetes.io/pool": null } } }, "application/strategic-merge-patch+json")).toBe(false);
   expect(await patch({ metadata: { labels: null } })).toBe(false);

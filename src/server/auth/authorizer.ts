@@ -89,6 +89,8 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
     // Upstream's node rules have no delete of nodes: a kubelet does not remove its own Node.
     if ((a.verb === "update" || a.verb === "patch") && (sub === undefined || sub === "status")) {
       if (a.name !== node) return deny(`node "${node}" is not allowed to modify node "${a.name}"`);
+      // A status write changes nothing but status (the object layer keeps the rest).
+      if (sub === "status") return ALLOW;
       const problem = nodeWriteProblem(node, view.getNode?.(node), await a.body?.(), a.contentType ?? "");
       return problem ? deny(problem) : ALLOW;
     }
