@@ -134,6 +134,12 @@ test("a node keeps away from its restricted labels and its taints (upstream's No
   expect(await patch([{ op: "replace", path: "/metadata/labels", value: {} }], "application/json-patch+json")).toBe(false);
   expect(await patch([{ op: "remove", path: "/spec/taints/0" }], "application/json-patch+json")).toBe(false);
   expect(await patch([{ op: "add", path: "/metadata/labels/zone", value: "y" }], "application/json-patch+json")).toBe(true);
+  expect(await patch([{ op: "replace", path: "/metadata", value: { labels: { zone: "x" } } }], "application/json-patch+json")).toBe(false);
+  expect(await patch([{ op: "replace", path: "/spec", value: {} }], "application/json-patch+json")).toBe(false);
+  // A node with no restricted label yet cannot gain one by replacing the whole map either.
+  const jsonPatchC = (ops: unknown) => canRequest("PATCH", nodes, { name: "c", body: ops, contentType: "application/json-patch+json" }, nodeUser("c"));
+  expect(await jsonPatchC([{ op: "replace", path: "/metadata/labels", value: { "node-restriction.kubernetes.io/pool": "gpu" } }])).toBe(false);
+  expect(await jsonPatchC([{ op: "replace", path: "/metadata/labels", value: { zone: "y" } }])).toBe(true);
   expect(await patch("not json", "application/apply-patch+yaml")).toBe(false);
   const stored = storedNodes[0];
   const put = (o: unknown) => canRequest("PUT", nodes, { name: "a", body: o, contentType: "application/json" });

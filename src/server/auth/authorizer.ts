@@ -91,7 +91,7 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
       if (a.name !== node) return deny(`node "${node}" is not allowed to modify node "${a.name}"`);
       // A status write changes nothing but status (the object layer keeps the rest).
       if (sub === "status") return ALLOW;
-      const problem = nodeWriteProblem(node, view.getNode?.(node), await a.body?.(), a.contentType ?? "");
+      const problem = nodeWriteProblem(node, view.getNode?.(node), a.verb, await a.body?.(), a.contentType ?? "");
       return problem ? deny(problem) : ALLOW;
     }
     return deny();

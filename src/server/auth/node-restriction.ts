@@ -35,16 +35,23 @@ export function nodeCreateProblem(node: string, body: unknown): string | undefin
 }
 
 /**
- * Why a kubelet may not send this update or patch of its own Node, or undefined. `contentType`
- * tells a PUT body (the whole object) from the patch formats.
+ * Why a kubelet may not send this update (the whole object) or patch (`contentType` names the
+ * format) of its own Node, or undefined.
  */
-export function nodeWriteProblem(node: string, current: KubeObject | undefined, body: unknown, contentType: string): string | undefined {
+export function nodeWriteProblem(node: string, current: KubeObject | undefined, verb: "update" | "patch", body: unknown, contentType: string): string | undefined {
   const labelsChanged = `node "${node}" is not allowed to modify labels under ${RESTRICTED_LABEL_DOMAIN}/`;
   const taintsChanged = `node "${node}" is not allowed to modify taints`;
-  const unreadable = `node "${node}" may only write its Node as JSON`;
+  const unreadable = `node "${node}" may only write its Node as JSON: an update, or a JSON, merge or strategic merge patch`;
   const currentLabels = restrictedLabels(current?.metadata.labels);
   const type = contentType.split(";")[0].trim().toLowerCase();
 
+  if (verb === "update") {
+    if (!isObject(body)) return unreadable;
+    const metadata = body.metadata;
+    if (!sameLabels(restrictedLabels(isObject(metadata) ? metadata.labels : undefined), currentLabels)) return labelsChanged;
+    if (!sameJson(taintsOf(body), taintsOf(current))) return taintsChanged;
+    return undefined;
+  }
   if (type === "application/json-patch+json") {
     if (!Array.isArray(body)) return unreadable;
     for (const op of body) {
@@ -55,21 +62,19 @@ export function nodeWriteProblem(node: string, current: KubeObject | undefined, 
         const label = /^\/metadata\/labels\/([^/]*)/.exec(path)?.[1]?.replace(/~1/g, "/").replace(/~0/g, "~");
         if (label !== undefined && isRestrictedNodeLabel(label)) return labelsChanged;
         if (path === "/spec/taints" || path.startsWith("/spec/taints/")) return taintsChanged;
-        // Replacing a parent wholesale could drop or add either: allowed only when neither is involved.
-        if (["", "/", "/metadata", "/metadata/labels"].includes(path) && (Object.keys(currentLabels).length || path !== "/metadata/labels")) return labelsChanged;
-        if (["", "/", "/spec"].includes(path)) return taintsChanged;
+        // The whole label map: only when neither the stored labels nor the new ones hold a restricted one.
+        if (path === "/metadata/labels" && (Object.keys(currentLabels).length || Object.keys(restrictedLabels(op.value)).length)) return labelsChanged;
+        // A parent replaced wholesale could carry anything: a kubelet never needs that.
+        if (["", "/", "/metadata"].includes(path)) return labelsChanged;
+        if (path === "/spec") return taintsChanged;
       }
     }
     return undefined;
   }
+  // Other patch formats (server-side apply) are not judged here: refused.
+  if (type !== "application/merge-patch+json" && type !== "application/strategic-merge-patch+json") return unreadable;
   if (!isObject(body)) return unreadable;
   const metadata = body.metadata;
-  if (type === "application/json" || type === "" || type === "application/yaml") {
-    // A PUT carries the whole object: compare with what is stored.
-    if (!sameLabels(restrictedLabels(isObject(metadata) ? metadata.labels : undefined), currentLabels)) return labelsChanged;
-    if (!sameJson(taintsOf(body), taintsOf(current))) return taintsChanged;
-    return undefined;
-  }
   // Merge and strategic merge patches name every key they set or remove (null); a strategic
   // directive ($patch: replace, $retainKeys, ...) on the way to a field may replace it whole.
   const directive = (o: unknown) => isObject(o) && Object.keys(o).some((k) => k.startsWith("$"));
