@@ -32,7 +32,7 @@ export interface RequestAttributes {
   bodyName?: () => Promise<string | undefined>;
   /** The parsed body (undefined if it is not JSON); read only when a rule needs it. */
   body?: () => Promise<unknown>;
-  /** The request's Content-Type, which tells a PUT body from the patch formats. */
+  /** The request's Content-Type: which format a patch is in. */
   contentType?: string;
 }
 
@@ -139,7 +139,7 @@ function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttribut
   if (sub === undefined && (a.verb === "list" || a.verb === "watch")) {
     if (requiresField(a.fieldSelector, "spec.nodeName", node)) return ALLOW;
     if (a.name) return bound();
-    return deny(`can only list/watch pods with spec.nodeName field selector`);
+    return deny("can only list/watch pods with spec.nodeName field selector");
   }
   const allowed = sub === undefined ? ["get", "delete"] : sub === "status" ? ["update", "patch"] : sub === "eviction" ? ["create"] : [];
   return allowed.includes(a.verb) ? bound() : deny();
