@@ -1,23 +1,13 @@
 // Service-account tokens for real: `kubectl create token` (which sends a protobuf TokenRequest)
-// against a `bramble server` process, and a pod on the real Docker engine that reads its
+// against a `bramble server` process, and a pod on a real Docker engine that reads its
 // projected token, CA and namespace from /var/run/secrets/kubernetes.io/serviceaccount and calls
 // the API server with them (busybox wget over TLS): 200 in its namespace, 403 elsewhere.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Subprocess } from "bun";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { decodeJwt } from "jose";
-import { PAUSE_IMAGE } from "../src/agent/images/pause";
-import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
-import { dockerForTests, removeImageIfUnused } from "../src/agent/runtime/docker/testing";
-import { NODE_LABEL } from "../src/agent/kubelet/names";
-import { freePort, parseJson, ROOT, startTestServer, type TestServer } from "./helpers/server";
-import { eventually as poll } from "./helpers/eventually";
+import { netnsServerSkipReason, startNetnsServer, type NetnsServer } from "./helpers/netns-server";
+import { parseJson, startTestServer, type TestServer } from "./helpers/server";
 
 setDefaultTimeout(90_000);
-
-const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, log: () => string, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => log().slice(-5000) });
 
 describe("kubectl create token against a bramble server", () => {
   let s: TestServer;
@@ -83,53 +73,19 @@ describe("kubectl create token against a bramble server", () => {
   });
 });
 
-// Test servers bind 127.0.0.1, which is a container's own loopback: this one listens on the
-// docker0 gateway instead, so the pod reaches it at KUBERNETES_SERVICE_HOST as a real pod would.
-const DOCKER_GATEWAY = "172.17.0.1";
-const docker = await dockerForTests("service-account token Docker test");
-const gatewayUp = (() => {
-  try {
-    return readFileSync("/proc/net/fib_trie", "utf8").includes(DOCKER_GATEWAY);
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!docker || !gatewayUp)("a pod calls the API server with its projected service-account token", () => {
-  const work = mkdtempSync(join(tmpdir(), "h6-satoken-"));
-  const dataDir = join(work, "data");
-  const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
-  const node = `h6sa-${Date.now().toString(36)}`;
-  const port = freePort();
-  let proc: Subprocess<"ignore", "pipe", "pipe"> | undefined;
-  let log = "";
-  const kubectl = async (...args: string[]) => {
-    const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    return { code, stdout, stderr };
-  };
+// The pod runs on a server in a network namespace of its own (tests/helpers/netns-server.ts),
+// with the agent's Service proxy, so it calls the API server as a real pod does: through the
+// `kubernetes` Service at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT.
+describe.skipIf(!!netnsServerSkipReason)("a pod calls the API server with its projected service-account token", () => {
+  let node: NetnsServer;
 
   beforeAll(async () => {
-    await ensureTestImage(docker!);
-    proc = Bun.spawn(
-      ["bun", join(ROOT, "src", "main.ts"), "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--bind-address", DOCKER_GATEWAY, "--advertise-address", DOCKER_GATEWAY, "--node-name", node, "--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns"],
-      { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_KUBELET_PORT: "0" } },
-    );
-    for (const stream of [proc.stdout, proc.stderr]) void (async () => { for await (const chunk of stream) log += new TextDecoder().decode(chunk); })().catch(() => {});
-    await eventually("the server and its node", async () => existsSync(kubeconfig) && parseJson(await kubectl("get", "nodes", "-o", "json")).items.length > 0, () => log);
-  });
+    node = await startNetnsServer("satoken");
+  }, 180_000);
 
   afterAll(async () => {
-    proc?.kill("SIGTERM");
-    await Promise.race([proc?.exited, Bun.sleep(20_000)]);
-    proc?.kill("SIGKILL");
-    if (docker) {
-      for (const c of await docker.listContainers({ [NODE_LABEL]: node })) await docker.removeContainer(c.id);
-      await removeImageIfUnused(docker, TEST_IMAGE);
-      await removeImageIfUnused(docker, PAUSE_IMAGE);
-    }
-    rmSync(work, { recursive: true, force: true });
-  });
+    await node?.destroy();
+  }, 120_000);
 
   test("token, ca.crt and namespace are projected; the token is bound to the pod; 200 in its namespace, 403 in another", async () => {
     const dir = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -144,29 +100,21 @@ describe.skipIf(!docker || !gatewayUp)("a pod calls the API server with its proj
       `wget -q --no-check-certificate --header "Authorization: Bearer $T" -O /tmp/pods "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/default/pods" && echo "own=ok $(head -c 40 /tmp/pods)" || echo own=failed`,
       `wget --no-check-certificate --header "Authorization: Bearer $T" -O /tmp/x "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/kube-system/pods" 2>&1 | grep -o "HTTP/1.1 [0-9]* [A-Za-z]*" | sed "s/^/other=/"`,
     ].join("; ");
-    const manifest = { apiVersion: "v1", kind: "Pod", metadata: { name: "reader" }, spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: TEST_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", script] }] } };
-    const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", "-"], { stdin: new Blob([JSON.stringify(manifest)]), stdout: "pipe", stderr: "pipe" });
-    expect(await p.exited).toBe(0);
-    const pod = await eventually("the reader pod to finish", async () => {
-      const o = parseJson(await kubectl("get", "pod", "reader", "-o", "json"));
-      return ["Succeeded", "Failed"].includes(o.status?.phase) && o;
-    }, () => log);
-    const out = (await kubectl("logs", "reader")).stdout;
-    const line = (key: string) => out.split("\n").find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    const { pod, line } = await node.runScriptPod("reader", script);
 
     expect(line("namespace")).toBe("default");
     expect(line("ca-begins")).toBe("-----BEGIN CERTIFICATE-----");
-    expect(line("api")).toBe(`${DOCKER_GATEWAY}:${port}`);
+    expect(line("api")).toBe("10.43.0.1:443");
     const claims = decodeJwt(line("token")!);
     expect(claims.sub).toBe("system:serviceaccount:default:default");
     const bound = claims["kubernetes.io"] as { pod?: { name: string; uid: string }; node?: { name: string } };
     expect(bound.pod).toEqual({ name: "reader", uid: pod.metadata.uid });
-    expect(bound.node?.name).toBe(node);
+    expect(bound.node?.name).toBe(node.nodeName);
     expect(claims.exp! - claims.iat!).toBe(3607);
     expect(line("own")).toStartWith('ok {"kind":"PodList"');
     expect(line("other")).toBe("HTTP/1.1 403 Forbidden");
     // The projected CA is the cluster's, as the kube-root-ca.crt ConfigMap publishes it.
-    const cm = parseJson(await kubectl("get", "configmap", "kube-root-ca.crt", "-o", "json"));
+    const cm = JSON.parse((await node.kubectl("get", "configmap", "kube-root-ca.crt", "-o", "json")).stdout);
     expect(cm.data["ca.crt"]).toStartWith("-----BEGIN CERTIFICATE-----");
     expect(pod.status.phase).toBe("Succeeded");
   });

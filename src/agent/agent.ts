@@ -2,12 +2,14 @@
 // connection when embedded), node registration with the host's facts, heartbeats, a watch on
 // the Docker engine's health, then the kubelet. `bramble agent` and the agent embedded in
 // `bramble server` both come through here.
+import { KUBERNETES_SERVICE } from "../api/cluster-network";
 import { ApiError } from "../api/errors";
 import type { Node } from "../api/resources/node";
 import { nodes as nodesDef } from "../client/refs";
 import { KubeClient } from "../client/client";
 import { Informer } from "../client/informer";
 import { Backoff } from "../machinery/backoff";
+import { firstServiceIp } from "../machinery/cidr";
 import { createLogger, type Logger } from "../machinery/log";
 import { ensureJoined, JoinRefused } from "./join/join";
 import { startKubeletIfPresent } from "./kubelet-loader";
@@ -137,8 +139,10 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         clusterDns: cluster.clusterDns,
         clusterDomain: cluster.clusterDomain,
         podNetwork: networking.podNetwork,
-        apiServerHost: conn.apiServerHost,
-        apiServerPort: conn.apiServerPort,
+        // Pods reach the API server as upstream's do, through the `kubernetes` Service: the
+        // server gives it the first address of the service range and port 443.
+        apiServerHost: firstServiceIp(cluster.serviceCidr),
+        apiServerPort: KUBERNETES_SERVICE.port,
         caCertPem: conn.caCertPem,
         nodeIp: cfg.nodeIp,
       }, log);

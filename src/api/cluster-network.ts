@@ -30,6 +30,12 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
   clusterDnsServer: true,
 };
 
+/**
+ * The `kubernetes` Service in default: pods reach the API server through it, at the first
+ * address of the service range and this port, as upstream's.
+ */
+export const KUBERNETES_SERVICE = { namespace: "default", name: "kubernetes", port: 443 } as const;
+
 /** Where the server publishes them: a ConfigMap every node may read. */
 export const CLUSTER_NETWORK_CONFIGMAP = { namespace: "kube-system", name: "bramble-cluster-network" } as const;
 

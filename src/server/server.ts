@@ -128,6 +128,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     );
     authorize = createAuthorizer({
       getPod: (ns, name) => get("pods", ns, name),
+      getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
     const apiFetch = api.fetch;

@@ -1,5 +1,6 @@
 // A container's environment: envFrom, env (with $(VAR) references), values from ConfigMaps,
-// Secrets, the downward API and resources, plus the in-cluster API address every pod gets.
+// Secrets, the downward API and resources, plus the in-cluster API address every pod gets: the
+// `kubernetes` Service's variables, named and shaped as upstream's kubelet makes them for it.
 import type { Pod } from "../../api/resources/pod";
 import type { Container } from "../../api/resources/podspec.schema";
 import { cpuMillis, memoryBytes, parseQuantity, quantityNumber } from "../../machinery/quantity";
@@ -9,6 +10,7 @@ export interface EnvContext {
   pod: Pod;
   podIP?: string;
   hostIP?: string;
+  /** The `kubernetes` Service pods reach the API server through: its ClusterIP and port (443). */
   apiServerHost: string;
   apiServerPort: number;
   /** Node allocatable, for resource env of containers without limits. */
@@ -75,17 +77,27 @@ export function expand(s: string, vars: Record<string, string>): string {
   return s.replace(/\$\$|\$\(([^)]*)\)/g, (all, name) => (all === "$$" ? "$" : name in vars ? vars[name] : all));
 }
 
-export async function containerEnv(ctx: EnvContext, container: Container, sources: PodSources): Promise<Record<string, string>> {
-  const env: Record<string, string> = {
-    KUBERNETES_SERVICE_HOST: ctx.apiServerHost,
-    KUBERNETES_SERVICE_PORT: String(ctx.apiServerPort),
-    KUBERNETES_SERVICE_PORT_HTTPS: String(ctx.apiServerPort),
-    KUBERNETES_PORT: `tcp://${ctx.apiServerHost}:${ctx.apiServerPort}`,
-    KUBERNETES_PORT_443_TCP: `tcp://${ctx.apiServerHost}:${ctx.apiServerPort}`,
-    KUBERNETES_PORT_443_TCP_PROTO: "tcp",
-    KUBERNETES_PORT_443_TCP_ADDR: ctx.apiServerHost,
-    KUBERNETES_PORT_443_TCP_PORT: String(ctx.apiServerPort),
+/**
+ * The variables upstream's kubelet derives from the `kubernetes` Service (one TCP port named
+ * https): <NAME>_SERVICE_HOST/_PORT/_PORT_<PORTNAME> and the Docker-link style <NAME>_PORT_*.
+ */
+export function kubernetesServiceEnv(host: string, port: number): Record<string, string> {
+  const url = `tcp://${host}:${port}`;
+  const link = `KUBERNETES_PORT_${port}_TCP`;
+  return {
+    KUBERNETES_SERVICE_HOST: host,
+    KUBERNETES_SERVICE_PORT: String(port),
+    KUBERNETES_SERVICE_PORT_HTTPS: String(port),
+    KUBERNETES_PORT: url,
+    [link]: url,
+    [`${link}_PROTO`]: "tcp",
+    [`${link}_PORT`]: String(port),
+    [`${link}_ADDR`]: host,
   };
+}
+
+export async function containerEnv(ctx: EnvContext, container: Container, sources: PodSources): Promise<Record<string, string>> {
+  const env: Record<string, string> = kubernetesServiceEnv(ctx.apiServerHost, ctx.apiServerPort);
   for (const from of container.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef;
     const data = from.configMapRef ? await sources.configMap(ref?.name ?? "") : await sources.secret(ref?.name ?? "");

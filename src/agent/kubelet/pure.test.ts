@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Pod } from "../../api/resources/pod";
 import type { ContainerInfo } from "../runtime/runtime";
 import { effectiveStreak, restartDelayMs } from "./backoff";
-import { containerEnv, expand } from "./env";
+import { containerEnv, expand, kubernetesServiceEnv } from "./env";
 import { ProbeCounter } from "./probes";
 import { registryOf, authFor } from "./pull";
 import type { PodSources } from "./sources";
@@ -101,6 +101,20 @@ test("env: envFrom with prefix, $(VAR) expansion, configMap/secret keys, downwar
   const env = await containerEnv({ pod: p, podIP: "1.2.3.4", hostIP: "5.6.7.8", apiServerHost: "10.43.0.1", apiServerPort: 443, nodeCpuMillis: 4000, nodeMemoryBytes: 1 << 30 }, c, sources({ cm: { k: "v", "bad key": "x" } }, { s: { pw: "secret" } }));
   expect(env).toMatchObject({ CM_k: "v", A: "x", B: "xy", S: "secret", NAME: "p", LBL: "x", IP: "1.2.3.4", NODE: "n1", CPU: "500", MEM: "64", KUBERNETES_SERVICE_HOST: "10.43.0.1", KUBERNETES_SERVICE_PORT: "443" });
   expect(env["CM_bad key"]).toBeUndefined();
+  // The `kubernetes` Service's variables, all of them and nothing else of that name, as upstream's kubelet sets them.
+  expect(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("KUBERNETES_")))).toEqual({
+    KUBERNETES_SERVICE_HOST: "10.43.0.1",
+    KUBERNETES_SERVICE_PORT: "443",
+    KUBERNETES_SERVICE_PORT_HTTPS: "443",
+    KUBERNETES_PORT: "tcp://10.43.0.1:443",
+    KUBERNETES_PORT_443_TCP: "tcp://10.43.0.1:443",
+    KUBERNETES_PORT_443_TCP_PROTO: "tcp",
+    KUBERNETES_PORT_443_TCP_PORT: "443",
+    KUBERNETES_PORT_443_TCP_ADDR: "10.43.0.1",
+  });
+  // The names follow the port: a Service on another port would not be announced as 443.
+  expect(kubernetesServiceEnv("10.96.0.1", 6443)).toMatchObject({ KUBERNETES_PORT_6443_TCP_ADDR: "10.96.0.1", KUBERNETES_PORT_6443_TCP: "tcp://10.96.0.1:6443" });
+  expect(kubernetesServiceEnv("10.96.0.1", 6443).KUBERNETES_PORT_443_TCP).toBeUndefined();
   expect(containerEnv({ pod: p, apiServerHost: "h", apiServerPort: 1, nodeCpuMillis: 1, nodeMemoryBytes: 1 }, { name: "x", env: [{ name: "Y", valueFrom: { configMapKeyRef: { name: "nope", key: "k" } } }] }, sources({}))).rejects.toThrow(/configmap "nope" not found/);
 });
 

@@ -1,40 +1,66 @@
 // What every cluster has from its first start: the four system namespaces and the `kubernetes`
 // Service (first Service IP, port 443) with Endpoints pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
-import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData } from "../../api/cluster-network";
+// The Service and its Endpoints are kept so while the server runs, as upstream's API server
+// does: re-made within seconds when deleted or edited away.
+import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData, KUBERNETES_SERVICE } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import type { ResourceDef } from "../../api/resource";
 import { firstServiceIp } from "../../machinery/cidr";
+import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Objects } from "./objects/objects";
 
+type Find = (group: string, plural: string) => ResourceDef;
+
+/** How often the `kubernetes` Service and Endpoints are checked (upstream's endpoint reconciler interval). */
+export const KUBERNETES_SERVICE_CHECK_MS = 10_000;
+
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-export async function bootstrap(objects: Objects, config: ServerConfig, find: (group: string, plural: string) => ResourceDef) {
+export async function bootstrap(objects: Objects, config: ServerConfig, find: Find) {
   const namespaces = find("", "namespaces");
   for (const name of SYSTEM_NAMESPACES) {
     if (!objects.tryGet(namespaces, undefined, name)) await objects.create(namespaces, undefined, { metadata: { name } });
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));
+  await ensureKubernetesService(objects, config, find);
+}
 
+/** Checks the `kubernetes` Service and Endpoints now and every `intervalMs`; writes only what differs. */
+export function keepKubernetesService(objects: Objects, config: ServerConfig, find: Find, log: Logger, intervalMs = KUBERNETES_SERVICE_CHECK_MS) {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    ensureKubernetesService(objects, config, find)
+      .catch((e) => log.warn("cannot restore the kubernetes Service; retrying", { error: String(e) }))
+      .finally(() => (running = false));
+  }, intervalMs);
+  timer.unref?.();
+  return { stop: () => clearInterval(timer) };
+}
+
+export async function ensureKubernetesService(objects: Objects, config: ServerConfig, find: Find) {
+  const { namespace, name, port } = KUBERNETES_SERVICE;
   const services = find("", "services");
-  const existing = objects.tryGet(services, "default", "kubernetes");
-  const ports = (existing?.spec as { ports?: { targetPort?: number | string }[] } | undefined)?.ports;
-  if (existing && (ports?.length !== 1 || ports[0].targetPort !== config.httpsListenPort)) {
-    // --https-listen-port changed since the Service was made: keep `describe svc kubernetes` true.
+  const wantedPorts = [{ name: "https", port, protocol: "TCP", targetPort: config.httpsListenPort }];
+  const existing = objects.tryGet(services, namespace, name);
+  const ports = (existing?.spec as { ports?: Record<string, unknown>[] } | undefined)?.ports;
+  // Compared field by field: defaulting may add fields, which must not cost a write every check.
+  const portsRight = ports?.length === 1 && Object.entries(wantedPorts[0]).every(([k, v]) => ports[0][k] === v);
+  if (existing && !existing.metadata.deletionTimestamp && !portsRight) {
+    // --https-listen-port changed since the Service was made, or someone edited it: keep `describe svc kubernetes` true.
     const spec = existing.spec as Record<string, unknown>;
-    await objects.update(services, "default", "kubernetes", { ...existing, spec: { ...spec, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: config.httpsListenPort }] } });
+    await objects.update(services, namespace, name, { ...existing, spec: { ...spec, ports: wantedPorts } });
   }
   if (!existing) {
-    await objects.create(services, "default", {
-      metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
-      spec: {
-        type: "ClusterIP",
-        clusterIP: firstServiceIp(config.serviceCidr),
-        ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: config.httpsListenPort }],
-        sessionAffinity: "None",
-      },
+    await objects.create(services, namespace, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, labels: { component: "apiserver", provider: "kubernetes" } },
+      spec: { type: "ClusterIP", clusterIP: firstServiceIp(config.serviceCidr), ports: wantedPorts, sessionAffinity: "None" },
     });
   }
 
@@ -43,13 +69,15 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: (g
   if (config.advertiseAddress.startsWith("127.")) return;
   const endpoints = find("", "endpoints");
   const desired: KubeObject = {
-    metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name, labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
     subsets: [{ addresses: [{ ip: config.advertiseAddress }], ports: [{ name: "https", port: config.httpsListenPort, protocol: "TCP" }] }],
   };
-  const current = objects.tryGet(endpoints, "default", "kubernetes");
-  if (!current) await objects.create(endpoints, "default", desired);
-  else if (JSON.stringify(current.subsets) !== JSON.stringify(desired.subsets))
-    await objects.update(endpoints, "default", "kubernetes", { ...current, subsets: desired.subsets });
+  const current = objects.tryGet(endpoints, namespace, name);
+  if (!current) await objects.create(endpoints, namespace, desired);
+  else if (!current.metadata.deletionTimestamp && JSON.stringify(current.subsets) !== JSON.stringify(desired.subsets))
+    await objects.update(endpoints, namespace, name, { ...current, subsets: desired.subsets });
 }
 
 async function publishClusterNetwork(objects: Objects, config: ServerConfig, configmaps: ResourceDef) {

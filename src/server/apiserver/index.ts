@@ -11,7 +11,7 @@ import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } 
 import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { ServiceAllocator } from "./admission/services";
 import { recordEvent } from "./admission/events";
-import { bootstrap } from "./bootstrap";
+import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
@@ -84,6 +84,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
   await bootstrap(objects, opts.config, resource);
+  const kubernetesService = keepKubernetesService(objects, opts.config, resource, log);
 
   // Not strict about a trailing slash: kube-apiserver answers /version/, /api/ and /apis/apps/v1/
   // as their slashless forms, and the Python client's discovery calls use them.
@@ -147,6 +148,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     async stop() {
       for (const close of [...ctx.watches]) close();
       eventExpiry.stop();
+      kubernetesService.stop();
       cache.stop();
     },
   };

@@ -1,13 +1,16 @@
 // Authorization, checked by the API server before a request is dispatched. Admins may do
 // anything. A node (system:node:<name>) gets what upstream's Node authorizer + NodeRestriction
 // give a kubelet: write its own Node and Lease, the status of pods bound to it, Events; read
-// what running its pods needs; tokens for its pods' service accounts, bound to those pods.
-// Service accounts get a fixed read-only grant in their namespace (serviceaccount/authorize.ts).
-// Anything else is a 403 worded like kube-apiserver's.
+// the pods bound to it and, one by one, the Secrets and ConfigMaps those pods refer to; tokens
+// for its pods' service accounts, bound to those pods. Service accounts get a fixed read-only
+// grant in their namespace (serviceaccount/authorize.ts). Anything else is a 403 worded like
+// kube-apiserver's.
 import { CLUSTER_NETWORK_CONFIGMAP } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
+import type { FieldSelector } from "../../api/selectors";
 import type { UserInfo } from "./authenticator";
 import { nodeNameOf } from "./node-credentials";
+import { nodeCreateProblem, nodeWriteProblem } from "./node-restriction";
 import { podReferences } from "./pod-references";
 import { authorizeServiceAccount } from "./serviceaccount/authorize";
 import { serviceAccountOf } from "./serviceaccount/claims";
@@ -21,17 +24,23 @@ export interface RequestAttributes {
   resource: string;
   subresource?: string;
   namespace?: string;
+  /** From the path; for a list or watch, the name its field selector pins (upstream's RequestInfo). */
   name?: string;
-  fieldSelector?: string;
+  /** As the list and watch handlers parse it; undefined when absent or when it does not parse. */
+  fieldSelector?: FieldSelector;
   /** metadata.name of the object in a create's body; read only when a rule needs it. */
   bodyName?: () => Promise<string | undefined>;
-  /** The parsed body of a create (undefined if it is not JSON); read only when a rule needs it. */
+  /** The parsed body (undefined if it is not JSON); read only when a rule needs it. */
   body?: () => Promise<unknown>;
+  /** The request's Content-Type: which format a patch is in. */
+  contentType?: string;
 }
 
 /** What the rules read from the cluster: a synchronous view of the API server's cache. */
 export interface AuthorizerView {
   getPod(namespace: string, name: string): KubeObject | undefined;
+  /** The stored Node, to judge what a node's write of it changes. */
+  getNode?(name: string): KubeObject | undefined;
   /** Pods in `namespace` whose spec.nodeName is `node`. */
   podsOnNode(namespace: string, node: string): KubeObject[];
 }
@@ -42,9 +51,13 @@ export type Authorizer = (user: UserInfo, attrs: RequestAttributes) => Decision 
 const ALLOW: Decision = { allowed: true };
 const deny = (reason?: string): Decision => ({ allowed: false, reason });
 const READ = new Set<Verb>(["get", "list", "watch"]);
-const WRITE_OWN = new Set<Verb>(["get", "update", "patch", "delete"]);
-/** Read by any node: a kubelet needs them for DNS, env vars, service links and node status. */
-const READABLE = new Set(["/services", "/endpoints", "/namespaces", "/nodes", "/serviceaccounts", "discovery.k8s.io/endpointslices"]);
+/**
+ * Read by any node: services and endpoints for env vars, the proxy and DNS; nodes for the pod
+ * network (every node routes to every other node's podCIDR, which upstream leaves to flannel's
+ * own credential).
+ */
+const READABLE = new Set(["/services", "/endpoints", "/nodes", "discovery.k8s.io/endpointslices"]);
+const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between node '${node}' and this object`);
 
 export function createAuthorizer(view: AuthorizerView): Authorizer {
   return (user, attrs) => {
@@ -57,12 +70,9 @@ export function createAuthorizer(view: AuthorizerView): Authorizer {
   };
 }
 
-/** The name in a fieldSelector "metadata.name=<x>" (as kubelets watch single objects), if any. */
-const selectedField = (selector: string | undefined, field: string) =>
-  selector
-    ?.split(",")
-    .map((t) => /^([^=!]+)==?(.*)$/.exec(t.trim()))
-    .find((m) => m?.[1] === field)?.[2];
+/** Whether the selector requires `field` to equal `value` (`=` or `==`, as upstream's selection.Equals). */
+const requiresField = (selector: FieldSelector | undefined, field: string, value: string) =>
+  selector?.requirements.some((r) => r.field === field && r.operator !== "!=" && r.value === value) ?? false;
 
 async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttributes): Promise<Decision> {
   const key = `${a.group}/${a.resource}`;
@@ -71,9 +81,18 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
   if ((key === "/events" || key === "events.k8s.io/events") && ["create", "update", "patch"].includes(a.verb)) return ALLOW;
 
   if (key === "/nodes") {
-    if (a.verb === "create") return (await a.bodyName?.()) === node ? ALLOW : deny(`node "${node}" can only create its own Node object`);
-    if (WRITE_OWN.has(a.verb) && (sub === undefined || sub === "status")) {
-      return a.name === node ? ALLOW : deny(`node "${node}" is not allowed to modify node "${a.name}"`);
+    if (a.verb === "create") {
+      if ((await a.bodyName?.()) !== node) return deny(`node "${node}" can only create its own Node object`);
+      const problem = nodeCreateProblem(node, await a.body?.());
+      return problem ? deny(problem) : ALLOW;
+    }
+    // Upstream's node rules have no delete of nodes: a kubelet does not remove its own Node.
+    if ((a.verb === "update" || a.verb === "patch") && (sub === undefined || sub === "status")) {
+      if (a.name !== node) return deny(`node "${node}" is not allowed to modify node "${a.name}"`);
+      // A status write changes nothing but status (the object layer keeps the rest).
+      if (sub === "status") return ALLOW;
+      const problem = nodeWriteProblem(node, view.getNode?.(node), a.verb, await a.body?.(), a.contentType ?? "");
+      return problem ? deny(problem) : ALLOW;
     }
     return deny();
   }
@@ -81,36 +100,49 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
   if (key === "coordination.k8s.io/leases") {
     if (a.namespace !== "kube-node-lease") return deny(`node "${node}" can only access its Lease in the kube-node-lease namespace`);
     if (a.verb === "create") return (await a.bodyName?.()) === node ? ALLOW : deny(`node "${node}" can only create its own Lease`);
-    return WRITE_OWN.has(a.verb) && a.name === node ? ALLOW : deny(`node "${node}" can only access its own Lease`);
+    return ["get", "update", "patch", "delete"].includes(a.verb) && a.name === node ? ALLOW : deny(`node "${node}" can only access its own Lease`);
   }
 
-  if (key === "/pods") {
-    if ((a.verb === "list" || a.verb === "watch") && !sub) {
-      return selectedField(a.fieldSelector, "spec.nodeName") === node ? ALLOW : deny(`node "${node}" can only list and watch pods with fieldSelector spec.nodeName=${node}`);
-    }
-    const pod = a.namespace && a.name ? view.getPod(a.namespace, a.name) : undefined;
-    const bound = (pod as { spec?: { nodeName?: string } } | undefined)?.spec?.nodeName === node;
-    const allowedHere = sub === undefined ? ["get", "delete"].includes(a.verb) : sub === "status" ? ["get", "update", "patch"].includes(a.verb) : false;
-    if (!allowedHere) return deny();
-    // A missing pod is answered as upstream's authorizer does: no relationship, no access.
-    return bound ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
-  }
-
+  if (key === "/pods") return authorizeNodePod(view, node, a);
   if (key === "/serviceaccounts" && sub === "token") return a.verb === "create" ? authorizeNodeToken(view, node, a) : deny();
 
   if (key === "/secrets" || key === "/configmaps") {
-    if (!READ.has(a.verb) || sub || !a.namespace) return deny();
-    const name = a.verb === "get" ? a.name : selectedField(a.fieldSelector, "metadata.name");
-    if (!name) return deny(`node "${node}" can only read ${a.resource} by name`);
+    if (!READ.has(a.verb)) return deny("can only read resources of this type");
+    if (sub) return deny("cannot read subresource");
+    if (!a.namespace) return deny("can only read namespaced object of this type");
+    // One object at a time: a get by name, or a list/watch whose field selector pins the name.
+    const name = a.name;
+    if (!name) return deny("No Object name found");
     // Every node follows the cluster's networking settings (src/api/cluster-network.ts).
     if (key === "/configmaps" && a.namespace === CLUSTER_NETWORK_CONFIGMAP.namespace && name === CLUSTER_NETWORK_CONFIGMAP.name) return ALLOW;
     const referenced = view.podsOnNode(a.namespace, node).some((p) => {
       const refs = podReferences(p);
       return (key === "/secrets" ? refs.secrets : refs.configMaps).has(name);
     });
-    return referenced ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
+    return referenced ? ALLOW : NO_RELATIONSHIP(node);
   }
   return deny();
+}
+
+/**
+ * Pods: list and watch only those bound to the node (a spec.nodeName=<node> field selector) or
+ * one bound pod by name; get, delete, status updates and evictions of pods bound to it.
+ * Creating pods (upstream's mirror pods) is not something bramble's kubelet does.
+ */
+function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttributes): Decision {
+  const sub = a.subresource;
+  const bound = () => {
+    const pod = a.namespace && a.name ? view.getPod(a.namespace, a.name) : undefined;
+    // A missing pod is answered as upstream's authorizer does: no relationship, no access.
+    return (pod as { spec?: { nodeName?: string } } | undefined)?.spec?.nodeName === node ? ALLOW : NO_RELATIONSHIP(node);
+  };
+  if (sub === undefined && (a.verb === "list" || a.verb === "watch")) {
+    if (requiresField(a.fieldSelector, "spec.nodeName", node)) return ALLOW;
+    if (a.name) return bound();
+    return deny("can only list/watch pods with spec.nodeName field selector");
+  }
+  const allowed = sub === undefined ? ["get", "delete"] : sub === "status" ? ["update", "patch"] : sub === "eviction" ? ["create"] : [];
+  return allowed.includes(a.verb) ? bound() : deny();
 }
 
 /**

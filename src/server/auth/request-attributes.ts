@@ -1,9 +1,13 @@
 // From an HTTP request on a resource path to what the authorizer judges: verb, resource,
 // namespace, name. Verbs follow kube-apiserver: GET on a name is get, on a collection list (or
-// watch with ?watch), DELETE on a collection is deletecollection.
+// watch with ?watch), DELETE on a collection is deletecollection. As upstream's RequestInfo, a
+// list or watch whose field selector pins metadata.name is a request for that name: the
+// selector is parsed by the parser the list and watch handlers use, so the name judged here is
+// the name those handlers filter on.
 import { boolQueryParam } from "../../api/bool-param";
 import { forbidden } from "../../api/errors";
 import type { ResourceDef } from "../../api/resource";
+import { parseFieldSelector, type FieldSelector } from "../../api/selectors";
 import type { UserInfo } from "./authenticator";
 import { forbiddenMessage, type Authorizer, type RequestAttributes, type Verb } from "./authorizer";
 
@@ -14,7 +18,7 @@ export interface ResourceTarget {
   subresource?: string;
 }
 
-/** A watch parameter that is not a boolean is refused here already, before any access decision. */
+/** Read as the watch handler reads it, so the verb judged is the verb served. */
 const isWatch = (url: URL) => boolQueryParam(url.searchParams, "watch");
 
 export function verbOf(method: string, url: URL, named: boolean): Verb {
@@ -35,17 +39,39 @@ export function verbOf(method: string, url: URL, named: boolean): Verb {
   }
 }
 
+/** A selector that does not parse selects nothing here; the handler answers it with a 400. */
+function requestFieldSelector(url: URL): FieldSelector | undefined {
+  const raw = url.searchParams.get("fieldSelector");
+  if (raw === null) return undefined;
+  try {
+    return parseFieldSelector(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Upstream's path.IsValidPathSegmentName: a name that could have been a path segment. */
+const isPathSegmentName = (name: string) => name !== "." && name !== ".." && !name.includes("/") && !name.includes("%");
+
 export function requestAttributes(req: Request, url: URL, t: ResourceTarget): RequestAttributes {
   // POST to a subresource (binding, eviction) names the parent: it is a create of the subresource.
+  const verb = verbOf(req.method, url, t.name !== undefined && !(req.method === "POST" && !t.subresource));
+  const fieldSelector = requestFieldSelector(url);
+  let name = t.name;
+  if (name === undefined && (verb === "list" || verb === "watch")) {
+    const selected = fieldSelector?.exactMatch("metadata.name");
+    if (selected && isPathSegmentName(selected)) name = selected;
+  }
   return {
-    verb: verbOf(req.method, url, t.name !== undefined && !(req.method === "POST" && !t.subresource)),
+    verb,
     group: t.def.group,
     resource: t.def.plural,
     subresource: t.subresource,
     namespace: t.namespace,
-    name: t.name,
-    fieldSelector: url.searchParams.get("fieldSelector") ?? undefined,
-    // A clone, so the handler can still read the body; only some creates (nodes, leases, tokens) ask.
+    name,
+    fieldSelector,
+    contentType: req.headers.get("content-type") ?? undefined,
+    // A clone, so the handler can still read the body; only some writes (nodes, leases, tokens) ask.
     body: () => req.clone().json().catch(() => undefined),
     bodyName: () =>
       req
