@@ -14,7 +14,7 @@ export interface ResourceTarget {
   subresource?: string;
 }
 
-/** A watch parameter that is not a boolean is refused here already, before any access decision. */
+/** Read exactly as the handler reads it, so the verb judged is the one served. */
 const isWatch = (url: URL) => boolQueryParam(url.searchParams, "watch");
 
 export function verbOf(method: string, url: URL, named: boolean): Verb {
