@@ -140,9 +140,18 @@ describe("boolean query parameters over HTTP read as kube-apiserver reads them",
       const list = await jsonOf(await api(`${cms}?watch=${spelling}`));
       expect({ spelling, kind: list.kind }).toEqual({ spelling, kind: "ConfigMapList" });
     }
+    // orphanDependents=maybe is true: the object is kept for the garbage collector under the
+    // orphan finalizer. orphanDependents=FALSE is false: no finalizer, the object is gone at once.
     const orphan = await api(`${cms}/${name}?orphanDependents=maybe`, "DELETE");
     expect(orphan.status).toBe(200);
-    expect((await api(`${cms}/${name}`)).status).toBe(404);
+    const orphaned = await jsonOf(orphan);
+    expect(orphaned.metadata.finalizers).toContain("orphan");
+    expect(orphaned.metadata.deletionTimestamp).toBeString();
+    expect((await api(cms, "POST", { metadata: { name: "bool-plain" } })).status).toBe(201);
+    const plain = await api(`${cms}/bool-plain?orphanDependents=FALSE`, "DELETE");
+    expect(plain.status).toBe(200);
+    expect((await jsonOf(plain)).metadata.finalizers ?? []).not.toContain("orphan");
+    expect((await api(`${cms}/bool-plain`)).status).toBe(404);
   });
 
   test("discovery answers with a trailing slash, as kube-apiserver does", async () => {
