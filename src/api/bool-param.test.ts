@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { boolQueryParam, queryBool } from "./bool-param";
 
 // apimachinery's Convert_Slice_string_To_bool, value by value: "0" and "false" under Go's
-// strings.EqualFold are false; every other value, the empty string and ParseBool's "f" included,
+// strings.EqualFold are false; every other value, the empty string and a lone "f" included,
 // is true.
 const TABLE: [string, boolean][] = [
   ["0", false],

@@ -110,7 +110,7 @@ test("pods/log flags in any client's spelling reach the agent in one spelling, r
   let url = seen.at(-1)!.url;
   expect([...url.searchParams.keys()].sort()).toEqual(["podUID", "timestamps"]);
   expect(url.searchParams.get("timestamps")).toBe("true");
-  // Anything but 0 and false is on, ParseBool's "F" and the empty value included.
+  // Anything but 0 and false is on, a lone "F" and the empty value included.
   expect(await logs("p", "container=c&timestamps=yes&previous=F&follow=0")).toMatchObject({ status: 200, body: "a\nb\n" });
   url = seen.at(-1)!.url;
   expect([...url.searchParams.keys()].sort()).toEqual(["podUID", "previous", "timestamps"]);
