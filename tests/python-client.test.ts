@@ -104,50 +104,54 @@ async function runPython(action: string, ...args: string[]): Promise<any> {
 }
 
 const jsonOf = (res: Response): Promise<any> => res.json();
+/** Reads a streamed body until `done` holds for what arrived (or the stream ends). */
+type ChunkReader = { read(): Promise<{ done: boolean; value?: Uint8Array }> };
+async function readUntil(from: Response | ChunkReader, done: (text: string) => boolean): Promise<string> {
+  const reader = from instanceof Response ? from.body!.getReader() : from;
+  let text = "";
+  while (!done(text)) {
+    const { value, done: ended } = await reader.read();
+    if (ended) break;
+    text += new TextDecoder().decode(value, { stream: true });
+  }
+  return text;
+}
 const api = (path: string, method = "GET", body?: unknown, contentType = "application/json") =>
   s.fetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { "content-type": contentType } });
 
-describe("boolean query parameters over HTTP take strconv.ParseBool's spellings", () => {
-  test("watch=True, watch=t and watch=1 stream events; watch=False lists; watch=yes and watch= are 400", async () => {
+describe("boolean query parameters over HTTP read as kube-apiserver reads them", () => {
+  test("watch streams for every value but 0 and false in any case (True, t, 1, yes, f, empty, bare); those list", async () => {
     const name = "bool-watch";
-    expect((await api(`/api/v1/namespaces/${NS}/configmaps`, "POST", { metadata: { name }, data: { k: "v" } })).status).toBe(201);
-    for (const spelling of ["True", "t", "1", "TRUE"]) {
+    const cms = `/api/v1/namespaces/${NS}/configmaps`;
+    expect((await api(cms, "POST", { metadata: { name }, data: { k: "v" } })).status).toBe(201);
+    const firstEvent = async (query: string) => {
       const ctl = new AbortController();
-      const res = await s.fetch(`/api/v1/namespaces/${NS}/configmaps?watch=${spelling}`, { signal: ctl.signal });
-      expect(res.status).toBe(200);
-      const reader = res.body!.getReader();
-      let text = "";
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
+      const res = await s.fetch(`${cms}?${query}`, { signal: ctl.signal });
+      expect({ query, status: res.status }).toEqual({ query, status: 200 });
+      const text = await readUntil(res, (t) => t.includes("\n"));
       ctl.abort();
       const first = JSON.parse(text.slice(0, text.indexOf("\n")));
-      expect({ spelling, type: first.type, name: first.object?.metadata?.name }).toEqual({ spelling, type: "ADDED", name });
+      return { query, type: first.type, name: first.object?.metadata?.name };
+    };
+    for (const query of ["watch=True", "watch=t", "watch=1", "watch=TRUE", "watch=yes", "watch=f", "watch=", "watch", "watch=true&allowWatchBookmarks=on"]) {
+      expect(await firstEvent(query)).toEqual({ query, type: "ADDED", name });
     }
-    for (const spelling of ["False", "f", "0"]) {
-      const list = await jsonOf(await api(`/api/v1/namespaces/${NS}/configmaps?watch=${spelling}`));
+    for (const spelling of ["False", "false", "FALSE", "fAlSe", "0"]) {
+      const list = await jsonOf(await api(`${cms}?watch=${spelling}`));
       expect({ spelling, kind: list.kind }).toEqual({ spelling, kind: "ConfigMapList" });
     }
-    for (const spelling of ["yes", "", "tRUE"]) {
-      const res = await api(`/api/v1/namespaces/${NS}/configmaps?watch=${spelling}`);
-      expect(res.status).toBe(400);
-      expect(await jsonOf(res)).toMatchObject({
-        kind: "Status",
-        status: "Failure",
-        reason: "BadRequest",
-        code: 400,
-        message: `watch: Invalid value: "${spelling}": strconv.ParseBool: parsing "${spelling}": invalid syntax`,
-      });
-    }
-    const bookmarks = await api(`/api/v1/namespaces/${NS}/configmaps?watch=true&allowWatchBookmarks=on`);
-    expect(bookmarks.status).toBe(400);
-    expect((await jsonOf(bookmarks)).message).toBe('allowWatchBookmarks: Invalid value: "on": strconv.ParseBool: parsing "on": invalid syntax');
-    const orphan = await api(`/api/v1/namespaces/${NS}/configmaps/${name}?orphanDependents=maybe`, "DELETE");
-    expect(orphan.status).toBe(400);
-    expect((await jsonOf(orphan)).message).toContain('orphanDependents: Invalid value: "maybe"');
-    expect((await api(`/api/v1/namespaces/${NS}/configmaps/${name}?orphanDependents=True`, "DELETE")).status).toBe(200);
+    // orphanDependents=maybe is true: the object is kept for the garbage collector under the
+    // orphan finalizer. orphanDependents=FALSE is false: no finalizer, the object is gone at once.
+    const orphan = await api(`${cms}/${name}?orphanDependents=maybe`, "DELETE");
+    expect(orphan.status).toBe(200);
+    const orphaned = await jsonOf(orphan);
+    expect(orphaned.metadata.finalizers).toContain("orphan");
+    expect(orphaned.metadata.deletionTimestamp).toBeString();
+    expect((await api(cms, "POST", { metadata: { name: "bool-plain" } })).status).toBe(201);
+    const plain = await api(`${cms}/bool-plain?orphanDependents=FALSE`, "DELETE");
+    expect(plain.status).toBe(200);
+    expect((await jsonOf(plain)).metadata.finalizers ?? []).not.toContain("orphan");
+    expect((await api(`${cms}/bool-plain`)).status).toBe(404);
   });
 
   test("discovery answers with a trailing slash, as kube-apiserver does", async () => {
@@ -202,16 +206,6 @@ describe.skipIf(!!noPython)("Debian's python3-kubernetes", () => {
       expect(await runPython("exec", NS, "py", "main", "echo", "fine")).toEqual({ stdout: "fine\n", stderr: "", returncode: 0 });
     });
 
-    test("exec's and logs' flags are checked before the agent is reached", async () => {
-      const exec = await api(`/api/v1/namespaces/${NS}/pods/py/exec?command=true&stdout=yes&container=main`, "POST");
-      expect(exec.status).toBe(400);
-      expect((await jsonOf(exec)).message).toBe('stdout: Invalid value: "yes": strconv.ParseBool: parsing "yes": invalid syntax');
-      const logs = await api(`/api/v1/namespaces/${NS}/pods/py/log?follow=please`);
-      expect(logs.status).toBe(400);
-      expect((await jsonOf(logs)).message).toBe('follow: Invalid value: "please": strconv.ParseBool: parsing "please": invalid syntax');
-      expect(await (await api(`/api/v1/namespaces/${NS}/pods/py/log?timestamps=False&previous=F`)).text()).toBe("started\n");
-    });
-
     test("read_namespaced_pod_log(follow=True) streams lines written after it started", async () => {
       const logs = python("logs", NS, "py", "main");
       try {
@@ -222,6 +216,32 @@ describe.skipIf(!!noPython)("Debian's python3-kubernetes", () => {
       } finally {
         await logs.stop();
       }
+    });
+
+    test("exec's and logs' flags read as kube-apiserver reads them: stdout=yes is stdout, follow=please follows", async () => {
+      // stdout=yes is on, so only the missing WebSocket upgrade stops this exec.
+      const exec = await api(`/api/v1/namespaces/${NS}/pods/py/exec?command=true&stdout=yes&container=main`, "POST");
+      expect(exec.status).toBe(400);
+      expect((await jsonOf(exec)).message).toContain("WebSocket");
+      const off = await api(`/api/v1/namespaces/${NS}/pods/py/exec?command=true&stdout=False&stderr=0&container=main`, "POST");
+      expect(off.status).toBe(400);
+      expect((await jsonOf(off)).message).toBe("you must specify at least 1 of stdin, stdout, stderr");
+      // follow=please follows: a line written after the log so far arrives on the same response.
+      const logPath = `/api/v1/namespaces/${NS}/pods/py/log`;
+      const before = await (await api(`${logPath}?timestamps=False&previous=0&follow=FALSE`)).text();
+      expect(before).toStartWith("started\n");
+      const ctl = new AbortController();
+      try {
+        const follow = await s.fetch(`${logPath}?follow=please`, { signal: ctl.signal });
+        expect(follow.status).toBe(200);
+        const reader = follow.body!.getReader();
+        expect(await readUntil(reader, (t) => t.length >= before.length)).toBe(before);
+        expect(await runPython("exec", NS, "py", "main", "sh", "-c", "echo please-line > /proc/1/fd/1")).toMatchObject({ returncode: 0 });
+        expect(await readUntil(reader, (t) => t.includes("please-line\n"))).toBe("please-line\n");
+      } finally {
+        ctl.abort();
+      }
+      expect(await (await api(`${logPath}?timestamps=0&previous=false`)).text()).toBe(`${before}please-line\n`);
     });
   });
 });

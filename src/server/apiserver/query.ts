@@ -20,7 +20,7 @@ export function intParam(url: URL, name: string): number | undefined {
   return n;
 }
 
-/** A boolean query parameter in any spelling strconv.ParseBool accepts; a 400 for anything else. */
+/** A boolean query parameter as kube-apiserver reads it (see api/bool-param); `absent` when not given. */
 export function boolParam(url: URL, name: string, absent = false): boolean {
   return boolQueryParam(url.searchParams, name, absent);
 }

@@ -18,7 +18,7 @@ export interface ResourceTarget {
   subresource?: string;
 }
 
-/** Read as the watch handler reads it, so the verb judged is the verb served. */
+/** Read exactly as the handler reads it, so the verb judged is the one served. */
 const isWatch = (url: URL) => boolQueryParam(url.searchParams, "watch");
 
 export function verbOf(method: string, url: URL, named: boolean): Verb {

@@ -18,7 +18,7 @@ export async function proxyLogs(t: AgentTarget, sign: KubeletTokenSigner, req: R
     const v = url.searchParams.get(k);
     if (v !== null) upstream.searchParams.set(k, v);
   }
-  // Checked here (a bad one is a 400 before the agent is dialed) and forwarded in one spelling.
+  // Read here as kube-apiserver reads them and forwarded in one spelling the agent cannot misread.
   const flags = FLAGS.filter((k) => boolQueryParam(url.searchParams, k));
   for (const k of flags) upstream.searchParams.set(k, "true");
   if (t.pod.metadata.uid) upstream.searchParams.set(POD_UID_PARAM, t.pod.metadata.uid);
