@@ -25,7 +25,7 @@ import {
   unauthorizedResponse,
   type Authenticator,
 } from "./auth/index";
-import { ensureServerToken, issueServerNodeCredential, joinRoutes } from "./join/index";
+import { ensureServerToken, joinRoutes, serverNodeCredential } from "./join/index";
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
@@ -184,11 +184,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     try {
       const loopUrl = serverUrl(loopHost, http.port ?? cfg.httpsListenPort);
       agent = await parts.startEmbeddedAgent({
-        nodeClient: async (nodeName) =>
-          new KubeClient(
-            { server: loopUrl, caCertPem: pki.caCertPem, token: await issueServerNodeCredential(apiHandler.context, nodeName), namespace: "default" },
-            (req) => apiHandler.fetch(req),
-          ),
+        nodeClient: async (nodeName) => {
+          const cred = await serverNodeCredential(apiHandler.context, { dataDir: cfg.dataDir, nodeName, serverUrl: loopUrl, caCertPem: pki.caCertPem });
+          if (cred.issued) log.info("issued the credential of this server's node", { node: nodeName });
+          return new KubeClient({ server: loopUrl, caCertPem: pki.caCertPem, token: cred.token, namespace: "default" }, (req) => apiHandler.fetch(req));
+        },
         // What pods get as KUBERNETES_SERVICE_HOST: an address they can reach (not loopback, which is their own).
         apiServerHost: cfg.advertiseAddress.startsWith("127.") ? loopHost : cfg.advertiseAddress,
         apiServerPort: http.port ?? cfg.httpsListenPort,

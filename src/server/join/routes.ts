@@ -16,8 +16,11 @@ export { JOIN_CA_PATH, JOIN_PATH } from "./paths";
 
 /** Join requests carry a token, a name and maybe a credential: anything bigger is not one. */
 export const MAX_JOIN_BODY_BYTES = 16 * 1024;
-/** A body that has not arrived by then is a client holding a slot, not a node joining. */
-const BODY_DEADLINE_MS = 10_000;
+/**
+ * A body that has not arrived by then is a client holding a slot, not a node joining. Shorter
+ * than Bun's idle timeout (10 s, checked coarsely), which would cut the connection without an answer.
+ */
+const BODY_DEADLINE_MS = 5_000;
 
 export interface JoinRouteOptions {
   caCertPem: string;
