@@ -1,6 +1,7 @@
 // The agent `bramble server` runs in-process (unless --disable-agent): the same startAgent as
 // `bramble agent`, over the server's own loopback connection instead of a join, with a node
-// credential of its own (system:node:<name>, not the admin), and the node labelled control-plane. Wired here because server/ and agent/ do not import each other.
+// credential of its own (system:node:<name>, not the admin), and the node labelled
+// control-plane. Wired here because server/ and agent/ do not import each other.
 import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";

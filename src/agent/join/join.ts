@@ -1,14 +1,15 @@
 // Joining a cluster, kubeadm's discovery flow: fetch the CA without trusting the connection,
 // keep only the certificate whose public key matches the pinned hash, then (over TLS verified
 // against that CA alone) trade the join token (a bootstrap token or the server token) for this
-// node's own credential and keep it. Unreachable
-// servers are retried with backoff; a wrong pin or a refused token is final.
+// node's own credential and keep it. Unreachable servers are retried with backoff; a wrong pin
+// or a refused token is final.
 import { Backoff } from "../../machinery/backoff";
 import type { Logger } from "../../machinery/log";
 import { parseJoinToken } from "../../api/join-token";
 import { pinnedCa } from "./pin";
 import { loadCredentials, saveCredentials, type StoredCredentials } from "./store";
 
+/** Far more than any CA bundle: a /cacerts answer bigger than this is not one. */
 const MAX_CA_BUNDLE_CHARS = 1024 * 1024;
 
 // The server's join endpoints (src/server/join/paths.ts; the agent may not import server code).
