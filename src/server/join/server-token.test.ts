@@ -40,6 +40,14 @@ test("--token wins (bare or full) and is remembered; a full token for another CA
   expect(ensureServerToken(d, HASH).secret).toBe("other");
 });
 
+test("a file written for an earlier CA keeps its secret and gets the current hash", () => {
+  const d = tmp();
+  const old = ensureServerToken(d, OTHER);
+  const now = ensureServerToken(d, HASH);
+  expect(now.secret).toBe(old.secret);
+  expect(readFileSync(now.path, "utf8").trim()).toBe(`K10${"ab".repeat(32)}::server:${old.secret}`);
+});
+
 test("a bare secret left in the file is kept and rewritten in full form, mode 0600", () => {
   const d = tmp();
   mkdirSync(join(d, "server"), { recursive: true });

@@ -22,18 +22,22 @@ export interface ServerToken {
   created: boolean;
 }
 
-/** A --token (or file content) as the secret it holds; a full token must carry this cluster's CA hash. */
-function secretOf(text: string, caCertHash: string, where: string): string {
+/**
+ * A --token (or the file's content) as the secret it holds. A full --token must carry this
+ * cluster's CA hash; the file's may be stale (the CA was replaced): its secret is kept, and the
+ * file rewritten with the current hash.
+ */
+function secretOf(text: string, where: string, caCertHash?: string): string {
   const t = parseJoinToken(text);
   if (!t || !/^[\x21-\x7e]+$/.test(t.credential)) throw new Error(`${where}: not a server token (K10<64 hex digits>::server:<secret>, or a secret of printable ASCII without spaces)`);
-  if (t.caCertHash && t.caCertHash !== caCertHash) throw new Error(`${where}: the token is for a cluster whose CA hash is ${t.caCertHash}, but this server's CA is ${caCertHash}`);
+  if (caCertHash && t.caCertHash && t.caCertHash !== caCertHash) throw new Error(`${where}: the token is for a cluster whose CA hash is ${t.caCertHash}, but this server's CA is ${caCertHash}`);
   return t.credential;
 }
 
 export function ensureServerToken(dataDir: string, caCertHash: string, given?: string): ServerToken {
   const path = joinTokenPath(dataDir);
   const stored = readIfExists(path)?.trim();
-  const secret = given !== undefined ? secretOf(given, caCertHash, "--token") : stored ? secretOf(stored, caCertHash, path) : randomToken();
+  const secret = given !== undefined ? secretOf(given, "--token", caCertHash) : stored ? secretOf(stored, path) : randomToken();
   const full = formatFullToken(caCertHash, secret);
   if (stored !== full) writeFileAtomic(path, full + "\n", 0o600);
   else chmodSync(path, 0o600); // a copy restored from a backup may have come back readable
