@@ -205,7 +205,7 @@ test("without a Docker engine the node is NotReady, saying which socket", async 
 
 test("flag errors are one line naming the flag", async () => {
   const cases: [string[], string][] = [
-    [["agent", "--server", "https://127.0.0.1:6443", "--token", "nope", "--ca-cert-hash", `sha256:${"0".repeat(64)}`], "bramble: --token: is not a bootstrap token"],
+    [["agent", "--server", "https://127.0.0.1:6443", "--token", "K10nope::server:x", "--ca-cert-hash", `sha256:${"0".repeat(64)}`], "bramble: --token: is neither a bootstrap token"],
     [["agent", "--server", "https://127.0.0.1:6443", "--token", "abcdef.0123456789abcdef", "--ca-cert-hash", "md5:1"], 'bramble: --ca-cert-hash: "md5:1" is not sha256:<64 hex digits>'],
     [["agent", "--server", "http://127.0.0.1:6443"], 'bramble: --server: "http://127.0.0.1:6443" is not an https://HOST:PORT URL'],
     [["agent", "--node-label", "=x"], "bramble: --node-label:"],

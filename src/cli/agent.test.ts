@@ -27,7 +27,8 @@ test("agent flags: defaults from the host, repeatable labels", () => {
 test("agent flag errors name the flag", () => {
   const bad: [string[], string][] = [
     [["--server", "10.0.0.1:6443"], "--server:"],
-    [["--token", "abcdef:0123456789abcdef"], "--token:"],
+    [["--token", "K10abc::server:x"], "--token: is neither a bootstrap token"],
+    [["--token", `K10${"a".repeat(64)}::server:x`, "--ca-cert-hash", `sha256:${"b".repeat(64)}`], "--ca-cert-hash: \"sha256:bbbb"],
     [["--ca-cert-hash", "sha256:abc"], "--ca-cert-hash:"],
     [["--node-label", "no-equals"], "--node-label:"],
     [["--node-label"], "--node-label: a value is required"],

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { isQualifiedName, isValidLabelValue } from "../api/validation";
 import type { AgentConfig } from "../agent/agent";
 import { CA_HASH_PATTERN } from "../agent/join/pin";
-import { BOOTSTRAP_TOKEN_PATTERN } from "../server/auth/bootstrap-token";
+import { parseJoinToken } from "../api/join-token";
 import { parseFlags } from "./argv";
 import { DEFAULT_KUBELET_PORT } from "../api/kubelet-api";
 import { FlagError, ipv4, nodeName as nodeNameFlag, nonNegativeInt, stringFlag, writableDir } from "./flags";
@@ -14,8 +14,8 @@ export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 
 export const AGENT_FLAGS: FlagSpec[] = [
   { name: "server", value: "<url>", description: "API server to join, https://HOST:6443 (not needed once joined)" },
-  { name: "token", value: "<token>", description: "Bootstrap token from `bramble token create` (not needed once joined)" },
-  { name: "ca-cert-hash", value: "sha256:<hex>", description: "Pin of the cluster CA's public key, as printed with the join command" },
+  { name: "token", value: "<token>", description: "Bootstrap token from `bramble token create`, or the server token (<data-dir>/server/token on the server, K10...); not needed once joined" },
+  { name: "ca-cert-hash", value: "sha256:<hex>", description: "Pin of the cluster CA's public key, as printed with the join command (carried inside a K10... server token)" },
   { name: "node-name", value: "<name>", description: "Node name (default: the hostname)" },
   { name: "node-ip", value: "<ip>", description: "The node's InternalIP (default: the first non-loopback IPv4)" },
   { name: "node-label", value: "<k=v>", description: "A label for the node; repeatable" },
@@ -62,9 +62,15 @@ export function agentConfigFromArgs(args: readonly string[], host: HostFacts, ho
     if (!url || url.protocol !== "https:" || url.pathname !== "/" || url.search) throw new FlagError("server", `"${server}" is not an https://HOST:PORT URL`);
   }
   const token = text("token");
-  if (token !== undefined && !BOOTSTRAP_TOKEN_PATTERN.test(token)) throw new FlagError("token", "is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}); create one with `bramble token create`");
+  const parsedToken = token === undefined ? undefined : parseJoinToken(token);
+  if (token !== undefined && (!parsedToken || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new FlagError("token", "is neither a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}, from `bramble token create`) nor the server token (K10<64 hex digits>::server:<secret>, in <data-dir>/server/token on the server)");
+  }
   const caCertHash = text("ca-cert-hash");
   if (caCertHash !== undefined && !CA_HASH_PATTERN.test(caCertHash.toLowerCase())) throw new FlagError("ca-cert-hash", `"${caCertHash}" is not sha256:<64 hex digits>`);
+  if (caCertHash !== undefined && parsedToken?.caCertHash && parsedToken.caCertHash !== caCertHash.toLowerCase()) {
+    throw new FlagError("ca-cert-hash", `"${caCertHash}" is not the CA hash inside --token (${parsedToken.caCertHash})`);
+  }
   const nodeName = nodeNameFlag("node-name", text("node-name"), hostName);
   const ipText = text("node-ip");
   const nodeIp = ipText !== undefined ? ipv4("node-ip", ipText, { allowUnspecified: false }) : host.ipv4Addresses[0];

@@ -1,6 +1,7 @@
 // The agent `bramble server` runs in-process (unless --disable-agent): the same startAgent as
-// `bramble agent`, over the server's own loopback connection instead of a join, with the node
-// labelled control-plane. Wired here because server/ and agent/ do not import each other.
+// `bramble agent`, over the server's own loopback connection instead of a join, with a node
+// credential of its own (system:node:<name>, not the admin), and the node labelled
+// control-plane. Wired here because server/ and agent/ do not import each other.
 import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
@@ -19,7 +20,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       controlPlane: true,
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
-      connection: { kind: "client", client: ctx.client, apiServerHost: ctx.apiServerHost, apiServerPort: ctx.apiServerPort, caCertPem: ctx.caCertPem },
+      connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), apiServerHost: ctx.apiServerHost, apiServerPort: ctx.apiServerPort, caCertPem: ctx.caCertPem },
     });
   };
 }

@@ -47,7 +47,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
-  { name: "token", value: "<token>", description: "Shared secret for joining nodes (default: generated on first start, kept in <data-dir>/server/token)" },
+  { name: "token", value: "<token>", description: "Shared secret for joining nodes, a secret or K10<ca hash>::server:<secret> (default: generated on first start, kept in <data-dir>/server/token in the K10 form)" },
   { name: "node-name", value: "<name>", description: "Name of this server's own node, run by the embedded agent (default: the hostname)" },
   { name: "node-ip", value: "<ip>", description: "InternalIP of this server's own node (default: --advertise-address, or the first IPv4 when that is loopback)" },
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },

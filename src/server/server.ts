@@ -21,12 +21,11 @@ import {
   ensureAdminToken,
   ensureServiceAccountKey,
   tokenSigner,
-  ensureJoinToken,
   isPublicPath,
   unauthorizedResponse,
   type Authenticator,
 } from "./auth/index";
-import { joinRoutes } from "./join/index";
+import { ensureServerToken, joinRoutes, serverNodeCredential } from "./join/index";
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
@@ -52,9 +51,13 @@ const DRAIN_TIMEOUT_MS = 5_000;
 
 export const adminKubeconfigPath = (dataDir: string) => join(dataDir, "server", "admin.kubeconfig");
 
-/** What the embedded agent is given: the server's own loopback connection, with admin rights. */
+/** What the embedded agent is given: the server's in-process loopback connection. */
 export interface EmbeddedAgentContext {
-  client: KubeClient;
+  /**
+   * A client authenticated as system:node:<nodeName> (a node credential issued for it), never
+   * the admin: the node authorizer bounds the embedded node as it bounds every other.
+   */
+  nodeClient(nodeName: string): Promise<KubeClient>;
   apiServerHost: string;
   apiServerPort: number;
   caCertPem: string;
@@ -83,7 +86,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   if (pki.caCreated) log.info("created cluster CA", { hash: pki.caCertHash });
   if (pki.servingIssuedBecause) log.info("issued serving certificate", { reason: pki.servingIssuedBecause });
   const admin = ensureAdminToken(cfg.dataDir);
-  ensureJoinToken(cfg.dataDir, cfg.token);
+  const serverToken = ensureServerToken(cfg.dataDir, pki.caCertHash, cfg.token);
   const saKey = await ensureServiceAccountKey(cfg.dataDir);
   if (saKey.created) log.info("created service-account signing key");
   // Node credentials and service-account tokens are checked against objects in the API server's
@@ -113,7 +116,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       authenticate,
       authorize: (user, req, url, target) => checkAccess(authorize!, user, req, url, target),
       serviceAccountSigner: tokenSigner(saKey),
-      publicRoutes: joinRoutes(pki.caCertPem, log.child("join")),
+      publicRoutes: joinRoutes({ caCertPem: pki.caCertPem, log: log.child("join"), serverToken }),
     });
     // Read lazily: tests start servers around a fake API server without an object layer.
     const ctx = () => api!.context;
@@ -163,6 +166,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   if (cfg.writeKubeconfig) writeKubeconfig(cfg.writeKubeconfig, kubeconfig);
   log.info("API server listening", { url, bind: `${cfg.bindAddress}:${http.port}`, datastore: cfg.datastoreEndpoint });
   log.info(`try: kubectl --kubeconfig ${cfg.writeKubeconfig ?? kubeconfigPath} get namespaces`);
+  log.info(`nodes join with: bramble agent --server ${url} --token <the content of ${serverToken.path}>`);
 
   // The control loops talk to the API like any other client (DESIGN.md), through the same
   // handler and authentication, but in-process: no TLS or socket per request and watch event.
@@ -189,8 +193,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   let agent: { stop(): Promise<void> } | undefined;
   if (!cfg.disableAgent && parts.startEmbeddedAgent) {
     try {
+      const loopUrl = serverUrl(loopHost, http.port ?? cfg.httpsListenPort);
       agent = await parts.startEmbeddedAgent({
-        client: loopClient,
+        nodeClient: async (nodeName) => {
+          const cred = await serverNodeCredential(apiHandler.context, { dataDir: cfg.dataDir, nodeName, serverUrl: loopUrl, caCertPem: pki.caCertPem });
+          if (cred.issued) log.info("issued the credential of this server's node", { node: nodeName });
+          return new KubeClient({ server: loopUrl, caCertPem: pki.caCertPem, token: cred.token, namespace: "default" }, (req) => apiHandler.fetch(req));
+        },
         // What pods get as KUBERNETES_SERVICE_HOST: an address they can reach (not loopback, which is their own).
         apiServerHost: cfg.advertiseAddress.startsWith("127.") ? loopHost : cfg.advertiseAddress,
         apiServerPort: http.port ?? cfg.httpsListenPort,

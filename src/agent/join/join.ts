@@ -1,11 +1,16 @@
 // Joining a cluster, kubeadm's discovery flow: fetch the CA without trusting the connection,
-// accept it only if its public key matches the pinned hash, then (over TLS verified against
-// that CA) trade the bootstrap token for this node's own credential and keep it. Unreachable
-// servers are retried with backoff; a wrong pin or a refused token is final.
+// keep only the certificate whose public key matches the pinned hash, then (over TLS verified
+// against that CA alone) trade the join token (a bootstrap token or the server token) for this
+// node's own credential and keep it. Unreachable servers are retried with backoff; a wrong pin
+// or a refused token is final.
 import { Backoff } from "../../machinery/backoff";
 import type { Logger } from "../../machinery/log";
-import { checkCaPin } from "./pin";
+import { parseJoinToken } from "../../api/join-token";
+import { pinnedCa } from "./pin";
 import { loadCredentials, saveCredentials, type StoredCredentials } from "./store";
+
+/** Far more than any CA bundle: a /cacerts answer bigger than this is not one. */
+const MAX_CA_BUNDLE_CHARS = 1024 * 1024;
 
 // The server's join endpoints (src/server/join/paths.ts; the agent may not import server code).
 const JOIN_CA_PATH = "/cacerts";
@@ -49,9 +54,14 @@ async function joinOnce(o: JoinOptions & { server: string }, credential?: string
   // Not verified on purpose: we do not have the CA yet. The pin check below is what makes it safe.
   const caRes = await request(o.server + JOIN_CA_PATH, { tls: { rejectUnauthorized: false } } as RequestInit);
   if (!caRes.ok) throw new Unreachable(`${o.server}${JOIN_CA_PATH} answered ${caRes.status}`);
-  const caCertPem = await caRes.text();
+  // Refuse a bundle bigger than any CA answer could be (before reading it, when it says so).
+  if (Number(caRes.headers.get("content-length") ?? 0) > MAX_CA_BUNDLE_CHARS) throw new JoinRefused(`${o.server}${JOIN_CA_PATH} is bigger than a CA bundle`);
+  const bundle = await caRes.text();
+  if (bundle.length > MAX_CA_BUNDLE_CHARS) throw new JoinRefused(`${o.server}${JOIN_CA_PATH} sent ${bundle.length} bytes, more than a CA bundle`);
+  // Only the pinned certificate is trusted from here on (and saved), never the rest of a bundle.
+  let caCertPem: string;
   try {
-    checkCaPin(o.server, caCertPem, o.caCertHash!);
+    caCertPem = pinnedCa(o.server, bundle, o.caCertHash!);
   } catch (e) {
     throw new JoinRefused((e as Error).message);
   }
@@ -82,11 +92,17 @@ export async function ensureJoined(o: JoinOptions): Promise<StoredCredentials> {
   }
   if (!o.server) throw new JoinRefused(`--server: required to join (no stored credential in ${o.dataDir}/agent)`);
   if (!o.token) throw new JoinRefused(`--token: required to join (no stored credential in ${o.dataDir}/agent)`);
-  if (!o.caCertHash) throw new JoinRefused("--ca-cert-hash: required to join (it pins the cluster CA)");
+  const token = parseJoinToken(o.token);
+  if (!token) throw new JoinRefused("--token: starts with K10 but is not K10<64 hex digits>::server:<secret>");
+  if (token.caCertHash && o.caCertHash && token.caCertHash !== o.caCertHash.toLowerCase()) {
+    throw new JoinRefused(`--ca-cert-hash: ${o.caCertHash} is not the CA hash inside --token (sha256:${token.caCertHash.slice(7)})`);
+  }
+  const caCertHash = token.caCertHash ?? o.caCertHash;
+  if (!caCertHash) throw new JoinRefused("--ca-cert-hash: required to join (it pins the cluster CA), unless --token is the server's full K10... token");
   const backoff = new Backoff(1_000, 30_000);
   for (let attempt = 1; ; attempt++) {
     try {
-      const creds = await joinOnce(o as JoinOptions & { server: string });
+      const creds = await joinOnce({ ...o, server: o.server, token: token.credential, caCertHash });
       saveCredentials(o.dataDir, creds);
       o.log.info("joined the cluster", { server: o.server, node: o.nodeName });
       return creds;

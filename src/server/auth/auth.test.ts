@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ADMIN, adminTokenPath, createTokenAuthenticator, ensureAdminToken, ensureJoinToken, isPublicPath, unauthorizedResponse } from "./index";
+import { ADMIN, adminTokenPath, createTokenAuthenticator, ensureAdminToken, isPublicPath, unauthorizedResponse } from "./index";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -50,14 +50,5 @@ describe("token files", () => {
     expect(statSync(adminTokenPath(d)).mode & 0o777).toBe(0o600);
     const b = ensureAdminToken(d);
     expect(b).toEqual({ token: a.token, created: false });
-  });
-
-  test("join token: generated when not given, --token wins and is remembered", () => {
-    const d = tmp();
-    const gen = ensureJoinToken(d);
-    expect(ensureJoinToken(d).token).toBe(gen.token);
-    expect(ensureJoinToken(d, "my-token").token).toBe("my-token");
-    expect(readFileSync(join(d, "server", "token"), "utf8").trim()).toBe("my-token");
-    expect(ensureJoinToken(d).token).toBe("my-token");
   });
 });

@@ -14,6 +14,11 @@ export const NODES_GROUP = "system:nodes";
 export const NODE_USER_PREFIX = "system:node:";
 
 export const nodeCredentialSecretName = (node: string) => `node-credential-${node}`;
+/**
+ * On the credential of a server's own node (the agent `bramble server` runs): that name is taken
+ * from the moment the server starts, even before its Node is registered, so no joiner gets it.
+ */
+export const SERVER_NODE_LABEL = "bramble.io/server-node";
 /** Secret names are DNS subdomains of at most 253 characters; the prefix takes 16. */
 export const MAX_JOIN_NODE_NAME = 253 - "node-credential-".length;
 
@@ -36,11 +41,13 @@ export function credentialNode(token: string): string | undefined {
 
 const digest = (token: string) => new Bun.CryptoHasher("sha256").update(token).digest("hex");
 
-export function nodeCredentialSecret(node: string, token: string): Secret {
+export function nodeCredentialSecret(node: string, token: string, opts: { serverNode?: boolean } = {}): Secret {
+  const labels: Record<string, string> = { "bramble.io/node": node.slice(0, 63) };
+  if (opts.serverNode) labels[SERVER_NODE_LABEL] = "true";
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: nodeCredentialSecretName(node), namespace: NODE_CREDENTIAL_NAMESPACE, labels: { "bramble.io/node": node.slice(0, 63) } },
+    metadata: { name: nodeCredentialSecretName(node), namespace: NODE_CREDENTIAL_NAMESPACE, labels },
     type: NODE_CREDENTIAL_TYPE,
     data: {
       node: Buffer.from(node).toString("base64"),
@@ -48,6 +55,8 @@ export function nodeCredentialSecret(node: string, token: string): Secret {
     },
   };
 }
+
+export const isServerNodeCredential = (s: Secret | undefined) => s?.type === NODE_CREDENTIAL_TYPE && s.metadata.labels?.[SERVER_NODE_LABEL] === "true";
 
 /** Whether `token` is the credential this Secret holds the digest of. */
 export function credentialMatches(s: Secret | undefined, token: string): boolean {

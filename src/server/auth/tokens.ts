@@ -1,6 +1,7 @@
 // Long-lived secrets stored as files under <data-dir>/server: the admin bearer token that the
-// admin kubeconfig carries, and the cluster join token (--token). Both are created on first
-// start and reused, so kubeconfigs and join commands handed out earlier keep working.
+// admin kubeconfig carries, and where the server token (--token, see ../join/server-token.ts)
+// lives. Both are created on first start and reused, so kubeconfigs and join commands handed
+// out earlier keep working.
 
 import { join } from "node:path";
 import { readIfExists, writeFileAtomic } from "../pki/files";
@@ -29,7 +30,3 @@ export function ensureAdminToken(dataDir: string): { token: string; created: boo
   return ensureTokenFile(adminTokenPath(dataDir));
 }
 
-/** The join token: --token when given (and remembered), else the stored or a new random one. */
-export function ensureJoinToken(dataDir: string, given?: string): { token: string; created: boolean } {
-  return ensureTokenFile(joinTokenPath(dataDir), given);
-}
