@@ -27,7 +27,7 @@ export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 /** How the agent reaches the API server: join with a token, or a connection it is handed. */
 export type AgentConnection =
   | { kind: "join"; server?: string; token?: string; caCertHash?: string }
-  | { kind: "client"; client: KubeClient; apiServerHost: string; apiServerPort: number; caCertPem: string };
+  | { kind: "client"; client: KubeClient; caCertPem: string };
 
 export interface AgentConfig {
   nodeName: string;
@@ -180,11 +180,8 @@ async function connect(cfg: AgentConfig, log: Logger, signal: AbortSignal) {
   const c = cfg.connection;
   if (c.kind === "client") return c;
   const creds = await ensureJoined({ server: c.server, token: c.token, caCertHash: c.caCertHash, nodeName: cfg.nodeName, dataDir: cfg.dataDir, log, signal });
-  const url = new URL(creds.server);
   return {
     client: new KubeClient({ server: creds.server, caCertPem: creds.caCertPem, token: creds.token, namespace: "default" }),
-    apiServerHost: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-    apiServerPort: Number(url.port || 443),
     caCertPem: creds.caCertPem,
   };
 }

@@ -20,7 +20,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       controlPlane: true,
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
-      connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), apiServerHost: ctx.apiServerHost, apiServerPort: ctx.apiServerPort, caCertPem: ctx.caCertPem },
+      connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },
     });
   };
 }

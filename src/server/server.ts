@@ -58,8 +58,6 @@ export interface EmbeddedAgentContext {
    * the admin: the node authorizer bounds the embedded node as it bounds every other.
    */
   nodeClient(nodeName: string): Promise<KubeClient>;
-  apiServerHost: string;
-  apiServerPort: number;
   caCertPem: string;
   dataDir: string;
   advertiseAddress: string;
@@ -200,9 +198,6 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
           if (cred.issued) log.info("issued the credential of this server's node", { node: nodeName });
           return new KubeClient({ server: loopUrl, caCertPem: pki.caCertPem, token: cred.token, namespace: "default" }, (req) => apiHandler.fetch(req));
         },
-        // What pods get as KUBERNETES_SERVICE_HOST: an address they can reach (not loopback, which is their own).
-        apiServerHost: cfg.advertiseAddress.startsWith("127.") ? loopHost : cfg.advertiseAddress,
-        apiServerPort: http.port ?? cfg.httpsListenPort,
         caCertPem: pki.caCertPem,
         dataDir: cfg.dataDir,
         advertiseAddress: cfg.advertiseAddress,
