@@ -23,7 +23,7 @@ export async function runReset(args: readonly string[]): Promise<void> {
   const dataDir = resolve(stringFlag(raw, "data-dir") ?? defaultDataDir(hostFacts()));
   const dockerSocket = stringFlag(raw, "docker-socket") ?? DEFAULT_DOCKER_SOCKET;
   if (!boolFlag(raw, "force")) {
-    const ok = await confirm(`This removes bramble's containers, networks and all state in ${dataDir} from this machine. Continue?`);
+    const ok = await confirm(`This removes the containers and networks of the cluster in ${dataDir}, bramble's routes and iptables chains, and all state in ${dataDir} from this machine. Continue?`);
     if (!ok) throw new Error("reset cancelled");
   }
   const { resetNode } = await import("../agent/reset");
