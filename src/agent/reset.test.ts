@@ -112,6 +112,21 @@ test("alone on the engine, reset also removes unlabelled bramble containers (fro
   });
 });
 
+test("beside another cluster, an unlabelled pod network (from before cluster labels) keeps the host's network too", async () => {
+  const engine: Engine = { containers: [{ Id: "theirs", Labels: managed(OTHER) }], networks: [{ Id: "legacy-pods", Labels: managed() }] };
+  await withFakeEngine(engine, async (socket, dir, calls) => {
+    const data = join(dir, "data");
+    await serverDataDir(data);
+    const lines: string[] = [];
+    const commands: string[] = [];
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l), run: recorder(commands) });
+    expect(failures).toBe(0);
+    expect(calls.some((c) => c.includes("legacy-pods") || c.includes("theirs"))).toBe(false);
+    expect(lines[1]).toBe("pod network, service proxy, cluster dns: left in place: they belong to a cluster from before cluster labels, whose pod network runs on this machine");
+    expect(commands).toEqual([]);
+  });
+});
+
 test("a data dir without a CA resets no labelled container of any cluster", async () => {
   const engine: Engine = { containers: [{ Id: "theirs", Labels: managed(OTHER) }], networks: [] };
   await withFakeEngine(engine, async (socket, dir, calls) => {

@@ -114,8 +114,9 @@ export async function resetNode(o: ResetOptions): Promise<{ failures: number }> 
       const containers = split((await (await docker(o.dockerSocket, "GET", `/containers/json?all=1&filters=${managedFilter}`)).json()) as Labelled[], clusterId);
       const networks = split((await (await docker(o.dockerSocket, "GET", `/networks?filters=${managedFilter}`)).json()) as Labelled[], clusterId);
       const others = clusters([...containers.foreign, ...networks.foreign]);
-      hostNetworkOwner = [...clusters(networks.foreign)][0];
       const alone = others.size === 0;
+      // A pod network from before cluster labels beside another cluster may be that cluster's.
+      hostNetworkOwner = [...clusters(networks.foreign)][0] ?? (!alone && networks.unlabelled.length ? "a cluster from before cluster labels" : undefined);
       const goneContainers = [...containers.mine, ...(alone ? containers.unlabelled : [])];
       const goneNetworks = [...networks.mine, ...(alone ? networks.unlabelled : [])];
       await removeContainers(o.dockerSocket, goneContainers);
@@ -129,7 +130,8 @@ export async function resetNode(o: ResetOptions): Promise<{ failures: number }> 
     });
   }
   if (hostNetworkOwner) {
-    o.say(`pod network, service proxy, cluster dns: left in place: they belong to cluster ${hostNetworkOwner.slice(0, "sha256:".length + 12)}…, whose pod network runs on this machine`);
+    const owner = hostNetworkOwner.startsWith("sha256:") ? `cluster ${hostNetworkOwner.slice(0, "sha256:".length + 12)}…` : hostNetworkOwner;
+    o.say(`pod network, service proxy, cluster dns: left in place: they belong to ${owner}, whose pod network runs on this machine`);
   } else {
     // The pod network's routes and chains first; the proxy's step then removes any BRAMBLE- chain left.
     await step("pod network", () => resetPodNetwork({ run: o.run }));

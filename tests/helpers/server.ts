@@ -111,6 +111,11 @@ export interface StartOptions {
    * default: most tests want a control plane whose nodes they make themselves.
    */
   agent?: boolean;
+  /**
+   * With `agent`: the node gets the name a real server gives it (the hostname), like an installed
+   * server's node on this machine, instead of a name of its own.
+   */
+  defaultNodeName?: boolean;
   /** Milliseconds to wait for /readyz (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -149,7 +154,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const spawnServer = () => {
     expectingExit = false;
     proc = Bun.spawn(
-      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`] : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...networkingFlags(opts.args), ...(opts.args ?? [])],
+      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? (opts.defaultNodeName ? [] : ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`]) : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...networkingFlags(opts.args), ...(opts.args ?? [])],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: testEnv({ BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" }) },
     );
     live.add(proc);
