@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureCa } from "../server/pki/index";
 import { caCertHashOfPem } from "./join/pin";
-import { dataDirClusterId, resetNode } from "./reset";
+import { dataDirClusterId, dataDirNodeName, resetNode } from "./reset";
 
 const OTHER = `sha256:${"2".repeat(64)}`;
 
@@ -52,17 +52,19 @@ async function serverDataDir(data: string): Promise<string> {
 const managed = (cluster?: string, extra: Record<string, string> = {}) => ({ "io.bramble.managed": "true", ...(cluster ? { "io.bramble.cluster": cluster } : {}), ...extra });
 const recorder = (commands: string[]) => async (argv: string[]) => (commands.push(argv.join(" ")), { code: 0, stdout: "", stderr: "" });
 
-test("reset removes its cluster's containers and networks, leaves other clusters' (and unlabelled ones beside them) and their host network", async () => {
+test("reset removes its cluster's containers and networks, and leaves other clusters' and other nodes' (and the host network of another cluster's pod network)", async () => {
   const engine: Engine = { containers: [], networks: [] };
   await withFakeEngine(engine, async (socket, dir, calls) => {
     const data = join(dir, "data");
     const mine = await serverDataDir(data);
     expect(dataDirClusterId(data)).toBe(mine);
     engine.containers = [
-      { Id: "c1", Labels: managed(mine) },
-      { Id: "c2", Labels: managed(mine) },
-      { Id: "legacy", Labels: managed() },
-      { Id: "theirs", Labels: managed(OTHER) },
+      { Id: "c1", Labels: managed(mine, { "io.bramble.node": "n1" }) },
+      { Id: "c2", Labels: managed(mine, { "io.bramble.node": "n1" }) },
+      // From before cluster labels: this node's (as its kubelet decides), or another node's.
+      { Id: "legacy", Labels: managed(undefined, { "io.bramble.node": "n1" }) },
+      { Id: "legacy-elsewhere", Labels: managed(undefined, { "io.bramble.node": "n2" }) },
+      { Id: "theirs", Labels: managed(OTHER, { "io.bramble.node": "n1" }) },
       { Id: "not-ours", Labels: {} },
     ];
     engine.networks = [
@@ -71,13 +73,14 @@ test("reset removes its cluster's containers and networks, leaves other clusters
     ];
     const lines: string[] = [];
     const commands: string[] = [];
-    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l), run: recorder(commands) });
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, defaultNodeName: "n1", say: (l) => lines.push(l), run: recorder(commands) });
     expect(failures).toBe(0);
     expect(calls).toContain("POST /containers/c1/stop");
     expect(calls).toContain("DELETE /containers/c2");
+    expect(calls).toContain("DELETE /containers/legacy");
     expect(calls).toContain("DELETE /networks/n1");
-    for (const id of ["legacy", "theirs", "not-ours", "their-pods"]) expect(calls.filter((c) => c.endsWith(`/${id}`) || c.includes(`/${id}/`))).toEqual([]);
-    expect(lines[0]).toBe(`containers: removed 2, networks: removed 1; left 2 containers and 1 networks of other clusters on this engine (${OTHER.slice(0, 19)}; reset each with its own --data-dir)`);
+    for (const id of ["legacy-elsewhere", "theirs", "not-ours", "their-pods"]) expect(calls.filter((c) => c.endsWith(`/${id}`) || c.includes(`/${id}/`))).toEqual([]);
+    expect(lines[0]).toBe(`containers: removed 3, networks: removed 1; left 2 containers and 1 networks of other clusters ${OTHER.slice(0, 19)} and nodes from before cluster labels on this engine (reset each with its own --data-dir)`);
     // The other cluster runs a pod network here: routes, chains and the DNS address are its own.
     expect(lines[1]).toStartWith(`pod network, service proxy, cluster dns: left in place: they belong to cluster ${OTHER.slice(0, 19)}`);
     expect(commands).toEqual([]);
@@ -85,17 +88,32 @@ test("reset removes its cluster's containers and networks, leaves other clusters
   });
 });
 
-test("alone on the engine, reset also removes unlabelled bramble containers (from before cluster labels) and the host's network", async () => {
+test("a joined agent's data dir: its recorded node name decides which unlabelled containers are its own", async () => {
+  const engine: Engine = { containers: [{ Id: "legacy", Labels: managed(undefined, { "io.bramble.node": "pi-1" }) }, { Id: "legacy-n1", Labels: managed(undefined, { "io.bramble.node": "n1" }) }], networks: [] };
+  await withFakeEngine(engine, async (socket, dir, calls) => {
+    const data = join(dir, "data");
+    mkdirSync(join(data, "agent"), { recursive: true });
+    writeFileSync(join(data, "agent", "node-name"), "pi-1\n");
+    expect(dataDirNodeName(data, "n1")).toBe("pi-1");
+    expect(dataDirNodeName(join(dir, "none"), "n1")).toBe("n1");
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, defaultNodeName: "n1", say: () => {}, run: recorder([]) });
+    expect(failures).toBe(0);
+    expect(calls).toContain("DELETE /containers/legacy");
+    expect(calls.some((c) => c.includes("legacy-n1"))).toBe(false);
+  });
+});
+
+test("alone on the engine, reset also removes its network from before cluster labels, and the host's network", async () => {
   const engine: Engine = { containers: [], networks: [] };
   await withFakeEngine(engine, async (socket, dir, calls) => {
     const data = join(dir, "data");
     const mine = await serverDataDir(data);
-    engine.containers = [{ Id: "c1", Labels: managed(mine) }, { Id: "legacy", Labels: managed() }, { Id: "not-ours", Labels: {} }];
+    engine.containers = [{ Id: "c1", Labels: managed(mine, { "io.bramble.node": "n1" }) }, { Id: "legacy", Labels: managed(undefined, { "io.bramble.node": "n1" }) }, { Id: "not-ours", Labels: {} }];
     engine.networks = [{ Id: "legacy-pods", Labels: managed() }];
     writeFileSync(join(dir, "keep"), "not bramble's");
     const lines: string[] = [];
     const commands: string[] = [];
-    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l), run: recorder(commands) });
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, defaultNodeName: "n1", say: (l) => lines.push(l), run: recorder(commands) });
     expect(failures).toBe(0);
     expect(calls).toContain("DELETE /containers/c1");
     expect(calls).toContain("DELETE /containers/legacy");
@@ -112,17 +130,17 @@ test("alone on the engine, reset also removes unlabelled bramble containers (fro
   });
 });
 
-test("beside another cluster, an unlabelled pod network (from before cluster labels) keeps the host's network too", async () => {
+test("beside another cluster, a pod network from before cluster labels keeps the host's network too", async () => {
   const engine: Engine = { containers: [{ Id: "theirs", Labels: managed(OTHER) }], networks: [{ Id: "legacy-pods", Labels: managed() }] };
   await withFakeEngine(engine, async (socket, dir, calls) => {
     const data = join(dir, "data");
     await serverDataDir(data);
     const lines: string[] = [];
     const commands: string[] = [];
-    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, say: (l) => lines.push(l), run: recorder(commands) });
+    const { failures } = await resetNode({ dataDir: data, dockerSocket: socket, defaultNodeName: "n1", say: (l) => lines.push(l), run: recorder(commands) });
     expect(failures).toBe(0);
     expect(calls.some((c) => c.includes("legacy-pods") || c.includes("theirs"))).toBe(false);
-    expect(lines[1]).toBe("pod network, service proxy, cluster dns: left in place: they belong to a cluster from before cluster labels, whose pod network runs on this machine");
+    expect(lines[1]).toBe("pod network, service proxy, cluster dns: left in place: they belong to another node from before cluster labels, whose pod network runs on this machine");
     expect(commands).toEqual([]);
   });
 });
@@ -131,7 +149,7 @@ test("a data dir without a CA resets no labelled container of any cluster", asyn
   const engine: Engine = { containers: [{ Id: "theirs", Labels: managed(OTHER) }], networks: [] };
   await withFakeEngine(engine, async (socket, dir, calls) => {
     const lines: string[] = [];
-    const { failures } = await resetNode({ dataDir: join(dir, "empty"), dockerSocket: socket, say: (l) => lines.push(l), run: recorder([]) });
+    const { failures } = await resetNode({ dataDir: join(dir, "empty"), dockerSocket: socket, defaultNodeName: "n1", say: (l) => lines.push(l), run: recorder([]) });
     expect(failures).toBe(0);
     expect(calls.some((c) => c.includes("theirs"))).toBe(false);
     expect(lines[0]).toContain("containers: removed 0, networks: removed 0; ");
@@ -142,7 +160,7 @@ test("a data dir without a CA resets no labelled container of any cluster", asyn
 test("an unreachable engine is reported and skipped", async () => {
   const lines: string[] = [];
   const run = async () => ({ code: 0, stdout: "", stderr: "" }); // a host with nothing of bramble on it
-  const { failures } = await resetNode({ dataDir: join(tmpdir(), "bramble-reset-none"), dockerSocket: "/nonexistent/docker.sock", say: (l) => lines.push(l), run });
+  const { failures } = await resetNode({ dataDir: join(tmpdir(), "bramble-reset-none"), dockerSocket: "/nonexistent/docker.sock", defaultNodeName: "n1", say: (l) => lines.push(l), run });
   expect(failures).toBe(0);
   expect(lines[0]).toStartWith("docker: not reachable at unix:///nonexistent/docker.sock");
 });

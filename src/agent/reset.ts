@@ -1,15 +1,17 @@
 // `bramble reset`: undo what bramble did to this machine for the cluster whose data dir it is
 // given — its containers and Docker networks (found by the io.bramble.managed label and its
-// io.bramble.cluster, so another cluster on the same engine keeps running), its pod network
-// (routes, rules, iptables chains), the Service proxy's chains, the cluster DNS address, and its
-// state under the data dir. Each step reports one line and a failed step does not stop the
-// others: a half-broken node is exactly when people reset.
+// io.bramble.cluster, the data dir's CA pin; containers from before cluster labels by this
+// node's name, as the kubelet decides), so other clusters and nodes on the same engine keep
+// running; its pod network (routes, rules, iptables chains), the Service proxy's chains and the
+// cluster DNS address unless another cluster's pod network is on this machine; and its state
+// under the data dir. Each step reports one line and a failed step does not stop the others: a
+// half-broken node is exactly when people reset.
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { removeDnsAddress } from "./dns/index";
 import type { CommandRunner } from "./host/run";
 import { credentialPaths } from "./join/store";
-import { clusterIdOf } from "./kubelet/names";
+import { clusterIdOf, NODE_LABEL } from "./kubelet/names";
 import { resetPodNetwork } from "./network/index";
 import { resetServiceProxy } from "./proxy/index";
 import { LABELS } from "./runtime/runtime";
@@ -20,6 +22,11 @@ export interface ResetOptions {
   say: (line: string) => void;
   /** Runs ip/iptables; tests pass a recorder so the shared host's network is left alone. */
   run?: CommandRunner;
+  /**
+   * The node this data dir ran when a joined agent did not record one (a server's embedded
+   * agent: the hostname, unless it was started with --node-name).
+   */
+  defaultNodeName: string;
 }
 
 /** What bramble keeps under the data dir; the dir itself goes only if nothing else is in it. */
@@ -53,19 +60,29 @@ export function dataDirClusterId(dataDir: string): string | undefined {
   return undefined;
 }
 
+/** The node whose containers from before cluster labels are this data dir's (as its kubelet decides). */
+export function dataDirNodeName(dataDir: string, fallback: string): string {
+  const path = credentialPaths(dataDir).nodeName;
+  return (existsSync(path) && readFileSync(path, "utf8").trim()) || fallback;
+}
+
 interface Labelled {
   Id: string;
   Labels?: Record<string, string> | null;
 }
 
-/** A list of bramble's containers or networks split by cluster (see resetNode for what goes). */
-function split(items: Labelled[], clusterId: string | undefined) {
+/**
+ * bramble's containers or networks split by whose they are: this cluster's (its label, or no
+ * cluster label and this node's name: the kubelet's own rule for containers from before cluster
+ * labels), another cluster's, or unlabelled and not this node's (another node's on this engine).
+ */
+function split(items: Labelled[], clusterId: string | undefined, nodeName: string) {
   const mine: Labelled[] = [];
   const unlabelled: Labelled[] = [];
   const foreign: Labelled[] = [];
   for (const x of items) {
     const c = x.Labels?.[LABELS.cluster];
-    if (c === undefined) unlabelled.push(x);
+    if (c === undefined) (x.Labels?.[NODE_LABEL] === nodeName ? mine : unlabelled).push(x);
     else if (c === clusterId) mine.push(x);
     else foreign.push(x);
   }
@@ -96,6 +113,7 @@ export async function resetNode(o: ResetOptions): Promise<{ failures: number }> 
     }
   };
   const clusterId = dataDirClusterId(o.dataDir);
+  const nodeName = dataDirNodeName(o.dataDir, o.defaultNodeName);
   let dockerUp = true;
   try {
     await docker(o.dockerSocket, "GET", "/_ping");
@@ -103,29 +121,29 @@ export async function resetNode(o: ResetOptions): Promise<{ failures: number }> 
     dockerUp = false;
     o.say(`docker: not reachable at unix://${o.dockerSocket} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); skipped containers and networks`);
   }
-  // Containers and networks: this data dir's cluster's, and those from before clusters were
-  // labelled (no io.bramble.cluster: whose cannot be told) unless another cluster is on the
-  // engine — then they may be its, and stay. Other clusters' are never touched.
-  // Another cluster's pod network on this machine means the host's routes, chains and DNS
-  // address (fixed names) are that cluster's too: they stay.
+  // Containers: this data dir's cluster's (split). Networks: its own, and those from before
+  // cluster labels when no other bramble node or cluster is left on the engine. Another
+  // cluster's pod network on this machine means the host's routes, chains and DNS address
+  // (fixed names) are that cluster's too: they stay.
   let hostNetworkOwner: string | undefined;
   if (dockerUp) {
     await step("containers and networks", async () => {
-      const containers = split((await (await docker(o.dockerSocket, "GET", `/containers/json?all=1&filters=${managedFilter}`)).json()) as Labelled[], clusterId);
-      const networks = split((await (await docker(o.dockerSocket, "GET", `/networks?filters=${managedFilter}`)).json()) as Labelled[], clusterId);
+      const containers = split((await (await docker(o.dockerSocket, "GET", `/containers/json?all=1&filters=${managedFilter}`)).json()) as Labelled[], clusterId, nodeName);
+      // Networks carry no node: an unlabelled one is this node's only when it is alone.
+      const networks = split((await (await docker(o.dockerSocket, "GET", `/networks?filters=${managedFilter}`)).json()) as Labelled[], clusterId, "");
       const others = clusters([...containers.foreign, ...networks.foreign]);
-      const alone = others.size === 0;
-      // A pod network from before cluster labels beside another cluster may be that cluster's.
-      hostNetworkOwner = [...clusters(networks.foreign)][0] ?? (!alone && networks.unlabelled.length ? "a cluster from before cluster labels" : undefined);
-      const goneContainers = [...containers.mine, ...(alone ? containers.unlabelled : [])];
+      const alone = others.size === 0 && containers.unlabelled.length === 0;
+      // A pod network from before cluster labels beside another node may be that node's.
+      hostNetworkOwner = [...clusters(networks.foreign)][0] ?? (!alone && networks.unlabelled.length ? "another node from before cluster labels" : undefined);
       const goneNetworks = [...networks.mine, ...(alone ? networks.unlabelled : [])];
-      await removeContainers(o.dockerSocket, goneContainers);
+      await removeContainers(o.dockerSocket, containers.mine);
       await removeNetworks(o.dockerSocket, goneNetworks);
-      const left = containers.foreign.length + (alone ? 0 : containers.unlabelled.length);
+      const left = containers.foreign.length + containers.unlabelled.length;
+      const whose = [...(others.size ? [`clusters ${short(others)}`] : []), ...(containers.unlabelled.length ? ["nodes from before cluster labels"] : [])].join(" and ");
       return [
-        `containers: removed ${goneContainers.length}, networks: removed ${goneNetworks.length}`,
-        ...(clusterId ? [] : [`${o.dataDir} holds no cluster CA, so only containers from before cluster labels could be its own`]),
-        ...(alone ? [] : [`left ${left} containers and ${networks.foreign.length + networks.unlabelled.length} networks of other clusters on this engine (${short(others)}; reset each with its own --data-dir)`]),
+        `containers: removed ${containers.mine.length}, networks: removed ${goneNetworks.length}`,
+        ...(clusterId ? [] : [`${o.dataDir} holds no cluster CA, so only containers of node ${nodeName} from before cluster labels could be its own`]),
+        ...(alone ? [] : [`left ${left} containers and ${networks.foreign.length + networks.unlabelled.length} networks of other ${whose} on this engine (reset each with its own --data-dir)`]),
       ].join("; ");
     });
   }

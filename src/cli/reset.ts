@@ -4,6 +4,7 @@ import { boolFlag, stringFlag } from "./flags";
 import { defaultDataDir, hostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
 import type { FlagSpec } from "./server";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 
 export const RESET_FLAGS: FlagSpec[] = [
@@ -27,6 +28,7 @@ export async function runReset(args: readonly string[]): Promise<void> {
     if (!ok) throw new Error("reset cancelled");
   }
   const { resetNode } = await import("../agent/reset");
-  const { failures } = await resetNode({ dataDir, dockerSocket, say: (l) => process.stdout.write(l + "\n") });
+  // A server's embedded agent names its node after the hostname unless given --node-name.
+  const { failures } = await resetNode({ dataDir, dockerSocket, defaultNodeName: hostname().toLowerCase(), say: (l) => process.stdout.write(l + "\n") });
   if (failures) throw new Error(`reset finished with ${failures} failed step(s); see above`);
 }
