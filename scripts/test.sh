@@ -11,11 +11,16 @@ typecheck=$?
 
 echo "== tests"
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+test_home="$(mktemp -d)"
+trap 'rm -rf "$out" "$test_home"' EXIT
+# The suite sees a HOME of its own and no KUBECONFIG: whatever this machine has there (the
+# kubeconfig an installed server wrote) is not what a test may read. Bun's transpiler cache
+# stays where it was (a cache, not state).
+export BUN_RUNTIME_TRANSPILER_CACHE_PATH="${BUN_RUNTIME_TRANSPILER_CACHE_PATH:-$HOME/.bun/install/cache/@t@}"
 # Tests that cross processes wait on real servers, engines and kernels; on a loaded 2-core
 # machine 5 s (bun's default per test) is too tight. bunfig's [test] timeout is not read by
 # Bun 1.4.4, hence the flag.
-bun test --timeout 60000 "$@" 2>&1 | tee "$out"
+HOME="$test_home" env -u KUBECONFIG bun test --timeout 60000 "$@" 2>&1 | tee "$out"
 tests=${PIPESTATUS[0]}
 
 # bun prints " N pass" / " N skip" / " N fail"; restate them as one plain summary line.

@@ -37,7 +37,7 @@ const agent = cli.command("agent", "Run a node: join a cluster with a bootstrap 
 for (const f of AGENT_FLAGS) agent.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 agent.action(() => runAgent(argsOf("agent")));
 
-const reset = cli.command("reset", "Remove everything bramble made on this machine: containers, networks, iptables chains, state");
+const reset = cli.command("reset", "Remove what bramble made on this machine for the cluster of --data-dir: containers, networks, routes, iptables chains, state");
 for (const f of RESET_FLAGS) reset.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 reset.action(() => runReset(argsOf("reset")));
 

@@ -16,6 +16,7 @@ import { pauseElf } from "../src/agent/images/pause";
 import { eventually } from "./helpers/eventually";
 import { freePort } from "./helpers/server";
 import { ServerProcess } from "./helpers/server-process";
+import { testEnv } from "./helpers/env";
 
 const ROOT = join(import.meta.dir, "..");
 const QEMU = "qemu-aarch64-static";
@@ -44,7 +45,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 
 function kubectl(kubeconfig: string, ...args: string[]) {
-  const p = Bun.spawnSync(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=30s", ...args], { timeout: 45_000 });
+  const p = Bun.spawnSync(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=30s", ...args], { timeout: 45_000, env: testEnv() });
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, HOST_SAFE_NETWORKING } from "./helpers/server";
 import { ServerProcess } from "./helpers/server-process";
+import { testEnv } from "./helpers/env";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -24,6 +25,7 @@ function kubectlWithInput(kubeconfig: string, input: string, ...args: string[]) 
   const p = Bun.spawnSync(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], {
     timeout: 30_000,
     stdin: Buffer.from(input),
+    env: testEnv(),
   });
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
@@ -43,14 +45,14 @@ describe("compiled binary", () => {
   }, 180_000);
 
   test("bramble version", () => {
-    const p = Bun.spawnSync([bin, "version"], { cwd: binDir });
+    const p = Bun.spawnSync([bin, "version"], { cwd: binDir, env: testEnv() });
     expect(p.exitCode).toBe(0);
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
     expect(p.stdout.toString()).toMatch(new RegExp(`^bramble version v${pkg.version.replaceAll(".", "\\.")} \\(compiled \\d{4}-\\d\\d-\\d\\dT`));
   });
 
   test("bad flag: one line, non-zero exit", () => {
-    const p = Bun.spawnSync([bin, "server", "--service-cidr", "10.43.0.0/33"], { cwd: binDir });
+    const p = Bun.spawnSync([bin, "server", "--service-cidr", "10.43.0.0/33"], { cwd: binDir, env: testEnv() });
     expect(p.exitCode).not.toBe(0);
     expect(p.stderr.toString()).toBe('bramble: --service-cidr: "10.43.0.0/33" is not a valid CIDR\n');
   });
@@ -86,7 +88,7 @@ describe("compiled binary", () => {
         expect((await fetch(`https://127.0.0.1:${port}/livez`, { tls: { ca } })).status).toBe(200);
 
         // A second server on the same port fails with one clear line.
-        const clash = Bun.spawnSync([bin, "server", "--data-dir", join(work, "other"), "--https-listen-port", String(port)], { cwd: binDir, timeout: 30_000 });
+        const clash = Bun.spawnSync([bin, "server", "--data-dir", join(work, "other"), "--https-listen-port", String(port)], { cwd: binDir, timeout: 30_000, env: testEnv() });
         expect(clash.exitCode).not.toBe(0);
         const lastLine = clash.stderr.toString().trimEnd().split("\n").pop();
         expect(lastLine).toMatch(/^bramble: --https-listen-port: 0\.0\.0\.0:\d+ is already in use/);

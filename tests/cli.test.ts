@@ -6,13 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { SERVER_FLAGS } from "../src/cli/server";
+import { testEnv } from "./helpers/env";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const tmp = mkdtempSync(join(tmpdir(), "bramble-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function bramble(...args: string[]) {
-  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { env: { ...process.env, HOME: tmp }, timeout: 30_000 });
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { env: testEnv({}, tmp), timeout: 30_000 });
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "./helpers/server";
+import { testEnv } from "./helpers/env";
 
 setDefaultTimeout(60_000);
 
@@ -19,7 +20,7 @@ const SCENARIOS = join(import.meta.dir, "helpers", "client-node-scenarios.ts");
 
 async function scenario(name: string): Promise<any> {
   const p = Bun.spawn(["bun", SCENARIOS, name, s.kubeconfig], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(s.dataDir, "server", "tls", "server-ca.crt") },
+    env: testEnv({ NODE_EXTRA_CA_CERTS: join(s.dataDir, "server", "tls", "server-ca.crt") }),
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { decodeKubernetesProtobuf } from "../src/server/apiserver/protobuf";
 import { freePort, HOST_SAFE_NETWORKING } from "./helpers/server";
+import { testEnv } from "./helpers/env";
 
 const ROOT = resolve(import.meta.dir, "..");
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -34,6 +35,7 @@ beforeAll(async () => {
   const port = freePort();
   server = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "server", "--data-dir", dir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", ...HOST_SAFE_NETWORKING], {
     cwd: ROOT,
+    env: testEnv(),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -89,7 +91,7 @@ afterAll(async () => {
 });
 
 async function run(kubeconfig: string, args: string[], stdin?: string) {
-  const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe", env: testEnv() });
   const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearTimeout(timer);

@@ -22,7 +22,7 @@ let rt: DockerRuntime;
 let kubelet: Kubelet;
 let dataDir: string;
 
-const opts = () => ({ nodeName: NODE, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", relistIntervalMs: 300, resyncIntervalMs: 1000 });
+const opts = () => ({ nodeName: NODE, clusterId: `sha256:${"d".repeat(64)}`, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", relistIntervalMs: 300, resyncIntervalMs: 1000 });
 const podApi = () => api.client.resource<Pod>(pods);
 const get = (name: string) => podApi().get("default", name);
 const ours = () => rt.listContainers({ [NODE_LABEL]: NODE });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT, startTestServer, type TestServer } from "./helpers/server";
 import { eventually as poll } from "./helpers/eventually";
+import { testEnv } from "./helpers/env";
 
 const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
@@ -25,6 +26,7 @@ beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
   sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "3", "--cpu", "2", "--memory", "4Gi", "--heartbeat-interval", "1s"], {
     cwd: ROOT,
+    env: testEnv(),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -102,7 +104,7 @@ test("SIGKILL stops the Lease renewals; the nodes stay registered", async () => 
 }, 40_000);
 
 test("a bad flag exits non-zero with one line naming it", async () => {
-  const p = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--memory", "lots"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--memory", "lots"], { cwd: ROOT, env: testEnv(), stdout: "pipe", stderr: "pipe" });
   const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   expect(code).not.toBe(0);
   expect(stderr.trim().split("\n")).toEqual([`bramble: --memory: "lots" is not a positive quantity (e.g. 8Gi or 512Mi)`]);

@@ -13,6 +13,7 @@ import { firstServiceIp } from "../machinery/cidr";
 import { createLogger, type Logger } from "../machinery/log";
 import { ensureJoined, JoinRefused } from "./join/join";
 import { startKubeletIfPresent } from "./kubelet-loader";
+import { clusterIdOf } from "./kubelet/names";
 import type { NodeHealth } from "./node/conditions";
 import { dockerDownCondition, probeDocker, type DockerStatus } from "./node/docker-probe";
 import { startHeartbeat } from "./node/heartbeat";
@@ -55,6 +56,8 @@ export { JoinRefused };
 export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("agent")): Promise<RunningAgent> {
   const abort = new AbortController();
   const conn = await connect(cfg, log, abort.signal);
+  // Joined or embedded, the agent holds the cluster's CA by now: its identity on the engine.
+  const clusterId = clusterIdOf(conn.caCertPem);
   const cluster = await readClusterNetwork(conn.client, log, abort.signal);
 
   let docker: DockerStatus = await probeDocker(cfg.dockerSocket);
@@ -117,7 +120,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
     const backoff = new Backoff(2_000, 30_000);
     while (!abort.signal.aborted) {
       try {
-        networking = await startPodNetworking({ client: conn.client, cluster, nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dockerSocket: cfg.dockerSocket, log: log.child("net"), signal: abort.signal });
+        networking = await startPodNetworking({ client: conn.client, cluster, clusterId, nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dockerSocket: cfg.dockerSocket, log: log.child("net"), signal: abort.signal });
         break;
       } catch (e) {
         networkProblem = (e as Error).message;
@@ -135,6 +138,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
     try {
       kubelet = await startKubeletIfPresent(conn.client, cfg.dockerSocket, {
         nodeName: cfg.nodeName,
+        clusterId,
         dataDir: cfg.dataDir,
         clusterDns: cluster.clusterDns,
         clusterDomain: cluster.clusterDomain,

@@ -8,6 +8,8 @@ import { DockerRuntime } from "./runtime/docker/docker";
 
 export interface KubeletOptions {
   nodeName: string;
+  /** The cluster's identity on this node's containers (kubelet/names.ts clusterIdOf). */
+  clusterId: string;
   /** The node's InternalIP, reported as pods' status.hostIP. */
   nodeIp?: string;
   dataDir: string;

@@ -46,6 +46,8 @@ export interface NodeNetworking {
 export interface NodeNetworkingOptions {
   client: KubeClient;
   cluster: ClusterNetwork;
+  /** The cluster's identity, on its Docker network (kubelet/names.ts clusterIdOf). */
+  clusterId?: string;
   nodeName: string;
   nodeIp: string;
   dockerSocket: string;
@@ -57,7 +59,7 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
   const stops: (() => Promise<void>)[] = [];
   let podNetwork = "bridge";
   if (o.cluster.podNetwork === "host-gw") {
-    const net = await startPodNetwork({ client: o.client, runtime: new DockerRuntime(o.dockerSocket), nodeName: o.nodeName, nodeIp: o.nodeIp, cluster: o.cluster, log: o.log.child("network"), signal: o.signal });
+    const net = await startPodNetwork({ client: o.client, runtime: new DockerRuntime(o.dockerSocket), clusterId: o.clusterId, nodeName: o.nodeName, nodeIp: o.nodeIp, cluster: o.cluster, log: o.log.child("network"), signal: o.signal });
     o.log.info("pod network ready", { podCIDR: net.podCidr, network: net.dockerNetwork });
     podNetwork = net.dockerNetwork;
     stops.push(() => net.stop());

@@ -52,6 +52,9 @@ test("token subcommands", () => {
 test("client kubeconfig default: $KUBECONFIG, ~/.kube/config, then the server's admin kubeconfig", () => {
   const exists = (set: string[]) => (p: string) => set.includes(p);
   expect(defaultClientKubeconfig({ KUBECONFIG: "/a:/b" }, "/h", exists(["/b"]))).toBe("/b");
+  // As kubectl: a set $KUBECONFIG is used alone, even when none of its files exist.
+  expect(defaultClientKubeconfig({ KUBECONFIG: "/a:/b" }, "/h", exists(["/h/.kube/config", "/var/lib/bramble/server/admin.kubeconfig"]))).toBe("/a");
+  expect(defaultClientKubeconfig({ KUBECONFIG: "" }, "/h", exists(["/h/.kube/config"]))).toBe("/h/.kube/config");
   expect(defaultClientKubeconfig({}, "/h", exists(["/h/.kube/config", "/var/lib/bramble/server/admin.kubeconfig"]))).toBe("/h/.kube/config");
   expect(defaultClientKubeconfig({}, "/h", exists(["/var/lib/bramble/server/admin.kubeconfig"]))).toBe("/var/lib/bramble/server/admin.kubeconfig");
   expect(defaultClientKubeconfig({}, "/h", exists([]))).toBe("/h/.kube/config");

@@ -4,6 +4,7 @@ import { boolFlag, stringFlag } from "./flags";
 import { defaultDataDir, hostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
 import type { FlagSpec } from "./server";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 
 export const RESET_FLAGS: FlagSpec[] = [
@@ -23,10 +24,11 @@ export async function runReset(args: readonly string[]): Promise<void> {
   const dataDir = resolve(stringFlag(raw, "data-dir") ?? defaultDataDir(hostFacts()));
   const dockerSocket = stringFlag(raw, "docker-socket") ?? DEFAULT_DOCKER_SOCKET;
   if (!boolFlag(raw, "force")) {
-    const ok = await confirm(`This removes bramble's containers, networks and all state in ${dataDir} from this machine. Continue?`);
+    const ok = await confirm(`This removes the containers and networks of the cluster in ${dataDir}, bramble's routes and iptables chains, and all state in ${dataDir} from this machine. Continue?`);
     if (!ok) throw new Error("reset cancelled");
   }
   const { resetNode } = await import("../agent/reset");
-  const { failures } = await resetNode({ dataDir, dockerSocket, say: (l) => process.stdout.write(l + "\n") });
+  // A server's embedded agent names its node after the hostname unless given --node-name.
+  const { failures } = await resetNode({ dataDir, dockerSocket, defaultNodeName: hostname().toLowerCase(), say: (l) => process.stdout.write(l + "\n") });
   if (failures) throw new Error(`reset finished with ${failures} failed step(s); see above`);
 }

@@ -8,6 +8,7 @@
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { parseJson, ROOT, type TestServer } from "./server";
+import { testEnv } from "./env";
 
 const MAIN = join(ROOT, "src", "main.ts");
 const sims = new Set<SimProcess>();
@@ -51,7 +52,7 @@ export function startSim(server: TestServer, opts: SimOptions = {}): SimProcess 
   let log = "";
   let proc!: Subprocess<"ignore", "pipe", "pipe">;
   const spawn = () => {
-    proc = Bun.spawn(args, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    proc = Bun.spawn(args, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: testEnv() });
     log += `--- bramble sim ${prefix} (pid ${proc.pid}) ---\n`;
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {

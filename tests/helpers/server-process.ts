@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./eventually";
+import { testEnv } from "./env";
 
 export class ServerProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -16,7 +17,7 @@ export class ServerProcess {
     readonly port: number,
     cwd?: string,
   ) {
-    this.proc = Bun.spawn(command, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = Bun.spawn(command, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: testEnv() });
     for (const stream of [this.proc.stdout, this.proc.stderr]) void this.collect(stream);
   }
 

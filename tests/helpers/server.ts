@@ -14,6 +14,7 @@ import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { testEnv } from "./env";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 const MAIN = join(ROOT, "src", "main.ts");
@@ -110,6 +111,11 @@ export interface StartOptions {
    * default: most tests want a control plane whose nodes they make themselves.
    */
   agent?: boolean;
+  /**
+   * With `agent`: the node gets the name a real server gives it (the hostname), like an installed
+   * server's node on this machine, instead of a name of its own.
+   */
+  defaultNodeName?: boolean;
   /** Milliseconds to wait for /readyz (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -148,8 +154,8 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const spawnServer = () => {
     expectingExit = false;
     proc = Bun.spawn(
-      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`] : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...networkingFlags(opts.args), ...(opts.args ?? [])],
-      { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" } },
+      ["bun", MAIN, "server", "--data-dir", dataDir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--bind-address", "127.0.0.1", ...(opts.agent ? (opts.defaultNodeName ? [] : ["--node-name", `test-${basename(work).toLowerCase().replace(/[^a-z0-9]/g, "")}`]) : opts.args?.includes("--disable-agent") ? [] : ["--disable-agent"]), ...networkingFlags(opts.args), ...(opts.args ?? [])],
+      { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: testEnv({ BRAMBLE_LOG_LEVEL: process.env.BRAMBLE_LOG_LEVEL ?? "info" }) },
     );
     live.add(proc);
     const p = proc;
@@ -208,6 +214,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const runKubectl = async (o: KubectlOptions, args: string[]): Promise<KubectlResult> => {
     const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, "--request-timeout=20s", ...args], {
       stdin: o.stdin === undefined ? "ignore" : new Blob([o.stdin]),
+      env: testEnv(),
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -237,7 +244,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     kubectl: (...args) => runKubectl({}, args),
     kubectlWith: (o, ...args) => runKubectl(o, args),
     spawnKubectl(...args) {
-      const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: testEnv() });
       children.add(p);
       live.add(p);
       let out = "";

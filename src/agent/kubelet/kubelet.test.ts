@@ -8,13 +8,14 @@ import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing"
 import { FakeRuntime } from "../runtime/fake/fake";
 import { LABELS } from "../runtime/runtime";
 import { startKubelet, type Kubelet } from "./kubelet";
-import { NODE_LABEL } from "./names";
+import { containerLabels, containerName, NODE_LABEL, PAUSE_NAME, specHash } from "./names";
 
 let api: HttpTestApi;
 let rt: FakeRuntime;
 let kubelet: Kubelet;
 let dataDir: string;
-const opts = () => ({ nodeName: "n1", dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "192.168.1.10", relistIntervalMs: 50 });
+const CLUSTER = `sha256:${"1".repeat(64)}`;
+const opts = () => ({ nodeName: "n1", clusterId: CLUSTER, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "192.168.1.10", relistIntervalMs: 50 });
 const podApi = () => api.client.resource<Pod>(podsDef);
 const get = (name: string) => podApi().get("default", name);
 const until = (name: string, check: (p: Pod) => boolean, what = name, ms = 5000) =>
@@ -129,6 +130,41 @@ test("restart adopts running containers; orphans and pod-less bramble containers
   // Nothing was started except restarts that backoff timing asked for (none of the survivors).
   const restarted = rt.calls.slice(starts).filter((c) => c.startsWith("start ") && survivors.some((id) => c.includes(rt.containers.get(id)?.info.name ?? "@@")));
   expect(restarted).toEqual([]);
+});
+
+test("another cluster's containers on the engine are left alone, even under this node's name; unlabelled ones of this node are this cluster's", async () => {
+  await kubelet.stop();
+  // While it is down: a pod whose containers an agent from before cluster labels made (no
+  // io.bramble.cluster), an orphan of that age, and another cluster's pod on a node named "n1" too.
+  const legacy = await create("legacy", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  const make = async (pod: Pod, cluster: string | undefined, name: string, kind: "pause" | "app", hash: string) => {
+    const labels = containerLabels(pod, { nodeName: "n1", clusterId: cluster ?? "" }, name, kind, 0, 0, hash);
+    if (cluster === undefined) delete labels[LABELS.cluster];
+    const id = await rt.createContainer({ name: containerName(pod, name, 0), image: "busybox:1", labels });
+    await rt.startContainer(id);
+    return id;
+  };
+  const legacyIds = [await make(legacy, undefined, PAUSE_NAME, "pause", ""), await make(legacy, undefined, "app", "app", specHash(legacy.spec!.containers[0]))];
+  const orphan = { metadata: { name: "gone", namespace: "default", uid: crypto.randomUUID() } } as Pod;
+  const orphanId = await make(orphan, undefined, "app", "app", "");
+  const theirs = { metadata: { name: "theirs", namespace: "default", uid: crypto.randomUUID() } } as Pod;
+  const theirIds = [await make(theirs, `sha256:${"2".repeat(64)}`, PAUSE_NAME, "pause", ""), await make(theirs, `sha256:${"2".repeat(64)}`, "app", "app", "")];
+  const calls = rt.calls.length;
+
+  kubelet = await startKubelet(api.client, rt, opts());
+  // The unlabelled orphan is this node's (same name, no cluster): removed like any orphan.
+  await eventually(() => !rt.containers.has(orphanId), 5000, "the unlabelled orphan removed");
+  // The unlabelled pod is adopted: running, its containers kept, nothing created for it.
+  const p = await until("legacy", (p) => p.status?.phase === "Running" && p.status.containerStatuses?.[0]?.ready === true);
+  expect(p.status!.containerStatuses![0].containerID).toBe(`fake://${legacyIds[1]}`);
+  expect(rt.calls.slice(calls).filter((c) => c.startsWith("create ") && c.includes("_legacy_"))).toEqual([]);
+  // Relists that removed the orphan saw the other cluster's containers too, and left them running.
+  for (const id of theirIds) expect(rt.containers.get(id)?.info.state).toBe("running");
+  // New containers carry the cluster.
+  await create("labelled", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  const labelled = await until("labelled", (p) => p.status?.phase === "Running");
+  for (const c of await rt.listContainers({ [LABELS.podUid]: labelled.metadata.uid! })) expect(c.labels).toMatchObject({ [LABELS.cluster]: CLUSTER, [NODE_LABEL]: "n1" });
+  for (const id of theirIds) await rt.removeContainer(id);
 });
 
 const eventsFor = async (uid: string) => {

@@ -1,7 +1,8 @@
 // The kubelet: pods bound to this node (one informer, fieldSelector spec.nodeName) reconciled
 // one at a time per pod on the shared ControlLoop, against what the runtime reports. A relist
 // every second (like upstream's PLEG) notices containers that exited or vanished; containers of
-// pods that no longer exist, and bramble containers that belong to no pod, are removed.
+// pods that no longer exist, and bramble containers that belong to no pod, are removed — only
+// this node's of this cluster (names.ts ownership): other clusters may share the engine.
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Node } from "../../api/resources/node";
@@ -15,13 +16,18 @@ import { ControlLoop } from "../../machinery/controlloop";
 import { importImages } from "../images/import";
 import { ensurePauseImage } from "../images/pause";
 import { LABELS, type ContainerRuntime } from "../runtime/runtime";
-import { NODE_LABEL } from "./names";
+import { ownership } from "./names";
 import { ProbeManager } from "./probes";
 import { ImagePuller } from "./pull";
 import { PodSync } from "./sync";
 
 export interface KubeletOptions {
   nodeName: string;
+  /**
+   * The cluster's identity (names.ts clusterIdOf). With the node name it tells this kubelet's
+   * containers from those of other nodes and other clusters sharing the Docker engine.
+   */
+  clusterId: string;
   dataDir: string;
   clusterDns?: string;
   clusterDomain?: string;
@@ -79,6 +85,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
   const sync = new PodSync(
     {
       nodeName: opts.nodeName,
+      clusterId: opts.clusterId,
       dataDir: opts.dataDir,
       network,
       pauseImage,
@@ -119,16 +126,17 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
   loop.start();
 
   // Relist: exits, vanished containers and orphans (pods that are gone) get their pod re-synced.
+  // Only this node's containers of this cluster: the engine may run other nodes and clusters.
   const seen = new Map<string, string>();
   let stopped = false;
   const relist = async () => {
     const containers = await runtime.listContainers({ [LABELS.managed]: undefined });
     const now = new Map<string, string>();
     for (const c of containers) {
-      const node = c.labels[NODE_LABEL];
-      const uid = c.labels[LABELS.podUid];
-      if (node !== undefined && node !== opts.nodeName) continue; // another node on this engine
-      if (!uid || node === undefined) {
+      const whose = ownership(c.labels, opts);
+      if (whose === "theirs") continue;
+      const uid = c.labels[LABELS.podUid]!;
+      if (whose === "stray") {
         // Made by bramble but for no pod (e.g. an interrupted create): nobody will ever want it.
         if (c.labels[LABELS.kind]) await runtime.removeContainer(c.id);
         continue;

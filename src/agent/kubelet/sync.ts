@@ -16,7 +16,7 @@ import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/ru
 import { effectiveStreak, restartDelayMs } from "./backoff";
 import { containerEnv, type EnvContext } from "./env";
 import { runAction } from "./handlers";
-import { attemptOf, containerLabels, containerName, groupAttempts, kindOf, NODE_LABEL, PAUSE_NAME, specHash, streakOf, type ContainerKind } from "./names";
+import { attemptOf, containerLabels, containerName, groupAttempts, kindOf, NODE_LABEL, ownership, PAUSE_NAME, specHash, streakOf, type ContainerKind } from "./names";
 import type { ProbeManager } from "./probes";
 import type { ImagePuller } from "./pull";
 import { apiSources, type PodSources } from "./sources";
@@ -28,6 +28,8 @@ import { tokenRefreshAt } from "./token";
 
 export interface SyncConfig {
   nodeName: string;
+  /** The cluster's identity (names.ts clusterIdOf), on every container this node makes. */
+  clusterId: string;
   dataDir: string;
   network: string;
   pauseImage: string;
@@ -101,8 +103,10 @@ export class PodSync {
     this.now = d.now ?? (() => new Date());
   }
 
-  private list(uid: string) {
-    return this.d.runtime.listContainers({ [LABELS.podUid]: uid, [NODE_LABEL]: this.cfg.nodeName });
+  /** This pod's containers on this node of this cluster (a pod uid alone could be restored into two). */
+  private async list(uid: string) {
+    const all = await this.d.runtime.listContainers({ [LABELS.podUid]: uid, [NODE_LABEL]: this.cfg.nodeName });
+    return all.filter((c) => ownership(c.labels, this.cfg) === "ours");
   }
 
   /** Brings one pod (by uid) in line; `pod` undefined means it is gone from the API. */
@@ -149,7 +153,7 @@ export class PodSync {
     for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
     for (const old of sandboxes) await this.d.runtime.removeContainer(old.id);
     const attempt = current ? attemptOf(current) + 1 : 0;
-    const labels = containerLabels(pod, this.cfg.nodeName, PAUSE_NAME, "pause", attempt, 0, "");
+    const labels = containerLabels(pod, this.cfg, PAUSE_NAME, "pause", attempt, 0, "");
     const spec = pauseSpec(pod, { image: this.cfg.pauseImage, network: this.cfg.network, clusterDns: this.cfg.clusterDns, clusterDomain: this.cfg.clusterDomain }, containerName(pod, PAUSE_NAME, attempt), labels);
     const id = await this.d.runtime.createContainer(spec);
     await this.d.runtime.startContainer(id);
@@ -261,7 +265,7 @@ export class PodSync {
       }
       const env = await containerEnv(this.envContext(pass), c, pass.sources);
       const mounts = [...containerMounts(pass.pod, c.volumeMounts, pass.volumes), ...this.resolvConfMount(pass.pod, c)];
-      const labels = containerLabels(pass.pod, this.cfg.nodeName, c.name, kind, attempt, streak, specHash(c));
+      const labels = containerLabels(pass.pod, this.cfg, c.name, kind, attempt, streak, specHash(c));
       id = await this.d.runtime.createContainer(appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts }));
     } catch (e) {
       view.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };

@@ -53,6 +53,24 @@ describe("ensureBridgeNetwork", () => {
     expect((await rt.inspectNetwork("bramble-pods"))!.options[MASQUERADE_OPTION]).toBe("false");
   });
 
+  test("the network carries its cluster; another cluster's network of that name is never taken over, an unlabelled one is kept", async () => {
+    const mine = `sha256:${"1".repeat(64)}`;
+    const theirs = `sha256:${"2".repeat(64)}`;
+    const rt = new FakeRuntime(["busybox:1"]);
+    await ensureBridgeNetwork(rt, { ...want, podCidr: "10.42.9.0/24", clusterId: theirs }, log);
+    expect((await rt.inspectNetwork("bramble-pods"))!.labels).toEqual({ [LABELS.managed]: "true", [LABELS.cluster]: theirs });
+    const id = await rt.createContainer({ name: "their-pause", image: "busybox:1", networkMode: "bramble-pods" });
+    await rt.startContainer(id);
+    // Another subnet would make it replace the network: it refuses instead, and touches nothing.
+    await expect(ensureBridgeNetwork(rt, { ...want, clusterId: mine }, log)).rejects.toThrow(`the Docker network bramble-pods belongs to another bramble cluster on this machine (${theirs})`);
+    expect(await rt.inspectNetwork("bramble-pods")).toMatchObject({ subnet: "10.42.9.0/24", labels: { [LABELS.cluster]: theirs }, containers: [id] });
+    // A network from before clusters were labelled is this node's own, as it always was.
+    const legacy = new FakeRuntime();
+    await ensureBridgeNetwork(legacy, want, log);
+    await ensureBridgeNetwork(legacy, { ...want, clusterId: mine }, log);
+    expect((await legacy.inspectNetwork("bramble-pods"))!.labels).toEqual({ [LABELS.managed]: "true" }); // not made again
+  });
+
   test("gatewayOf", () => {
     expect(gatewayOf("10.42.0.0/24")).toBe("10.42.0.1");
   });

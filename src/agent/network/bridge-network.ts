@@ -12,6 +12,8 @@ export interface BridgeNetworkSpec {
   name: string;
   bridge: string;
   podCidr: string;
+  /** The cluster it belongs to (its io.bramble.cluster label). */
+  clusterId?: string;
 }
 
 /** The pod gateway: the first address of the podCIDR, as flannel and Docker use. */
@@ -30,6 +32,14 @@ export function mismatch(info: NetworkInfo, want: BridgeNetworkSpec): string | u
 export async function ensureBridgeNetwork(runtime: ContainerRuntime, want: BridgeNetworkSpec, log: Logger): Promise<string> {
   const gateway = gatewayOf(want.podCidr);
   const existing = await runtime.inspectNetwork(want.name);
+  const owner = existing?.labels[LABELS.cluster];
+  if (owner && want.clusterId && owner !== want.clusterId) {
+    // Another cluster's node runs on this machine: the network's name, its bridge, the routes and
+    // iptables chains are per machine, so taking it over would cut that cluster's pods off.
+    throw new Error(
+      `the Docker network ${want.name} belongs to another bramble cluster on this machine (${owner}); two clusters cannot both run a pod network here — run this one with --flannel-backend=none, or stop the other (bramble reset --data-dir <its data dir>)`,
+    );
+  }
   if (existing) {
     const why = mismatch(existing, want);
     if (!why) {
@@ -46,7 +56,7 @@ export async function ensureBridgeNetwork(runtime: ContainerRuntime, want: Bridg
     subnet: want.podCidr,
     gateway,
     bridge: want.bridge,
-    labels: { [LABELS.managed]: "true" },
+    labels: { [LABELS.managed]: "true", ...(want.clusterId ? { [LABELS.cluster]: want.clusterId } : {}) },
     options: { [MASQUERADE_OPTION]: "false" },
   });
   log.info("created the pod network", { network: want.name, bridge: want.bridge, subnet: want.podCidr, gateway });

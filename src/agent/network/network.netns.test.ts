@@ -170,10 +170,14 @@ describe.skipIf(!canRun)("pod network on a real kernel (namespaces bpn-*)", () =
 
   test("resetPodNetwork removes bramble's routes, rule, table and chains, and nothing else", async () => {
     await nets[1]!.stop();
+    // Someone else's route in table 98 (another program may use that number too) stays.
+    await inNs(NS.n2, "ip -4 route add 198.51.100.0/24 dev lo table 98");
+    expect(await inNs(NS.n2, "ip -4 route show table 98 proto 98")).toContain("10.43.0.0/16 dev lo");
     const summary = await resetPodNetwork({ run: inNetns(NS.n2) });
     expect(summary).toBe("pod network: removed 1 routes, 3 service-range routes/rules, 2 iptables chains");
     expect(await inNs(NS.n2, "ip -4 route show proto 98")).toBe("");
-    expect(await inNs(NS.n2, "ip -4 route show table 98")).toBe("");
+    expect(await inNs(NS.n2, "ip -4 route show table 98 proto 98")).toBe("");
+    expect(await inNs(NS.n2, "ip -4 route show table 98")).toBe("198.51.100.0/24 dev lo scope link \n");
     expect(await inNs(NS.n2, "ip -4 rule show")).not.toContain("lookup 98");
     const saved = (await inNs(NS.n2, "iptables-save")).split("\n").filter((l) => !l.startsWith("#"));
     expect(saved.join("\n")).not.toContain("BRAMBLE");

@@ -36,7 +36,7 @@ const host = new FakeHost();
 
 const startParts = async () => {
   net = await startPodNetwork({ client: api.client, runtime: rt!, nodeName: NODE, nodeIp: "127.0.0.1", cluster: { ...DEFAULT_CLUSTER_NETWORK, clusterCidr: CLUSTER_CIDR }, run: host.run, log, dockerNetwork: NETWORK, bridge: `bpn-br-${suffix}` });
-  kubelet = await startKubelet(api.client, rt!, { nodeName: NODE, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", podNetwork: net.dockerNetwork, relistIntervalMs: 300 });
+  kubelet = await startKubelet(api.client, rt!, { nodeName: NODE, clusterId: `sha256:${"e".repeat(64)}`, dataDir, apiServerHost: "10.43.0.1", apiServerPort: 443, caCertPem: "CA", nodeIP: "127.0.0.1", podNetwork: net.dockerNetwork, relistIntervalMs: 300 });
 };
 const stopParts = async () => {
   await kubelet?.stop();

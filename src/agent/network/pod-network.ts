@@ -22,6 +22,8 @@ import { ensureServiceRoutes, removeServiceRoutes } from "./service-route";
 export interface PodNetworkOptions {
   client: KubeClient;
   runtime: ContainerRuntime;
+  /** The cluster's identity: its Docker network carries it, another cluster's is never taken over. */
+  clusterId?: string;
   nodeName: string;
   nodeIp: string;
   cluster: ClusterNetwork;
@@ -122,7 +124,7 @@ export async function startPodNetwork(o: PodNetworkOptions): Promise<PodNetwork>
     const slow = setInterval(() => log.warn("waiting for the control plane to give this node a podCIDR; is --cluster-cidr full?", { node: o.nodeName, clusterCIDR: o.cluster.clusterCidr }), 30_000);
     podCidr = await podCidrSet.finally(() => clearInterval(slow));
 
-    const gateway = await ensureBridgeNetwork(o.runtime, { name: dockerNetwork, bridge, podCidr }, log);
+    const gateway = await ensureBridgeNetwork(o.runtime, { name: dockerNetwork, bridge, podCidr, clusterId: o.clusterId }, log);
     const hostSetup = async () => {
       await mustRun(run, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
       await applyPodNetRules(run, o.cluster.clusterCidr);

@@ -65,16 +65,17 @@ async function listServiceRoutes(run: CommandRunner): Promise<RouteEntry[]> {
   return main.filter((r) => r.type === "unreachable");
 }
 
-/** Removes the unreachable routes, bramble's table and its rules; returns how many things went. */
+/** Removes the unreachable routes, bramble's routes in its table and its rules; returns how many things went. */
 export async function removeServiceRoutes(run: CommandRunner): Promise<number> {
   let removed = 0;
   for (const r of await listServiceRoutes(run)) {
     if ((await run(["ip", "-4", "route", "del", "unreachable", r.dst, "proto", P])).code === 0) removed++;
   }
+  // Only bramble's routes in its table (proto 98): a route someone else put in table 98 stays.
   // A table that never existed makes ip print "[" and fail: nothing to flush then.
-  const shown = await run(["ip", "-j", "-4", "route", "show", "table", T]);
+  const shown = await run(["ip", "-j", "-4", "route", "show", "table", T, "proto", P]);
   const table = shown.code === 0 ? parseRouteJson(shown.stdout) : [];
-  if (table.length && (await run(["ip", "-4", "route", "flush", "table", T])).code === 0) removed += table.length;
+  if (table.length && (await run(["ip", "-4", "route", "flush", "table", T, "proto", P])).code === 0) removed += table.length;
   // `ip rule del priority N` deletes one rule per call; stop when none is left (or after a bound).
   for (let i = 0; i < 16; i++) {
     if ((await run(["ip", "-4", "rule", "del", "priority", PRIO, "lookup", T])).code !== 0) break;

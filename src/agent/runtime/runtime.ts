@@ -7,6 +7,12 @@ import type { Readable } from "node:stream";
 /** Labels bramble puts on every container it makes; adoption and cleanup rely on them. */
 export const LABELS = {
   managed: "io.bramble.managed",
+  /**
+   * The cluster a container or network belongs to (see kubelet/names.ts clusterIdOf): one Docker
+   * engine may serve nodes of several clusters, and a node name alone (the hostname, by default)
+   * does not tell them apart.
+   */
+  cluster: "io.bramble.cluster",
   podUid: "io.bramble.pod.uid",
   podName: "io.bramble.pod.name",
   podNamespace: "io.bramble.pod.namespace",
