@@ -281,8 +281,7 @@ function queryParams(rng: Rng, method: string, forceWatch: boolean): { query: st
     if (rng.chance(0.1)) add("resourceVersionMatch", ["NotOlderThan", "Exact", "bogus"]);
     if (rng.chance(0.1)) add("allowWatchBookmarks", ["true", "false", "maybe"]);
     if (rng.chance(0.1)) add("sendInitialEvents", ["true", "false", "x"]);
-    if (isWatch) q.set("timeoutSeconds", String(WATCH_TIMEOUT_S));
-    else if (rng.chance(0.05)) add("timeoutSeconds", ["-5", "abc", "1"]);
+    if (!isWatch && rng.chance(0.05)) add("timeoutSeconds", ["-5", "abc", "1"]);
   }
   if (method !== "GET") {
     if (rng.chance(0.2)) add("dryRun", ["All", "all", "bogus", ""]);
@@ -296,8 +295,11 @@ function queryParams(rng: Rng, method: string, forceWatch: boolean): { query: st
   }
   if (rng.chance(0.05)) add("pretty", ["true", "1"]);
   if (rng.chance(0.03)) q.append(rng.pick(["", "=", "%", "a[b]"]), rng.pick(["", "%zz"]));
-  let query = q.toString();
-  if (rng.chance(0.02)) query += rng.pick(["&%zz", "&limit=1&limit=2", "&&&", "&watch"]);
+  const tail = rng.chance(0.02) ? rng.pick(["&%zz", "&limit=1&limit=2", "&&&", "&watch"]) : "";
+  // A bare `watch` is a watch, as upstream reads booleans: it gets the same bounded timeout.
+  if (tail === "&watch") isWatch = true;
+  if (method === "GET" && isWatch) q.set("timeoutSeconds", String(WATCH_TIMEOUT_S));
+  const query = q.toString() + tail;
   return { query: query ? `?${query}` : "", isWatch: isWatch || /(^|&|\?)watch(=|&|$)/.test(query) };
 }
 

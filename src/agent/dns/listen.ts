@@ -30,6 +30,17 @@ const TCP_MAX_BUFFER = 70_000;
 
 /** Binds UDP then TCP on the UDP socket's port (port 0 picks one). Throws when either cannot bind. */
 export async function listenDns(address: string, port: number, handle: Handler): Promise<Listening> {
+  // With port 0 the UDP port is free for UDP only: another process may hold it for TCP. Pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await listenDnsOnce(address, port, handle);
+    } catch (e) {
+      if (port !== 0 || attempt >= 5 || (e as { code?: string }).code !== "EADDRINUSE") throw e;
+    }
+  }
+}
+
+async function listenDnsOnce(address: string, port: number, handle: Handler): Promise<Listening> {
   const udp = await Bun.udpSocket({
     hostname: address,
     port,
