@@ -1,14 +1,15 @@
 // Request bodies: size limit, JSON or YAML, and typed decoding against a resource's schema with
 // upstream's three fieldValidation modes (Strict rejects unknown fields, Warn and Ignore drop them).
+// The limits themselves (body, object, YAML aliases) are in limits.ts.
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
-import { ApiError, badRequest, tooLarge, unsupportedMediaType, type FieldError } from "../../api/errors";
+import { ApiError, badRequest, unsupportedMediaType, type FieldError } from "../../api/errors";
+import { bodyTooLarge, checkExpansion, MAX_BODY_BYTES } from "./limits";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
-/** Upstream's limit for a request body. */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+export { MAX_BODY_BYTES } from "./limits";
 
 export async function readBody(req: Request): Promise<string> {
   const bytes = await readBytes(req);
@@ -22,7 +23,7 @@ export async function readBody(req: Request): Promise<string> {
 /** The raw body, within the size limit (protobuf bodies are binary). */
 export async function readBytes(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+  if (declared > MAX_BODY_BYTES) throw bodyTooLarge();
   try {
     // Read chunk by chunk: a chunked body (no Content-Length) is cut off at the limit instead of
     // being buffered whole first.
@@ -31,7 +32,7 @@ export async function readBytes(req: Request): Promise<Uint8Array> {
     let size = 0;
     for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge();
       chunks.push(chunk);
     }
     return Buffer.concat(chunks, size);
@@ -55,15 +56,21 @@ export async function parseBody(req: Request, allowed = ["application/json", "ap
 }
 
 export function parseText(text: string, type: string): unknown {
+  const yaml = type.endsWith("yaml");
+  let value: unknown;
   try {
-    if (type.endsWith("yaml")) {
+    if (yaml) {
       const docs = Bun.YAML.parse(text);
-      return Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
-    }
-    return JSON.parse(text);
+      value = Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
+    } else return JSON.parse(text);
   } catch (e) {
-    throw badRequest(`the body of the request could not be decoded as ${type.endsWith("yaml") ? "YAML" : "JSON"}: ${(e as Error).message}`);
+    throw badRequest(`the body of the request could not be decoded as ${yaml ? "YAML" : "JSON"}: ${(e as Error).message}`);
   }
+  // JSON decodes to a tree no bigger than its text; YAML's aliases can make a graph whose tree
+  // is far bigger. Measure it without expanding it, then give the caller a plain tree (once it
+  // is known to be small), so no two places of the object are the same JS value.
+  if (checkExpansion(value).aliased) value = JSON.parse(JSON.stringify(value));
+  return value;
 }
 
 export const patchMediaType = mediaType;
@@ -94,6 +101,37 @@ export function fieldPath(pointer: string): string {
   return out;
 }
 
+/**
+ * Removes unknown fields. TypeBox's Value.Clean keeps a key that names something on
+ * Object.prototype ("__proto__", "constructor", "toString", ...: it asks `key in properties`),
+ * so whatever the checker still reports as unknown afterwards is deleted by its path. Each
+ * round removes at least one key or gives up, so this ends.
+ */
+function prune(schema: TSchema, obj: object, checker: TypeCheck<TSchema>) {
+  Value.Clean(schema, obj);
+  for (;;) {
+    const left = [...checker.Errors(obj)].filter((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
+    if (!left.length) return;
+    let removed = 0;
+    for (const err of left) if (deleteAt(obj, err.path)) removed++;
+    // A field that cannot be reached by its path is refused rather than kept.
+    if (!removed) throw badRequest(`strict decoding error: ${left.map((e) => `unknown field "${fieldPath(e.path)}"`).join(", ")}`);
+  }
+}
+
+/** Deletes the own property a JSON pointer names; false when the path does not resolve. */
+function deleteAt(root: object, pointer: string): boolean {
+  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const last = parts.pop();
+  let at: unknown = root;
+  for (const part of parts) {
+    if (at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, part)) return false;
+    at = (at as Record<string, unknown>)[part];
+  }
+  if (last === undefined || at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, last)) return false;
+  return delete (at as Record<string, unknown>)[last];
+}
+
 export interface Decoded {
   warnings: string[];
   /** Required fields that are missing: reported as 422 Invalid together with semantic validation. */
@@ -122,7 +160,7 @@ export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidatio
   }
   if (unknown.length) {
     if (mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
-    Value.Clean(schema, obj);
+    prune(schema, obj, checker);
     if (mode === "Warn") result.warnings.push(...new Set(unknown.map((f) => `unknown field "${f}"`)));
   }
   if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);

@@ -67,9 +67,10 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
 /**
  * A patch without a resourceVersion is applied to whatever is stored: a conflict (another write
  * got in between) is retried on the fresh object, as upstream's GuaranteedUpdate does, for as
- * long as it keeps losing races (one winner per group commit), within a bound.
+ * long as it keeps losing races (one winner per group commit), within a bound. The scale
+ * subresource does the same (handlers/subresources.ts).
  */
-const PATCH_RETRY_MS = 10_000;
+export const WRITE_RETRY_MS = 10_000;
 
 export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
   const type = patchMediaType(req);
@@ -80,7 +81,7 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
   const mode = fieldValidationOf(url);
   const dryRun = isDryRun(url);
   const patch = parseText(await readBody(req), "application/json");
-  const deadline = Date.now() + PATCH_RETRY_MS;
+  const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
     const current = ctx.objects.get(def, namespace, name);
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
