@@ -74,7 +74,8 @@ export function decodeMessage(buf: Uint8Array, key: string, hooks: DecodeHooks, 
       expectWire(wire, WIRE_LEN, key, def);
       const [k, v] = readMapEntry(r, def, hooks, depth);
       const m = (out[def.name] ??= {}) as Record<string, unknown>;
-      m[String(k)] = v;
+      // defineProperty: a "__proto__" key is data (then validated like any key), never a prototype.
+      Object.defineProperty(m, String(k), { value: v, writable: true, enumerable: true, configurable: true });
     } else if (def.inline) {
       expectWire(wire, WIRE_LEN, key, def);
       inlined.push(decodeMessage(r.bytes(), def.type, hooks, depth + 1) as Record<string, unknown>);

@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { ApiError } from "../../api/errors";
+import { deployments } from "../../api/resources/deployment";
+import { decodeObject, parseText } from "./body";
+
+const failure = (f: () => unknown): ApiError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError);
+    return e as ApiError;
+  }
+  throw new Error("expected an ApiError");
+};
+
+/** A Deployment as JSON text with `key` (an own member, as JSON.parse makes it) at the top, in metadata and in a container. */
+const withKey = (key: string) =>
+  JSON.parse(`{"apiVersion":"apps/v1","kind":"Deployment","${key}":{"polluted":1},"metadata":{"name":"d","${key}":{"polluted":1}},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i","${key}":{"polluted":1}}]}}}}`);
+
+describe("unknown fields named like Object.prototype members", () => {
+  const keys = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+
+  test("Warn and Ignore remove them at the top and nested, Warn says so", () => {
+    for (const key of keys) {
+      const obj = withKey(key);
+      expect(decodeObject(obj, deployments.schema, "Warn").warnings).toEqual([
+        `unknown field "${key}"`,
+        `unknown field "metadata.${key}"`,
+        `unknown field "spec.template.spec.containers[0].${key}"`,
+      ]);
+      expect(JSON.stringify(obj)).not.toContain(key);
+      const ignored = withKey(key);
+      expect(decodeObject(ignored, deployments.schema, "Ignore").warnings).toEqual([]);
+      expect(JSON.stringify(ignored)).not.toContain(key);
+      expect(Object.getPrototypeOf(ignored.metadata)).toBe(Object.prototype);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test("Strict reports them as unknown fields like any other", () => {
+    const e = failure(() => decodeObject(withKey("__proto__"), deployments.schema, "Strict"));
+    expect(e.code).toBe(400);
+    expect(e.message).toBe('strict decoding error: unknown field "__proto__", unknown field "metadata.__proto__", unknown field "spec.template.spec.containers[0].__proto__"');
+  });
+});
+
+describe("YAML bodies", () => {
+  test("aliases are unshared once measured", () => {
+    const v = parseText("a: &x {k: [1]}\nb: *x\n", "application/yaml") as Record<string, { k: number[] }>;
+    expect(v.a).toEqual(v.b);
+    expect(v.a).not.toBe(v.b);
+  });
+
+  test("a billion-laughs body is 400 in go-yaml's words", () => {
+    const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i <= 5; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(", ")}]`);
+    const e = failure(() => parseText(lines.join("\n"), "application/yaml"));
+    expect(e.code).toBe(400);
+    expect(e.message).toBe("yaml: document contains excessive aliasing");
+  });
+});
