@@ -37,7 +37,7 @@ interface Answer {
   headers: Headers;
 }
 
-async function send(method: string, path: string, body?: BodyInit, contentType = JSON_TYPE, extra: Record<string, string> = {}): Promise<Answer> {
+async function send(method: string, path: string, body?: RequestInit["body"], contentType = JSON_TYPE, extra: Record<string, string> = {}): Promise<Answer> {
   const r = await s.fetch(path, { method, body, headers: { "content-type": contentType, ...extra } });
   const text = await r.text();
   let parsed: unknown = text;
@@ -80,7 +80,7 @@ const deployment = (name: string, replicas = 1) => ({
   spec: {
     replicas,
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "busybox" } as { name: string; image: string; args?: string[] }] } },
   },
 });
 
@@ -257,5 +257,74 @@ describe("an object is at most 1.5 MiB once decoded", () => {
     // One copy (1.2 MB) is fine.
     expect((await send("PATCH", `${DEPLOYMENTS}/copies?dryRun=All`, JSON.stringify(twice.slice(0, 1)), JSON_PATCH)).status).toBe(200);
     expect((await get(`${DEPLOYMENTS}/copies`)).body.metadata.generation).toBe(1);
+  });
+});
+
+describe("__proto__ and constructor members in patches never reach the stored object", () => {
+  const BAD = [
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    '{"metadata":{"__proto__":{"polluted":"yes"}}}',
+    '{"spec":{"template":{"spec":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}}}}',
+  ];
+  const unknownOf: Record<string, string[]> = {
+    [BAD[0]!]: ["__proto__"],
+    [BAD[1]!]: ["constructor"],
+    [BAD[2]!]: ["metadata.__proto__"],
+    [BAD[3]!]: ["spec.template.spec.__proto__", "spec.template.spec.constructor"],
+  };
+
+  test("merge and strategic patches: dropped with a warning, or refused under Strict", async () => {
+    const created = await send("POST", DEPLOYMENTS, JSON.stringify(deployment("proto")));
+    expect(created.status).toBe(201);
+    for (const type of [MERGE, STRATEGIC]) {
+      for (const body of BAD) {
+        const fields = unknownOf[body]!;
+        // The patch changes a label too, so a write happens and its result can be read back.
+        // (JSON.parse and spreading keep "__proto__" as an own member, as a client sends it.)
+        const parsed = JSON.parse(body);
+        parsed.metadata = { ...(parsed.metadata ?? {}), labels: { round: `${type.length}-${BAD.indexOf(body)}` } };
+        const withProto = JSON.stringify(parsed);
+        expect(withProto).toContain(body.includes("__proto__") ? '"__proto__":{"polluted":"yes"}' : '"constructor":{"prototype"');
+        const strict = await send("PATCH", `${DEPLOYMENTS}/proto?fieldValidation=Strict`, withProto, type);
+        expectStatus(strict, 400, "BadRequest", `strict decoding error: ${fields.map((f) => `unknown field "${f}"`).join(", ")}`);
+        const warned = await send("PATCH", `${DEPLOYMENTS}/proto`, withProto, type);
+        expect(warned.status).toBe(200);
+        expect(warned.headers.get("warning")).toBe(fields.map((f) => `299 - "unknown field \\"${f}\\""`).join(", "));
+        const stored = await s.fetch(`${DEPLOYMENTS}/proto`).then((r) => r.text());
+        expect(stored).not.toContain("__proto__");
+        expect(stored).not.toContain("constructor");
+        expect(stored).not.toContain("polluted");
+      }
+    }
+  });
+
+  test("JSON patch: paths through __proto__ or constructor are refused, nothing written", async () => {
+    const rv = (await get(`${DEPLOYMENTS}/proto`)).body.metadata.resourceVersion;
+    const cases: [unknown[], number, string, string][] = [
+      [[{ op: "add", path: "/__proto__/polluted", value: "yes" }], 422, "Invalid", 'add operation does not apply: doc is missing path: "/__proto__/polluted"'],
+      [[{ op: "add", path: "/constructor/prototype/polluted", value: "yes" }], 422, "Invalid", 'add operation does not apply: doc is missing path: "/constructor/prototype/polluted"'],
+      [[{ op: "replace", path: "/metadata/constructor", value: "yes" }], 422, "Invalid", 'replace operation does not apply: doc is missing path: "/metadata/constructor"'],
+      [
+        [{ op: "add", path: "/metadata/__proto__", value: { polluted: "yes" } }],
+        400,
+        "BadRequest",
+        'invalid JSON patch: operation 0 ({"op":"add","path":"/metadata/__proto__","value":{"polluted":"yes"}}) goes through "__proto__" or "constructor/prototype", which are not allowed in a path',
+      ],
+    ];
+    for (const [ops, code, reason, message] of cases) expectStatus(await send("PATCH", `${DEPLOYMENTS}/proto`, JSON.stringify(ops), JSON_PATCH), code, reason, message);
+    // A member called "constructor" added by a patch is an unknown field like any other.
+    const add = JSON.stringify([{ op: "add", path: "/metadata/constructor", value: { prototype: { polluted: "yes" } } }]);
+    expectStatus(await send("PATCH", `${DEPLOYMENTS}/proto?fieldValidation=Strict`, add, JSON_PATCH), 400, "BadRequest", 'strict decoding error: unknown field "metadata.constructor"');
+    expect((await get(`${DEPLOYMENTS}/proto`)).body.metadata.resourceVersion).toBe(rv);
+  });
+
+  test("where a key is data (a ConfigMap's), __proto__ is stored as an ordinary key", async () => {
+    expect((await send("POST", "/api/v1/namespaces/default/configmaps", JSON.stringify({ metadata: { name: "proto-data" }, data: { a: "b" } }))).status).toBe(201);
+    const patched = await send("PATCH", "/api/v1/namespaces/default/configmaps/proto-data", '{"data":{"__proto__":"value","constructor":"c"}}', MERGE);
+    expect(patched.status).toBe(200);
+    const stored = JSON.parse(await s.fetch("/api/v1/namespaces/default/configmaps/proto-data").then((r) => r.text()));
+    expect(Object.keys(stored.data)).toEqual(["a", "__proto__", "constructor"]);
+    expect(stored.data.__proto__).toBe("value");
   });
 });
