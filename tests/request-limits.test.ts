@@ -328,3 +328,69 @@ describe("__proto__ and constructor members in patches never reach the stored ob
     expect(stored.data.__proto__).toBe("value");
   });
 });
+
+describe("scale and status right after create: writes without a resourceVersion redo themselves on conflict", () => {
+  const RS = "/apis/apps/v1/namespaces/default/replicasets";
+  const replicaSet = (name: string) => ({ ...deployment(name), kind: "ReplicaSet" });
+
+  test("concurrent PATCHes of deployments/scale and replicasets/scale right after create all succeed", async () => {
+    for (const [collection, make] of [[DEPLOYMENTS, deployment], [RS, replicaSet]] as const) {
+      for (let round = 0; round < 3; round++) {
+        const name = `scale-${collection === RS ? "rs" : "deploy"}-${round}`;
+        expect((await send("POST", collection, JSON.stringify(make(name)))).status).toBe(201);
+        const wanted = [2, 3, 4, 5, 6, 7, 8, 9];
+        const answers = await Promise.all(
+          wanted.map((n, i) => send("PATCH", `${collection}/${name}/scale`, JSON.stringify({ spec: { replicas: n } }), i % 2 ? MERGE : STRATEGIC)),
+        );
+        expect(answers.map((a) => `${a.status} ${a.body?.message ?? ""}`)).toEqual(wanted.map(() => "200 "));
+        for (const [i, a] of answers.entries()) expect({ kind: a.body.kind, replicas: a.body.spec.replicas }).toEqual({ kind: "Scale", replicas: wanted[i] });
+        expect(wanted).toContain((await get(`${collection}/${name}`)).body.spec.replicas);
+        // PUT without a resourceVersion behaves the same.
+        const puts = await Promise.all(wanted.map((n) => send("PUT", `${collection}/${name}/scale`, JSON.stringify({ apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name }, spec: { replicas: n } }))));
+        expect(puts.map((a) => a.status)).toEqual(wanted.map(() => 200));
+      }
+    }
+  });
+
+  test("a scale write that names a stale resourceVersion is still 409", async () => {
+    const created = await send("POST", DEPLOYMENTS, JSON.stringify(deployment("scale-pinned")));
+    const stale = created.body.metadata.resourceVersion;
+    expect((await send("PATCH", `${DEPLOYMENTS}/scale-pinned/scale`, JSON.stringify({ spec: { replicas: 2 } }), MERGE)).status).toBe(200);
+    const conflict = `Operation cannot be fulfilled on deployments.apps "scale-pinned": the object has been modified; please apply your changes to the latest version and try again`;
+    expectStatus(await send("PATCH", `${DEPLOYMENTS}/scale-pinned/scale`, JSON.stringify({ metadata: { resourceVersion: stale }, spec: { replicas: 5 } }), MERGE), 409, "Conflict", conflict);
+    expectStatus(await send("PUT", `${DEPLOYMENTS}/scale-pinned/scale`, JSON.stringify({ metadata: { name: "scale-pinned", resourceVersion: stale }, spec: { replicas: 5 } })), 409, "Conflict", conflict);
+    expect((await get(`${DEPLOYMENTS}/scale-pinned`)).body.spec.replicas).toBe(2);
+  });
+
+  test("concurrent status PATCHes right after create succeed for every kind with a status", async () => {
+    const kinds: [string, (name: string) => object, (i: number) => object][] = [
+      [PODS, (n) => pod(n), (i) => ({ status: { message: `m-${i}` } })],
+      [DEPLOYMENTS, (n) => deployment(n), (i) => ({ status: { observedGeneration: i + 1 } })],
+      [RS, (n) => replicaSet(n), (i) => ({ status: { observedGeneration: i + 1 } })],
+      ["/apis/apps/v1/namespaces/default/daemonsets", (n) => ({ ...deployment(n), kind: "DaemonSet", spec: { ...deployment(n).spec, replicas: undefined } }), (i) => ({ status: { observedGeneration: i + 1 } })],
+      ["/api/v1/namespaces/default/services", (n) => ({ metadata: { name: n }, spec: { ports: [{ port: 80 }] } }), (i) => ({ status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i + 1}` }] } } })],
+      ["/api/v1/nodes", (n) => ({ metadata: { name: n } }), (i) => ({ status: { volumesInUse: [`v-${i}`] } })],
+      ["/api/v1/namespaces", (n) => ({ metadata: { name: n } }), (i) => ({ status: { conditions: [{ type: "Test", status: "True", message: `m-${i}` }] } })],
+    ];
+    for (const [collection, make, status] of kinds) {
+      const name = `status-${collection.split("/").pop()}`;
+      const created = await send("POST", collection, JSON.stringify(make(name)));
+      expect({ collection, status: created.status }).toEqual({ collection, status: 201 });
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => send("PATCH", `${collection}/${name}/status`, JSON.stringify(status(i)), i % 2 ? MERGE : STRATEGIC)));
+      expect({ collection, answers: answers.map((a) => `${a.status} ${a.body?.message ?? ""}`) }).toEqual({ collection, answers: answers.map(() => "200 ") });
+    }
+  });
+
+  test("kubectl scale right after kubectl create", async () => {
+    for (let i = 0; i < 3; i++) {
+      const name = `kubectl-scale-${i}`;
+      const manifest = JSON.stringify(deployment(name));
+      const created = await s.kubectlWith({ stdin: manifest }, "create", "-f", "-");
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const scaled = await s.kubectl("scale", `deployment/${name}`, "--replicas=3");
+      expect({ code: scaled.code, stdout: scaled.stdout.trim(), stderr: scaled.stderr }).toEqual({ code: 0, stdout: `deployment.apps/${name} scaled`, stderr: "" });
+      expect((await get(`${DEPLOYMENTS}/${name}`)).body.spec.replicas).toBe(3);
+    }
+  });
+});
