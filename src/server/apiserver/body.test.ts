@@ -58,4 +58,13 @@ describe("YAML bodies", () => {
     expect(e.code).toBe(400);
     expect(e.message).toBe("yaml: document contains excessive aliasing");
   });
+
+  test("one that Bun's own parser already refuses gets the same answer", () => {
+    const wide = (n: number) => Array(100).fill(n ? `*a${n - 1}` : "x").join(", ");
+    const text = `a0: &a0 [${wide(0)}]\na1: &a1 [${wide(1)}]\na2: &a2 [${wide(2)}]\na3: &a3 [${wide(3)}]\n`;
+    expect(() => Bun.YAML.parse(text)).toThrow(/Excessive aliasing/);
+    const e = failure(() => parseText(text, "application/yaml"));
+    expect(e.code).toBe(400);
+    expect(e.message).toBe("yaml: document contains excessive aliasing");
+  });
 });
