@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../api/errors";
+import { configMaps } from "../../api/resources/configmap";
 import { deployments } from "../../api/resources/deployment";
-import { decodeObject, parseText } from "./body";
+import { pods } from "../../api/resources/pod";
+import { decodeObject, MAX_DECODE_ERRORS, parseText } from "./body";
 
 const failure = (f: () => unknown): ApiError => {
   try {
@@ -41,6 +43,25 @@ describe("unknown fields named like Object.prototype members", () => {
     const e = failure(() => decodeObject(withKey("__proto__"), deployments.schema, "Strict"));
     expect(e.code).toBe(400);
     expect(e.message).toBe('strict decoding error: unknown field "__proto__", unknown field "metadata.__proto__", unknown field "spec.template.spec.containers[0].__proto__"');
+  });
+
+  test("where the schema takes any key (a ConfigMap's data) they are data and stay", () => {
+    const cm = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"__proto__":"v","constructor":"w"},"extra":1,"__proto__":{"x":1}}');
+    expect(decodeObject(cm, configMaps.schema, "Warn").warnings).toEqual(['unknown field "extra"', 'unknown field "__proto__"']);
+    expect(JSON.stringify(cm)).toBe('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"__proto__":"v","constructor":"w"}}');
+  });
+});
+
+describe("decoding errors are bounded", () => {
+  test("a body of many small wrong items is refused after the first 1000 errors, cheaply", () => {
+    const env = Array.from({ length: 100_000 }, () => ({ n: 1 }));
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i", env }] } };
+    const started = performance.now();
+    const e = failure(() => decodeObject(pod, pods.schema, "Warn"));
+    expect(e.code).toBe(400);
+    expect(e.message).toStartWith(`the object could not be decoded: more than ${MAX_DECODE_ERRORS} errors, the first: unknown field "spec.containers[0].env[0].n"`);
+    // Not a timed assertion: the printed figure is for the reader (100,000 errors took seconds and gigabytes).
+    console.log(`refused after ${MAX_DECODE_ERRORS} of 200,000 errors in ${(performance.now() - started).toFixed(0)} ms`);
   });
 });
 

@@ -86,6 +86,9 @@ export function fieldValidationOf(url: URL): FieldValidation {
   return v;
 }
 
+/** How many decoding errors are looked at before an object is refused as beyond repair. */
+export const MAX_DECODE_ERRORS = 1000;
+
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 const checkerFor = (schema: TSchema) => {
   let c = compiled.get(schema);
@@ -103,35 +106,20 @@ export function fieldPath(pointer: string): string {
   return out;
 }
 
-/**
- * Removes unknown fields. TypeBox's Value.Clean keeps a key that names something on
- * Object.prototype ("__proto__", "constructor", "toString", ...: it asks `key in properties`),
- * so whatever the checker still reports as unknown afterwards is deleted by its path. Each
- * round removes at least one key or gives up, so this ends.
- */
-function prune(schema: TSchema, obj: object, checker: TypeCheck<TSchema>) {
-  Value.Clean(schema, obj);
-  for (;;) {
-    const left = [...checker.Errors(obj)].filter((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
-    if (!left.length) return;
-    let removed = 0;
-    for (const err of left) if (deleteAt(obj, err.path)) removed++;
-    // A field that cannot be reached by its path is refused rather than kept.
-    if (!removed) throw badRequest(`strict decoding error: ${left.map((e) => `unknown field "${fieldPath(e.path)}"`).join(", ")}`);
-  }
-}
+const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+const unescapePointer = (part: string) => part.replace(/~1/g, "/").replace(/~0/g, "~");
+const lastSegment = (pointer: string) => unescapePointer(pointer.slice(pointer.lastIndexOf("/") + 1));
 
-/** Deletes the own property a JSON pointer names; false when the path does not resolve. */
-function deleteAt(root: object, pointer: string): boolean {
-  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+/** Deletes the own property a JSON pointer names, if the path resolves through own properties. */
+function deleteAt(root: object, pointer: string) {
+  const parts = pointer.split("/").slice(1).map(unescapePointer);
   const last = parts.pop();
   let at: unknown = root;
   for (const part of parts) {
-    if (at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, part)) return false;
+    if (at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, part)) return;
     at = (at as Record<string, unknown>)[part];
   }
-  if (last === undefined || at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, last)) return false;
-  return delete (at as Record<string, unknown>)[last];
+  if (last !== undefined && at !== null && typeof at === "object" && Object.prototype.hasOwnProperty.call(at, last)) delete (at as Record<string, unknown>)[last];
 }
 
 export interface Decoded {
@@ -150,21 +138,31 @@ export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidatio
   const checker = checkerFor(schema);
   if (checker.Check(obj)) return result;
   const unknown: string[] = [];
+  const unknownPointers: string[] = [];
   const wrongType: string[] = [];
+  let errors = 0;
   for (const err of checker.Errors(obj)) {
+    // TypeBox spends microseconds and kilobytes on each error: a body of many small wrong
+    // items must not cost seconds and gigabytes. Past the cap the object is refused outright.
+    if (++errors > MAX_DECODE_ERRORS)
+      throw badRequest(`the object could not be decoded: more than ${MAX_DECODE_ERRORS} errors, the first: ${[...unknown.map((f) => `unknown field "${f}"`), ...wrongType, ...result.missing.map((m) => `${m.field}: Required value`)].slice(0, 10).join("; ")}`);
     if (err.type === ValueErrorType.ObjectAdditionalProperties) {
       unknown.push(fieldPath(err.path)); // the path names the unexpected property itself
+      unknownPointers.push(err.path);
     } else if (err.type === ValueErrorType.ObjectRequiredProperty) {
       result.missing.push({ field: fieldPath(err.path), type: "Required", message: "Required value" });
     } else {
       wrongType.push(`${fieldPath(err.path) || "<root>"}: ${err.message}`);
     }
   }
+  if (unknown.length && mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
+  if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
   if (unknown.length) {
-    if (mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
-    prune(schema, obj, checker);
+    Value.Clean(schema, obj);
+    // Value.Clean asks `key in schema.properties`, true for every name on Object.prototype
+    // ("__proto__", "constructor", "toString", ...): such keys survive it and go by their path.
+    for (const pointer of unknownPointers) if (PROTOTYPE_NAMES.has(lastSegment(pointer))) deleteAt(obj, pointer);
     if (mode === "Warn") result.warnings.push(...new Set(unknown.map((f) => `unknown field "${f}"`)));
   }
-  if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
   return result;
 }
