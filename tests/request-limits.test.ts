@@ -8,6 +8,7 @@
 //   conflict (a controller writing status right after a create), as on the main resource.
 // Every refusal is checked for its exact status, reason and message, and for writing nothing.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { startTestServer, type TestServer } from "./helpers/server";
 
 setDefaultTimeout(60_000);
@@ -257,6 +258,26 @@ describe("an object is at most 1.5 MiB once decoded", () => {
     // One copy (1.2 MB) is fine.
     expect((await send("PATCH", `${DEPLOYMENTS}/copies?dryRun=All`, JSON.stringify(twice.slice(0, 1)), JSON_PATCH)).status).toBe(200);
     expect((await get(`${DEPLOYMENTS}/copies`)).body.metadata.generation).toBe(1);
+  });
+});
+
+describe("decoding a body costs what the body is worth", () => {
+  test("3 MB of small wrong items is refused after the first 1000 errors, with server RSS bounded", async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.proc.pid}/status`, "utf8"))![1]) / 1024;
+    const before = rss();
+    const env = Array.from({ length: 370_000 }, () => ({ n: 1 }));
+    const body = JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "many-errors" }, spec: { containers: [{ name: "c", image: "busybox", env }] } });
+    expect(body.length).toBeLessThan(3 * MiB);
+    for (let i = 0; i < 3; i++) {
+      const a = await send("POST", PODS, body);
+      expect({ status: a.status, reason: a.body.reason }).toEqual({ status: 400, reason: "BadRequest" });
+      expect(a.body.message).toStartWith('the object could not be decoded: more than 1000 errors, the first: unknown field "spec.containers[0].env[0].n"');
+    }
+    const after = rss();
+    console.log(`server RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after three 3 MB bodies of 740,000 errors each`);
+    // Every error collected, this took 1.9 GB; the bound leaves room for a noisy machine.
+    expect(after - before).toBeLessThan(1024);
+    await expectAbsent(`${PODS}/many-errors`);
   });
 });
 
