@@ -281,6 +281,31 @@ describe("decoding a body costs what the body is worth", () => {
   });
 });
 
+describe("nesting deeper than 10000 levels is refused, never a crash", () => {
+  const deepJson = (n: number) => '{"a":'.repeat(n) + "1" + "}".repeat(n);
+  const JSON_TOO_DEEP = "the body of the request could not be decoded as JSON: exceeded max depth of 10000";
+
+  test("create, every patch type and DeleteOptions: 400 (patches were a 500)", async () => {
+    const CM = "/api/v1/namespaces/default/configmaps";
+    const created = await send("POST", CM, JSON.stringify({ metadata: { name: "deep" }, data: { a: "b" } }));
+    expect(created.status).toBe(201);
+    const rv = created.body.metadata.resourceVersion;
+    const deep = deepJson(100_000);
+    expectStatus(await send("POST", PODS, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"deep"},"x":${deep}}`), 400, "BadRequest", JSON_TOO_DEEP);
+    for (const type of [MERGE, STRATEGIC]) expectStatus(await send("PATCH", `${CM}/deep`, `{"x":${deep}}`, type), 400, "BadRequest", JSON_TOO_DEEP);
+    expectStatus(await send("PATCH", `${CM}/deep`, `[{"op":"add","path":"/x","value":${deep}}]`, JSON_PATCH), 400, "BadRequest", JSON_TOO_DEEP);
+    expectStatus(await send("DELETE", `${CM}/deep`, `{"x":${deep}}`), 400, "BadRequest", JSON_TOO_DEEP);
+    expectStatus(await send("POST", PODS, `apiVersion: v1\nkind: Pod\nmetadata: {name: deep}\nx: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`, YAML_TYPE), 400, "BadRequest", "the body of the request could not be decoded as YAML: it nests too deeply");
+    await expectAbsent(`${PODS}/deep`);
+    expect((await get(`${CM}/deep`)).body.metadata.resourceVersion).toBe(rv);
+    // Just under the limit is decoded, and the unknown field dropped as usual.
+    for (const type of [MERGE, STRATEGIC]) {
+      const a = await send("PATCH", `${CM}/deep`, `{"x":${deepJson(9_990)}}`, type);
+      expect({ status: a.status, warning: a.headers.get("warning") }).toEqual({ status: 200, warning: '299 - "unknown field \\"x\\""' });
+    }
+  });
+});
+
 describe("__proto__ and constructor members in patches never reach the stored object", () => {
   const BAD = [
     '{"__proto__":{"polluted":"yes"}}',

@@ -6,7 +6,7 @@ import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { ApiError, badRequest, unsupportedMediaType, type FieldError } from "../../api/errors";
-import { bodyTooLarge, checkExpansion, excessiveAliasing, MAX_BODY_BYTES } from "./limits";
+import { bodyTooLarge, checkExpansion, excessiveAliasing, jsonTooDeep, jsonTooDeepText, MAX_BODY_BYTES } from "./limits";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
 export { MAX_BODY_BYTES } from "./limits";
@@ -62,10 +62,16 @@ export function parseText(text: string, type: string): unknown {
     if (yaml) {
       const docs = Bun.YAML.parse(text);
       value = Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
-    } else return JSON.parse(text);
+    } else {
+      if (jsonTooDeepText(text)) throw jsonTooDeep();
+      return JSON.parse(text);
+    }
   } catch (e) {
+    if (e instanceof ApiError) throw e;
     // Bun's parser has an alias guard of its own: answer in the same words as the one below.
     if (yaml && /excessive aliasing/i.test((e as Error).message)) throw excessiveAliasing();
+    if (yaml && e instanceof RangeError) throw badRequest("the body of the request could not be decoded as YAML: it nests too deeply");
+
     throw badRequest(`the body of the request could not be decoded as ${yaml ? "YAML" : "JSON"}: ${(e as Error).message}`);
   }
   // JSON decodes to a tree no bigger than its text; YAML's aliases can make a graph whose tree

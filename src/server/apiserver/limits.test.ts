@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../api/errors";
-import { checkExpansion, exceedsObjectLimit, MAX_OBJECT_BYTES } from "./limits";
+import { checkExpansion, exceedsObjectLimit, jsonTooDeepText, MAX_DEPTH, MAX_OBJECT_BYTES } from "./limits";
 
 const failure = (f: () => unknown): ApiError => {
   try {
@@ -60,10 +60,16 @@ describe("YAML alias expansion", () => {
     expect(e.message).toBe("etcdserver: request is too large");
   });
 
-  test("deep nesting does not overflow the stack", () => {
-    let v: unknown = "leaf";
-    for (let i = 0; i < 200_000; i++) v = { a: v };
-    expect(() => checkExpansion(v, 10 * MAX_OBJECT_BYTES)).not.toThrow();
+  test("nesting deeper than go-yaml's 10000 is refused, without overflowing the stack", () => {
+    const nested = (n: number) => {
+      let v: unknown = "leaf";
+      for (let i = 0; i < n; i++) v = { a: v };
+      return v;
+    };
+    expect(() => checkExpansion(nested(MAX_DEPTH))).not.toThrow();
+    const e = failure(() => checkExpansion(nested(200_000)));
+    expect(e.code).toBe(400);
+    expect(e.message).toBe("yaml: exceeded max depth of 10000");
   });
 });
 
@@ -73,5 +79,17 @@ describe("stored object size", () => {
     expect(exceedsObjectLimit("x".repeat(MAX_OBJECT_BYTES + 1))).toBe(true);
     // 600 Ki characters of three bytes each: under the limit in length, over it in bytes.
     expect(exceedsObjectLimit("€".repeat(600 * 1024))).toBe(true);
+  });
+});
+
+describe("JSON nesting depth, read from the text", () => {
+  test("brackets count outside strings only", () => {
+    const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+    expect(jsonTooDeepText(deep(MAX_DEPTH))).toBe(false);
+    expect(jsonTooDeepText(deep(MAX_DEPTH + 1))).toBe(true);
+    expect(jsonTooDeepText(`{"a":${"{\"b\":".repeat(MAX_DEPTH)}1${"}".repeat(MAX_DEPTH)}}`)).toBe(true);
+    // Brackets inside strings, escaped quotes and backslashes are text.
+    expect(jsonTooDeepText(JSON.stringify({ s: "[".repeat(MAX_DEPTH + 5), t: '\\"[[[', u: "\\" }))).toBe(false);
+    expect(jsonTooDeepText(`["\\\\", ${deep(MAX_DEPTH)}]`)).toBe(true);
   });
 });

@@ -28,6 +28,32 @@ export const objectTooLarge = () => new ApiError(413, "RequestEntityTooLarge", "
 /** 400, in go-yaml's words (sigs.k8s.io/yaml passes them through). */
 export const excessiveAliasing = () => badRequest("yaml: document contains excessive aliasing");
 
+/**
+ * How deep a decoded body may nest: Go's encoding/json and go-yaml both stop at 10000. Deeper
+ * values would overflow the stack of the recursive code that merges and checks them.
+ */
+export const MAX_DEPTH = 10_000;
+
+export const yamlTooDeep = () => badRequest(`yaml: exceeded max depth of ${MAX_DEPTH}`);
+export const jsonTooDeep = () => badRequest(`the body of the request could not be decoded as JSON: exceeded max depth of ${MAX_DEPTH}`);
+
+/** Whether JSON text nests deeper than MAX_DEPTH: one pass over the text, before it is parsed. */
+export function jsonTooDeepText(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Whether a serialized object is over MAX_OBJECT_BYTES in UTF-8 (every write checks, dry runs too). */
 export function exceedsObjectLimit(encoded: string): boolean {
   // Cheap first: a UTF-16 length within a third of the limit cannot exceed it in UTF-8.
@@ -56,7 +82,8 @@ export interface Expansion {
  * Walks a decoded YAML value as its JSON form would be written, counting nodes as go-yaml counts
  * decode operations (a node reached again is an alias expansion) and adding up an estimate of
  * the JSON size that never exceeds the real one. Throws 400 for excessive aliasing and 413 once
- * the estimate passes `maxBytes`. Iterative, so deep nesting cannot overflow the stack.
+ * the estimate passes `maxBytes`, and 400 past MAX_DEPTH. Iterative, so it cannot overflow the
+ * stack itself.
  */
 export function checkExpansion(value: unknown, maxBytes = MAX_OBJECT_BYTES): Expansion {
   const seen = new Set<object>();
@@ -64,10 +91,11 @@ export function checkExpansion(value: unknown, maxBytes = MAX_OBJECT_BYTES): Exp
   let aliasCount = 0;
   let bytes = 0;
   let aliased = false;
-  // Each entry: a value and whether it sits inside an alias expansion (0 or 1).
-  const stack: [unknown, number][] = [[value, 0]];
+  // Each entry: a value, whether it sits inside an alias expansion (0 or 1), and its depth.
+  const stack: [unknown, number, number][] = [[value, 0, 0]];
   while (stack.length) {
-    const [v, depthIn] = stack.pop()!;
+    const [v, depthIn, depth] = stack.pop()!;
+    if (depth > MAX_DEPTH) throw yamlTooDeep();
     let aliasDepth = depthIn;
     // Outside any alias, a node reached for the second time is an alias: that node is one decode
     // and everything it expands to is decoded again, inside it. Within an expansion every node
@@ -85,7 +113,7 @@ export function checkExpansion(value: unknown, maxBytes = MAX_OBJECT_BYTES): Exp
 
     if (Array.isArray(v)) {
       bytes += 2 + Math.max(0, v.length - 1); // brackets and commas
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], aliasDepth]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], aliasDepth, depth + 1]);
     } else if (v !== null && typeof v === "object") {
       const keys = Object.keys(v);
       bytes += 2 + Math.max(0, keys.length - 1);
@@ -95,7 +123,7 @@ export function checkExpansion(value: unknown, maxBytes = MAX_OBJECT_BYTES): Exp
         decodeCount++;
         if (aliasDepth > 0) aliasCount++;
         bytes += k.length + 3;
-        stack.push([(v as Record<string, unknown>)[k], aliasDepth]);
+        stack.push([(v as Record<string, unknown>)[k], aliasDepth, depth + 1]);
       }
     } else if (typeof v === "string") bytes += v.length + 2;
     else bytes += String(v).length;

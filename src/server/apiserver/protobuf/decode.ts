@@ -2,6 +2,7 @@
 // the same object looks like as JSON from kubectl: JSON field names, unset fields absent, maps as
 // objects, bytes as base64, and the few types with a custom JSON form (Time, Quantity, ...) in it.
 import { MESSAGES } from "./messages";
+import { jsonTooDeepText, MAX_DEPTH as MAX_JSON_DEPTH } from "../limits";
 import { malformed, Reader, WIRE_LEN, WIRE_VARINT } from "./wire";
 
 type Scalar = "string" | "bool" | "int32" | "int64" | "bytes";
@@ -199,11 +200,16 @@ function decodeSpecial(r: Reader, key: string, hooks: DecodeHooks, depth: number
       const raw = readFields(r, { 1: "bytes" }).get(1) as Uint8Array | undefined;
       if (!raw || raw.length === 0) return key === "meta.FieldsV1" ? {} : null;
       if (raw[0] === 0x6b && raw[1] === 0x38 && raw[2] === 0x73 && raw[3] === 0) return hooks.embedded(raw, depth + 1);
+      let text: string;
+      let value: unknown;
       try {
-        return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+        text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+        value = JSON.parse(text);
       } catch {
         throw malformed(`${key} does not hold JSON`);
       }
+      if (jsonTooDeepText(text)) throw malformed(`${key} nests deeper than ${MAX_JSON_DEPTH}`);
+      return value;
     }
   }
   throw new Error(`protobuf: unhandled special type ${key}`);
