@@ -1,6 +1,6 @@
 // Request bodies: size limit, JSON or YAML, and typed decoding against a resource's schema with
 // upstream's three fieldValidation modes (Strict rejects unknown fields, Warn and Ignore drop them).
-// The limits themselves (body, object, YAML aliases) are in limits.ts.
+// The limits themselves (body, object, nesting, YAML aliases) are in limits.ts.
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
@@ -71,7 +71,6 @@ export function parseText(text: string, type: string): unknown {
     // Bun's parser has an alias guard of its own: answer in the same words as the one below.
     if (yaml && /excessive aliasing/i.test((e as Error).message)) throw excessiveAliasing();
     if (yaml && e instanceof RangeError) throw badRequest("the body of the request could not be decoded as YAML: it nests too deeply");
-
     throw badRequest(`the body of the request could not be decoded as ${yaml ? "YAML" : "JSON"}: ${(e as Error).message}`);
   }
   // JSON decodes to a tree no bigger than its text; YAML's aliases can make a graph whose tree
