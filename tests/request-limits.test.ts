@@ -427,6 +427,22 @@ describe("scale and status right after create: writes without a resourceVersion 
     }
   });
 
+  test("pods/binding alongside concurrent status writes: bound once, every other write 2xx", async () => {
+    for (const node of ["bind-x", "bind-y"]) expect((await send("POST", "/api/v1/nodes", JSON.stringify({ metadata: { name: node } }))).status).toBe(201);
+    expect((await send("POST", PODS, JSON.stringify(pod("bind-race")))).status).toBe(201);
+    const writes = [0, 1, 2, 3, 4, 5].map((i) => send("PATCH", `${PODS}/bind-race/status`, JSON.stringify({ status: { message: `m-${i}` } }), MERGE));
+    const bind = (node: string) => send("POST", `${PODS}/bind-race/binding`, JSON.stringify({ apiVersion: "v1", kind: "Binding", metadata: { name: "bind-race" }, target: { kind: "Node", name: node } }));
+    const answers = await Promise.all([...writes, bind("bind-x"), bind("bind-y")]);
+    expect(answers.slice(0, 6).map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    // Two bindings at once: one wins, the other is refused on the fresh pod, never bound twice.
+    const [x, y] = answers.slice(6);
+    const winner = x!.status === 201 ? "bind-x" : "bind-y";
+    const loser = winner === "bind-x" ? y! : x!;
+    expect((winner === "bind-x" ? x! : y!).status).toBe(201);
+    expectStatus(loser, 409, "Conflict", `Operation cannot be fulfilled on pods "bind-race": pod bind-race is already assigned to node "${winner}"`);
+    expect((await get(`${PODS}/bind-race`)).body.spec.nodeName).toBe(winner);
+  });
+
   test.skipIf(!Bun.which("kubectl"))("kubectl scale right after kubectl create, several at once (skipped without kubectl)", async () => {
     for (let i = 0; i < 2; i++) {
       const name = `kubectl-scale-${i}`;

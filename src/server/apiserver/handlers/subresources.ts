@@ -76,16 +76,26 @@ export async function bind(ctx: ApiContext, req: Request, url: URL, pods: Resour
   if (typeof node !== "string" || !node)
     throw invalid({ group: "", plural: "bindings", kind: "Binding" }, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
   if (body.metadata?.name && body.metadata.name !== name) throw badRequest(`the name of the binding (${body.metadata.name}) does not match the pod (${name})`);
-  const pod = ctx.objects.get(pods, namespace, name);
-  const spec = pod.spec as { nodeName?: string };
-  if (pod.metadata.deletionTimestamp) throw conflict(targetOf(pods), name, "pod is being deleted, cannot be assigned to a host");
-  if (spec.nodeName) throw conflict(targetOf(pods), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-  const next = structuredClone(pod);
-  (next.spec as { nodeName?: string }).nodeName = node;
-  const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastTransitionTime: timestamp() }];
-  if (!isDryRun(url)) await ctx.objects.replace(pods, next, Number(pod.metadata.resourceVersion));
-  return json(success(), 201);
+  // As upstream, a write that loses a race (the pod's status changed meanwhile) is redone on the
+  // fresh pod, whose checks then decide.
+  const deadline = Date.now() + WRITE_RETRY_MS;
+  for (;;) {
+    const pod = ctx.objects.get(pods, namespace, name);
+    const spec = pod.spec as { nodeName?: string };
+    if (pod.metadata.deletionTimestamp) throw conflict(targetOf(pods), name, "pod is being deleted, cannot be assigned to a host");
+    if (spec.nodeName) throw conflict(targetOf(pods), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    const next = structuredClone(pod);
+    (next.spec as { nodeName?: string }).nodeName = node;
+    const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastTransitionTime: timestamp() }];
+    if (isDryRun(url)) return json(success(), 201);
+    try {
+      await ctx.objects.replace(pods, next, Number(pod.metadata.resourceVersion));
+      return json(success(), 201);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || Date.now() > deadline) throw e;
+    }
+  }
 }
 
 /** pods/eviction: a polite delete (no PodDisruptionBudgets exist yet, so it is always allowed). */
