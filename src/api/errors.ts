@@ -130,8 +130,8 @@ export const invalid = (t: Target, name: string, causes: StatusCause[]) =>
 
 export const methodNotAllowed = (message: string) => new ApiError(405, "MethodNotAllowed", message);
 
-export const tooLarge = (limit: number) =>
-  new ApiError(413, "RequestEntityTooLarge", `the request body exceeds the limit of ${limit} bytes`);
+/** Upstream's NewRequestEntityTooLargeError wording for a body over the limit. */
+export const tooLarge = (limit: number) => new ApiError(413, "RequestEntityTooLarge", `Request entity too large: limit is ${limit}`);
 
 export const unsupportedMediaType = (type: string) =>
   new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`);

@@ -25,11 +25,11 @@ function validateConfigMap(cm: ConfigMap): FieldError[] {
   const binary = cm.binaryData ?? {};
   let total = 0;
   for (const [k, v] of Object.entries(data)) {
-    if (k in binary) errs.push(fieldInvalid(`data[${k}]`, k, "duplicate of key present in binaryData"));
+    if (Object.hasOwn(binary, k)) errs.push(fieldInvalid(`data[${k}]`, k, "duplicate of key present in binaryData"));
     total += Buffer.byteLength(v, "utf8");
   }
   for (const [k, v] of Object.entries(binary)) {
-    if (k in data) errs.push(fieldInvalid(`binaryData[${k}]`, k, "duplicate of key present in data"));
+    if (Object.hasOwn(data, k)) errs.push(fieldInvalid(`binaryData[${k}]`, k, "duplicate of key present in data"));
     if (!isBase64(v)) errs.push(fieldInvalid(`binaryData[${k}]`, "<binary data>", "must be a base64-encoded string"));
     else total += Math.floor((v.length * 3) / 4);
   }

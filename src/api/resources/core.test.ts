@@ -245,4 +245,10 @@ describe("configmaps", () => {
     const cm = { metadata: meta("c"), data: { a: "1", b: "2" }, binaryData: { a: btoa("x"), c: "%%%" } } as never;
     expect(configMaps.validate(cm).map((e) => e.field)).toEqual(["data[a]", "binaryData[a]", "binaryData[c]"]);
   });
+
+  test("keys named like Object.prototype members are ordinary keys", async () => {
+    const { configMaps } = await import("./configmap");
+    const cm = { metadata: meta("c"), data: JSON.parse('{"__proto__":"1","constructor":"2"}'), binaryData: { toString: btoa("x") } } as never;
+    expect(configMaps.validate(cm)).toEqual([]);
+  });
 });

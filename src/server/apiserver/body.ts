@@ -1,14 +1,15 @@
 // Request bodies: size limit, JSON or YAML, and typed decoding against a resource's schema with
 // upstream's three fieldValidation modes (Strict rejects unknown fields, Warn and Ignore drop them).
+// The limits themselves (body, object, nesting, YAML aliases) are in limits.ts.
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
-import { ApiError, badRequest, tooLarge, unsupportedMediaType, type FieldError } from "../../api/errors";
+import { ApiError, badRequest, unsupportedMediaType, type FieldError } from "../../api/errors";
+import { bodyTooLarge, checkExpansion, excessiveAliasing, jsonTooDeep, jsonTooDeepText, MAX_BODY_BYTES } from "./limits";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
-/** Upstream's limit for a request body. */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+export { MAX_BODY_BYTES } from "./limits";
 
 export async function readBody(req: Request): Promise<string> {
   const bytes = await readBytes(req);
@@ -22,7 +23,7 @@ export async function readBody(req: Request): Promise<string> {
 /** The raw body, within the size limit (protobuf bodies are binary). */
 export async function readBytes(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+  if (declared > MAX_BODY_BYTES) throw bodyTooLarge();
   try {
     // Read chunk by chunk: a chunked body (no Content-Length) is cut off at the limit instead of
     // being buffered whole first.
@@ -31,7 +32,7 @@ export async function readBytes(req: Request): Promise<Uint8Array> {
     let size = 0;
     for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge();
       chunks.push(chunk);
     }
     return Buffer.concat(chunks, size);
@@ -55,15 +56,28 @@ export async function parseBody(req: Request, allowed = ["application/json", "ap
 }
 
 export function parseText(text: string, type: string): unknown {
+  const yaml = type.endsWith("yaml");
+  let value: unknown;
   try {
-    if (type.endsWith("yaml")) {
+    if (yaml) {
       const docs = Bun.YAML.parse(text);
-      return Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
+      value = Array.isArray(docs) && text.includes("\n---") ? docs[0] : docs;
+    } else {
+      if (jsonTooDeepText(text)) throw jsonTooDeep();
+      return JSON.parse(text);
     }
-    return JSON.parse(text);
   } catch (e) {
-    throw badRequest(`the body of the request could not be decoded as ${type.endsWith("yaml") ? "YAML" : "JSON"}: ${(e as Error).message}`);
+    if (e instanceof ApiError) throw e;
+    // Bun's parser has an alias guard of its own: answer in the same words as the one below.
+    if (yaml && /excessive aliasing/i.test((e as Error).message)) throw excessiveAliasing();
+    if (yaml && e instanceof RangeError) throw badRequest("the body of the request could not be decoded as YAML: it nests too deeply");
+    throw badRequest(`the body of the request could not be decoded as ${yaml ? "YAML" : "JSON"}: ${(e as Error).message}`);
   }
+  // JSON decodes to a tree no bigger than its text; YAML's aliases can make a graph whose tree
+  // is far bigger. Measure it without expanding it, then give the caller a plain tree (once it
+  // is known to be small), so no two places of the object are the same JS value.
+  if (checkExpansion(value).aliased) value = JSON.parse(JSON.stringify(value));
+  return value;
 }
 
 export const patchMediaType = mediaType;
@@ -76,6 +90,9 @@ export function fieldValidationOf(url: URL): FieldValidation {
     throw badRequest(`fieldValidation must be one of Strict, Warn or Ignore, got "${v}"`);
   return v;
 }
+
+/** How many decoding errors are looked at before an object is refused as beyond repair. */
+export const MAX_DECODE_ERRORS = 1000;
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 const checkerFor = (schema: TSchema) => {
@@ -94,6 +111,22 @@ export function fieldPath(pointer: string): string {
   return out;
 }
 
+const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+const unescapePointer = (part: string) => part.replace(/~1/g, "/").replace(/~0/g, "~");
+const lastSegment = (pointer: string) => unescapePointer(pointer.slice(pointer.lastIndexOf("/") + 1));
+
+/** Deletes the own property a JSON pointer names, if the path resolves through own properties. */
+function deleteAt(root: object, pointer: string) {
+  const parts = pointer.split("/").slice(1).map(unescapePointer);
+  const last = parts.pop();
+  let at: unknown = root;
+  for (const part of parts) {
+    if (at === null || typeof at !== "object" || !Object.prototype.hasOwnProperty.call(at, part)) return;
+    at = (at as Record<string, unknown>)[part];
+  }
+  if (last !== undefined && at !== null && typeof at === "object" && Object.prototype.hasOwnProperty.call(at, last)) delete (at as Record<string, unknown>)[last];
+}
+
 export interface Decoded {
   warnings: string[];
   /** Required fields that are missing: reported as 422 Invalid together with semantic validation. */
@@ -110,21 +143,31 @@ export function decodeObject(obj: unknown, schema: TSchema, mode: FieldValidatio
   const checker = checkerFor(schema);
   if (checker.Check(obj)) return result;
   const unknown: string[] = [];
+  const unknownPointers: string[] = [];
   const wrongType: string[] = [];
+  let errors = 0;
   for (const err of checker.Errors(obj)) {
+    // TypeBox spends microseconds and kilobytes on each error: a body of many small wrong
+    // items must not cost seconds and gigabytes. Past the cap the object is refused outright.
+    if (++errors > MAX_DECODE_ERRORS)
+      throw badRequest(`the object could not be decoded: more than ${MAX_DECODE_ERRORS} errors, the first: ${[...unknown.map((f) => `unknown field "${f}"`), ...wrongType, ...result.missing.map((m) => `${m.field}: Required value`)].slice(0, 10).join("; ")}`);
     if (err.type === ValueErrorType.ObjectAdditionalProperties) {
       unknown.push(fieldPath(err.path)); // the path names the unexpected property itself
+      unknownPointers.push(err.path);
     } else if (err.type === ValueErrorType.ObjectRequiredProperty) {
       result.missing.push({ field: fieldPath(err.path), type: "Required", message: "Required value" });
     } else {
       wrongType.push(`${fieldPath(err.path) || "<root>"}: ${err.message}`);
     }
   }
+  if (unknown.length && mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
+  if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
   if (unknown.length) {
-    if (mode === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((f) => `unknown field "${f}"`).join(", ")}`);
     Value.Clean(schema, obj);
+    // Value.Clean asks `key in schema.properties`, true for every name on Object.prototype
+    // ("__proto__", "constructor", "toString", ...): such keys survive it and go by their path.
+    for (const pointer of unknownPointers) if (PROTOTYPE_NAMES.has(lastSegment(pointer))) deleteAt(obj, pointer);
     if (mode === "Warn") result.warnings.push(...new Set(unknown.map((f) => `unknown field "${f}"`)));
   }
-  if (wrongType.length) throw badRequest(`the object could not be decoded: ${[...new Set(wrongType)].slice(0, 10).join("; ")}`);
   return result;
 }

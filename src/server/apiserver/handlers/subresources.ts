@@ -12,6 +12,7 @@ import { isDryRun } from "../query";
 import type { ApiContext } from "./context";
 import { proxyExec, proxyLogs, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
 import { json, success } from "./respond";
+import { WRITE_RETRY_MS } from "./write";
 import { Type } from "@sinclair/typebox";
 
 const ScaleSchema = Type.Object({
@@ -33,25 +34,39 @@ function toScale(def: ResourceDef, obj: KubeObject) {
   };
 }
 
+/**
+ * GET, PUT or PATCH the autoscaling/v1 Scale of a resource. Without a resourceVersion (a patch,
+ * `kubectl scale`) the new replica count applies to whatever is stored: a write that loses a
+ * race (a controller writing status right after a create) is redone on the fresh object, as
+ * upstream's GuaranteedUpdate does; with one, a stale object is a 409.
+ */
 export async function scale(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
-  const current = ctx.objects.get(def, namespace, name);
-  if (req.method === "GET") return json(toScale(def, current));
-  let desired: Record<string, any>;
-  if (req.method === "PUT") desired = (await parseBody(req)) as Record<string, any>;
-  else if (req.method === "PATCH") {
-    const patch = parseText(await readBody(req), "application/json");
-    desired = applyPatch(patchMediaType(req), toScale(def, current), patch, ScaleSchema) as Record<string, any>;
-  } else throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported on ${def.plural}/scale`);
-  const replicas = desired?.spec?.replicas;
-  if (!Number.isInteger(replicas) || replicas < 0)
-    throw invalid({ group: "autoscaling", plural: "scales", kind: "Scale" }, name, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
-  const rv = desired?.metadata?.resourceVersion;
-  if (rv && req.method === "PUT" && rv !== current.metadata.resourceVersion)
-    throw conflict(targetOf(def), name, "the object has been modified; please apply your changes to the latest version and try again");
-  const next = structuredClone(current);
-  def.scale!.setSpecReplicas(next, replicas);
-  const updated = await ctx.objects.update(def, namespace, name, next, { dryRun: isDryRun(url) });
-  return json(toScale(def, updated));
+  if (req.method === "GET") return json(toScale(def, ctx.objects.get(def, namespace, name)));
+  let body: unknown;
+  let patch: unknown;
+  if (req.method === "PUT") body = await parseBody(req);
+  else if (req.method === "PATCH") patch = parseText(await readBody(req), "application/json");
+  else throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported on ${def.plural}/scale`);
+  const deadline = Date.now() + WRITE_RETRY_MS;
+  for (;;) {
+    const current = ctx.objects.get(def, namespace, name);
+    const desired = (req.method === "PUT" ? body : applyPatch(patchMediaType(req), toScale(def, current), patch, ScaleSchema)) as Record<string, any> | null;
+    const replicas = desired?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw invalid({ group: "autoscaling", plural: "scales", kind: "Scale" }, name, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    const rv = desired?.metadata?.resourceVersion;
+    if (rv && rv !== current.metadata.resourceVersion)
+      throw conflict(targetOf(def), name, "the object has been modified; please apply your changes to the latest version and try again");
+    const next = structuredClone(current);
+    def.scale!.setSpecReplicas(next, replicas);
+    try {
+      const updated = await ctx.objects.update(def, namespace, name, next, { dryRun: isDryRun(url) });
+      return json(toScale(def, updated));
+    } catch (e) {
+      // A resourceVersion the client sent is checked again against the fresh object above.
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || Date.now() > deadline) throw e;
+    }
+  }
 }
 
 /** pods/binding: the scheduler's one way to place a pod. Only an unbound pod can be bound. */
@@ -61,16 +76,26 @@ export async function bind(ctx: ApiContext, req: Request, url: URL, pods: Resour
   if (typeof node !== "string" || !node)
     throw invalid({ group: "", plural: "bindings", kind: "Binding" }, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
   if (body.metadata?.name && body.metadata.name !== name) throw badRequest(`the name of the binding (${body.metadata.name}) does not match the pod (${name})`);
-  const pod = ctx.objects.get(pods, namespace, name);
-  const spec = pod.spec as { nodeName?: string };
-  if (pod.metadata.deletionTimestamp) throw conflict(targetOf(pods), name, "pod is being deleted, cannot be assigned to a host");
-  if (spec.nodeName) throw conflict(targetOf(pods), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-  const next = structuredClone(pod);
-  (next.spec as { nodeName?: string }).nodeName = node;
-  const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastTransitionTime: timestamp() }];
-  if (!isDryRun(url)) await ctx.objects.replace(pods, next, Number(pod.metadata.resourceVersion));
-  return json(success(), 201);
+  // As upstream, a write that loses a race (the pod's status changed meanwhile) is redone on the
+  // fresh pod, whose checks then decide.
+  const deadline = Date.now() + WRITE_RETRY_MS;
+  for (;;) {
+    const pod = ctx.objects.get(pods, namespace, name);
+    const spec = pod.spec as { nodeName?: string };
+    if (pod.metadata.deletionTimestamp) throw conflict(targetOf(pods), name, "pod is being deleted, cannot be assigned to a host");
+    if (spec.nodeName) throw conflict(targetOf(pods), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    const next = structuredClone(pod);
+    (next.spec as { nodeName?: string }).nodeName = node;
+    const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastTransitionTime: timestamp() }];
+    if (isDryRun(url)) return json(success(), 201);
+    try {
+      await ctx.objects.replace(pods, next, Number(pod.metadata.resourceVersion));
+      return json(success(), 201);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || Date.now() > deadline) throw e;
+    }
+  }
 }
 
 /** pods/eviction: a polite delete (no PodDisruptionBudgets exist yet, so it is always allowed). */

@@ -42,6 +42,14 @@ function checkNamespace(def: ResourceDef, obj: KubeObject, namespace: string | u
 const warningHeaders = (d: Decoded): Record<string, string> =>
   d.warnings.length ? { warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : {};
 
+/**
+ * A write without a resourceVersion (a patch, an update, a scale) is applied to whatever is
+ * stored: a conflict (another write got in between) is retried on the fresh object, as
+ * upstream's GuaranteedUpdate does, for as long as it keeps losing races (one winner per group
+ * commit), within a bound.
+ */
+export const WRITE_RETRY_MS = 10_000;
+
 export async function createObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
   const mode = fieldValidationOf(url);
   const dryRun = isDryRun(url);
@@ -60,16 +68,18 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   checkNamespace(def, obj, namespace);
   if (obj.metadata.name !== undefined && obj.metadata.name !== name)
     throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
-  const updated = await ctx.objects.update(def, namespace, name, obj, { dryRun, subresource, missing: decoded.missing });
-  return json(updated, 200, warningHeaders(decoded));
+  // Without a resourceVersion (an unconditional update, which upstream allows for every built-in
+  // kind) the object applies to whatever is stored, so a lost race is redone like a patch's.
+  const deadline = Date.now() + WRITE_RETRY_MS;
+  for (;;) {
+    try {
+      const updated = await ctx.objects.update(def, namespace, name, structuredClone(obj), { dryRun, subresource, missing: decoded.missing });
+      return json(updated, 200, warningHeaders(decoded));
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.reason !== "Conflict" || obj.metadata.resourceVersion || Date.now() > deadline) throw e;
+    }
+  }
 }
-
-/**
- * A patch without a resourceVersion is applied to whatever is stored: a conflict (another write
- * got in between) is retried on the fresh object, as upstream's GuaranteedUpdate does, for as
- * long as it keeps losing races (one winner per group commit), within a bound.
- */
-const PATCH_RETRY_MS = 10_000;
 
 export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
   const type = patchMediaType(req);
@@ -80,7 +90,7 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
   const mode = fieldValidationOf(url);
   const dryRun = isDryRun(url);
   const patch = parseText(await readBody(req), "application/json");
-  const deadline = Date.now() + PATCH_RETRY_MS;
+  const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
     const current = ctx.objects.get(def, namespace, name);
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);

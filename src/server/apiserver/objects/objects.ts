@@ -9,6 +9,7 @@ import { isDns1035Label } from "../../../api/validation";
 import { KeyExistsError, KeyNotFoundError, RevisionConflictError, type Store } from "../../store/store";
 import { admitAll, type AdmissionPlugin } from "../admission/admission";
 import type { WatchCache } from "../watchcache";
+import { exceedsObjectLimit, objectTooLarge } from "../limits";
 import { decode, encode, randomSuffix, timestamp } from "./codec";
 import { isHeartbeat } from "./heartbeat";
 import { listPrefix, objectKey } from "./keys";
@@ -81,12 +82,14 @@ export class Objects {
     if (def.namespaced) this.checkNamespaceOpen(namespace!);
 
     const admitted = admitAll(this.admission, "create", def, obj);
-    if (opts.dryRun) {
+    const value = encode(def, obj);
+    if (opts.dryRun || exceedsObjectLimit(value)) {
       admitted.rollback();
+      if (exceedsObjectLimit(value)) throw objectTooLarge();
       return obj;
     }
     try {
-      const kv = await this.store.create(objectKey(def, namespace, meta.name!), encode(def, obj));
+      const kv = await this.store.create(objectKey(def, namespace, meta.name!), value);
       admitted.commit();
       await this.cache.waitFor(kv.modRevision);
       return decode(kv);
@@ -135,8 +138,9 @@ export class Objects {
       admitted.rollback();
       return old;
     }
-    if (opts.dryRun) {
+    if (opts.dryRun || exceedsObjectLimit(value)) {
       admitted.rollback();
+      if (exceedsObjectLimit(value)) throw objectTooLarge();
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
@@ -158,8 +162,10 @@ export class Objects {
   /** Writes an object as given (internal transitions: deletion marks, orphaning), with CAS. */
   async replace(def: ResourceDef, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
     const name = obj.metadata.name!;
+    const value = encode(def, obj);
+    if (exceedsObjectLimit(value)) throw objectTooLarge();
     try {
-      const kv = await this.store.update(objectKey(def, obj.metadata.namespace, name), encode(def, obj), expectedRevision);
+      const kv = await this.store.update(objectKey(def, obj.metadata.namespace, name), value, expectedRevision);
       await this.cache.waitFor(kv.modRevision);
       return decode(kv);
     } catch (e) {

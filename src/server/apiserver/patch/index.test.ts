@@ -78,13 +78,49 @@ describe("JSON patch (RFC 6902)", () => {
 
   test("prototype pollution attempts fail cleanly", () => {
     const e = errorOf(() => jp([{ op: "add", path: "/__proto__/polluted", value: "yes" }]));
-    expect([400, 422]).toContain(e.code);
+    expect(e.code).toBe(422);
+    expect(e.message).toBe('add operation does not apply: doc is missing path: "/__proto__/polluted"');
+    const direct = errorOf(() => jp([{ op: "add", path: "/metadata/__proto__", value: { polluted: "yes" } }]));
+    expect(direct.code).toBe(400);
+    expect(direct.message).toContain('goes through "__proto__" or "constructor/prototype"');
+    expect(errorOf(() => jp([{ op: "add", path: "/constructor/prototype/polluted", value: "yes" }])).code).toBe(422);
     expect(({} as any).polluted).toBeUndefined();
+  });
+
+  test("paths resolve through the document's own members only", () => {
+    for (const [op, message] of [
+      [{ op: "replace", path: "/metadata/constructor", value: 1 }, 'replace operation does not apply: doc is missing path: "/metadata/constructor"'],
+      [{ op: "remove", path: "/metadata/hasOwnProperty" }, 'remove operation does not apply: doc is missing path: "/metadata/hasOwnProperty"'],
+      [{ op: "test", path: "/spec/toString", value: {} }, 'test operation does not apply: doc is missing path: "/spec/toString"'],
+      [{ op: "copy", from: "/constructor", path: "/metadata/c" }, 'copy operation does not apply: doc is missing from path: "/constructor"'],
+      [{ op: "move", from: "/metadata/__proto__", path: "/metadata/c" }, 'move operation does not apply: doc is missing from path: "/metadata/__proto__"'],
+    ] as const) {
+      const e = errorOf(() => jp([op]));
+      expect(e.code).toBe(422);
+      expect(e.message).toBe(message);
+    }
+    // A member called "constructor" is plain data once added (the decoder then drops or refuses it).
+    expect(Object.prototype.hasOwnProperty.call(jp([{ op: "add", path: "/metadata/constructor", value: 1 }]).metadata, "constructor")).toBe(true);
+  });
+
+  test("copies may add at most 3 MiB in total", () => {
+    const doc = { ...deployment(), data: { a: "x".repeat(1024 * 1024) } };
+    const doubling = [1, 2, 3].map((i) => ({ op: "copy", from: "/data/a", path: `/data/c${i}` }));
+    expect(Object.keys(jp(doubling.slice(0, 2), doc).data)).toEqual(["a", "c1", "c2"]);
+    const e = errorOf(() => jp(doubling, doc));
+    expect(e.code).toBe(422);
+    expect(e.message).toBe(`Unable to complete the copy, the accumulated size increase of copy is ${3 * (1024 * 1024 + 2)}, exceeding the limit 3145728`);
+    // The classic bomb: each copy doubles the document; it stops at the limit, long before 2^30.
+    const bomb = Array.from({ length: 30 }, (_, i) => ({ op: "copy", from: "/spec", path: `/spec/template/metadata/labels/x${i}` }));
+    expect(errorOf(() => jp(bomb)).message).toStartWith("Unable to complete the copy");
   });
 
   test("too many operations", () => {
     const ops = Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: "test", path: "/kind", value: "Deployment" }));
-    expect(errorOf(() => jp(ops)).code).toBe(422);
+    const e = errorOf(() => jp(ops));
+    expect(e.code).toBe(413);
+    expect(e.reason).toBe("RequestEntityTooLarge");
+    expect(e.message).toBe("Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001");
   });
 
   test("an empty patch changes nothing", () => {

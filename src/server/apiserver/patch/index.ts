@@ -28,7 +28,17 @@ export const isPatchContentType = (contentType: string): contentType is PatchCon
  * for patches that cannot apply (failed test op, missing path, merge key absent).
  */
 export function applyPatch(contentType: string, original: object, patch: unknown, schema: TSchema): object {
-  const type = patchMediaType(contentType);
+  try {
+    return applyPatchOfType(patchMediaType(contentType), contentType, original, patch, schema);
+  } catch (e) {
+    // The merges recurse along the patch; bodies are refused past 10000 levels before they get
+    // here, and this keeps anything deeper a client error rather than a crash of the request.
+    if (e instanceof RangeError) throw badRequest(`the patch could not be applied: ${e.message}`);
+    throw e;
+  }
+}
+
+function applyPatchOfType(type: string, contentType: string, original: object, patch: unknown, schema: TSchema): object {
   let result: unknown;
   switch (type) {
     case JSON_PATCH:

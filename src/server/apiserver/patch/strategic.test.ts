@@ -167,6 +167,35 @@ describe("lists with a merge key", () => {
   });
 });
 
+describe("large lists", () => {
+  test("a patch of 50,000 containers merges by key, with deletions and duplicates, in order", () => {
+    const n = 50_000;
+    const containers = Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: "x" }));
+    const patch = { spec: { template: { spec: { containers: [{ name: "sidecar", $patch: "delete" }, { name: "web", image: "new" }, ...containers, { name: "c7", image: "twice" }] } } } };
+    const started = performance.now();
+    const out = smp(deployment(), patch);
+    console.log(`merged ${n + 2} list items in ${(performance.now() - started).toFixed(0)} ms`);
+    const merged = podSpec(out).containers;
+    expect(merged.length).toBe(n + 1);
+    expect(merged[0]).toMatchObject({ name: "web", image: "new" });
+    expect(merged[1]).toEqual({ name: "c0", image: "x" });
+    expect(merged.find((c: any) => c.name === "c7")).toEqual({ name: "c7", image: "twice" });
+    expect(merged.some((c: any) => c.name === "sidecar")).toBe(false);
+  });
+
+  test("scalar sets and $deleteFromPrimitiveList of 50,000 values", () => {
+    const values = Array.from({ length: 50_000 }, (_, i) => `f${i}`);
+    const doc = { ...deployment(), metadata: { ...deployment().metadata, finalizers: ["keep", ...values] } };
+    // The first 25,000 deleted; the patch lists 10,000 that are there already and one new value.
+    const out = smp(doc, { metadata: { finalizers: [...values.slice(40_000), "new"], "$deleteFromPrimitiveList/finalizers": values.slice(0, 25_000) } });
+    expect(out.metadata.finalizers.length).toBe(25_002);
+    expect(new Set(out.metadata.finalizers).size).toBe(25_002);
+    expect(out.metadata.finalizers[0]).toBe("keep");
+    expect(out.metadata.finalizers).toContain("new");
+    expect(out.metadata.finalizers).not.toContain("f24999");
+  });
+});
+
 describe("lists without a merge strategy and lists of scalars", () => {
   test("args and tolerations are replaced", () => {
     const out = smp(deployment(), {

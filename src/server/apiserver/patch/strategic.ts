@@ -58,7 +58,8 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: SchemaAt): Js
     const field = k.slice(DELETE_FROM_PRIMITIVE_LIST.length);
     if (!Array.isArray(v) || !field) throw badPatch("invalid patch format of primitive list");
     const current = own(original, field);
-    if (Array.isArray(current)) setOwn(original, field, current.filter((x) => !v.some((d) => sameScalar(d, x))));
+    const deleted = new Set<Json>(v);
+    if (Array.isArray(current)) setOwn(original, field, current.filter((x) => !deleted.has(x)));
   }
 
   // $setElementOrder places server-only elements by where they were before this patch.
@@ -124,7 +125,11 @@ function applyRetainKeys(original: JsonObject, patch: JsonObject) {
   for (const k of Object.keys(original)) if (!keepSet.has(k)) delete original[k];
 }
 
-/** Scalars compare by value; merge-key values are scalars too (names, ports). */
+/**
+ * Scalars compare by value; merge-key values are scalars too (names, ports). Lists are matched
+ * through Maps and Sets keyed by those values (the same comparison), never by scanning one list
+ * per element of another: a patch of a hundred thousand list items must not take minutes.
+ */
 const sameScalar = (a: Json | undefined, b: Json | undefined) => a === b;
 
 function elementKind(lists: Json[][]): "map" | "scalar" | "empty" {
@@ -151,7 +156,12 @@ function mergeList(original: Json[], patch: Json[], schema: SchemaAt, mergeKey: 
 
   if (kind === "scalar") {
     const merged: Json[] = [];
-    for (const v of [...original, ...patch]) if (!merged.some((m) => sameScalar(m, v))) merged.push(v);
+    const seen = new Set<Json>();
+    for (const v of [...original, ...patch]) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      merged.push(v);
+    }
     return normalizeOrder(merged, patch, original, undefined);
   }
 
@@ -162,6 +172,7 @@ function mergeList(original: Json[], patch: Json[], schema: SchemaAt, mergeKey: 
   let base = original;
   let replace = false;
   const plain: JsonObject[] = [];
+  const deleted = new Set<Json | undefined>();
   for (const el of patch) {
     const e = el as JsonObject;
     if (!(DIRECTIVE in e)) {
@@ -170,8 +181,7 @@ function mergeList(original: Json[], patch: Json[], schema: SchemaAt, mergeKey: 
     }
     const directive = e[DIRECTIVE];
     if (directive === "delete") {
-      const key = keyOf(e, mergeKey);
-      base = base.filter((o) => !sameScalar(keyOf(o, mergeKey), key));
+      deleted.add(keyOf(e, mergeKey));
     } else if (directive === "replace") {
       replace = true;
     } else if (directive === "merge") {
@@ -181,14 +191,21 @@ function mergeList(original: Json[], patch: Json[], schema: SchemaAt, mergeKey: 
       throw badPatch(`Unknown patch type: ${show(directive)} in map: ${show(e)}`);
     }
   }
+  if (deleted.size) base = base.filter((o) => !deleted.has(keyOf(o, mergeKey)));
   if (replace) base = [];
 
   const merged = [...base];
+  // The first element with each key, as a scan from the start would find it.
+  const at = new Map<Json | undefined, number>();
+  if (plain.length) merged.forEach((o, i) => at.has(keyOf(o, mergeKey)) || at.set(keyOf(o, mergeKey), i));
   for (const el of plain) {
     const key = keyOf(el, mergeKey);
-    const i = merged.findIndex((o) => sameScalar(keyOf(o, mergeKey), key));
-    if (i >= 0) merged[i] = mergeMap(merged[i] as JsonObject, el, items);
-    else merged.push(mergeMap({}, el, items));
+    const i = at.get(key);
+    if (i !== undefined) merged[i] = mergeMap(merged[i] as JsonObject, el, items);
+    else {
+      at.set(key, merged.length);
+      merged.push(mergeMap({}, el, items));
+    }
   }
   return normalizeOrder(merged, plain, base, mergeKey);
 }
@@ -196,10 +213,13 @@ function mergeList(original: Json[], patch: Json[], schema: SchemaAt, mergeKey: 
 /** Identity of a list element for ordering: its merge-key value, or the scalar itself. */
 const idOf = (v: Json, mergeKey: string | undefined): Json | undefined => (mergeKey ? (isObject(v) ? v[mergeKey] : undefined) : v);
 
-function indexIn(list: Json[], v: Json, mergeKey: string | undefined): number {
-  const id = idOf(v, mergeKey);
-  return list.findIndex((x) => sameScalar(idOf(x, mergeKey), id));
+/** Where each identity first appears in `list`; `indexIn` answers -1 for the absent ones. */
+function positions(list: Json[], mergeKey: string | undefined): Map<Json | undefined, number> {
+  const at = new Map<Json | undefined, number>();
+  list.forEach((x, i) => at.has(idOf(x, mergeKey)) || at.set(idOf(x, mergeKey), i));
+  return at;
 }
+const indexIn = (at: Map<Json | undefined, number>, v: Json, mergeKey: string | undefined): number => at.get(idOf(v, mergeKey)) ?? -1;
 
 /**
  * Upstream's ordering rule: elements named in `order` (the patch list or $setElementOrder) come
@@ -210,15 +230,17 @@ function indexIn(list: Json[], v: Json, mergeKey: string | undefined): number {
 function normalizeOrder(merged: Json[], order: Json[], serverOrder: Json[], mergeKey: string | undefined): Json[] {
   const inOrder: Json[] = [];
   const serverOnly: Json[] = [];
-  for (const v of merged) (indexIn(order, v, mergeKey) >= 0 ? inOrder : serverOnly).push(v);
+  const inOrderAt = positions(order, mergeKey);
+  const serverAt = positions(serverOrder, mergeKey);
+  for (const v of merged) (indexIn(inOrderAt, v, mergeKey) >= 0 ? inOrder : serverOnly).push(v);
 
-  const byOrder = (list: Json[], ref: Json[]) =>
+  const byOrder = (list: Json[], ref: Map<Json | undefined, number>) =>
     list
       .map((v, i) => ({ v, i, r: indexIn(ref, v, mergeKey) }))
       .sort((a, b) => (a.r >= 0 && b.r >= 0 ? a.r - b.r : a.i - b.i))
       .map((x) => x.v);
-  const left = byOrder(serverOnly, serverOrder);
-  const right = byOrder(inOrder, order);
+  const left = byOrder(serverOnly, serverAt);
+  const right = byOrder(inOrder, inOrderAt);
 
   const out: Json[] = [];
   let i = 0;
@@ -227,8 +249,8 @@ function normalizeOrder(merged: Json[], order: Json[], serverOrder: Json[], merg
     if (i >= left.length) out.push(right[j++]);
     else if (j >= right.length) out.push(left[i++]);
     else {
-      const li = indexIn(serverOrder, left[i], mergeKey);
-      const ri = indexIn(serverOrder, right[j], mergeKey);
+      const li = indexIn(serverAt, left[i], mergeKey);
+      const ri = indexIn(serverAt, right[j], mergeKey);
       if (li >= 0 && ri >= 0 && li < ri) out.push(left[i++]);
       else out.push(right[j++]);
     }

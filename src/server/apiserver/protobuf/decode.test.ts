@@ -197,6 +197,14 @@ describe("decodeKubernetesProtobuf", () => {
       });
   });
 
+  test("a map key named __proto__ is data, never the map's prototype", () => {
+    const raw = cat(objectMeta("c", "x"), mapOf(2, { ["__proto__"]: "v", constructor: "w" }));
+    const cm = decodeKubernetesProtobuf(envelope("v1", "ConfigMap", raw)) as { data: Record<string, string> };
+    expect(Object.keys(cm.data)).toEqual(["__proto__", "constructor"]);
+    expect(Object.getPrototypeOf(cm.data)).toBe(Object.prototype);
+    expect(JSON.stringify(cm.data)).toBe('{"__proto__":"v","constructor":"w"}');
+  });
+
   test("Eviction, Binding and Scale", () => {
     const eviction = cat(objectMeta("p", "default"), msg(2, int(1, 30)));
     expect(decodeKubernetesProtobuf(envelope("policy/v1", "Eviction", eviction))).toMatchObject({ metadata: { name: "p" }, deleteOptions: { gracePeriodSeconds: 30 } });

@@ -2,6 +2,7 @@
 // the same object looks like as JSON from kubectl: JSON field names, unset fields absent, maps as
 // objects, bytes as base64, and the few types with a custom JSON form (Time, Quantity, ...) in it.
 import { MESSAGES } from "./messages";
+import { jsonTooDeepText, MAX_DEPTH as MAX_JSON_DEPTH } from "../limits";
 import { malformed, Reader, WIRE_LEN, WIRE_VARINT } from "./wire";
 
 type Scalar = "string" | "bool" | "int32" | "int64" | "bytes";
@@ -74,7 +75,8 @@ export function decodeMessage(buf: Uint8Array, key: string, hooks: DecodeHooks, 
       expectWire(wire, WIRE_LEN, key, def);
       const [k, v] = readMapEntry(r, def, hooks, depth);
       const m = (out[def.name] ??= {}) as Record<string, unknown>;
-      m[String(k)] = v;
+      // defineProperty: a "__proto__" key is data (then validated like any key), never a prototype.
+      Object.defineProperty(m, String(k), { value: v, writable: true, enumerable: true, configurable: true });
     } else if (def.inline) {
       expectWire(wire, WIRE_LEN, key, def);
       inlined.push(decodeMessage(r.bytes(), def.type, hooks, depth + 1) as Record<string, unknown>);
@@ -198,11 +200,16 @@ function decodeSpecial(r: Reader, key: string, hooks: DecodeHooks, depth: number
       const raw = readFields(r, { 1: "bytes" }).get(1) as Uint8Array | undefined;
       if (!raw || raw.length === 0) return key === "meta.FieldsV1" ? {} : null;
       if (raw[0] === 0x6b && raw[1] === 0x38 && raw[2] === 0x73 && raw[3] === 0) return hooks.embedded(raw, depth + 1);
+      let text: string;
+      let value: unknown;
       try {
-        return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+        text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+        value = JSON.parse(text);
       } catch {
         throw malformed(`${key} does not hold JSON`);
       }
+      if (jsonTooDeepText(text)) throw malformed(`${key} nests deeper than ${MAX_JSON_DEPTH}`);
+      return value;
     }
   }
   throw new Error(`protobuf: unhandled special type ${key}`);
