@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Pod } from "../src/api/resources/pod";
+import type { Pod } from "../src/api/resources/core/pod";
 import { startHttpTestApi, eventually, type HttpTestApi } from "../src/agent/node/testing";
 import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
 import { PAUSE_IMAGE } from "../src/agent/images/pause";

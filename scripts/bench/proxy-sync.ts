@@ -12,9 +12,9 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_NETWORK } from "../../src/api/cluster-network.ts";
-import { namespaces as namespacesDef, type Namespace } from "../../src/api/resources/namespace.ts";
-import { endpoints as endpointsDef, type Endpoints } from "../../src/api/resources/endpoints.ts";
-import { services as servicesDef, type Service } from "../../src/api/resources/service.ts";
+import { namespaces as namespacesDef, type Namespace } from "../../src/api/resources/core/namespace.ts";
+import { endpoints as endpointsDef, type Endpoints } from "../../src/api/resources/core/endpoints.ts";
+import { services as servicesDef, type Service } from "../../src/api/resources/core/service.ts";
 import type { CommandRunner } from "../../src/agent/host/run.ts";
 import { endpoints, service } from "../../src/agent/proxy/fixtures.ts";
 import { canRunNetnsLab, createNetnsLab, LAB } from "../../src/agent/proxy/netns-lab.ts";

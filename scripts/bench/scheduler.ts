@@ -5,7 +5,7 @@
 // max(ceil(total cpu / node cpu), ceil(total memory / node memory)).
 //   bun scripts/bench/scheduler.ts [--nodes 1000] [--pods 10000] [--seed 42]
 import { parseArgs } from "node:util";
-import type { Pod } from "../../src/api/resources/pod.ts";
+import type { Pod } from "../../src/api/resources/core/pod.ts";
 import { Harness, makeNode, makePod } from "../../src/server/scheduler/harness.ts";
 import { cpuModel } from "./lib/proc.ts";
 import { met, printTable } from "./lib/table.ts";

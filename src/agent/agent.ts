@@ -4,7 +4,7 @@
 // `bramble server` both come through here.
 import { KUBERNETES_SERVICE } from "../api/cluster-network";
 import { ApiError } from "../api/errors";
-import type { Node } from "../api/resources/node";
+import type { Node } from "../api/resources/core/node";
 import { nodes as nodesDef } from "../client/refs";
 import { KubeClient } from "../client/client";
 import { Informer } from "../client/informer";

@@ -5,7 +5,7 @@
 // node keeps running pods.
 import { ApiError } from "../api/errors";
 import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkFromData, type ClusterNetwork } from "../api/cluster-network";
-import type { ConfigMap } from "../api/resources/configmap";
+import type { ConfigMap } from "../api/resources/core/configmap";
 import { configMaps as configMapsDef } from "../client/refs";
 import type { KubeClient } from "../client/client";
 import { Backoff } from "../machinery/backoff";

@@ -3,19 +3,19 @@
 import type { KubeObject } from "./meta";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
-import { configMaps } from "./resources/configmap";
-import { daemonSets } from "./resources/daemonset";
-import { deployments } from "./resources/deployment";
-import { endpoints } from "./resources/endpoints";
-import { events } from "./resources/event";
-import { leases } from "./resources/lease";
-import { namespaces } from "./resources/namespace";
-import { nodes } from "./resources/node";
-import { pods } from "./resources/pod";
-import { replicaSets } from "./resources/replicaset";
-import { secrets } from "./resources/secret";
-import { serviceAccounts } from "./resources/serviceaccount";
-import { services } from "./resources/service";
+import { configMaps } from "./resources/core/configmap";
+import { daemonSets } from "./resources/apps/daemonset";
+import { deployments } from "./resources/apps/deployment";
+import { endpoints } from "./resources/core/endpoints";
+import { events } from "./resources/core/event";
+import { leases } from "./resources/coordination/lease";
+import { namespaces } from "./resources/core/namespace";
+import { nodes } from "./resources/core/node";
+import { pods } from "./resources/core/pod";
+import { replicaSets } from "./resources/apps/replicaset";
+import { secrets } from "./resources/core/secret";
+import { serviceAccounts } from "./resources/core/serviceaccount";
+import { services } from "./resources/core/service";
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
 const asDef = <T extends KubeObject>(r: ResourceDef<T>) => r as unknown as ResourceDef;

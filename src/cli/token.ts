@@ -2,7 +2,7 @@
 // kube-system through the API (so they need the admin kubeconfig, not access to the server's
 // disk). Like kubeadm's `token` commands.
 import { ApiError } from "../api/errors";
-import type { Secret } from "../api/resources/secret";
+import type { Secret } from "../api/resources/core/secret";
 import { secrets } from "../client/refs";
 import { KubeClient } from "../client/client";
 import { readKubeconfig, resolveContext } from "../client/kubeconfig";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { configMaps } from "../api/resources/configmap";
+import { configMaps } from "../api/resources/core/configmap";
 import { startHttpTestApi, type HttpTestApi } from "../server/apiserver/testing";
 import { KubeClient } from "./client";
 import { Informer } from "./informer";

@@ -1,14 +1,14 @@
 import { expect, test } from "bun:test";
 import type { ResourceDef } from "../api/resource";
-import { configMaps } from "../api/resources/configmap";
-import { endpoints } from "../api/resources/endpoints";
-import { events } from "../api/resources/event";
-import { leases } from "../api/resources/lease";
-import { nodes } from "../api/resources/node";
-import { pods } from "../api/resources/pod";
-import { secrets } from "../api/resources/secret";
-import { serviceAccounts } from "../api/resources/serviceaccount";
-import { services } from "../api/resources/service";
+import { configMaps } from "../api/resources/core/configmap";
+import { endpoints } from "../api/resources/core/endpoints";
+import { events } from "../api/resources/core/event";
+import { leases } from "../api/resources/coordination/lease";
+import { nodes } from "../api/resources/core/node";
+import { pods } from "../api/resources/core/pod";
+import { secrets } from "../api/resources/core/secret";
+import { serviceAccounts } from "../api/resources/core/serviceaccount";
+import { services } from "../api/resources/core/service";
 import * as refs from "./refs";
 
 const defs: Record<keyof typeof refs, ResourceDef<any>> = { nodes, pods, configMaps, secrets, services, endpoints, serviceAccounts, events, leases };

@@ -8,7 +8,7 @@ import { KubeClient } from "../client/client";
 import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
 import { createLogger } from "../machinery/log";
 import { createApiServer } from "./apiserver/index";
-import type { Secret } from "../api/resources/secret";
+import type { Secret } from "../api/resources/core/secret";
 import {
   ADMIN,
   bearerAuthenticator,

@@ -3,9 +3,9 @@
 // names outside the cluster zone go to the node's resolvers. The lead wires it as
 //   await ensureDnsAddress(cluster.clusterDns); await startClusterDns({ listen: { address: cluster.clusterDns }, ... })
 import * as dnsPacket from "dns-packet";
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Pod } from "../../api/resources/pod";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Service } from "../../api/resources/core/service";
 import { endpoints as endpointsDef, pods as podsDef, services as servicesDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { Informer } from "../../client/informer";

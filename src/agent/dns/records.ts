@@ -2,9 +2,9 @@
 // transforms below (only the fields DNS answers from survive in the informer caches), and
 // ClusterRecords indexes them by name and by IP. Pure: no I/O, so the resolver tests feed it
 // objects directly.
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Pod } from "../../api/resources/pod";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Service } from "../../api/resources/core/service";
 
 export interface DnsPort {
   name: string;

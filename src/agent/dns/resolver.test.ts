@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Answer, Question, RecordType } from "dns-packet";
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Pod } from "../../api/resources/pod";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Service } from "../../api/resources/core/service";
 import { ClusterRecords, slimEndpoints, slimPod, slimService } from "./records";
 import { resolve, type Answered, type ResolverOptions } from "./resolver";
 

@@ -4,7 +4,7 @@
 //   bun src/agent/dns/static-serve.ts <address> <port> [services] [upstream ip:port ...]
 // Serves web.default.svc.cluster.local → 10.43.0.20 and svc-<i>.default → 10.43.<i>.<i> for
 // i < services; prints "listening <port>" once bound.
-import type { Service } from "../../api/resources/service";
+import type { Service } from "../../api/resources/core/service";
 import { createLogger } from "../../machinery/log";
 import { AnswerCache, answerQuery } from "./answer";
 import { ForwardCache } from "./forward-cache";

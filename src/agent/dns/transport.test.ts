@@ -2,8 +2,8 @@
 // upstream on loopback, truncation and TCP fallback, a dead upstream.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as dnsPacket from "dns-packet";
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service } from "../../api/resources/core/service";
 import { createLogger } from "../../machinery/log";
 import { AnswerCache, answerQuery, type QueryContext } from "./answer";
 import { ForwardCache } from "./forward-cache";

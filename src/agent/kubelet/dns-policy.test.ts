@@ -1,7 +1,7 @@
 // dnsFor: what a pod's resolv.conf gets for each dnsPolicy (checked for the cluster DNS work,
 // issue 5 part 4), against the Kubernetes documentation's "Pod's DNS Policy" section.
 import { describe, expect, test } from "bun:test";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { dnsFor, resolvConf } from "./spec";
 
 const pod = (spec: Record<string, unknown>, namespace = "shop"): Pod => ({ metadata: { name: "p", namespace }, spec: { containers: [], ...spec } }) as unknown as Pod;

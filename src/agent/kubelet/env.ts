@@ -1,8 +1,8 @@
 // A container's environment: envFrom, env (with $(VAR) references), values from ConfigMaps,
 // Secrets, the downward API and resources, plus the in-cluster API address every pod gets: the
 // `kubernetes` Service's variables, named and shaped as upstream's kubelet makes them for it.
-import type { Pod } from "../../api/resources/pod";
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import { cpuMillis, memoryBytes, parseQuantity, quantityNumber } from "../../machinery/quantity";
 import type { PodSources } from "./sources";
 

@@ -1,6 +1,6 @@
 // Running probe and lifecycle actions: exec in the container, HTTP GET and TCP connect to the
 // pod IP (reachable from the node over the pod network), sleep.
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import type { ContainerRuntime } from "../runtime/runtime";
 
 export interface Action {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pods as podsDef, type Pod } from "../../api/resources/pod";
+import { pods as podsDef, type Pod } from "../../api/resources/core/pod";
 import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing";
 import { FakeRuntime } from "../runtime/fake/fake";
 import { LABELS } from "../runtime/runtime";

@@ -5,8 +5,8 @@
 // this node's of this cluster (names.ts ownership): other clusters may share the engine.
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Node } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
+import type { Node } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
 import { nodes as nodesDef, pods as podsDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";

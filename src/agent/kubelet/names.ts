@@ -1,6 +1,6 @@
 // How the kubelet names and labels containers, and reads those labels back. The name follows
 // dockershim's `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>` so `docker ps` stays readable.
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { caCertHashOfPem } from "../join/pin";
 import { LABELS, type ContainerInfo } from "../runtime/runtime";
 

@@ -1,8 +1,8 @@
 // Liveness, readiness and startup probes: one timer loop per probe of each running container.
 // Results are kept here and read by the pod sync; a change re-queues the pod. Liveness and
 // startup failures kill the container, and the restart policy decides what happens next.
-import type { Pod } from "../../api/resources/pod";
-import type { Container, Probe } from "../../api/resources/podspec.schema";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Container, Probe } from "../../api/resources/core/podspec.schema";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { runAction } from "./handlers";
 

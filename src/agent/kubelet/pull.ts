@@ -1,6 +1,6 @@
 // Image pulls by imagePullPolicy with imagePullSecrets, and the ErrImagePull → ImagePullBackOff
 // waiting reasons while a failing pull backs off.
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import type { ContainerRuntime, RegistryAuth } from "../runtime/runtime";
 import { normalizeImageRef } from "../runtime/runtime";
 import { pullBackoffMs } from "./backoff";

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import type { ContainerInfo } from "../runtime/runtime";
 import { effectiveStreak, restartDelayMs } from "./backoff";
 import { containerEnv, expand, kubernetesServiceEnv } from "./env";

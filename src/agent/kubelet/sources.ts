@@ -1,8 +1,8 @@
 // ConfigMaps and Secrets a pod refers to, read through the API once per sync (a kubelet must
 // not depend on a cache of every secret in the cluster; node authorization allows only these).
 import { ApiError } from "../../api/errors";
-import type { ConfigMap } from "../../api/resources/configmap";
-import type { Secret } from "../../api/resources/secret";
+import type { ConfigMap } from "../../api/resources/core/configmap";
+import type { Secret } from "../../api/resources/core/secret";
 import { configMaps, secrets } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 

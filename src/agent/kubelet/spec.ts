@@ -1,7 +1,7 @@
 // Runtime specs for a pod's containers: the pause container owns the network namespace (and
 // with it hostname, DNS and /etc/hosts); app and init containers join it and its IPC namespace.
-import type { Pod } from "../../api/resources/pod";
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import { cpuMillis, memoryBytes } from "../../machinery/quantity";
 import type { ContainerSpec } from "../runtime/runtime";
 

@@ -1,7 +1,7 @@
 // The pod status the kubelet reports, computed from the pod, what the runtime shows for each
 // container, and probe results. Pure: the same inputs give the same status, so a status is only
 // written when something really changed. Phase rules follow upstream's getPhase.
-import type { ContainerStatus, Pod, PodStatus } from "../../api/resources/pod";
+import type { ContainerStatus, Pod, PodStatus } from "../../api/resources/core/pod";
 import { metaTime } from "../node/conditions";
 import type { ContainerInfo } from "../runtime/runtime";
 import { attemptOf } from "./names";

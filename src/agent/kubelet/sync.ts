@@ -6,9 +6,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ApiError } from "../../api/errors";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { pods as podsDef } from "../../client/refs";
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import type { KubeClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import type { Logger } from "../../machinery/log";

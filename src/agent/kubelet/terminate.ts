@@ -2,7 +2,7 @@
 // SIGKILL when the grace period (counted from the start of preStop) runs out. Also the clean-up
 // of a pod's directory, including tmpfs mounts of memory-backed emptyDirs.
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import type { ContainerInfo, ContainerRuntime } from "../runtime/runtime";
 import { runAction } from "./handlers";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { KubeClient } from "../../client/client";
 import { createApiServer } from "../../server/apiserver/index";
 import { testConfig } from "../../server/apiserver/testing";

@@ -3,7 +3,7 @@
 // node authorizer can check the node runs it. The kubelet keeps the token until 80% of its
 // lifetime (tokenRefreshAt) and rewrites the volume atomically (volumes.ts).
 import { ApiError } from "../../api/errors";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { serviceAccounts } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 

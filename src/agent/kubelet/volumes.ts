@@ -4,8 +4,8 @@
 // (refreshContentVolumes), so a running container sees updates.
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, normalize } from "node:path";
-import type { Pod } from "../../api/resources/pod";
-import type { Volume } from "../../api/resources/podspec.schema";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Volume } from "../../api/resources/core/podspec.schema";
 import { memoryBytes } from "../../machinery/quantity";
 import { fieldValue, resourceValue, type EnvContext } from "./env";
 import type { PodSources } from "./sources";

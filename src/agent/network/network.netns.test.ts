@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import { nodes as nodesDef, type Node } from "../../api/resources/core/node";
 import { createLogger } from "../../machinery/log";
 import { inNetns, mustRun, runCommand } from "../host/run";
 import { DEFAULT_CLUSTER_NETWORK } from "../cluster-network";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { peersOf } from "./peers";
 
 const node = (name: string, podCIDR?: string, ip?: string, extra: { type: string; address: string }[] = []): Node =>

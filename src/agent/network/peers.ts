@@ -1,6 +1,6 @@
 // Which nodes this node routes to, read from Node objects: a peer is another node with a
 // podCIDR and an InternalIP. Pure, so it is tested without a cluster.
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { parseIp, tryParseCidr } from "../../machinery/cidr";
 
 export interface Peer {

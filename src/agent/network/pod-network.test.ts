@@ -2,7 +2,7 @@
 // order of things and how routes follow Nodes. The real kernel: network.netns.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEFAULT_CLUSTER_NETWORK } from "../cluster-network";
-import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import { nodes as nodesDef, type Node } from "../../api/resources/core/node";
 import { createLogger } from "../../machinery/log";
 import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing";
 import { FakeRuntime } from "../runtime/fake/fake";

@@ -7,7 +7,7 @@
 import type { ClusterNetwork } from "../cluster-network";
 import type { KubeClient } from "../../client/client";
 import { Informer } from "../../client/informer";
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { nodes as nodesDef } from "../../client/refs";
 import type { Logger } from "../../machinery/log";
 import { mustRun, runCommand, type CommandRunner } from "../host/run";

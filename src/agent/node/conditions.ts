@@ -2,7 +2,7 @@
 // and messages, lastTransitionTime kept while a status holds and lastHeartbeatTime set on every
 // report. Callers only say what is wrong (e.g. "Docker is unreachable"); everything else is the
 // healthy default, so a simulated node and a healthy real one report identical conditions.
-import type { NodeCondition } from "../../api/resources/node";
+import type { NodeCondition } from "../../api/resources/core/node";
 
 export type NodeConditionType = "MemoryPressure" | "DiskPressure" | "PIDPressure" | "Ready";
 

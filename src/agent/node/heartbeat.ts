@@ -7,8 +7,8 @@
 // All jobs share one DueQueue timer and one concurrency limit, and nodes are spread over the
 // interval by the golden ratio, so N nodes make a steady N/10 requests per second, not bursts.
 import { ApiError } from "../../api/errors";
-import type { Lease } from "../../api/resources/lease";
-import type { Node, NodeCondition } from "../../api/resources/node";
+import type { Lease } from "../../api/resources/coordination/lease";
+import type { Node, NodeCondition } from "../../api/resources/core/node";
 import { leases, nodes } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { createLogger, type Logger } from "../../machinery/log";

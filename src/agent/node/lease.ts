@@ -2,7 +2,7 @@
 // (pkg/kubelet/nodelease): name and holderIdentity are the node's name, 40 s duration,
 // renewTime a MicroTime, owned by the Node so deleting the Node removes it.
 import { ApiError } from "../../api/errors";
-import type { Lease } from "../../api/resources/lease";
+import type { Lease } from "../../api/resources/coordination/lease";
 import type { ResourceClient } from "../../client/client";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leases, type Lease } from "../../api/resources/lease";
-import { nodes, type Node } from "../../api/resources/node";
+import { leases, type Lease } from "../../api/resources/coordination/lease";
+import { nodes, type Node } from "../../api/resources/core/node";
 import { nodeConditions, sameConditions } from "./conditions";
 import { startHeartbeat } from "./heartbeat";
 import { microTime, NODE_LEASE_NAMESPACE } from "./lease";

@@ -2,7 +2,7 @@
 // or, when one with this name exists (agent restart, re-run of a sim), adopt it: labels merged
 // in (others' labels, taints and cordon kept) and the status replaced with ours.
 import { ApiError } from "../../api/errors";
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { nodes } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { nodeConditions, type NodeHealth } from "./conditions";

@@ -2,7 +2,7 @@
 // functions of a NodeConfig, shared by the real agent (facts from the host and Docker) and
 // `bramble sim` (facts from flags), so both register nodes that look the same to the scheduler
 // and to `kubectl get nodes -o wide`.
-import type { Node, Taint } from "../../api/resources/node";
+import type { Node, Taint } from "../../api/resources/core/node";
 import { canonicalQuantity } from "../../machinery/quantity";
 
 /** The kubelet version bramble's agents report (VERSION column of `kubectl get nodes`). */

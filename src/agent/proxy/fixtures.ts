@@ -1,7 +1,7 @@
 // Services and Endpoints as the API server stores them (defaults applied), for the proxy's tests
 // and benchmark.
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service, ServiceSpec } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service, ServiceSpec } from "../../api/resources/core/service";
 
 export function service(ns: string, name: string, clusterIP: string, spec: Partial<ServiceSpec> = {}, ingressIps: string[] = []): Service {
   const type = spec.type ?? "ClusterIP";

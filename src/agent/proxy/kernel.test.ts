@@ -1,8 +1,8 @@
 // The proxy's rules in a real kernel: namespaces the test creates (bpx-*), busybox httpd as the
 // endpoint, curl as the client. Root only; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
 import { endpoints, service } from "./fixtures";
 import { ensureSysctls, resetServiceProxy } from "./iptables";

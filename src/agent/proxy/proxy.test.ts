@@ -2,8 +2,8 @@
 // and its rules in a real kernel (namespaces the test creates, bpx-*). Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEFAULT_CLUSTER_NETWORK } from "../../api/cluster-network";
-import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/endpoints";
-import { services as servicesDef, type Service } from "../../api/resources/service";
+import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/core/endpoints";
+import { services as servicesDef, type Service } from "../../api/resources/core/service";
 import { createLogger } from "../../machinery/log";
 import type { CommandRunner } from "../host/run";
 import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";

@@ -5,8 +5,8 @@
 // so a burst (a Deployment scaling, 1,000 Services at start) costs a few restores, not one each.
 // A failed restore leaves the previous rules in force (each table is atomic), is logged, and is
 // retried with backoff as a full sync.
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service } from "../../api/resources/core/service";
 import { endpoints as endpointsDef, services as servicesDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { Informer, objectKeyOf } from "../../client/informer";

@@ -12,8 +12,8 @@
 //   POSTROUTING → BRAMBLE-POSTROUTING: MASQUERADE what was marked.
 // filter: REJECT for Services without endpoints, DROP for Local-policy external traffic on a node
 // without a local endpoint, ACCEPT for service traffic in FORWARD (Docker's policy there is DROP).
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service, ServicePort } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service, ServicePort } from "../../api/resources/core/service";
 import type { ClusterNetwork } from "../cluster-network";
 import type { UdpPort } from "./conntrack";
 import {

@@ -1,7 +1,7 @@
 // What the syncer sends to iptables-restore, against a recording runner (no root needed).
 import { describe, expect, test } from "bun:test";
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
 import { endpoints, service } from "./fixtures";
 import { renderContext } from "./render";

@@ -4,8 +4,8 @@
 // dispatch chains when their text changed. What was applied is remembered per Service, so a
 // change is a diff against that, not against the kernel (reading 20,000 rules back costs more
 // than writing a few).
-import type { Endpoints } from "../../api/resources/endpoints";
-import type { Service } from "../../api/resources/service";
+import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
 import { NODEPORTS, SERVICES } from "./chains";
 import { staleUdpFlows } from "./conntrack";

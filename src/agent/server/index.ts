@@ -1,6 +1,6 @@
 // What startAgent calls: the node's HTTPS endpoint for logs and exec, with its certificate,
 // and the one write that tells the API server how to trust it.
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { nodes } from "../../client/refs";
 import { DEFAULT_KUBELET_PORT, SERVING_CERT_ANNOTATION } from "../../api/kubelet-api";
 import type { KubeClient } from "../../client/client";

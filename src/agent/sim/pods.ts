@@ -3,7 +3,7 @@
 // status. Each pod costs one PATCH to go Running (the informer's cache replaces a GET), and a
 // status PATCH plus a DELETE to go away.
 import { ApiError } from "../../api/errors";
-import { pods, type Pod } from "../../api/resources/pod";
+import { pods, type Pod } from "../../api/resources/core/pod";
 import type { KubeClient, ResourceClient } from "../../client/client";
 import { Informer, objectKeyOf } from "../../client/informer";
 import type { Logger } from "../../machinery/log";

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { hasRunningContainers, looksRunning, needsWork, runningStatus, runningStatusPatch, stoppedStatus } from "./podstatus";
 
 const pod: Pod = {

@@ -1,7 +1,7 @@
 // The status a simulated node writes for its pods: what upstream's kubelet reports for a pod
 // whose containers started and are ready, and, on graceful deletion, for containers that
 // stopped. Pure functions of (pod, addresses, time).
-import type { ContainerStatus, Pod, PodStatus } from "../../api/resources/pod";
+import type { ContainerStatus, Pod, PodStatus } from "../../api/resources/core/pod";
 import { metaTime } from "../node/conditions";
 
 type PodCondition = NonNullable<PodStatus["conditions"]>[number];

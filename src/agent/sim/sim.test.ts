@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leases, type Lease } from "../../api/resources/lease";
-import { nodes, type Node } from "../../api/resources/node";
-import { pods, type Pod } from "../../api/resources/pod";
+import { leases, type Lease } from "../../api/resources/coordination/lease";
+import { nodes, type Node } from "../../api/resources/core/node";
+import { pods, type Pod } from "../../api/resources/core/pod";
 import { cidrContains, parseCidr } from "../../machinery/cidr";
 import { NODE_LEASE_NAMESPACE } from "../node/lease";
 import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing";

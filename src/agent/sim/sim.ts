@@ -5,7 +5,7 @@
 // power cut; stop() leaves the nodes registered, like a kubelet shutting down.
 import pkg from "../../../package.json" with { type: "json" };
 import { ApiError } from "../../api/errors";
-import { nodes as nodesDef, type Node } from "../../api/resources/node";
+import { nodes as nodesDef, type Node } from "../../api/resources/core/node";
 import { KubeClient } from "../../client/client";
 import { Informer } from "../../client/informer";
 import { Backoff } from "../../machinery/backoff";

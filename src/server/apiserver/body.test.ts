@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../api/errors";
-import { configMaps } from "../../api/resources/configmap";
-import { deployments } from "../../api/resources/deployment";
-import { pods } from "../../api/resources/pod";
+import { configMaps } from "../../api/resources/core/configmap";
+import { deployments } from "../../api/resources/apps/deployment";
+import { pods } from "../../api/resources/core/pod";
 import { decodeObject, MAX_DECODE_ERRORS, parseText } from "./body";
 
 const failure = (f: () => unknown): ApiError => {

@@ -4,7 +4,7 @@
 // (create, list, delete through the API) and the server's join endpoint (check).
 
 import { timingSafeEqual } from "node:crypto";
-import type { Secret } from "../../api/resources/secret";
+import type { Secret } from "../../api/resources/core/secret";
 
 export const BOOTSTRAP_TOKEN_SECRET_TYPE = "bootstrap.kubernetes.io/token";
 export const BOOTSTRAP_TOKEN_NAMESPACE = "kube-system";

@@ -4,7 +4,7 @@
 // `node-credential-<name>` in kube-system (visible, deletable: deleting it revokes the node).
 
 import { timingSafeEqual } from "node:crypto";
-import type { Secret } from "../../api/resources/secret";
+import type { Secret } from "../../api/resources/core/secret";
 import type { UserInfo } from "./authenticator";
 import { randomToken } from "./tokens";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { namespaces } from "../../api/resources/namespace";
-import { serviceAccounts } from "../../api/resources/serviceaccount";
+import { namespaces } from "../../api/resources/core/namespace";
+import { serviceAccounts } from "../../api/resources/core/serviceaccount";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
 import { startControllers } from ".";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { configMaps } from "../../api/resources/configmap";
-import type { Pod } from "../../api/resources/pod";
+import { configMaps } from "../../api/resources/core/configmap";
+import type { Pod } from "../../api/resources/core/pod";
 import { startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
 import { SharedInformers } from "./informers";
 
@@ -53,7 +53,7 @@ test("the metadata informer keeps what ownership needs and drops bodies, labels 
 });
 
 test("the shared pod informer keeps what control loops read and drops images, env, probes and volumes", async () => {
-  const { pods } = await import("../../api/resources/pod");
+  const { pods } = await import("../../api/resources/core/pod");
   await env.client.resource(pods).create("default", {
     metadata: { name: "viewed", labels: { app: "a" }, annotations: { keep: "me", "kubectl.kubernetes.io/last-applied-configuration": "{}" } },
     spec: {

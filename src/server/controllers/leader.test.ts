@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leases, type Lease } from "../../api/resources/lease";
+import { leases, type Lease } from "../../api/resources/coordination/lease";
 import { eventually, startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
 import { LeaderElector, microTime } from "./leader";
 

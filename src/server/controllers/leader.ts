@@ -5,7 +5,7 @@
 // record change (so the servers' clocks need not agree). A leader that cannot renew within the
 // renew deadline, or sees someone else holding the lease, stops leading.
 import { ApiError } from "../../api/errors";
-import { leases, type Lease } from "../../api/resources/lease";
+import { leases, type Lease } from "../../api/resources/coordination/lease";
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
 

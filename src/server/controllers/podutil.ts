@@ -2,7 +2,7 @@
 // available (ready for minReadySeconds), and which are the least useful to delete first. Kept
 // in one place so the ReplicaSet, Deployment and DaemonSet controllers never disagree.
 import type { KubeObject, OwnerReference } from "../../api/meta";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 
 type Condition = NonNullable<NonNullable<Pod["status"]>["conditions"]>[number];
 

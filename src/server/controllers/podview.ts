@@ -4,7 +4,7 @@
 // Every pod is held here once more, decoded, next to the API server's JSON of it, so what no
 // control loop reads is dropped (client-go's informer SetTransform, as the upstream scheduler does
 // for managedFields). These objects are read and patched, never written back whole.
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 

@@ -4,7 +4,7 @@
 // to a registered Node, or to a server's own node, is never handed to a new joiner. Only a
 // caller proving it is that node (presenting the node's current credential) gets it again.
 import { ApiError, badRequest } from "../../api/errors";
-import type { Secret } from "../../api/resources/secret";
+import type { Secret } from "../../api/resources/core/secret";
 import { isDns1123Subdomain } from "../../api/validation";
 import type { Logger } from "../../machinery/log";
 import { BOOTSTRAP_TOKEN_NAMESPACE, checkToken, parseToken, tokenSecretName } from "../auth/bootstrap-token";

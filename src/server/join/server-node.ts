@@ -7,7 +7,7 @@
 // server's, so the name is never handed to a joiner, even before the Node is registered.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import type { Secret } from "../../api/resources/secret";
+import type { Secret } from "../../api/resources/core/secret";
 import { adminKubeconfig, readKubeconfig, resolveContext, writeKubeconfig } from "../../client/kubeconfig";
 import { credentialMatches, isServerNodeCredential, NODE_CREDENTIAL_NAMESPACE, nodeCredentialSecretName } from "../auth/node-credentials";
 import type { ApiContext } from "../apiserver/handlers/context";

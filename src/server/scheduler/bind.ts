@@ -1,7 +1,7 @@
 // The scheduler's only writes: the pods/binding subresource, the PodScheduled condition of a pod
 // that fits nowhere, and the events `kubectl describe pod` shows.
 import { ApiError } from "../../api/errors";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 

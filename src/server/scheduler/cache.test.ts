@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { SchedulerCache } from "./cache";
 import { makeNode, makePod } from "./harness";
 import { buildNodeInfo } from "./nodeinfo";

@@ -6,8 +6,8 @@
 // Updates are incremental: a pod's requests are added to or subtracted from its node's record
 // (never a rebuild from all of the node's pods), and an update that changes nothing the
 // scheduler counts (the bind confirmation, the pod going Running) leaves the node untouched.
-import type { Node } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
+import type { Node } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
 import { buildNodeInfo, withPod } from "./nodeinfo";
 import { buildPodInfo, podKey } from "./podinfo";
 import { addResources } from "./resources";

@@ -1,9 +1,9 @@
 // A scheduler harness in the spirit of Nomad's: build a cluster state in memory, run the real
 // pipeline and cache (assume after each placement, no API), and read back where pods went.
 // Used by the unit tests and the benchmark.
-import type { Node, Taint } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
-import type { PodSpec } from "../../api/resources/podspec.schema";
+import type { Node, Taint } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
+import type { PodSpec } from "../../api/resources/core/podspec.schema";
 import { SchedulerCache } from "./cache";
 import { fitErrorMessage } from "./fit-error";
 import { selectNode } from "./pipeline";

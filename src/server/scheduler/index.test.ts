@@ -1,8 +1,8 @@
 // The scheduler against the in-process API server (memory store) over HTTP: real informers,
 // real bindings, real status patches and events.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { nodes } from "../../api/resources/node";
-import { pods, type Pod } from "../../api/resources/pod";
+import { nodes } from "../../api/resources/core/node";
+import { pods, type Pod } from "../../api/resources/core/pod";
 import { KubeClient } from "../../client/client";
 import { startHttpTestApi, type HttpTestApi } from "../apiserver/testing";
 import { makeNode, makePod } from "./harness";

@@ -1,6 +1,6 @@
 // startScheduler: informers for nodes and pods → cache → the shared ControlLoop → bind.
-import { nodes } from "../../api/resources/node";
-import { pods, type Pod } from "../../api/resources/pod";
+import { nodes } from "../../api/resources/core/node";
+import { pods, type Pod } from "../../api/resources/core/pod";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";

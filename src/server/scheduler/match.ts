@@ -1,7 +1,7 @@
 // Node selector terms and tolerations, matched as upstream's component-helpers do. Shared by
 // the filters (required) and the scores (preferred).
-import type { Taint } from "../../api/resources/node";
-import type { Toleration } from "../../api/resources/podspec.schema";
+import type { Taint } from "../../api/resources/core/node";
+import type { Toleration } from "../../api/resources/core/podspec.schema";
 import type { NodeInfo, NodeSelectorRequirement, NodeSelectorTerm } from "./types";
 
 const INT = /^-?\d+$/;

@@ -1,6 +1,6 @@
 // NodeInfo: a node plus the pods on it (bound and assumed), built immutably. Adding or removing
 // one pod returns a new NodeInfo and leaves the old one untouched, so snapshots stay valid.
-import type { Node } from "../../api/resources/node";
+import type { Node } from "../../api/resources/core/node";
 import { addResources, nodeAllocatable, ZERO } from "./resources";
 import type { NodeInfo, PodInfo, ReadyStatus } from "./types";
 

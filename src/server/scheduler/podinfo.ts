@@ -1,5 +1,5 @@
 // PodInfo: a pod reduced to what scheduling reads, computed once per pod version.
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import { labelSelectorFromObject, type LabelSelector } from "../../api/selectors";
 import type { LabelSelectorObject } from "../../api/validation";
 import { DEFAULT_SCORE_CPU, DEFAULT_SCORE_MEMORY, podRequests } from "./resources";

@@ -1,7 +1,7 @@
 // Resource arithmetic: what a pod requests and what a node offers, in plain numbers.
-import type { Node } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
-import type { Container } from "../../api/resources/podspec.schema";
+import type { Node } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Container } from "../../api/resources/core/podspec.schema";
 import { cpuMillis, memoryBytes, quantityValue, tryParseQuantity } from "../../machinery/quantity";
 import type { Resources } from "./types";
 

@@ -2,7 +2,7 @@
 // waiting pods (and what must not, so they never spin).
 import { expect, test } from "bun:test";
 import { ApiError } from "../../api/errors";
-import type { Pod } from "../../api/resources/pod";
+import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import { SchedulerCache } from "./cache";

@@ -3,8 +3,8 @@
 // and binds. The decision itself is synchronous, so concurrent workers never decide on the same
 // snapshot twice: each one assumes its placement before the next decision runs, and only the
 // bind round trips overlap.
-import type { Node } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
+import type { Node } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import type { Reconciler } from "../../machinery/controlloop";

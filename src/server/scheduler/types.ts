@@ -2,9 +2,9 @@
 // per object (requests parsed, ports collected) so the per-node inner loop only compares numbers.
 // NodeInfo values are immutable: assuming a pod produces a new NodeInfo, so a snapshot taken
 // before a placement never changes underneath the pipeline (Nomad's state-snapshot idea).
-import type { Node, Taint } from "../../api/resources/node";
-import type { Pod } from "../../api/resources/pod";
-import type { Toleration } from "../../api/resources/podspec.schema";
+import type { Node, Taint } from "../../api/resources/core/node";
+import type { Pod } from "../../api/resources/core/pod";
+import type { Toleration } from "../../api/resources/core/podspec.schema";
 
 /** Amounts in base units: cpu in millicores, memory and scalars in bytes/units. */
 export interface Resources {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApi, type TestApi } from "../testing";
 import { ServiceAllocator } from "./services";
-import { services as servicesDef } from "../../../api/resources/service";
+import { services as servicesDef } from "../../../api/resources/core/service";
 
 const SVC = "/api/v1/namespaces/default/services";
 const svc = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } });

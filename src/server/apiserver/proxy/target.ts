@@ -4,8 +4,8 @@
 // node when its agent cannot be reached — never a 500.
 import { ApiError, badRequest } from "../../../api/errors";
 import { SERVING_CERT_ANNOTATION } from "../../../api/kubelet-api";
-import type { Node } from "../../../api/resources/node";
-import type { Pod } from "../../../api/resources/pod";
+import type { Node } from "../../../api/resources/core/node";
+import type { Pod } from "../../../api/resources/core/pod";
 import type { ResourceDef } from "../../../api/resource";
 import type { ApiContext } from "../handlers/context";
 

@@ -4,9 +4,9 @@
 // until the pod cache shows them, so a lagging cache never doubles a node's pod.
 import { ApiError } from "../../../api/errors";
 import { selectorMatches } from "../../../api/resources/common";
-import { daemonSets as dsDef, type DaemonSet } from "../../../api/resources/daemonset";
-import type { Node } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { daemonSets as dsDef, type DaemonSet } from "../../../api/resources/apps/daemonset";
+import type { Node } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import type { KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import type { Informer } from "../../../client/informer";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { daemonSets, type DaemonSet } from "../../../api/resources/daemonset";
-import { nodes, type Node } from "../../../api/resources/node";
-import { pods, type Pod } from "../../../api/resources/pod";
+import { daemonSets, type DaemonSet } from "../../../api/resources/apps/daemonset";
+import { nodes, type Node } from "../../../api/resources/core/node";
+import { pods, type Pod } from "../../../api/resources/core/pod";
 import { eventually, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { startDaemonSetController } from ".";
 import { REVISION_HASH } from "./pods";

@@ -3,8 +3,8 @@
 // daemon pod gets, must tolerate the node's NoSchedule and NoExecute taints to start there, or
 // its NoExecute taints to keep running there. Cordoned nodes still run daemon pods (upstream's
 // unschedulable toleration), as do not-ready ones: the daemon may be what makes a node ready.
-import type { Node } from "../../../api/resources/node";
-import type { PodSpec, Toleration } from "../../../api/resources/podspec.schema";
+import type { Node } from "../../../api/resources/core/node";
+import type { PodSpec, Toleration } from "../../../api/resources/core/podspec.schema";
 import { toleratesAll } from "../nodelifecycle/taints";
 
 type NodeSelectorTerm = NonNullable<NonNullable<NonNullable<PodSpec["affinity"]>["nodeAffinity"]>["requiredDuringSchedulingIgnoredDuringExecution"]>["nodeSelectorTerms"][number];

@@ -2,9 +2,9 @@
 // labels, taints) re-check every DaemonSet, pod changes their controlling DaemonSet.
 import type { KubeObject } from "../../../api/meta";
 import { selectorMatches } from "../../../api/resources/common";
-import { daemonSets as dsDef, type DaemonSet } from "../../../api/resources/daemonset";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { daemonSets as dsDef, type DaemonSet } from "../../../api/resources/apps/daemonset";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";

@@ -1,8 +1,8 @@
 // Pure planning for one DaemonSet: which nodes need a pod, which pods must go (misplaced,
 // duplicated, failed, or old ones a rolling update may replace now), and the status.
-import type { DaemonSet } from "../../../api/resources/daemonset";
-import type { Node } from "../../../api/resources/node";
-import type { Pod } from "../../../api/resources/pod";
+import type { DaemonSet } from "../../../api/resources/apps/daemonset";
+import type { Node } from "../../../api/resources/core/node";
+import type { Pod } from "../../../api/resources/core/pod";
 import { isPodAvailable, isPodReady } from "../podutil";
 import { placementOn, type Placement } from "./eligibility";
 import { REVISION_HASH } from "./pods";

@@ -1,8 +1,8 @@
 // A DaemonSet's pod for one node, and the template hash that tells updated pods from old ones.
 import type { OwnerReference } from "../../../api/meta";
-import type { DaemonSet } from "../../../api/resources/daemonset";
-import type { Pod } from "../../../api/resources/pod";
-import type { PodTemplateSpec } from "../../../api/resources/podspec.schema";
+import type { DaemonSet } from "../../../api/resources/apps/daemonset";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { PodTemplateSpec } from "../../../api/resources/core/podspec.schema";
 import { daemonTolerations } from "./eligibility";
 
 /** The label upstream puts on daemon pods: the hash of the ControllerRevision they came from. */

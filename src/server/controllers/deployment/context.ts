@@ -2,9 +2,9 @@
 // of the Deployment and its ReplicaSets. The copies are updated in place after each write, so
 // later steps of the same sync see what earlier steps did (as upstream's pointers do).
 import { ApiError } from "../../../api/errors";
-import type { Deployment } from "../../../api/resources/deployment";
-import type { Pod } from "../../../api/resources/pod";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Deployment } from "../../../api/resources/apps/deployment";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { ResourceClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import type { Pod } from "../../../api/resources/pod";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { controllerRefOf, isPodActive, isPodReady } from "../podutil";
 import { createNamespace, eventually } from "../replicaset/testing";
 import { DeploymentController } from "./controller";

@@ -6,9 +6,9 @@
 // only when it needs them, through an index by controlling ReplicaSet.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
-import { deployments as deploymentsDef, type Deployment } from "../../../api/resources/deployment";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
-import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/replicaset";
+import { deployments as deploymentsDef, type Deployment } from "../../../api/resources/apps/deployment";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { jsonEqual } from "../../../api/resources/common";
 import { labelSelectorFromObject, type LabelSelector } from "../../../api/selectors";
 import type { KubeClient, ResourceClient } from "../../../client/client";

@@ -3,7 +3,7 @@
 // never select each other's pods. Like upstream: FNV-32a over the template (here its canonical
 // JSON, keys sorted, since Go's struct dump cannot be reproduced), plus the collision count as
 // four little-endian bytes in an eight-byte block, rendered with upstream's SafeEncodeString.
-import type { PodTemplateSpec } from "../../../api/resources/podspec.schema";
+import type { PodTemplateSpec } from "../../../api/resources/core/podspec.schema";
 import { jsonEqual } from "../../../api/resources/common";
 
 export const POD_TEMPLATE_HASH = "pod-template-hash";

@@ -3,8 +3,8 @@
 // shows), and removing old, empty ReplicaSets beyond revisionHistoryLimit. `kubectl rollout
 // undo` reads exactly these: it finds the ReplicaSet with the wanted revision and copies its
 // template and annotations back onto the Deployment.
-import type { ReplicaSet } from "../../../api/resources/replicaset";
-import type { Deployment } from "../../../api/resources/deployment";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
+import type { Deployment } from "../../../api/resources/apps/deployment";
 import { isNotFound, type SyncContext } from "./context";
 import { byRevision, DESIRED_REPLICAS, desiredReplicas, MAX_REPLICAS, maxSurge, REVISION, REVISION_HISTORY, setReplicasAnnotations, specReplicas } from "./rsutil";
 

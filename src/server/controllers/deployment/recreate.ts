@@ -1,6 +1,6 @@
 // Recreate: scale every old ReplicaSet to zero, wait until none of their pods is left running,
 // then bring the new ReplicaSet up to full size. Old and new pods never run side by side.
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { SyncContext } from "./context";
 import { cleanupDeployment } from "./history";
 import { actualReplicaCount, desiredReplicas, filterActive } from "./rsutil";

@@ -2,7 +2,7 @@
 // maxUnavailable, one step per sync; each step's writes cause the events that bring the next.
 // Decisions use spec.replicas and status.availableReplicas, so a restart resumes where the
 // cluster is, not where a previous process thought it was.
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { SyncContext } from "./context";
 import { cleanupDeployment } from "./history";
 import { availableReplicaCount, byCreation, desiredReplicas, filterActive, maxUnavailable, newRSNewReplicas, replicaCount, specReplicas } from "./rsutil";

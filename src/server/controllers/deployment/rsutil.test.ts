@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Deployment } from "../../../api/resources/deployment";
+import type { Deployment } from "../../../api/resources/apps/deployment";
 import { computeHash, fnv32a, safeEncodeString, templatesEqualIgnoringHash } from "./hash";
 import { maxSurge, maxUnavailable, scaledValue } from "./rsutil";
 

@@ -1,8 +1,8 @@
 // Arithmetic over a Deployment's ReplicaSets, as upstream's deployment/util: surge and
 // unavailability budgets, replica sums, which ReplicaSet is new, and the orderings the
 // rollout steps rely on.
-import type { Deployment } from "../../../api/resources/deployment";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Deployment } from "../../../api/resources/apps/deployment";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { templatesEqualIgnoringHash } from "./hash";
 
 export const REVISION = "deployment.kubernetes.io/revision";

@@ -1,8 +1,8 @@
 // Deployment status and its conditions, computed as upstream does so `kubectl rollout status`
 // reads them the same way: counts summed over the ReplicaSets, Available against the
 // unavailability budget, and Progressing with its reasons and the progress deadline.
-import type { Deployment } from "../../../api/resources/deployment";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Deployment } from "../../../api/resources/apps/deployment";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { jsonEqual } from "../../../api/resources/common";
 import { timestamp, writeStatus, requeueAfter, type DeploymentCondition, type DeploymentStatus, type SyncContext } from "./context";
 import { actualReplicaCount, availableReplicaCount, desiredReplicas, maxUnavailable, readyReplicaCount, replicaCount } from "./rsutil";

@@ -2,7 +2,7 @@
 // bookkeeping), scaling one ReplicaSet, and scaling all of them proportionally when the
 // Deployment's replica count changes in the middle of a rollout.
 import { ApiError } from "../../../api/errors";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { controllerRefTo } from "../ownership";
 import { requeueAfter, writeAnnotation, writeStatus, type SyncContext } from "./context";
 import { computeHash, POD_TEMPLATE_HASH, templatesEqualIgnoringHash } from "./hash";

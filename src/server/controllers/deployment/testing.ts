@@ -1,8 +1,8 @@
 // Shared fixtures for the Deployment controller tests: a cluster with the ReplicaSet and
 // Deployment controllers and the fake kubelet, and readers for what a test asserts on.
-import { deployments as deploymentsDef, type Deployment } from "../../../api/resources/deployment";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
-import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/replicaset";
+import { deployments as deploymentsDef, type Deployment } from "../../../api/resources/apps/deployment";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { ResourceClient } from "../../../client/client";
 import { controllerRefOf } from "../podutil";
 import { ReplicaSetController } from "../replicaset/controller";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { endpoints, type Endpoints } from "../../../api/resources/endpoints";
-import { pods, type Pod } from "../../../api/resources/pod";
-import { services, type Service } from "../../../api/resources/service";
+import { endpoints, type Endpoints } from "../../../api/resources/core/endpoints";
+import { pods, type Pod } from "../../../api/resources/core/pod";
+import { services, type Service } from "../../../api/resources/core/service";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { startEndpointsController } from ".";
 

@@ -3,9 +3,9 @@
 // their Endpoints are the user's. Endpoints whose Service is gone are deleted (by name; they
 // carry no ownerReference, as upstream's).
 import { ApiError } from "../../../api/errors";
-import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/endpoints";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
-import { services as servicesDef, isHeadless, type Service } from "../../../api/resources/service";
+import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/core/endpoints";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { services as servicesDef, isHeadless, type Service } from "../../../api/resources/core/service";
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";

@@ -4,9 +4,9 @@
 // (a named targetPort is the pod's container port of that name, so pods may differ), and
 // addresses with the same resolved port set share a subset; a pod without a named port is left
 // out of that port only.
-import type { EndpointAddress, EndpointSubset } from "../../../api/resources/endpoints";
-import type { Pod } from "../../../api/resources/pod";
-import type { Service, ServicePort } from "../../../api/resources/service";
+import type { EndpointAddress, EndpointSubset } from "../../../api/resources/core/endpoints";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { Service, ServicePort } from "../../../api/resources/core/service";
 
 type EndpointPort = NonNullable<EndpointSubset["ports"]>[number];
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { KubeObject } from "../../../api/meta";
-import { configMaps } from "../../../api/resources/configmap";
+import { configMaps } from "../../../api/resources/core/configmap";
 import type { ResourceClient } from "../../../client/client";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { startGarbageCollector } from ".";

@@ -3,8 +3,8 @@
 import { ApiError } from "../../../api/errors";
 import type { ResourceDef } from "../../../api/resource";
 import type { KubeClient } from "../../../client/client";
-import type { Namespace } from "../../../api/resources/namespace";
-import { namespaces } from "../../../api/resources/namespace";
+import type { Namespace } from "../../../api/resources/core/namespace";
+import { namespaces } from "../../../api/resources/core/namespace";
 
 export interface Remaining {
   plural: string;

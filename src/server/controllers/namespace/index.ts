@@ -5,8 +5,8 @@
 // finalizer, which is what lets the namespace itself go (upstream's namespace controller).
 import type { ResourceDef } from "../../../api/resource";
 import { resources as allResources } from "../../../api/registry";
-import type { Namespace } from "../../../api/resources/namespace";
-import { namespaces } from "../../../api/resources/namespace";
+import type { Namespace } from "../../../api/resources/core/namespace";
+import { namespaces } from "../../../api/resources/core/namespace";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { SharedInformers } from "../informers";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { configMaps } from "../../../api/resources/configmap";
-import { namespaces } from "../../../api/resources/namespace";
-import { pods } from "../../../api/resources/pod";
+import { configMaps } from "../../../api/resources/core/configmap";
+import { namespaces } from "../../../api/resources/core/namespace";
+import { pods } from "../../../api/resources/core/pod";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { startNamespaceController } from ".";
 

@@ -3,8 +3,8 @@
 // would ever finish a graceful deletion, so those pods are force-deleted (grace 0) and their
 // owners recreate them elsewhere at once; elsewhere the deletion is graceful.
 import { ApiError } from "../../../api/errors";
-import type { Node, Taint } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import type { Node, Taint } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import type { KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import type { Informer } from "../../../client/informer";

@@ -1,8 +1,8 @@
 // Node health, pure: a heartbeat's identity, the conditions of a node whose agent went quiet,
 // and the lifecycle taints that follow its Ready condition (upstream's node lifecycle and
 // taint-nodes-by-condition rules).
-import type { Lease } from "../../../api/resources/lease";
-import type { Node, NodeCondition, Taint } from "../../../api/resources/node";
+import type { Lease } from "../../../api/resources/coordination/lease";
+import type { Node, NodeCondition, Taint } from "../../../api/resources/core/node";
 import { NOT_READY, UNREACHABLE } from "./taints";
 
 export const readyCondition = (node: Node) => node.status?.conditions?.find((c) => c.type === "Ready");

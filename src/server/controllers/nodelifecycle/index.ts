@@ -1,8 +1,8 @@
 // startNodeLifecycleController: the node monitor (heartbeats → Ready=Unknown, lost pods, lifecycle
 // taints) and the NoExecute taint manager (evictions), on shared node, lease and pod caches.
-import { leases as leasesDef, type Lease } from "../../../api/resources/lease";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { leases as leasesDef, type Lease } from "../../../api/resources/coordination/lease";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { jsonEqual } from "../../../api/resources/common";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";

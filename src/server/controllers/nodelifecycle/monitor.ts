@@ -2,9 +2,9 @@
 // Unknown (all conditions), its pods are marked as lost (Ready=False, reason NodeLost, as
 // upstream's MarkPodsNotReady plus the NodeLost reason kubectl shows), and its lifecycle
 // taints follow its Ready condition (the taint manager then evicts its pods).
-import type { Lease } from "../../../api/resources/lease";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import type { Lease } from "../../../api/resources/coordination/lease";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { ApiError } from "../../../api/errors";
 import type { KubeClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";

@@ -1,6 +1,6 @@
 // Which pods are bound to which node, kept from a pod informer's events, so node-level changes
 // (a taint, a lost or deleted node) reach exactly that node's pods.
-import type { Pod } from "../../../api/resources/pod";
+import type { Pod } from "../../../api/resources/core/pod";
 import { objectKeyOf, type Informer } from "../../../client/informer";
 import type { SharedInformers } from "../informers";
 

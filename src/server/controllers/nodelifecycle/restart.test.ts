@@ -3,8 +3,8 @@
 // like upstream, it judges by when *it* saw the heartbeat change, and a heartbeat it has not seen
 // change yet gets the grace period counted from its own start.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leases, type Lease } from "../../../api/resources/lease";
-import { nodes, type Node } from "../../../api/resources/node";
+import { leases, type Lease } from "../../../api/resources/coordination/lease";
+import { nodes, type Node } from "../../../api/resources/core/node";
 import { eventually, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { microTime } from "../leader";
 import { startNodeLifecycleController } from ".";

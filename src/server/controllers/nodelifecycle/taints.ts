@@ -1,7 +1,7 @@
 // Taints and tolerations as upstream's v1helper reads them, and the NoExecute eviction deadline
 // of a pod on a tainted node (the taint manager's rule). Pure functions.
-import type { Taint } from "../../../api/resources/node";
-import type { Toleration } from "../../../api/resources/podspec.schema";
+import type { Taint } from "../../../api/resources/core/node";
+import type { Toleration } from "../../../api/resources/core/podspec.schema";
 
 export const UNREACHABLE = "node.kubernetes.io/unreachable";
 export const NOT_READY = "node.kubernetes.io/not-ready";

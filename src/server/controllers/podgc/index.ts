@@ -2,8 +2,8 @@
 // pods bound to a node that does not exist (deleted with `kubectl delete node`, or never
 // registered) and terminating pods that are on no node are deleted with grace 0.
 import { ApiError } from "../../../api/errors";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";

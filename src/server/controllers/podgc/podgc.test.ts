@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { nodes, type Node } from "../../../api/resources/node";
-import { pods, type Pod } from "../../../api/resources/pod";
+import { nodes, type Node } from "../../../api/resources/core/node";
+import { pods, type Pod } from "../../../api/resources/core/pod";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { startPodGarbageCollector } from ".";
 

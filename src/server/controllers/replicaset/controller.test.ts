@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
-import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/replicaset";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { ResourceClient } from "../../../client/client";
 import { controllerRefOf, isPodActive } from "../podutil";
 import { ReplicaSetController } from "./controller";

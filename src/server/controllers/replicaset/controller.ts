@@ -14,8 +14,8 @@
 // pod at once, as before.
 import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
-import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/replicaset";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { jsonEqual } from "../../../api/resources/common";
 import { labelSelectorFromObject } from "../../../api/selectors";
 import type { KubeClient, ResourceClient } from "../../../client/client";

@@ -3,8 +3,8 @@
 // pick the least useful pods first. Every write is announced to the expectations first, so the
 // events it causes are recognised and a burst of them never triggers a second round.
 import { ApiError } from "../../../api/errors";
-import type { Pod } from "../../../api/resources/pod";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import type { ResourceClient } from "../../../client/client";
 import type { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";

@@ -1,7 +1,7 @@
 // ReplicaSet status as upstream computes it: counts over the pods the ReplicaSet controls, and
 // a ReplicaFailure condition while creating or deleting pods fails.
-import type { Pod } from "../../../api/resources/pod";
-import type { ReplicaSet } from "../../../api/resources/replicaset";
+import type { Pod } from "../../../api/resources/core/pod";
+import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { jsonEqual } from "../../../api/resources/common";
 import { podReadySince } from "../podutil";
 

@@ -1,7 +1,7 @@
 // Test harness for the workload controllers: an in-process API server on the memory store over
 // plain HTTP, a client, and a tiny fake kubelet that binds pods to a node, reports them Running
 // and Ready, and finishes graceful deletions, so readiness and availability can be exercised.
-import { pods as podsDef, type Pod } from "../../../api/resources/pod";
+import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { KubeClient } from "../../../client/client";
 import { Informer, objectKeyOf } from "../../../client/informer";
 import { startHttpTestApi, type HttpTestApi } from "../../apiserver/testing";

@@ -4,10 +4,10 @@
 // trust the API server. Recreated when deleted, rewritten when edited or when the CA changes.
 // Only that one ConfigMap per namespace is watched (field selector), so the cache stays small.
 import { ApiError } from "../../../api/errors";
-import type { ConfigMap } from "../../../api/resources/configmap";
-import { configMaps } from "../../../api/resources/configmap";
-import type { Namespace } from "../../../api/resources/namespace";
-import { namespaces } from "../../../api/resources/namespace";
+import type { ConfigMap } from "../../../api/resources/core/configmap";
+import { configMaps } from "../../../api/resources/core/configmap";
+import type { Namespace } from "../../../api/resources/core/namespace";
+import { namespaces } from "../../../api/resources/core/namespace";
 import type { KubeClient } from "../../../client/client";
 import { SharedInformers } from "../informers";
 import { ControlLoop } from "../../../machinery/controlloop";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { configMaps, type ConfigMap } from "../../../api/resources/configmap";
-import { namespaces } from "../../../api/resources/namespace";
+import { configMaps, type ConfigMap } from "../../../api/resources/core/configmap";
+import { namespaces } from "../../../api/resources/core/namespace";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { ROOT_CA_CONFIGMAP, startRootCaPublisher } from ".";
 

@@ -3,10 +3,10 @@
 // serviceaccounts-controller). Only the `default` accounts are watched (field selector), so the
 // cache stays one small object per namespace.
 import { ApiError } from "../../../api/errors";
-import type { Namespace } from "../../../api/resources/namespace";
-import { namespaces } from "../../../api/resources/namespace";
-import type { ServiceAccount } from "../../../api/resources/serviceaccount";
-import { serviceAccounts } from "../../../api/resources/serviceaccount";
+import type { Namespace } from "../../../api/resources/core/namespace";
+import { namespaces } from "../../../api/resources/core/namespace";
+import type { ServiceAccount } from "../../../api/resources/core/serviceaccount";
+import { serviceAccounts } from "../../../api/resources/core/serviceaccount";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { SharedInformers } from "../informers";

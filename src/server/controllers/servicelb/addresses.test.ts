@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import type { Endpoints } from "../../../api/resources/endpoints";
-import type { Node, Taint } from "../../../api/resources/node";
-import type { Service } from "../../../api/resources/service";
+import type { Endpoints } from "../../../api/resources/core/endpoints";
+import type { Node, Taint } from "../../../api/resources/core/node";
+import type { Service } from "../../../api/resources/core/service";
 import { assignPorts, ENABLE_LB_LABEL, LB_POOL_LABEL, lbRelevantNodeState, loadBalancerIPs, wantsLoadBalancer } from "./addresses";
 
 function node(name: string, internal: string, o: { ready?: boolean; external?: string; labels?: Record<string, string>; taints?: Taint[]; unschedulable?: boolean } = {}): Node {

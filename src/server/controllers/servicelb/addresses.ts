@@ -14,9 +14,9 @@
 // - with externalTrafficPolicy Local, only nodes with a ready endpoint of the Service serve;
 // - if any serving node has an ExternalIP, only ExternalIPs are listed, else InternalIPs; per
 //   IP family of the Service, each family sorted.
-import type { Endpoints } from "../../../api/resources/endpoints";
-import type { Node, Taint } from "../../../api/resources/node";
-import type { Service } from "../../../api/resources/service";
+import type { Endpoints } from "../../../api/resources/core/endpoints";
+import type { Node, Taint } from "../../../api/resources/core/node";
+import type { Service } from "../../../api/resources/core/service";
 import { isIPv4 } from "../../../api/resources/common";
 
 export const ENABLE_LB_LABEL = "svccontroller.k3s.cattle.io/enablelb";

@@ -5,9 +5,9 @@
 // follows nodes joining, leaving, turning NotReady and relabelling, and a Service that stops
 // being a LoadBalancer has its addresses cleared (as upstream's service controller does).
 import { ApiError } from "../../../api/errors";
-import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/endpoints";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { services as servicesDef, type Service } from "../../../api/resources/service";
+import { endpoints as endpointsDef, type Endpoints } from "../../../api/resources/core/endpoints";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { services as servicesDef, type Service } from "../../../api/resources/core/service";
 import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { KubeObject } from "../../../api/meta";
-import { nodes as nodesDef, type Node } from "../../../api/resources/node";
-import { services, type Service } from "../../../api/resources/service";
+import { nodes as nodesDef, type Node } from "../../../api/resources/core/node";
+import { services, type Service } from "../../../api/resources/core/service";
 import { eventually, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
 import { ENABLE_LB_LABEL } from "./addresses";
 import { startServiceLBController } from ".";

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Pod } from "../../../api/resources/pod";
+import type { Pod } from "../../../api/resources/core/pod";
 import { makeNode, makePod, nodeInfo, podInfo } from "../harness";
 import { podAntiAffinity } from "./anti-affinity";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Affinity } from "../../../api/resources/podspec.schema";
+import type { Affinity } from "../../../api/resources/core/podspec.schema";
 import { makeNode, makePod, nodeInfo, podInfo } from "../harness";
 import type { NodeSelectorTerm } from "../types";
 import { nodeAffinity } from "./node-affinity";

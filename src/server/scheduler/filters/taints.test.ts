@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { Toleration } from "../../../api/resources/podspec.schema";
+import type { Toleration } from "../../../api/resources/core/podspec.schema";
 import { makeNode, makePod, nodeInfo, podInfo } from "../harness";
 import { taintToleration } from "./taints";
 

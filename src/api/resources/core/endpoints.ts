@@ -1,9 +1,9 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { Obj, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { Obj, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
 import {
   fieldDuplicate,
   fieldInvalid,
@@ -11,8 +11,8 @@ import {
   fieldRequired,
   isDns1123Label,
   isDns1123Subdomain,
-} from "../validation";
-import { Int32, isIP, isIPv4, ObjectReferenceSchema } from "./common";
+} from "../../validation";
+import { Int32, isIP, isIPv4, ObjectReferenceSchema } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;

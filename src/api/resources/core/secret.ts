@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { StringMap, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldForbidden, fieldInvalid, fieldRequired, fieldTooLong, validateDataKeys } from "../validation";
-import { isBase64, jsonEqual, MAX_SECRET_SIZE } from "./common";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { StringMap, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import { fieldForbidden, fieldInvalid, fieldRequired, fieldTooLong, validateDataKeys } from "../../validation";
+import { isBase64, jsonEqual, MAX_SECRET_SIZE } from "../common";
 
 export const SecretSchema = TopLevel(
   {

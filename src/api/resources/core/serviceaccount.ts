@@ -1,10 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { MergeList, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldRequired } from "../validation";
-import { LocalObjectReferenceSchema, ObjectReferenceSchema } from "./common";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { MergeList, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import { fieldRequired } from "../../validation";
+import { LocalObjectReferenceSchema, ObjectReferenceSchema } from "../common";
 
 export const ServiceAccountSchema = TopLevel(
   {

@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { Obj, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldNotSupported } from "../validation";
-import { Conditions, NullableTime } from "./common";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { Obj, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import { fieldNotSupported } from "../../validation";
+import { Conditions, NullableTime } from "../common";
 
 export const NamespaceSchema = TopLevel(
   {

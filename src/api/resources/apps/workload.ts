@@ -1,13 +1,13 @@
 // What apps/v1 Deployments, ReplicaSets and DaemonSets share: a selector that must match the
 // template's labels and may not change, a pod template with pod defaults, and the Scale view.
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ScaleSpec } from "../resource";
-import { fieldInvalid, fieldRequired, validateLabelSelector, type LabelSelectorObject } from "../validation";
-import { formatLabels, jsonEqual, labelSelectorString, selectorIsEmpty, selectorMatches } from "./common";
-import { defaultPodSpec } from "./podspec.defaults";
-import type { PodTemplateSpec } from "./podspec.schema";
-import { validatePodTemplate } from "./podspec.validate";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ScaleSpec } from "../../resource";
+import { fieldInvalid, fieldRequired, validateLabelSelector, type LabelSelectorObject } from "../../validation";
+import { formatLabels, jsonEqual, labelSelectorString, selectorIsEmpty, selectorMatches } from "../common";
+import { defaultPodSpec } from "../core/podspec.defaults";
+import type { PodTemplateSpec } from "../core/podspec.schema";
+import { validatePodTemplate } from "../core/podspec.validate";
 
 export interface WorkloadSpec {
   selector?: LabelSelectorObject;

@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../schema";
-import { age, ageColumn, column, humanDuration, nameColumn } from "../table";
-import { fieldForbidden } from "../validation";
-import { Conditions, Int32, Int64, jsonEqual, NullableTime } from "./common";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
+import { age, ageColumn, column, humanDuration, nameColumn } from "../../table";
+import { fieldForbidden } from "../../validation";
+import { Conditions, Int32, Int64, jsonEqual, NullableTime } from "../common";
 import { defaultPodOnly, defaultPodSpec, podQOSClass } from "./podspec.defaults";
 import { PodSpecSchema, type PodSpec } from "./podspec.schema";
 import { validatePodSpec } from "./podspec.validate";

@@ -1,8 +1,8 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { LabelSelectorSchema, Obj, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { LabelSelectorSchema, Obj, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
 import {
   Conditions,
   containerCells,
@@ -14,8 +14,8 @@ import {
   nonNegative,
   selectorColumn,
   WorkloadConditionSchema,
-} from "./common";
-import { PodTemplateSpecSchema } from "./podspec.schema";
+} from "../common";
+import { PodTemplateSpecSchema } from "../core/podspec.schema";
 import { defaultTemplate, replicasScale, selectorImmutable, validateWorkload } from "./workload";
 
 const Opt = Type.Optional;

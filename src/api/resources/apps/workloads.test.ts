@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import "./formats";
+import "../formats";
 import { daemonSets, type DaemonSet } from "./daemonset";
 import { deployments, type Deployment } from "./deployment";
 import { replicaSets, type ReplicaSet } from "./replicaset";

@@ -1,7 +1,7 @@
 // Semantic validation of a PodSpec (ValidatePodSpec and friends in upstream's
 // pkg/apis/core/validation), with upstream's field paths and messages. Used for pods and for
 // the templates of workloads.
-import type { FieldError } from "../errors";
+import type { FieldError } from "../../errors";
 import {
   fieldDuplicate,
   fieldForbidden,
@@ -17,8 +17,8 @@ import {
   validateAnnotations,
   validateLabels,
   validateLabelSelector,
-} from "../validation";
-import { isIP, nonNegative, parseQuantity, QUANTITY_MESSAGE } from "./common";
+} from "../../validation";
+import { isIP, nonNegative, parseQuantity, QUANTITY_MESSAGE } from "../common";
 import {
   VOLUME_SOURCES,
   type Affinity,

@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { ResourceDef } from "../resource";
-import { StringMap, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import type { KubeObject } from "../meta";
-import type { FieldError } from "../errors";
-import { fieldInvalid, fieldTooLong, validateDataKeys } from "../validation";
-import { isBase64, MAX_SECRET_SIZE } from "./common";
+import type { ResourceDef } from "../../resource";
+import { StringMap, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import type { KubeObject } from "../../meta";
+import type { FieldError } from "../../errors";
+import { fieldInvalid, fieldTooLong, validateDataKeys } from "../../validation";
+import { isBase64, MAX_SECRET_SIZE } from "../common";
 
 export const ConfigMapSchema = TopLevel(
   {

@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, isQualifiedName, isValidLabelValue } from "../validation";
-import { Conditions, Int32, Int64, isCIDR, jsonEqual, NullableTime, parseQuantity, QUANTITY_MESSAGE } from "./common";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, isQualifiedName, isValidLabelValue } from "../../validation";
+import { Conditions, Int32, Int64, isCIDR, jsonEqual, NullableTime, parseQuantity, QUANTITY_MESSAGE } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;

@@ -1,10 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
-import { fieldForbidden, fieldInvalid, fieldNotSupported } from "../validation";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
+import { fieldForbidden, fieldInvalid, fieldNotSupported } from "../../validation";
 import {
   Conditions,
   containerCells,
@@ -20,8 +20,8 @@ import {
   selectorColumn,
   validateIntOrPercent,
   WorkloadConditionSchema,
-} from "./common";
-import { PodTemplateSpecSchema } from "./podspec.schema";
+} from "../common";
+import { PodTemplateSpecSchema } from "../core/podspec.schema";
 import { defaultTemplate, selectorImmutable, validateWorkload } from "./workload";
 
 const Opt = Type.Optional;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
-import "./formats";
+import "../formats";
 import { pods, type Pod } from "./pod";
 import { defaultImagePullPolicy, imageTag, podQOSClass } from "./podspec.defaults";
 

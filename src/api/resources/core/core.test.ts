@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { endpoints, formatEndpoints, type Endpoints } from "./endpoints";
 import { events, type Event } from "./event";
-import { leases, type Lease } from "./lease";
+import { leases, type Lease } from "../coordination/lease";
 import { namespaces, type Namespace } from "./namespace";
 import { nodes, type Node } from "./node";
 import { secrets, type Secret } from "./secret";

@@ -3,8 +3,8 @@
 // `kubectl apply` computes its strategic merge patches from them. Rarely used volume sources
 // and a few deep corners are Opaque (kept as sent).
 import { Type, type Static } from "@sinclair/typebox";
-import { IntOrString, LabelSelectorSchema, MergeList, ObjectMetaSchema, Obj, Opaque, Quantity, StringMap } from "../schema";
-import { Int32, Int64, LocalObjectReferenceSchema } from "./common";
+import { IntOrString, LabelSelectorSchema, MergeList, ObjectMetaSchema, Obj, Opaque, Quantity, StringMap } from "../../schema";
+import { Int32, Int64, LocalObjectReferenceSchema } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;

@@ -1,11 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { Obj, TopLevel } from "../schema";
-import { column, humanDuration } from "../table";
-import { fieldInvalid, fieldRequired, isDns1123Subdomain, isQualifiedName } from "../validation";
-import { Int32, NullableTime, ObjectReferenceSchema } from "./common";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { Obj, TopLevel } from "../../schema";
+import { column, humanDuration } from "../../table";
+import { fieldInvalid, fieldRequired, isDns1123Subdomain, isQualifiedName } from "../../validation";
+import { Int32, NullableTime, ObjectReferenceSchema } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;

@@ -1,9 +1,9 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { FieldError } from "../errors";
-import type { KubeObject } from "../meta";
-import type { ResourceDef } from "../resource";
-import { IntOrString, MergeList, Obj, StringMap, TopLevel } from "../schema";
-import { age, ageColumn, column, nameColumn } from "../table";
+import type { FieldError } from "../../errors";
+import type { KubeObject } from "../../meta";
+import type { ResourceDef } from "../../resource";
+import { IntOrString, MergeList, Obj, StringMap, TopLevel } from "../../schema";
+import { age, ageColumn, column, nameColumn } from "../../table";
 import {
   fieldDuplicate,
   fieldForbidden,
@@ -14,8 +14,8 @@ import {
   isDns1123Subdomain,
   isQualifiedName,
   validateLabels,
-} from "../validation";
-import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, jsonEqual, NullableTime } from "./common";
+} from "../../validation";
+import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, jsonEqual, NullableTime } from "../common";
 import { validatePortNumOrName } from "./podspec.validate";
 
 const Str = () => Type.String();

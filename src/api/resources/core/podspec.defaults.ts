@@ -1,7 +1,7 @@
 // Upstream's SetDefaults_PodSpec / SetDefaults_Container / SetDefaults_Probe / SetDefaults_Volume,
 // shared by pods and workload templates, plus the pod-only SetDefaults_Pod and QoS class.
 import type { Container, PodSpec, Probe, Volume } from "./podspec.schema";
-import { parseQuantity } from "./common";
+import { parseQuantity } from "../common";
 import { VOLUME_SOURCES } from "./podspec.schema";
 
 /** SetDefaults_Container's imagePullPolicy: Always for ":latest" or no tag, else IfNotPresent. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import "./formats";
+import "../formats";
 import { services, type Service } from "./service";
 
 const check = TypeCompiler.Compile(services.schema);
