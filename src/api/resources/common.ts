@@ -18,8 +18,17 @@ export const Int64 = (opts: Record<string, unknown> = {}) => Type.Integer({ form
 /** A list of `{type, status, ...}` conditions, merged by type like upstream's. */
 export const Conditions = <T extends TSchema>(item: T) => MergeList(item, "type");
 
-/** The condition shape apps/v1 workloads share (Deployment adds lastUpdateTime). */
+/** The condition shape of apps/v1 ReplicaSets and DaemonSets. */
 export const WorkloadConditionSchema = Obj({
+  type: Type.String(),
+  status: Type.String(),
+  lastTransitionTime: Type.Optional(NullableTime),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
+/** A Deployment's condition: the workload one plus lastUpdateTime, in upstream's field order. */
+export const DeploymentConditionSchema = Obj({
   type: Type.String(),
   status: Type.String(),
   lastUpdateTime: Type.Optional(NullableTime),

@@ -8,6 +8,7 @@ import { fieldForbidden, fieldInvalid, fieldNotSupported } from "../../validatio
 import {
   Conditions,
   containerCells,
+  DeploymentConditionSchema,
   containersColumn,
   imagesColumn,
   Int32,
@@ -18,7 +19,6 @@ import {
   percentOver100,
   selectorColumn,
   validateIntOrPercent,
-  WorkloadConditionSchema,
 } from "../common";
 import { PodTemplateSpecSchema } from "../core/podspec.schema";
 import { defaultTemplate, replicasScale, selectorImmutable, validateWorkload } from "./workload";
@@ -51,7 +51,7 @@ export const DeploymentStatusSchema = Obj({
   availableReplicas: Opt(Int32()),
   unavailableReplicas: Opt(Int32()),
   terminatingReplicas: Opt(Int32()),
-  conditions: Opt(Conditions(WorkloadConditionSchema)),
+  conditions: Opt(Conditions(DeploymentConditionSchema)),
   collisionCount: Opt(Int32()),
 });
 
