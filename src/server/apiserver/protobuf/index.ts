@@ -2,7 +2,9 @@
 // kubectl's typed clients send them: the magic "k8s\0", then a runtime.Unknown whose typeMeta
 // names the kind and whose raw bytes are the object in its generated.proto message. Decoded to
 // the object's JSON form, so everything after body parsing sees what a JSON client would send.
+import { resources } from "../../../api/registry";
 import { decodeMessage, knowsMessage, type DecodeHooks } from "./decode";
+import { assertSchemasBound } from "./schemas";
 import { malformed, Reader, WIRE_LEN } from "./wire";
 
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
@@ -33,6 +35,10 @@ const TOP_LEVEL = new Set([
   "meta.DeleteOptions",
   "authentication.TokenRequest",
 ]);
+
+// Once, at start: every served kind's schema field has its protobuf field, or the server stops
+// here instead of dropping that field from every protobuf body.
+assertSchemasBound(resources, PACKAGES);
 
 const hooks: DecodeHooks = { embedded: (bytes, depth) => decodeEnvelope(bytes, depth) };
 

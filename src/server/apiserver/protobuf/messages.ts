@@ -2,7 +2,14 @@
 // reachable from the kinds we serve, plus DeleteOptions, Eviction, Binding and Scale. Field
 // numbers and types follow upstream's generated.proto files (k8s.io/api core, apps,
 // coordination, policy and autoscaling v1; k8s.io/apimachinery meta/v1, runtime, intstr,
-// resource); JSON names and omit-zero flags follow the json tags of the Go types.
+// resource); JSON names and omit-zero flags follow the json tags of the Go types. The rows are
+// upstream's, copied message by message; they are not derived from bramble's schemas because
+// upstream's messages are wider (Opaque parts and fields bramble leaves out still decode).
+//
+// The schemas are bound to these rows at start (schemas.ts): every field a served kind's schema
+// declares must be here with a wire type that carries it, or the server refuses to start and
+// names the field. A new kind therefore brings its messages' rows, copied from its group's
+// generated.proto; roundtrip.test.ts then round-trips it with every field set.
 //
 // Each field is "<number> <json name> <type>[ z]":
 // - json name "..." means the message is inlined into its parent in JSON (Probe's handler).

@@ -1,0 +1,63 @@
+// Binding schemas to protobuf messages: the served kinds bind, and a schema field that the
+// message table does not carry (or carries as another type) is named.
+import { describe, expect, test } from "bun:test";
+import { Type } from "@sinclair/typebox";
+import { resources } from "../../../api/registry";
+import { Int32, Int64 } from "../../../api/resources/common";
+import { ProbeSchema } from "../../../api/resources/core/podspec.schema";
+import { Obj, Opaque, StringMap, Time, TopLevel } from "../../../api/schema";
+import { assertSchemasBound, bindSchema } from "./schemas";
+
+const PACKAGES = { v1: "core", "apps/v1": "apps", "coordination.k8s.io/v1": "coordination" };
+
+describe("bindSchema", () => {
+  test("every served kind binds to its message", () => {
+    expect(() => assertSchemasBound(resources, PACKAGES)).not.toThrow();
+  });
+
+  test("a schema field without a protobuf field is named with its path", () => {
+    const schema = TopLevel({ data: Type.Optional(StringMap), spec: Obj({ replicas: Int32() }) }, "x");
+    expect(bindSchema(schema, "core.ConfigMap", "ConfigMap")).toEqual(["ConfigMap.spec: no field in protobuf message core.ConfigMap"]);
+    const lease = TopLevel({ spec: Obj({ holderIdentity: Type.String(), holderColour: Type.String() }) }, "x");
+    expect(bindSchema(lease, "coordination.Lease", "Lease")).toEqual(["Lease.spec.holderColour: no field in protobuf message coordination.LeaseSpec"]);
+  });
+
+  test("types that the wire type cannot carry are named", () => {
+    const lease = TopLevel(
+      {
+        spec: Obj({
+          holderIdentity: Type.Array(Type.String()), // a string in protobuf
+          leaseDurationSeconds: Int64(), // int32 in protobuf
+          acquireTime: Type.Boolean(), // a MicroTime
+          renewTime: Time,
+          leaseTransitions: Type.Integer(), // no format: int32 or int64 both carry it
+          strategy: Obj({ name: Type.String() }), // a string
+        }),
+      },
+      "x",
+    );
+    expect(bindSchema(lease, "coordination.Lease", "Lease")).toEqual([
+      "Lease.spec.holderIdentity: a list in the schema, not repeated in protobuf",
+      "Lease.spec.leaseDurationSeconds: int64 in the schema, int32 in protobuf",
+      "Lease.spec.acquireTime: bool in the schema, meta.MicroTime in protobuf",
+      "Lease.spec.strategy: object in the schema, string in protobuf",
+    ]);
+    const cm = TopLevel({ data: Type.Array(Type.String()), binaryData: Obj({}) }, "x");
+    expect(bindSchema(cm, "core.ConfigMap", "ConfigMap")).toEqual([
+      "ConfigMap.data: a list in the schema, not repeated in protobuf",
+      "ConfigMap.binaryData: a map in protobuf, not in the schema",
+    ]);
+  });
+
+  test("inlined messages lend their fields (a probe's handler); Opaque parts take any message", () => {
+    expect(bindSchema(ProbeSchema, "core.Probe", "Probe")).toEqual([]);
+    const node = TopLevel({ spec: Obj({ configSource: Opaque("kept as sent"), taints: Type.Array(Opaque("kept")) }) }, "x");
+    expect(bindSchema(node, "core.Node", "Node")).toEqual([]);
+  });
+
+  test("a kind whose group version has no protobuf package, or no message, stops the start", () => {
+    const job = { ...resources[0]!, group: "batch", version: "v1", kind: "Job" };
+    expect(() => assertSchemasBound([job], PACKAGES)).toThrow("Job: no protobuf package for batch/v1");
+    expect(() => assertSchemasBound([job], { ...PACKAGES, "batch/v1": "batch" })).toThrow("Job: no protobuf message batch.Job");
+  });
+});
