@@ -3,8 +3,9 @@
 // names the kind and whose raw bytes are the object in its generated.proto message. Decoded to
 // the object's JSON form, so everything after body parsing sees what a JSON client would send.
 import { resources } from "../../../api/registry";
+import type { ResourceDef } from "../../../api/resource";
 import { decodeMessage, knowsMessage, type DecodeHooks } from "./decode";
-import { assertSchemasBound } from "./schemas";
+import { assertSchemasBound, messageKeyOf } from "./schemas";
 import { malformed, Reader, WIRE_LEN } from "./wire";
 
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
@@ -39,6 +40,9 @@ const TOP_LEVEL = new Set([
 // Once, at start: every served kind's schema field has its protobuf field, or the server stops
 // here instead of dropping that field from every protobuf body.
 assertSchemasBound(resources, PACKAGES);
+
+/** The message a served kind is written in ("core.Pod"). */
+export const messageOf = (def: Pick<ResourceDef, "group" | "version" | "kind">) => messageKeyOf(def, PACKAGES);
 
 const hooks: DecodeHooks = { embedded: (bytes, depth) => decodeEnvelope(bytes, depth) };
 

@@ -9,7 +9,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { resources } from "../../../api/registry";
 import { apiVersionOf } from "../../../api/resource";
-import { decodeKubernetesProtobuf } from "./index";
+import { decodeKubernetesProtobuf, messageOf } from "./index";
 import { MESSAGES } from "./messages";
 import { Writer } from "./writer";
 
@@ -213,9 +213,8 @@ function envelope(apiVersion: string, kind: string, raw: Uint8Array): Uint8Array
   return out;
 }
 
-// The served kinds and the message each is written in (apiVersion → package, as client-go's).
-const PACKAGE: Record<string, string> = { v1: "core", "apps/v1": "apps", "coordination.k8s.io/v1": "coordination" };
-const kinds = resources.map((def) => ({ def, apiVersion: apiVersionOf(def), key: `${PACKAGE[apiVersionOf(def)]}.${def.kind}` }));
+// The served kinds and the message each is written in.
+const kinds = resources.map((def) => ({ def, apiVersion: apiVersionOf(def), key: messageOf(def)! }));
 
 /** Every leaf path of a JSON value, to show a sample covers its whole schema. */
 function paths(v: unknown, at = ""): string[] {
@@ -235,7 +234,7 @@ function schemaPaths(s: Json, at = ""): string[] {
 describe("Kubernetes protobuf round trip of every served kind", () => {
   test("the list of served kinds is the registry's", () => {
     expect(kinds.length).toBe(resources.length);
-    for (const { key } of kinds) expect(key in MESSAGES, key).toBe(true);
+    for (const { def, key } of kinds) expect(key in MESSAGES, `${def.kind}: ${key}`).toBe(true);
   });
 
   for (const { def, apiVersion, key } of kinds) {

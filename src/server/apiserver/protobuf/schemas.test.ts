@@ -6,13 +6,15 @@ import { resources } from "../../../api/registry";
 import { Int32, Int64 } from "../../../api/resources/common";
 import { ProbeSchema } from "../../../api/resources/core/podspec.schema";
 import { Obj, Opaque, StringMap, Time, TopLevel } from "../../../api/schema";
+import { messageOf } from "./index";
 import { assertSchemasBound, bindSchema } from "./schemas";
 
+// The synthetic kinds below are bound with this package table; the served ones with the server's.
 const PACKAGES = { v1: "core", "apps/v1": "apps", "coordination.k8s.io/v1": "coordination" };
 
 describe("bindSchema", () => {
   test("every served kind binds to its message", () => {
-    expect(() => assertSchemasBound(resources, PACKAGES)).not.toThrow();
+    for (const def of resources) expect(bindSchema(def.schema, messageOf(def) ?? "?", def.kind)).toEqual([]);
   });
 
   test("a schema field without a protobuf field is named with its path", () => {
