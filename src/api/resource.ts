@@ -1,9 +1,13 @@
-// A resource is described once, here: its identity for routing and discovery, its TypeBox schema
-// (the single source of its TypeScript type, its validation and the OpenAPI document kubectl
-// downloads, merge keys included), its defaults, its semantic validation and its table columns.
+// A resource is described once, here: its identity (a row of the kind table, kinds.ts), its
+// TypeBox schema (the single source of its TypeScript type, its validation and the OpenAPI
+// document kubectl downloads, merge keys included), its defaults, its semantic validation and
+// its table columns.
 import type { TSchema } from "@sinclair/typebox";
 import type { FieldError } from "./errors";
+import type { KindIdentity } from "./kinds";
 import type { KubeObject } from "./meta";
+
+export { apiVersionOf } from "./kinds";
 
 export interface TableColumn {
   name: string;
@@ -24,16 +28,7 @@ export interface ScaleSpec {
   setSpecReplicas(obj: KubeObject, n: number): void;
 }
 
-export interface ResourceDef<T extends KubeObject = KubeObject> {
-  group: string; // "" for the core group
-  version: string;
-  kind: string;
-  listKind: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  namespaced: boolean;
-  categories?: string[];
+export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIdentity {
   /** Full object schema (apiVersion, kind, metadata, spec, status...). */
   schema: TSchema;
   subresources: Subresource[];
@@ -53,6 +48,3 @@ export interface ResourceDef<T extends KubeObject = KubeObject> {
   /** Fields that may not change on update (besides metadata.name/namespace/uid/creationTimestamp). */
   immutable?: (obj: T, old: T) => FieldError[];
 }
-
-export const apiVersionOf = (r: Pick<ResourceDef, "group" | "version">) =>
-  r.group ? `${r.group}/${r.version}` : r.version;

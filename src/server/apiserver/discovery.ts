@@ -26,8 +26,6 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   token: ["create"],
 };
 
-const ALL_CATEGORY = new Set(["pods", "services", "deployments", "replicasets", "daemonsets"]);
-
 export function resourceList(groupVersion: string, defs: ResourceDef[]) {
   const resources: unknown[] = [];
   for (const d of defs) {
@@ -38,7 +36,7 @@ export function resourceList(groupVersion: string, defs: ResourceDef[]) {
       kind: d.kind,
       verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
       shortNames: d.shortNames.length ? d.shortNames : undefined,
-      categories: d.categories ?? (ALL_CATEGORY.has(d.plural) ? ["all"] : undefined),
+      categories: d.categories.length ? d.categories : undefined,
     });
     for (const sub of d.subresources) {
       const kind = sub === "scale" ? "Scale" : sub === "binding" ? "Binding" : sub === "eviction" ? "Eviction" : sub === "token" ? "TokenRequest" : d.kind;

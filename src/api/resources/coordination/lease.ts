@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -37,14 +38,7 @@ function validateLease(lease: Lease): FieldError[] {
 }
 
 export const leases: ResourceDef<Lease> = {
-  group: "coordination.k8s.io",
-  version: "v1",
-  kind: "Lease",
-  listKind: "LeaseList",
-  plural: "leases",
-  singular: "lease",
-  shortNames: [],
-  namespaced: true,
+  ...KINDS.leases,
   schema: LeaseSchema,
   subresources: [],
   hasStatus: false,

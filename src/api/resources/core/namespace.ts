@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -33,14 +34,7 @@ export const NamespaceSchema = TopLevel(
 export type Namespace = Static<typeof NamespaceSchema> & KubeObject;
 
 export const namespaces: ResourceDef<Namespace> = {
-  group: "",
-  version: "v1",
-  kind: "Namespace",
-  listKind: "NamespaceList",
-  plural: "namespaces",
-  singular: "namespace",
-  shortNames: ["ns"],
-  namespaced: false,
+  ...KINDS.namespaces,
   schema: NamespaceSchema,
   subresources: ["status"],
   hasStatus: true,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -144,14 +145,7 @@ export function nodeRoles(node: Node): string {
 const address = (node: Node, type: string) => (node.status?.addresses ?? []).find((a) => a.type === type)?.address ?? "<none>";
 
 export const nodes: ResourceDef<Node> = {
-  group: "",
-  version: "v1",
-  kind: "Node",
-  listKind: "NodeList",
-  plural: "nodes",
-  singular: "node",
-  shortNames: ["no"],
-  namespaced: false,
+  ...KINDS.nodes,
   schema: NodeSchema,
   subresources: ["status"],
   hasStatus: true,

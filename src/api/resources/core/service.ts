@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { IntOrString, MergeList, Obj, StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -341,15 +342,7 @@ export function serviceExternalIP(svc: Service): string {
 }
 
 export const services: ResourceDef<Service> = {
-  group: "",
-  version: "v1",
-  kind: "Service",
-  listKind: "ServiceList",
-  plural: "services",
-  singular: "service",
-  shortNames: ["svc"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.services,
   schema: ServiceSchema,
   subresources: ["status"],
   hasStatus: true,
