@@ -120,6 +120,23 @@ function nodeImmutable(node: Node, old: Node): FieldError[] {
   return errs;
 }
 
+/**
+ * An agent re-reports an unchanged Node status every few minutes, moving only the conditions'
+ * lastHeartbeatTime; the node lifecycle controller reads liveness from Leases (or its own clock),
+ * so losing such a report in a crash changes nothing. Any real change (a condition, capacity,
+ * addresses) is durable.
+ */
+function isNodeStatusReport(old: Node, next: Node, same: (a: Node, b: Node) => boolean): boolean {
+  const times = (o: Node) => JSON.stringify(o.status?.conditions?.map((c) => c.lastHeartbeatTime));
+  if (times(old) === times(next)) return false;
+  // What remains with every condition's lastHeartbeatTime cleared is the node's actual state.
+  const withoutHeartbeatTimes = (o: Node): Node => {
+    const status = o.status ?? {};
+    return { ...o, status: { ...status, conditions: status.conditions?.map((c) => ({ ...c, lastHeartbeatTime: undefined })) } };
+  };
+  return same(withoutHeartbeatTimes(old), withoutHeartbeatTimes(next));
+}
+
 /** printNode's STATUS: "Ready", "NotReady", "Unknown", plus ",SchedulingDisabled" when cordoned. */
 export function nodeStatusString(node: Node): string {
   const status: string[] = [];
@@ -157,6 +174,9 @@ export const nodes: ResourceDef<Node> = {
   },
   validate: validateNode,
   immutable: nodeImmutable,
+  // A Node's status is its own agent's report, sent with the Node when it registers.
+  keepsStatusOnCreate: true,
+  isHeartbeat: isNodeStatusReport,
   table: {
     columns: [
       nameColumn,

@@ -243,6 +243,13 @@ export const pods: ResourceDef<Pod> = {
   },
   validate: (pod) => validatePodSpec(pod.spec, "spec"),
   immutable: (pod, old) => podSpecImmutable(pod.spec, old.spec),
+  // A pod on a node is stopped by that node's agent, which then deletes it; until then it is
+  // "Terminating". Pods never scheduled, or already finished, go at once (as upstream).
+  deletionGracePeriod(pod, requested) {
+    const phase = pod.status?.phase;
+    if (!pod.spec?.nodeName || phase === "Succeeded" || phase === "Failed") return 0;
+    return requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  },
   table: {
     columns: [
       nameColumn,

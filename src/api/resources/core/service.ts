@@ -13,6 +13,7 @@ import {
   fieldRequired,
   isDns1123Label,
   isDns1123Subdomain,
+  isDns1035Label,
   isQualifiedName,
   validateLabels,
 } from "../../validation";
@@ -349,6 +350,8 @@ export const services: ResourceDef<Service> = {
   defaults: defaultService,
   validate: validateService,
   immutable: serviceImmutable,
+  // A Service's name becomes a DNS label (and environment variable names): upstream's ValidateServiceName.
+  nameValidator: isDns1035Label,
   table: {
     columns: [
       nameColumn,
