@@ -13,7 +13,8 @@ import {
   isDns1123Label,
   isDns1123Subdomain,
 } from "../../validation";
-import { Int32, isIP, isIPv4, ObjectReferenceSchema } from "../common";
+import { isIP, isIPv4 } from "../../ip";
+import { Int32, ObjectReferenceSchema } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;

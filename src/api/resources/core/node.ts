@@ -6,7 +6,9 @@ import type { ResourceDef } from "../../resource";
 import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, isQualifiedName, isValidLabelValue } from "../../validation";
-import { Conditions, Int32, Int64, isCIDR, jsonEqual, NullableTime, parseQuantity, QUANTITY_MESSAGE } from "../common";
+import { tryParseQuantity } from "../../quantity";
+import { isCIDR } from "../../ip";
+import { Conditions, Int32, Int64, jsonEqual, NullableTime, QUANTITY_MESSAGE } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;
@@ -104,7 +106,7 @@ function validateNode(node: Node): FieldError[] {
   });
   for (const kind of ["capacity", "allocatable"] as const)
     for (const [name, q] of Object.entries(node.status?.[kind] ?? {}))
-      if (parseQuantity(q) === undefined) errs.push(fieldInvalid(`status.${kind}[${name}]`, q, QUANTITY_MESSAGE));
+      if (tryParseQuantity(q) === undefined) errs.push(fieldInvalid(`status.${kind}[${name}]`, q, QUANTITY_MESSAGE));
   return errs;
 }
 

@@ -17,7 +17,8 @@ import {
   isQualifiedName,
   validateLabels,
 } from "../../validation";
-import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, jsonEqual, NullableTime } from "../common";
+import { isCIDR, isIP, isIPv4 } from "../../ip";
+import { Conditions, formatLabels, Int32, Int64, jsonEqual, NullableTime } from "../common";
 import { validatePortNumOrName } from "./podspec.validate";
 
 const Str = () => Type.String();
