@@ -60,11 +60,11 @@ export type KindName = keyof typeof KINDS;
  * identity for discovery (pods/eviction is a policy/v1 Eviction) and for protobuf decoding.
  */
 export const SUBRESOURCE_KINDS = {
-  binding: { group: "", version: "v1", kind: "Binding", protobufPackage: "core" },
-  eviction: { group: "policy", version: "v1", kind: "Eviction", protobufPackage: "policy" },
-  scale: { group: "autoscaling", version: "v1", kind: "Scale", protobufPackage: "autoscaling" },
-  token: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", protobufPackage: "authentication" },
-} satisfies Record<string, Pick<KindIdentity, "group" | "version" | "kind" | "protobufPackage">>;
+  binding: { group: "", version: "v1", kind: "Binding", plural: "bindings", protobufPackage: "core" },
+  eviction: { group: "policy", version: "v1", kind: "Eviction", plural: "evictions", protobufPackage: "policy" },
+  scale: { group: "autoscaling", version: "v1", kind: "Scale", plural: "scales", protobufPackage: "autoscaling" },
+  token: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", plural: "tokenrequests", protobufPackage: "authentication" },
+} satisfies Record<string, Pick<KindIdentity, "group" | "version" | "kind" | "plural" | "protobufPackage">>;
 
 /** "v1" for the core group, "<group>/<version>" otherwise. */
 export const apiVersionOf = (r: Pick<KindIdentity, "group" | "version">) => (r.group ? `${r.group}/${r.version}` : r.version);
