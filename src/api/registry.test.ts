@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { KubeObject } from "./meta";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { KINDS } from "./kinds";
 import { findResource, findResourceByKind, findResourceByName, groupVersions, resources } from "./registry";
 
 const now = new Date("2024-05-01T12:00:00Z");
@@ -78,4 +81,11 @@ describe("registry", () => {
       expect(check.Check({ ...obj, bogusField: 1 })).toBe(false);
     });
   }
+});
+
+test("every definition is its row of the kind table, and no agent-facing identity needs a schema", () => {
+  const identity = (d: Record<string, unknown>) => Object.fromEntries(Object.keys(KINDS.pods).map((k) => [k, d[k]]));
+  expect(resources.map((d) => identity(d as unknown as Record<string, unknown>))).toEqual(Object.values(KINDS) as unknown as Record<string, unknown>[]);
+  const table = readFileSync(join(import.meta.dir, "kinds.ts"), "utf8");
+  expect(table).not.toMatch(/from\s+"[^"]*(typebox|schema|resources)/);
 });

@@ -1,6 +1,7 @@
-// Every resource bramble serves, in one list. The API server builds its routes, discovery and
-// OpenAPI from this; nothing else registers resources at runtime.
-import type { KubeObject } from "./meta";
+// Every resource bramble serves, in one list: the definition of each row of the kind table
+// (kinds.ts). The API server builds its routes, discovery and OpenAPI from this; nothing else
+// registers resources at runtime.
+import { KINDS, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
@@ -17,24 +18,26 @@ import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
 
-// Each definition is typed for its own object; the list holds them as plain ResourceDefs.
-const asDef = <T extends KubeObject>(r: ResourceDef<T>) => r as unknown as ResourceDef;
+// One definition per row of the kind table, in its order: a row without a definition (or a
+// definition without a row) does not compile.
+const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
+  namespaces,
+  nodes,
+  pods,
+  services,
+  endpoints,
+  configMaps,
+  secrets,
+  serviceAccounts,
+  events,
+  deployments,
+  replicaSets,
+  daemonSets,
+  leases,
+};
 
-export const resources: ResourceDef[] = [
-  asDef(namespaces),
-  asDef(nodes),
-  asDef(pods),
-  asDef(services),
-  asDef(endpoints),
-  asDef(configMaps),
-  asDef(secrets),
-  asDef(serviceAccounts),
-  asDef(events),
-  asDef(deployments),
-  asDef(replicaSets),
-  asDef(daemonSets),
-  asDef(leases),
-];
+// Each definition is typed for its own object; the list holds them as plain ResourceDefs.
+export const resources: ResourceDef[] = (Object.keys(KINDS) as KindName[]).map((k) => DEFINITIONS[k] as ResourceDef);
 
 const byPath = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 

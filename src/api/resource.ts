@@ -1,9 +1,13 @@
-// A resource is described once, here: its identity for routing and discovery, its TypeBox schema
-// (the single source of its TypeScript type, its validation and the OpenAPI document kubectl
-// downloads, merge keys included), its defaults, its semantic validation and its table columns.
+// A resource is described once, here: its identity (a row of the kind table, kinds.ts), its
+// TypeBox schema (the single source of its TypeScript type, its validation and the OpenAPI
+// document kubectl downloads, merge keys included), its defaults, its semantic validation and
+// its table columns.
 import type { TSchema } from "@sinclair/typebox";
 import type { FieldError } from "./errors";
+import type { KindIdentity } from "./kinds";
 import type { KubeObject } from "./meta";
+
+export { apiVersionOf } from "./kinds";
 
 export interface TableColumn {
   name: string;
@@ -24,16 +28,7 @@ export interface ScaleSpec {
   setSpecReplicas(obj: KubeObject, n: number): void;
 }
 
-export interface ResourceDef<T extends KubeObject = KubeObject> {
-  group: string; // "" for the core group
-  version: string;
-  kind: string;
-  listKind: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  namespaced: boolean;
-  categories?: string[];
+export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIdentity {
   /** Full object schema (apiVersion, kind, metadata, spec, status...). */
   schema: TSchema;
   subresources: Subresource[];
@@ -52,7 +47,28 @@ export interface ResourceDef<T extends KubeObject = KubeObject> {
   scale?: ScaleSpec;
   /** Fields that may not change on update (besides metadata.name/namespace/uid/creationTimestamp). */
   immutable?: (obj: T, old: T) => FieldError[];
-}
 
-export const apiVersionOf = (r: Pick<ResourceDef, "group" | "version">) =>
-  r.group ? `${r.group}/${r.version}` : r.version;
+  // Per-kind behaviour the generic object layer asks about, as upstream's registry strategies
+  // (pkg/registry/<group>/<kind>/strategy.go). Each is optional: absent, the generic rule holds.
+
+  /** The grammar of metadata.name and generateName; default a DNS-1123 subdomain. */
+  nameValidator?: (name: string) => string[];
+  /** Status sent on create is kept; by default it is the controllers' to write and dropped. */
+  keepsStatusOnCreate?: boolean;
+  /** Refuses to delete the object: the reason, shown as `<plural> "<name>" is forbidden: <reason>`. */
+  deletionRefused?(obj: T): string | undefined;
+  /** Seconds the object stays, Terminating, before it goes (upstream's CheckGracefulDelete); default 0. */
+  deletionGracePeriod?(obj: T, requested: number | undefined): number;
+  /**
+   * Deletion is the kind's controller's to finish: instead of the generic deletion (grace,
+   * propagation) the object is written as returned, or left alone when this returns undefined.
+   */
+  markDeleted?(obj: T, now: string): T | undefined;
+  /** A deleted object whose finalizers are all gone still waits while this holds. */
+  deletionHeld?(obj: T): boolean;
+  /**
+   * Whether an update only renews a heartbeat, so the store may hold it in memory instead of
+   * writing it durably at once. `same` compares two objects as they would be stored.
+   */
+  isHeartbeat?(old: T, next: T, same: (a: T, b: T) => boolean): boolean;
+}

@@ -137,7 +137,7 @@ describe("validateObjectMeta", () => {
 
   test("label names when asked", () => {
     expect(validateObjectMeta({ name: "a.b" }, { namespaced: false })).toEqual([]);
-    expect(validateObjectMeta({ name: "a.b" }, { namespaced: false, nameIsLabel: true })[0].message).toContain("RFC 1123 label");
+    expect(validateObjectMeta({ name: "a.b" }, { namespaced: false, nameValidator: isDns1123Label })[0].message).toContain("RFC 1123 label");
     expect(validateObjectMeta({ name: "1svc", namespace: "d" }, { namespaced: true, nameValidator: isDns1035Label })).toHaveLength(1);
   });
 

@@ -284,9 +284,7 @@ export function validateLabelSelector(sel: LabelSelectorObject | undefined | nul
 
 export interface ObjectMetaOptions {
   namespaced: boolean;
-  /** Names must be DNS-1123 labels (namespaces, nodes' peers...) rather than subdomains. */
-  nameIsLabel?: boolean;
-  /** Overrides the name check entirely (e.g. isDns1035Label for services). */
+  /** The kind's name grammar (a definition's nameValidator); default a DNS-1123 subdomain. */
   nameValidator?: (name: string) => string[];
 }
 
@@ -296,7 +294,7 @@ const maskTrailingDash = (s: string) => (s.length > 1 && s.endsWith("-") ? s.sli
 export function validateObjectMeta(meta: ObjectMeta | undefined, opts: ObjectMetaOptions): FieldError[] {
   const errs: FieldError[] = [];
   const m = meta ?? {};
-  const checkName = opts.nameValidator ?? (opts.nameIsLabel ? isDns1123Label : isDns1123Subdomain);
+  const checkName = opts.nameValidator ?? isDns1123Subdomain;
 
   if (m.generateName) errs.push(...each("metadata.generateName", m.generateName, checkName(maskTrailingDash(m.generateName))));
   if (!m.name) {

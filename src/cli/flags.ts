@@ -4,7 +4,8 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { isDns1123Subdomain } from "../api/validation";
-import { isIPv4, parseCidr } from "../machinery/cidr";
+import { isIPv4 } from "../api/ip";
+import { parseCidr } from "../machinery/cidr";
 
 export class FlagError extends Error {
   constructor(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { isDns1123Subdomain, isQualifiedName, isValidLabelValue } from "../api/validation";
 import { readKubeconfig, resolveContext } from "../client/kubeconfig";
 import { parseCidr } from "../machinery/cidr";
-import { parseQuantity } from "../machinery/quantity";
+import { parseQuantity } from "../api/quantity";
 import { MAX_SIM_NODES } from "../agent/sim/addresses";
 import { LEASE_DURATION_MS, SIM_DEFAULTS as DEFAULTS, type SimConfig } from "../agent/sim/config";
 import { cidr, FlagError, stringFlag, type RawFlags } from "./flags";

@@ -2,6 +2,7 @@
 // `kubectl describe` and `kubectl get events` show what the control plane did and why.
 // Repeats of the same event on the same object bump its count instead of adding new objects.
 import { eventTimestamp, newEvent } from "../api/event-object";
+import { KINDS } from "../api/kinds";
 import type { KubeObject } from "../api/meta";
 import { createLogger } from "../machinery/log";
 import type { KubeClient } from "./client";
@@ -25,7 +26,7 @@ interface Recorded {
  */
 const DEFAULT_REPEAT_WRITE_INTERVAL_MS = 5 * 60_000;
 
-const eventsRef = { group: "", version: "v1", plural: "events", namespaced: true };
+const eventsRef = KINDS.events;
 
 export class EventRecorder {
   private readonly recent = new Map<string, Recorded>();

@@ -16,6 +16,7 @@ const defs: Record<keyof typeof refs, ResourceDef<any>> = { nodes, pods, configM
 test("every ref names the same place in the API as its ResourceDef", () => {
   for (const [name, def] of Object.entries(defs)) {
     const { group, version, plural, namespaced } = def;
-    expect({ name, ...refs[name as keyof typeof refs] }).toEqual({ name, group, version, plural, namespaced });
+    const ref = refs[name as keyof typeof refs];
+    expect({ name, group: ref.group, version: ref.version, plural: ref.plural, namespaced: ref.namespaced }).toEqual({ name, group, version, plural, namespaced });
   }
 });

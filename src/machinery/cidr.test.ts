@@ -9,9 +9,9 @@ import {
   ipToInt,
   nthAddress,
   parseCidr,
-  parseIp,
   tryParseCidr,
 } from "./cidr";
+import { parseIPv4 } from "../api/ip";
 
 describe("IPv4 addresses", () => {
   test("round-trip through integers, including the top of the range", () => {
@@ -24,7 +24,7 @@ describe("IPv4 addresses", () => {
 
   test("rejects malformed addresses", () => {
     for (const bad of ["", "10.0.0", "10.0.0.256", "1.2.3.4.5", "a.b.c.d", "01.2.3.4", "::1"]) {
-      expect(parseIp(bad)).toBeUndefined();
+      expect(parseIPv4(bad)).toBeUndefined();
     }
     expect(() => ipToInt("300.1.1.1")).toThrow();
     expect(() => intToIp(-1)).toThrow();

@@ -1,6 +1,9 @@
 // IPv4 addresses and CIDR blocks as plain numbers. Used by the CLI to check --cluster-cidr /
 // --service-cidr and by the API server's ClusterIP allocator, which needs "the n-th address of
 // a block" and "how many addresses it has" without pulling in a library for 40 lines of math.
+// Addresses are read with src/api/ip.ts's grammar.
+
+import { parseIPv4 } from "../api/ip";
 
 export interface Cidr {
   /** Network address (host bits zeroed), as an unsigned 32-bit integer. */
@@ -10,31 +13,10 @@ export interface Cidr {
   size: number;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Parses a dotted-quad IPv4 address; undefined when it is not one. */
-export function parseIp(s: string): number | undefined {
-  const m = IPV4.exec(s.trim());
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const octet = m[i]!;
-    // "010" is ambiguous (octal in some parsers); Kubernetes rejects leading zeros too.
-    if (octet.length > 1 && octet.startsWith("0")) return undefined;
-    const v = Number(octet);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function isIPv4(s: string): boolean {
-  return parseIp(s) !== undefined;
-}
 
 /** Throws on an invalid address; for callers that already validated their input. */
 export function ipToInt(ip: string): number {
-  const n = parseIp(ip);
+  const n = parseIPv4(ip);
   if (n === undefined) throw new Error(`"${ip}" is not a valid IPv4 address`);
   return n;
 }
@@ -51,7 +33,7 @@ export function intToIp(n: number): string {
 export function parseCidr(s: string): Cidr {
   const slash = s.indexOf("/");
   if (slash < 0) throw new Error(`"${s}" is not a valid CIDR`);
-  const ip = parseIp(s.slice(0, slash));
+  const ip = parseIPv4(s.slice(0, slash));
   const lenText = s.slice(slash + 1);
   if (ip === undefined || !/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) {
     throw new Error(`"${s}" is not a valid CIDR`);
@@ -76,7 +58,7 @@ export function formatCidr(c: Cidr): string {
 }
 
 export function cidrContains(c: Cidr, ip: string | number): boolean {
-  const n = typeof ip === "number" ? ip : parseIp(ip);
+  const n = typeof ip === "number" ? ip : parseIPv4(ip);
   return n !== undefined && n >= c.network && n < c.network + c.size;
 }
 
@@ -90,7 +72,7 @@ export function nthAddress(c: Cidr, n: number): string {
 
 /** Offset of ip inside the block (inverse of nthAddress); undefined when not inside. */
 export function addressIndex(c: Cidr, ip: string): number | undefined {
-  const n = parseIp(ip);
+  const n = parseIPv4(ip);
   if (n === undefined || !cidrContains(c, n)) return undefined;
   return n - c.network;
 }

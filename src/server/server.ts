@@ -31,7 +31,6 @@ import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
 import { hostname } from "node:os";
 import { startControllers } from "./controllers/index";
-import { startRootCaPublisher } from "./controllers/rootca/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
@@ -180,11 +179,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
-    serviceLB: cfg.serviceLB,
-    extra: [
-      (client, informers) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }),
-      (client, informers) => startRootCaPublisher(client, { caCertPem: pki.caCertPem, informers }),
-    ],
+    caCertPem: pki.caCertPem,
+    disabled: cfg.serviceLB === false ? ["servicelb"] : [],
+    extra: [{ name: "scheduler", start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 
   const [listener, apiServer] = [http, api];

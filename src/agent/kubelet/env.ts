@@ -3,7 +3,7 @@
 // `kubernetes` Service's variables, named and shaped as upstream's kubelet makes them for it.
 import type { Pod } from "../../api/resources/core/pod";
 import type { Container } from "../../api/resources/core/podspec.schema";
-import { cpuMillis, memoryBytes, parseQuantity, quantityNumber } from "../../machinery/quantity";
+import { cpuMillis, memoryBytes, parseQuantity, quantityNumber } from "../../api/quantity";
 import type { PodSources } from "./sources";
 
 export interface EnvContext {

@@ -2,7 +2,7 @@
 // with it hostname, DNS and /etc/hosts); app and init containers join it and its IPC namespace.
 import type { Pod } from "../../api/resources/core/pod";
 import type { Container } from "../../api/resources/core/podspec.schema";
-import { cpuMillis, memoryBytes } from "../../machinery/quantity";
+import { cpuMillis, memoryBytes } from "../../api/quantity";
 import type { ContainerSpec } from "../runtime/runtime";
 
 export interface PauseOptions {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { basename, dirname, join, normalize } from "node:path";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Volume } from "../../api/resources/core/podspec.schema";
-import { memoryBytes } from "../../machinery/quantity";
+import { memoryBytes } from "../../api/quantity";
 import { fieldValue, resourceValue, type EnvContext } from "./env";
 import type { PodSources } from "./sources";
 

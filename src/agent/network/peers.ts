@@ -1,7 +1,8 @@
 // Which nodes this node routes to, read from Node objects: a peer is another node with a
 // podCIDR and an InternalIP. Pure, so it is tested without a cluster.
 import type { Node } from "../../api/resources/core/node";
-import { parseIp, tryParseCidr } from "../../machinery/cidr";
+import { parseIPv4 } from "../../api/ip";
+import { tryParseCidr } from "../../machinery/cidr";
 
 export interface Peer {
   node: string;
@@ -11,7 +12,7 @@ export interface Peer {
 }
 
 export function internalIpOf(node: Node): string | undefined {
-  return node.status?.addresses?.find((a) => a.type === "InternalIP" && parseIp(a.address) !== undefined)?.address;
+  return node.status?.addresses?.find((a) => a.type === "InternalIP" && parseIPv4(a.address) !== undefined)?.address;
 }
 
 /**

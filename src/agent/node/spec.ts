@@ -3,7 +3,7 @@
 // `bramble sim` (facts from flags), so both register nodes that look the same to the scheduler
 // and to `kubectl get nodes -o wide`.
 import type { Node, Taint } from "../../api/resources/core/node";
-import { canonicalQuantity } from "../../machinery/quantity";
+import { canonicalQuantity } from "../../api/quantity";
 
 /** The kubelet version bramble's agents report (VERSION column of `kubectl get nodes`). */
 export const KUBELET_VERSION = "v1.32.0-bramble";

@@ -12,6 +12,7 @@
 //   POSTROUTING → BRAMBLE-POSTROUTING: MASQUERADE what was marked.
 // filter: REJECT for Services without endpoints, DROP for Local-policy external traffic on a node
 // without a local endpoint, ACCEPT for service traffic in FORWARD (Docker's policy there is DROP).
+import { isIPv4 } from "../../api/ip";
 import type { Endpoints } from "../../api/resources/core/endpoints";
 import type { Service, ServicePort } from "../../api/resources/core/service";
 import type { ClusterNetwork } from "../cluster-network";
@@ -65,7 +66,8 @@ export interface RenderedService {
   udp: Map<string, UdpPort>;
 }
 
-const isIPv4 = (ip: string | undefined): ip is string => !!ip && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
+/** The proxy writes iptables (IPv4) rules only; an absent or non-IPv4 address is skipped. */
+const isV4 = (ip: string | undefined): ip is string => !!ip && isIPv4(ip);
 const q = (s: string) => `"${s}"`;
 const comment = (s: string) => `-m comment --comment ${q(s)}`;
 const match = (protocol: string, port: number) => `-p ${protocol} -m ${protocol} --dport ${port}`;
@@ -83,7 +85,7 @@ function endpointsFor(sp: ServicePort, eps: Endpoints | undefined, nodeName: str
     const port = (subset.ports ?? []).find((p) => (p.name ?? "") === (sp.name ?? "") && (p.protocol ?? "TCP") === (sp.protocol ?? "TCP"));
     if (!port) continue;
     for (const a of subset.addresses ?? []) {
-      if (!isIPv4(a.ip)) continue;
+      if (!isV4(a.ip)) continue;
       out.set(`${a.ip}:${port.port}`, { ip: a.ip, port: port.port, local: a.nodeName === nodeName });
     }
   }
@@ -132,14 +134,14 @@ function spread(chain: string, spn: string, protocol: string, eps: Endpoint[], a
 export function renderService(svc: Service, eps: Endpoints | undefined, ctx: RenderContext): RenderedService | undefined {
   const spec = svc.spec ?? {};
   const clusterIP = spec.clusterIP;
-  if (spec.type === "ExternalName" || !isIPv4(clusterIP)) return undefined;
+  if (spec.type === "ExternalName" || !isV4(clusterIP)) return undefined;
   const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
   const r: RenderedService = { key, natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], chains: new Map(), udp: new Map() };
   const type = spec.type ?? "ClusterIP";
   const usesNodePorts = type === "NodePort" || type === "LoadBalancer";
-  const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
-  const lbIPs = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4) : [];
-  const sourceRanges = type === "LoadBalancer" ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isIPv4(r.split("/")[0])) : [];
+  const externalIPs = (spec.externalIPs ?? []).filter(isV4);
+  const lbIPs = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isV4) : [];
+  const sourceRanges = type === "LoadBalancer" ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isV4(r.split("/")[0])) : [];
   const affinity = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
 
   for (const sp of spec.ports ?? []) {

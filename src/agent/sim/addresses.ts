@@ -1,6 +1,7 @@
 // Addresses for simulated nodes and their pods: a fake host IP per node, a per-node pod CIDR when
 // the control plane has not allocated one, and pod IPs handed out inside it.
-import { cidrContains, formatCidr, intToIp, parseCidr, parseIp, type Cidr } from "../../machinery/cidr";
+import { parseIPv4 } from "../../api/ip";
+import { cidrContains, formatCidr, intToIp, parseCidr, type Cidr } from "../../machinery/cidr";
 
 /** Fake node addresses: 172.31.0.0/16 is private and unlikely to clash with anything on a test box. */
 const HOST_RANGE = parseCidr("172.31.0.0/16");
@@ -70,7 +71,7 @@ export class PodIpam {
   /** Records an address a pod already reports (sim restarted); ignored outside the block or taken. */
   reserve(uid: string, ip: string): void {
     if (this.byUid.has(uid) || !cidrContains(this.cidr, ip)) return;
-    const offset = parseIp(ip)! - this.cidr.network;
+    const offset = parseIPv4(ip)! - this.cidr.network;
     if (this.byOffset.has(offset)) return;
     this.byOffset.set(offset, uid);
     this.byUid.set(uid, ip);
@@ -80,7 +81,7 @@ export class PodIpam {
     const ip = this.byUid.get(uid);
     if (!ip) return;
     this.byUid.delete(uid);
-    this.byOffset.delete(parseIp(ip)! - this.cidr.network);
+    this.byOffset.delete(parseIPv4(ip)! - this.cidr.network);
   }
 
   get used() {

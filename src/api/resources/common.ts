@@ -1,9 +1,9 @@
 // Pieces several resource definitions share: condition and reference schemas, label selector
-// formatting and matching, and the small checks (IPs, quantities, int-or-string percentages)
-// upstream's validation uses in many places. api/ sits below machinery/, so nothing is imported
-// from there.
+// formatting and matching, and the small checks (IP fields, int-or-string percentages) upstream's
+// validation uses in many places. The grammars themselves live in src/api/ip.ts and quantity.ts.
 import { Type, type TSchema } from "@sinclair/typebox";
 import type { FieldError } from "../errors";
+import { isIP } from "../ip";
 import type { TableColumn } from "../resource";
 import { MergeList, Obj, Time } from "../schema";
 import { column } from "../table";
@@ -139,57 +139,8 @@ export function containerCells(containers: { name: string; image?: string }[] | 
 // ---------------------------------------------------------------------------------------------
 // Small value checks.
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(s: string): boolean {
-  return IPV4_RE.test(s);
-}
-
-export function isIPv6(s: string): boolean {
-  if (!s.includes(":") || !/^[0-9a-fA-F:.]+$/.test(s)) return false;
-  const doubles = s.split("::").length - 1;
-  if (doubles > 1) return false;
-  let groups = s.split(":").filter((g) => g !== "");
-  const last = groups[groups.length - 1];
-  let count = groups.length;
-  if (last?.includes(".")) {
-    if (!isIPv4(last)) return false;
-    groups = groups.slice(0, -1);
-    count += 1;
-  }
-  if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  return doubles ? count < 8 : count === 8;
-}
-
-export const isIP = (s: string) => isIPv4(s) || isIPv6(s);
-
-export function isCIDR(s: string): boolean {
-  const [ip, bits, ...rest] = s.split("/");
-  if (rest.length || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
-  const n = Number(bits);
-  return (isIPv4(ip) && n <= 32) || (isIPv6(ip) && n <= 128);
-}
-
 export const validateIP = (value: string, path: string): FieldError[] =>
   isIP(value) ? [] : [fieldInvalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")];
-
-const QUANTITY_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
-const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** Parses a resource quantity ("250m", "64Mi", 2) to a number, or undefined when malformed. */
-export function parseQuantity(q: string | number): number | undefined {
-  if (typeof q === "number") return Number.isFinite(q) ? q : undefined;
-  const s = q.trim();
-  if (!QUANTITY_RE.test(s)) return undefined;
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(.*)$/.exec(s)!;
-  const num = Number(m[1]);
-  const suffix = m[2];
-  if (/^[eE]/.test(suffix)) return num * 10 ** Number(suffix.slice(1));
-  return num * SUFFIX[suffix];
-}
 
 export const QUANTITY_MESSAGE = "must match the regex ^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
 

@@ -1,5 +1,6 @@
 // Discovery documents (/version, /api, /apis, /api/v1, /apis/<group>/<version>). kubectl asks for
 // the aggregated v2 form first; answering with the legacy documents makes it fall back to them.
+import { SUBRESOURCE_KINDS } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0+bramble" };
@@ -26,8 +27,6 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   token: ["create"],
 };
 
-const ALL_CATEGORY = new Set(["pods", "services", "deployments", "replicasets", "daemonsets"]);
-
 export function resourceList(groupVersion: string, defs: ResourceDef[]) {
   const resources: unknown[] = [];
   for (const d of defs) {
@@ -38,17 +37,19 @@ export function resourceList(groupVersion: string, defs: ResourceDef[]) {
       kind: d.kind,
       verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
       shortNames: d.shortNames.length ? d.shortNames : undefined,
-      categories: d.categories ?? (ALL_CATEGORY.has(d.plural) ? ["all"] : undefined),
+      categories: d.categories.length ? d.categories : undefined,
     });
     for (const sub of d.subresources) {
-      const kind = sub === "scale" ? "Scale" : sub === "binding" ? "Binding" : sub === "eviction" ? "Eviction" : sub === "token" ? "TokenRequest" : d.kind;
-      const group = sub === "scale" ? "autoscaling" : sub === "eviction" ? "policy" : sub === "token" ? "authentication.k8s.io" : undefined;
+      // A subresource whose body is another kind names it, and its group-version when that
+      // differs from the parent's (pods/eviction: policy/v1 Eviction); the others are the parent.
+      const body = sub in SUBRESOURCE_KINDS ? SUBRESOURCE_KINDS[sub as keyof typeof SUBRESOURCE_KINDS] : d;
+      const elsewhere = body.group !== d.group || body.version !== d.version;
       resources.push({
         name: `${d.plural}/${sub}`,
         singularName: "",
         namespaced: d.namespaced,
-        kind,
-        ...(group && { group, version: "v1" }),
+        kind: body.kind,
+        ...(elsewhere && { group: body.group, version: body.version }),
         verbs: VERBS_BY_SUBRESOURCE[sub] ?? ["get"],
       });
     }

@@ -131,7 +131,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     const url = new URL(req.url);
     const r = parseResourcePath(url.pathname, lookup);
     await opts.authorize?.(user, req, url, r);
-    if (r.subresource === "token" && r.def.plural === "serviceaccounts" && r.def.group === "" && r.name && r.namespace) {
+    // parseResourcePath admits only the subresources a definition declares (token: ServiceAccounts).
+    if (r.subresource === "token" && r.name && r.namespace) {
       if (req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
       return createToken(ctx, tokens, req, r.namespace, r.name);
     }
@@ -189,7 +190,6 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       break;
     case "log":
     case "exec":
-      if (def.group !== "" || def.plural !== "pods") break;
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();

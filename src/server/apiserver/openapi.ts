@@ -14,6 +14,7 @@
 // them as usual. Nested schemas are inlined except ObjectMeta and the kinds themselves.
 import type { TSchema } from "@sinclair/typebox";
 import { createHash } from "node:crypto";
+import { SUBRESOURCE_KINDS as S } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 import { ObjectMetaSchema } from "../../api/schema";
 import { KUBERNETES_VERSION } from "./discovery";
@@ -31,9 +32,9 @@ const N = {
   status: `${META}.Status`,
   deleteOptions: `${META}.DeleteOptions`,
   patch: `${META}.Patch`,
-  scale: "io.k8s.api.autoscaling.v1.Scale",
-  eviction: "io.k8s.api.policy.v1.Eviction",
-  binding: "io.k8s.api.core.v1.Binding",
+  scale: componentName(S.scale, S.scale.kind),
+  eviction: componentName(S.eviction, S.eviction.kind),
+  binding: componentName(S.binding, S.binding.kind),
 };
 
 /** Upstream's Go package for a group: "" → core, "apps" → apps, "rbac.authorization.k8s.io" → rbac. */
@@ -44,7 +45,9 @@ function groupPackage(group: string): string {
   return `io.k8s.api.${group.replace(/\.k8s\.io$/, "").split(".")[0]}`;
 }
 
-export const componentName = (r: Pick<ResourceDef, "group" | "version">, kind: string) => `${groupPackage(r.group)}.${r.version}.${kind}`;
+export function componentName(r: Pick<ResourceDef, "group" | "version">, kind: string) {
+  return `${groupPackage(r.group)}.${r.version}.${kind}`;
+}
 
 /** "api/v1" or "apis/apps/v1": the keys of the /openapi/v3 root. */
 export const groupVersionPath = (r: Pick<ResourceDef, "group" | "version">) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`);
@@ -278,13 +281,13 @@ function subresourceComponents(ctx: Ctx, used: Set<string>): Record<string, Json
         spec: { type: "object", properties: { replicas: int("int32", "replicas is the desired number of instances for the scaled object.") } },
         status: { type: "object", required: ["replicas"], properties: { replicas: int("int32"), selector: str("label query over pods, in the string form of a label selector.") } },
       },
-      ...gvkList("autoscaling", "v1", "Scale"),
+      ...gvkList(S.scale.group, S.scale.version, S.scale.kind),
     },
     [N.eviction]: {
       type: "object",
       description: "Eviction evicts a pod from its node subject to certain policies and safety constraints.",
       properties: { ...typeMeta, deleteOptions: ref(N.deleteOptions), metadata: ref(N.objectMeta) },
-      ...gvkList("policy", "v1", "Eviction"),
+      ...gvkList(S.eviction.group, S.eviction.version, S.eviction.kind),
     },
     [N.binding]: {
       type: "object",
@@ -295,7 +298,7 @@ function subresourceComponents(ctx: Ctx, used: Set<string>): Record<string, Json
         metadata: ref(N.objectMeta),
         target: { type: "object", properties: { apiVersion: str(), fieldPath: str(), kind: str(), name: str(), namespace: str(), resourceVersion: str(), uid: str() } },
       },
-      ...gvkList("", "v1", "Binding"),
+      ...gvkList(S.binding.group, S.binding.version, S.binding.kind),
     },
   };
   return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
@@ -470,15 +473,15 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
         break;
       case "scale":
         used.add(N.scale);
-        paths[path] = readWrite("Scale", "scale", gvk("autoscaling", "v1", "Scale"), N.scale);
+        paths[path] = readWrite("Scale", "scale", gvk(S.scale.group, S.scale.version, S.scale.kind), N.scale);
         break;
       case "binding":
         used.add(N.binding);
-        paths[path] = post("Binding", "binding", gvk("", "v1", "Binding"), N.binding);
+        paths[path] = post("Binding", "binding", gvk(S.binding.group, S.binding.version, S.binding.kind), N.binding);
         break;
       case "eviction":
         used.add(N.eviction);
-        paths[path] = post("Eviction", "eviction", gvk("policy", "v1", "Eviction"), N.eviction);
+        paths[path] = post("Eviction", "eviction", gvk(S.eviction.group, S.eviction.version, S.eviction.kind), N.eviction);
         break;
       case "log":
         paths[path] = {

@@ -6,6 +6,7 @@
 // grant in their namespace (serviceaccount/authorize.ts). Anything else is a 403 worded like
 // kube-apiserver's.
 import { CLUSTER_NETWORK_CONFIGMAP } from "../../api/cluster-network";
+import { KINDS } from "../../api/kinds";
 import type { KubeObject } from "../../api/meta";
 import type { FieldSelector } from "../../api/selectors";
 import type { UserInfo } from "./authenticator";
@@ -51,12 +52,14 @@ export type Authorizer = (user: UserInfo, attrs: RequestAttributes) => Decision 
 const ALLOW: Decision = { allowed: true };
 const deny = (reason?: string): Decision => ({ allowed: false, reason });
 const READ = new Set<Verb>(["get", "list", "watch"]);
+/** Not served yet; named as upstream's node authorizer grants it. */
+const ENDPOINT_SLICES = "discovery.k8s.io/endpointslices";
 /**
  * Read by any node: services and endpoints for env vars, the proxy and DNS; nodes for the pod
  * network (every node routes to every other node's podCIDR, which upstream leaves to flannel's
- * own credential).
+ * own credential). The grant is this explicit list; only the names come from the kind table.
  */
-const READABLE = new Set(["/services", "/endpoints", "/nodes", "discovery.k8s.io/endpointslices"]);
+const READABLE = new Set([...[KINDS.services, KINDS.endpoints, KINDS.nodes].map((k) => `${k.group}/${k.plural}`), ENDPOINT_SLICES]);
 const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between node '${node}' and this object`);
 
 export function createAuthorizer(view: AuthorizerView): Authorizer {

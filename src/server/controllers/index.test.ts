@@ -2,7 +2,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { namespaces } from "../../api/resources/core/namespace";
 import { serviceAccounts } from "../../api/resources/core/serviceaccount";
 import { eventually, getOrUndefined, startControllerTestEnv, type ControllerTestEnv } from "./controllertest";
-import { startControllers } from ".";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CONTROLLERS, startControllers } from ".";
 
 let env: ControllerTestEnv;
 beforeAll(async () => {
@@ -19,12 +21,16 @@ test("two controller managers: one runs the controllers; when it stops the other
       identity,
       nodeMonitorGracePeriodS: 20,
       notReadyTolerationS: 10,
-      withoutWorkloads: true,
+      caCertPem: "test-ca",
+      disabled: ["replicaset", "deployment"],
       leaderElection: { leaseDurationS: 1, renewDeadlineS: 0.5, retryPeriodS: 0.05 },
       extra: [
-        async () => {
-          runs.push(`start ${identity}`);
-          return { stop: async () => void runs.push(`stop ${identity}`) };
+        {
+          name: "probe",
+          start: async () => {
+            runs.push(`start ${identity}`);
+            return { stop: async () => void runs.push(`stop ${identity}`) };
+          },
         },
       ],
     });
@@ -45,4 +51,21 @@ test("two controller managers: one runs the controllers; when it stops the other
   expect(runs).toEqual([`start ${names[0]}`, `stop ${names[0]}`, `start ${names[1]}`]);
   await standby.stop();
   expect(runs.at(-1)).toBe(`stop ${names[1]}`);
+});
+
+test("every controller folder is one entry of the static list, each with its own name", () => {
+  const dir = import.meta.dir;
+  const folders = readdirSync(dir).filter((f) => statSync(join(dir, f)).isDirectory());
+  const source = readFileSync(join(dir, "index.ts"), "utf8");
+  for (const folder of folders) expect(source).toContain(`from "./${folder}"`);
+  expect(source).not.toMatch(/import\s*\(/);
+  const names = CONTROLLERS.map((c) => c.name);
+  expect(new Set(names).size).toBe(names.length);
+  expect(CONTROLLERS.length).toBe(folders.length);
+});
+
+test("disabling a controller that does not exist is an error, not a silent no-op", async () => {
+  await expect(startControllers(env.client, { identity: "x", nodeMonitorGracePeriodS: 20, notReadyTolerationS: 10, caCertPem: "test-ca", disabled: ["servicelbb"] })).rejects.toThrow(
+    "no controller named servicelbb",
+  );
 });

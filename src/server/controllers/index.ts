@@ -1,9 +1,12 @@
 // startControllers: the controller manager. It contends for the `kube-system/bramble-controller-manager`
 // Lease and, while it leads, runs every controller; losing the lease (or stop()) stops them
-// all, so two servers never run the loops at once. The scheduler is started by the caller.
+// all, so two servers never run the loops at once. Every controller is one entry of CONTROLLERS
+// (a name and a start function, its code in its own folder); the scheduler comes from the caller
+// as an extra entry of the same shape.
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
 import { startDaemonSetController } from "./daemonset";
+import { startDeploymentController } from "./deployment";
 import { startEndpointsController } from "./endpoints";
 import { startGarbageCollector } from "./gc";
 import { SharedInformers } from "./informers";
@@ -11,15 +14,28 @@ import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
 import { startPodGarbageCollector } from "./podgc";
+import { startReplicaSetController } from "./replicaset";
+import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
 
 export interface RunningController {
   stop(): Promise<void>;
 }
-export type ControllerStarter = (client: KubeClient) => Promise<RunningController>;
-/** bramble's own controllers also take the term's shared caches. */
-export type SharingStarter = (client: KubeClient, informers: SharedInformers) => Promise<RunningController>;
+
+/** What every controller is started with, once per leadership term. */
+export interface ControllerContext {
+  client: KubeClient;
+  /** The term's shared caches. */
+  informers: SharedInformers;
+  options: ControllersOptions;
+}
+
+/** A controller: its name (for logs and --disable) and how it starts. */
+export interface Controller {
+  name: string;
+  start(ctx: ControllerContext): Promise<RunningController>;
+}
 
 export interface ControllersOptions {
   /** This server's identity in the Lease (e.g. hostname + a random suffix). */
@@ -28,13 +44,13 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodS: number;
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
+  /** The cluster CA, published to every namespace as kube-root-ca.crt. */
+  caCertPem: string;
+  /** Names of CONTROLLERS left out (k3s's --disable servicelb; tests of other controllers). */
+  disabled?: string[];
   /** More controllers to run under the same lease (the scheduler, tests). */
-  extra?: SharingStarter[];
+  extra?: Controller[];
   leaderElection?: Pick<LeaderElectionOptions, "leaseDurationS" | "renewDeadlineS" | "retryPeriodS" | "name" | "namespace">;
-  /** Leave out the built-in ReplicaSet and Deployment controllers (tests of other controllers). */
-  withoutWorkloads?: boolean;
-  /** k3s's ServiceLB: LoadBalancer Services get node addresses (default true; false with --disable servicelb). */
-  serviceLB?: boolean;
 }
 
 export interface RunningControllers extends RunningController {
@@ -43,41 +59,32 @@ export interface RunningControllers extends RunningController {
   leading: Promise<void>;
 }
 
+/** Every controller bramble runs, as upstream's controller descriptors: one folder each. */
+export const CONTROLLERS: readonly Controller[] = [
+  { name: "garbage-collector", start: ({ client, informers }) => startGarbageCollector(client, { informers }) },
+  { name: "namespace", start: ({ client, informers }) => startNamespaceController(client, { informers }) },
+  { name: "serviceaccount", start: ({ client, informers }) => startServiceAccountController(client, { informers }) },
+  { name: "endpoints", start: ({ client, informers }) => startEndpointsController(client, { informers }) },
+  {
+    name: "node-lifecycle",
+    start: ({ client, informers, options }) =>
+      startNodeLifecycleController(client, { nodeMonitorGracePeriodS: options.nodeMonitorGracePeriodS, notReadyTolerationS: options.notReadyTolerationS, informers }),
+  },
+  { name: "podgc", start: ({ client, informers }) => startPodGarbageCollector(client, { informers }) },
+  { name: "daemonset", start: ({ client, informers }) => startDaemonSetController(client, { informers }) },
+  { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
+  { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
+  { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
+];
+
 const log = createLogger("controller-manager");
 
-/** The workload controllers live in their own folders; loaded lazily so this file does not own them. */
-async function workloadStarters(): Promise<{ name: string; start: ControllerStarter }[]> {
-  const out: { name: string; start: ControllerStarter }[] = [];
-  try {
-    out.push({ name: "replicaset", start: (await import("./replicaset")).startReplicaSetController });
-  } catch (e) {
-    log.warn("ReplicaSet controller unavailable", { error: String(e) });
-  }
-  try {
-    out.push({ name: "deployment", start: (await import("./deployment")).startDeploymentController });
-  } catch (e) {
-    log.warn("Deployment controller unavailable", { error: String(e) });
-  }
-  return out;
-}
-
 export async function startControllers(client: KubeClient, opts: ControllersOptions): Promise<RunningControllers> {
-  const starters: { name: string; start: SharingStarter }[] = [
-    { name: "garbage-collector", start: (c, informers) => startGarbageCollector(c, { informers }) },
-    { name: "namespace", start: (c, informers) => startNamespaceController(c, { informers }) },
-    { name: "serviceaccount", start: (c, informers) => startServiceAccountController(c, { informers }) },
-    { name: "endpoints", start: (c, informers) => startEndpointsController(c, { informers }) },
-    {
-      name: "node-lifecycle",
-      start: (c, informers) =>
-        startNodeLifecycleController(c, { nodeMonitorGracePeriodS: opts.nodeMonitorGracePeriodS, notReadyTolerationS: opts.notReadyTolerationS, informers }),
-    },
-    { name: "podgc", start: (c, informers) => startPodGarbageCollector(c, { informers }) },
-    { name: "daemonset", start: (c, informers) => startDaemonSetController(c, { informers }) },
-    ...(opts.serviceLB === false ? [] : [{ name: "servicelb", start: (c: KubeClient, informers: SharedInformers) => startServiceLBController(c, { informers }) }]),
-    ...(opts.withoutWorkloads ? [] : await workloadStarters()),
-    ...(opts.extra ?? []).map((start, i) => ({ name: `extra-${i}`, start })),
-  ];
+  const disabled = new Set(opts.disabled ?? []);
+  const unknown = [...disabled].filter((name) => !CONTROLLERS.some((c) => c.name === name));
+  if (unknown.length) throw new Error(`no controller named ${unknown.join(", ")}`);
+  const controllers = [...CONTROLLERS.filter((c) => !disabled.has(c.name)), ...(opts.extra ?? [])];
 
   let running: RunningController[] = [];
   let informers: SharedInformers | undefined;
@@ -90,10 +97,10 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     // One set of caches per leadership term. Every starter registers its handlers before its
     // first await, so all of them are in place before any list arrives.
     const term = (informers = new SharedInformers(client));
-    const results = await Promise.allSettled(starters.map((s) => s.start(client, term)));
+    const results = await Promise.allSettled(controllers.map((c) => c.start({ client, informers: term, options: opts })));
     results.forEach((r, i) => {
       if (r.status === "fulfilled") running.push(r.value);
-      else log.error("controller failed to start", { controller: starters[i].name, error: String(r.reason) });
+      else log.error("controller failed to start", { controller: controllers[i]!.name, error: String(r.reason) });
     });
     log.info("controllers running", { count: running.length });
     resolveLeading();

@@ -2,13 +2,14 @@
 // resource (and filter), however many controllers read it. Pods are the big one: without
 // sharing, every controller that looks at pods would hold its own copy of all of them, which a
 // 100 MB server cannot afford at 10,000 pods.
+import { KINDS, sameResource } from "../../api/kinds";
 import type { KubeObject } from "../../api/meta";
 import type { KubeClient, ListOptions, ResourceRef } from "../../client/client";
 import { Informer, type InformerHandlers } from "../../client/informer";
 import { controllerPodView } from "./podview";
 
 /** The slimmer view the control loops keep of a resource's objects, where one is defined. */
-const viewOf = (ref: ResourceRef) => (ref.group === "" && ref.plural === "pods" ? (controllerPodView as unknown as (o: KubeObject) => KubeObject) : undefined);
+const viewOf = (ref: ResourceRef) => (sameResource(ref, KINDS.pods) ? (controllerPodView as unknown as (o: KubeObject) => KubeObject) : undefined);
 
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };
 

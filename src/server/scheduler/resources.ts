@@ -2,7 +2,7 @@
 import type { Node } from "../../api/resources/core/node";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Container } from "../../api/resources/core/podspec.schema";
-import { cpuMillis, memoryBytes, quantityValue, tryParseQuantity } from "../../machinery/quantity";
+import { cpuMillis, memoryBytes, quantityValue, tryParseQuantity } from "../../api/quantity";
 import type { Resources } from "./types";
 
 type ResourceMap = Record<string, string | number> | undefined;

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -101,15 +102,7 @@ function validateDaemonSet(ds: DaemonSet): FieldError[] {
 }
 
 export const daemonSets: ResourceDef<DaemonSet> = {
-  group: "apps",
-  version: "v1",
-  kind: "DaemonSet",
-  listKind: "DaemonSetList",
-  plural: "daemonsets",
-  singular: "daemonset",
-  shortNames: ["ds"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.daemonSets,
   schema: DaemonSetSchema,
   subresources: ["status"],
   hasStatus: true,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -108,15 +109,7 @@ function validateDeployment(d: Deployment): FieldError[] {
 }
 
 export const deployments: ResourceDef<Deployment> = {
-  group: "apps",
-  version: "v1",
-  kind: "Deployment",
-  listKind: "DeploymentList",
-  plural: "deployments",
-  singular: "deployment",
-  shortNames: ["deploy"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.deployments,
   schema: DeploymentSchema,
   subresources: ["status", "scale"],
   hasStatus: true,

@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { LabelSelectorSchema, Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -45,15 +46,7 @@ export const ReplicaSetSchema = TopLevel(
 export type ReplicaSet = Static<typeof ReplicaSetSchema> & KubeObject;
 
 export const replicaSets: ResourceDef<ReplicaSet> = {
-  group: "apps",
-  version: "v1",
-  kind: "ReplicaSet",
-  listKind: "ReplicaSetList",
-  plural: "replicasets",
-  singular: "replicaset",
-  shortNames: ["rs"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.replicaSets,
   schema: ReplicaSetSchema,
   subresources: ["status", "scale"],
   hasStatus: true,

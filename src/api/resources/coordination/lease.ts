@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -36,20 +37,27 @@ function validateLease(lease: Lease): FieldError[] {
   return errs;
 }
 
+/**
+ * A renewal changes nothing but spec.renewTime: nodes' Leases in kube-node-lease every 10 s, the
+ * controller manager's leader Lease every 2 s. Leader election and the node lifecycle controller
+ * judge staleness by when *they* saw a renewal, not by renewTime, so an old persisted renewTime
+ * after a restart neither makes a node look lost nor steals leadership. Anything else about a
+ * Lease (a new holder, a new duration) is durable.
+ */
+function isLeaseRenewal(old: Lease, next: Lease, same: (a: Lease, b: Lease) => boolean): boolean {
+  const [was, now] = [old.spec, next.spec];
+  if (!was || !now || was.holderIdentity !== now.holderIdentity || was.renewTime === now.renewTime) return false;
+  return same({ ...old, spec: { ...was, renewTime: undefined } }, { ...next, spec: { ...now, renewTime: undefined } });
+}
+
 export const leases: ResourceDef<Lease> = {
-  group: "coordination.k8s.io",
-  version: "v1",
-  kind: "Lease",
-  listKind: "LeaseList",
-  plural: "leases",
-  singular: "lease",
-  shortNames: [],
-  namespaced: true,
+  ...KINDS.leases,
   schema: LeaseSchema,
   subresources: [],
   hasStatus: false,
   defaults() {},
   validate: validateLease,
+  isHeartbeat: isLeaseRenewal,
   table: {
     columns: [nameColumn, column("Holder", "holderIdentity contains the identity of the holder of a current lease."), ageColumn],
     row: (l, now) => [l.metadata.name, l.spec?.holderIdentity ?? "", age(l.metadata.creationTimestamp, now)],

@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -38,14 +39,7 @@ function validateConfigMap(cm: ConfigMap): FieldError[] {
 }
 
 export const configMaps: ResourceDef<ConfigMap> = {
-  group: "",
-  version: "v1",
-  kind: "ConfigMap",
-  listKind: "ConfigMapList",
-  plural: "configmaps",
-  singular: "configmap",
-  shortNames: ["cm"],
-  namespaced: true,
+  ...KINDS.configMaps,
   schema: ConfigMapSchema,
   subresources: [],
   hasStatus: false,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -12,7 +13,8 @@ import {
   isDns1123Label,
   isDns1123Subdomain,
 } from "../../validation";
-import { Int32, isIP, isIPv4, ObjectReferenceSchema } from "../common";
+import { isIP, isIPv4 } from "../../ip";
+import { Int32, ObjectReferenceSchema } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;
@@ -144,14 +146,7 @@ export function formatEndpoints(ep: Endpoints): string {
 }
 
 export const endpoints: ResourceDef<Endpoints> = {
-  group: "",
-  version: "v1",
-  kind: "Endpoints",
-  listKind: "EndpointsList",
-  plural: "endpoints",
-  singular: "endpoints",
-  shortNames: ["ep"],
-  namespaced: true,
+  ...KINDS.endpoints,
   schema: EndpointsSchema,
   subresources: [],
   hasStatus: false,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { column, humanDuration } from "../../table";
@@ -71,14 +72,7 @@ export function eventSource(ev: Event): string {
 }
 
 export const events: ResourceDef<Event> = {
-  group: "",
-  version: "v1",
-  kind: "Event",
-  listKind: "EventList",
-  plural: "events",
-  singular: "event",
-  shortNames: ["ev"],
-  namespaced: true,
+  ...KINDS.events,
   schema: EventSchema,
   subresources: [],
   hasStatus: false,

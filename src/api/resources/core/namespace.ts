@@ -1,10 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
-import { fieldNotSupported } from "../../validation";
+import { fieldNotSupported, isDns1123Label } from "../../validation";
 import { Conditions, NullableTime } from "../common";
 
 export const NamespaceSchema = TopLevel(
@@ -32,15 +33,11 @@ export const NamespaceSchema = TopLevel(
 
 export type Namespace = Static<typeof NamespaceSchema> & KubeObject;
 
+/** Namespaces the cluster cannot work without. */
+const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
 export const namespaces: ResourceDef<Namespace> = {
-  group: "",
-  version: "v1",
-  kind: "Namespace",
-  listKind: "NamespaceList",
-  plural: "namespaces",
-  singular: "namespace",
-  shortNames: ["ns"],
-  namespaced: false,
+  ...KINDS.namespaces,
   schema: NamespaceSchema,
   subresources: ["status"],
   hasStatus: true,
@@ -54,7 +51,7 @@ export const namespaces: ResourceDef<Namespace> = {
     ns.status.phase ??= "Active";
   },
   validate(ns) {
-    // metadata.name (a DNS-1123 label for namespaces) is checked centrally with the rest of metadata.
+    // metadata.name (a DNS-1123 label for namespaces, nameValidator) is checked centrally with the rest of metadata.
     const errs: FieldError[] = [];
     const phase = ns.status?.phase;
     if (phase !== undefined && phase !== "Active" && phase !== "Terminating")
@@ -68,4 +65,17 @@ export const namespaces: ResourceDef<Namespace> = {
   fieldSelectors: {
     "status.phase": (ns) => ns.status?.phase ?? "",
   },
+  nameValidator: isDns1123Label,
+  deletionRefused: (ns) => (PROTECTED_NAMESPACES.has(ns.metadata.name!) ? "this namespace may not be deleted" : undefined),
+  // Deleting a namespace marks it Terminating; the namespace controller deletes the contents,
+  // clears spec.finalizers, and the namespace goes then.
+  markDeleted(ns, now) {
+    if (ns.metadata.deletionTimestamp) return undefined;
+    const next = structuredClone(ns);
+    next.metadata.deletionTimestamp = now;
+    next.metadata.deletionGracePeriodSeconds = 0;
+    next.status = { ...ns.status, phase: "Terminating" };
+    return next;
+  },
+  deletionHeld: (ns) => !!ns.spec?.finalizers?.length,
 };

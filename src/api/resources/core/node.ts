@@ -1,11 +1,14 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, isQualifiedName, isValidLabelValue } from "../../validation";
-import { Conditions, Int32, Int64, isCIDR, jsonEqual, NullableTime, parseQuantity, QUANTITY_MESSAGE } from "../common";
+import { tryParseQuantity } from "../../quantity";
+import { isCIDR } from "../../ip";
+import { Conditions, Int32, Int64, jsonEqual, NullableTime, QUANTITY_MESSAGE } from "../common";
 
 const Str = () => Type.String();
 const Opt = Type.Optional;
@@ -103,7 +106,7 @@ function validateNode(node: Node): FieldError[] {
   });
   for (const kind of ["capacity", "allocatable"] as const)
     for (const [name, q] of Object.entries(node.status?.[kind] ?? {}))
-      if (parseQuantity(q) === undefined) errs.push(fieldInvalid(`status.${kind}[${name}]`, q, QUANTITY_MESSAGE));
+      if (tryParseQuantity(q) === undefined) errs.push(fieldInvalid(`status.${kind}[${name}]`, q, QUANTITY_MESSAGE));
   return errs;
 }
 
@@ -117,6 +120,23 @@ function nodeImmutable(node: Node, old: Node): FieldError[] {
   if (old.spec?.providerID && node.spec?.providerID !== old.spec.providerID)
     errs.push(fieldInvalid("spec.providerID", node.spec?.providerID ?? "", "node updates may not change providerID except from \"\" to valid"));
   return errs;
+}
+
+/**
+ * An agent re-reports an unchanged Node status every few minutes, moving only the conditions'
+ * lastHeartbeatTime; the node lifecycle controller reads liveness from Leases (or its own clock),
+ * so losing such a report in a crash changes nothing. Any real change (a condition, capacity,
+ * addresses) is durable.
+ */
+function isNodeStatusReport(old: Node, next: Node, same: (a: Node, b: Node) => boolean): boolean {
+  const times = (o: Node) => JSON.stringify(o.status?.conditions?.map((c) => c.lastHeartbeatTime));
+  if (times(old) === times(next)) return false;
+  // What remains with every condition's lastHeartbeatTime cleared is the node's actual state.
+  const withoutHeartbeatTimes = (o: Node): Node => {
+    const status = o.status ?? {};
+    return { ...o, status: { ...status, conditions: status.conditions?.map((c) => ({ ...c, lastHeartbeatTime: undefined })) } };
+  };
+  return same(withoutHeartbeatTimes(old), withoutHeartbeatTimes(next));
 }
 
 /** printNode's STATUS: "Ready", "NotReady", "Unknown", plus ",SchedulingDisabled" when cordoned. */
@@ -144,14 +164,7 @@ export function nodeRoles(node: Node): string {
 const address = (node: Node, type: string) => (node.status?.addresses ?? []).find((a) => a.type === type)?.address ?? "<none>";
 
 export const nodes: ResourceDef<Node> = {
-  group: "",
-  version: "v1",
-  kind: "Node",
-  listKind: "NodeList",
-  plural: "nodes",
-  singular: "node",
-  shortNames: ["no"],
-  namespaced: false,
+  ...KINDS.nodes,
   schema: NodeSchema,
   subresources: ["status"],
   hasStatus: true,
@@ -163,6 +176,9 @@ export const nodes: ResourceDef<Node> = {
   },
   validate: validateNode,
   immutable: nodeImmutable,
+  // A Node's status is its own agent's report, sent with the Node when it registers.
+  keepsStatusOnCreate: true,
+  isHeartbeat: isNodeStatusReport,
   table: {
     columns: [
       nameColumn,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, humanDuration, nameColumn } from "../../table";
@@ -228,15 +229,7 @@ function podSpecImmutable(spec: PodSpec | undefined, old: PodSpec | undefined): 
 }
 
 export const pods: ResourceDef<Pod> = {
-  group: "",
-  version: "v1",
-  kind: "Pod",
-  listKind: "PodList",
-  plural: "pods",
-  singular: "pod",
-  shortNames: ["po"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.pods,
   schema: PodSchema,
   subresources: ["status", "binding", "eviction", "log", "exec"],
   hasStatus: true,
@@ -250,6 +243,13 @@ export const pods: ResourceDef<Pod> = {
   },
   validate: (pod) => validatePodSpec(pod.spec, "spec"),
   immutable: (pod, old) => podSpecImmutable(pod.spec, old.spec),
+  // A pod on a node is stopped by that node's agent, which then deletes it; until then it is
+  // "Terminating". Pods never scheduled, or already finished, go at once (as upstream).
+  deletionGracePeriod(pod, requested) {
+    const phase = pod.status?.phase;
+    if (!pod.spec?.nodeName || phase === "Succeeded" || phase === "Failed") return 0;
+    return requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  },
   table: {
     columns: [
       nameColumn,

@@ -1,7 +1,7 @@
 // Upstream's SetDefaults_PodSpec / SetDefaults_Container / SetDefaults_Probe / SetDefaults_Volume,
 // shared by pods and workload templates, plus the pod-only SetDefaults_Pod and QoS class.
 import type { Container, PodSpec, Probe, Volume } from "./podspec.schema";
-import { parseQuantity } from "../common";
+import { tryParseQuantity } from "../../quantity";
 import { VOLUME_SOURCES } from "./podspec.schema";
 
 /** SetDefaults_Container's imagePullPolicy: Always for ":latest" or no tag, else IfNotPresent. */
@@ -112,10 +112,10 @@ export function podQOSClass(spec: PodSpec): "Guaranteed" | "Burstable" | "BestEf
     const req = c.resources?.requests ?? {};
     const lim = c.resources?.limits ?? {};
     for (const r of qosResources) {
-      const rq = req[r] !== undefined ? parseQuantity(req[r]) : undefined;
-      const lq = lim[r] !== undefined ? parseQuantity(lim[r]) : undefined;
-      if ((rq ?? 0) > 0 || (lq ?? 0) > 0) any = true;
-      if (lq === undefined || lq === 0) guaranteed = false;
+      const rq = tryParseQuantity(req[r])?.nano;
+      const lq = tryParseQuantity(lim[r])?.nano;
+      if ((rq ?? 0n) > 0n || (lq ?? 0n) > 0n) any = true;
+      if (lq === undefined || lq === 0n) guaranteed = false;
       else if (rq !== undefined && rq !== lq) guaranteed = false;
     }
   }

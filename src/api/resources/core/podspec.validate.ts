@@ -18,7 +18,9 @@ import {
   validateLabels,
   validateLabelSelector,
 } from "../../validation";
-import { isIP, nonNegative, parseQuantity, QUANTITY_MESSAGE } from "../common";
+import { compareQuantities, tryParseQuantity, type Quantity } from "../../quantity";
+import { isIP } from "../../ip";
+import { nonNegative, QUANTITY_MESSAGE } from "../common";
 import {
   VOLUME_SOURCES,
   type Affinity,
@@ -183,20 +185,20 @@ function validateFieldRef(ref: { apiVersion?: string; fieldPath: string }, path:
 function validateResources(res: Container["resources"], path: string): FieldError[] {
   if (!res) return [];
   const errs: FieldError[] = [];
-  const parsed: Record<"limits" | "requests", Record<string, number>> = { limits: {}, requests: {} };
+  const parsed: Record<"limits" | "requests", Record<string, Quantity>> = { limits: {}, requests: {} };
   for (const kind of ["limits", "requests"] as const) {
     for (const [name, q] of Object.entries(res[kind] ?? {})) {
       const p = `${path}.${kind}[${name}]`;
       errs.push(...each(p, name, isQualifiedName(name)));
-      const n = parseQuantity(q);
+      const n = tryParseQuantity(q);
       if (n === undefined) errs.push(fieldInvalid(p, q, QUANTITY_MESSAGE));
-      else if (n < 0) errs.push(fieldInvalid(p, q, "must be greater than or equal to 0"));
+      else if (n.nano < 0n) errs.push(fieldInvalid(p, q, "must be greater than or equal to 0"));
       else parsed[kind][name] = n;
     }
   }
   for (const [name, req] of Object.entries(parsed.requests)) {
     const lim = parsed.limits[name];
-    if (lim !== undefined && req > lim)
+    if (lim !== undefined && compareQuantities(req, lim) > 0)
       errs.push(fieldInvalid(`${path}.requests`, String(res.requests![name]), `must be less than or equal to ${name} limit of ${res.limits![name]}`));
   }
   return errs;
@@ -540,7 +542,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     errs.push(...validateLabelSelector(c.labelSelector, `${p}.labelSelector`));
   });
   for (const [name, q] of Object.entries(spec.overhead ?? {}))
-    if (parseQuantity(q) === undefined) errs.push(fieldInvalid(`${path}.overhead[${name}]`, q, QUANTITY_MESSAGE));
+    if (tryParseQuantity(q) === undefined) errs.push(fieldInvalid(`${path}.overhead[${name}]`, q, QUANTITY_MESSAGE));
   if (spec.securityContext?.sysctls) {
     spec.securityContext.sysctls.forEach((s, i) => {
       if (!s.name) errs.push(fieldRequired(`${path}.securityContext.sysctls[${i}].name`));

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -80,14 +81,7 @@ function secretImmutable(secret: Secret, old: Secret): FieldError[] {
 }
 
 export const secrets: ResourceDef<Secret> = {
-  group: "",
-  version: "v1",
-  kind: "Secret",
-  listKind: "SecretList",
-  plural: "secrets",
-  singular: "secret",
-  shortNames: [],
-  namespaced: true,
+  ...KINDS.secrets,
   schema: SecretSchema,
   subresources: [],
   hasStatus: false,

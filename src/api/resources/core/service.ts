@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { IntOrString, MergeList, Obj, StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -12,10 +13,12 @@ import {
   fieldRequired,
   isDns1123Label,
   isDns1123Subdomain,
+  isDns1035Label,
   isQualifiedName,
   validateLabels,
 } from "../../validation";
-import { Conditions, formatLabels, Int32, Int64, isCIDR, isIP, isIPv4, jsonEqual, NullableTime } from "../common";
+import { isCIDR, isIP, isIPv4 } from "../../ip";
+import { Conditions, formatLabels, Int32, Int64, jsonEqual, NullableTime } from "../common";
 import { validatePortNumOrName } from "./podspec.validate";
 
 const Str = () => Type.String();
@@ -341,21 +344,15 @@ export function serviceExternalIP(svc: Service): string {
 }
 
 export const services: ResourceDef<Service> = {
-  group: "",
-  version: "v1",
-  kind: "Service",
-  listKind: "ServiceList",
-  plural: "services",
-  singular: "service",
-  shortNames: ["svc"],
-  namespaced: true,
-  categories: ["all"],
+  ...KINDS.services,
   schema: ServiceSchema,
   subresources: ["status"],
   hasStatus: true,
   defaults: defaultService,
   validate: validateService,
   immutable: serviceImmutable,
+  // A Service's name becomes a DNS label (and environment variable names): upstream's ValidateServiceName.
+  nameValidator: isDns1035Label,
   table: {
     columns: [
       nameColumn,

@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { KubeObject } from "../../meta";
+import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
 import { MergeList, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
@@ -18,14 +19,7 @@ export const ServiceAccountSchema = TopLevel(
 export type ServiceAccount = Static<typeof ServiceAccountSchema> & KubeObject;
 
 export const serviceAccounts: ResourceDef<ServiceAccount> = {
-  group: "",
-  version: "v1",
-  kind: "ServiceAccount",
-  listKind: "ServiceAccountList",
-  plural: "serviceaccounts",
-  singular: "serviceaccount",
-  shortNames: ["sa"],
-  namespaced: true,
+  ...KINDS.serviceAccounts,
   schema: ServiceAccountSchema,
   subresources: ["token"],
   hasStatus: false,

@@ -4,6 +4,7 @@
 // and says so with upstream's node IPAM event (reason CIDRNotAvailable); such a node gets a block
 // on a later write to it (its agent's next status report) once one is free, as upstream's range
 // allocator retries on node updates.
+import { KINDS, sameResource } from "../../../api/kinds";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import { addressIndex, formatCidr, nthAddress, parseCidr, type Cidr } from "../../../machinery/cidr";
@@ -18,7 +19,7 @@ interface NodeSpec {
   podCIDRs?: string[];
 }
 
-const isNode = (def: ResourceDef) => def.group === "" && def.plural === "nodes";
+const isNode = (def: ResourceDef) => sameResource(def, KINDS.nodes);
 
 /** Told about a node that was stored without a podCIDR because the range is full. */
 export type CidrUnavailableHandler = (node: KubeObject, message: string) => void;

@@ -4,6 +4,7 @@
 // (--cluster-dns, answered by bramble's own DNS on every node, with no Service behind it) is
 // reserved for good, so no Service can take it. Error messages are upstream's, word for word:
 // tools parse "The range of valid IPs is ..." to learn the service CIDR.
+import { KINDS, sameResource } from "../../../api/kinds";
 import { invalid, type StatusCause } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
@@ -31,7 +32,7 @@ interface ServiceSpec {
 const usesNodePorts = (spec: ServiceSpec) => spec.type === "NodePort" || spec.type === "LoadBalancer";
 /** upstream's needsHCNodePort: a LoadBalancer with Local policy gets a health-check port from the NodePort range. */
 const needsHealthCheck = (spec: ServiceSpec) => spec.type === "LoadBalancer" && spec.externalTrafficPolicy === "Local";
-const isService = (def: ResourceDef) => def.group === "" && def.plural === "services";
+const isService = (def: ResourceDef) => sameResource(def, KINDS.services);
 
 export class ServiceAllocator implements AdmissionPlugin {
   private readonly cidr: Cidr;
@@ -79,7 +80,7 @@ export class ServiceAllocator implements AdmissionPlugin {
     const releaseOnCommit: (() => void)[] = [];
     const fail = (causes: StatusCause[]) => {
       reserved.forEach((undo) => undo());
-      return invalid({ group: "", plural: "services", kind: "Service" }, obj.metadata.name ?? "", causes);
+      return invalid(KINDS.services, obj.metadata.name ?? "", causes);
     };
 
     if (op === "update" && oldSpec.clusterIP) {

@@ -1,6 +1,7 @@
 // Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
 // and pods/log and pods/exec, which the node's agent serves (src/server/apiserver/proxy).
 import type { Server } from "bun";
+import { SUBRESOURCE_KINDS } from "../../../api/kinds";
 import { ApiError, badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
@@ -53,7 +54,7 @@ export async function scale(ctx: ApiContext, req: Request, url: URL, def: Resour
     const desired = (req.method === "PUT" ? body : applyPatch(patchMediaType(req), toScale(def, current), patch, ScaleSchema)) as Record<string, any> | null;
     const replicas = desired?.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0)
-      throw invalid({ group: "autoscaling", plural: "scales", kind: "Scale" }, name, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+      throw invalid(SUBRESOURCE_KINDS.scale, name, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
     const rv = desired?.metadata?.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion)
       throw conflict(targetOf(def), name, "the object has been modified; please apply your changes to the latest version and try again");
@@ -74,7 +75,7 @@ export async function bind(ctx: ApiContext, req: Request, url: URL, pods: Resour
   const body = (await parseBody(req)) as { target?: { name?: string; kind?: string }; metadata?: { name?: string } };
   const node = body?.target?.name;
   if (typeof node !== "string" || !node)
-    throw invalid({ group: "", plural: "bindings", kind: "Binding" }, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+    throw invalid(SUBRESOURCE_KINDS.binding, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
   if (body.metadata?.name && body.metadata.name !== name) throw badRequest(`the name of the binding (${body.metadata.name}) does not match the pod (${name})`);
   // As upstream, a write that loses a race (the pod's status changed meanwhile) is redone on the
   // fresh pod, whose checks then decide.

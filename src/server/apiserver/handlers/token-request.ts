@@ -2,6 +2,7 @@
 // token` and kubelets use it. Validates the spec, resolves the account and the object the token
 // is bound to (a Pod, with the Node it runs on, or a Secret), and answers the request with
 // status.token and status.expirationTimestamp filled in. Nothing is stored.
+import { SUBRESOURCE_KINDS } from "../../../api/kinds";
 import { badRequest, conflict, invalid, fieldCauses, type FieldError } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import { fieldInvalid, fieldNotSupported, fieldRequired } from "../../../api/validation";
@@ -14,7 +15,6 @@ import { json } from "./respond";
 const DEFAULT_EXPIRATION_SECONDS = 3600;
 const MIN_EXPIRATION_SECONDS = 600;
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
-const TOKEN_REQUEST = { group: "authentication.k8s.io", plural: "tokenrequests", kind: "TokenRequest" };
 
 interface BoundObjectRef {
   kind?: string;
@@ -56,7 +56,7 @@ export async function createToken(ctx: ApiContext, sign: ServiceAccountTokenSign
   if (!body || typeof body !== "object") throw badRequest("the request body must be a TokenRequest");
   const spec: TokenRequestSpec = body.spec && typeof body.spec === "object" ? body.spec : {};
   const errs = validate(spec);
-  if (errs.length) throw invalid(TOKEN_REQUEST, name, fieldCauses(errs));
+  if (errs.length) throw invalid(SUBRESOURCE_KINDS.token, name, fieldCauses(errs));
 
   const account = ctx.objects.get(ctx.resource("", "serviceaccounts"), namespace, name);
   const grant: TokenGrant = {

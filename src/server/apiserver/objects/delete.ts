@@ -1,8 +1,9 @@
-// Deletion: preconditions, graceful pod deletion, finalizers, namespaces marked Terminating, and
-// the propagation policy recorded the way upstream records it for the garbage collector:
-// Foreground → finalizer `foregroundDeletion`, Orphan → finalizer `orphan`, Background → the
-// owner goes at once. The controllers (src/server/controllers/gc, namespace) do the cascading
-// and the namespace draining; the API server never walks dependents itself.
+// Deletion: preconditions, grace periods, finalizers, and the propagation policy recorded the way
+// upstream records it for the garbage collector: Foreground → finalizer `foregroundDeletion`,
+// Orphan → finalizer `orphan`, Background → the owner goes at once. What differs by kind (a
+// refusal, a grace period, a deletion its controller finishes) is a hook on its definition. The
+// controllers (src/server/controllers/gc, namespace) do the cascading and the namespace
+// draining; the API server never walks dependents itself.
 import { conflict, forbidden, badRequest } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
@@ -18,9 +19,6 @@ export interface DeleteOptions {
   propagationPolicy?: PropagationPolicy;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
-
-/** Namespaces the cluster cannot work without. */
-const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
 
 /** Finalizers the garbage collector acts on (metav1.FinalizerDeleteDependents / FinalizerOrphanDependents). */
 export const FOREGROUND_FINALIZER = "foregroundDeletion";
@@ -38,31 +36,27 @@ export class Deleter {
       throw conflict(targetOf(def), name, `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
     if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
       throw badRequest("gracePeriodSeconds must be a non-negative integer");
-    if (def.plural === "namespaces" && PROTECTED_NAMESPACES.has(name))
-      throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    const refused = def.deletionRefused?.(obj);
+    if (refused) throw forbidden(`${def.plural} "${name}" is forbidden: ${refused}`);
     if (opts.dryRun) return obj;
 
-    if (def.plural === "namespaces") return this.terminateNamespace(def, obj);
+    if (def.markDeleted) {
+      const marked = def.markDeleted(obj, timestamp());
+      return marked ? this.objects.replace(def, marked, Number(obj.metadata.resourceVersion)) : obj;
+    }
 
     // The policy is recorded as a finalizer for the garbage collector, which removes it once it
     // has deleted (Foreground) or released (Orphan) the dependents; the object goes then.
     const policy = opts.propagationPolicy ?? "Background";
     const finalizer = policy === "Foreground" ? FOREGROUND_FINALIZER : policy === "Orphan" ? ORPHAN_FINALIZER : undefined;
-    const grace = this.podGracePeriod(def, obj, opts.gracePeriodSeconds);
+    const grace = this.gracePeriod(def, obj, opts.gracePeriodSeconds);
     if (grace > 0 || finalizer || obj.metadata.finalizers?.length) return this.markDeleting(def, obj, grace, finalizer);
     return this.objects.remove(def, objectKey(def, namespace, name), obj);
   }
 
-  /**
-   * A pod on a node is stopped by that node's agent, which then deletes it; until then it is
-   * "Terminating". Pods never scheduled, or already finished, go at once (as upstream).
-   */
-  private podGracePeriod(def: ResourceDef, obj: KubeObject, requested?: number): number {
-    if (def.plural !== "pods" || def.group !== "") return 0;
-    const spec = obj.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
-    const phase = (obj.status as { phase?: string } | undefined)?.phase;
-    if (!spec?.nodeName || phase === "Succeeded" || phase === "Failed") return 0;
-    const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+  /** The kind's grace period (0 unless it has one); a deletion already under way is only ever shortened. */
+  private gracePeriod(def: ResourceDef, obj: KubeObject, requested?: number): number {
+    const grace = def.deletionGracePeriod?.(obj, requested) ?? 0;
     const current = obj.metadata.deletionGracePeriodSeconds;
     return current !== undefined && current < grace ? current : grace;
   }
@@ -80,15 +74,5 @@ export class Deleter {
     }
     if (addFinalizer) next.metadata.finalizers = [...(m.finalizers ?? []), finalizer];
     return this.objects.replace(def, next, Number(m.resourceVersion));
-  }
-
-  private async terminateNamespace(def: ResourceDef, ns: KubeObject): Promise<KubeObject> {
-    if (ns.metadata.deletionTimestamp) return ns;
-    const next = structuredClone(ns);
-    next.metadata.deletionTimestamp = timestamp();
-    next.metadata.deletionGracePeriodSeconds = 0;
-    next.status = { ...(ns.status as object), phase: "Terminating" };
-    // The namespace controller deletes the contents, then the namespace.
-    return this.objects.replace(def, next, Number(ns.metadata.resourceVersion));
   }
 }

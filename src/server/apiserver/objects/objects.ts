@@ -5,7 +5,6 @@ import { alreadyExists, forbidden, invalid, notFound, staleResourceVersion, fiel
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import { validateObjectMeta } from "../../../api/validation";
-import { isDns1035Label } from "../../../api/validation";
 import { KeyExistsError, KeyNotFoundError, RevisionConflictError, type Store } from "../../store/store";
 import { admitAll, type AdmissionPlugin } from "../admission/admission";
 import type { WatchCache } from "../watchcache";
@@ -73,9 +72,9 @@ export class Objects {
     delete meta.managedFields;
     if (def.hasStatus) {
       meta.generation = 1;
-      // Status is the controllers' to write; a client's status on create is dropped, except a
-      // Node's, which its own agent reports when it registers.
-      if (def.plural !== "nodes") delete obj.status;
+      // Status is the controllers' to write; a client's status on create is dropped, unless the
+      // kind keeps it (a Node's, which its own agent reports when it registers).
+      if (!def.keepsStatusOnCreate) delete obj.status;
     }
     def.defaults(obj);
     this.validate(def, obj, undefined, opts.missing);
@@ -118,14 +117,13 @@ export class Objects {
     this.validate(def, next, old, opts.missing);
 
     // A finalizer-held object whose last finalizer was just removed is now really deleted. A pod
-    // in its grace period (grace > 0) is not: its node's agent finishes it. A namespace also
-    // waits for its spec.finalizers, which the namespace controller clears when it is empty.
-    const spec = next.spec as { finalizers?: string[] } | undefined;
+    // in its grace period (grace > 0) is not: its node's agent finishes it. A kind may hold it
+    // longer (a namespace waits for its spec.finalizers, which the namespace controller clears).
     const released =
       next.metadata.deletionTimestamp &&
       !next.metadata.finalizers?.length &&
       (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
-      !(def.plural === "namespaces" && spec?.finalizers?.length);
+      !def.deletionHeld?.(next);
     if (released) {
       if (opts.dryRun) return next;
       return this.remove(def, key, old, currentKv.modRevision);
@@ -145,7 +143,7 @@ export class Objects {
       return next;
     }
     try {
-      // A node's heartbeat is held in memory and written every few minutes (SD cards).
+      // A heartbeat is held in memory and written every few minutes (SD cards).
       const durable = !isHeartbeat(def, old, next);
       const kv = await this.store.update(key, value, currentKv.modRevision, { durable });
       admitted.commit();
@@ -232,11 +230,7 @@ export class Objects {
   private validate(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, missing: FieldError[] = []) {
     const errs: FieldError[] = [...missing];
     errs.push(
-      ...validateObjectMeta(obj.metadata, {
-        namespaced: def.namespaced,
-        nameIsLabel: def.plural === "namespaces",
-        nameValidator: def.plural === "services" ? isDns1035Label : undefined,
-      }),
+      ...validateObjectMeta(obj.metadata, { namespaced: def.namespaced, nameValidator: def.nameValidator }),
     );
     errs.push(...def.validate(obj, old));
     if (old && def.immutable) errs.push(...def.immutable(obj, old));

@@ -2,6 +2,7 @@
 // kubectl's typed clients send them: the magic "k8s\0", then a runtime.Unknown whose typeMeta
 // names the kind and whose raw bytes are the object in its generated.proto message. Decoded to
 // the object's JSON form, so everything after body parsing sees what a JSON client would send.
+import { apiVersionOf, KINDS, SUBRESOURCE_KINDS } from "../../../api/kinds";
 import { resources } from "../../../api/registry";
 import type { ResourceDef } from "../../../api/resource";
 import { decodeMessage, knowsMessage, type DecodeHooks } from "./decode";
@@ -12,30 +13,20 @@ export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
+/** Everything a request body may be: the served kinds and the bodies of subresources. */
+const BODY_KINDS = [...Object.values(KINDS), ...Object.values(SUBRESOURCE_KINDS)];
+
 /** apiVersion → the message package its kinds live in. */
 const PACKAGES: Record<string, string> = {
-  v1: "core",
-  "apps/v1": "apps",
-  "coordination.k8s.io/v1": "coordination",
-  "policy/v1": "policy",
-  "autoscaling/v1": "autoscaling",
+  ...Object.fromEntries(BODY_KINDS.map((k) => [apiVersionOf(k), k.protobufPackage])),
   "meta.k8s.io/v1": "meta",
-  "authentication.k8s.io/v1": "authentication",
 };
 
 /** Option kinds upstream registers in every group version (client-go sends its client's one). */
 const META_KINDS = new Set(["DeleteOptions"]);
 
 /** The kinds a request body may hold: the served kinds and the bodies of subresources and deletes. */
-const TOP_LEVEL = new Set([
-  ...["Namespace", "Node", "Pod", "Service", "Endpoints", "ConfigMap", "Secret", "ServiceAccount", "Event", "Binding"].map((k) => `core.${k}`),
-  ...["Deployment", "ReplicaSet", "DaemonSet"].map((k) => `apps.${k}`),
-  "coordination.Lease",
-  "policy.Eviction",
-  "autoscaling.Scale",
-  "meta.DeleteOptions",
-  "authentication.TokenRequest",
-]);
+const TOP_LEVEL = new Set([...BODY_KINDS.map((k) => `${k.protobufPackage}.${k.kind}`), "meta.DeleteOptions"]);
 
 // Once, at start: every served kind's schema field has its protobuf field, or the server stops
 // here instead of dropping that field from every protobuf body.

@@ -1,6 +1,7 @@
 // startGarbageCollector: watches every resource type that can own or be owned (all served types
 // but Events, which never carry ownerReferences in practice and churn the most), keeps the
 // ownership graph, and reconciles by object uid. See collector.ts for the rules.
+import { KINDS, sameResource } from "../../../api/kinds";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import { resources as allResources } from "../../../api/registry";
@@ -15,7 +16,10 @@ import { OwnershipGraph } from "./graph";
  * Types other controllers cache in full anyway: the collector shares those caches. For every
  * other type (configmaps, secrets, leases...) it keeps metadata only, which is all ownership needs.
  */
-const FULL_ELSEWHERE = new Set(["pods", "nodes", "replicasets", "deployments", "daemonsets", "services", "endpoints", "namespaces", "serviceaccounts"]);
+const FULL_ELSEWHERE = [KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.namespaces, KINDS.serviceAccounts];
+
+/** Never followed, as upstream's DefaultIgnoredResources: Events carry no ownerReferences in practice and churn the most. */
+const IGNORED = [KINDS.events];
 
 export interface GarbageCollectorOptions {
   /** The resource types to collect across; defaults to every served type but Events. */
@@ -25,7 +29,7 @@ export interface GarbageCollectorOptions {
 }
 
 export async function startGarbageCollector(client: KubeClient, opts: GarbageCollectorOptions = {}): Promise<{ stop(): Promise<void> }> {
-  const resources = opts.resources ?? allResources.filter((d) => !(d.group === "" && d.plural === "events"));
+  const resources = opts.resources ?? allResources.filter((d) => !IGNORED.some((k) => sameResource(d, k)));
   const shared = opts.informers ?? new SharedInformers(client);
   const graph = new OwnershipGraph();
   const events = new EventRecorder(client, "garbage-collector-controller");
@@ -44,7 +48,7 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
   };
 
   const informers = resources.map((def) =>
-    shared.on(FULL_ELSEWHERE.has(def.plural) ? shared.get(def) : shared.getMetadata(def), {
+    shared.on(FULL_ELSEWHERE.some((k) => sameResource(def, k)) ? shared.get(def) : shared.getMetadata(def), {
       add(obj) {
         graph.upsert(def, obj);
         if (relevant(obj)) loop.enqueue(obj.metadata.uid!);

@@ -6,8 +6,8 @@ import { ReplicaSetController } from "./controller";
 export { ReplicaSetController } from "./controller";
 
 /** Starts the controller once its caches are filled; `stop` ends the watches and the workers. */
-export async function startReplicaSetController(client: KubeClient, informers?: SharedInformers): Promise<{ stop(): Promise<void> }> {
-  const controller = new ReplicaSetController(client, { informers });
+export async function startReplicaSetController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
+  const controller = new ReplicaSetController(client, { informers: opts.informers });
   await controller.start();
   return { stop: () => controller.stop() };
 }

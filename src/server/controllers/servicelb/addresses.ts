@@ -17,7 +17,7 @@
 import type { Endpoints } from "../../../api/resources/core/endpoints";
 import type { Node, Taint } from "../../../api/resources/core/node";
 import type { Service } from "../../../api/resources/core/service";
-import { isIPv4 } from "../../../api/resources/common";
+import { isIPv4 } from "../../../api/ip";
 
 export const ENABLE_LB_LABEL = "svccontroller.k3s.cattle.io/enablelb";
 export const LB_POOL_LABEL = "svccontroller.k3s.cattle.io/lbpool";

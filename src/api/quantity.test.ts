@@ -122,3 +122,29 @@ describe("validation", () => {
     expect(validateNonNegativeQuantity("-1", "x")[0].message).toBe('Invalid value: "-1": must be greater than or equal to 0');
   });
 });
+
+describe("the grammar's edges, as upstream's ParseQuantity tests them", () => {
+  test("accepted: bare fractions, trailing dots, a dot before a suffix, sub-nano binary values, large suffixes", () => {
+    const ok: [string, string][] = [
+      [".001", "1m"],
+      [".0001k", "100m"],
+      ["1.", "1"],
+      ["1.G", "1G"],
+      ["0.000000000001Ki", "2n"], // 1.024n, rounded up to whole nano-units, written in decimal
+      ["100.035Ki", "102435840m"],
+      ["0.5Mi", "512Ki"],
+      ["12E", "12E"],
+      ["9Ei", "9Ei"],
+      ["+1", "1"],
+      ["-0.5", "-500m"],
+      ["1e3", "1e3"],
+      ["1E-3", "1e-3"],
+    ];
+    for (const [input, canonical] of ok) expect([input, canonicalQuantity(input)]).toEqual([input, canonical]);
+  });
+
+  test("refused: misplaced signs and dots, unknown or mis-cased suffixes, a bare exponent sign, whitespace", () => {
+    for (const bad of ["1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-", " 1", "1 ", "1\t", "1 Mi", "1KiB", "1kb", "1m1"])
+      expect([bad, tryParseQuantity(bad)]).toEqual([bad, undefined]);
+  });
+});

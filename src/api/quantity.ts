@@ -1,9 +1,10 @@
 // Resource quantities ("250m", "1.5", "64Mi", "1G", "2e3"), as in k8s.io/apimachinery's
 // resource.Quantity. Values are held exactly as a bigint count of nano-units, so "0.1" + "0.2"
 // is exactly "300m" and canonical forms never pick up float noise; upstream also rounds anything
-// finer than 1n up to 1n.
-import type { FieldError } from "../api/errors";
-import { fieldInvalid } from "../api/validation";
+// finer than 1n up to 1n. The one parser of quantities in the program: it sits in api/ because
+// resource validation needs it and api/ imports nothing above it.
+import type { FieldError } from "./errors";
+import { fieldInvalid } from "./validation";
 
 export type QuantityFormat = "DecimalSI" | "BinarySI" | "DecimalExponent";
 

@@ -1,0 +1,74 @@
+// The identity of every kind bramble serves, once: where it lives in the API (group, version,
+// plural, scope), the names kubectl accepts for it (short names, categories such as `all`) and
+// its protobuf package. Every list that names kinds derives from this table: the resource
+// definitions (src/api/resources) spread their row, discovery reads categories from it, the
+// client's refs and the protobuf decoder's kinds are built from it. No schema code here: agents
+// read this table, and a value import of a TypeBox schema would cost them ~10 MB of RSS.
+
+export interface KindIdentity {
+  /** "" for the core group. */
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  namespaced: boolean;
+  /** Groupings kubectl expands, e.g. `kubectl get all`. */
+  categories: string[];
+  /** The package of its message in upstream's generated.proto files ("core", "apps", ...). */
+  protobufPackage: string;
+}
+
+/** Upstream's Go package for a group: "" → core, "apps" → apps, "coordination.k8s.io" → coordination. */
+export const protobufPackageOf = (group: string) => (group ? group.replace(/\.k8s\.io$/, "").split(".")[0]! : "core");
+
+type Row = Pick<KindIdentity, "group" | "version" | "kind" | "plural" | "namespaced"> & Partial<KindIdentity>;
+
+/** A row with upstream's defaults: listKind <Kind>List, singular the lower-cased kind, no short names. */
+const row = (r: Row): KindIdentity => ({
+  listKind: `${r.kind}List`,
+  singular: r.kind.toLowerCase(),
+  shortNames: [],
+  categories: [],
+  protobufPackage: protobufPackageOf(r.group),
+  ...r,
+});
+
+/** Every kind bramble serves, in discovery order. */
+export const KINDS = {
+  namespaces: row({ group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"] }),
+  nodes: row({ group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false, shortNames: ["no"] }),
+  pods: row({ group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], categories: ["all"] }),
+  services: row({ group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, shortNames: ["svc"], categories: ["all"] }),
+  endpoints: row({ group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true, shortNames: ["ep"] }),
+  configMaps: row({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] }),
+  secrets: row({ group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true }),
+  serviceAccounts: row({ group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, shortNames: ["sa"] }),
+  events: row({ group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] }),
+  deployments: row({ group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, shortNames: ["deploy"], categories: ["all"] }),
+  replicaSets: row({ group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], categories: ["all"] }),
+  daemonSets: row({ group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true, shortNames: ["ds"], categories: ["all"] }),
+  leases: row({ group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true }),
+} satisfies Record<string, KindIdentity>;
+
+export type KindName = keyof typeof KINDS;
+
+/**
+ * Kinds that travel only as the bodies of subresources (never stored), by subresource: their
+ * identity for discovery (pods/eviction is a policy/v1 Eviction) and for protobuf decoding.
+ */
+export const SUBRESOURCE_KINDS = {
+  binding: { group: "", version: "v1", kind: "Binding", plural: "bindings", protobufPackage: "core" },
+  eviction: { group: "policy", version: "v1", kind: "Eviction", plural: "evictions", protobufPackage: "policy" },
+  scale: { group: "autoscaling", version: "v1", kind: "Scale", plural: "scales", protobufPackage: "autoscaling" },
+  token: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", plural: "tokenrequests", protobufPackage: "authentication" },
+} satisfies Record<string, Pick<KindIdentity, "group" | "version" | "kind" | "plural" | "protobufPackage">>;
+
+/** "v1" for the core group, "<group>/<version>" otherwise. */
+export const apiVersionOf = (r: Pick<KindIdentity, "group" | "version">) => (r.group ? `${r.group}/${r.version}` : r.version);
+
+/** Whether two things name the same resource (group and plural), e.g. a request's target and a row of KINDS. */
+export const sameResource = (a: Pick<KindIdentity, "group" | "plural">, b: Pick<KindIdentity, "group" | "plural">) =>
+  a.group === b.group && a.plural === b.plural;
