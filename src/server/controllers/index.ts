@@ -28,8 +28,8 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodS: number;
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
-  /** More controllers to run under the same lease (the scheduler, tests). */
-  extra?: SharingStarter[];
+  /** More controllers to run under the same lease (the scheduler, tests); named ones are named in status() and logs. */
+  extra?: (SharingStarter | { name: string; start: SharingStarter })[];
   leaderElection?: Pick<LeaderElectionOptions, "leaseDurationS" | "renewDeadlineS" | "retryPeriodS" | "name" | "namespace">;
   /** Leave out the built-in ReplicaSet and Deployment controllers (tests of other controllers). */
   withoutWorkloads?: boolean;
@@ -41,6 +41,19 @@ export interface RunningControllers extends RunningController {
   isLeader(): boolean;
   /** Resolves once this server leads and every controller has started (it may never lead). */
   leading: Promise<void>;
+  /** What readyz reports: whether the loops run here, or who runs them. */
+  status(): ControllersStatus;
+}
+
+export interface ControllersStatus {
+  /** This server leads and every controller's start has settled in this term. */
+  running: boolean;
+  /** The controllers whose start failed in this term. */
+  failed: string[];
+  /** The Lease holder while another server leads (as last observed, not yet expired). */
+  otherLeader?: string;
+  /** Every shared informer started in this term has delivered its first list. */
+  informersSynced: boolean;
 }
 
 const log = createLogger("controller-manager");
@@ -76,10 +89,12 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     { name: "daemonset", start: (c, informers) => startDaemonSetController(c, { informers }) },
     ...(opts.serviceLB === false ? [] : [{ name: "servicelb", start: (c: KubeClient, informers: SharedInformers) => startServiceLBController(c, { informers }) }]),
     ...(opts.withoutWorkloads ? [] : await workloadStarters()),
-    ...(opts.extra ?? []).map((start, i) => ({ name: `extra-${i}`, start })),
+    ...(opts.extra ?? []).map((e, i) => (typeof e === "function" ? { name: `extra-${i}`, start: e } : e)),
   ];
 
   let running: RunningController[] = [];
+  let started = false;
+  let failed: string[] = [];
   let informers: SharedInformers | undefined;
   let starting: Promise<void> | undefined;
   let resolveLeading!: () => void;
@@ -93,8 +108,12 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     const results = await Promise.allSettled(starters.map((s) => s.start(client, term)));
     results.forEach((r, i) => {
       if (r.status === "fulfilled") running.push(r.value);
-      else log.error("controller failed to start", { controller: starters[i].name, error: String(r.reason) });
+      else {
+        failed.push(starters[i].name);
+        log.error("controller failed to start", { controller: starters[i].name, error: String(r.reason) });
+      }
     });
+    started = true;
     log.info("controllers running", { count: running.length });
     resolveLeading();
   };
@@ -102,6 +121,8 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     await starting;
     const stopping = running;
     running = [];
+    started = false;
+    failed = [];
     await Promise.allSettled(stopping.map((c) => c.stop()));
     informers?.stop();
     informers = undefined;
@@ -118,6 +139,12 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
   return {
     leading,
     isLeader: () => elector.isLeader,
+    status: () => ({
+      running: started && elector.isLeader,
+      failed: [...failed],
+      otherLeader: elector.otherLeader,
+      informersSynced: informers?.allSynced() ?? true,
+    }),
     async stop() {
       await elector.stop(); // stops the controllers (onStoppedLeading) and hands the lease back
       await stopAll();
