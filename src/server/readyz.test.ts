@@ -81,3 +81,26 @@ test("readyz fails, naming the checks, until the controllers and the scheduler r
     await server.stop();
   }
 });
+
+test("a datastore that fails or hangs fails the etcd check of readyz and livez", async () => {
+  const store = await openStore("memory:");
+  const api = await createApiServer({ store, config: testConfig(), authenticate: () => undefined });
+  const get = store.get.bind(store);
+  const check = async (path: string) => {
+    const res = await api.fetch(new Request(`https://x${path}`));
+    return { status: res.status, body: await res.text() };
+  };
+  try {
+    expect(await check("/livez/etcd")).toEqual({ status: 200, body: "ok" });
+    store.get = () => Promise.reject(new Error("SQLITE_IOERR"));
+    expect(await check("/readyz")).toMatchObject({ status: 500, body: expect.stringContaining("[-]etcd failed: reason withheld\n") });
+    expect(await check("/livez/etcd")).toEqual({ status: 500, body: "internal server error: SQLITE_IOERR\n" });
+    store.get = () => new Promise(() => {});
+    expect(await check("/livez/etcd")).toEqual({ status: 500, body: "internal server error: the datastore did not answer within 2s\n" });
+    store.get = get;
+    expect(await check("/livez")).toEqual({ status: 200, body: "ok" });
+  } finally {
+    await api.stop();
+    await store.close();
+  }
+});

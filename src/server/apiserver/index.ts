@@ -104,7 +104,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     .add("ping", ["healthz", "livez", "readyz"], () => {})
     // "etcd" is the name kube-apiserver (and k3s over kine) give the datastore check; tools and
     // scripts that read or exclude it by name work unchanged whatever the store's engine.
-    .add("etcd", ["healthz", "livez", "readyz"], withTimeout(STORE_CHECK_TIMEOUT_MS, "the datastore did not answer within 2s", async () => void (await opts.store.currentRevision())));
+    // A read that reaches the engine (as upstream's etcd check reads <prefix>/health), not a cached revision.
+    .add("etcd", ["healthz", "livez", "readyz"], withTimeout(STORE_CHECK_TIMEOUT_MS, "the datastore did not answer within 2s", async () => void (await opts.store.get("/registry/health"))));
   health.serve(app);
   opts.publicRoutes?.(app, ctx);
   app.use("*", async (c, next) => {
