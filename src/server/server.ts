@@ -134,8 +134,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
-    // The listener opens before the control loops start (the loops and the embedded agent reach
-    // the API through it); until they run, or another server is seen leading them, readyz says so.
+    // The listener opens before the control loops start, so kubectl, agents and probes can reach
+    // the server at once; until the loops run (or another server is seen leading them) readyz says so.
     api.health
       .add("informer-sync", ["readyz"], () => {
         if (!controllers) throw new Error("the controllers have not started");
