@@ -89,6 +89,7 @@ describe.skipIf(!docker)("images from archives, without a registry", () => {
     const folder = join(s!.dataDir, "agent", "images");
     mkdirSync(folder, { recursive: true });
     await savedImage(DROPPED, `dropped ${run}`, join(folder, "dropped.tar"));
+    expect(await s!.stop()).toBe(0);
     await s!.restart();
     await eventually("the dropped image loaded", async () => imageExists(DROPPED), { timeoutMs: 60_000, context: () => s!.log.slice(-4000) });
     expect(await markerOf(DROPPED, "dropped")).toBe(`dropped ${run}\n`);
