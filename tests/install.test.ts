@@ -1,14 +1,15 @@
 // scripts/install.sh as a newcomer runs it, in a clean environment that touches nothing of this
 // machine's: BRAMBLE_DATA_DIR, BRAMBLE_BIN_DIR, BRAMBLE_KUBECONFIG and HOME in a temp dir, a port
 // of its own, and — so its node's pod network, iptables rules and containers meet no other
-// server's — a network namespace with a Docker engine of its own (DOCKER_HOST for the script's
-// `docker info`, BRAMBLE_DOCKER_SOCKET for the server's embedded agent). The script must leave a
+// server's — a network namespace with a Docker engine of its own, named by DOCKER_HOST (the script
+// checks that engine and hands it to the server's embedded agent). The script must leave a
 // server running with its node Ready; then the installed binary stops it and resets the data dir.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../scripts/lab/config";
+import { TEST_IMAGE } from "../src/agent/images/testimage";
 import { LABELS } from "../src/agent/runtime/runtime";
 import { netnsServerSkipReason, startNetnsServer, type NetnsServer } from "./helpers/netns-server";
 
@@ -38,8 +39,9 @@ describe.skipIf(!!netnsServerSkipReason)("scripts/install.sh in a clean environm
 
   test("installs into the given dirs, starts a server whose node is Ready; the installed binary stops and resets it", async () => {
     node = await startNetnsServer("install", { server: false });
+    const { BRAMBLE_DOCKER_SOCKET: _ignored, ...inherited } = process.env;
     const env = {
-      ...process.env,
+      ...inherited,
       HOME: home,
       KUBECONFIG: "",
       BRAMBLE_DATA_DIR: paths.data,
@@ -47,8 +49,8 @@ describe.skipIf(!!netnsServerSkipReason)("scripts/install.sh in a clean environm
       BRAMBLE_KUBECONFIG: paths.kubeconfig,
       BRAMBLE_PORT: String(PORT),
       BRAMBLE_READY_TIMEOUT: "120",
+      // The script's `docker info` and the server's node both use the namespace's engine through it.
       DOCKER_HOST: `unix://${node.dockerSocket}`,
-      BRAMBLE_DOCKER_SOCKET: node.dockerSocket,
     };
     const install = Bun.spawn(
       ["nsenter", `--net=/var/run/netns/${node.nsName}`, "bash", join(REPO_ROOT, "scripts", "install.sh"), "--node-name", node.nodeName, "--node-ip", node.ip, "--advertise-address", node.ip],
@@ -65,8 +67,15 @@ describe.skipIf(!!netnsServerSkipReason)("scripts/install.sh in a clean environm
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, 2)).toEqual([join(paths.bin, "bramble"), "server"]);
 
-    const kubectl = Bun.spawnSync(["nsenter", `--net=/var/run/netns/${node.nsName}`, "kubectl", "--kubeconfig", paths.kubeconfig, "get", "node", node.nodeName, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"], { env });
-    expect({ ready: kubectl.stdout.toString(), err: kubectl.stderr.toString() }).toEqual({ ready: "True", err: "" });
+    const kubectl = (...args: string[]) => {
+      const r = Bun.spawnSync(["nsenter", `--net=/var/run/netns/${node!.nsName}`, "kubectl", "--kubeconfig", paths.kubeconfig, ...args], { env, stdout: "pipe", stderr: "pipe" });
+      return { out: r.stdout.toString(), err: r.stderr.toString() };
+    };
+    expect(kubectl("get", "node", node.nodeName, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")).toEqual({ out: "True", err: "" });
+    // The node runs its pods on the engine DOCKER_HOST named (the namespace's), not on the machine's.
+    expect(kubectl("run", "hello", "--image", TEST_IMAGE, "--image-pull-policy", "Never", "--restart", "Never", "--command", "--", "sleep", "100000").err).toBe("");
+    expect(kubectl("wait", "--for=condition=Ready", "pod/hello", "--timeout=60s").err).toBe("");
+    expect((await node.docker.listContainers({ [LABELS.podName]: "hello" })).length).toBeGreaterThanOrEqual(2); // sandbox + app
 
     // Stop it as the script says (kill the pid), then reset with the installed binary.
     stopInstalled();
