@@ -104,3 +104,22 @@ test("a datastore that fails or hangs fails the etcd check of readyz and livez",
     await store.close();
   }
 });
+
+test("readyz fails from the moment shutdown begins (load balancers stop sending), livez does not", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "bramble-readyz-"));
+  dirs.push(dataDir);
+  let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
+  const server = await startServer(testConfig({ dataDir, httpsListenPort: freePort() }), {
+    openStore,
+    createApiServer: async (opts) => (api = await createApiServer(opts)),
+  });
+  const check = async (path: string) => {
+    const res = await api!.fetch(new Request(`https://x${path}`));
+    return { status: res.status, body: await res.text() };
+  };
+  await until("readyz", async () => (await check("/readyz")).status === 200);
+  const stopped = server.stop();
+  expect(await check("/readyz/shutdown")).toEqual({ status: 500, body: "internal server error: process is shutting down\n" });
+  expect((await check("/livez")).status).toBe(200);
+  await stopped;
+});
