@@ -11,6 +11,8 @@
 #   BRAMBLE_KUBECONFIG  kubeconfig to write      (default ~/.kube/config; an existing foreign one is backed up)
 #   BRAMBLE_PORT        API server HTTPS port    (default 6443)
 #   BRAMBLE_READY_TIMEOUT seconds to wait for /readyz (default 60)
+#   DOCKER_HOST         unix://<socket> of the Docker engine to use (default Docker's own); the
+#                       server's node uses the same one unless BRAMBLE_DOCKER_SOCKET names another
 set -euo pipefail
 
 BUN_VERSION=1.4.4
@@ -40,6 +42,11 @@ if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ];
   hash -r
 fi
 [ "$(bun --version)" = "$BUN_VERSION" ] || die "bun $BUN_VERSION is not first on PATH (found $(command -v bun): $(bun --version))"
+
+# The engine this script checks (docker reads DOCKER_HOST) is the one the server's node runs pods on.
+if [ -z "${BRAMBLE_DOCKER_SOCKET:-}" ] && [[ "${DOCKER_HOST:-}" == unix://* ]]; then
+  export BRAMBLE_DOCKER_SOCKET="${DOCKER_HOST#unix://}"
+fi
 
 # --- container engine: Docker from Debian's packages, started without systemd if needed ---------
 # The server runs an embedded agent (kubelet on Docker). Skipped with BRAMBLE_NO_DOCKER=1 (then

@@ -2,18 +2,18 @@
 // runs pods on the Docker engine, and the installed kubectl (which speaks WebSocket
 // v5.channel.k8s.io for exec). Needs dockerd (CI starts one; locally this skips without it).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
 import { dockerForTests } from "../src/agent/runtime/docker/testing";
 import { parseJson, type TestServer } from "./helpers/server";
 import { eventually as poll } from "./helpers/eventually";
 import { removePodsOf, servingContainer as serve, startServerWithNode } from "./helpers/pods";
+import { missingCommand, requirements } from "../src/machinery/test-requirements";
 
 const docker = await dockerForTests("logs/exec tests");
 // Each test waits on real containers and kubectl processes (no timing is asserted).
 setDefaultTimeout(90_000);
 const NS = `le-${Date.now().toString(36)}`;
-const haveScript = existsSync("/usr/bin/script");
+const haveScript = !requirements("kubectl exec -it", missingCommand("script", "util-linux: a terminal for kubectl"));
 let s: TestServer;
 
 const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 250, context: () => s?.log.slice(-5000) ?? "" });

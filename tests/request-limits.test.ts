@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { startTestServer, type TestServer } from "./helpers/server";
+import { missingCommand, requirements } from "../src/machinery/test-requirements";
 
 setDefaultTimeout(60_000);
 
@@ -443,7 +444,7 @@ describe("scale and status right after create: writes without a resourceVersion 
     expect((await get(`${PODS}/bind-race`)).body.spec.nodeName).toBe(winner);
   });
 
-  test.skipIf(!Bun.which("kubectl"))("kubectl scale right after kubectl create, several at once (skipped without kubectl)", async () => {
+  test.skipIf(!!requirements("kubectl scale after create", missingCommand("kubectl")))("kubectl scale right after kubectl create, several at once", async () => {
     for (let i = 0; i < 2; i++) {
       const name = `kubectl-scale-${i}`;
       const created = await s.kubectlWith({ stdin: JSON.stringify(deployment(name)) }, "create", "-f", "-");

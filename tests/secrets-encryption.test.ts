@@ -8,9 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServerProcess } from "./helpers/server-process";
 import { ROOT, freePort } from "./helpers/server";
+import { missingCommand, requirements } from "../src/machinery/test-requirements";
 
 const MAIN = join(ROOT, "src", "main.ts");
-const HAS_KUBECTL = Bun.which("kubectl") !== null;
+const HAS_KUBECTL = !requirements("secrets encryption at rest", missingCommand("kubectl"));
 
 const work = mkdtempSync(join(tmpdir(), "bramble-crypt-"));
 const running = new Set<ServerProcess>();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { readKubeconfig, resolveContext } from "../client/kubeconfig";
 import type { ServerConfig } from "./config";
 import { testConfig } from "./apiserver/testing";
+import { HealthChecks } from "./apiserver/health";
 import { startServer, type ServerParts } from "./server";
 import { openStore } from "./store/index";
 
@@ -47,6 +48,7 @@ function fakeParts(events: string[]): ServerParts {
       return store;
     },
     createApiServer: (async () => ({
+      health: new HealthChecks(),
       fetch: (req: Request) => Response.json({ path: new URL(req.url).pathname }),
       stop: async () => {
         events.push("api.stop");

@@ -30,7 +30,7 @@ import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
 import { hostname } from "node:os";
-import { startControllers } from "./controllers/index";
+import { startControllers, type RunningControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
@@ -105,6 +105,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   );
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
+  let controllers: RunningControllers | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     let authorize: ReturnType<typeof createAuthorizer> | undefined;
     api = await parts.createApiServer({
@@ -131,6 +133,18 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
+    // The listener opens before the control loops start, so kubectl, agents and probes can reach
+    // the server at once; until the loops run (or another server is seen leading them) readyz says so.
+    api.health
+      .add("informer-sync", ["readyz"], () => {
+        if (!controllers) throw new Error("the controllers have not started");
+        if (!controllers.status().informersSynced) throw new Error("the controllers' informers have not synced");
+      })
+      .add("controllers", ["readyz"], () => loopsRunning(controllers, (name) => name !== SCHEDULER))
+      .add("scheduler", ["readyz"], () => loopsRunning(controllers, (name) => name === SCHEDULER))
+      .add("shutdown", ["readyz"], () => {
+        if (stopping) throw new Error("process is shutting down");
+      });
     const apiFetch = api.fetch;
     http = listenHttps({
       hostname: cfg.bindAddress,
@@ -175,16 +189,16 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   );
   // Controllers and the scheduler run only while this server holds the controller Lease, so
   // a second server (HA, later) never runs the loops at the same time.
-  const controllers = await startControllers(loopClient, {
+  controllers = await startControllers(loopClient, {
     identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
-    extra: [{ name: "scheduler", start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
+    extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 
-  const [listener, apiServer] = [http, api];
+  const [listener, apiServer, loops] = [http, api, controllers];
   let agent: { stop(): Promise<void> } | undefined;
   if (!cfg.disableAgent && parts.startEmbeddedAgent) {
     try {
@@ -205,12 +219,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     }
   }
 
-  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
-      await controllers.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
+      await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
       await apiServer.stop().catch((e) => log.error("stopping API server failed", { err: e })); // ends watches
       await Promise.race([drained, Bun.sleep(DRAIN_TIMEOUT_MS)]);
@@ -219,4 +232,19 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       log.info("stopped");
     })());
   return { url, adminKubeconfigPath: kubeconfigPath, caCertHash: pki.caCertHash, stop };
+}
+
+const SCHEDULER = "scheduler";
+
+/** readyz's controllers and scheduler checks: the loops run here, or another server leads them. */
+function loopsRunning(controllers: RunningControllers | undefined, which: (name: string) => boolean) {
+  const s = controllers?.status();
+  if (!s) throw new Error("not started yet");
+  if (s.running) {
+    const failed = s.failed.filter(which);
+    if (failed.length) throw new Error(`failed to start: ${failed.join(", ")}`);
+    return;
+  }
+  if (s.otherLeader) return; // they run on the server that holds the controller lease
+  throw new Error("waiting for the controller lease");
 }

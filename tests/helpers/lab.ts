@@ -9,23 +9,17 @@
 // them the tests skip with the reason locally; in CI (CI=true) they fail instead.
 // BRAMBLE_LAB_KEEP=1 (not in CI) leaves the lab up after the tests, for a post-mortem.
 import { afterAll, beforeAll } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Lab, downLab, upLab } from "../../scripts/lab/lab";
 import { REPO_ROOT } from "../../scripts/lab/config";
+import { inCI, missingCommand, missingFile, notRoot, requirements } from "../../src/machinery/test-requirements";
 
-function missingPrerequisite(): string | undefined {
-  if (process.getuid?.() !== 0) return "the lab needs root (network namespaces, iptables)";
-  for (const tool of ["ip", "nsenter", "iptables", "dockerd", "docker", "kubectl"]) {
-    if (!Bun.which(tool)) return `the lab needs ${tool} on PATH`;
-  }
-  if (!existsSync("/bin/busybox")) return "the lab needs /bin/busybox (busybox-static) for the test image";
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-if (missing && process.env.CI) throw new Error(`${missing}; CI must install it before the tests`);
-if (missing) console.warn(`SKIPPED lab tests: ${missing}`);
+const missing = requirements(
+  "lab tests",
+  notRoot("network namespaces, iptables"),
+  ...["ip", "nsenter", "iptables", "dockerd", "docker", "kubectl"].map((tool) => missingCommand(tool)),
+  missingFile("/bin/busybox", "busybox-static: the test image"),
+);
 
 /** Why the lab tests skip here, or undefined when they run. */
 export const labSkipReason = missing;
@@ -45,7 +39,7 @@ export function useLab(opts: { upTimeoutMs?: number } = {}): () => Lab {
   afterAll(async () => {
     const lab = up;
     up = undefined;
-    if (lab && process.env.BRAMBLE_LAB_KEEP && !process.env.CI) {
+    if (lab && process.env.BRAMBLE_LAB_KEEP && !inCI()) {
       console.log(`lab: kept for a post-mortem (BRAMBLE_LAB_KEEP); remove it with bun scripts/lab/lab.ts down`);
       return;
     }

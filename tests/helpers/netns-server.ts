@@ -27,6 +27,14 @@ export { labSkipReason as netnsServerSkipReason };
 
 export interface NetnsServer {
   nodeName: string;
+  /** The server's --data-dir and its engine's socket (for `bramble reset`, `bramble images`). */
+  dataDir: string;
+  dockerSocket: string;
+  /** The network namespace (/var/run/netns/<nsName>) and a command run in it. */
+  nsName: string;
+  inNs(...argv: string[]): Promise<RunResult>;
+  /** Stops the server (SIGTERM); the engine, its containers and the namespace stay, as after a shutdown. */
+  stopServer(): Promise<void>;
   /** The server's address: advertised, and the `kubernetes` Endpoints' address. */
   ip: string;
   port: number;
@@ -63,7 +71,14 @@ async function freeSlash30(): Promise<[string, string]> {
   }
 }
 
-export async function startNetnsServer(label: string): Promise<NetnsServer> {
+export interface NetnsServerOptions {
+  /** Runs once the namespace and its engine are up, before bramble starts (e.g. to record what was there). */
+  beforeServer?(ns: { inNs(...argv: string[]): Promise<RunResult>; docker: DockerRuntime; dockerSocket: string }): Promise<void>;
+  /** false: only the namespace and its engine; the test starts bramble its own way (e.g. scripts/install.sh). */
+  server?: boolean;
+}
+
+export async function startNetnsServer(label: string, opts: NetnsServerOptions = {}): Promise<NetnsServer> {
   if (labSkipReason) throw new Error(`cannot start a server in a namespace: ${labSkipReason}`);
   const id = `${label.replace(/[^a-z0-9]/g, "").slice(0, 6)}${Math.random().toString(36).slice(2, 6)}`;
   const root = mkdtempSync(join(tmpdir(), `bramble-ns-${id}-`));
@@ -101,8 +116,12 @@ export async function startNetnsServer(label: string): Promise<NetnsServer> {
 
     startEngine(node, paths);
     const docker = await waitForEngine(node, paths);
-    startServerProcess(node, paths, root);
-    await waitForServer(node, paths);
+    const runInNs = (...argv: string[]) => run(inNetns(node.ns, argv));
+    await opts.beforeServer?.({ inNs: runInNs, docker, dockerSocket: paths.dockerSocket });
+    if (opts.server !== false) {
+      startServerProcess(node, paths, root);
+      await waitForServer(node, paths);
+    }
     const { kubeconfig, ca } = serverFiles(paths);
     const kubectlWith = async (stdin: string | undefined, ...args: string[]) =>
       run(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { stdin, timeoutMs: 30_000 });
@@ -112,7 +131,7 @@ export async function startNetnsServer(label: string): Promise<NetnsServer> {
       return r.code === 0 && r.stdout.trim() === "True";
     };
     const deadline = Date.now() + 90_000;
-    while (!(await ready())) {
+    while (opts.server !== false && !(await ready())) {
       if (Date.now() > deadline) throw new Error(`node ${node.name} did not become Ready:\n${tail(paths.brambleLog, 60)}`);
       await Bun.sleep(250);
     }
@@ -134,6 +153,11 @@ export async function startNetnsServer(label: string): Promise<NetnsServer> {
     };
     return {
       nodeName: node.name,
+      dataDir: paths.brambleData,
+      dockerSocket: paths.dockerSocket,
+      nsName: node.ns,
+      inNs: runInNs,
+      stopServer: () => stopBramble(paths, root, 10_000),
       runScriptPod,
       ip,
       port: API_PORT,

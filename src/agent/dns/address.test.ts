@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { inNetns, mustRun, runCommand, type CommandRunner } from "../host/run";
 import { DNS_INTERFACE, DNS_LO_LABEL, ensureDnsAddress, removeDnsAddress } from "./address";
+import { missingFile, notRoot, requirements } from "../../machinery/test-requirements";
 
-const isRoot = process.getuid?.() === 0;
-const hasBusybox = await Bun.file("/bin/busybox").exists();
+const skipKernel = requirements("the DNS address in a real kernel", notRoot("network namespaces"), missingFile("/bin/busybox", "apt-get install busybox-static"));
 const tag = `bdn-${process.pid % 100000}`;
 const NODE = `${tag}-n`;
 const POD = `${tag}-p`;
@@ -66,7 +66,7 @@ describe("commands (recorder)", () => {
   });
 });
 
-describe.skipIf(!isRoot || !hasBusybox)("real kernel (network namespaces)", () => {
+describe.skipIf(!!skipKernel)("real kernel (network namespaces)", () => {
   const node = inNetns(NODE);
   const pod = inNetns(POD);
   let server: ReturnType<typeof Bun.spawn> | undefined;

@@ -17,8 +17,9 @@ import { eventually, startHttpTestApi, type HttpTestApi } from "../node/testing"
 import { FakeRuntime } from "../runtime/fake/fake";
 import { startPodNetwork, type PodNetwork } from "./pod-network";
 import { resetPodNetwork } from "./reset";
+import { missingCommand, notRoot, requirements } from "../../machinery/test-requirements";
 
-const canRun = process.getuid?.() === 0 && !!Bun.which("ip") && !!Bun.which("iptables-restore") && !!Bun.which("nsenter");
+const skip = requirements("pod network on a real kernel", notRoot("network namespaces, iptables"), missingCommand("ip"), missingCommand("iptables-restore"), missingCommand("nsenter"));
 const BUSYBOX = "/bin/busybox";
 const LAN = "172.31.251";
 const NS = { lan: "bpn-lan", n1: "bpn-n1", n2: "bpn-n2", p1: "bpn-p1", p2: "bpn-p2" };
@@ -75,7 +76,7 @@ async function makeNode(node: string, pod: string, lanIp: string, podCidr: strin
   await inNs(pod, `ip link set lo up && ip addr add ${prefix}.2/24 dev bpn-c${idx} && ip link set bpn-c${idx} up && ip route add default via ${prefix}.1`);
 }
 
-describe.skipIf(!canRun)("pod network on a real kernel (namespaces bpn-*)", () => {
+describe.skipIf(!!skip)("pod network on a real kernel (namespaces bpn-*)", () => {
   beforeAll(async () => {
     await removeNamespaces(); // leftovers of a killed run
     www = mkdtempSync(join(tmpdir(), "bpn-www-"));

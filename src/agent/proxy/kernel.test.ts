@@ -6,9 +6,10 @@ import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
 import { endpoints, service } from "./fixtures";
 import { ensureSysctls, resetServiceProxy } from "./iptables";
-import { canRunNetnsLab, createNetnsLab, LAB, type NetnsLab } from "./netns-lab";
+import { createNetnsLab, netnsLabMissing, LAB, type NetnsLab } from "./netns-lab";
 import { renderContext } from "./render";
 import { ProxySyncer } from "./syncer";
+import { missingCommand, requirements } from "../../machinery/test-requirements";
 
 const BODY = "hello from the endpoint\n";
 const key = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
@@ -27,7 +28,7 @@ const ctx = renderContext({ nodeName: "node-a", cluster: LAB });
 const web = () => service("default", "web", "10.43.0.20", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30080 }] });
 const webEps = () => endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]);
 
-describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
+describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()))("proxy rules in a real kernel", () => {
   let lab: NetnsLab;
   const save = async (table = "nat") => (await lab.runNode(["iptables-save", "-t", table])).stdout;
 
@@ -218,7 +219,7 @@ describe.skipIf(!canRunNetnsLab())("proxy rules in a real kernel", () => {
     expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:30091/`)).toBe(BODY);
   }, 60_000);
 
-  test.skipIf(!Bun.which("conntrack"))("a UDP endpoint going away takes its conntrack flows with it; the new endpoint gets the next datagram", async () => {
+  test.skipIf(!!requirements("conntrack flows of a UDP endpoint", missingCommand("conntrack")))("a UDP endpoint going away takes its conntrack flows with it; the new endpoint gets the next datagram", async () => {
     const objs = new Objects();
     const udp = service("default", "udp", "10.43.0.80", { ports: [{ name: "dns", protocol: "UDP", port: 53, targetPort: 5353 }] });
     const at = (ip: string) => endpoints("default", "udp", [{ ip }], [{ name: "dns", port: 5353, protocol: "UDP" }]);

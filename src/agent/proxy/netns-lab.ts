@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inNetns, mustRun, runCommand, type CommandRunner } from "../host/run";
+import { missingCommand, notRoot } from "../../machinery/test-requirements";
 
 export const LAB = {
   nodeOutside: "192.168.200.1",
@@ -38,7 +39,11 @@ export interface NetnsLab {
   destroy(): Promise<void>;
 }
 
-export const canRunNetnsLab = () => process.getuid?.() === 0 && Bun.which("ip") !== null && Bun.which("iptables-restore") !== null && Bun.which("nsenter") !== null;
+export const canRunNetnsLab = () => netnsLabMissing() === undefined;
+
+/** Why a netns lab cannot be made here (for requirements()), or undefined. */
+export const netnsLabMissing = (): string | undefined =>
+  notRoot("network namespaces, iptables") ?? missingCommand("ip") ?? missingCommand("iptables-restore") ?? missingCommand("nsenter");
 
 export async function createNetnsLab(prefix: string, opts: { endpointAndClient?: boolean } = {}): Promise<NetnsLab> {
   const id = `${prefix}-${Math.random().toString(36).slice(2, 7)}`;

@@ -9,8 +9,9 @@ import type { CommandRunner } from "../host/run";
 import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";
 import { endpoints } from "./fixtures";
 import { resetServiceProxy } from "./iptables";
-import { canRunNetnsLab, createNetnsLab, LAB, type NetnsLab } from "./netns-lab";
+import { createNetnsLab, netnsLabMissing, LAB, type NetnsLab } from "./netns-lab";
 import { startServiceProxy, type ServiceProxy } from "./proxy";
+import { requirements } from "../../machinery/test-requirements";
 
 const BODY = "served through the proxy\n";
 const cluster = { ...DEFAULT_CLUSTER_NETWORK, clusterCidr: LAB.clusterCidr, serviceCidr: LAB.serviceCidr };
@@ -27,7 +28,7 @@ async function eventually<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeout
   return v;
 }
 
-describe.skipIf(!canRunNetnsLab())("startServiceProxy against a real API server", () => {
+describe.skipIf(!!requirements("the service proxy against a real API server", netnsLabMissing()))("startServiceProxy against a real API server", () => {
   let lab: NetnsLab;
   let env: HttpTestApi;
   const proxies: ServiceProxy[] = [];

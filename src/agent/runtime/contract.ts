@@ -22,7 +22,8 @@ async function until<T>(f: () => Promise<T | undefined | false>, ms = 10_000): P
   }
 }
 
-export function runtimeContract(name: string, setup: () => Promise<ContractSetup | undefined>) {
+/** `skip`: why this runtime is unavailable here (the whole contract is then reported skipped, never passed). */
+export function runtimeContract(name: string, setup: () => Promise<ContractSetup>, skip?: string) {
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const label = "io.bramble.contract";
   let rt: ContainerRuntime;
@@ -35,28 +36,20 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
     labels: { [label]: run, [LABELS.managed]: "true" },
     ...over,
   });
-  const skip = { on: false };
-
-  describe(`ContainerRuntime contract: ${name}`, () => {
+  describe.skipIf(skip !== undefined)(`ContainerRuntime contract: ${name}${skip ? ` (skipped: ${skip})` : ""}`, () => {
     beforeAll(async () => {
       const s = await setup();
-      if (!s) return void (skip.on = true);
       rt = s.runtime;
       image = s.image;
       cleanup = s.cleanup;
     });
     afterAll(async () => {
-      if (skip.on) return;
       for (const c of await rt.listContainers({ [label]: run })) await rt.removeContainer(c.id);
       await rt.removeNetwork(`bramble-contract-${run}`);
       await rt.removeImage(`bramble/contract-${run}:1`);
       await cleanup?.();
     });
-    const t = (title: string, f: () => Promise<void>, timeout = 20_000) =>
-      test(title, async () => {
-        if (skip.on) return;
-        await f();
-      }, timeout);
+    const t = (title: string, f: () => Promise<void>, timeout = 20_000) => test(title, f, timeout);
 
     t("reports its name and version", async () => {
       const v = await rt.version();

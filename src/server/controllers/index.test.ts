@@ -40,6 +40,10 @@ test("two controller managers: one runs the controllers; when it stops the other
   const [leader, standby, names] = a.isLeader() ? [a, b, ["a", "b"]] : [b, a, ["b", "a"]];
   expect(standby.isLeader()).toBe(false);
   expect(runs).toEqual([`start ${names[0]}`]);
+  // What readyz reads: the loops run on the leader; the standby sees who runs them.
+  expect(leader.status()).toEqual({ running: true, failed: [], otherLeader: undefined, informersSynced: true });
+  await eventually(() => (standby.status().otherLeader === names[0] ? true : undefined), "the standby to observe the leader");
+  expect(standby.status()).toMatchObject({ running: false, failed: [] });
 
   // The leader's controllers work: a new namespace gets its default ServiceAccount.
   await env.client.resource(namespaces).create(undefined, { metadata: { name: "managed" } });
@@ -68,4 +72,20 @@ test("disabling a controller that does not exist is an error, not a silent no-op
   await expect(startControllers(env.client, { identity: "x", nodeMonitorGracePeriodS: 20, notReadyTolerationS: 10, caCertPem: "test-ca", disabled: ["servicelbb"] })).rejects.toThrow(
     "no controller named servicelbb",
   );
+});
+
+test("status() names the controllers that failed to start; they are forgotten when the term ends", async () => {
+  const m = await startControllers(env.client, {
+    identity: "failing",
+    nodeMonitorGracePeriodS: 20,
+    notReadyTolerationS: 10,
+    caCertPem: "test-ca",
+    disabled: ["replicaset", "deployment"],
+    leaderElection: { name: "failing-test", leaseDurationS: 1, renewDeadlineS: 0.5, retryPeriodS: 0.05 },
+    extra: [{ name: "scheduler", start: async () => Promise.reject(new Error("no")) }],
+  });
+  await m.leading;
+  expect(m.status()).toMatchObject({ running: true, failed: ["scheduler"], otherLeader: undefined });
+  await m.stop();
+  expect(m.status()).toMatchObject({ running: false, failed: [] });
 });

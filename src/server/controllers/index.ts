@@ -57,6 +57,19 @@ export interface RunningControllers extends RunningController {
   isLeader(): boolean;
   /** Resolves once this server leads and every controller has started (it may never lead). */
   leading: Promise<void>;
+  /** What readyz reports: whether the loops run here, or who runs them. */
+  status(): ControllersStatus;
+}
+
+export interface ControllersStatus {
+  /** This server leads and every controller's start has settled in this term. */
+  running: boolean;
+  /** The controllers whose start failed in this term. */
+  failed: string[];
+  /** The Lease holder while another server leads (as last observed, not yet expired). */
+  otherLeader?: string;
+  /** Every shared informer started in this term has delivered its first list. */
+  informersSynced: boolean;
 }
 
 /** Every controller bramble runs, as upstream's controller descriptors: one folder each. */
@@ -87,6 +100,8 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
   const controllers = [...CONTROLLERS.filter((c) => !disabled.has(c.name)), ...(opts.extra ?? [])];
 
   let running: RunningController[] = [];
+  let started = false;
+  let failed: string[] = [];
   let informers: SharedInformers | undefined;
   let starting: Promise<void> | undefined;
   let resolveLeading!: () => void;
@@ -100,8 +115,12 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     const results = await Promise.allSettled(controllers.map((c) => c.start({ client, informers: term, options: opts })));
     results.forEach((r, i) => {
       if (r.status === "fulfilled") running.push(r.value);
-      else log.error("controller failed to start", { controller: controllers[i]!.name, error: String(r.reason) });
+      else {
+        failed.push(controllers[i]!.name);
+        log.error("controller failed to start", { controller: controllers[i]!.name, error: String(r.reason) });
+      }
     });
+    started = true;
     log.info("controllers running", { count: running.length });
     resolveLeading();
   };
@@ -109,6 +128,8 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
     await starting;
     const stopping = running;
     running = [];
+    started = false;
+    failed = [];
     await Promise.allSettled(stopping.map((c) => c.stop()));
     informers?.stop();
     informers = undefined;
@@ -125,6 +146,12 @@ export async function startControllers(client: KubeClient, opts: ControllersOpti
   return {
     leading,
     isLeader: () => elector.isLeader,
+    status: () => ({
+      running: started && elector.isLeader,
+      failed: [...failed],
+      otherLeader: elector.otherLeader,
+      informersSynced: informers?.allSynced() ?? true,
+    }),
     async stop() {
       await elector.stop(); // stops the controllers (onStoppedLeading) and hands the lease back
       await stopAll();

@@ -16,6 +16,7 @@ type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace
 export class SharedInformers {
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private readonly started = new Set<Informer<KubeObject>>();
+  private readonly synced = new Set<Informer<KubeObject>>();
 
   constructor(private readonly client: KubeClient) {}
 
@@ -54,14 +55,21 @@ export class SharedInformers {
   start(inf: Informer<KubeObject> | Informer<any>): Promise<void> {
     if (!this.started.has(inf)) {
       this.started.add(inf);
-      return inf.start();
+      return inf.start().then(() => void (this.started.has(inf) && this.synced.add(inf)));
     }
     return inf.synced;
+  }
+
+  /** Every informer started so far has delivered its first list (readyz's informer-sync). */
+  allSynced(): boolean {
+    for (const inf of this.started) if (!this.synced.has(inf)) return false;
+    return true;
   }
 
   stop() {
     for (const inf of this.started) inf.stop();
     this.started.clear();
+    this.synced.clear();
     this.informers.clear();
   }
 }

@@ -57,6 +57,15 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** Another candidate's identity while its lease, as last observed, has not run out. */
+  get otherLeader(): string | undefined {
+    if (!this.observed.spec) return undefined;
+    const spec = JSON.parse(this.observed.spec) as NonNullable<Lease["spec"]>;
+    const holder = spec.holderIdentity ?? "";
+    if (!holder || holder === this.opts.identity) return undefined;
+    return this.observed.at + (spec.leaseDurationSeconds ?? this.durationS) * 1000 > Date.now() ? holder : undefined;
+  }
+
   start() {
     this.running ??= this.run();
   }

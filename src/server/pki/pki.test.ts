@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { caCertHash, caPaths, certSans, ensurePki, servingPaths, servingSans, tlsDir } from "./index";
+import { missingCommand, requirements } from "../../machinery/test-requirements";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -83,17 +84,26 @@ describe("ensurePki", () => {
     await expect(ensurePki(dataDir, inputs)).rejects.toThrow(/incomplete cluster CA/);
   });
 
-  test("CA hash is sha256 of the SubjectPublicKeyInfo (kubeadm format), matching openssl", async () => {
+  test("CA hash is sha256 of the SubjectPublicKeyInfo (kubeadm format)", async () => {
     const dataDir = tmp();
     const pki = await ensurePki(dataDir, inputs);
     expect(pki.caCertHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await caCertHash(new x509.X509Certificate(pki.caCertPem))).toBe(pki.caCertHash);
+  });
+
+  test.skipIf(!!requirements("the CA hash against openssl", missingCommand("openssl"), missingCommand("bash")))("the CA hash is what kubeadm's openssl recipe computes", async () => {
+    const dataDir = tmp();
+    const pki = await ensurePki(dataDir, inputs);
+    // pipefail: a failing openssl must fail the pipeline, not hand sha256sum an empty input.
     const openssl = Bun.spawnSync([
-      "sh",
+      "bash",
+      "-o",
+      "pipefail",
       "-c",
       `openssl x509 -in ${caPaths(tlsDir(dataDir)).cert} -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`,
     ]);
-    if (openssl.exitCode === 0) expect(pki.caCertHash).toBe(`sha256:${openssl.stdout.toString().split(" ")[0]}`);
+    expect({ code: openssl.exitCode, stderr: openssl.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    expect(pki.caCertHash).toBe(`sha256:${openssl.stdout.toString().split(" ")[0]}`);
   });
 
   test("a TLS client trusting only the CA can talk to Bun.serve with the serving cert", async () => {

@@ -5,12 +5,16 @@ import { runtimeContract } from "../contract";
 import { LABELS, NotFoundError } from "../runtime";
 import { dockerForTests, removeImageIfUnused } from "./testing";
 
-runtimeContract("docker", async () => {
-  const runtime = await dockerForTests("Docker runtime contract");
-  if (!runtime) return undefined;
-  const image = await ensureTestImage(runtime);
-  return { runtime, image, cleanup: () => removeImageIfUnused(runtime, image) };
-});
+const engine = await dockerForTests("Docker runtime contract");
+runtimeContract(
+  "docker",
+  async () => {
+    const runtime = engine!;
+    const image = await ensureTestImage(runtime);
+    return { runtime, image, cleanup: () => removeImageIfUnused(runtime, image) };
+  },
+  engine ? undefined : "no Docker engine",
+);
 
 // What only the real engine does: the hijacked exec connection (stdin, TTY, stderr apart),
 // followed logs, image archives and failing pulls, as kubectl exec/logs and the kubelet use them.

@@ -3,18 +3,19 @@
 // silently skipping.
 import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from "./docker";
 import { segment } from "./engine";
+import { requirements } from "../../../machinery/test-requirements";
 
+/**
+ * The local engine, or undefined (the reason printed) when none answers: tests skip on undefined
+ * (`describe.skipIf(!rt)`); in CI a missing engine fails the file (machinery/test-requirements).
+ */
 export async function dockerForTests(what: string): Promise<DockerRuntime | undefined> {
   const runtime = new DockerRuntime(process.env.DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET);
-  try {
-    await runtime.version();
-    return runtime;
-  } catch (e) {
-    const msg = `${what}: no Docker engine at ${runtime.socketPath} (${(e as Error).message})`;
-    if (process.env.CI) throw new Error(`${msg}; CI must start dockerd before the tests`);
-    console.warn(`SKIPPED ${msg}. Start dockerd to run these tests.`);
-    return undefined;
-  }
+  const missing = await runtime.version().then(
+    () => undefined,
+    (e: unknown) => `no Docker engine answers at ${runtime.socketPath} (${(e as Error).message}); start dockerd to run these tests`,
+  );
+  return requirements(what, missing) === undefined ? runtime : undefined;
 }
 
 /**

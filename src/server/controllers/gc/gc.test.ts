@@ -76,10 +76,27 @@ test("a dangling reference from the start (owner never existed) is collected; a 
   expect(impostor.metadata.uid).not.toBe("00000000-0000-0000-0000-000000000000");
 });
 
-test("cluster-scoped owners work across resource types (a namespace owning a configmap)", async () => {
+test("cluster-scoped owners work across resource types: a Node's dependents stay while it exists and go with it", async () => {
+  const nodesC = env.client.resource({ group: "", version: "v1", plural: "nodes", namespaced: false });
+  const node = await nodesC.create(undefined, { metadata: { name: "gc-owner-node" } });
+  const byNode = { apiVersion: "v1", kind: "Node", name: node.metadata.name!, uid: node.metadata.uid! };
+  await cms.create("default", { metadata: { name: "node-owned", ownerReferences: [byNode] }, data: {} });
+  // Created after it: once this one (its Node owner never existed) is collected, the collector has
+  // judged node-owned too, and left it, because its owner exists.
+  await cms.create("default", { metadata: { name: "node-owned-dangling", ownerReferences: [{ ...byNode, name: "gc-no-such-node", uid: "00000000-0000-0000-0000-00000000abcd" }] }, data: {} });
+  await eventually(async () => !(await get("node-owned-dangling")), "dependent of a missing Node collected");
+  expect(await get("node-owned")).toBeDefined();
+
+  await nodesC.delete(undefined, "gc-owner-node");
+  await eventually(async () => !(await get("node-owned")), "dependent of the deleted Node collected");
+});
+
+test("a namespace (cluster-scoped, another type) that exists keeps the configmap it owns", async () => {
   const nss = env.client.resource({ group: "", version: "v1", plural: "namespaces", namespaced: false });
   const ns = await nss.create(undefined, { metadata: { name: "gc-owner-ns" } });
-  await cms.create("default", { metadata: { name: "ns-owned", ownerReferences: [{ apiVersion: "v1", kind: "Namespace", name: ns.metadata.name!, uid: ns.metadata.uid! }] }, data: {} });
-  await Bun.sleep(100);
-  expect(await get("ns-owned")).toBeDefined(); // the owner exists: nothing happens
+  const byNs = { apiVersion: "v1", kind: "Namespace", name: ns.metadata.name!, uid: ns.metadata.uid! };
+  await cms.create("default", { metadata: { name: "ns-owned", ownerReferences: [byNs] }, data: {} });
+  await cms.create("default", { metadata: { name: "ns-owned-dangling", ownerReferences: [{ ...byNs, name: "gc-no-such-ns", uid: "00000000-0000-0000-0000-00000000abce" }] }, data: {} });
+  await eventually(async () => !(await get("ns-owned-dangling")), "dependent of a missing Namespace collected");
+  expect(await get("ns-owned")).toBeDefined();
 });

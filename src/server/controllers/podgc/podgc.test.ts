@@ -29,8 +29,12 @@ test("deleting a node deletes its pods, terminating or not; pods on other nodes 
   await podsC().create("default", pod("b", "gone-soon"));
   await podsC().delete("default", "b"); // graceful: waits for an agent that will never come
   await podsC().create("default", pod("c", "stays"));
-  await Bun.sleep(50);
+  // A pod on a node that never existed, created after the others, is collected only once the
+  // collector has seen (and judged) every pod before it: then a and c, whose nodes exist, are still there.
+  await podsC().create("default", pod("barrier", "never-existed"));
+  await eventually(async () => !(await getOrUndefined(podsC().get("default", "barrier"))), "the barrier pod collected");
   expect(await getOrUndefined(podsC().get("default", "a"))).toBeDefined();
+  expect(await getOrUndefined(podsC().get("default", "c"))).toBeDefined();
   await nodesC().delete(undefined, "gone-soon");
   await eventually(async () => !(await getOrUndefined(podsC().get("default", "a"))) && !(await getOrUndefined(podsC().get("default", "b"))), "pods of the deleted node gone");
   expect(await getOrUndefined(podsC().get("default", "c"))).toBeDefined();
