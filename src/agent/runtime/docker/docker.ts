@@ -355,12 +355,7 @@ export class DockerRuntime implements ContainerRuntime {
    * use is touched; the engine's own 409 is the backstop for a container made meanwhile.
    */
   async removeUnusedImage(id: string): Promise<void> {
-    const users = await this.engine.json<Array<{ Id: string }>>("GET", "/containers/json", { query: { all: true, filters: { ancestor: [id] } } }).catch((e) => {
-      if (status(e) === 404 || status(e) === 400) return []; // no such image: nothing uses it
-      throw e;
-    });
-    if (users.length) throw new ImageInUseError(`image ${id} is used by container ${users[0]!.Id.slice(0, 12)}`);
-    let tags: string[] = [];
+    let tags: string[];
     try {
       const i = await this.engine.json<{ RepoTags?: string[] | null }>("GET", `/images/${segment(id)}/json`);
       tags = (i.RepoTags ?? []).filter((t) => !t.startsWith("<none>"));
@@ -368,8 +363,9 @@ export class DockerRuntime implements ContainerRuntime {
       if (status(e) === 404) return;
       throw e;
     }
-    const refs = tags.length > 1 ? tags : [id];
-    for (const ref of refs) {
+    const users = await this.engine.json<Array<{ Id: string }>>("GET", "/containers/json", { query: { all: true, filters: { ancestor: [id] } } });
+    if (users.length) throw new ImageInUseError(`image ${id} is used by container ${users[0]!.Id.slice(0, 12)}`);
+    for (const ref of tags.length > 1 ? tags : [id]) {
       try {
         await this.engine.call("DELETE", `/images/${segment(ref)}`, {}, [404]);
       } catch (e) {
