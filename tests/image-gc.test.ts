@@ -15,12 +15,12 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { ImageGarbageCollector, type ImageGcPolicy } from "../src/agent/images/gc";
+import { ImageGarbageCollector, reclaimDisk, type ImageGcPolicy } from "../src/agent/images/gc";
 import { buildTar } from "../src/agent/images/tar";
 import { busyboxTar, ensureTestImage } from "../src/agent/images/testimage";
 import { ImageUsageRecords } from "../src/agent/images/usage";
 import { dockerForTests } from "../src/agent/runtime/docker/testing";
-import { LABELS, type ImageSummary } from "../src/agent/runtime/runtime";
+import { LABELS, NotFoundError, type ImageSummary } from "../src/agent/runtime/runtime";
 import { testEnv } from "./helpers/env";
 import { eventually } from "./helpers/eventually";
 import { shContainer } from "./helpers/pods";
@@ -140,6 +140,33 @@ describe.skipIf(!docker)("image GC on the real engine", () => {
     expect(await present()).toEqual(["fresh", "inuse", "pause", "pinned", "stopped"].map(ref).sort());
     const freedBytes = sizes.get(ref("u4"))! + sizes.get(ref("u5"))!;
     expect(events[0]).toContain(`but only found ${freedBytes} bytes eligible to free.`);
+  });
+  test("reclaimDisk (for the pressure monitor): older dead attempts of a pod's container first, then unused images", async () => {
+    const attempt = async (n: number) => {
+      const id = await rt.createContainer({
+        name: `${run}-attempt-${n}`,
+        image: ref("stopped"),
+        cmd: ["true"],
+        // A node and cluster of this test's own: kubelets sharing the engine leave them alone.
+        labels: { [label]: run, [LABELS.managed]: "true", [LABELS.cluster]: `test-${run}`, "io.bramble.node": `${run}-node`, [LABELS.podUid]: `${run}-pod`, [LABELS.container]: "c", [LABELS.kind]: "app", [LABELS.restartCount]: String(n) },
+      });
+      await rt.startContainer(id);
+      await eventually(`attempt ${n} to exit`, async () => (await rt.inspectContainer(id)).state === "exited");
+      return id;
+    };
+    const older = await attempt(0);
+    const newer = await attempt(1);
+    const freshSize = (await rt.listImages()).find((i) => i.repoTags.includes(ref("fresh")))!.sizeBytes;
+    clock += 3 * MIN; // "fresh" is old enough now
+    otherUsed = capacity;
+    const r = await reclaimDisk(rt, { targetFreeBytes: capacity }, { records, readImageFs, pauseImage: ref("pause"), removable: ours, owns: (l) => l[label] === run, log: quiet });
+    expect(r.removedContainers).toBe(1);
+    await expect(rt.inspectContainer(older)).rejects.toBeInstanceOf(NotFoundError);
+    expect((await rt.inspectContainer(newer)).state).toBe("exited");
+    expect(r.removedImages).toEqual([ref("fresh")]);
+    // The injected filesystem counts images only: what was freed is the image's size.
+    expect(r.freedBytes).toBe(freshSize);
+    expect(await present()).toEqual(["inuse", "pause", "pinned", "stopped"].map(ref).sort());
   });
 });
 

@@ -88,9 +88,18 @@ describe("image GC (fake runtime)", () => {
     await records.detect(rt);
     clock += 10 * MIN;
     otherUsage = 600; // 600 + 310 = 91 %
+    // The collector itself leaves them out: it does not even ask (the engine's refusal is only the backstop).
+    const asked: string[] = [];
+    const remove = rt.removeUnusedImage.bind(rt);
+    rt.removeUnusedImage = (id) => (asked.push(id), remove(id));
     const collector = gc();
     await expect(collector.garbageCollect()).rejects.toThrow("Failed to garbage collect required amount of images. Attempted to free 110 bytes, but only found 0 bytes eligible to free.");
     expect(present()).toEqual(["bramble/pause:1", "pinned:1", "running:1", "stopped:1"]);
+    expect(asked).toEqual([]);
+    // Also with no minimum age, where "used just now" no longer keeps them by itself.
+    await expect(gc({ ...POLICY, minimumAgeMs: 0 }).garbageCollect()).rejects.toThrow("only found 0 bytes eligible");
+    expect(asked).toEqual([]);
+    events.pop();
     expect(events).toEqual(["Warning FreeDiskSpaceFailed Failed to garbage collect required amount of images. Attempted to free 110 bytes, but only found 0 bytes eligible to free."]);
   });
 
