@@ -13,9 +13,10 @@
 // options, and the engine keeps exactly three files of at most ~1 MiB each.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { ImageGarbageCollector, reclaimDisk, type ImageGcPolicy } from "../src/agent/images/gc";
+import { ImageGarbageCollector, reclaimDisk, statfsReader, type ImageGcPolicy } from "../src/agent/images/gc";
 import { buildTar } from "../src/agent/images/tar";
 import { busyboxTar, ensureTestImage } from "../src/agent/images/testimage";
 import { ImageUsageRecords } from "../src/agent/images/usage";
@@ -100,6 +101,15 @@ describe.skipIf(!docker)("image GC on the real engine", () => {
   afterAll(async () => {
     for (const c of await rt.listContainers({ [label]: run })) await rt.removeContainer(c.id);
     for (const i of (await rt.listImages()).filter(ours)) await rt.removeImage(i.id);
+  });
+
+  test("the default filesystem reader measures the engine's data root", async () => {
+    const fs = await statfsReader(rt)();
+    const root = await statfs((await rt.imageFsPath())!);
+    expect(fs.capacityBytes).toBe(root.blocks * root.bsize);
+    expect(fs.capacityBytes).toBeGreaterThan(0);
+    expect(fs.availableBytes).toBeGreaterThanOrEqual(0);
+    expect(fs.availableBytes).toBeLessThanOrEqual(fs.capacityBytes);
   });
 
   test("every image imported is distinct and listed with its size", () => {
