@@ -180,7 +180,7 @@ describe.skipIf(!docker)("image GC on the real engine", () => {
   });
 });
 
-describe.skipIf(!docker)("container log rotation from kubelet's flags", () => {
+describe.skipIf(!docker)("kubelet flags through `bramble server` to its node: log rotation, image GC policy", () => {
   const rt = docker!;
   const NS = `logrot-${Date.now().toString(36)}`;
   let s: TestServer;
@@ -188,7 +188,9 @@ describe.skipIf(!docker)("container log rotation from kubelet's flags", () => {
   beforeAll(async () => {
     await ensureTestImage(rt);
     process.env.BRAMBLE_KUBELET_PORT = "0";
-    s = await startTestServer({ agent: true, args: ["--container-log-max-size", "1Mi", "--container-log-max-files", "3"] });
+    // Image GC flags too, harmless here (95 % and 10 minutes: a test server lives far shorter).
+    const args = ["--container-log-max-size", "1Mi", "--container-log-max-files", "3", "--image-gc-high-threshold", "95", "--image-gc-low-threshold", "90", "--minimum-image-ttl-duration", "10m"];
+    s = await startTestServer({ agent: true, args });
     expect((await s.kubectl("create", "namespace", NS)).code).toBe(0);
   });
 
@@ -232,6 +234,11 @@ describe.skipIf(!docker)("container log rotation from kubelet's flags", () => {
     // Each file stops at the size (the line that crosses it is the last one in it).
     for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(1024 * 1024 + 2048);
     expect(existsSync(`${inspect.LogPath}.3`)).toBe(false);
+  });
+
+  test("the image GC flags reach the node's kubelet", async () => {
+    await eventually("the kubelet's start", async () => s.log.includes("kubelet started"), { timeoutMs: 60_000, intervalMs: 250, context: () => s.log.slice(-3000) });
+    expect(s.log).toContain('imageGc={"highThresholdPercent":95,"lowThresholdPercent":90,"minimumAgeMs":600000}');
   });
 });
 
