@@ -12,7 +12,10 @@ import { Backoff } from "../machinery/backoff";
 import { firstServiceIp } from "../machinery/cidr";
 import { createLogger, type Logger } from "../machinery/log";
 import { ensureJoined, JoinRefused } from "./join/join";
+import { DEFAULT_IMAGE_GC_POLICY, type ImageGcPolicy } from "./images/gc";
 import { startKubeletIfPresent } from "./kubelet-loader";
+import type { Kubelet } from "./kubelet/kubelet";
+import type { ContainerLogPolicy } from "./runtime/runtime";
 import { clusterIdOf } from "./kubelet/names";
 import type { NodeHealth } from "./node/conditions";
 import { dockerDownCondition, probeDocker, type DockerStatus } from "./node/docker-probe";
@@ -44,6 +47,10 @@ export interface AgentConfig {
   dockerProbeIntervalMs?: number;
   /** Where logs and exec are served (HTTPS, all interfaces); default 10250, 0 picks a free port. */
   kubeletPort?: number;
+  /** --image-gc-high-threshold, --image-gc-low-threshold, --minimum-image-ttl-duration (upstream's defaults when unset). */
+  imageGc?: ImageGcPolicy;
+  /** --container-log-max-size, --container-log-max-files (10Mi × 2 when unset). */
+  containerLogs?: ContainerLogPolicy;
 }
 
 export interface RunningAgent {
@@ -114,7 +121,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
 
   // Pods start only once they have their network: the pod network first (retried until it
   // comes up; the node is NotReady meanwhile), then the kubelet, then Services and DNS.
-  let kubelet: { stop(): Promise<void> | void } | undefined;
+  let kubelet: Kubelet | undefined;
   let networking: NodeNetworking | undefined;
   const startNode = async () => {
     const backoff = new Backoff(2_000, 30_000);
@@ -149,6 +156,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         apiServerPort: KUBERNETES_SERVICE.port,
         caCertPem: conn.caCertPem,
         nodeIp: cfg.nodeIp,
+        imageGc: cfg.imageGc ?? DEFAULT_IMAGE_GC_POLICY,
+        containerLogs: cfg.containerLogs,
       }, log);
     } catch (e) {
       log.error("the kubelet did not start; the node keeps heartbeating", { err: e });

@@ -8,6 +8,7 @@ import { parseFlags } from "./argv";
 import { DEFAULT_KUBELET_PORT } from "../api/kubelet-api";
 import { FlagError, ipv4, nodeName as nodeNameFlag, nonNegativeInt, stringFlag, writableDir } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags } from "./kubelet-flags";
 import type { FlagSpec } from "./server";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
@@ -22,6 +23,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: "data-dir", value: "<path>", description: "Folder for state (default: /var/lib/bramble as root, ~/.bramble otherwise)" },
   { name: "docker-socket", value: "<path>", description: `The Docker engine's socket (default: ${DEFAULT_DOCKER_SOCKET})` },
   { name: "kubelet-port", value: "<port>", description: `HTTPS port for logs and exec, called by the API server only (default: ${DEFAULT_KUBELET_PORT}; 0: any free port)` },
+  ...IMAGE_GC_AND_LOG_FLAGS,
 ];
 
 function label(text: string): [string, string] {
@@ -88,6 +90,7 @@ export function agentConfigFromArgs(args: readonly string[], host: HostFacts, ho
     dataDir: writableDir("data-dir", text("data-dir") ?? defaultDataDir(host)),
     dockerSocket,
     connection: { kind: "join", server, token, caCertHash },
+    ...kubeletTuningFromFlags(raw),
   };
 }
 

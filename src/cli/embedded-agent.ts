@@ -4,9 +4,10 @@
 // control-plane. Wired here because server/ and agent/ do not import each other.
 import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
+import type { KubeletTuning } from "./kubelet-flags";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
 
-export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string }) {
+export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string } & Partial<KubeletTuning>) {
   return async (ctx: EmbeddedAgentContext) => {
     const { startAgent } = await import("../agent/agent");
     // A loopback advertise address (single-machine setups, tests) is still what pods reach.
@@ -21,6 +22,8 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
       connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },
+      imageGc: node.imageGc,
+      containerLogs: node.containerLogs,
     });
   };
 }

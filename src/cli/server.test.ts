@@ -96,7 +96,8 @@ test("control loop flags: policy, grace period as a duration, toleration seconds
 test("the embedded node: --node-name (a DNS-1123 subdomain) and --node-ip", async () => {
   const { embeddedNodeFromFlags } = await import("./server");
   const node = embeddedNodeFromFlags(parseFlags(["--node-name", "pi-1", "--node-ip", "192.168.1.30"], SERVER_FLAGS));
-  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30" });
+  const { KUBELET_TUNING_DEFAULTS } = await import("./kubelet-flags");
+  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30", ...KUBELET_TUNING_DEFAULTS });
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-name", "Pi_1"], SERVER_FLAGS))).toThrow("--node-name");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-ip", "x"], SERVER_FLAGS))).toThrow("--node-ip");
 });

@@ -22,6 +22,7 @@ import {
   type RawFlags,
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
 
 export interface FlagSpec {
   name: string;
@@ -54,6 +55,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
+  ...IMAGE_GC_AND_LOG_FLAGS,
 ];
 
 export const DEFAULTS = {
@@ -162,12 +164,13 @@ function disableFlag(text: string | undefined): Set<string> {
   return new Set(items);
 }
 
-/** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too). */
-export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string } {
+/** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too) and kubelet flags. */
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string } & KubeletTuning {
   const ipText = stringFlag(raw, "node-ip");
   return {
     nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
     nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
+    ...kubeletTuningFromFlags(raw),
   };
 }
 

@@ -355,3 +355,25 @@ test("graceful deletion writes a final status (terminated containers, terminal p
     w.stop();
   }
 });
+
+test("reclaimDisk: a finished pod's dead containers go (sandbox too); a running pod's containers stay", async () => {
+  await create("finished", { restartPolicy: "Never", containers: [{ name: "app", image: "busybox:1", command: ["true"] }] });
+  await create("serving", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  const finished = await until("finished", (p) => p.status?.phase === "Succeeded");
+  const serving = await until("serving", (p) => p.status?.phase === "Running");
+  const of = (uid: string) => rt.listContainers({ [LABELS.podUid]: uid });
+  await eventually(async () => (await of(finished.metadata.uid!)).every((c) => c.state === "exited"), 5000, "the finished pod's sandbox stopped");
+  expect(await of(finished.metadata.uid!)).toHaveLength(2);
+  const servingBefore = (await of(serving.metadata.uid!)).map((c) => c.id).sort();
+  rt.imageFs = dataDir; // a real directory for statfs
+  const before = rt.containers.size;
+  const r = await kubelet.reclaimDisk({ targetFreeBytes: Number.MAX_SAFE_INTEGER });
+  // Earlier tests' finished pods lose theirs too.
+  expect(r.removedContainers).toBe(before - rt.containers.size);
+  expect(r.removedContainers).toBeGreaterThanOrEqual(2);
+  expect(await of(finished.metadata.uid!)).toEqual([]);
+  expect((await of(serving.metadata.uid!)).map((c) => c.id).sort()).toEqual(servingBefore);
+  // Images: this kubelet runs no image GC here, so every image is new to it and waits the minimum age.
+  expect(r.removedImages).toEqual([]);
+  expect((await get("finished")).status?.phase).toBe("Succeeded");
+});

@@ -13,9 +13,10 @@ import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
 import { createLogger } from "../../machinery/log";
 import { ControlLoop } from "../../machinery/controlloop";
+import { DEFAULT_IMAGE_GC_POLICY, ImageGarbageCollector, reclaimDisk, type ImageGcPolicy, type ReclaimResult, type ReclaimTarget } from "../images/gc";
 import { importImages } from "../images/import";
 import { ensurePauseImage } from "../images/pause";
-import { LABELS, type ContainerRuntime } from "../runtime/runtime";
+import { LABELS, type ContainerLogPolicy, type ContainerRuntime } from "../runtime/runtime";
 import { ownership } from "./names";
 import { ProbeManager } from "./probes";
 import { ImagePuller } from "./pull";
@@ -46,10 +47,19 @@ export interface KubeletOptions {
   resyncIntervalMs?: number;
   /** Pod workers in parallel. */
   workers?: number;
+  /** Image garbage collection (--image-gc-*); none when unset (the agent always sets it). */
+  imageGc?: ImageGcPolicy;
+  /** Log rotation of pods' containers (--container-log-max-size/--container-log-max-files). */
+  containerLogs?: ContainerLogPolicy;
 }
 
 export interface Kubelet {
   stop(): Promise<void>;
+  /**
+   * Frees space on the image filesystem for the pressure monitor (images/gc.ts reclaimDisk) with
+   * this kubelet's knowledge: its image usage records, its containers, which pods are over.
+   */
+  reclaimDisk(target: ReclaimTarget): Promise<ReclaimResult>;
 }
 
 export async function startKubelet(client: KubeClient, runtime: ContainerRuntime, opts: KubeletOptions): Promise<Kubelet> {
@@ -102,6 +112,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
       },
       serviceAccountToken: opts.serviceAccountToken ?? (async () => ""),
       volumeRefreshMs: Math.floor(resyncEvery * 0.8),
+      containerLogs: opts.containerLogs,
     },
     { client, runtime, runtimeName: version.name, probes, puller: new ImagePuller(runtime), events, log, enqueue: (uid) => loop.enqueue(uid) },
   );
@@ -166,9 +177,34 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
     }
   })();
 
-  log.info("kubelet started", { node: opts.nodeName, runtime: `${version.name} ${version.version}`, pauseImage, network });
+  // Image GC events go on the Node, as upstream's (its nodeRef uses the node name as UID).
+  const nodeRef = { apiVersion: "v1", kind: "Node", metadata: { name: opts.nodeName, uid: opts.nodeName } };
+  const imageGc = new ImageGarbageCollector(opts.imageGc ?? { highThresholdPercent: 100, lowThresholdPercent: 0, minimumAgeMs: 0 }, {
+    runtime,
+    pauseImage,
+    event: (type, reason, message) => events.event(nodeRef, type, reason, message),
+    log: log.child("image-gc"),
+  });
+  if (opts.imageGc) imageGc.start();
+
+  log.info("kubelet started", { node: opts.nodeName, runtime: `${version.name} ${version.version}`, pauseImage, network, imageGc: opts.imageGc });
   return {
+    reclaimDisk: (target) =>
+      reclaimDisk(runtime, target, {
+        records: imageGc.records,
+        readImageFs: imageGc.readImageFs,
+        pauseImage,
+        minimumAgeMs: (opts.imageGc ?? DEFAULT_IMAGE_GC_POLICY).minimumAgeMs,
+        owns: (labels) => ownership(labels, opts) === "ours",
+        // Gone from the API, or Succeeded/Failed: none of its containers will run again.
+        podIsTerminal: (uid) => {
+          const phase = byUid.get(uid)?.status?.phase;
+          return phase === undefined ? !byUid.has(uid) : phase === "Succeeded" || phase === "Failed";
+        },
+        log: log.child("reclaim"),
+      }),
     async stop() {
+      await imageGc.stop();
       stopped = true;
       informer.stop();
       probes.stopAll();

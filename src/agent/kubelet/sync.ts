@@ -12,7 +12,7 @@ import type { Container } from "../../api/resources/core/podspec.schema";
 import type { KubeClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import type { Logger } from "../../machinery/log";
-import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/runtime";
+import { LABELS, type ContainerInfo, type ContainerLogPolicy, type ContainerRuntime } from "../runtime/runtime";
 import { effectiveStreak, restartDelayMs } from "./backoff";
 import { containerEnv, type EnvContext } from "./env";
 import { runAction } from "./handlers";
@@ -44,6 +44,8 @@ export interface SyncConfig {
   serviceAccountToken(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string>;
   /** Content volumes of running pods are re-rendered when their last render is this old (ms). */
   volumeRefreshMs?: number;
+  /** Log rotation for app and init containers; the runtime's default when unset. */
+  containerLogs?: ContainerLogPolicy;
 }
 
 export interface SyncDeps {
@@ -266,7 +268,8 @@ export class PodSync {
       const env = await containerEnv(this.envContext(pass), c, pass.sources);
       const mounts = [...containerMounts(pass.pod, c.volumeMounts, pass.volumes), ...this.resolvConfMount(pass.pod, c)];
       const labels = containerLabels(pass.pod, this.cfg, c.name, kind, attempt, streak, specHash(c));
-      id = await this.d.runtime.createContainer(appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts }));
+      const spec = appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts });
+      id = await this.d.runtime.createContainer({ ...spec, logs: this.cfg.containerLogs });
     } catch (e) {
       view.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };
       this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);

@@ -2,7 +2,7 @@
 // Run by runtime/fake/fake.test.ts and runtime/docker/docker.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildTar } from "../images/tar";
-import { LABELS, NotFoundError, type ContainerRuntime, type ContainerSpec } from "./runtime";
+import { ImageInUseError, LABELS, NotFoundError, type ContainerRuntime, type ContainerSpec } from "./runtime";
 
 export interface ContractSetup {
   runtime: ContainerRuntime;
@@ -47,6 +47,8 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       for (const c of await rt.listContainers({ [label]: run })) await rt.removeContainer(c.id);
       await rt.removeNetwork(`bramble-contract-${run}`);
       await rt.removeImage(`bramble/contract-${run}:1`);
+      for (const c of await rt.listContainers({ [label]: run })) await rt.removeContainer(c.id);
+      for (const tag of ["gc-a", "gc-b"]) await rt.removeImage(`bramble/contract-${run}:${tag}`);
       await cleanup?.();
     });
     const t = (title: string, f: () => Promise<void>, timeout = 20_000) => test(title, f, timeout);
@@ -137,6 +139,33 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       expect(await rt.imagePresent(ref)).toBeDefined();
       await rt.removeImage(ref);
       expect(await rt.imagePresent(ref)).toBeUndefined();
+    });
+
+    t("images: listed with their sizes; removal by ID refuses an image a container uses, then removes it once unused", async () => {
+      const a = `bramble/contract-${run}:gc-a`;
+      const b = `bramble/contract-${run}:gc-b`;
+      // Distinct content, so the two are distinct images.
+      await rt.importImage(buildTar([{ name: "a.txt", data: "a".repeat(3000) }]), a, ['CMD ["/nothing"]']);
+      await rt.importImage(buildTar([{ name: "b.txt", data: "b".repeat(5000) }]), b, ['CMD ["/nothing"]']);
+      const listed = await rt.listImages();
+      const ia = listed.find((i) => i.repoTags.includes(a));
+      const ib = listed.find((i) => i.repoTags.includes(b));
+      expect(ia?.id).toStartWith("sha256:");
+      expect(ib?.id).toStartWith("sha256:");
+      expect(ia!.id).not.toBe(ib!.id);
+      expect(ia!.sizeBytes).toBeGreaterThan(0);
+      expect(ib!.sizeBytes).toBeGreaterThan(0);
+      // A container that exists but does not run still holds its image.
+      const user = await rt.createContainer(spec({ image: a }));
+      await expect(rt.removeUnusedImage(ia!.id)).rejects.toBeInstanceOf(ImageInUseError);
+      expect(await rt.imagePresent(a)).toBeDefined();
+      await rt.removeUnusedImage(ib!.id);
+      expect(await rt.imagePresent(b)).toBeUndefined();
+      expect((await rt.listImages()).some((i) => i.id === ib!.id)).toBe(false);
+      await rt.removeUnusedImage(ib!.id); // gone already: fine
+      await rt.removeContainer(user);
+      await rt.removeUnusedImage(ia!.id);
+      expect(await rt.imagePresent(a)).toBeUndefined();
     });
 
     t("networks: a bridge with a subnet gives containers addresses in it", async () => {

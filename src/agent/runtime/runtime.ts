@@ -26,6 +26,8 @@ export const LABELS = {
   specHash: "io.bramble.container.specHash",
   /** The pod's terminationGracePeriodSeconds, for stopping orphans without their pod. */
   gracePeriod: "io.bramble.pod.terminationGracePeriod",
+  /** On an image: "true" keeps it from image garbage collection (like a CRI runtime's pinned images). */
+  pinnedImage: "io.bramble.image.pinned",
 } as const;
 
 export interface RuntimeVersion {
@@ -87,7 +89,19 @@ export interface ContainerSpec {
   extraHosts?: string[];
   /** Signal `stop` sends first; SIGTERM by default. */
   stopSignal?: string;
+  /** Log rotation (kubelet's --container-log-max-size / --container-log-max-files); DEFAULT_CONTAINER_LOGS when unset. */
+  logs?: ContainerLogPolicy;
 }
+
+export interface ContainerLogPolicy {
+  /** A log file is rotated once it reaches this size. */
+  maxSizeBytes: number;
+  /** Files kept per container, the one being written included (at least 2). */
+  maxFiles: number;
+}
+
+/** 10 MiB × 2 files: at most 20 MiB of logs per container, small enough for an SD card. */
+export const DEFAULT_CONTAINER_LOGS: ContainerLogPolicy = { maxSizeBytes: 10 * 1024 * 1024, maxFiles: 2 };
 
 export type ContainerState = "created" | "running" | "exited" | "unknown";
 
@@ -143,6 +157,13 @@ export interface ImageInfo {
   repoDigests: string[];
 }
 
+/** An image as the runtime lists it, for garbage collection. */
+export interface ImageSummary extends ImageInfo {
+  /** Bytes on disk, shared layers included (what removing it frees at most). */
+  sizeBytes: number;
+  labels: Record<string, string>;
+}
+
 export interface NetworkSpec {
   name: string;
   subnet: string;
@@ -171,6 +192,11 @@ export class NotFoundError extends Error {
   override name = "NotFoundError";
 }
 
+/** Thrown when an image cannot be removed because a container (running or stopped) uses it. */
+export class ImageInUseError extends Error {
+  override name = "ImageInUseError";
+}
+
 export interface ContainerRuntime {
   version(): Promise<RuntimeVersion>;
   /** All containers (running or not) carrying every given label (`value` undefined: any value). */
@@ -196,7 +222,17 @@ export interface ContainerRuntime {
   importImage(tar: Readable | Uint8Array, ref: string, changes?: string[]): Promise<void>;
   /** An image archive (docker save / OCI layout tar, maybe gzipped) is loaded (docker load). */
   loadImage(tar: Readable | Uint8Array): Promise<string[]>;
+  /** Removes an image by reference, forcibly (tests and tooling; never the garbage collector). */
   removeImage(ref: string): Promise<void>;
+  /** Every image on the engine with its size. */
+  listImages(): Promise<ImageSummary[]>;
+  /**
+   * Removes an image (by ID, all its tags) unless a container, running or stopped, uses it:
+   * ImageInUseError then. A missing image is fine.
+   */
+  removeUnusedImage(id: string): Promise<void>;
+  /** The directory the runtime keeps images and writable layers in (the image filesystem), if it is local. */
+  imageFsPath(): Promise<string | undefined>;
   createNetwork(spec: NetworkSpec): Promise<string>;
   /** A missing network is fine. `force` disconnects attached containers first (they lose that network). */
   removeNetwork(name: string, opts?: { force?: boolean }): Promise<void>;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { statfs } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { ensureTestImage } from "../../images/testimage";
 import { runtimeContract } from "../contract";
@@ -112,6 +113,21 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     // A Node stream is sent as it is read (chunked), not collected first.
     const half = archive.length >> 1;
     expect(await rt!.loadImage(Readable.from([archive.subarray(0, half), archive.subarray(half)]))).toEqual([image]);
+  }, SLOW);
+
+  test("log rotation: json-file with the given size and file count, 10Mi × 2 by default", async () => {
+    const config = async (id: string) => (await rt!.engine.json<{ HostConfig: { LogConfig: unknown } }>("GET", `/containers/${id}/json`)).HostConfig.LogConfig;
+    const given = await rt!.createContainer({ name: `bramble-dockertest-${run}-${n++}`, image, cmd: ["true"], labels: { [label]: run }, logs: { maxSizeBytes: 1024 * 1024, maxFiles: 3 } });
+    expect(await config(given)).toEqual({ Type: "json-file", Config: { "max-size": "1048576", "max-file": "3" } });
+    const plain = await rt!.createContainer({ name: `bramble-dockertest-${run}-${n++}`, image, cmd: ["true"], labels: { [label]: run } });
+    expect(await config(plain)).toEqual({ Type: "json-file", Config: { "max-size": "10485760", "max-file": "2" } });
+  }, SLOW);
+
+  test("the image filesystem: the engine's data root, a directory statfs reads", async () => {
+    const path = await rt!.imageFsPath();
+    expect(path).toStartWith("/");
+    const fs = await statfs(path!);
+    expect(fs.blocks).toBeGreaterThan(0);
   }, SLOW);
 
   test("pulls: an unreachable registry rejects with the engine's reason", async () => {

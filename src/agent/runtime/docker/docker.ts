@@ -2,6 +2,8 @@
 // (engine.ts). Docker ≥ 20.10 (API 1.41) is what Debian ships; nothing newer is assumed.
 import { PassThrough, Readable, Writable } from "node:stream";
 import {
+  DEFAULT_CONTAINER_LOGS,
+  ImageInUseError,
   NotFoundError,
   normalizeImageRef,
   splitImageRef,
@@ -13,6 +15,7 @@ import {
   type ExecResult,
   type ExecSession,
   type ImageInfo,
+  type ImageSummary,
   type LogOptions,
   type NetworkInfo,
   type NetworkSpec,
@@ -142,6 +145,7 @@ export class DockerRuntime implements ContainerRuntime {
   async createContainer(s: ContainerSpec): Promise<string> {
     const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const joinsNetwork = s.networkMode?.startsWith("container:");
+    const logs = s.logs ?? DEFAULT_CONTAINER_LOGS;
     const body = {
       Image: s.image,
       Entrypoint: s.entrypoint,
@@ -174,7 +178,8 @@ export class DockerRuntime implements ContainerRuntime {
         ...(joinsNetwork ? {} : { Dns: s.dns?.servers, DnsSearch: s.dns?.searches, DnsOptions: s.dns?.options, ExtraHosts: s.extraHosts }),
         // Restarts are the kubelet's decision (restartPolicy, backoff), never the engine's.
         RestartPolicy: { Name: "no" },
-        LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
+        // json-file reads a plain number as bytes; rotation keeps max-file files in all.
+        LogConfig: { Type: "json-file", Config: { "max-size": String(logs.maxSizeBytes), "max-file": String(logs.maxFiles) } },
       },
     };
     const c = await this.engine.json<{ Id: string }>("POST", "/containers/create", { query: { name: s.name }, json: body });
@@ -335,6 +340,44 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeImage(ref: string): Promise<void> {
     await this.engine.call("DELETE", `/images/${segment(normalizeImageRef(ref))}`, { query: { force: true } }, [404]);
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    const list = await this.engine.json<Array<{ Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Size?: number; Labels?: Record<string, string> | null }>>("GET", "/images/json");
+    const real = (refs: string[] | null | undefined) => (refs ?? []).filter((r) => !r.startsWith("<none>"));
+    return list.map((i) => ({ id: i.Id, repoTags: real(i.RepoTags), repoDigests: real(i.RepoDigests), sizeBytes: Math.max(0, i.Size ?? 0), labels: i.Labels ?? {} }));
+  }
+
+  /**
+   * As dockershim removed images for the kubelet: an image with several tags loses them one by
+   * one (a removal by ID would need force, and force also removes images of stopped containers).
+   * Containers using it (or an image built on it) are asked for first, so no tag of an image in
+   * use is touched; the engine's own 409 is the backstop for a container made meanwhile.
+   */
+  async removeUnusedImage(id: string): Promise<void> {
+    let tags: string[];
+    try {
+      const i = await this.engine.json<{ RepoTags?: string[] | null }>("GET", `/images/${segment(id)}/json`);
+      tags = (i.RepoTags ?? []).filter((t) => !t.startsWith("<none>"));
+    } catch (e) {
+      if (status(e) === 404) return;
+      throw e;
+    }
+    const users = await this.engine.json<Array<{ Id: string }>>("GET", "/containers/json", { query: { all: true, filters: { ancestor: [id] } } });
+    if (users.length) throw new ImageInUseError(`image ${id} is used by container ${users[0]!.Id.slice(0, 12)}`);
+    for (const ref of tags.length > 1 ? tags : [id]) {
+      try {
+        await this.engine.call("DELETE", `/images/${segment(ref)}`, {}, [404]);
+      } catch (e) {
+        if (status(e) === 409) throw new ImageInUseError((e as Error).message);
+        throw e;
+      }
+    }
+  }
+
+  async imageFsPath(): Promise<string | undefined> {
+    const info = await this.engine.json<{ DockerRootDir?: string }>("GET", "/info");
+    return info.DockerRootDir || undefined;
   }
 
   async createNetwork(s: NetworkSpec): Promise<string> {

@@ -6,6 +6,7 @@ import { PassThrough, Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { readTarFiles } from "../../images/tar";
 import {
+  ImageInUseError,
   NotFoundError,
   normalizeImageRef,
   type ContainerInfo,
@@ -14,6 +15,7 @@ import {
   type ExecResult,
   type ExecSession,
   type ImageInfo,
+  type ImageSummary,
   type LogOptions,
   type NetworkInfo,
   type NetworkSpec,
@@ -26,6 +28,8 @@ interface FakeImage {
   ref: string;
   entrypoint?: string[];
   cmd?: string[];
+  sizeBytes: number;
+  labels: Record<string, string>;
 }
 
 interface FakeContainer {
@@ -81,14 +85,16 @@ export class FakeRuntime implements ContainerRuntime {
   /** Scripted exec answers (probes); undefined falls back to interpreting the command. */
   execHandler?: ExecHandler;
   private bridgeNext = 2;
+  /** What imageFsPath reports (none by default: the fake keeps no files). */
+  imageFs?: string;
 
   constructor(images: string[] = []) {
     for (const ref of images) this.addImage(ref);
   }
 
-  addImage(ref: string, entrypoint?: string[], cmd?: string[]): void {
+  addImage(ref: string, entrypoint?: string[], cmd?: string[], extra: { sizeBytes?: number; labels?: Record<string, string> } = {}): void {
     const r = normalizeImageRef(ref);
-    this.images.set(r, { id: sha(r), ref: r, entrypoint, cmd });
+    this.images.set(r, { id: sha(r), ref: r, entrypoint, cmd, sizeBytes: extra.sizeBytes ?? 1024, labels: { ...extra.labels } });
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -250,6 +256,21 @@ export class FakeRuntime implements ContainerRuntime {
 
   async removeImage(ref: string): Promise<void> {
     this.images.delete(normalizeImageRef(ref));
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    return [...this.images.values()].map((i) => ({ id: i.id, repoTags: [i.ref], repoDigests: [], sizeBytes: i.sizeBytes, labels: { ...i.labels } }));
+  }
+
+  async removeUnusedImage(id: string): Promise<void> {
+    const user = [...this.containers.values()].find((c) => c.info.imageId === id);
+    if (user) throw new ImageInUseError(`image ${id} is used by container ${user.info.id.slice(0, 12)}`);
+    for (const [ref, i] of this.images) if (i.id === id) this.images.delete(ref);
+    this.calls.push(`remove image ${id}`);
+  }
+
+  async imageFsPath(): Promise<string | undefined> {
+    return this.imageFs;
   }
 
   async createNetwork(spec: NetworkSpec): Promise<string> {
