@@ -1,4 +1,4 @@
-// The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs and exec,
+// The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
 // for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
@@ -8,7 +8,8 @@ import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
 import { execContainer, type ContainerRef } from "./containers";
-import { ExecBridge, parseExecQuery } from "./exec";
+import { ExecBridge, parseExecQuery, streamSubprotocol } from "./exec";
+import { attachBridge, parseAttachQuery } from "./attach";
 import { containerLogs, parseLogQuery } from "./logs";
 
 export interface AgentServerOptions {
@@ -63,6 +64,13 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
         return o.runtime.execStream(c.id, params.command, { tty: params.tty, stdin: params.stdin });
       };
       const bridge = new ExecBridge(start, params, protocol, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: bridge })) return undefined;
+      throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
+    }
+    if (kind === "attach" && (req.method === "GET" || req.method === "POST")) {
+      const flags = parseAttachQuery(url.searchParams);
+      const protocol = streamSubprotocol(req, "attach");
+      const bridge = attachBridge(o.runtime, o.nodeName, ref, flags, protocol, o.log);
       if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: bridge })) return undefined;
       throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
     }
