@@ -216,6 +216,9 @@ describe.skipIf(!docker)("kubectl attach and kubectl run -it through the API ser
     await expectStatus(await attach("echo", "container=main&stdout=false&stdin=0"), 400, "you must specify at least 1 of stdin, stdout, stderr");
     await expectStatus(await attach("finished", "container=c&stdout=true"), 400, "cannot attach a container in a completed pod; current phase is Succeeded");
     expect((await attach("nopod", "stdout=true")).status).toBe(404);
+    // The same authentication as every request: no credentials, no attach.
+    const anonymous = await fetch(`${s.url}/api/v1/namespaces/${NS}/pods/echo/attach?container=main&stdout=true`, { method: "POST", tls: { ca: s.ca() } });
+    expect(anonymous.status).toBe(401);
     const plain = await attach("echo", "container=main&stdout=true");
     expect(plain.status).toBe(400);
     expect(((await plain.json()) as { message: string }).message).toContain("WebSocket");
