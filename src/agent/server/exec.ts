@@ -1,8 +1,8 @@
 // One `kubectl exec` (or `kubectl attach`, see attach.ts) session on the agent: a WebSocket
-// speaking the channel protocol on one side, a runtime exec (Docker's hijacked attach) on the other. Client messages that arrive
-// while the exec is still being created (kubectl sends its terminal size at once) are queued
-// and replayed in order. The exit status goes out on the error channel only after stdout and
-// stderr are fully sent, then the socket closes normally.
+// speaking the channel protocol on one side, a runtime exec (Docker's hijacked attach) on the
+// other. Client messages that arrive while the exec is still being created (kubectl sends its
+// terminal size at once) are queued and replayed in order. The exit status goes out on the error
+// channel only after stdout and stderr are fully sent, then the socket closes normally.
 import type { ServerWebSocket } from "bun";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";

@@ -1,9 +1,9 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
-// for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
+// for the API server only. It proxies `kubectl logs`, `exec` and `attach` here; nothing else may
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
-import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
+import { DEFAULT_KUBELET_PORT, POD_UID_PARAM } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
@@ -55,10 +55,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     }
     if (kind === "exec" && (req.method === "GET" || req.method === "POST")) {
       const params = parseExecQuery(url.searchParams);
-      const protocol = negotiateSubprotocol(req.headers.get("sec-websocket-protocol"));
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !protocol) {
-        throw new ApiError(400, "BadRequest", `exec is served over WebSocket with one of the subprotocols ${EXEC_SUBPROTOCOLS.join(", ")}`);
-      }
+      const protocol = streamSubprotocol(req, "exec");
       const start = async () => {
         const c = await execContainer(o.runtime, o.nodeName, ref);
         return o.runtime.execStream(c.id, params.command, { tty: params.tty, stdin: params.stdin });
