@@ -27,6 +27,9 @@ export const containerLogsPath = (namespace: string, pod: string, container: str
 export const execPath = (namespace: string, pod: string, container: string) =>
   `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
 
+export const attachPath = (namespace: string, pod: string, container: string) =>
+  `/attach/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
+
 /**
  * The pod's UID rides along as a query parameter so the agent never serves the containers of an
  * older pod that had the same name.

@@ -3,7 +3,7 @@
 // checked with the kubelet's rules.
 import { DEFAULT_IMAGE_GC_POLICY, type ImageGcPolicy } from "../agent/images/gc";
 import { DEFAULT_CONTAINER_LOGS, type ContainerLogPolicy } from "../agent/runtime/runtime";
-import { parseQuantity, QuantityError } from "../machinery/quantity";
+import { parseQuantity, QuantityError } from "../api/quantity";
 import { FlagError, durationSeconds, stringFlag, type RawFlags } from "./flags";
 import type { FlagSpec } from "./server";
 

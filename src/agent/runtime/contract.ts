@@ -2,7 +2,7 @@
 // Run by runtime/fake/fake.test.ts and runtime/docker/docker.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildTar } from "../images/tar";
-import { ImageInUseError, LABELS, NotFoundError, type ContainerRuntime, type ContainerSpec } from "./runtime";
+import { ImageInUseError, LABELS, NotFoundError, NotRunningError, type ContainerRuntime, type ContainerSpec } from "./runtime";
 
 export interface ContractSetup {
   runtime: ContainerRuntime;
@@ -96,6 +96,24 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       await rt.startContainer(id);
       expect(await rt.exec(id, ["echo", "hi"])).toMatchObject({ exitCode: 0, stdout: "hi\n" });
       expect((await rt.exec(id, ["sh", "-c", "exit 4"])).exitCode).toBe(4);
+    });
+
+    t("attach joins the main process: stdin in, stdout out; missing and stopped containers are refused", async () => {
+      const id = await rt.createContainer(spec({ cmd: ["cat"], stdin: true }));
+      await rt.startContainer(id);
+      const s = await rt.attachStream(id, { stdin: true, stdout: true, stderr: true });
+      expect(s.tty).toBe(false);
+      let out = "";
+      s.stdout.on("data", (d: Uint8Array) => (out += Buffer.from(d).toString()));
+      s.stdin!.write("ping\n");
+      await until(async () => out === "ping\n");
+      // Without stdinOnce, the end of this attach's stdin ends the attach, not the process.
+      s.stdin!.end();
+      await s.ended;
+      expect((await rt.inspectContainer(id)).state).toBe("running");
+      await expect(rt.attachStream(`absent-${run}`, { stdout: true })).rejects.toBeInstanceOf(NotFoundError);
+      const stopped = await rt.createContainer(spec({ cmd: ["cat"], stdin: true }));
+      await expect(rt.attachStream(stopped, { stdin: true })).rejects.toBeInstanceOf(NotRunningError);
     });
 
     t("stops (SIGKILL after the timeout), kills, and removes; missing containers are fine", async () => {

@@ -197,6 +197,11 @@ export class ImageInUseError extends Error {
   override name = "ImageInUseError";
 }
 
+/** Thrown by attachStream when the container exists but its process is not running. */
+export class NotRunningError extends Error {
+  override name = "NotRunningError";
+}
+
 export interface ContainerRuntime {
   version(): Promise<RuntimeVersion>;
   /** All containers (running or not) carrying every given label (`value` undefined: any value). */
@@ -214,6 +219,11 @@ export interface ContainerRuntime {
   exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** An interactive exec's raw streams (for `kubectl exec`): stdout/stderr demultiplexed unless tty. */
   execStream(id: string, cmd: string[], opts: { tty?: boolean; stdin?: boolean }): Promise<ExecSession>;
+  /**
+   * Joins the container's main process's streams (for `kubectl attach`). Framing follows the
+   * container's own TTY setting, not the caller's. NotFoundError, or NotRunningError if stopped.
+   */
+  attachStream(id: string, opts: AttachOptions): Promise<AttachSession>;
   /** Log lines of a container, as a stream of text (stdout and stderr interleaved). */
   logs(id: string, opts?: LogOptions): Promise<Readable>;
   imagePresent(ref: string): Promise<ImageInfo | undefined>;
@@ -247,6 +257,24 @@ export interface ExecSession {
   stderr?: Readable;
   /** Resolves with the exit code when the process ends. */
   exitCode: Promise<number>;
+  resize?(rows: number, cols: number): Promise<void>;
+}
+
+export interface AttachOptions {
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+export interface AttachSession {
+  /** Present when stdin was asked for; ending it ends the process's stdin only if the container is stdinOnce. */
+  stdin?: NodeJS.WritableStream;
+  stdout: Readable;
+  stderr?: Readable;
+  /** The container has a terminal: output is one raw stream, and resize applies. */
+  tty: boolean;
+  /** Resolves when the attach ends: the process exited, or the connection was dropped. */
+  ended: Promise<void>;
   resize?(rows: number, cols: number): Promise<void>;
 }
 

@@ -42,3 +42,12 @@ export async function execContainer(runtime: ContainerRuntime, nodeName: string,
   if (current.state !== "running") throw new ApiError(400, "BadRequest", `container "${ref.container}" in pod "${ref.pod}" is not running`);
   return current;
 }
+
+/** The container an attach joins: its newest attempt, which must be running. */
+export async function attachTarget(runtime: ContainerRuntime, nodeName: string, ref: ContainerRef): Promise<ContainerInfo> {
+  const [current] = await podContainerAttempts(runtime, nodeName, ref);
+  // Upstream's kubelet names the pod by its full name, <name>_<namespace>.
+  if (!current) throw new ApiError(404, "NotFound", `container ${ref.container} not found in pod ${ref.pod}_${ref.namespace}`);
+  if (current.state !== "running") throw new ApiError(400, "BadRequest", `container "${ref.container}" in pod "${ref.pod}" is not running`);
+  return current;
+}

@@ -1,36 +1,54 @@
-// One `kubectl exec` session on the agent: a WebSocket speaking the channel protocol on one
-// side, a runtime exec (Docker's hijacked attach) on the other. Client messages that arrive
-// while the exec is still being created (kubectl sends its terminal size at once) are queued
-// and replayed in order. The exit status goes out on the error channel only after stdout and
-// stderr are fully sent, then the socket closes normally.
+// One `kubectl exec` (or `kubectl attach`, see attach.ts) session on the agent: a WebSocket
+// speaking the channel protocol on one side, a runtime exec (Docker's hijacked attach) on the
+// other. Client messages that arrive while the exec is still being created (kubectl sends its
+// terminal size at once) are queued and replayed in order. The exit status goes out on the error
+// channel only after stdout and stderr are fully sent, then the socket closes normally.
 import type { ServerWebSocket } from "bun";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { boolQueryParam } from "../../api/bool-param";
 import { ApiError, badRequest } from "../../api/errors";
-import type { ExecSubprotocol } from "../../api/kubelet-api";
+import { EXEC_SUBPROTOCOLS, negotiateSubprotocol, type ExecSubprotocol } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ExecSession } from "../runtime/runtime";
 import { CHANNEL, exitStatus, failureStatus, frame, parseFrame, parseResize, type Frame } from "./channel";
 
-export interface ExecParams {
-  command: string[];
+/** Which streams an exec or attach session carries. */
+export interface StreamFlags {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
 }
 
-/** The query kubectl sends (`command` repeated once per argument), checked as upstream does. */
-export function parseExecQuery(q: URLSearchParams): ExecParams {
-  const command = q.getAll("command");
-  if (!command.length || !command[0]) throw badRequest("you must specify at least one command for the container");
-  const p = { command, stdin: boolQueryParam(q, "stdin"), stdout: boolQueryParam(q, "stdout"), stderr: boolQueryParam(q, "stderr"), tty: boolQueryParam(q, "tty") };
+export interface ExecParams extends StreamFlags {
+  command: string[];
+}
+
+/** stdin, stdout, stderr and tty of an exec or attach query, checked as upstream does. */
+export function parseStreamFlags(q: URLSearchParams): StreamFlags {
+  const p = { stdin: boolQueryParam(q, "stdin"), stdout: boolQueryParam(q, "stdout"), stderr: boolQueryParam(q, "stderr"), tty: boolQueryParam(q, "tty") };
   if (!p.stdin && !p.stdout && !p.stderr) throw badRequest("you must specify at least 1 of stdin, stdout, stderr");
   // A terminal merges stderr into stdout, so there is no stderr to send; upstream's kubelet drops
   // the request for it the same way (clients such as the Python one ask for both by default).
   if (p.tty) p.stderr = false;
   return p;
+}
+
+/** The query kubectl sends (`command` repeated once per argument), checked as upstream does. */
+export function parseExecQuery(q: URLSearchParams): ExecParams {
+  const command = q.getAll("command");
+  if (!command.length || !command[0]) throw badRequest("you must specify at least one command for the container");
+  return { command, ...parseStreamFlags(q) };
+}
+
+/** The subprotocol of a WebSocket upgrade request for exec or attach; anything else is a 400. */
+export function streamSubprotocol(req: Request, what: "exec" | "attach"): ExecSubprotocol {
+  const protocol = negotiateSubprotocol(req.headers.get("sec-websocket-protocol"));
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !protocol) {
+    throw badRequest(`${what} is served over WebSocket with one of the subprotocols ${EXEC_SUBPROTOCOLS.join(", ")}`);
+  }
+  return protocol;
 }
 
 export class ExecBridge {
@@ -43,16 +61,18 @@ export class ExecBridge {
 
   constructor(
     private readonly start: () => Promise<ExecSession>,
-    private readonly params: ExecParams,
+    private readonly params: StreamFlags,
     readonly protocol: ExecSubprotocol,
     private readonly log: Logger,
+    /** How a runtime failure is worded on the error channel, as upstream's kubelet words it. */
+    private readonly failurePrefix = "error executing command in container",
   ) {}
 
   open(ws: ServerWebSocket<unknown>) {
     this.ws = ws;
     this.start().then(
       (s) => this.attach(s),
-      (e) => this.finish(e instanceof ApiError ? failureStatus(e.message, e.code, e.reason) : failureStatus(`error executing command in container: ${(e as Error).message}`)),
+      (e) => this.finish(e instanceof ApiError ? failureStatus(e.message, e.code, e.reason) : failureStatus(`${this.failurePrefix}: ${(e as Error).message}`)),
     );
   }
 
@@ -84,7 +104,7 @@ export class ExecBridge {
     for (const f of this.queued.splice(0)) this.handle(s, f);
     Promise.all([s.exitCode, ...streams]).then(
       ([code]) => this.finish(exitStatus(code)),
-      (e) => this.finish(failureStatus(`error executing command in container: ${(e as Error).message}`)),
+      (e) => this.finish(failureStatus(`${this.failurePrefix}: ${(e as Error).message}`)),
     );
   }
 

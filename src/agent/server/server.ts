@@ -1,14 +1,15 @@
-// The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs and exec,
-// for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
+// The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
+// for the API server only. It proxies `kubectl logs`, `exec` and `attach` here; nothing else may
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
-import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
+import { DEFAULT_KUBELET_PORT, POD_UID_PARAM } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
 import { execContainer, type ContainerRef } from "./containers";
-import { ExecBridge, parseExecQuery } from "./exec";
+import { ExecBridge, parseExecQuery, streamSubprotocol } from "./exec";
+import { attachBridge, parseAttachQuery } from "./attach";
 import { containerLogs, parseLogQuery } from "./logs";
 
 export interface AgentServerOptions {
@@ -54,15 +55,19 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     }
     if (kind === "exec" && (req.method === "GET" || req.method === "POST")) {
       const params = parseExecQuery(url.searchParams);
-      const protocol = negotiateSubprotocol(req.headers.get("sec-websocket-protocol"));
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !protocol) {
-        throw new ApiError(400, "BadRequest", `exec is served over WebSocket with one of the subprotocols ${EXEC_SUBPROTOCOLS.join(", ")}`);
-      }
+      const protocol = streamSubprotocol(req, "exec");
       const start = async () => {
         const c = await execContainer(o.runtime, o.nodeName, ref);
         return o.runtime.execStream(c.id, params.command, { tty: params.tty, stdin: params.stdin });
       };
       const bridge = new ExecBridge(start, params, protocol, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: bridge })) return undefined;
+      throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
+    }
+    if (kind === "attach" && (req.method === "GET" || req.method === "POST")) {
+      const flags = parseAttachQuery(url.searchParams);
+      const protocol = streamSubprotocol(req, "attach");
+      const bridge = attachBridge(o.runtime, o.nodeName, ref, flags, protocol, o.log);
       if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: bridge })) return undefined;
       throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
     }

@@ -24,6 +24,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   eviction: ["create"],
   log: ["get"],
   exec: ["create", "get"],
+  attach: ["create", "get"],
   token: ["create"],
 };
 

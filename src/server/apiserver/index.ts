@@ -16,7 +16,7 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podExec, podLogs, scale } from "./handlers/subresources";
+import { bind, evict, podAttach, podExec, podLogs, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
@@ -202,6 +202,9 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
     case "log":
     case "exec":
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
+    case "attach":
+      if (def.group !== "" || def.plural !== "pods") break;
+      return podAttach(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();
 }

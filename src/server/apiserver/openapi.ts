@@ -521,6 +521,22 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
         };
         break;
       }
+      case "attach": {
+        const attachParams = [
+          q("container", "The container in which to execute the command. Defaults to only container if there is only one container in the pod."),
+          q("stderr", "Stderr if true indicates that stderr is to be redirected for the attach call. Defaults to true.", "boolean"),
+          q("stdin", "Stdin if true, redirects the standard input stream of the pod for this call. Defaults to false.", "boolean"),
+          q("stdout", "Stdout if true indicates that stdout is to be redirected for the attach call. Defaults to true.", "boolean"),
+          q("tty", "TTY if true indicates that a tty will be allocated for the attach call. This is passed through the container runtime so the tty is allocated on the worker node by the container runtime. Defaults to false.", "boolean"),
+        ];
+        const attachGvk = gvk("", "v1", "PodAttachOptions");
+        paths[path] = {
+          get: op({ id: `connect${gv}GetNamespacedPodAttach`, description: `connect GET requests to attach of ${r.kind}`, action: "connect", gvk: attachGvk, params: attachParams, response: "text" }),
+          post: op({ id: `connect${gv}PostNamespacedPodAttach`, description: `connect POST requests to attach of ${r.kind}`, action: "connect", gvk: attachGvk, params: attachParams, response: "text" }),
+          ...pathParams([P.name]),
+        };
+        break;
+      }
     }
   }
   return paths;

@@ -27,8 +27,8 @@ const label = "io.bramble.docker-test";
 let image = "";
 let n = 0;
 
-async function running(cmd: string[], tty = false): Promise<string> {
-  const id = await rt!.createContainer({ name: `bramble-dockertest-${run}-${n++}`, image, cmd, tty, labels: { [label]: run, [LABELS.managed]: "true" } });
+async function running(cmd: string[], tty = false, io: { stdin?: boolean; stdinOnce?: boolean } = {}): Promise<string> {
+  const id = await rt!.createContainer({ name: `bramble-dockertest-${run}-${n++}`, image, cmd, tty, ...io, labels: { [label]: run, [LABELS.managed]: "true" } });
   await rt!.startContainer(id);
   return id;
 }
@@ -80,6 +80,51 @@ describe.skipIf(!rt)("Docker runtime: streams", () => {
     const id = await running(["sleep", "1000"]);
     const r = await rt!.exec(id, ["sh", "-c", "echo started; sleep 30"], { timeoutMs: 500 });
     expect(r).toMatchObject({ exitCode: -1, stdout: "started\n" });
+  }, SLOW);
+
+  test("attach to a TTY container: one raw stream whatever the caller asks, resizable, ends when the process does", async () => {
+    const id = await running(["sh"], true, { stdin: true });
+    const s = await rt!.attachStream(id, { stdin: true, stdout: true, stderr: true });
+    expect(s.tty).toBe(true);
+    expect(s.stderr).toBeUndefined();
+    const out = collect(s.stdout);
+    await s.resize!(31, 97);
+    s.stdin!.write("stty size; exit 5\n");
+    await s.ended;
+    expect(await out).toContain("31 97");
+    for (let i = 0; i < 100 && (await rt!.inspectContainer(id)).state !== "exited"; i++) await Bun.sleep(50);
+    expect((await rt!.inspectContainer(id)).exitCode).toBe(5);
+  }, SLOW);
+
+  test("attach: stdout and stderr stay apart; stdinOnce ends the process with the attach's stdin", async () => {
+    const id = await running(["sh", "-c", "while read l; do echo out:$l; echo err:$l >&2; done; echo bye"], false, { stdin: true, stdinOnce: true });
+    const s = await rt!.attachStream(id, { stdin: true, stdout: true, stderr: true });
+    const out = collect(s.stdout);
+    const err = collect(s.stderr);
+    s.stdin!.write("a\n");
+    s.stdin!.end();
+    await s.ended;
+    expect(await out).toBe("out:a\nbye\n");
+    expect(await err).toBe("err:a\n");
+    for (let i = 0; i < 100 && (await rt!.inspectContainer(id)).state !== "exited"; i++) await Bun.sleep(50);
+    expect((await rt!.inspectContainer(id)).exitCode).toBe(0);
+  }, SLOW);
+
+  test("attach: dropping the connection leaves a container without stdinOnce running, reattachable", async () => {
+    const id = await running(["cat"], false, { stdin: true });
+    const first = await rt!.attachStream(id, { stdin: true, stdout: true });
+    first.stdout.destroy();
+    await first.ended;
+    expect((await rt!.inspectContainer(id)).state).toBe("running");
+    const again = await rt!.attachStream(id, { stdin: true, stdout: true });
+    let out = "";
+    again.stdout.on("data", (d: Uint8Array) => (out += Buffer.from(d).toString()));
+    again.stdin!.write("still here\n");
+    // The engine ends an attach's output as soon as its stdin ends: wait for the echo first.
+    for (let i = 0; i < 200 && !out; i++) await Bun.sleep(50);
+    again.stdin!.end();
+    await again.ended;
+    expect(out).toBe("still here\n");
   }, SLOW);
 
   test("logs: followed as written, tail and stderr included, destroying the stream lets go", async () => {

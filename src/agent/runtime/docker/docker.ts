@@ -5,8 +5,11 @@ import {
   DEFAULT_CONTAINER_LOGS,
   ImageInUseError,
   NotFoundError,
+  NotRunningError,
   normalizeImageRef,
   splitImageRef,
+  type AttachOptions,
+  type AttachSession,
   type ContainerInfo,
   type ContainerRuntime,
   type ContainerSpec,
@@ -22,7 +25,7 @@ import {
   type RegistryAuth,
   type RuntimeVersion,
 } from "../runtime";
-import { DockerApiError, DockerEngine, STREAM, StreamDemuxer, readProgress, segment } from "./engine";
+import { DockerApiError, DockerEngine, STREAM, StreamDemuxer, queryString, readProgress, segment, type HijackedConnection } from "./engine";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 
@@ -244,40 +247,32 @@ export class DockerRuntime implements ContainerRuntime {
       throw e;
     }
     const conn = await this.engine.hijack(`/exec/${execId}/start`, { Detach: false, Tty: tty });
-    const stdout = new PassThrough();
-    const stderr = tty ? undefined : new PassThrough();
-    // A TTY merges everything into one raw stream; otherwise frames say which stream they are.
-    const demuxer = new StreamDemuxer((stream, payload) => (stream === STREAM.stderr ? stderr! : stdout).write(payload));
-    const exitCode = new Promise<number>((resolve) => {
-      conn.listen({
-        data: (chunk) => (tty ? stdout.write(chunk) : demuxer.push(chunk)),
-        end: async () => {
-          stdout.end();
-          stderr?.end();
-          resolve(await this.execExitCode(execId));
-        },
-      });
-    });
-    // The reader gave up (timeout, client gone): drop the connection so the engine lets go too.
-    stdout.once("close", () => conn.close());
-    const stdin = opts.stdin
-      ? new Writable({
-          write(chunk: Uint8Array, _enc, done) {
-            conn.write(chunk);
-            done();
-          },
-          final(done) {
-            conn.closeWrite();
-            done();
-          },
-        })
-      : undefined;
+    const s = hijackedStreams(conn, tty, !!opts.stdin);
     return {
-      stdin,
-      stdout,
-      stderr,
-      exitCode,
+      ...s,
+      exitCode: s.ended.then(() => this.execExitCode(execId)),
       resize: (h, w) => this.engine.call("POST", `/exec/${execId}/resize`, { query: { h, w } }).then(() => undefined),
+    };
+  }
+
+  async attachStream(id: string, opts: AttachOptions): Promise<AttachSession> {
+    const info = await this.inspectJson(id);
+    if (stateOf(info.State?.Status) !== "running") throw new NotRunningError(`container ${id} is not running`);
+    // The engine frames the output by the container's TTY setting, whatever the caller wants.
+    const tty = !!info.Config.Tty;
+    const query = queryString({ stream: true, stdin: !!opts.stdin, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true });
+    let conn: HijackedConnection;
+    try {
+      conn = await this.engine.hijack(containerPath(id, `/attach${query}`));
+    } catch (e) {
+      if (status(e) === 404) throw new NotFoundError(`container ${id} not found`);
+      if (status(e) === 409) throw new NotRunningError(`container ${id} is not running: ${(e as Error).message}`);
+      throw e;
+    }
+    return {
+      ...hijackedStreams(conn, tty, !!opts.stdin),
+      tty,
+      resize: (h, w) => this.engine.call("POST", containerPath(id, "/resize"), { query: { h, w } }).then(() => undefined),
     };
   }
 
@@ -473,4 +468,39 @@ function logStream(body: ReadableStream<Uint8Array>, multiplexed: boolean, abort
       done(err);
     },
   });
+}
+
+/**
+ * The streams of a hijacked exec or attach connection. A TTY merges everything into one raw
+ * stream; otherwise frames say which stream they are. `ended` resolves when the engine closes.
+ */
+function hijackedStreams(conn: HijackedConnection, tty: boolean, withStdin: boolean) {
+  const stdout = new PassThrough();
+  const stderr = tty ? undefined : new PassThrough();
+  const demuxer = new StreamDemuxer((stream, payload) => (stream === STREAM.stderr ? stderr! : stdout).write(payload));
+  const ended = new Promise<void>((resolve) => {
+    conn.listen({
+      data: (chunk) => (tty ? stdout.write(chunk) : demuxer.push(chunk)),
+      end: () => {
+        stdout.end();
+        stderr?.end();
+        resolve();
+      },
+    });
+  });
+  // The reader gave up (timeout, client gone): drop the connection so the engine lets go too.
+  stdout.once("close", () => conn.close());
+  const stdin = withStdin
+    ? new Writable({
+        write(chunk: Uint8Array, _enc, done) {
+          conn.write(chunk);
+          done();
+        },
+        final(done) {
+          conn.closeWrite();
+          done();
+        },
+      })
+    : undefined;
+  return { stdin, stdout, stderr, ended };
 }

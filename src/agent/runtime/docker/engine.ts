@@ -97,8 +97,8 @@ export class DockerEngine {
     return res.status;
   }
 
-  /** POSTs `json` to `path` and takes over the connection (exec start, attach). */
-  hijack(path: string, json: unknown): Promise<HijackedConnection> {
+  /** POSTs `json` (or nothing) to `path` and takes over the connection (exec start, attach). */
+  hijack(path: string, json?: unknown): Promise<HijackedConnection> {
     return HijackedConnection.open(this.socketPath, path, json);
   }
 }
@@ -188,9 +188,10 @@ export class HijackedConnection {
 
   private constructor(private readonly socket: Bun.Socket<undefined>) {}
 
-  static async open(socketPath: string, path: string, json: unknown): Promise<HijackedConnection> {
-    const body = Buffer.from(JSON.stringify(json));
-    const head = `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
+  static async open(socketPath: string, path: string, json?: unknown): Promise<HijackedConnection> {
+    const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
+    const type = json === undefined ? "" : "Content-Type: application/json\r\n";
+    const head = `POST ${path} HTTP/1.1\r\nHost: docker\r\n${type}Content-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
     const request = Buffer.concat([Buffer.from(head), body]);
     let conn: HijackedConnection | undefined;
     let header: Buffer = Buffer.alloc(0);
@@ -301,8 +302,11 @@ export class HijackedConnection {
     if (!this.queue.length && !this.ended) this.socket.shutdown();
   }
 
-  /** Drops the connection (the engine then ends the exec's streams). */
+  /**
+   * Drops the connection at once (the engine then ends the exec's or attach's streams). Not a
+   * half-close: a process that ignores its stdin must not keep the socket open after the reader left.
+   */
   close(): void {
-    this.socket.end();
+    this.socket.terminate();
   }
 }

@@ -8,7 +8,10 @@ import { readTarFiles } from "../../images/tar";
 import {
   ImageInUseError,
   NotFoundError,
+  NotRunningError,
   normalizeImageRef,
+  type AttachOptions,
+  type AttachSession,
   type ContainerInfo,
   type ContainerRuntime,
   type ContainerSpec,
@@ -211,6 +214,19 @@ export class FakeRuntime implements ContainerRuntime {
     const stdout = new PassThrough();
     stdout.end(r.stdout);
     return { stdout, exitCode: Promise.resolve(r.exitCode) };
+  }
+
+  /** The fake process echoes its stdin (like `cat`), and the attach ends when its stdin does. */
+  async attachStream(id: string, opts: AttachOptions): Promise<AttachSession> {
+    const c = this.get(id);
+    if (c.info.state !== "running") throw new NotRunningError(`container ${id} is not running`);
+    const tty = !!c.spec.tty;
+    const stdout = new PassThrough();
+    const stdin = opts.stdin && c.spec.stdin ? new PassThrough() : undefined;
+    stdin?.pipe(stdout);
+    const ended = new Promise<void>((resolve) => stdout.once("close", resolve).once("end", resolve));
+    if (!stdin) stdout.end();
+    return { stdin, stdout, stderr: tty ? undefined : Readable.from([]), tty, ended };
   }
 
   async logs(id: string, opts: LogOptions = {}): Promise<Readable> {

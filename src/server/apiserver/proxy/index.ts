@@ -1,4 +1,5 @@
-// pods/log and pods/exec, proxied to the agent on the pod's node.
+// pods/log, pods/exec and pods/attach, proxied to the agent on the pod's node.
+export { proxyAttach } from "./attach";
 export { proxyExec } from "./exec";
 export { proxyLogs } from "./logs";
 export { caKeySigner, signerWithKey, type KubeletTokenSigner } from "./signer";

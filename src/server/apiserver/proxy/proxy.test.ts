@@ -173,9 +173,9 @@ test("pods/exec tunnels frames both ways with the negotiated subprotocol, and cl
   expect([url.searchParams.get("stdin"), url.searchParams.get("stdout"), url.searchParams.has("stderr"), url.searchParams.has("tty")]).toEqual(["true", "true", false, false]);
 });
 
-test("nodes may not read logs or exec, even into their own pods", async () => {
+test("nodes may not read logs, exec or attach, even into their own pods", async () => {
   const authorize = createAuthorizer({ getPod: () => ({ metadata: { name: "p" }, spec: { nodeName: "n1" } }) as never, podsOnNode: () => [] });
-  for (const [verb, subresource] of [["get", "log"], ["create", "exec"], ["get", "exec"]] as const) {
+  for (const [verb, subresource] of [["get", "log"], ["create", "exec"], ["get", "exec"], ["create", "attach"], ["get", "attach"]] as const) {
     const d = await authorize(nodeUser("n1"), { verb, group: "", resource: "pods", subresource, namespace: "default", name: "p" });
     expect(d.allowed).toBe(false);
   }

@@ -1,4 +1,4 @@
-// Where a pods/log or pods/exec request goes: the pod's container, its node, and how to reach
+// Where a pods/log, pods/exec or pods/attach request goes: the pod's container, its node, and how to reach
 // and trust that node's agent. Every problem is a Status with the wording kube-apiserver uses
 // (404 for a missing pod, 400 for a bad container or an unscheduled pod), and a 503 naming the
 // node when its agent cannot be reached — never a 500.
@@ -21,11 +21,13 @@ export interface AgentTarget {
 
 export const unavailable = (message: string) => new ApiError(503, "ServiceUnavailable", message);
 
-export function resolveAgentTarget(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, requested: string | null, what: "logs" | "exec"): AgentTarget {
+export function resolveAgentTarget(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, requested: string | null, what: "logs" | "exec" | "attach"): AgentTarget {
   const pod = ctx.objects.get(pods, namespace, name) as Pod;
   const container = chooseContainer(pod, requested);
   const phase = pod.status?.phase;
   if (what === "exec" && (phase === "Succeeded" || phase === "Failed")) throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`);
+  // kubectl's own words for this; other clients get them from here.
+  if (what === "attach" && (phase === "Succeeded" || phase === "Failed")) throw badRequest(`cannot attach a container in a completed pod; current phase is ${phase}`);
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
   const node = ctx.objects.tryGet(ctx.resource("", "nodes"), undefined, nodeName) as Node | undefined;

@@ -192,6 +192,8 @@ describe("authorization", () => {
     expect(await allowed(sa, { verb: "create" })).toBe(false);
     expect(await allowed(sa, { verb: "delete", name: "web" })).toBe(false);
     expect(await allowed(sa, { verb: "create", name: "web", subresource: "exec" })).toBe(false);
+    expect(await allowed(sa, { verb: "get", name: "web", subresource: "attach" })).toBe(false);
+    expect(await allowed(sa, { verb: "create", name: "web", subresource: "attach" })).toBe(false);
     expect(await allowed(sa, { verb: "create", resource: "serviceaccounts", name: "default", subresource: "token" })).toBe(false);
   });
 
