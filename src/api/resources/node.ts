@@ -153,7 +153,7 @@ export const nodes: ResourceDef<Node> = {
   shortNames: ["no"],
   namespaced: false,
   schema: NodeSchema,
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   hasStatus: true,
   defaults(node) {
     node.spec ??= {};

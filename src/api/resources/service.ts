@@ -351,7 +351,7 @@ export const services: ResourceDef<Service> = {
   namespaced: true,
   categories: ["all"],
   schema: ServiceSchema,
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   hasStatus: true,
   defaults: defaultService,
   validate: validateService,

@@ -24,6 +24,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   log: ["get"],
   exec: ["create", "get"],
   token: ["create"],
+  proxy: ["create", "delete", "get", "patch", "update"],
 };
 
 const ALL_CATEGORY = new Set(["pods", "services", "deployments", "replicasets", "daemonsets"]);

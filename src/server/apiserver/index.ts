@@ -25,6 +25,7 @@ import { Objects } from "./objects/objects";
 import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
 import { caKeySigner, socketHandler, type KubeletTokenSigner } from "./proxy/index";
+import { PROXY_RESOURCES, proxySubresource } from "./proxy/proxy-subresource";
 import { parseResourcePath, type ResourceRequest } from "./request";
 import { startEventExpiry } from "./eventttl";
 import { WatchCache } from "./watchcache";
@@ -191,6 +192,9 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
     case "exec":
       if (def.group !== "" || def.plural !== "pods") break;
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
+    case "proxy":
+      if (def.group !== "" || !PROXY_RESOURCES.has(def.plural)) break;
+      return proxySubresource(ctx, kubeletSigner, req, server, url, def, namespace, name);
   }
   throw notAllowed();
 }

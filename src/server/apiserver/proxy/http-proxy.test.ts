@@ -1,0 +1,123 @@
+// The proxy subresources' HTTP leg in process: an API server on the memory store, a backend on
+// loopback reached through nodes/proxy at a port other than the agent's (a node's address may
+// be loopback; a pod's may not), and the 503s and Statuses around it.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Server } from "bun";
+import { startTestApi, TEST_TOKEN, type TestApi } from "../testing";
+
+let t: TestApi;
+let api: Server<unknown>;
+let backend: Server<unknown>;
+let closedPort: number;
+const seen: { method: string; url: string; headers: Headers; body: string }[] = [];
+let streamCancelled: Promise<void>;
+let resolveCancelled: () => void;
+
+beforeAll(async () => {
+  streamCancelled = new Promise((r) => (resolveCancelled = r));
+  backend = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req, server) {
+      const url = new URL(req.url);
+      seen.push({ method: req.method, url: url.pathname + url.search, headers: req.headers, body: await req.text() });
+      if (url.pathname === "/redirect") return new Response("moved", { status: 302, headers: { location: `http://${url.host}/landing/?x=1`, "access-control-allow-origin": "*" } });
+      if (url.pathname === "/away") return new Response(null, { status: 302, headers: { location: "https://example.com/" } });
+      if (url.pathname === "/page") return new Response('<a href="/docs/">docs</a>', { headers: { "content-type": "text/html; charset=utf-8" } });
+      if (url.pathname === "/forever") {
+        server.timeout(req, 0);
+        let n = 0;
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              await Bun.sleep(20);
+              c.enqueue(new TextEncoder().encode(`tick ${n++}\n`));
+            },
+            cancel: () => resolveCancelled(),
+          }),
+        );
+      }
+      return new Response(`${req.method} ${url.pathname}${url.search}`, { headers: { "x-backend": "yes", connection: "x-secret", "x-secret": "hop" } });
+    },
+  });
+  const spare = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  closedPort = spare.port!;
+  spare.stop(true);
+  t = await startTestApi();
+  api = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.api.fetch(req, server), websocket: t.api.websocket! });
+  expect((await t.call("POST", "/api/v1/nodes", { metadata: { name: "n1" } })).status).toBe(201);
+  const status = { addresses: [{ type: "InternalIP", address: "127.0.0.1" }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } };
+  expect((await t.call("PATCH", "/api/v1/nodes/n1/status", { status }, { "content-type": "application/merge-patch+json" })).status).toBe(200);
+});
+
+afterAll(async () => {
+  api?.stop(true);
+  backend?.stop(true);
+  await t?.stop();
+});
+
+const base = () => `http://127.0.0.1:${api.port}/api/v1/nodes/n1:${backend.port}/proxy`;
+const call = (path: string, init: RequestInit = {}) => fetch(`${base()}${path}`, { redirect: "manual", ...init, headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(init.headers as Record<string, string>) } });
+
+test("method, path, query and body reach the backend; the client's credentials and hop-by-hop headers do not", async () => {
+  const res = await call("/a/b%2Fc/?q=1&q=2", { method: "PUT", body: "payload", headers: { "impersonate-user": "x", "x-custom": "kept", connection: "x-custom-hop", "x-custom-hop": "dropped" } });
+  expect(res.status).toBe(200);
+  expect(await res.text()).toBe("PUT /a/b%2Fc/?q=1&q=2");
+  expect(res.headers.get("x-backend")).toBe("yes");
+  expect(res.headers.get("x-secret")).toBeNull();
+  const got = seen.at(-1)!;
+  expect(got.body).toBe("payload");
+  expect(got.headers.get("authorization")).toBeNull();
+  expect(got.headers.get("impersonate-user")).toBeNull();
+  expect(got.headers.get("x-custom-hop")).toBeNull();
+  expect(got.headers.get("x-custom")).toBe("kept");
+  expect(got.headers.get("x-forwarded-uri")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/a/b%2Fc/`);
+});
+
+test("a 3 MB body streams through both ways", async () => {
+  const big = "z".repeat(3 * 1024 * 1024 + 17);
+  const res = await call("/upload", { method: "POST", body: big });
+  expect(await res.text()).toBe("POST /upload");
+  expect(seen.at(-1)!.body.length).toBe(big.length);
+});
+
+test("the bare …/proxy is redirected to …/proxy/ for GET, as upstream does", async () => {
+  const res = await call("?a=b");
+  expect(res.status).toBe(301);
+  expect(res.headers.get("location")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/?a=b`);
+  expect(await (await call("/")).text()).toBe("GET /");
+});
+
+test("a redirect to the backend itself is rewritten under the proxy path; CORS headers are dropped; other hosts are left alone", async () => {
+  const res = await call("/redirect");
+  expect(res.status).toBe(302);
+  expect(res.headers.get("location")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/landing/?x=1`);
+  expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  expect((await call("/away")).headers.get("location")).toBe("https://example.com/");
+  expect(await (await call("/page")).text()).toBe(`<a href="/api/v1/nodes/n1:${backend.port}/proxy/docs/">docs</a>`);
+});
+
+test("a closed port is a 503 in upstream's words; unknown nodes and bad ids are Statuses", async () => {
+  const closed = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/n1:${closedPort}/proxy/`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  expect(closed.status).toBe(503);
+  expect(await closed.json()).toMatchObject({ kind: "Status", reason: "ServiceUnavailable", message: `error trying to reach service: dial tcp 127.0.0.1:${closedPort}: connect: connection refused` });
+  const ghost = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/ghost/proxy/healthz`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  expect(ghost.status).toBe(404);
+  expect(await ghost.json()).toMatchObject({ reason: "NotFound", message: 'nodes "ghost" not found' });
+  const bad = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/ftp:n1:21/proxy/`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toMatchObject({ message: 'invalid node request "ftp:n1:21"' });
+  const noAgentCert = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/n1/proxy/healthz`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  expect(noAgentCert.status).toBe(503);
+  const other = await fetch(`http://127.0.0.1:${api.port}/api/v1/namespaces/default/configmaps/x/proxy/`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  expect(other.status).toBe(404);
+});
+
+test("a client that goes away mid-stream cancels the backend's stream", async () => {
+  const ctl = new AbortController();
+  const res = await call("/forever", { signal: ctl.signal });
+  const reader = res.body!.getReader();
+  expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("tick 0");
+  ctl.abort();
+  await streamCancelled;
+});
