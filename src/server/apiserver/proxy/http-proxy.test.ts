@@ -20,6 +20,10 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     async fetch(req, server) {
       const url = new URL(req.url);
+      if (url.pathname === "/ws") {
+        const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((x) => x.trim()) ?? [];
+        if (server.upgrade(req, { headers: offered.includes("echo.v1") ? { "Sec-WebSocket-Protocol": "echo.v1" } : {}, data: url.search })) return;
+      }
       seen.push({ method: req.method, url: url.pathname + url.search, headers: req.headers, body: await req.text() });
       if (url.pathname === "/redirect") return new Response("moved", { status: 302, headers: { location: `http://${url.host}/landing/?x=1`, "access-control-allow-origin": "*" } });
       if (url.pathname === "/away") return new Response(null, { status: 302, headers: { location: "https://example.com/" } });
@@ -38,6 +42,10 @@ beforeAll(async () => {
         );
       }
       return new Response(`${req.method} ${url.pathname}${url.search}`, { headers: { "x-backend": "yes", connection: "x-secret", "x-secret": "hop" } });
+    },
+    websocket: {
+      open: (ws) => void ws.send(`hello ${ws.data}`),
+      message: (ws, m) => void ws.send(typeof m === "string" ? `echo ${m}` : m),
     },
   });
   const spare = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
@@ -120,4 +128,24 @@ test("a client that goes away mid-stream cancels the backend's stream", async ()
   expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("tick 0");
   ctl.abort();
   await streamCancelled;
+});
+
+test("a WebSocket upgrade is passed through with the subprotocol the backend chose, frames both ways", async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/v1/nodes/n1:${backend.port}/proxy/ws?k=v`, { protocols: ["other", "echo.v1"], headers: { authorization: `Bearer ${TEST_TOKEN}` } } as unknown as string[]);
+  const got: string[] = [];
+  const twoMessages = new Promise<void>((resolve) =>
+    ws.addEventListener("message", (e) => {
+      got.push(String(e.data));
+      if (got.length === 2) resolve();
+    }),
+  );
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve, { once: true });
+    ws.addEventListener("error", reject, { once: true });
+  });
+  expect(ws.protocol).toBe("echo.v1");
+  ws.send("ping");
+  await twoMessages;
+  expect(got).toEqual(["hello ?k=v", "echo ping"]);
+  ws.close();
 });
