@@ -18,7 +18,7 @@ const defs = [pods, services, nodes];
 const lookup = (g: string, v: string, plural: string) => defs.find((d) => d.group === g && d.version === v && d.plural === plural);
 const attrs = (method: string, path: string) => {
   const url = new URL(`https://h${path}`);
-  return requestAttributes(new Request(url, { method, body: method === "GET" || method === "HEAD" ? undefined : "x" }), url, parseResourcePath(url.pathname, lookup));
+  return requestAttributes(new Request(url.toString(), { method, body: method === "GET" || method === "HEAD" ? undefined : "x" }), url, parseResourcePath(url.pathname, lookup));
 };
 
 test("the verb is the HTTP method's, the subresource proxy, the name the whole id; the backend's path and query change nothing", () => {
