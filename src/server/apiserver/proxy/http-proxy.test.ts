@@ -2,8 +2,10 @@
 // loopback reached through nodes/proxy at a port other than the agent's (a node's address may
 // be loopback; a pod's may not), and the 503s and Statuses around it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import type { Server } from "bun";
 import { startTestApi, TEST_TOKEN, type TestApi } from "../testing";
+import { dialProbe } from "./http-proxy";
 
 let t: TestApi;
 let api: Server<unknown>;
@@ -28,6 +30,11 @@ beforeAll(async () => {
       if (url.pathname === "/redirect") return new Response("moved", { status: 302, headers: { location: `http://${url.host}/landing/?x=1`, "access-control-allow-origin": "*" } });
       if (url.pathname === "/away") return new Response(null, { status: 302, headers: { location: "https://example.com/" } });
       if (url.pathname === "/page") return new Response('<a href="/docs/">docs</a>', { headers: { "content-type": "text/html; charset=utf-8" } });
+      if (url.pathname === "/slow") {
+        // Longer than the proxy waits before it checks that the backend is there at all.
+        await Bun.sleep(3_500);
+        return new Response("late but fine");
+      }
       if (url.pathname === "/forever") {
         server.timeout(req, 0);
         let n = 0;
@@ -62,6 +69,11 @@ afterAll(async () => {
   api?.stop(true);
   backend?.stop(true);
   await t?.stop();
+});
+
+test("a probe dial tells a refused port from an open one", async () => {
+  expect(await dialProbe("127.0.0.1", closedPort)).toBe("connect: connection refused");
+  expect(await dialProbe("127.0.0.1", backend.port!)).toBeUndefined();
 });
 
 const base = () => `http://127.0.0.1:${api.port}/api/v1/nodes/n1:${backend.port}/proxy`;
@@ -149,3 +161,26 @@ test("a WebSocket upgrade is passed through with the subprotocol the backend cho
   expect(got).toEqual(["hello ?k=v", "echo ping"]);
   ws.close();
 });
+
+test("a backend that is slow to answer but reachable is waited for, not cut off by the reachability check", async () => {
+  const res = await call("/slow");
+  expect(res.status).toBe(200);
+  expect(await res.text()).toBe("late but fine");
+});
+
+// A listener that never accepts, with its queue full, leaves new connections unanswered: what an
+// address with no route behind it looks like to the API server, without sending a packet anywhere.
+test.skipIf(!existsSync("/usr/bin/python3"))("a backend that never answers the dial is a 503 after the dial timeout, not a hung request", async () => {
+  const sink = Bun.spawn(["/usr/bin/python3", "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)"], { stdout: "pipe" });
+  try {
+    const port = Number(new TextDecoder().decode((await sink.stdout.getReader().read()).value).trim());
+    // A backlog of 0 holds one connection; the next ones get no answer.
+    const filler = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    const res = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/n1:${port}/proxy/`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ reason: "ServiceUnavailable", message: `error trying to reach service: dial tcp 127.0.0.1:${port}: i/o timeout` });
+    filler.end();
+  } finally {
+    sink.kill();
+  }
+}, 30_000);
