@@ -179,6 +179,10 @@ test.skipIf(!existsSync("/usr/bin/python3"))("a backend that never answers the d
     const res = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/n1:${port}/proxy/`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ reason: "ServiceUnavailable", message: `error trying to reach service: dial tcp 127.0.0.1:${port}: i/o timeout` });
+    // Neither the request's dial nor the probe's is left waiting on the kernel.
+    const pending = async () => (await Bun.$`ss -Htn state syn-sent ${`( dport = :${port} )`}`.nothrow().text()).trim();
+    for (let i = 0; i < 40 && (await pending()) !== ""; i++) await Bun.sleep(50);
+    expect(await pending()).toBe("");
     filler.end();
   } finally {
     sink.kill();

@@ -6,6 +6,7 @@
 // answer has come after a few seconds, a TCP dial tells a slow backend from an unreachable one.
 // A client that goes away aborts the backend request, so its socket closes with it.
 import type { Server } from "bun";
+import { connect } from "node:net";
 import type { ProxyLocation } from "./proxy-target";
 import { rewriteHTML, rewriteURL, type RewriteContext } from "./rewrite";
 import type { KubeletTokenSigner } from "./signer";
@@ -52,30 +53,22 @@ function dialError(host: string, e: unknown): string {
   return `${host}: ${err.message ?? String(e)}`;
 }
 
-/** Whether a TCP connection to the backend opens within DIAL_TIMEOUT_MS; the error text if not. */
+/**
+ * Whether a TCP connection to the backend opens within DIAL_TIMEOUT_MS; the error text if not.
+ * node:net, because its socket exists before it connects: a dial that times out is destroyed
+ * then and there, instead of lingering until the kernel gives up on it.
+ */
 export function dialProbe(hostname: string, port: number, timeoutMs = DIAL_TIMEOUT_MS): Promise<string | undefined> {
   return new Promise((resolve) => {
-    let settled = false;
+    const socket = connect({ host: hostname, port });
     const done = (why?: string) => {
-      if (settled) return;
-      settled = true;
       clearTimeout(timer);
+      socket.destroy();
       resolve(why);
     };
     const timer = setTimeout(() => done("i/o timeout"), timeoutMs);
-    Bun.connect({
-      hostname,
-      port,
-      socket: {
-        open: (s) => {
-          s.end();
-          done();
-        },
-        data: () => {},
-        error: (_s, e) => done(e.message),
-        connectError: (_s, e) => done((e as { code?: string }).code === "ECONNREFUSED" ? "connect: connection refused" : e.message),
-      },
-    }).catch((e) => done((e as Error).message));
+    socket.once("connect", () => done());
+    socket.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "connect: connection refused" : e.code === "EHOSTUNREACH" ? "connect: no route to host" : e.message));
   });
 }
 
@@ -91,9 +84,11 @@ export async function forwardHttp(req: Request, url: URL, server: Server<unknown
   const onClientGone = () => aborter.abort(req.signal.reason);
   req.signal.addEventListener("abort", onClientGone, { once: true });
   let unreachable: string | undefined;
+  let answered = false;
   const probe = setTimeout(async () => {
     const why = await dialProbe(loc.hostname, loc.port);
-    if (why && !aborter.signal.aborted) {
+    // Headers that arrived while the probe ran settle it: a streaming answer is never cut.
+    if (why && !answered && !aborter.signal.aborted) {
       unreachable = `dial tcp ${loc.host}: ${why}`;
       aborter.abort(new Error(unreachable));
     }
@@ -120,6 +115,7 @@ export async function forwardHttp(req: Request, url: URL, server: Server<unknown
   } catch (e) {
     throw unavailable(`error trying to reach service: ${unreachable ?? dialError(loc.host, e)}`);
   } finally {
+    answered = true;
     clearTimeout(probe);
   }
 
