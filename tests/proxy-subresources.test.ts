@@ -108,6 +108,10 @@ describe.skipIf(!docker)("the proxy subresources through kubectl", () => {
       return r.code === 0 && r.stdout.includes("from-the-log") ? r : undefined;
     });
     expect(log.stdout).toContain("from-the-log");
+    const varLog = await s.kubectl("get", "--raw", `/api/v1/nodes/${nodeName}/proxy/logs/`);
+    expect(varLog.code).toBe(0);
+    expect(varLog.stdout).toStartWith("<pre>\n");
+    expect(varLog.stdout).toEndWith("</pre>\n");
     expect((await s.kubectl("get", "--raw", `${svc("web:80")}/`)).stdout).toBe("hello-index\n");
   });
 

@@ -10,6 +10,7 @@ import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
 import { execContainer, type ContainerRef } from "./containers";
 import { ExecBridge, parseExecQuery } from "./exec";
 import { containerLogs, parseLogQuery } from "./logs";
+import { NODE_LOG_DIR, nodeLogs } from "./node-logs";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -23,6 +24,8 @@ export interface AgentServerOptions {
   /** Default all interfaces, like upstream's kubelet --address. */
   hostname?: string;
   log: Logger;
+  /** The folder served at /logs/ (upstream's kubelet serves /var/log there); tests use their own. */
+  nodeLogDir?: string;
   /** Tests swap in their own check. */
   authenticate?: RequestAuthenticator;
 }
@@ -42,6 +45,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
     if (!(await authenticate(req))) return status(unauthorized());
+    if ((url.pathname === "/logs" || url.pathname.startsWith("/logs/")) && (req.method === "GET" || req.method === "HEAD")) return nodeLogs(o.nodeLogDir ?? NODE_LOG_DIR, url.pathname.slice("/logs".length));
     const [, kind, ...rest] = url.pathname.split("/");
     if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);
     const [namespace, pod, container] = rest.map(decodeURIComponent) as [string, string, string];
