@@ -37,7 +37,7 @@ const HTTPD = [
   "echo file-a > /www/docs/a.txt",
   `printf '${CGI_ECHO}' > /www/cgi-bin/echo`,
   `printf '${CGI_STREAM}' > /www/cgi-bin/stream`,
-  "chmod +x /www/cgi-bin/echo /www/cgi-bin/stream",
+  "busybox chmod +x /www/cgi-bin/echo /www/cgi-bin/stream",
   "httpd -p 8080 -h /www",
 ].join("; ");
 
