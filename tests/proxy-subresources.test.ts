@@ -1,12 +1,14 @@
 // pods/proxy, services/proxy and nodes/proxy for real: a `bramble server` process whose embedded
 // agent runs a busybox httpd pod on the Docker engine (pods on Docker's bridge, which the server
 // on this host reaches as kube-apiserver reaches pod IPs), the installed kubectl's `proxy` and
-// `get --raw`, and the Statuses for everything that cannot be reached.
+// `get --raw`, and the Statuses for everything that cannot be reached. Then the same on a server
+// with the product's pod network (a network namespace of its own), where pods have cluster IPs.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { dockerForTests } from "../src/agent/runtime/docker/testing";
 import { formatToken, generateToken, tokenSecret } from "../src/server/auth/bootstrap-token";
 import { JOIN_PATH } from "../src/server/join/paths";
 import { eventually as poll } from "./helpers/eventually";
+import { netnsServerSkipReason, startNetnsServer, type NetnsServer } from "./helpers/netns-server";
 import { removePodsOf, servingContainer, startServerWithNode } from "./helpers/pods";
 import { parseJson, type StreamingProcess, type TestServer } from "./helpers/server";
 
@@ -153,5 +155,41 @@ describe.skipIf(!docker)("the proxy subresources through kubectl", () => {
       expect({ path, err: r.stderr }).toMatchObject({ path, err: expect.stringContaining('Error from server (Forbidden)') });
       expect(r.stderr).toContain('User "system:node:px-other" cannot get resource');
     }
+  });
+});
+
+describe.skipIf(!!netnsServerSkipReason)("the proxy subresources on a server with its pod network", () => {
+  let node: NetnsServer;
+  const raw = (path: string) => node.kubectl("get", "--raw", path);
+
+  beforeAll(async () => {
+    node = await startNetnsServer("proxy");
+    const manifests = [
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "default", labels: { app: "web" } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", ...servingContainer(HTTPD), ports: [{ name: "http", containerPort: 8080 }] }] } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] } },
+    ];
+    for (const m of manifests) expect((await node.kubectlWith(JSON.stringify(m), "create", "-f", "-")).stderr).toBe("");
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const r = await raw("/api/v1/namespaces/default/services/web:80/proxy/docs/a.txt");
+      if (r.code === 0 && r.stdout === "file-a\n") break;
+      if (Date.now() > deadline) throw new Error(`the Service never answered through the proxy: ${r.stderr}\n${node.log()}`);
+      await Bun.sleep(500);
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await node?.destroy();
+  }, 120_000);
+
+  test("the API server reaches the pod at its pod-network address, by Service and by pod, and the node's agent", async () => {
+    const pod = JSON.parse((await node.kubectl("get", "pod", "web", "-o", "json")).stdout);
+    expect(pod.status.podIP).toStartWith("10.42.");
+    // This kubectl runs with --request-timeout, which it sends as ?timeout=: the whole query goes on, as upstream's does.
+    expect(await raw("/api/v1/namespaces/default/services/web:80/proxy/cgi-bin/echo?from=svc")).toMatchObject({ code: 0, stdout: "method=GET query=from=svc&timeout=20s\n" });
+    expect(await raw("/api/v1/namespaces/default/pods/http:web:8080/proxy/cgi-bin/echo?from=pod")).toMatchObject({ code: 0, stdout: "method=GET query=from=pod&timeout=20s\n" });
+    // kubectl follows the rewritten redirect back through the API server.
+    expect(await raw("/api/v1/namespaces/default/pods/web/proxy/docs")).toMatchObject({ code: 0, stdout: "docs-index\n" });
+    expect(await raw(`/api/v1/nodes/${node.nodeName}/proxy/healthz`)).toMatchObject({ code: 0, stdout: "ok" });
   });
 });
