@@ -1,5 +1,5 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs and exec,
-// for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
+// and the node's /var/log at /logs/ (reached through nodes/proxy), for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
