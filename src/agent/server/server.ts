@@ -1,6 +1,7 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs and exec,
-// and the node's /var/log at /logs/ (reached through nodes/proxy), for the API server only. It proxies `kubectl logs` and `kubectl exec` here; nothing else may
-// call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
+// and the node's /var/log at /logs/ (reached through nodes/proxy), for the API server only. It
+// proxies `kubectl logs` and `kubectl exec` here; nothing else may call it (see auth.ts). Routes
+// are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
 import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
