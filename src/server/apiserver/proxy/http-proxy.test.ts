@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Server } from "bun";
+import { x509 } from "../../pki/x509";
 import { startTestApi, TEST_TOKEN, type TestApi } from "../testing";
 import { dialProbe } from "./http-proxy";
 
@@ -188,3 +189,20 @@ test.skipIf(!existsSync("/usr/bin/python3"))("a backend that never answers the d
     sink.kill();
   }
 }, 30_000);
+
+test("https:NAME:PORT speaks TLS to the backend without checking its certificate, as upstream's proxy transport does", async () => {
+  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: "01", name: "CN=somewhere-else", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), keys, signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } });
+  const key = x509.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
+  const tlsBackend = Bun.serve({ port: 0, hostname: "127.0.0.1", tls: { cert: cert.toString("pem"), key }, fetch: (req) => new Response(`tls ${new URL(req.url).pathname}`) });
+  try {
+    const res = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/https:n1:${tlsBackend.port}/proxy/secure`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(await res.text()).toBe("tls /secure");
+    // The same port spoken to in plain HTTP: the TLS server hangs up, which is a 503, not a hang.
+    const plain = await fetch(`http://127.0.0.1:${api.port}/api/v1/nodes/http:n1:${tlsBackend.port}/proxy/secure`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(plain.status).toBe(503);
+    expect(await plain.json()).toMatchObject({ reason: "ServiceUnavailable", message: `error trying to reach service: read tcp 127.0.0.1:${tlsBackend.port}: connection reset by peer` });
+  } finally {
+    tlsBackend.stop(true);
+  }
+});

@@ -50,7 +50,9 @@ function dialError(host: string, e: unknown): string {
   if (err.code === "ECONNREFUSED" || err.code === "ConnectionRefused") return `dial tcp ${host}: connect: connection refused`;
   if (err.code === "EHOSTUNREACH" || err.code === "HostUnreachable") return `dial tcp ${host}: connect: no route to host`;
   if (err.code === "ENETUNREACH" || err.code === "NetworkUnreachable") return `dial tcp ${host}: connect: network is unreachable`;
-  return `${host}: ${err.message ?? String(e)}`;
+  if (err.code === "ECONNRESET" || err.code === "ConnectionClosed") return `read tcp ${host}: connection reset by peer`;
+  // Bun's messages carry advice for its own users ("pass `verbose: true`..."), not for ours.
+  return `${host}: ${(err.message ?? String(e)).replace(/\. For more information.*$/s, "")}`;
 }
 
 /**
