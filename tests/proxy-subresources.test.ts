@@ -13,6 +13,18 @@ import { removePodsOf, servingContainer, startServerWithNode } from "./helpers/p
 import { parseJson, type StreamingProcess, type TestServer } from "./helpers/server";
 
 const docker = await dockerForTests("proxy subresource tests");
+const PYTHON = "/usr/bin/python3";
+const pythonClient = Bun.spawnSync([PYTHON, "-c", "import kubernetes"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+// The Python client escapes "/" and ":" in its path parameters (web%3A80, cgi-bin%2Fecho).
+const PYTHON_SCRIPT = `
+import sys
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[1])
+v = client.CoreV1Api()
+print("svc=" + v.connect_get_namespaced_service_proxy_with_path("web:80", sys.argv[2], "cgi-bin/echo"), end="")
+print("pod=" + v.connect_get_namespaced_pod_proxy_with_path("web:8080", sys.argv[2], "docs/a.txt"), end="")
+print("node=" + v.connect_get_node_proxy_with_path(sys.argv[3], "healthz"))
+`;
 setDefaultTimeout(90_000);
 const NS = `px-${Date.now().toString(36)}`;
 let s: TestServer;
@@ -82,6 +94,12 @@ describe.skipIf(!docker)("the proxy subresources through kubectl", () => {
     }
     const file = await viaProxy(`${svc("web:80")}/docs/a.txt`);
     expect(await file.text()).toBe("file-a\n");
+  });
+
+  test.skipIf(!pythonClient)("the Python client's proxy calls (their escaped paths) reach the Service, the pod and the node", async () => {
+    const r = Bun.spawnSync([PYTHON, "-c", PYTHON_SCRIPT, s.kubeconfig, NS, nodeName], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
+    expect(r.stdout.toString()).toBe("svc=method=GET query=\npod=file-a\nnode=ok\n");
   });
 
   test("a POST body reaches the pod and its answer comes back", async () => {

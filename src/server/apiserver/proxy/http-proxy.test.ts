@@ -81,9 +81,10 @@ const base = () => `http://127.0.0.1:${api.port}/api/v1/nodes/n1:${backend.port}
 const call = (path: string, init: RequestInit = {}) => fetch(`${base()}${path}`, { redirect: "manual", ...init, headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(init.headers as Record<string, string>) } });
 
 test("method, path, query and body reach the backend; the client's credentials and hop-by-hop headers do not", async () => {
-  const res = await call("/a/b%2Fc/?q=1&q=2", { method: "PUT", body: "payload", headers: { "impersonate-user": "x", "x-custom": "kept", connection: "x-custom-hop", "x-custom-hop": "dropped" } });
+  const res = await call("/a/b%2Fc/s%20p:x%3F/?q=1&q=2", { method: "PUT", body: "payload", headers: { "impersonate-user": "x", "x-custom": "kept", connection: "x-custom-hop", "x-custom-hop": "dropped" } });
   expect(res.status).toBe(200);
-  expect(await res.text()).toBe("PUT /a/b%2Fc/?q=1&q=2");
+  // Decoded and encoded again as Go encodes a path, as upstream forwards it.
+  expect(await res.text()).toBe("PUT /a/b/c/s%20p:x%3F/?q=1&q=2");
   expect(res.headers.get("x-backend")).toBe("yes");
   expect(res.headers.get("x-secret")).toBeNull();
   const got = seen.at(-1)!;
@@ -92,7 +93,7 @@ test("method, path, query and body reach the backend; the client's credentials a
   expect(got.headers.get("impersonate-user")).toBeNull();
   expect(got.headers.get("x-custom-hop")).toBeNull();
   expect(got.headers.get("x-custom")).toBe("kept");
-  expect(got.headers.get("x-forwarded-uri")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/a/b%2Fc/`);
+  expect(got.headers.get("x-forwarded-uri")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/a/b/c/s%20p:x%3F/`);
 });
 
 test("a 3 MB body streams through both ways", async () => {
