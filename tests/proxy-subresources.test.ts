@@ -49,6 +49,7 @@ const HTTPD = [
   "echo hello-index > /www/index.html",
   "echo docs-index > /www/docs/index.html",
   "echo file-a > /www/docs/a.txt",
+  `echo '<a href="/docs/a.txt">a</a><img src="logo.png">' > /www/links.html`,
   `printf '${CGI_ECHO}' > /www/cgi-bin/echo`,
   `printf '${CGI_STREAM}' > /www/cgi-bin/stream`,
   "busybox chmod +x /www/cgi-bin/echo /www/cgi-bin/stream",
@@ -114,6 +115,9 @@ describe.skipIf(!docker)("the proxy subresources through kubectl", () => {
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe(`${svc("web:80")}/docs/`);
     expect(await (await viaProxy(res.headers.get("location")!)).text()).toBe("docs-index\n");
+    // Links on a page to the pod's own paths are rewritten the same way; relative ones are left.
+    const page = await viaProxy(`${svc("web:80")}/links.html`);
+    expect(await page.text()).toBe(`<a href="${svc("web:80")}/docs/a.txt">a</a><img src="logo.png">\n`);
     const bare = await viaProxy(pod("web:8080"));
     expect(bare.status).toBe(301);
     expect(bare.headers.get("location")).toBe(`${pod("web:8080")}/`);

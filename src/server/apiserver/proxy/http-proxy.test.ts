@@ -96,6 +96,14 @@ test("method, path, query and body reach the backend; the client's credentials a
   expect(got.headers.get("x-forwarded-uri")).toBe(`/api/v1/nodes/n1:${backend.port}/proxy/a/b/c/s%20p:x%3F/`);
 });
 
+test("HEAD gets the backend's headers and no body", async () => {
+  const res = await call("/head", { method: "HEAD" });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("x-backend")).toBe("yes");
+  expect(await res.text()).toBe("");
+  expect(seen.at(-1)!.method).toBe("HEAD");
+});
+
 test("a 3 MB body streams through both ways", async () => {
   const big = "z".repeat(3 * 1024 * 1024 + 17);
   const res = await call("/upload", { method: "POST", body: big });
