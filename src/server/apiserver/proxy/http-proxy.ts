@@ -24,7 +24,7 @@ const CORS = ["access-control-allow-credentials", "access-control-allow-headers"
 
 export interface ProxyRequest {
   location: ProxyLocation;
-  /** The backend path, raw (still percent-encoded), starting with "/". */
+  /** The backend path, starting with "/", encoded as upstream encodes it (proxy-path.ts). */
   path: string;
   /** The request path up to and including /proxy. */
   pathPrepend: string;

@@ -8,6 +8,7 @@ import { methodNotAllowed, pathNotFound } from "../../../api/errors";
 import type { ResourceDef } from "../../../api/resource";
 import type { ApiContext } from "../handlers/context";
 import { forwardHttp } from "./http-proxy";
+import { splitProxyPath } from "./proxy-path";
 import { nodeLocation, podLocation, serviceLocation } from "./proxy-target";
 import type { KubeletTokenSigner } from "./signer";
 import { forwardWebSocket, isWebSocketUpgrade } from "./websocket-proxy";
@@ -15,29 +16,6 @@ import { forwardWebSocket, isWebSocketUpgrade } from "./websocket-proxy";
 /** What upstream's connect handler for proxy accepts. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 export const PROXY_RESOURCES = new Set(["pods", "services", "nodes"]);
-
-/** Go's url.PathEscape rules for a path (encodePath): what a decoded path looks like re-encoded. */
-const GO_PATH_KEEPS: Record<string, string> = { "%24": "$", "%26": "&", "%2B": "+", "%2C": ",", "%3A": ":", "%3B": ";", "%3D": "=", "%40": "@" };
-const escapeSegment = (s: string) =>
-  encodeURIComponent(s)
-    .replace(/%(24|26|2B|2C|3A|3B|3D|40)/g, (m) => GO_PATH_KEEPS[m]!)
-    .replace(/[!*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-/**
- * As upstream: the path is decoded (the request parser has checked its escapes), then encoded
- * again the way Go encodes a URL path, so `cgi-bin%2Fecho` (the Python client's spelling) reaches
- * the backend as `cgi-bin/echo`, and `web%3A80` is the same proxy path as `web:80`.
- */
-const canonicalPath = (raw: string) => decodeURIComponent(raw).split("/").map(escapeSegment).join("/");
-
-/** The request path split at the /proxy segment: what comes before it, and the backend path after it. */
-export function splitProxyPath(pathname: string, def: ResourceDef, namespaced: boolean): { prepend: string; rest: string | undefined } | undefined {
-  const parts = pathname.split("/");
-  // ["", "api", "v1", ...] or ["", "apis", group, version, ...], then [namespaces, ns,] plural, name, proxy
-  const at = (def.group ? 4 : 3) + (namespaced ? 2 : 0) + 2;
-  if (parts[at] !== "proxy" || parts[at - 2] !== def.plural) return undefined;
-  const prepend = canonicalPath(parts.slice(0, at + 1).join("/"));
-  return { prepend, rest: parts.length > at + 1 ? canonicalPath(`/${parts.slice(at + 1).join("/")}`) : undefined };
-}
 
 export function proxySubresource(ctx: ApiContext, sign: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, def: ResourceDef, namespace: string | undefined, name: string): Response | Promise<Response> {
   if (!METHODS.has(req.method)) throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
