@@ -1,6 +1,7 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
-// for the API server only. It proxies `kubectl logs`, `exec` and `attach` here; nothing else may
-// call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
+// and the node's /var/log at /logs/ (reached through nodes/proxy), for the API server only. It
+// proxies `kubectl logs`, `exec` and `attach` here; nothing else may call it (see auth.ts). Routes
+// are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
 import { DEFAULT_KUBELET_PORT, POD_UID_PARAM } from "../../api/kubelet-api";
@@ -11,6 +12,7 @@ import { execContainer, type ContainerRef } from "./containers";
 import { ExecBridge, parseExecQuery, streamSubprotocol } from "./exec";
 import { attachBridge, parseAttachQuery } from "./attach";
 import { containerLogs, parseLogQuery } from "./logs";
+import { NODE_LOG_DIR, nodeLogs } from "./node-logs";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -24,6 +26,8 @@ export interface AgentServerOptions {
   /** Default all interfaces, like upstream's kubelet --address. */
   hostname?: string;
   log: Logger;
+  /** The folder served at /logs/ (upstream's kubelet serves /var/log there); tests use their own. */
+  nodeLogDir?: string;
   /** Tests swap in their own check. */
   authenticate?: RequestAuthenticator;
 }
@@ -43,6 +47,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
     if (!(await authenticate(req))) return status(unauthorized());
+    if ((url.pathname === "/logs" || url.pathname.startsWith("/logs/")) && (req.method === "GET" || req.method === "HEAD")) return nodeLogs(o.nodeLogDir ?? NODE_LOG_DIR, url.pathname.slice("/logs".length));
     const [, kind, ...rest] = url.pathname.split("/");
     if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);
     const [namespace, pod, container] = rest.map(decodeURIComponent) as [string, string, string];

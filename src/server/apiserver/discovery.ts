@@ -26,6 +26,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   exec: ["create", "get"],
   attach: ["create", "get"],
   token: ["create"],
+  proxy: ["create", "delete", "get", "patch", "update"],
 };
 
 export function resourceList(groupVersion: string, defs: ResourceDef[]) {

@@ -25,6 +25,7 @@ import { Objects } from "./objects/objects";
 import { serveOpenApi } from "./openapi-routes";
 import { boolParam } from "./query";
 import { caKeySigner, socketHandler, type KubeletTokenSigner } from "./proxy/index";
+import { proxySubresource } from "./proxy/proxy-subresource";
 import { parseResourcePath, type ResourceRequest } from "./request";
 import { startEventExpiry } from "./eventttl";
 import { HealthChecks, withTimeout } from "./health";
@@ -203,8 +204,9 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
     case "exec":
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
     case "attach":
-      if (def.group !== "" || def.plural !== "pods") break;
       return podAttach(ctx, kubeletSigner, req, server, url, def, namespace!, name);
+    case "proxy":
+      return proxySubresource(ctx, kubeletSigner, req, server, url, def, namespace, name);
   }
   throw notAllowed();
 }

@@ -43,7 +43,8 @@ export function parseResourcePath(path: string, lookup: ResourceLookup): Resourc
   }
   const [plural, name, subresource, ...extra] = rest;
   const def = lookup(group, version, plural!);
-  if (!def || extra.length) throw pathNotFound(path);
+  // Only a proxy subresource goes on: the rest of the path is the backend's.
+  if (!def || (extra.length && subresource !== "proxy")) throw pathNotFound(path);
   if (namespace !== undefined && !def.namespaced) throw pathNotFound(path);
   if (name === "") throw badRequest("resource name may not be empty");
   if (subresource && !def.subresources.includes(subresource as never)) throw pathNotFound(path);

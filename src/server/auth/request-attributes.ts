@@ -55,7 +55,9 @@ const isPathSegmentName = (name: string) => name !== "." && name !== ".." && !na
 
 export function requestAttributes(req: Request, url: URL, t: ResourceTarget): RequestAttributes {
   // POST to a subresource (binding, eviction) names the parent: it is a create of the subresource.
-  const verb = verbOf(req.method, url, t.name !== undefined && !(req.method === "POST" && !t.subresource));
+  // A proxy's query belongs to the backend: ?watch there is not a watch of the subresource.
+  const proxyRead = t.subresource === "proxy" && (req.method === "GET" || req.method === "HEAD");
+  const verb = proxyRead ? "get" : verbOf(req.method, url, t.name !== undefined && !(req.method === "POST" && !t.subresource));
   const fieldSelector = requestFieldSelector(url);
   let name = t.name;
   if (name === undefined && (verb === "list" || verb === "watch")) {

@@ -166,7 +166,7 @@ const address = (node: Node, type: string) => (node.status?.addresses ?? []).fin
 export const nodes: ResourceDef<Node> = {
   ...KINDS.nodes,
   schema: NodeSchema,
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   hasStatus: true,
   defaults(node) {
     node.spec ??= {};

@@ -231,7 +231,7 @@ function podSpecImmutable(spec: PodSpec | undefined, old: PodSpec | undefined): 
 export const pods: ResourceDef<Pod> = {
   ...KINDS.pods,
   schema: PodSchema,
-  subresources: ["status", "binding", "eviction", "log", "exec", "attach"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "proxy"],
   hasStatus: true,
   defaults(pod) {
     if (!pod.spec) return;

@@ -346,7 +346,7 @@ export function serviceExternalIP(svc: Service): string {
 export const services: ResourceDef<Service> = {
   ...KINDS.services,
   schema: ServiceSchema,
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   hasStatus: true,
   defaults: defaultService,
   validate: validateService,
