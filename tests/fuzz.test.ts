@@ -476,8 +476,12 @@ function describeRequest(r: FuzzRequest): string {
   return `#${r.index} ${r.method} ${r.path.length > 300 ? r.path.slice(0, 300) + "…" : r.path}\n  headers: ${JSON.stringify(r.headers)}\n  body: ${body}`;
 }
 
-/** A 503 from pods/log, pods/exec or pods/attach is the server saying no agent connection exists: by design. */
-const agentUnavailable = (r: FuzzRequest, status: number, body: any) => status === 503 && /\/pods\/[^/?]+\/(log|exec|attach)(\?|$)/.test(r.path) && body?.reason === "ServiceUnavailable";
+/**
+ * A 503 from pods/log, exec, attach, portforward or a proxy subresource is the server saying the
+ * agent, pod or Service behind it cannot be reached (the fuzzed nodes have no agent): by design.
+ */
+const agentUnavailable = (r: FuzzRequest, status: number, body: any) =>
+  status === 503 && /\/(pods\/[^/?]+\/(log|exec|attach|portforward|proxy)|(services|nodes)\/[^/?]+\/proxy)(\/|\?|$)/.test(r.path) && body?.reason === "ServiceUnavailable";
 
 async function send(r: FuzzRequest, token: string): Promise<{ failure?: Failure; status: number }> {
   const failure = await check(r, token);
