@@ -27,6 +27,15 @@ export const containerLogsPath = (namespace: string, pod: string, container: str
 export const execPath = (namespace: string, pod: string, container: string) =>
   `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
 
+export const portForwardPath = (namespace: string, pod: string) => `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}`;
+
+/**
+ * Port-forward's only WebSocket subprotocol: SPDY/3.1 tunnelled in binary messages, what kubectl
+ * 1.31+ offers first (client-go's tunneling dialer). The API server passes it through to the
+ * agent unchanged, which speaks SPDY itself.
+ */
+export const PORT_FORWARD_SUBPROTOCOL = "SPDY/3.1+portforward.k8s.io";
+
 /**
  * The pod's UID rides along as a query parameter so the agent never serves the containers of an
  * older pod that had the same name.

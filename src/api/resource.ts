@@ -14,7 +14,7 @@ export interface TableColumn {
   priority: 0 | 1;
 }
 
-export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "token";
+export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "portforward" | "token";
 
 export interface ScaleSpec {
   /** Reads spec.replicas, status.replicas and the selector of the object for the Scale subresource. */

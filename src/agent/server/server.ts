@@ -3,13 +3,14 @@
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
-import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
+import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS, PORT_FORWARD_SUBPROTOCOL } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
 import { execContainer, type ContainerRef } from "./containers";
 import { ExecBridge, parseExecQuery } from "./exec";
 import { containerLogs, parseLogQuery } from "./logs";
+import { newPortForwardSession } from "./portforward/index";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -32,17 +33,35 @@ export interface AgentServer {
   stop(): Promise<void>;
 }
 
+/** What an upgraded connection carries: an exec or a port-forward session. */
+interface Session {
+  open(ws: ServerWebSocket<unknown>): void;
+  message(data: string | Uint8Array): void;
+  drain(): void;
+  close(): void;
+}
+
 const status = (e: ApiError) => Response.json(e.toStatus(), { status: e.code });
 
 export function startAgentServer(o: AgentServerOptions): AgentServer {
   const authenticate = o.authenticate ?? apiServerAuthenticator(o.caCertPem, o.nodeName);
-  const sessions = new Set<ExecBridge>();
+  const sessions = new Set<Session>();
 
-  const route = async (req: Request, server: Server<ExecBridge>): Promise<Response | undefined> => {
+  const route = async (req: Request, server: Server<Session>): Promise<Response | undefined> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
     if (!(await authenticate(req))) return status(unauthorized());
     const [, kind, ...rest] = url.pathname.split("/");
+    if (kind === "portForward" && rest.length === 2 && rest.every(Boolean) && (req.method === "GET" || req.method === "POST")) {
+      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !offered.includes(PORT_FORWARD_SUBPROTOCOL)) {
+        throw new ApiError(400, "BadRequest", `port-forward is served over WebSocket with the subprotocol ${PORT_FORWARD_SUBPROTOCOL}`);
+      }
+      const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];
+      const session = newPortForwardSession(o.runtime, o.nodeName, { namespace, pod, podUid: url.searchParams.get(POD_UID_PARAM) || undefined }, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": PORT_FORWARD_SUBPROTOCOL }, data: session })) return undefined;
+      throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
+    }
     if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);
     const [namespace, pod, container] = rest.map(decodeURIComponent) as [string, string, string];
     const ref: ContainerRef = { namespace, pod, container, podUid: url.searchParams.get(POD_UID_PARAM) || undefined };
@@ -69,7 +88,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     throw pathNotFound(url.pathname);
   };
 
-  const server = Bun.serve<ExecBridge>({
+  const server = Bun.serve<Session>({
     hostname: o.hostname ?? "0.0.0.0",
     port: o.port ?? DEFAULT_KUBELET_PORT,
     tls: { cert: o.certPem, key: o.keyPem },
@@ -83,13 +102,13 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
       }
     },
     websocket: {
-      open(ws: ServerWebSocket<ExecBridge>) {
+      open(ws: ServerWebSocket<Session>) {
         sessions.add(ws.data);
         ws.data.open(ws as ServerWebSocket<unknown>);
       },
-      message: (ws: ServerWebSocket<ExecBridge>, msg) => ws.data.message(msg),
-      drain: (ws: ServerWebSocket<ExecBridge>) => ws.data.drain(),
-      close(ws: ServerWebSocket<ExecBridge>) {
+      message: (ws: ServerWebSocket<Session>, msg) => ws.data.message(msg),
+      drain: (ws: ServerWebSocket<Session>) => ws.data.drain(),
+      close(ws: ServerWebSocket<Session>) {
         sessions.delete(ws.data);
         ws.data.close();
       },

@@ -238,7 +238,7 @@ export const pods: ResourceDef<Pod> = {
   namespaced: true,
   categories: ["all"],
   schema: PodSchema,
-  subresources: ["status", "binding", "eviction", "log", "exec"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "portforward"],
   hasStatus: true,
   defaults(pod) {
     if (!pod.spec) return;

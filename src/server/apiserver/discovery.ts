@@ -23,6 +23,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   eviction: ["create"],
   log: ["get"],
   exec: ["create", "get"],
+  portforward: ["create", "get"],
   token: ["create"],
 };
 

@@ -16,7 +16,7 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podExec, podLogs, scale } from "./handlers/subresources";
+import { bind, evict, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
@@ -191,6 +191,9 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
     case "exec":
       if (def.group !== "" || def.plural !== "pods") break;
       return sub === "log" ? podLogs(ctx, kubeletSigner, req, server, url, def, namespace!, name) : podExec(ctx, kubeletSigner, req, server, url, def, namespace!, name);
+    case "portforward":
+      if (def.group !== "" || def.plural !== "pods") break;
+      return podPortForward(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();
 }

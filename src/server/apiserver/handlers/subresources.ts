@@ -1,5 +1,5 @@
 // Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
-// and pods/log and pods/exec, which the node's agent serves (src/server/apiserver/proxy).
+// and pods/log, pods/exec and pods/portforward, which the node's agent serves (src/server/apiserver/proxy).
 import type { Server } from "bun";
 import { ApiError, badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
@@ -10,7 +10,7 @@ import { targetOf } from "../objects/objects";
 import { applyPatch } from "../patch";
 import { isDryRun } from "../query";
 import type { ApiContext } from "./context";
-import { proxyExec, proxyLogs, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
+import { proxyExec, proxyLogs, proxyPortForward, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
 import { json, success } from "./respond";
 import { WRITE_RETRY_MS } from "./write";
 import { Type } from "@sinclair/typebox";
@@ -122,4 +122,15 @@ export function podExec(ctx: ApiContext, sign: KubeletTokenSigner, req: Request,
   if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
   const target = resolveAgentTarget(ctx, pods, namespace, name, url.searchParams.get("container"), "exec");
   return proxyExec(target, sign, req, url, server);
+}
+
+/**
+ * pods/portforward: kubectl's WebSocket tunnelled to the agent on the pod's node (GET or POST, as
+ * upstream). No container is involved: the forward goes into the pod's network namespace.
+ */
+export function podPortForward(ctx: ApiContext, sign: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, pods: ResourceDef, namespace: string, name: string): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+  const pod = ctx.objects.get(pods, namespace, name) as { spec?: { containers?: { name: string }[] } };
+  const target = resolveAgentTarget(ctx, pods, namespace, name, pod.spec?.containers?.[0]?.name ?? null, "port-forward");
+  return proxyPortForward(target, sign, req, server);
 }

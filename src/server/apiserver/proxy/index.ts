@@ -1,6 +1,7 @@
 // pods/log and pods/exec, proxied to the agent on the pod's node.
 export { proxyExec } from "./exec";
 export { proxyLogs } from "./logs";
+export { proxyPortForward } from "./portforward";
 export { caKeySigner, signerWithKey, type KubeletTokenSigner } from "./signer";
 export { resolveAgentTarget, chooseContainer, type AgentTarget } from "./target";
 export { Tunnel } from "./tunnel";

@@ -18,8 +18,9 @@ export class Tunnel {
     agent.binaryType = "arraybuffer";
     agent.addEventListener("message", (e) => {
       const data: Message = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
-      if (this.client) this.client.send(data);
-      else this.early.push(data);
+      if (!this.client) this.early.push(data);
+      // A client that reads slower than the agent sends: stop reading the agent until it drains.
+      else if (this.client.send(data) === -1) agent.pause();
     });
     agent.addEventListener("close", (e) => this.agentClosed(e.code, e.reason));
     agent.addEventListener("error", () => this.agentClosed(1011, "the agent connection failed"));
@@ -29,6 +30,11 @@ export class Tunnel {
     this.client = ws;
     for (const m of this.early.splice(0)) ws.send(m);
     if (this.closedBy === "agent") ws.close(1000, "");
+  }
+
+  /** kubectl took what was queued for it: read the agent again. */
+  drain() {
+    this.agent.resume();
   }
 
   message(data: Message) {
