@@ -54,10 +54,14 @@ export class Tunnel {
   }
 }
 
-/** Opens a WebSocket and resolves once it is open; rejects with why it did not. */
+/**
+ * Opens a WebSocket and resolves once it is open; rejects with why it did not. The subprotocol
+ * goes as a plain header: Bun's client refuses names that are not RFC 6455 tokens, and
+ * port-forward's "SPDY/3.1+portforward.k8s.io" (what kubectl sends) is not one.
+ */
 export function dialWebSocket(url: string, init: { protocol: string; headers: Record<string, string>; ca: string; timeoutMs: number }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { protocols: [init.protocol], headers: init.headers, tls: { ca: init.ca } });
+    const ws = new WebSocket(url, { headers: { ...init.headers, "Sec-WebSocket-Protocol": init.protocol }, tls: { ca: init.ca } });
     const timer = setTimeout(() => {
       ws.close();
       reject(new Error(`no answer within ${init.timeoutMs / 1000} s`));
