@@ -20,7 +20,8 @@ export function newPortForwardSession(runtime: ContainerRuntime, nodeName: strin
     const pid = await sandboxPid(runtime, nodeName, ref);
     const dialed = dialInNetns(pid, port);
     if ("error" in dialed) throw new Error(dialed.error);
-    return Bun.connect({ fd: dialed.fd, socket: handlers } as unknown as Parameters<typeof Bun.connect>[0]);
+    // Half-open: a pod that ends its side may still be sent the rest of the client's bytes.
+    return Bun.connect({ fd: dialed.fd, socket: handlers, allowHalfOpen: true } as unknown as Parameters<typeof Bun.connect>[0]);
   };
   // Upstream's kubelet names the pod as name_namespace with its uid.
   const describe = () => `${ref.pod}_${ref.namespace}, uid ${ref.podUid ?? ""}`;

@@ -6,8 +6,10 @@ import { createLogger } from "../../../machinery/log";
 import { PortForwardSession, type PodConnector } from "./session";
 import { PortForwardTestClient } from "./testing-client";
 
-const log = createLogger("port-forward-test", { level: "error" });
+const log = createLogger("port-forward-test", { level: (process.env.PF_LOG as "debug") ?? "error" });
 let echo: TCPSocketListener<unknown>;
+let greeter: TCPSocketListener<unknown>;
+const heardByGreeter: string[] = [];
 let closedPort: number;
 const podSide = new Set<Socket<unknown>>();
 const sessions = new Set<PortForwardSession>();
@@ -15,7 +17,7 @@ let server: Server<PortForwardSession>;
 
 const connect: PodConnector = async (port, handlers) => {
   if (port === closedPort) throw new Error(`failed to connect to localhost:${port}: connect: connection refused`);
-  return Bun.connect({ hostname: "127.0.0.1", port: port === 1 ? echo.port : port, socket: handlers });
+  return Bun.connect({ hostname: "127.0.0.1", port: port === 1 ? echo.port : port === 2 ? greeter.port : port, socket: handlers, allowHalfOpen: true });
 };
 
 beforeAll(() => {
@@ -32,6 +34,23 @@ beforeAll(() => {
         s.end();
       },
       close: (s) => void podSide.delete(s),
+    },
+  });
+  // Says its piece and ends its side at once, then keeps reading (busybox `nc -l` does this).
+  let heard = "";
+  greeter = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    allowHalfOpen: true,
+    socket: {
+      open: (s) => {
+        heard = "";
+        s.write("greeting");
+        s.shutdown();
+      },
+      data: (_s, d) => void (heard += d.toString()),
+      // Its own side is already shut, so the client's FIN closes the connection.
+      close: () => void heardByGreeter.push(heard),
     },
   });
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -57,6 +76,7 @@ beforeAll(() => {
 afterAll(() => {
   server.stop(true);
   echo.stop(true);
+  greeter.stop(true);
 });
 
 const client = () => PortForwardTestClient.connect(`ws://127.0.0.1:${server.port}/`);
@@ -65,6 +85,18 @@ test("a request's bytes reach the pod and its answer comes back; half-close is p
   const c = await client();
   const r = await c.forward(1, "hello").result;
   expect(r).toEqual({ data: Buffer.from("hellobye"), error: "", reset: false });
+  c.close();
+});
+
+test("a pod that ends its side first still gets the rest of the client's bytes", async () => {
+  const c = await client();
+  const f = c.forward(2, "", { keepOpen: true });
+  await Bun.sleep(50);
+  f.send("late payload");
+  f.end();
+  const r = await f.result;
+  expect(r.data.toString()).toBe("greeting");
+  await waitFor(() => heardByGreeter.includes("late payload"));
   c.close();
 });
 

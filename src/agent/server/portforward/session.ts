@@ -39,6 +39,7 @@ interface Pair {
   pending: Uint8Array[];
   /** The client ended its side: shut the socket's write half once pending is flushed. */
   endAfterPending: boolean;
+  shutDown: boolean;
   closed: boolean;
 }
 
@@ -140,7 +141,7 @@ export class PortForwardSession {
     this.send(synReplyFrame(id, this.encoder.encode()));
 
     const port = Number(portText);
-    const pair = existing ?? { requestId, port, pending: [], endAfterPending: false, closed: false };
+    const pair = existing ?? { requestId, port, pending: [], endAfterPending: false, shutDown: false, closed: false };
     pair[kind] = stream;
     if (!existing) {
       this.pairs.set(requestId, pair);
@@ -156,14 +157,22 @@ export class PortForwardSession {
 
   private dial(pair: Pair) {
     const session = this;
+    // Events can come before connect() resolves (a pod that speaks first): each handler adopts
+    // its socket.
+    const adopt = (s: Socket<unknown>) => {
+      if (!pair.closed && !session.closed && !pair.socket) pair.socket = s;
+    };
     this.connect(pair.port, {
-      data(_s, chunk) {
-        session.fromPod(pair, chunk);
+      open: adopt,
+      data(s, chunk) {
+        adopt(s);
+        session.fromPod(pair, s, chunk);
       },
       drain(s) {
         session.flushPending(pair, s);
       },
-      end() {
+      end(s) {
+        adopt(s);
         // The pod closed its side: FIN the data stream; the pair ends once the client is done too.
         session.finishData(pair);
       },
@@ -177,7 +186,7 @@ export class PortForwardSession {
     }).then(
       (socket) => {
         if (pair.closed || this.closed) return socket.terminate();
-        pair.socket = socket;
+        adopt(socket);
         this.flushPending(pair, socket);
       },
       (e) => this.finishPair(pair, `error forwarding port ${pair.port} to pod ${this.describe(pair.port)}: ${(e as Error).message}`),
@@ -194,7 +203,6 @@ export class PortForwardSession {
     if (bytes.length) pair.pending.push(bytes.slice());
     if (fin) pair.endAfterPending = true;
     if (pair.socket) this.flushPending(pair, pair.socket);
-    if (stream.localDone && stream.remoteDone) this.finishPair(pair);
   }
 
   /** Writes what the client sent, as far as the socket takes it; pauses the WebSocket when it is full. */
@@ -216,18 +224,23 @@ export class PortForwardSession {
       }
       pair.pending.shift();
     }
-    if (pair.endAfterPending) socket.shutdown();
+    if (pair.endAfterPending && !pair.shutDown) {
+      pair.shutDown = true;
+      socket.shutdown();
+    }
+    // Both sides said they are done and nothing is left to write: the pair is over.
+    if (pair.shutDown && pair.data?.localDone) return this.finishPair(pair);
     if (this.wsPaused && ![...this.pairs.values()].some((p) => p.pending.length)) {
       this.wsPaused = false;
       this.ws?.resume();
     }
   }
 
-  private fromPod(pair: Pair, chunk: Uint8Array) {
-    if (!pair.data || pair.data.localDone || !pair.socket) return;
+  private fromPod(pair: Pair, socket: Socket<unknown>, chunk: Uint8Array) {
+    if (!pair.data || pair.data.localDone || pair.closed) return;
     if (this.send(dataFrame(pair.data.id, chunk)) === -1) {
-      pair.socket.pause();
-      this.pausedSockets.add(pair.socket);
+      socket.pause();
+      this.pausedSockets.add(socket);
     }
   }
 
@@ -236,7 +249,7 @@ export class PortForwardSession {
     if (!d || d.localDone) return;
     d.localDone = true;
     this.send(dataFrame(d.id, new Uint8Array(0), true));
-    if (d.remoteDone && !pair.pending.length) this.finishPair(pair);
+    if (pair.shutDown) this.finishPair(pair);
   }
 
   /** The client reset a stream (kubectl resets the data stream once its copy is done). */
