@@ -42,14 +42,18 @@ const WEB_SCRIPT = [
   "httpd -p 127.0.0.1:9090 -h /srv/b",
   "(sleep 100000 | nc -l -p 7070 > /tmp/up) &",
   "touch /tmp/ready",
-].join("; ");
+].join("\n");
 
-/** `kubectl port-forward TARGET :PORT...`; resolves to the local ports in the order asked. */
-async function portForward(target: string, ...remote: number[]): Promise<{ pf: StreamingProcess; local: number[] }> {
+/**
+ * `kubectl port-forward TARGET :PORT...`; resolves to the local ports in the order asked. kubectl
+ * names the pod's port, which for svc/ is the Service's targetPort: `podPorts` when they differ.
+ */
+async function portForward(target: string, remote: number[], podPorts = remote): Promise<{ pf: StreamingProcess; local: number[] }> {
   const pf = s.spawnKubectl("-n", NS, "port-forward", "--address", "127.0.0.1", target, ...remote.map((p) => `:${p}`));
   forwards.push(pf);
-  const out = await pf.waitFor((o) => remote.every((p) => new RegExp(`Forwarding from 127\\.0\\.0\\.1:\\d+ -> ${p}\\b`).test(o)), 60_000);
-  return { pf, local: remote.map((p) => Number(new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${p}\\b`).exec(out)![1])) };
+  const line = (p: number) => new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${p}\\b`);
+  const out = await pf.waitFor((o) => podPorts.every((p) => line(p).test(o)), 60_000);
+  return { pf, local: podPorts.map((p) => Number(line(p).exec(out)![1])) };
 }
 
 /** A raw HTTP/1.0 GET (one TCP connection each), resolving to the body. */
@@ -167,25 +171,25 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
     const listening = await inPod("web", "busybox", "netstat", "-ltn");
     expect(listening).toMatch(/127\.0\.0\.1:8080\s/);
     expect(listening).not.toMatch(/(0\.0\.0\.0|:::):8080\s/);
-    const { local } = await portForward("pod/web", 8080);
+    const { local } = await portForward("pod/web", [8080]);
     expect((await httpGet(local[0]!)).toString()).toBe("port-8080\n");
   });
 
   test("two ports in one session", async () => {
-    const { local } = await portForward("pod/web", 8080, 9090);
+    const { local } = await portForward("pod/web", [8080, 9090]);
     expect((await httpGet(local[0]!)).toString()).toBe("port-8080\n");
     expect((await httpGet(local[1]!)).toString()).toBe("port-9090\n");
   });
 
   test("50 concurrent connections through one forward", async () => {
-    const { pf, local } = await portForward("pod/web", 8080);
+    const { pf, local } = await portForward("pod/web", [8080]);
     const bodies = await Promise.all(Array.from({ length: 50 }, () => httpGet(local[0]!)));
     expect(bodies.map((b) => b.toString())).toEqual(Array(50).fill("port-8080\n"));
     expect(pf.output().match(/Handling connection for/g)?.length).toBe(50);
   });
 
   test("100 MB each way, byte-exact", async () => {
-    const { local } = await portForward("pod/web", 8080, 7070);
+    const { local } = await portForward("pod/web", [8080, 7070]);
     const expected = (await inPod("web", "cat", "/srv/a/big.sha256")).split(/\s/)[0];
     const got = await hashGet(local[0]!, "/big");
     expect(got).toEqual({ sha256: expected!, bytes: MB100 });
@@ -204,11 +208,11 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
   });
 
   test("svc/NAME and deploy/NAME resolve to a pod", async () => {
-    const svc = await portForward("svc/websvc", 80);
+    const svc = await portForward("svc/websvc", [80], [8080]);
     expect(svc.pf.output()).toMatch(/Forwarding from 127\.0\.0\.1:\d+ -> 8080/);
     expect((await httpGet(svc.local[0]!)).toString()).toBe("port-8080\n");
     await eventually("the deployment's pod", async () => parseJson(await kc("get", "pods", "-l", "app=webd", "-o", "json")).items.some((p: any) => p.status?.phase === "Running"));
-    const deploy = await portForward("deploy/webd", 8080);
+    const deploy = await portForward("deploy/webd", [8080]);
     await eventually("the deployment's server", async () => (await httpGet(deploy.local[0]!)).toString() === "from-deployment\n");
   });
 
@@ -225,7 +229,7 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
     c.close();
 
     // kubectl reports the refusal with upstream's words.
-    const { pf, local } = await portForward("pod/web", 5555);
+    const { pf, local } = await portForward("pod/web", [5555]);
     expect((await httpGet(local[0]!)).length).toBe(0);
     await pf.waitFor((o) => /connect: connection refused/.test(o + pf.stderr()), 30_000).catch(() => "");
     expect(pf.output() + pf.stderr()).toContain("connect: connection refused");
@@ -235,7 +239,7 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
     const children = childrenOf(s.proc.pid);
     const tunnelsBefore = establishedOnPort(agentPort);
     expect(await agentSocketsInPod("web", 8080)).toBe(0);
-    const { pf, local } = await portForward("pod/web", 8080);
+    const { pf, local } = await portForward("pod/web", [8080]);
     let received = 0;
     const sock = connect({ host: "127.0.0.1", port: local[0]! }, () => sock.write("GET /big HTTP/1.0\r\n\r\n"));
     sock.on("error", () => {});

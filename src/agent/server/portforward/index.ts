@@ -18,7 +18,7 @@ export interface PodRef {
 export function newPortForwardSession(runtime: ContainerRuntime, nodeName: string, ref: PodRef, log: Logger): PortForwardSession {
   const connect: PodConnector = async (port, handlers) => {
     const pid = await sandboxPid(runtime, nodeName, ref);
-    const dialed = dialInNetns(pid, port);
+    const dialed = await dialInNetns(pid, port);
     if ("error" in dialed) throw new Error(dialed.error);
     // Half-open: a pod that ends its side may still be sent the rest of the client's bytes.
     return Bun.connect({ fd: dialed.fd, socket: handlers, allowHalfOpen: true } as unknown as Parameters<typeof Bun.connect>[0]);

@@ -6,8 +6,9 @@
 // drives it (Bun.connect({ fd })) like any other. Everything between the two setns calls is
 // synchronous: no other JavaScript can run while the thread is inside the pod.
 //
-// The connect is blocking, which on loopback returns at once (accepted or refused); SO_SNDTIMEO
-// bounds the one case that would wait (a listener whose accept queue is full).
+// The connect is non-blocking: on loopback it completes at once (accepted or refused) unless
+// the listener's accept queue is full (busybox httpd's holds 9), and then the agent waits for
+// it outside the namespace, polling the socket, as a SYN retry would, up to a deadline.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { closeSync, openSync } from "node:fs";
 
@@ -15,16 +16,19 @@ const CLONE_NEWNET = 0x40000000;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0x800;
 const SOCK_CLOEXEC = 0x80000;
 const SOL_SOCKET = 1;
-const SO_SNDTIMEO = 21;
-const CONNECT_TIMEOUT_S = 1;
+const SO_ERROR = 4;
+const EINPROGRESS = 115;
+const POLLOUT = 0x4;
+/** How long a connect may wait for a busy listener (upstream's runtimes give a dial no less). */
+const CONNECT_DEADLINE_MS = 20_000;
 
 /** Upstream's wording (Go's syscall error strings) for what a loopback connect can answer. */
 const ERRNO_TEXT: Record<number, string> = {
   111: "connection refused",
   110: "connection timed out",
-  115: "operation now in progress",
   11: "resource temporarily unavailable",
   99: "cannot assign requested address",
   97: "address family not supported by protocol",
@@ -41,19 +45,30 @@ function openLibc() {
     setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-    setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
 
 export type DialResult = { fd: number } | { error: string };
+type Attempt = DialResult | { inProgress: number };
 
 /**
  * A connected TCP socket's fd to 127.0.0.1:port (then [::1]:port) in the network namespace of
  * process `pid`, or why not, worded as upstream's runtimes word it.
  */
-export function dialInNetns(pid: number, port: number): DialResult {
+export async function dialInNetns(pid: number, port: number): Promise<DialResult> {
+  const v4 = await settle(inNetns(pid, AF_INET, port));
+  if ("fd" in v4) return v4;
+  const v6 = await settle(inNetns(pid, AF_INET6, port));
+  if ("fd" in v6) return v6;
+  return { error: `failed to connect to localhost:${port} inside the pod's network namespace, IPv4: dial tcp4 127.0.0.1:${port}: connect: ${v4.error} IPv6 dial tcp6 [::1]:${port}: connect: ${v6.error}` };
+}
+
+/** Starts the connect inside the namespace; everything here is synchronous. */
+function inNetns(pid: number, family: number, port: number): Attempt {
   libc ??= openLibc();
   // The namespace this thread started in: where it must always return to.
   ownNetns ??= openSync("/proc/thread-self/ns/net", "r");
@@ -65,11 +80,8 @@ export function dialInNetns(pid: number, port: number): DialResult {
   }
   try {
     if (libc.setns(target, CLONE_NEWNET) !== 0) return { error: `cannot enter the pod's network namespace: ${errnoText(libc)}` };
-    let v4: DialResult;
-    let v6: DialResult | undefined;
     try {
-      v4 = connectLoopback(libc, AF_INET, port);
-      if ("error" in v4) v6 = connectLoopback(libc, AF_INET6, port);
+      return startConnect(libc, family, port);
     } finally {
       if (libc.setns(ownNetns, CLONE_NEWNET) !== 0) {
         // Staying in the pod's namespace would put every later socket of the agent there.
@@ -77,35 +89,51 @@ export function dialInNetns(pid: number, port: number): DialResult {
         process.exit(70);
       }
     }
-    if ("fd" in v4) return v4;
-    if (v6 && "fd" in v6) return v6;
-    return { error: `failed to connect to localhost:${port} inside the pod's network namespace, IPv4: dial tcp4 127.0.0.1:${port}: connect: ${v4.error} IPv6 dial tcp6 [::1]:${port}: connect: ${(v6 as { error: string }).error}` };
   } finally {
     closeSync(target);
   }
 }
 
-function connectLoopback(c: Libc, family: number, port: number): DialResult {
-  const fd = c.socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+function startConnect(c: Libc, family: number, port: number): Attempt {
+  const fd = c.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return { error: errnoText(c) };
-  const timeout = new BigInt64Array([BigInt(CONNECT_TIMEOUT_S), 0n]); // struct timeval
-  c.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, ptr(timeout), 16);
   const addr = family === AF_INET ? sockaddrIn(port) : sockaddrIn6(port);
-  if (c.connect(fd, ptr(addr), addr.length) !== 0) {
-    const error = errnoText(c);
-    c.close(fd);
-    return { error };
+  if (c.connect(fd, ptr(addr), addr.length) === 0) return { fd };
+  const errno = read.i32(c.__errno_location()!, 0);
+  if (errno === EINPROGRESS) return outcome(c, fd) ?? { inProgress: fd };
+  c.close(fd);
+  return { error: ERRNO_TEXT[errno] ?? `errno ${errno}` };
+}
+
+/** Waits (outside the namespace) for a connect still in progress. */
+async function settle(a: Attempt): Promise<DialResult> {
+  if (!("inProgress" in a)) return a;
+  const deadline = Date.now() + CONNECT_DEADLINE_MS;
+  for (let wait = 1; Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
+    await Bun.sleep(wait);
+    const done = outcome(libc!, a.inProgress);
+    if (done) return done;
   }
-  timeout.fill(0n);
-  c.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, ptr(timeout), 16);
-  return { fd };
+  libc!.close(a.inProgress);
+  return { error: ERRNO_TEXT[110]! };
+}
+
+/** The result of a non-blocking connect once the socket is writable; undefined while it is not. */
+function outcome(c: Libc, fd: number): DialResult | undefined {
+  const pfd = new Int32Array([fd, POLLOUT]); // struct pollfd { int fd; short events; short revents; }
+  if (c.poll(ptr(pfd), 1, 0) <= 0) return undefined;
+  const err = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  c.getsockopt(fd, SOL_SOCKET, SO_ERROR, ptr(err), ptr(len));
+  if (err[0] === 0) return { fd };
+  c.close(fd);
+  return { error: ERRNO_TEXT[err[0]!] ?? `errno ${err[0]}` };
 }
 
 function errnoText(c: Libc): string {
   const errno = read.i32(c.__errno_location()!, 0);
   return ERRNO_TEXT[errno] ?? `errno ${errno}`;
 }
-
 /** struct sockaddr_in for 127.0.0.1:port. */
 function sockaddrIn(port: number): Uint8Array {
   const a = new Uint8Array(16);
