@@ -7,12 +7,18 @@ import type { ServerWebSocket } from "bun";
 type Message = string | Uint8Array;
 
 /** Close codes a peer may send; the reserved ones (1005, 1006, 1015) are replaced. */
+/** Bytes queued towards the agent above which kubectl's side stops being read (until a quarter of it). */
+const AGENT_HIGH_WATER = 4 * 1024 * 1024;
+const AGENT_DRAIN_POLL_MS = 5;
+
 const sendable = (code: number) => (code === 1000 || (code >= 1001 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999) ? code : 1000);
 
 export class Tunnel {
   private client?: ServerWebSocket<unknown>;
   private readonly early: Message[] = [];
   private closedBy?: "client" | "agent";
+  /** While kubectl is paused because the agent is behind: polls until it caught up (the client WebSocket has no drain event). */
+  private agentDrainPoll?: ReturnType<typeof setInterval>;
 
   constructor(private readonly agent: WebSocket) {
     agent.binaryType = "arraybuffer";
@@ -38,16 +44,32 @@ export class Tunnel {
   }
 
   message(data: Message) {
-    if (this.agent.readyState === WebSocket.OPEN) this.agent.send(data);
+    if (this.agent.readyState !== WebSocket.OPEN) return;
+    this.agent.send(data);
+    if (this.agent.bufferedAmount > AGENT_HIGH_WATER && !this.agentDrainPoll && this.client) {
+      this.client.pause();
+      this.agentDrainPoll = setInterval(() => {
+        if (this.agent.readyState === WebSocket.OPEN && this.agent.bufferedAmount > AGENT_HIGH_WATER / 4) return;
+        this.stopDrainPoll();
+        this.client?.resume();
+      }, AGENT_DRAIN_POLL_MS);
+    }
+  }
+
+  private stopDrainPoll() {
+    clearInterval(this.agentDrainPoll);
+    this.agentDrainPoll = undefined;
   }
 
   close() {
+    this.stopDrainPoll();
     if (this.closedBy) return;
     this.closedBy = "client";
     this.agent.close(1000, "");
   }
 
   private agentClosed(code: number, reason: string) {
+    this.stopDrainPoll();
     if (this.closedBy) return;
     this.closedBy = "agent";
     this.client?.close(sendable(code), reason);
