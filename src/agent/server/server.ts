@@ -10,7 +10,6 @@ import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
 import { execContainer, type ContainerRef } from "./containers";
 import { ExecBridge, parseExecQuery } from "./exec";
 import { containerLogs, parseLogQuery } from "./logs";
-import { newPortForwardSession } from "./portforward/index";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -58,6 +57,8 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
         throw new ApiError(400, "BadRequest", `port-forward is served over WebSocket with the subprotocol ${PORT_FORWARD_SUBPROTOCOL}`);
       }
       const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];
+      // Loaded on first use: an agent nobody port-forwards through does not carry it.
+      const { newPortForwardSession } = await import("./portforward/index");
       const session = newPortForwardSession(o.runtime, o.nodeName, { namespace, pod, podUid: url.searchParams.get(POD_UID_PARAM) || undefined }, o.log);
       if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": PORT_FORWARD_SUBPROTOCOL }, data: session })) return undefined;
       throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");

@@ -4,8 +4,11 @@
 // messages. Flow control (WINDOW_UPDATE) is not enforced in either direction, as in
 // moby/spdystream, which both kubectl and upstream's kubelet use; the WebSocket's own
 // backpressure does that job.
-import { constants, inflateRawSync } from "node:zlib";
 import { SPDY3_HEADER_DICTIONARY } from "./spdy-dictionary";
+
+// node:zlib adds a few MB of RSS once loaded; an agent loads it with its first port-forward.
+let zlib: typeof import("node:zlib") | undefined;
+const loadZlib = () => (zlib ??= require("node:zlib") as typeof import("node:zlib"));
 
 export const CONTROL = { synStream: 1, synReply: 2, rstStream: 3, settings: 4, ping: 6, goAway: 7, headers: 8, windowUpdate: 9 } as const;
 export const FLAG_FIN = 0x01;
@@ -102,6 +105,7 @@ export class HeaderDecoder {
       raw = raw.subarray(raw[1]! & 0x20 ? 6 : 2); // the zlib header, and the dictionary id when present
       this.started = true;
     }
+    const { inflateRawSync, constants } = loadZlib();
     const out = inflateRawSync(raw, { dictionary: this.window, finishFlush: constants.Z_SYNC_FLUSH });
     this.window = Buffer.concat([this.window, out]).subarray(-32768);
     return parseHeaderBlock(out);
