@@ -262,10 +262,14 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
     expect(childrenOf(s.proc.pid)).toEqual(children);
   });
 
-  test("bad targets: a missing pod, a completed pod, a node whose agent cannot be reached, a pod deleted mid-session", async () => {
+  test("bad input: no credentials, a missing pod, a completed pod, a node whose agent cannot be reached, a pod deleted mid-session", async () => {
     const missing = await kc("port-forward", "pod/nope", ":80");
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('pods "nope" not found');
+
+    // The same authentication as every request: no credentials, no upgrade.
+    const anonymous = await rawRequest(s.port, upgradeHead("web").replace(/Authorization: [^\r]*\r\n/, ""), undefined, 10_000);
+    expect(anonymous.status).toBe(401);
 
     await eventually("the completed pod", async () => parseJson(await kc("get", "pod", "done", "-o", "json")).status?.phase === "Succeeded");
     const completed = await rawRequest(s.port, upgradeHead("done"), undefined, 10_000);
