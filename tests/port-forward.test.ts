@@ -15,6 +15,42 @@ import { rawRequest } from "./helpers/raw-https";
 import { freePort, parseJson, type StreamingProcess, type TestServer } from "./helpers/server";
 
 const docker = await dockerForTests("port-forward tests");
+const PYTHON = "/usr/bin/python3";
+/** Why Debian's python3-kubernetes cannot run here (CI installs it, so there a missing one fails). */
+const noPythonClient = (() => {
+  const r = Bun.spawnSync([PYTHON, "-c", "import kubernetes.stream"], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode === 0) return undefined;
+  const why = `${PYTHON} cannot import kubernetes.stream`;
+  if (process.env.CI) throw new Error(`${why}; CI must install python3-kubernetes`);
+  console.warn(`SKIPPED the Python client port-forward test: ${why}`);
+  return why;
+})();
+
+// The Python client's port-forward (channel protocol, ports in the URL): both requests are sent
+// before either answer is read, since a port's stream ends only when the whole session does.
+const PYTHON_PORT_FORWARD = `
+import json, sys
+from kubernetes import client, config
+from kubernetes.stream import portforward
+config.load_kube_config(sys.argv[1])
+pf = portforward(client.CoreV1Api().connect_get_namespaced_pod_portforward, "web", sys.argv[2], ports="8080,9090,5555")
+socks = {p: pf.socket(p) for p in (8080, 9090)}
+for s in socks.values():
+    s.setblocking(True)
+    s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+out = {}
+for p, s in socks.items():
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    out[str(p)] = data.decode().split("\\r\\n\\r\\n", 1)[-1]
+out["error5555"] = pf.error(5555)
+out["error8080"] = pf.error(8080)
+print(json.dumps(out))
+`;
 // Real containers, 100 MB transfers and kubectl processes (no timing is asserted).
 setDefaultTimeout(180_000);
 const NS = `pf-${Date.now().toString(36)}`;
@@ -237,6 +273,20 @@ describe.skipIf(!docker)("kubectl port-forward through the API server and the no
     expect(pf.stderr()).toContain(`an error occurred forwarding ${local[0]} -> 5555: error forwarding port 5555 to pod web_${NS}, uid `);
     expect(pf.stderr()).toContain("connect: connection refused");
     expect(pf.stderr()).toContain("error: lost connection to pod");
+  });
+
+  test.skipIf(!!noPythonClient)("the Python client's port-forward (v4.channel.k8s.io, ports in the URL): several ports, an error on one", async () => {
+    const p = Bun.spawn([PYTHON, "-c", PYTHON_PORT_FORWARD, s.kubeconfig, NS], { stdout: "pipe", stderr: "pipe" });
+    const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    clearTimeout(killer);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    const got = JSON.parse(out);
+    expect(got["8080"]).toBe("port-8080\n");
+    expect(got["9090"]).toBe("port-9090\n");
+    expect(got.error8080).toBeNull();
+    expect(got.error5555).toContain(`error forwarding port 5555 to pod web_${NS}, uid `);
+    expect(got.error5555).toContain("dial tcp4 127.0.0.1:5555: connect: connection refused");
   });
 
   test("a client killed mid-transfer leaves no socket or helper process behind", async () => {

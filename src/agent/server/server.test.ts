@@ -179,7 +179,7 @@ test("port-forward: authenticated WebSocket only; a pod that is not here, or who
   expect((await get("/portForward/default/p")).status).toBe(401);
   const plain = await get("/portForward/default/p", await sign());
   expect(plain.status).toBe(400);
-  expect(((await plain.json()) as { message: string }).message).toBe("port-forward is served over WebSocket with the subprotocol SPDY/3.1+portforward.k8s.io");
+  expect(((await plain.json()) as { message: string }).message).toBe("port-forward is served over WebSocket with the subprotocol SPDY/3.1+portforward.k8s.io or v4.channel.k8s.io");
 
   const open = async (pod: string) => PortForwardTestClient.connect(`wss://127.0.0.1:${server.port}/portForward/default/${pod}?podUID=u1`, { headers: { authorization: `Bearer ${await sign()}` }, ca: servingCert });
   const gone = await open("gone");

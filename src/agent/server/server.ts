@@ -3,7 +3,7 @@
 // call it (see auth.ts). Routes are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
-import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS, PORT_FORWARD_SUBPROTOCOL } from "../../api/kubelet-api";
+import { DEFAULT_KUBELET_PORT, negotiateSubprotocol, POD_UID_PARAM, EXEC_SUBPROTOCOLS } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
@@ -52,15 +52,11 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     if (!(await authenticate(req))) return status(unauthorized());
     const [, kind, ...rest] = url.pathname.split("/");
     if (kind === "portForward" && rest.length === 2 && rest.every(Boolean) && (req.method === "GET" || req.method === "POST")) {
-      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket" || !offered.includes(PORT_FORWARD_SUBPROTOCOL)) {
-        throw new ApiError(400, "BadRequest", `port-forward is served over WebSocket with the subprotocol ${PORT_FORWARD_SUBPROTOCOL}`);
-      }
       const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];
       // Loaded on first use: an agent nobody port-forwards through does not carry it.
-      const { newPortForwardSession } = await import("./portforward/index");
-      const session = newPortForwardSession(o.runtime, o.nodeName, { namespace, pod, podUid: url.searchParams.get(POD_UID_PARAM) || undefined }, o.log);
-      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": PORT_FORWARD_SUBPROTOCOL }, data: session })) return undefined;
+      const { acceptPortForward } = await import("./portforward/index");
+      const { protocol, session } = acceptPortForward(req, url, o.runtime, o.nodeName, { namespace, pod, podUid: url.searchParams.get(POD_UID_PARAM) || undefined }, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: session })) return undefined;
       throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
     }
     if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);

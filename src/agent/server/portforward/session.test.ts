@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Server, ServerWebSocket, Socket, TCPSocketListener } from "bun";
 import { createLogger } from "../../../machinery/log";
+import { ChannelPortForwardSession } from "./channel-session";
 import { PortForwardSession, type PodConnector } from "./session";
 import { PortForwardTestClient } from "./testing-client";
 
@@ -14,6 +15,7 @@ let closedPort: number;
 const podSide = new Set<Socket<unknown>>();
 const sessions = new Set<PortForwardSession>();
 let server: Server<PortForwardSession>;
+let channelServer: Server<ChannelPortForwardSession>;
 
 const connect: PodConnector = async (port, handlers) => {
   if (port === closedPort) throw new Error(`failed to connect to localhost:${port}: connect: connection refused`);
@@ -75,8 +77,26 @@ beforeAll(() => {
 
 afterAll(() => {
   server.stop(true);
+  channelServer.stop(true);
   echo.stop(true);
   greeter.stop(true);
+});
+
+beforeAll(() => {
+  channelServer = Bun.serve<ChannelPortForwardSession>({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req, srv) {
+      const ports = new URL(req.url).searchParams.get("ports")!.split(",").map(Number);
+      return srv.upgrade(req, { data: new ChannelPortForwardSession(connect, () => "web_default, uid u1", ports, log), headers: { "Sec-WebSocket-Protocol": "v4.channel.k8s.io" } }) ? undefined : new Response("no", { status: 400 });
+    },
+    websocket: {
+      open: (ws) => ws.data.open(ws as ServerWebSocket<unknown>),
+      message: (ws, m) => ws.data.message(m as Uint8Array),
+      drain: (ws) => ws.data.drain(),
+      close: (ws) => ws.data.close(),
+    },
+  });
 });
 
 const client = () => PortForwardTestClient.connect(`ws://127.0.0.1:${server.port}/`);
@@ -148,3 +168,20 @@ async function waitFor(cond: () => boolean) {
   for (let i = 0; i < 200 && !cond(); i++) await Bun.sleep(25);
   expect(cond()).toBe(true);
 }
+
+test("channel protocol: port prefixes first, data on 2i, errors on 2i+1, the session ends when every port has", async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${channelServer.port}/?ports=2,${closedPort}`, { protocols: ["v4.channel.k8s.io"] });
+  ws.binaryType = "arraybuffer";
+  const got: { channel: number; text: string; bytes: number[] }[] = [];
+  ws.addEventListener("message", (e) => {
+    const b = new Uint8Array(e.data as ArrayBuffer);
+    got.push({ channel: b[0]!, text: Buffer.from(b.subarray(1)).toString(), bytes: [...b.subarray(1)] });
+  });
+  const closed = new Promise<number>((r) => ws.addEventListener("close", (e) => r(e.code), { once: true }));
+  await new Promise((r) => ws.addEventListener("open", r, { once: true }));
+  expect(await closed).toBe(1000);
+  const le = (p: number) => [p & 0xff, p >> 8];
+  expect(got.slice(0, 4).map((f) => [f.channel, f.bytes])).toEqual([[0, le(2)], [1, le(2)], [2, le(closedPort)], [3, le(closedPort)]]);
+  expect(got.filter((f) => f.channel === 0).slice(1).map((f) => f.text).join("")).toBe("greeting");
+  expect(got.filter((f) => f.channel === 3).slice(1).map((f) => f.text)).toEqual([`error forwarding port ${closedPort} to pod web_default, uid u1: failed to connect to localhost:${closedPort}: connect: connection refused`]);
+});

@@ -132,5 +132,5 @@ export function podPortForward(ctx: ApiContext, sign: KubeletTokenSigner, req: R
   if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
   const pod = ctx.objects.get(pods, namespace, name) as { spec?: { containers?: { name: string }[] } };
   const target = resolveAgentTarget(ctx, pods, namespace, name, pod.spec?.containers?.[0]?.name ?? null, "port-forward");
-  return proxyPortForward(target, sign, req, server);
+  return proxyPortForward(target, sign, req, url, server);
 }
