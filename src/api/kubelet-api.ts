@@ -30,6 +30,40 @@ export const execPath = (namespace: string, pod: string, container: string) =>
 export const attachPath = (namespace: string, pod: string, container: string) =>
   `/attach/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
 
+export const portForwardPath = (namespace: string, pod: string) => `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}`;
+
+/**
+ * Port-forward's only WebSocket subprotocol: SPDY/3.1 tunnelled in binary messages, what kubectl
+ * 1.31+ offers first (client-go's tunneling dialer). The API server passes it through to the
+ * agent unchanged, which speaks SPDY itself.
+ */
+export const PORT_FORWARD_SUBPROTOCOL = "SPDY/3.1+portforward.k8s.io";
+
+/**
+ * The channel protocol's port-forward (what the Python client speaks): the ports are named in the
+ * URL and each gets a data and an error channel.
+ */
+export const PORT_FORWARD_CHANNEL_SUBPROTOCOL = "v4.channel.k8s.io";
+
+/**
+ * The `ports` query of a channel-protocol port-forward (repeated, or comma-separated), checked as
+ * upstream's kubelet checks it. Throws the message for a 400.
+ */
+export function parsePortForwardPorts(q: URLSearchParams): number[] {
+  const values = q.getAll("ports");
+  if (!values.length) throw new Error('query parameter "ports" is required');
+  const ports: number[] = [];
+  for (const v of values) {
+    if (!v) throw new Error('query parameter "ports" cannot be empty');
+    for (const p of v.split(",")) {
+      if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new Error(`unable to parse "${v}" as a port`);
+      if (Number(p) < 1) throw new Error(`port "${v}" must be > 0`);
+      ports.push(Number(p));
+    }
+  }
+  return ports;
+}
+
 /**
  * The pod's UID rides along as a query parameter so the agent never serves the containers of an
  * older pod that had the same name.

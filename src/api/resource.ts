@@ -18,7 +18,7 @@ export interface TableColumn {
   priority: 0 | 1;
 }
 
-export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "attach" | "token" | "proxy";
+export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "attach" | "portforward" | "token" | "proxy";
 
 export interface ScaleSpec {
   /** Reads spec.replicas, status.replicas and the selector of the object for the Scale subresource. */

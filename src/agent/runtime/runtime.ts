@@ -122,6 +122,8 @@ export interface ContainerInfo {
   error?: string;
   /** IP per network name (the pause container's is the pod IP). */
   ips: Record<string, string>;
+  /** The main process on the host, while running (port-forwarding enters its network namespace). */
+  pid?: number;
 }
 
 export interface ExecResult {

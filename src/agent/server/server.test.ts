@@ -11,6 +11,7 @@ import { createLogger } from "../../machinery/log";
 import { NODE_LABEL } from "../kubelet/names";
 import { LABELS, type ContainerInfo, type ContainerRuntime, type ExecSession } from "../runtime/runtime";
 import { CHANNEL, frame } from "./channel";
+import { PortForwardTestClient } from "./portforward/testing-client";
 import { startAgentServer, type AgentServer } from "./server";
 import { ensureServingCert } from "./tls";
 
@@ -31,7 +32,9 @@ const container = (id: string, name: string, attempt: number, state: ContainerIn
   ips: {},
   labels: { [NODE_LABEL]: NODE, [LABELS.podNamespace]: "default", [LABELS.podName]: "p", [LABELS.container]: name, [LABELS.kind]: "app", [LABELS.restartCount]: String(attempt) },
 });
-const containers = [container("c0", "app", 0, "exited"), container("c1", "app", 1, "running"), container("w0", "waiting", 0, "created")];
+// Pod p's sandbox has stopped (port-forward needs it running); it carries no container name.
+const stoppedSandbox: ContainerInfo = { ...container("s0", "", 0, "exited"), labels: { [NODE_LABEL]: NODE, [LABELS.podNamespace]: "default", [LABELS.podName]: "p", [LABELS.podUid]: "u1", [LABELS.kind]: "pause" } };
+const containers = [container("c0", "app", 0, "exited"), container("c1", "app", 1, "running"), container("w0", "waiting", 0, "created"), stoppedSandbox];
 
 /** exec: `echo` echoes stdin to stdout until stdin ends; `exit N` ends with N at once. */
 const runtime = {
@@ -170,4 +173,21 @@ test("bad exec requests are refused before the upgrade", async () => {
   const noUpgrade = await get("/exec/default/p/app?command=sh&stdout=true", token);
   expect(noUpgrade.status).toBe(400);
   expect(((await noUpgrade.json()) as { message: string }).message).toContain("WebSocket");
+});
+
+test("port-forward: authenticated WebSocket only; a pod that is not here, or whose sandbox stopped, fails its streams, not the session", async () => {
+  expect((await get("/portForward/default/p")).status).toBe(401);
+  const plain = await get("/portForward/default/p", await sign());
+  expect(plain.status).toBe(400);
+  expect(((await plain.json()) as { message: string }).message).toBe("port-forward is served over WebSocket with the subprotocol SPDY/3.1+portforward.k8s.io or v4.channel.k8s.io");
+
+  const open = async (pod: string) => PortForwardTestClient.connect(`wss://127.0.0.1:${server.port}/portForward/default/${pod}?podUID=u1`, { headers: { authorization: `Bearer ${await sign()}` }, ca: servingCert });
+  const gone = await open("gone");
+  expect((await gone.forward(80, "x").result).error).toBe("error forwarding port 80 to pod gone_default, uid u1: pod not found on this node");
+  expect(gone.isOpen).toBe(true);
+  gone.close();
+  const stopped = await open("p");
+  const r = await stopped.forward(80, "x").result;
+  expect(r).toEqual({ data: Buffer.alloc(0), error: "error forwarding port 80 to pod p_default, uid u1: the pod's sandbox is not running", reset: false });
+  stopped.close();
 });

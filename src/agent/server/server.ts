@@ -37,18 +37,34 @@ export interface AgentServer {
   stop(): Promise<void>;
 }
 
+/** What an upgraded connection carries: an exec or a port-forward session. */
+interface Session {
+  open(ws: ServerWebSocket<unknown>): void;
+  message(data: string | Uint8Array): void;
+  drain(): void;
+  close(): void;
+}
+
 const status = (e: ApiError) => Response.json(e.toStatus(), { status: e.code });
 
 export function startAgentServer(o: AgentServerOptions): AgentServer {
   const authenticate = o.authenticate ?? apiServerAuthenticator(o.caCertPem, o.nodeName);
-  const sessions = new Set<ExecBridge>();
+  const sessions = new Set<Session>();
 
-  const route = async (req: Request, server: Server<ExecBridge>): Promise<Response | undefined> => {
+  const route = async (req: Request, server: Server<Session>): Promise<Response | undefined> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
     if (!(await authenticate(req))) return status(unauthorized());
     if ((url.pathname === "/logs" || url.pathname.startsWith("/logs/")) && (req.method === "GET" || req.method === "HEAD")) return nodeLogs(o.nodeLogDir ?? NODE_LOG_DIR, url.pathname.slice("/logs".length));
     const [, kind, ...rest] = url.pathname.split("/");
+    if (kind === "portForward" && rest.length === 2 && rest.every(Boolean) && (req.method === "GET" || req.method === "POST")) {
+      const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];
+      // Loaded on first use: an agent nobody port-forwards through does not carry it.
+      const { acceptPortForward } = await import("./portforward/index");
+      const { protocol, session } = acceptPortForward(req, url, o.runtime, o.nodeName, { namespace, pod, podUid: url.searchParams.get(POD_UID_PARAM) || undefined }, o.log);
+      if (server.upgrade(req, { headers: { "Sec-WebSocket-Protocol": protocol }, data: session })) return undefined;
+      throw new ApiError(400, "BadRequest", "the WebSocket upgrade failed");
+    }
     if (rest.length !== 3 || rest.some((s) => !s)) throw pathNotFound(url.pathname);
     const [namespace, pod, container] = rest.map(decodeURIComponent) as [string, string, string];
     const ref: ContainerRef = { namespace, pod, container, podUid: url.searchParams.get(POD_UID_PARAM) || undefined };
@@ -79,7 +95,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     throw pathNotFound(url.pathname);
   };
 
-  const server = Bun.serve<ExecBridge>({
+  const server = Bun.serve<Session>({
     hostname: o.hostname ?? "0.0.0.0",
     port: o.port ?? DEFAULT_KUBELET_PORT,
     tls: { cert: o.certPem, key: o.keyPem },
@@ -93,13 +109,13 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
       }
     },
     websocket: {
-      open(ws: ServerWebSocket<ExecBridge>) {
+      open(ws: ServerWebSocket<Session>) {
         sessions.add(ws.data);
         ws.data.open(ws as ServerWebSocket<unknown>);
       },
-      message: (ws: ServerWebSocket<ExecBridge>, msg) => ws.data.message(msg),
-      drain: (ws: ServerWebSocket<ExecBridge>) => ws.data.drain(),
-      close(ws: ServerWebSocket<ExecBridge>) {
+      message: (ws: ServerWebSocket<Session>, msg) => ws.data.message(msg),
+      drain: (ws: ServerWebSocket<Session>) => ws.data.drain(),
+      close(ws: ServerWebSocket<Session>) {
         sessions.delete(ws.data);
         ws.data.close();
       },

@@ -25,6 +25,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   log: ["get"],
   exec: ["create", "get"],
   attach: ["create", "get"],
+  portforward: ["create", "get"],
   token: ["create"],
   proxy: ["create", "delete", "get", "patch", "update"],
 };

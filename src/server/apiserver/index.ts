@@ -16,7 +16,7 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podAttach, podExec, podLogs, scale } from "./handlers/subresources";
+import { bind, evict, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
@@ -207,6 +207,8 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       return podAttach(ctx, kubeletSigner, req, server, url, def, namespace!, name);
     case "proxy":
       return proxySubresource(ctx, kubeletSigner, req, server, url, def, namespace, name);
+    case "portforward":
+      return podPortForward(ctx, kubeletSigner, req, server, url, def, namespace!, name);
   }
   throw notAllowed();
 }

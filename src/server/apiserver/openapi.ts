@@ -537,6 +537,16 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
         };
         break;
       }
+      case "portforward": {
+        const pfParams = [q("ports", "List of ports to forward Required when using WebSockets", "integer")];
+        const pfGvk = gvk("", "v1", "PodPortForwardOptions");
+        paths[path] = {
+          get: op({ id: `connect${gv}GetNamespacedPodPortforward`, description: `connect GET requests to portforward of ${r.kind}`, action: "connect", gvk: pfGvk, params: pfParams, response: "text" }),
+          post: op({ id: `connect${gv}PostNamespacedPodPortforward`, description: `connect POST requests to portforward of ${r.kind}`, action: "connect", gvk: pfGvk, params: pfParams, response: "text" }),
+          ...pathParams([P.name]),
+        };
+        break;
+      }
     }
   }
   return paths;

@@ -68,6 +68,9 @@ test("pods: only those bound to the node, status, delete and eviction; lists fil
   expect(await canRequest("POST", podsDef, { ...pod, name: "db", subresource: "eviction", body: {} })).toBe(false);
   expect(await canRequest("PATCH", podsDef, { ...pod, name: "web", body: {} })).toBe(false); // spec is not the node's
   expect(await canRequest("GET", podsDef, { ...pod, name: "web", subresource: "status" })).toBe(false);
+  // Even on its own pods, a node may not open port-forwards (as upstream's Node authorizer).
+  expect(await canRequest("GET", podsDef, { ...pod, name: "web", subresource: "portforward" })).toBe(false);
+  expect(await canRequest("POST", podsDef, { ...pod, name: "web", subresource: "portforward" })).toBe(false);
   expect(await canRequest("PATCH", podsDef, { ...pod, name: "db", subresource: "status", body: {} })).toBe(false);
   expect(await canRequest("GET", podsDef, { ...pod, name: "db" })).toBe(false);
   expect(await canRequest("GET", podsDef, { ...pod, name: "gone" })).toBe(false);

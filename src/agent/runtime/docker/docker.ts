@@ -36,7 +36,7 @@ interface ContainerJson {
   Image: string;
   Created: string;
   Config: { Image: string; Labels?: Record<string, string> | null; Tty?: boolean };
-  State?: { Status?: string; StartedAt?: string; FinishedAt?: string; ExitCode?: number; OOMKilled?: boolean; Error?: string };
+  State?: { Status?: string; Pid?: number; StartedAt?: string; FinishedAt?: string; ExitCode?: number; OOMKilled?: boolean; Error?: string };
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 interface NetworkJson {
@@ -141,6 +141,7 @@ export class DockerRuntime implements ContainerRuntime {
       exitCode: state === "exited" ? c.State?.ExitCode : undefined,
       oomKilled: c.State?.OOMKilled || undefined,
       error: c.State?.Error || undefined,
+      pid: state === "running" && c.State?.Pid ? c.State.Pid : undefined,
       ips,
     };
   }

@@ -231,7 +231,7 @@ function podSpecImmutable(spec: PodSpec | undefined, old: PodSpec | undefined): 
 export const pods: ResourceDef<Pod> = {
   ...KINDS.pods,
   schema: PodSchema,
-  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "proxy"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward", "proxy"],
   hasStatus: true,
   defaults(pod) {
     if (!pod.spec) return;

@@ -1,5 +1,5 @@
 // Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
-// and pods/log, pods/exec and pods/attach, which the node's agent serves (src/server/apiserver/proxy).
+// and pods/log, pods/exec, pods/attach and pods/portforward, which the node's agent serves (src/server/apiserver/proxy).
 import type { Server } from "bun";
 import { SUBRESOURCE_KINDS } from "../../../api/kinds";
 import { ApiError, badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors";
@@ -11,7 +11,7 @@ import { targetOf } from "../objects/objects";
 import { applyPatch } from "../patch";
 import { isDryRun } from "../query";
 import type { ApiContext } from "./context";
-import { proxyAttach, proxyExec, proxyLogs, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
+import { proxyAttach, proxyExec, proxyLogs, proxyPortForward, resolveAgentTarget, type KubeletTokenSigner } from "../proxy/index";
 import { json, success } from "./respond";
 import { WRITE_RETRY_MS } from "./write";
 import { Type } from "@sinclair/typebox";
@@ -130,4 +130,15 @@ export function podAttach(ctx: ApiContext, sign: KubeletTokenSigner, req: Reques
   if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
   const target = resolveAgentTarget(ctx, pods, namespace, name, url.searchParams.get("container"), "attach");
   return proxyAttach(target, sign, req, url, server);
+}
+
+/**
+ * pods/portforward: kubectl's WebSocket tunnelled to the agent on the pod's node (GET or POST, as
+ * upstream). No container is involved: the forward goes into the pod's network namespace.
+ */
+export function podPortForward(ctx: ApiContext, sign: KubeletTokenSigner, req: Request, server: Server<unknown> | undefined, url: URL, pods: ResourceDef, namespace: string, name: string): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+  const pod = ctx.objects.get(pods, namespace, name) as { spec?: { containers?: { name: string }[] } };
+  const target = resolveAgentTarget(ctx, pods, namespace, name, pod.spec?.containers?.[0]?.name ?? null, "port-forward");
+  return proxyPortForward(target, sign, req, url, server);
 }

@@ -2,6 +2,7 @@
 export { proxyAttach } from "./attach";
 export { proxyExec } from "./exec";
 export { proxyLogs } from "./logs";
+export { proxyPortForward } from "./portforward";
 export { caKeySigner, signerWithKey, type KubeletTokenSigner } from "./signer";
 export { resolveAgentTarget, chooseContainer, type AgentTarget } from "./target";
 export { Tunnel } from "./tunnel";

@@ -21,7 +21,7 @@ export interface AgentTarget {
 
 export const unavailable = (message: string) => new ApiError(503, "ServiceUnavailable", message);
 
-export function resolveAgentTarget(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, requested: string | null, what: "logs" | "exec" | "attach"): AgentTarget {
+export function resolveAgentTarget(ctx: ApiContext, pods: ResourceDef, namespace: string, name: string, requested: string | null, what: "logs" | "exec" | "attach" | "port-forward"): AgentTarget {
   const pod = ctx.objects.get(pods, namespace, name) as Pod;
   const container = chooseContainer(pod, requested);
   const phase = pod.status?.phase;
