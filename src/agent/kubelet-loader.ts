@@ -2,7 +2,7 @@
 // compiled binary embeds it.
 import type { KubeClient } from "../client/client";
 import type { Logger } from "../machinery/log";
-import { startKubelet } from "./kubelet/kubelet";
+import { startKubelet, type Kubelet } from "./kubelet/kubelet";
 import { serviceAccountTokenRequester } from "./kubelet/token";
 import { DockerRuntime } from "./runtime/docker/docker";
 
@@ -22,7 +22,7 @@ export interface KubeletOptions {
   podNetwork?: string;
 }
 
-export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<{ stop(): Promise<void> | void } | undefined> {
+export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<Kubelet | undefined> {
   log.debug("starting the kubelet", { node: opts.nodeName, socket: dockerSocket });
   // Pods' service-account tokens come from the API server, through this node's credential.
   return startKubelet(client, new DockerRuntime(dockerSocket), { ...opts, nodeIP: opts.nodeIp, serviceAccountToken: serviceAccountTokenRequester(client) });

@@ -5,8 +5,9 @@
 import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
+import type { EvictionConfig } from "../agent/eviction/thresholds";
 
-export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string }) {
+export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string; eviction?: EvictionConfig }) {
   return async (ctx: EmbeddedAgentContext) => {
     const { startAgent } = await import("../agent/agent");
     // A loopback advertise address (single-machine setups, tests) is still what pods reach.
@@ -18,6 +19,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       dataDir: ctx.dataDir,
       dockerSocket: process.env.BRAMBLE_DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET,
       controlPlane: true,
+      eviction: node.eviction,
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
       connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },

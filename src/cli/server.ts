@@ -22,6 +22,8 @@ import {
   type RawFlags,
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
+import type { EvictionConfig } from "../agent/eviction/thresholds";
 
 export interface FlagSpec {
   name: string;
@@ -54,6 +56,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
+  // kubelet's eviction flags, for the embedded agent.
+  ...EVICTION_FLAGS,
 ];
 
 export const DEFAULTS = {
@@ -163,9 +167,10 @@ function disableFlag(text: string | undefined): Set<string> {
 }
 
 /** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too). */
-export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string } {
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } {
   const ipText = stringFlag(raw, "node-ip");
   return {
+    eviction: evictionConfigFromFlags(raw),
     nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
     nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
   };

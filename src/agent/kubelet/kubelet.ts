@@ -15,7 +15,7 @@ import { createLogger } from "../../machinery/log";
 import { ControlLoop } from "../../machinery/controlloop";
 import { importImages } from "../images/import";
 import { ensurePauseImage } from "../images/pause";
-import { LABELS, type ContainerRuntime } from "../runtime/runtime";
+import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/runtime";
 import { ownership } from "./names";
 import { ProbeManager } from "./probes";
 import { ImagePuller } from "./pull";
@@ -50,7 +50,20 @@ export interface KubeletOptions {
 
 export interface Kubelet {
   stop(): Promise<void>;
+  /** Pods bound here that may still run (not terminal, not being deleted). */
+  activePods(): Pod[];
+  /** A pod's containers on this node. */
+  podContainers(uid: string): Promise<ContainerInfo[]>;
+  /**
+   * Kills the pod now and reports it Failed/Evicted with this message; resolves once the API
+   * shows it terminal (false when that did not happen within upstream's 30 s cleanup wait).
+   */
+  evict(pod: Pod, message: string): Promise<boolean>;
 }
+
+/** Upstream's eviction manager waits this long for an evicted pod to be cleaned up. */
+const EVICTION_CLEANUP_TIMEOUT_MS = 30_000;
+const isTerminal = (pod: Pod | undefined) => pod?.status?.phase === "Succeeded" || pod?.status?.phase === "Failed";
 
 export async function startKubelet(client: KubeClient, runtime: ContainerRuntime, opts: KubeletOptions): Promise<Kubelet> {
   const log = createLogger("kubelet");
@@ -168,6 +181,20 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
 
   log.info("kubelet started", { node: opts.nodeName, runtime: `${version.name} ${version.version}`, pauseImage, network });
   return {
+    activePods: () => [...byUid.values()].filter((p) => !isTerminal(p) && !p.metadata.deletionTimestamp),
+    podContainers: async (uid) => (await runtime.listContainers({ [LABELS.podUid]: uid })).filter((c) => ownership(c.labels, opts) === "ours"),
+    async evict(pod, message) {
+      const uid = pod.metadata.uid!;
+      sync.markEvicted(uid, message);
+      loop.enqueue(uid);
+      const deadline = Date.now() + EVICTION_CLEANUP_TIMEOUT_MS;
+      while (!stopped && Date.now() < deadline) {
+        const now = byUid.get(uid);
+        if (!now || isTerminal(now)) return true;
+        await Bun.sleep(200);
+      }
+      return false;
+    },
     async stop() {
       stopped = true;
       informer.stop();

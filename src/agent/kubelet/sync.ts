@@ -75,6 +75,7 @@ function appsFinished(pod: Pod, apps: Map<string, ContainerInfo[]>): boolean {
 const POST_START_TIMEOUT_MS = 120_000;
 
 const isGone = (e: unknown) => e instanceof ApiError && (e.code === 404 || e.code === 409);
+const metaTimeNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 const msSince = (t: string | undefined, now: number) => (t ? now - Date.parse(t) : 0);
 
 interface Pass {
@@ -89,6 +90,8 @@ interface Pass {
 
 export class PodSync {
   private readonly terminating = new Map<string, Promise<void>>();
+  /** Pods the eviction manager chose, with their message: stopped at once and reported Failed/Evicted. */
+  private readonly evicted = new Map<string, string>();
   private readonly written = new Map<string, { rv: number; status: unknown }>();
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
@@ -115,6 +118,8 @@ export class PodSync {
     if (!pod) return this.removeAll(uid, all, 2);
     if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
     const phase = pod.status?.phase;
+    const evictedWith = this.evicted.get(uid);
+    if (evictedWith !== undefined && phase !== "Succeeded" && phase !== "Failed") return this.evictNow(pod, all, evictedWith);
     if (phase === "Succeeded" || phase === "Failed") {
       // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
       for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
@@ -452,6 +457,11 @@ export class PodSync {
    * phase (Succeeded when every app container exited 0, Failed otherwise), as upstream writes.
    */
   private async finalStatus(pod: Pod, all: ContainerInfo[]) {
+    await this.writeStatus(pod, await this.terminalStatus(pod, all));
+  }
+
+  /** The status of a pod whose containers have all stopped for good. */
+  private async terminalStatus(pod: Pod, all: ContainerInfo[]) {
     const known = new Map([...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].map((s) => [s.name, s.imageID]));
     const views = (kind: ContainerKind) => {
       const out = new Map<string, ContainerView>();
@@ -470,7 +480,36 @@ export class PodSync {
       app: views("app"),
       terminal: true,
     });
-    await this.writeStatus(pod, status);
+    return status;
+  }
+
+  /** Marks a pod for eviction; its next sync (the caller enqueues it) stops it and reports it. */
+  markEvicted(uid: string, message: string) {
+    this.evicted.set(uid, message);
+  }
+
+  /**
+   * Eviction, as upstream's kubelet does it: every container killed at once (no grace period),
+   * the pod's local volumes freed (that is what the node was short of), and the pod left in the
+   * API as Failed with reason Evicted and a DisruptionTarget condition, so its controller
+   * replaces it and `kubectl get pods` shows why.
+   */
+  private async evictNow(pod: Pod, all: ContainerInfo[], message: string) {
+    const uid = pod.metadata.uid!;
+    this.d.probes.forgetPod(uid);
+    const running = all.filter((c) => c.state === "running");
+    await Promise.all(running.filter((c) => kindOf(c) !== "pause").map((c) => this.d.runtime.stopContainer(c.id, 0)));
+    for (const c of running.filter((c) => kindOf(c) === "pause")) await this.d.runtime.stopContainer(c.id, 0);
+    removePodDir(podDir(this.cfg.dataDir, uid));
+    this.refreshedAt.delete(uid);
+    const base = await this.terminalStatus(pod, await this.list(uid));
+    const t = metaTimeNow(this.now());
+    const conditions = [
+      ...(base.conditions ?? []).filter((c) => c.type !== "DisruptionTarget"),
+      { type: "DisruptionTarget", status: "True", reason: "TerminationByKubelet", message, lastProbeTime: null, lastTransitionTime: t },
+    ];
+    await this.writeStatus(pod, { ...base, phase: "Failed", reason: "Evicted", message, conditions });
+    this.d.events.event(pod, "Warning", "Evicted", message);
   }
 
   /** Stops and removes every container of a pod and its directory (the pod is gone). */
@@ -482,6 +521,7 @@ export class PodSync {
     for (const c of all) await this.d.runtime.removeContainer(c.id);
     removePodDir(podDir(this.cfg.dataDir, uid));
     this.written.delete(uid);
+    this.evicted.delete(uid);
     this.refreshedAt.delete(uid);
     for (const k of this.tokens.keys()) if (k.startsWith(`${uid}|`)) this.tokens.delete(k);
   }
