@@ -169,5 +169,5 @@ export function goDurationMs(text: string): number | undefined {
   return m[1] === "-" ? -ms : ms;
 }
 
-/** The amount in absolute units for a capacity. */
-export const amountOf = (a: Amount, capacity: number): number => ("quantity" in a ? a.quantity : Math.ceil(a.percentage * capacity));
+/** The amount in absolute units for a capacity (truncated, as upstream's GetThresholdQuantity). */
+export const amountOf = (a: Amount, capacity: number): number => ("quantity" in a ? a.quantity : Math.floor(a.percentage * capacity));
