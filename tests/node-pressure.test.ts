@@ -123,7 +123,7 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
   }, 60_000);
 
   test("a full data dir: DiskPressure and its taint, the pod writing the disk is evicted (not its neighbour), and the node recovers", async () => {
-    startAgent("--eviction-hard", "nodefs.available<25%", "--eviction-pressure-transition-period", "5s");
+    startAgent("--eviction-hard", "nodefs.available<25%", "--eviction-pressure-transition-period", "20s");
     await wait("the node Ready without pressure", async () => {
       const node = (await getJson("get", "nodes")).items.find((n: any) => n.metadata.name === NODE);
       return node && condition(node, "Ready")?.status === "True" && condition(node, "DiskPressure")?.status === "False";
@@ -139,6 +139,13 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
     });
     expect(condition(node, "DiskPressure")).toMatchObject({ reason: "KubeletHasDiskPressure", message: "kubelet has disk pressure" });
     expect(condition(node, "MemoryPressure")).toMatchObject({ status: "False", reason: "KubeletHasSufficientMemory" });
+    // While the condition holds (the transition period), a new pod is refused by the node itself.
+    await kubectlIn(podManifest("latecomer", "sleep 3600 & wait"), "apply", "-f", "-");
+    const latecomer = await wait("latecomer rejected", async () => {
+      const p = await getJson("get", "pod", "latecomer");
+      return p.status?.phase === "Failed" && p;
+    });
+    expect(latecomer.status).toMatchObject({ reason: "Evicted", message: "Pod was rejected: The node had condition: [DiskPressure]. " });
 
     const writer = await wait("writer evicted", async () => {
       const p = await getJson("get", "pod", "writer");
@@ -168,16 +175,16 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
   }, 180_000);
 
   test("a memory-hungry pod on a node with a low memory.available threshold is evicted before the OOM killer acts", async () => {
-    // The threshold sits 300 MiB under the machine's memory.available now (as the agent computes
-    // it: capacity − working set); the pod takes 800 MiB.
+    // The threshold sits 500 MiB under the machine's memory.available now (as the agent computes
+    // it: capacity − working set); the pod takes 1000 MiB.
     const available = observeMemory(hostReader)!.available;
-    const thresholdMi = Math.floor(available / Mi) - 300;
+    const thresholdMi = Math.floor(available / Mi) - 500;
     startAgent("--eviction-hard", `memory.available<${thresholdMi}Mi`, "--eviction-pressure-transition-period", "5s");
     await wait("the node Ready", async () => {
       const n = (await getJson("get", "nodes")).items.find((x: any) => x.metadata.name === NODE);
       return n && condition(n, "Ready")?.status === "True";
     });
-    await kubectlIn(podManifest("hog", "dd if=/dev/zero of=/scratch/fill bs=1M count=800; sleep 3600 & wait", { medium: "Memory" }), "apply", "-f", "-");
+    await kubectlIn(podManifest("hog", "dd if=/dev/zero of=/scratch/fill bs=1M count=1000; sleep 3600 & wait", { medium: "Memory" }), "apply", "-f", "-");
     const hog = await wait("hog evicted", async () => {
       const p = await getJson("get", "pod", "hog");
       return p.status?.phase === "Failed" && p;

@@ -174,6 +174,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         apiServerPort: KUBERNETES_SERVICE.port,
         caCertPem: conn.caCertPem,
         nodeIp: cfg.nodeIp,
+        admitPod: (pod) => eviction.admit(pod),
       }, log);
     } catch (e) {
       log.error("the kubelet did not start; the node keeps heartbeating", { err: e });

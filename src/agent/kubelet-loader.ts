@@ -1,5 +1,6 @@
 // Starts the kubelet (src/agent/kubelet/) on the node's Docker engine. A literal import, so the
 // compiled binary embeds it.
+import type { Pod } from "../api/resources/pod";
 import type { KubeClient } from "../client/client";
 import type { Logger } from "../machinery/log";
 import { startKubelet, type Kubelet } from "./kubelet/kubelet";
@@ -20,6 +21,8 @@ export interface KubeletOptions {
   caCertPem: string;
   /** The Docker network pods join: the pod network's bridge for this node's podCIDR, or "bridge". */
   podNetwork?: string;
+  /** Whether a new pod may start (node pressure). */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<Kubelet | undefined> {

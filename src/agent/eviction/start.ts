@@ -5,7 +5,9 @@
 import { createLogger, type Logger } from "../../machinery/log";
 import type { Kubelet } from "../kubelet/kubelet";
 import { podDir } from "../kubelet/volumes";
-import type { NodeHealth } from "../node/conditions";
+import type { Pod } from "../../api/resources/pod";
+import type { NodeHealth, PressureCondition } from "../node/conditions";
+import { admitPod } from "./admit";
 import { dockerRootDir } from "./docker-root";
 import { hostReader } from "./host-reader";
 import { EvictionManager, type ReclaimDisk } from "./manager";
@@ -26,12 +28,14 @@ export interface EvictionSetup {
 
 export interface RunningEviction {
   health(): NodeHealth;
+  /** Whether a new pod may start under the pressure reported now. */
+  admit(pod: Pod): { reason: string; message: string } | undefined;
   stop(): Promise<void>;
 }
 
 export async function startEvictionManager(setup: EvictionSetup): Promise<RunningEviction> {
   const config = setup.config ?? parseEvictionConfig({});
-  if (!config.thresholds.length) return { health: () => ({}), stop: async () => {} };
+  if (!config.thresholds.length) return { health: () => ({}), admit: () => undefined, stop: async () => {} };
   const log = setup.log ?? createLogger("eviction");
   const paths: SignalPaths = { nodefs: setup.dataDir, imagefs: await dockerRootDir(setup.dockerSocket) };
   let shared = sharesFilesystem(hostReader, paths);
@@ -54,5 +58,9 @@ export async function startEvictionManager(setup: EvictionSetup): Promise<Runnin
   });
   log.info("watching for node pressure", { thresholds: config.thresholds.map((t) => `${t.signal}<${t.text}`), nodefs: paths.nodefs, imagefs: paths.imagefs });
   manager.start(setup.intervalMs);
-  return { health: () => manager.health(), stop: () => manager.stop() };
+  return {
+    health: () => manager.health(),
+    admit: (pod) => admitPod(pod, Object.keys(manager.health()) as PressureCondition[]),
+    stop: () => manager.stop(),
+  };
 }

@@ -46,6 +46,8 @@ export interface KubeletOptions {
   resyncIntervalMs?: number;
   /** Pod workers in parallel. */
   workers?: number;
+  /** Whether a new pod may start (node pressure); see SyncConfig.admitPod. */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export interface Kubelet {
@@ -115,6 +117,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
       },
       serviceAccountToken: opts.serviceAccountToken ?? (async () => ""),
       volumeRefreshMs: Math.floor(resyncEvery * 0.8),
+      admitPod: opts.admitPod,
     },
     { client, runtime, runtimeName: version.name, probes, puller: new ImagePuller(runtime), events, log, enqueue: (uid) => loop.enqueue(uid) },
   );

@@ -44,6 +44,8 @@ export interface SyncConfig {
   serviceAccountToken(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string>;
   /** Content volumes of running pods are re-rendered when their last render is this old (ms). */
   volumeRefreshMs?: number;
+  /** Whether a pod that has not started may start now (node pressure); a rejection ends it Failed. */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export interface SyncDeps {
@@ -127,6 +129,12 @@ export class PodSync {
       return;
     }
 
+    // A pod that never started here is admitted first, as upstream's kubelet does on a pod's arrival.
+    const rejected = all.length === 0 && !pod.status?.startTime ? this.cfg.admitPod?.(pod) : undefined;
+    if (rejected) {
+      this.d.events.event(pod, "Warning", rejected.reason, rejected.message);
+      return void (await this.writeStatus(pod, { ...pod.status, phase: "Failed", reason: rejected.reason, message: rejected.message }));
+    }
     const sandbox = await this.ensureSandbox(pod, all);
     if (!sandbox) return { requeueAfterMs: 1000 };
     all = await this.list(uid);
