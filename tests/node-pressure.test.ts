@@ -78,13 +78,13 @@ const context = () => `--- agent (exit: ${agent?.proc.exitCode ?? agent?.proc.si
 const wait = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 90_000) => eventually(what, f, { timeoutMs, intervalMs: 500, context });
 
 /** A pod on our node (bound directly: a node under pressure is tainted against scheduling). */
-function podManifest(name: string, script: string, volume?: { medium?: string }) {
+function podManifest(name: string, script: string, volume?: { medium?: string }, bind = true) {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name },
     spec: {
-      nodeName: NODE,
+      ...(bind ? { nodeName: NODE } : {}),
       terminationGracePeriodSeconds: 1,
       restartPolicy: "Never",
       containers: [{ name: "main", image: TEST_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", `trap 'exit 0' TERM; ${script}`], ...(volume ? { volumeMounts: [{ name: "scratch", mountPath: "/scratch" }] } : {}) }],
@@ -139,6 +139,14 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
     });
     expect(condition(node, "DiskPressure")).toMatchObject({ reason: "KubeletHasDiskPressure", message: "kubelet has disk pressure" });
     expect(condition(node, "MemoryPressure")).toMatchObject({ status: "False", reason: "KubeletHasSufficientMemory" });
+    // The node lifecycle controller taints the node; the scheduler keeps a new pod off it.
+    await wait("the disk-pressure taint", async () => ((await getJson("get", "node", NODE)).spec.taints ?? []).some((t: any) => t.key === "node.kubernetes.io/disk-pressure" && t.effect === "NoSchedule"));
+    await kubectlIn(podManifest("scheduled", "sleep 3600 & wait", undefined, false), "apply", "-f", "-");
+    const unscheduled = await wait("scheduled pod Unschedulable", async () => {
+      const p = await getJson("get", "pod", "scheduled");
+      return p.status?.conditions?.find((c: any) => c.type === "PodScheduled" && c.status === "False") ?? false;
+    });
+    expect(unscheduled.message).toContain("untolerated taint {node.kubernetes.io/disk-pressure: }");
     // While the condition holds (the transition period), a new pod is refused by the node itself.
     await kubectlIn(podManifest("latecomer", "sleep 3600 & wait"), "apply", "-f", "-");
     const latecomer = await wait("latecomer rejected", async () => {
@@ -166,6 +174,11 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
     expect(agent!.log()).toContain("node pressure changed");
     const bystander = await getJson("get", "pod", "bystander");
     expect(bystander.status.phase).toBe("Running");
+    // Without the taint, the waiting pod is placed and runs.
+    await wait("the scheduled pod running on the node", async () => {
+      const p = await getJson("get", "pod", "scheduled");
+      return p.spec.nodeName === NODE && p.status?.phase === "Running";
+    });
     // The evicted pod's volume is gone from the node's disk.
     const { statfsSync } = await import("node:fs");
     const fs = statfsSync(dataDir);
