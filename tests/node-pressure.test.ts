@@ -203,7 +203,10 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
       return p.status?.phase === "Failed" && p;
     });
     expect(hog.status.reason).toBe("Evicted");
-    expect(hog.status.message).toMatch(/^The node was low on resource: memory\. Threshold quantity: \d+Mi, available: \d+(Ki|Mi)?\. /);
+    expect(hog.status.message).toMatch(/^The node was low on resource: memory\. Threshold quantity: \d+Mi, available: \d+(Ki|Mi)?\. Container main was using \d+(Ki|Mi|Gi)?, request is 0, has larger consumption of memory\. $/);
+    const event = (await getJson("get", "events", "--field-selector", "involvedObject.name=hog,reason=Evicted")).items[0];
+    expect(event.message).toBe(hog.status.message);
+    expect(event.metadata.annotations).toMatchObject({ offending_containers: "main", starved_resource: "memory" });
     // Stopped by the kubelet, not by the kernel.
     expect(hog.status.containerStatuses[0].state.terminated?.reason).not.toBe("OOMKilled");
     const node = await getJson("get", "node", NODE);

@@ -133,7 +133,7 @@ test("a pod that cannot be evicted is skipped for the next; an unmeasured signal
   n.obs["memory.available"]!.available = 100 * Mi;
   const m = n.m as unknown as { deps: EvictionDeps };
   const evict = m.deps.evict;
-  m.deps.evict = async (p) => (p.metadata.name === "c" ? false : evict(p, ""));
+  m.deps.evict = async (p) => (p.metadata.name === "c" ? false : evict(p, { message: "", annotations: {} }));
   expect((await n.m.synchronize())?.metadata.name).toBe("a");
   expect(n.m.health().PIDPressure).toBeUndefined();
 });

@@ -12,7 +12,7 @@ import { PRESSURE, type NodeHealth, type PressureCondition } from "../node/condi
 import { rankForEviction, type PodUsage, type Resource } from "./rank";
 import type { Observations } from "./signals";
 import { amountOf, type EvictionConfig, type Signal, type Threshold } from "./thresholds";
-import { evictionMessage } from "./message";
+import { evictionMessage, type EvictionNotice } from "./message";
 
 /** Upstream's evictionMonitoringPeriod. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
@@ -30,7 +30,7 @@ export interface EvictionDeps {
   usage(pods: Pod[], resource: Resource): Promise<PodUsage[]>;
   reclaim?: ReclaimDisk;
   /** Stops the pod now and marks it Failed/Evicted with this message; false when it could not. */
-  evict(pod: Pod, message: string): Promise<boolean>;
+  evict(pod: Pod, notice: EvictionNotice): Promise<boolean>;
   /** The conditions this manager reports changed (so the node's status is written now). */
   conditionsChanged(): void;
   now?: () => number;
@@ -150,10 +150,10 @@ export class EvictionManager {
     const usage = await this.deps.usage(candidates, resource === "inodes" ? "ephemeral-storage" : resource);
     const ranked = rankForEviction(usage, resource === "inodes" ? "ephemeral-storage" : resource);
     for (const p of ranked) {
-      const message = evictionMessage(resource, threshold, o, p);
+      const notice = evictionMessage(resource, threshold, o, p);
       const name = `${p.pod.metadata.namespace}/${p.pod.metadata.name}`;
       this.log.warn("evicting a pod", { pod: name, signal: threshold.signal, threshold: threshold.text, available: o.available });
-      if (await this.deps.evict(p.pod, message)) return p.pod;
+      if (await this.deps.evict(p.pod, notice)) return p.pod;
       this.log.warn("the pod could not be evicted; trying the next", { pod: name });
     }
     if (!ranked.length) this.log.warn("under pressure with no pod to evict", { signal: threshold.signal, available: o.available });

@@ -14,7 +14,15 @@ export const EVICTED_REASON = "Evicted";
 export const bytesText = (n: number) => formatQuantity({ nano: BigInt(Math.max(0, Math.floor(n))) * 1_000_000_000n, format: "BinarySI" });
 const countText = (n: number) => formatQuantity({ nano: BigInt(Math.max(0, Math.floor(n))) * 1_000_000_000n, format: "DecimalSI" });
 
-export function evictionMessage(resource: string, threshold: Threshold, o: Observation, usage: PodUsage): string {
+/** Upstream's annotations on the Evicted event: which containers used more than they requested, and how much. */
+export interface EvictionNotice {
+  message: string;
+  annotations: Record<string, string>;
+}
+
+export function evictionMessage(resource: string, threshold: Threshold, o: Observation, usage: PodUsage): EvictionNotice {
+  const offending: string[] = [];
+  const offendingUsage: string[] = [];
   const fmt = resource === "memory" || resource === "ephemeral-storage" ? bytesText : countText;
   let message = `The node was low on resource: ${resource}. `;
   message += `Threshold quantity: ${fmt(amountOf(threshold.value, o.capacity))}, available: ${fmt(o.available)}. `;
@@ -24,8 +32,11 @@ export function evictionMessage(resource: string, threshold: Threshold, o: Obser
       if (!spec || c.memory === undefined) continue;
       const reqText = spec.resources?.requests?.memory;
       const request = reqText === undefined ? 0 : quantityValue(parseQuantity(String(reqText)));
-      if (c.memory > request) message += `Container ${c.name} was using ${bytesText(c.memory)}, request is ${reqText === undefined ? "0" : String(reqText)}, has larger consumption of ${resource}. `;
+      if (c.memory <= request) continue;
+      message += `Container ${c.name} was using ${bytesText(c.memory)}, request is ${reqText === undefined ? "0" : String(reqText)}, has larger consumption of ${resource}. `;
+      offending.push(c.name);
+      offendingUsage.push(bytesText(c.memory));
     }
   }
-  return message;
+  return { message, annotations: { offending_containers: offending.join(","), offending_containers_usage: offendingUsage.join(","), starved_resource: resource } };
 }

@@ -59,11 +59,13 @@ test("critical pods are never candidates: system-critical priority, static and m
 test("the eviction message in upstream's words, naming containers over their requests", () => {
   const threshold = { signal: "memory.available" as const, value: { quantity: 100 * Mi }, gracePeriodMs: 0, text: "100Mi" };
   const p: PodUsage = { pod: pod("hog", { memReq: "64Mi" }), memory: 300 * Mi, containers: [{ name: "c", memory: 300 * Mi }] };
-  expect(evictionMessage("memory", threshold, { available: 50 * Mi + 4096, capacity: 1024 * Mi }, p)).toBe(
+  expect(evictionMessage("memory", threshold, { available: 50 * Mi + 4096, capacity: 1024 * Mi }, p)).toEqual({
+    annotations: { offending_containers: "c", offending_containers_usage: "300Mi", starved_resource: "memory" },
+    message:
     "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51204Ki. Container c was using 300Mi, request is 64Mi, has larger consumption of memory. ",
-  );
+  });
   const disk = { signal: "nodefs.available" as const, value: { percentage: 0.1 }, gracePeriodMs: 0, text: "10%" };
-  expect(evictionMessage("ephemeral-storage", disk, { available: 1024 * 1024, capacity: 64 * Mi }, { pod: pod("w"), disk: 60 * Mi })).toBe(
+  expect(evictionMessage("ephemeral-storage", disk, { available: 1024 * 1024, capacity: 64 * Mi }, { pod: pod("w"), disk: 60 * Mi }).message).toBe(
     "The node was low on resource: ephemeral-storage. Threshold quantity: 6710886, available: 1Mi. ",
   );
 });

@@ -52,7 +52,7 @@ export async function startEvictionManager(setup: EvictionSetup): Promise<Runnin
       return podUsage({ reader: hostReader, containers: (uid) => kubelet?.podContainers(uid) ?? Promise.resolve([]), podDir: (uid) => podDir(setup.dataDir, uid) }, pods, resource);
     },
     reclaim: setup.reclaim,
-    evict: (pod, message) => setup.kubelet()?.evict(pod, message) ?? Promise.resolve(false),
+    evict: (pod, notice) => setup.kubelet()?.evict(pod, notice.message, notice.annotations) ?? Promise.resolve(false),
     conditionsChanged: setup.conditionsChanged,
     log,
   });

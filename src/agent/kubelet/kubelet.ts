@@ -60,7 +60,7 @@ export interface Kubelet {
    * Kills the pod now and reports it Failed/Evicted with this message; resolves once the API
    * shows it terminal (false when that did not happen within upstream's 30 s cleanup wait).
    */
-  evict(pod: Pod, message: string): Promise<boolean>;
+  evict(pod: Pod, message: string, eventAnnotations?: Record<string, string>): Promise<boolean>;
 }
 
 /** Upstream's eviction manager waits this long for an evicted pod to be cleaned up. */
@@ -186,9 +186,9 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
   return {
     activePods: () => [...byUid.values()].filter((p) => !isTerminal(p) && !p.metadata.deletionTimestamp),
     podContainers: async (uid) => (await runtime.listContainers({ [LABELS.podUid]: uid })).filter((c) => ownership(c.labels, opts) === "ours"),
-    async evict(pod, message) {
+    async evict(pod, message, eventAnnotations) {
       const uid = pod.metadata.uid!;
-      sync.markEvicted(uid, message);
+      sync.markEvicted(uid, message, eventAnnotations);
       loop.enqueue(uid);
       const deadline = Date.now() + EVICTION_CLEANUP_TIMEOUT_MS;
       while (!stopped && Date.now() < deadline) {

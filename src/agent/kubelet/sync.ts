@@ -93,7 +93,7 @@ interface Pass {
 export class PodSync {
   private readonly terminating = new Map<string, Promise<void>>();
   /** Pods the eviction manager chose, with their message: stopped at once and reported Failed/Evicted. */
-  private readonly evicted = new Map<string, string>();
+  private readonly evicted = new Map<string, { message: string; annotations?: Record<string, string> }>();
   private readonly written = new Map<string, { rv: number; status: unknown }>();
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
@@ -121,7 +121,7 @@ export class PodSync {
     if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
     const phase = pod.status?.phase;
     const evictedWith = this.evicted.get(uid);
-    if (evictedWith !== undefined && phase !== "Succeeded" && phase !== "Failed") return this.evictNow(pod, all, evictedWith);
+    if (evictedWith !== undefined && phase !== "Succeeded" && phase !== "Failed") return this.evictNow(pod, all, evictedWith.message, evictedWith.annotations);
     if (phase === "Succeeded" || phase === "Failed") {
       // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
       for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
@@ -492,8 +492,8 @@ export class PodSync {
   }
 
   /** Marks a pod for eviction; its next sync (the caller enqueues it) stops it and reports it. */
-  markEvicted(uid: string, message: string) {
-    this.evicted.set(uid, message);
+  markEvicted(uid: string, message: string, eventAnnotations?: Record<string, string>) {
+    this.evicted.set(uid, { message, annotations: eventAnnotations });
   }
 
   /**
@@ -502,7 +502,7 @@ export class PodSync {
    * API as Failed with reason Evicted and a DisruptionTarget condition, so its controller
    * replaces it and `kubectl get pods` shows why.
    */
-  private async evictNow(pod: Pod, all: ContainerInfo[], message: string) {
+  private async evictNow(pod: Pod, all: ContainerInfo[], message: string, eventAnnotations?: Record<string, string>) {
     const uid = pod.metadata.uid!;
     this.d.probes.forgetPod(uid);
     const running = all.filter((c) => c.state === "running");
@@ -517,7 +517,7 @@ export class PodSync {
       { type: "DisruptionTarget", status: "True", reason: "TerminationByKubelet", message, lastProbeTime: null, lastTransitionTime: t },
     ];
     await this.writeStatus(pod, { ...base, phase: "Failed", reason: "Evicted", message, conditions });
-    this.d.events.event(pod, "Warning", "Evicted", message);
+    this.d.events.event(pod, "Warning", "Evicted", message, eventAnnotations);
   }
 
   /** Stops and removes every container of a pod and its directory (the pod is gone). */
