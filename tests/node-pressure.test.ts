@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostReader } from "../src/agent/eviction/host-reader";
 import { observeMemory } from "../src/agent/eviction/signals";
+import { writableLayersByPod } from "../src/agent/eviction/docker-root";
+import { LABELS } from "../src/agent/runtime/runtime";
 import { TEST_IMAGE, ensureTestImage } from "../src/agent/images/testimage";
 import { NODE_LABEL } from "../src/agent/kubelet/names";
 import { dockerForTests } from "../src/agent/runtime/docker/testing";
@@ -128,8 +130,18 @@ describe.skipIf(!docker)("node pressure on a real agent", () => {
       const node = (await getJson("get", "nodes")).items.find((n: any) => n.metadata.name === NODE);
       return node && condition(node, "Ready")?.status === "True" && condition(node, "DiskPressure")?.status === "False";
     });
-    await kubectlIn(podManifest("bystander", "sleep 3600 & wait"), "apply", "-f", "-");
-    await wait("bystander running", async () => (await getJson("get", "pod", "bystander")).status?.phase === "Running");
+    // The bystander writes 5 MiB into its own writable layer (Docker's data root, not the data dir).
+    await kubectlIn(podManifest("bystander", "dd if=/dev/zero of=/tmp/layer bs=1M count=5; sleep 3600 & wait"), "apply", "-f", "-");
+    const bystanderUid = (await wait("bystander running", async () => {
+      const p = await getJson("get", "pod", "bystander");
+      return p.status?.phase === "Running" && p;
+    })).metadata.uid;
+    // What the eviction manager would rank it by on the image filesystem.
+    const layers = await wait("the bystander's writable layer measured", async () => {
+      const m = await writableLayersByPod(docker!.socketPath, LABELS.podUid);
+      return (m.get(bystanderUid) ?? 0) >= 5 * Mi && m;
+    });
+    expect(layers.get(bystanderUid)).toBeLessThan(64 * Mi);
     // 52 MiB of a 64 MiB filesystem: under the 25% (16 MiB) left that the threshold asks for.
     await kubectlIn(podManifest("writer", "dd if=/dev/zero of=/scratch/fill bs=1M count=52; sleep 3600 & wait", {}), "apply", "-f", "-");
 

@@ -26,8 +26,8 @@ export interface EvictionDeps {
   imagesOnNodefs(): boolean;
   /** Pods on this node that may still run (not Succeeded/Failed). */
   activePods(): Pod[];
-  /** Usage of these pods for ranking; only asked for under pressure. */
-  usage(pods: Pod[], resource: Resource): Promise<PodUsage[]>;
+  /** Usage of these pods for ranking; only asked for under pressure, for the signal that acts. */
+  usage(pods: Pod[], resource: Resource, signal: Signal): Promise<PodUsage[]>;
   reclaim?: ReclaimDisk;
   /** Stops the pod now and marks it Failed/Evicted with this message; false when it could not. */
   evict(pod: Pod, notice: EvictionNotice): Promise<boolean>;
@@ -147,7 +147,7 @@ export class EvictionManager {
 
     const resource = RESOURCE_OF[threshold.signal];
     const candidates = this.deps.activePods();
-    const usage = await this.deps.usage(candidates, resource === "inodes" ? "ephemeral-storage" : resource);
+    const usage = await this.deps.usage(candidates, resource === "inodes" ? "ephemeral-storage" : resource, threshold.signal);
     const ranked = rankForEviction(usage, resource === "inodes" ? "ephemeral-storage" : resource);
     for (const p of ranked) {
       const notice = evictionMessage(resource, threshold, o, p);

@@ -1,6 +1,7 @@
 // Which pod goes first, as upstream's eviction manager orders them (pkg/kubelet/eviction/helpers.go):
 //   memory: pods using more than they requested, then lower priority, then usage above requests;
-//   disk:   the same with ephemeral-storage requests and local disk usage;
+//   disk:   the same with ephemeral-storage requests and local disk usage (volumes on nodefs,
+//           writable layers on imagefs);
 //   pids:   lower priority, then more processes.
 // QoS falls out of this: a BestEffort pod requests nothing, so any use exceeds its requests. Critical
 // pods (static or mirror pods, priority ≥ system-critical) are never candidates.

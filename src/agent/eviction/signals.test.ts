@@ -85,3 +85,28 @@ test("the real readers measure this machine: memory against MemTotal, the temp d
   expect(obs["nodefs.available"]!.capacity).toBeGreaterThan(obs["nodefs.available"]!.available);
   expect(obs["pid.available"]!.available).toBeGreaterThan(0);
 });
+
+test("a pod's disk use: its directory (volumes) and, where images live, its writable layers", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { podUsage } = await import("./usage");
+  const dir = mkdtempSync(join(tmpdir(), "bramble-usage-"));
+  try {
+    mkdirSync(join(dir, "u1", "volumes", "scratch"), { recursive: true });
+    writeFileSync(join(dir, "u1", "volumes", "scratch", "fill"), Buffer.alloc(1024 * 1024, 1));
+    const pods = [{ metadata: { uid: "u1", name: "a" } }, { metadata: { uid: "u2", name: "b" } }] as never[];
+    const base = { reader: reader({}), containers: async () => [], podDir: (uid: string) => join(dir, uid) };
+    const volumes = await podUsage(base, pods, "ephemeral-storage");
+    expect(volumes[0]!.disk).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(volumes[1]!.disk).toBe(0);
+    const layers = async () => new Map([["u2", 5000]]);
+    const both = await podUsage({ ...base, writableLayers: layers }, pods, "ephemeral-storage");
+    expect(both[1]!.disk).toBe(5000);
+    expect(both[0]!.disk).toBe(volumes[0]!.disk);
+    const imagesOnly = await podUsage({ ...base, countVolumes: false, writableLayers: layers }, pods, "ephemeral-storage");
+    expect(imagesOnly.map((u) => u.disk)).toEqual([0, 5000]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,8 @@ import { podDir } from "../kubelet/volumes";
 import type { Pod } from "../../api/resources/pod";
 import type { NodeHealth, PressureCondition } from "../node/conditions";
 import { admitPod } from "./admit";
-import { dockerRootDir } from "./docker-root";
+import { dockerRootDir, writableLayersByPod } from "./docker-root";
+import { LABELS } from "../runtime/runtime";
 import { hostReader } from "./host-reader";
 import { EvictionManager, type ReclaimDisk } from "./manager";
 import { observe, sharesFilesystem, type SignalPaths } from "./signals";
@@ -47,9 +48,22 @@ export async function startEvictionManager(setup: EvictionSetup): Promise<Runnin
     },
     imagesOnNodefs: () => shared,
     activePods: () => setup.kubelet()?.activePods() ?? [],
-    usage: (pods, resource) => {
+    usage: (pods, resource, signal) => {
       const kubelet = setup.kubelet();
-      return podUsage({ reader: hostReader, containers: (uid) => kubelet?.podContainers(uid) ?? Promise.resolve([]), podDir: (uid) => podDir(setup.dataDir, uid) }, pods, resource);
+      // Disk use counts where it lives: volumes on nodefs, writable layers on imagefs (both when they are one).
+      const onImages = signal.startsWith("imagefs.") || (signal.startsWith("nodefs.") && shared);
+      const onVolumes = signal.startsWith("nodefs.") || shared;
+      return podUsage(
+        {
+          reader: hostReader,
+          containers: (uid) => kubelet?.podContainers(uid) ?? Promise.resolve([]),
+          podDir: (uid) => podDir(setup.dataDir, uid),
+          countVolumes: onVolumes,
+          writableLayers: onImages ? () => writableLayersByPod(setup.dockerSocket, LABELS.podUid) : undefined,
+        },
+        pods,
+        resource,
+      );
     },
     reclaim: setup.reclaim,
     evict: (pod, notice) => setup.kubelet()?.evict(pod, notice.message, notice.annotations) ?? Promise.resolve(false),

@@ -73,15 +73,20 @@ export interface UsageSources {
   containers(podUid: string): Promise<ContainerInfo[]>;
   /** The pod's directory on the node (volumes, generated files). */
   podDir(podUid: string): string;
+  /** False when the starved filesystem is not the data dir's (the pods' volumes are elsewhere). */
+  countVolumes?: boolean;
+  /** When the starved filesystem holds images: each pod's writable layers there, by pod uid. */
+  writableLayers?(): Promise<Map<string, number>>;
 }
 
 export async function podUsage(src: UsageSources, pods: Pod[], resource: Resource): Promise<PodUsage[]> {
+  const layers = resource === "ephemeral-storage" && src.writableLayers ? await src.writableLayers() : undefined;
   return Promise.all(
     pods.map(async (pod) => {
       const uid = pod.metadata.uid!;
       const out: PodUsage = { pod };
       if (resource === "ephemeral-storage") {
-        out.disk = diskUsage(src.podDir(uid));
+        out.disk = (src.countVolumes === false ? 0 : diskUsage(src.podDir(uid))) + (layers?.get(uid) ?? 0);
         return out;
       }
       const running = (await src.containers(uid)).filter((c) => c.state === "running" && c.labels[LABELS.kind] !== "pause");
