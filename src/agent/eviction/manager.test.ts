@@ -23,7 +23,7 @@ function node(flags: Parameters<typeof parseEvictionConfig>[0], opts: { shared?:
   const pods = [pod("a"), pod("b", 100), pod("c")];
   const usage: Record<string, number> = { a: 10 * Mi, b: 500 * Mi, c: 200 * Mi };
   const evicted: string[] = [];
-  const reclaims: { signal: Signal; bytesToFree: number }[] = [];
+  const reclaims: { signal: Signal; bytesToFree: number; targetAvailableBytes: number }[] = [];
   let changes = 0;
   const deps: EvictionDeps = {
     observe: () => structuredClone(obs),
@@ -96,7 +96,7 @@ test("disk on the image filesystem: reclaim first; no eviction when that was eno
   const n = node({ hard: "imagefs.available<15%", pressureTransitionPeriodMs: 0 }, { reclaimFrees: 200 * Mi });
   n.obs["imagefs.available"]!.available = 100 * Mi;
   expect(await n.m.synchronize()).toBeUndefined();
-  expect(n.reclaims).toEqual([{ signal: "imagefs.available", bytesToFree: 150 * Mi - 100 * Mi }]);
+  expect(n.reclaims).toEqual([{ signal: "imagefs.available", bytesToFree: 150 * Mi - 100 * Mi, targetAvailableBytes: 150 * Mi }]);
   expect(n.evicted).toEqual([]);
   expect(n.m.health().DiskPressure).toEqual({ status: "True", reason: "KubeletHasDiskPressure", message: "kubelet has disk pressure" });
 });
@@ -116,7 +116,7 @@ test("nodefs with images elsewhere: nothing to reclaim there (as upstream), stra
   const shared = node({ hard: "nodefs.available<10%" }, { shared: true, reclaimFrees: 500 * Mi });
   shared.obs["nodefs.available"]!.available = 50 * Mi;
   expect(await shared.m.synchronize()).toBeUndefined();
-  expect(shared.reclaims).toEqual([{ signal: "nodefs.available", bytesToFree: 100 * Mi - 50 * Mi }]);
+  expect(shared.reclaims).toEqual([{ signal: "nodefs.available", bytesToFree: 100 * Mi - 50 * Mi, targetAvailableBytes: 100 * Mi }]);
 });
 
 test("memory pressure is handled before disk pressure; both conditions are reported", async () => {

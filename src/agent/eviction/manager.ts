@@ -17,8 +17,11 @@ import { evictionMessage, type EvictionNotice } from "./message";
 /** Upstream's evictionMonitoringPeriod. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
-/** Frees disk on the image filesystem (unused images, dead containers), aiming to free `bytesToFree`. */
-export type ReclaimDisk = (request: { signal: Signal; bytesToFree: number }) => Promise<void>;
+/**
+ * Frees disk on the image filesystem (unused images, dead containers) until `targetAvailableBytes`
+ * are available there, i.e. `bytesToFree` more than now (the threshold plus its minimum reclaim).
+ */
+export type ReclaimDisk = (request: { signal: Signal; bytesToFree: number; targetAvailableBytes: number }) => Promise<unknown>;
 
 export interface EvictionDeps {
   observe(): Observations | Promise<Observations>;
@@ -173,10 +176,10 @@ export class EvictionManager {
     // Inode thresholds count inodes; reclaim is asked in bytes, so ask for what the byte signal lacks.
     const bytesSignal = threshold.signal.replace("inodesFree", "available") as Signal;
     const bytes = obs[bytesSignal];
-    const bytesToFree = threshold.signal === bytesSignal ? target - o.available : Math.max(0, (bytes?.capacity ?? 0) * 0.05);
+    const bytesToFree = Math.ceil(threshold.signal === bytesSignal ? target - o.available : Math.max(0, (bytes?.capacity ?? 0) * 0.05));
     this.log.info("reclaiming node-level resources before evicting pods", { signal: threshold.signal, bytesToFree });
     try {
-      await reclaim({ signal: threshold.signal, bytesToFree: Math.ceil(bytesToFree) });
+      await reclaim({ signal: threshold.signal, bytesToFree, targetAvailableBytes: (bytes?.available ?? 0) + bytesToFree });
     } catch (e) {
       this.log.warn("reclaiming disk failed", { error: String(e) });
       return false;
