@@ -93,7 +93,7 @@ interface Pass {
 export class PodSync {
   private readonly terminating = new Map<string, Promise<void>>();
   /** Pods the eviction manager chose, with their message: stopped at once and reported Failed/Evicted. */
-  private readonly evicted = new Map<string, { message: string; annotations?: Record<string, string> }>();
+  private readonly evicted = new Map<string, { message: string; annotations?: Record<string, string>; reported?: boolean }>();
   private readonly written = new Map<string, { rv: number; status: unknown }>();
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
@@ -121,8 +121,13 @@ export class PodSync {
     if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
     const phase = pod.status?.phase;
     const evictedWith = this.evicted.get(uid);
-    if (evictedWith !== undefined && phase !== "Succeeded" && phase !== "Failed") return this.evictNow(pod, all, evictedWith.message, evictedWith.annotations);
-    if (phase === "Succeeded" || phase === "Failed") {
+    if (evictedWith && !evictedWith.reported && phase !== "Succeeded" && phase !== "Failed") {
+      await this.evictNow(pod, all, evictedWith.message, evictedWith.annotations);
+      evictedWith.reported = true;
+      return;
+    }
+    // Evicted and reported, even if this copy of the pod does not show it yet: it stays down.
+    if (phase === "Succeeded" || phase === "Failed" || evictedWith?.reported) {
       // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
       for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
       this.d.probes.forgetPod(uid);
