@@ -16,6 +16,9 @@ import { DEFAULT_IMAGE_GC_POLICY, type ImageGcPolicy } from "./images/gc";
 import { startKubeletIfPresent } from "./kubelet-loader";
 import type { Kubelet } from "./kubelet/kubelet";
 import type { ContainerLogPolicy } from "./runtime/runtime";
+import { startEvictionManager } from "./eviction/start";
+import type { ReclaimDisk } from "./eviction/manager";
+import type { EvictionConfig } from "./eviction/thresholds";
 import { clusterIdOf } from "./kubelet/names";
 import type { NodeHealth } from "./node/conditions";
 import { dockerDownCondition, probeDocker, type DockerStatus } from "./node/docker-probe";
@@ -51,6 +54,12 @@ export interface AgentConfig {
   imageGc?: ImageGcPolicy;
   /** --container-log-max-size, --container-log-max-files (10Mi × 2 when unset). */
   containerLogs?: ContainerLogPolicy;
+  /** --eviction-* thresholds; upstream's defaults when absent. */
+  eviction?: EvictionConfig;
+  /** Frees disk on the image filesystem before pods are evicted for it. */
+  reclaimDisk?: ReclaimDisk;
+  /** How often pressure is measured (ms; upstream's 10 s by default). */
+  evictionMonitorIntervalMs?: number;
 }
 
 export interface RunningAgent {
@@ -87,18 +96,35 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   }
   // Until the pod network is up, the node says so the way upstream's kubelet does.
   let networkProblem: string | undefined = cluster.podNetwork === "none" ? undefined : "the pod network is starting";
-  const health = (): NodeHealth =>
-    !docker.reachable
+  // Pressure from real measurements; pods are evicted through the kubelet once it runs.
+  let kubelet: Kubelet | undefined;
+  let heartbeatRef: { healthChanged(name: string): void } | undefined;
+  const eviction = await startEvictionManager({
+    config: cfg.eviction,
+    dataDir: cfg.dataDir,
+    dockerSocket: cfg.dockerSocket,
+    kubelet: () => kubelet,
+    // The kubelet's image and container GC frees the image filesystem before any pod is evicted.
+    reclaim: cfg.reclaimDisk ?? (async (r) => kubelet?.reclaimDisk({ targetFreeBytes: r.targetAvailableBytes })),
+    conditionsChanged: () => heartbeatRef?.healthChanged(cfg.nodeName),
+    intervalMs: cfg.evictionMonitorIntervalMs,
+    log: log.child("eviction"),
+  });
+  const health = (): NodeHealth => ({
+    ...eviction.health(),
+    ...(!docker.reachable
       ? { Ready: dockerDownCondition(cfg.dockerSocket, docker.error) }
       : networkProblem
         ? { Ready: { status: "False", reason: "KubeletNotReady", message: `container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:${networkProblem}` } }
-        : {};
+        : {}),
+  });
 
   const node = await registerWithRetry(conn.client, nodeCfg, health, log, abort.signal);
   log.info("node registered", { node: cfg.nodeName, internalIP: cfg.nodeIp, runtime: nodeCfg.nodeInfo.containerRuntimeVersion });
   if (endpoint) await advertiseServingCert(conn.client, cfg.nodeName, endpoint.certPem).catch((e) => log.warn("publishing the serving certificate failed; logs and exec will be refused", { error: (e as Error).message }));
   const heartbeat = startHeartbeat(conn.client, { leaseIntervalMs: cfg.heartbeatIntervalMs, log: log.child("heartbeat") });
   heartbeat.add({ config: nodeCfg, node, health });
+  heartbeatRef = heartbeat;
 
   // Our own Node as others write it: a Ready=Unknown from the node lifecycle controller while we
   // are alive gets corrected at once instead of at the next periodic report.
@@ -121,7 +147,6 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
 
   // Pods start only once they have their network: the pod network first (retried until it
   // comes up; the node is NotReady meanwhile), then the kubelet, then Services and DNS.
-  let kubelet: Kubelet | undefined;
   let networking: NodeNetworking | undefined;
   const startNode = async () => {
     const backoff = new Backoff(2_000, 30_000);
@@ -158,6 +183,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         nodeIp: cfg.nodeIp,
         imageGc: cfg.imageGc ?? DEFAULT_IMAGE_GC_POLICY,
         containerLogs: cfg.containerLogs,
+        admitPod: (pod) => eviction.admit(pod),
       }, log);
     } catch (e) {
       log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
@@ -181,6 +207,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         // A start still under way finishes (or gives up on the abort) first, so nothing it
         // starts is left running.
         await started.catch(() => {});
+        await eviction.stop();
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
         await networking?.stop();
         await heartbeat.stop();

@@ -1,5 +1,6 @@
 // Starts the kubelet (src/agent/kubelet/) on the node's Docker engine. A literal import, so the
 // compiled binary embeds it.
+import type { Pod } from "../api/resources/core/pod";
 import type { KubeClient } from "../client/client";
 import type { Logger } from "../machinery/log";
 import type { ImageGcPolicy } from "./images/gc";
@@ -24,6 +25,8 @@ export interface KubeletOptions {
   podNetwork?: string;
   imageGc?: ImageGcPolicy;
   containerLogs?: ContainerLogPolicy;
+  /** Whether a new pod may start (node pressure). */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export async function startKubeletIfPresent(client: KubeClient, dockerSocket: string, opts: KubeletOptions, log: Logger): Promise<Kubelet | undefined> {

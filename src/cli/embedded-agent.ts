@@ -6,8 +6,9 @@ import type { EmbeddedAgentContext } from "../server/server";
 import type { HostFacts } from "./host";
 import type { KubeletTuning } from "./kubelet-flags";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
+import type { EvictionConfig } from "../agent/eviction/thresholds";
 
-export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string } & Partial<KubeletTuning>) {
+export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } & Partial<KubeletTuning>) {
   return async (ctx: EmbeddedAgentContext) => {
     const { startAgent } = await import("../agent/agent");
     // A loopback advertise address (single-machine setups, tests) is still what pods reach.
@@ -19,6 +20,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       dataDir: ctx.dataDir,
       dockerSocket: process.env.BRAMBLE_DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET,
       controlPlane: true,
+      eviction: node.eviction,
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
       connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },

@@ -23,6 +23,8 @@ import {
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
+import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
+import type { EvictionConfig } from "../agent/eviction/thresholds";
 
 export interface FlagSpec {
   name: string;
@@ -56,6 +58,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
+  // kubelet's eviction flags, for the embedded agent.
+  ...EVICTION_FLAGS,
 ];
 
 export const DEFAULTS = {
@@ -165,9 +169,10 @@ function disableFlag(text: string | undefined): Set<string> {
 }
 
 /** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too) and kubelet flags. */
-export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string } & KubeletTuning {
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } & KubeletTuning {
   const ipText = stringFlag(raw, "node-ip");
   return {
+    eviction: evictionConfigFromFlags(raw),
     nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
     nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
     ...kubeletTuningFromFlags(raw),

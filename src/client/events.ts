@@ -38,12 +38,12 @@ export class EventRecorder {
     private readonly repeatWriteIntervalMs = DEFAULT_REPEAT_WRITE_INTERVAL_MS,
   ) {}
 
-  /** Fire and forget: an event that cannot be written is logged, never thrown. */
-  event(obj: KubeObject, type: EventType, reason: string, message: string) {
-    this.write(obj, type, reason, message).catch((e) => log.debug("could not record event", { reason, error: String(e) }));
+  /** Fire and forget: an event that cannot be written is logged, never thrown. Annotations go on the Event (upstream's AnnotatedEventf). */
+  event(obj: KubeObject, type: EventType, reason: string, message: string, annotations?: Record<string, string>) {
+    this.write(obj, type, reason, message, annotations).catch((e) => log.debug("could not record event", { reason, error: String(e) }));
   }
 
-  private async write(obj: KubeObject, type: EventType, reason: string, message: string) {
+  private async write(obj: KubeObject, type: EventType, reason: string, message: string, annotations?: Record<string, string>) {
     const events = this.client.resource(eventsRef);
     const namespace = obj.metadata.namespace || "default";
     const key = `${obj.metadata.uid}|${type}|${reason}|${message}`;
@@ -61,6 +61,7 @@ export class EventRecorder {
       }
     }
     const event = newEvent(obj, type, reason, message, { component: this.component, host: this.host });
+    if (annotations) event.metadata.annotations = annotations;
     await events.create(namespace, event);
     const name = event.metadata.name!;
     if (this.recent.size > 4096) this.recent.clear(); // bounded memory; a repeat just makes a new event

@@ -16,7 +16,7 @@ import { ControlLoop } from "../../machinery/controlloop";
 import { DEFAULT_IMAGE_GC_POLICY, ImageGarbageCollector, reclaimDisk, type ImageGcPolicy, type ReclaimResult, type ReclaimTarget } from "../images/gc";
 import { importImages } from "../images/import";
 import { ensurePauseImage } from "../images/pause";
-import { LABELS, type ContainerLogPolicy, type ContainerRuntime } from "../runtime/runtime";
+import { LABELS, type ContainerInfo, type ContainerLogPolicy, type ContainerRuntime } from "../runtime/runtime";
 import { ownership } from "./names";
 import { ProbeManager } from "./probes";
 import { ImagePuller } from "./pull";
@@ -51,6 +51,8 @@ export interface KubeletOptions {
   imageGc?: ImageGcPolicy;
   /** Log rotation of pods' containers (--container-log-max-size/--container-log-max-files). */
   containerLogs?: ContainerLogPolicy;
+  /** Whether a new pod may start (node pressure); see SyncConfig.admitPod. */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export interface Kubelet {
@@ -60,7 +62,20 @@ export interface Kubelet {
    * this kubelet's knowledge: its image usage records, its containers, which pods are over.
    */
   reclaimDisk(target: ReclaimTarget): Promise<ReclaimResult>;
+  /** Pods bound here that may still run (not terminal, not being deleted). */
+  activePods(): Pod[];
+  /** A pod's containers on this node. */
+  podContainers(uid: string): Promise<ContainerInfo[]>;
+  /**
+   * Kills the pod now and reports it Failed/Evicted with this message; resolves once the API
+   * shows it terminal (false when that did not happen within upstream's 30 s cleanup wait).
+   */
+  evict(pod: Pod, message: string, eventAnnotations?: Record<string, string>): Promise<boolean>;
 }
+
+/** Upstream's eviction manager waits this long for an evicted pod to be cleaned up. */
+const EVICTION_CLEANUP_TIMEOUT_MS = 30_000;
+const isTerminal = (pod: Pod | undefined) => pod?.status?.phase === "Succeeded" || pod?.status?.phase === "Failed";
 
 export async function startKubelet(client: KubeClient, runtime: ContainerRuntime, opts: KubeletOptions): Promise<Kubelet> {
   const log = createLogger("kubelet");
@@ -113,6 +128,7 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
       serviceAccountToken: opts.serviceAccountToken ?? (async () => ""),
       volumeRefreshMs: Math.floor(resyncEvery * 0.8),
       containerLogs: opts.containerLogs,
+      admitPod: opts.admitPod,
     },
     { client, runtime, runtimeName: version.name, probes, puller: new ImagePuller(runtime), events, log, enqueue: (uid) => loop.enqueue(uid) },
   );
@@ -203,6 +219,20 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
         },
         log: log.child("reclaim"),
       }),
+    activePods: () => [...byUid.values()].filter((p) => !isTerminal(p) && !p.metadata.deletionTimestamp),
+    podContainers: async (uid) => (await runtime.listContainers({ [LABELS.podUid]: uid })).filter((c) => ownership(c.labels, opts) === "ours"),
+    async evict(pod, message, eventAnnotations) {
+      const uid = pod.metadata.uid!;
+      sync.markEvicted(uid, message, eventAnnotations);
+      loop.enqueue(uid);
+      const deadline = Date.now() + EVICTION_CLEANUP_TIMEOUT_MS;
+      while (!stopped && Date.now() < deadline) {
+        const now = byUid.get(uid);
+        if (!now || isTerminal(now)) return true;
+        await Bun.sleep(200);
+      }
+      return false;
+    },
     async stop() {
       await imageGc.stop();
       stopped = true;

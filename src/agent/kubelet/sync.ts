@@ -46,6 +46,8 @@ export interface SyncConfig {
   volumeRefreshMs?: number;
   /** Log rotation for app and init containers; the runtime's default when unset. */
   containerLogs?: ContainerLogPolicy;
+  /** Whether a pod that has not started may start now (node pressure); a rejection ends it Failed. */
+  admitPod?(pod: Pod): { reason: string; message: string } | undefined;
 }
 
 export interface SyncDeps {
@@ -77,6 +79,7 @@ function appsFinished(pod: Pod, apps: Map<string, ContainerInfo[]>): boolean {
 const POST_START_TIMEOUT_MS = 120_000;
 
 const isGone = (e: unknown) => e instanceof ApiError && (e.code === 404 || e.code === 409);
+const metaTimeNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 const msSince = (t: string | undefined, now: number) => (t ? now - Date.parse(t) : 0);
 
 interface Pass {
@@ -91,6 +94,8 @@ interface Pass {
 
 export class PodSync {
   private readonly terminating = new Map<string, Promise<void>>();
+  /** Pods the eviction manager chose, with their message: stopped at once and reported Failed/Evicted. */
+  private readonly evicted = new Map<string, { message: string; annotations?: Record<string, string>; reported?: boolean }>();
   private readonly written = new Map<string, { rv: number; status: unknown }>();
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
@@ -117,13 +122,26 @@ export class PodSync {
     if (!pod) return this.removeAll(uid, all, 2);
     if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
     const phase = pod.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed") {
+    const evictedWith = this.evicted.get(uid);
+    if (evictedWith && !evictedWith.reported && phase !== "Succeeded" && phase !== "Failed") {
+      await this.evictNow(pod, all, evictedWith.message, evictedWith.annotations);
+      evictedWith.reported = true;
+      return;
+    }
+    // Evicted and reported, even if this copy of the pod does not show it yet: it stays down.
+    if (phase === "Succeeded" || phase === "Failed" || evictedWith?.reported) {
       // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
       for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
       this.d.probes.forgetPod(uid);
       return;
     }
 
+    // A pod that never started here is admitted first, as upstream's kubelet does on a pod's arrival.
+    const rejected = all.length === 0 && !pod.status?.startTime ? this.cfg.admitPod?.(pod) : undefined;
+    if (rejected) {
+      this.d.events.event(pod, "Warning", rejected.reason, rejected.message);
+      return void (await this.writeStatus(pod, { ...pod.status, phase: "Failed", reason: rejected.reason, message: rejected.message }));
+    }
     const sandbox = await this.ensureSandbox(pod, all);
     if (!sandbox) return { requeueAfterMs: 1000 };
     all = await this.list(uid);
@@ -455,6 +473,11 @@ export class PodSync {
    * phase (Succeeded when every app container exited 0, Failed otherwise), as upstream writes.
    */
   private async finalStatus(pod: Pod, all: ContainerInfo[]) {
+    await this.writeStatus(pod, await this.terminalStatus(pod, all));
+  }
+
+  /** The status of a pod whose containers have all stopped for good. */
+  private async terminalStatus(pod: Pod, all: ContainerInfo[]) {
     const known = new Map([...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].map((s) => [s.name, s.imageID]));
     const views = (kind: ContainerKind) => {
       const out = new Map<string, ContainerView>();
@@ -473,7 +496,36 @@ export class PodSync {
       app: views("app"),
       terminal: true,
     });
-    await this.writeStatus(pod, status);
+    return status;
+  }
+
+  /** Marks a pod for eviction; its next sync (the caller enqueues it) stops it and reports it. */
+  markEvicted(uid: string, message: string, eventAnnotations?: Record<string, string>) {
+    this.evicted.set(uid, { message, annotations: eventAnnotations });
+  }
+
+  /**
+   * Eviction, as upstream's kubelet does it: every container killed at once (no grace period),
+   * the pod's local volumes freed (that is what the node was short of), and the pod left in the
+   * API as Failed with reason Evicted and a DisruptionTarget condition, so its controller
+   * replaces it and `kubectl get pods` shows why.
+   */
+  private async evictNow(pod: Pod, all: ContainerInfo[], message: string, eventAnnotations?: Record<string, string>) {
+    const uid = pod.metadata.uid!;
+    this.d.probes.forgetPod(uid);
+    const running = all.filter((c) => c.state === "running");
+    await Promise.all(running.filter((c) => kindOf(c) !== "pause").map((c) => this.d.runtime.stopContainer(c.id, 0)));
+    for (const c of running.filter((c) => kindOf(c) === "pause")) await this.d.runtime.stopContainer(c.id, 0);
+    removePodDir(podDir(this.cfg.dataDir, uid));
+    this.refreshedAt.delete(uid);
+    const base = await this.terminalStatus(pod, await this.list(uid));
+    const t = metaTimeNow(this.now());
+    const conditions = [
+      ...(base.conditions ?? []).filter((c) => c.type !== "DisruptionTarget"),
+      { type: "DisruptionTarget", status: "True", reason: "TerminationByKubelet", message, lastProbeTime: null, lastTransitionTime: t },
+    ];
+    await this.writeStatus(pod, { ...base, phase: "Failed", reason: "Evicted", message, conditions });
+    this.d.events.event(pod, "Warning", "Evicted", message, eventAnnotations);
   }
 
   /** Stops and removes every container of a pod and its directory (the pod is gone). */
@@ -485,6 +537,7 @@ export class PodSync {
     for (const c of all) await this.d.runtime.removeContainer(c.id);
     removePodDir(podDir(this.cfg.dataDir, uid));
     this.written.delete(uid);
+    this.evicted.delete(uid);
     this.refreshedAt.delete(uid);
     for (const k of this.tokens.keys()) if (k.startsWith(`${uid}|`)) this.tokens.delete(k);
   }

@@ -1,7 +1,8 @@
 // Node conditions as the kubelet reports them: the four standard types with upstream's reasons
 // and messages, lastTransitionTime kept while a status holds and lastHeartbeatTime set on every
-// report. Callers only say what is wrong (e.g. "Docker is unreachable"); everything else is the
-// healthy default, so a simulated node and a healthy real one report identical conditions.
+// report. Callers only say what is wrong (e.g. "Docker is unreachable", or the eviction
+// manager's measured memory, disk or PID pressure); everything else is the healthy default, so
+// a simulated node and a healthy real one report identical conditions.
 import type { NodeCondition } from "../../api/resources/core/node";
 
 export type NodeConditionType = "MemoryPressure" | "DiskPressure" | "PIDPressure" | "Ready";
@@ -21,6 +22,15 @@ export const HEALTHY: Record<NodeConditionType, ConditionReport> = {
   DiskPressure: { status: "False", reason: "KubeletHasNoDiskPressure", message: "kubelet has no disk pressure" },
   PIDPressure: { status: "False", reason: "KubeletHasSufficientPID", message: "kubelet has sufficient PID available" },
   Ready: { status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" },
+};
+
+export type PressureCondition = "MemoryPressure" | "DiskPressure" | "PIDPressure";
+
+/** Upstream's reasons and messages when a pressure condition is True (same setters.go). */
+export const PRESSURE: Record<PressureCondition, ConditionReport> = {
+  MemoryPressure: { status: "True", reason: "KubeletHasInsufficientMemory", message: "kubelet has insufficient memory available" },
+  DiskPressure: { status: "True", reason: "KubeletHasDiskPressure", message: "kubelet has disk pressure" },
+  PIDPressure: { status: "True", reason: "KubeletHasInsufficientPID", message: "kubelet has insufficient PID available" },
 };
 
 const TYPES = Object.keys(HEALTHY) as NodeConditionType[];

@@ -1,6 +1,6 @@
 // Node health, pure: a heartbeat's identity, the conditions of a node whose agent went quiet,
-// and the lifecycle taints that follow its Ready condition (upstream's node lifecycle and
-// taint-nodes-by-condition rules).
+// and the lifecycle taints that follow its Ready and pressure conditions (upstream's node
+// lifecycle and taint-nodes-by-condition rules).
 import type { Lease } from "../../../api/resources/coordination/lease";
 import type { Node, NodeCondition, Taint } from "../../../api/resources/core/node";
 import { NOT_READY, UNREACHABLE } from "./taints";
@@ -29,15 +29,29 @@ export function unknownConditions(conditions: NodeCondition[] | undefined, now: 
   return changed ? out : undefined;
 }
 
-const LIFECYCLE_KEYS = [UNREACHABLE, NOT_READY];
+/** Pressure conditions and their NoSchedule taints (upstream's nodeConditionToTaintKeyStatusMap). */
+export const PRESSURE_TAINTS: Record<string, string> = {
+  MemoryPressure: "node.kubernetes.io/memory-pressure",
+  DiskPressure: "node.kubernetes.io/disk-pressure",
+  PIDPressure: "node.kubernetes.io/pid-pressure",
+};
 
-/** The node's taints with the lifecycle ones matching its Ready condition; undefined when nothing changes. */
+const LIFECYCLE_KEYS = [UNREACHABLE, NOT_READY, ...Object.values(PRESSURE_TAINTS)];
+
+/**
+ * The node's taints with the lifecycle ones matching its conditions; undefined when nothing
+ * changes. Ready=False/Unknown: not-ready/unreachable, NoSchedule and NoExecute; a pressure
+ * condition that is True: its pressure taint, NoSchedule only (doNoScheduleTaintingPass).
+ */
 export function taintsFor(node: Node, now: string): Taint[] | undefined {
   const ready = readyCondition(node);
   if (!ready) return undefined; // never reported: the agent's registration decides, we do not guess
   const key = ready.status === "Unknown" ? UNREACHABLE : ready.status === "False" ? NOT_READY : undefined;
   const current = node.spec?.taints ?? [];
-  const desired = key ? ["NoSchedule", "NoExecute"].map((effect) => ({ key, effect })) : [];
+  const desired: { key: string; effect: string }[] = key ? ["NoSchedule", "NoExecute"].map((effect) => ({ key, effect })) : [];
+  for (const c of node.status?.conditions ?? []) {
+    if (c.status === "True" && PRESSURE_TAINTS[c.type]) desired.push({ key: PRESSURE_TAINTS[c.type]!, effect: "NoSchedule" });
+  }
   const keep = current.filter((t) => !LIFECYCLE_KEYS.includes(t.key) || desired.some((d) => d.key === t.key && d.effect === t.effect));
   const add = desired.filter((d) => !current.some((t) => t.key === d.key && t.effect === d.effect)).map((d) => ({ ...d, ...(d.effect === "NoExecute" && { timeAdded: now }) }));
   if (!add.length && keep.length === current.length) return undefined;
