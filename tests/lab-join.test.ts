@@ -77,7 +77,7 @@ const spreadDeployment = (name: string, replicas: number) => ({
   },
 });
 
-describe.skipIf(!!labSkipReason)("joining nodes in the lab (issue 4)", () => {
+describe.skipIf(!!labSkipReason)("joining nodes in the lab", () => {
   beforeAll(async () => {
     const r = await lab().kubectl("create", "namespace", NS);
     if (r.code !== 0) throw new Error(`create namespace ${NS}: ${r.stderr}`);

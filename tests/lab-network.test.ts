@@ -125,7 +125,7 @@ const inCidr = (ip: string, cidr: string) => {
   return Math.floor(n(ip) / size) === Math.floor(n(base!) / size);
 };
 
-describe.skipIf(!!labSkipReason)("networking in the lab (issue 5)", () => {
+describe.skipIf(!!labSkipReason)("networking in the lab", () => {
   beforeAll(async () => {
     await apply(
       deployment("peer", 3, {

@@ -1,5 +1,5 @@
-// dnsFor: what a pod's resolv.conf gets for each dnsPolicy (checked for the cluster DNS work,
-// issue 5 part 4), against the Kubernetes documentation's "Pod's DNS Policy" section.
+// dnsFor: what a pod's resolv.conf gets for each dnsPolicy, checked
+// against the Kubernetes documentation's "Pod's DNS Policy" section.
 import { describe, expect, test } from "bun:test";
 import type { Pod } from "../../api/resources/core/pod";
 import { dnsFor, resolvConf } from "./spec";

@@ -1,4 +1,4 @@
-// The pod network (issue 5, part 1): what the agent starts and what `bramble reset` undoes.
+// The pod network: what the agent starts and what `bramble reset` undoes.
 export { startPodNetwork, type PodNetwork, type PodNetworkOptions } from "./pod-network";
 export { resetPodNetwork } from "./reset";
 export type { CommandRunner } from "../host/run";

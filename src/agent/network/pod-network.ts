@@ -1,4 +1,4 @@
-// The pod network of one node (issue 5, part 1): wait for the control plane to give the node its
+// The pod network of one node: wait for the control plane to give the node its
 // podCIDR, put a Docker bridge network on it for the kubelet's pods, turn on forwarding, route
 // every other node's podCIDR (host-gw), accept and masquerade in bramble's own iptables chains,
 // and keep the Service range from leaving the node. Everything is re-checked periodically and

@@ -9,7 +9,7 @@ export type RequestAuthenticator = (req: Request) => Promise<boolean>;
 export function apiServerAuthenticator(caCertPem: string, nodeName: string): RequestAuthenticator {
   const pem = firstCertificate(caCertPem);
   // jose is loaded by the first request (kubectl logs/exec), not at start: loading it costs the
-  // agent ~7 MB of RSS (issue 4's 60 MB budget), and many nodes never serve a request.
+  // agent ~7 MB of RSS (of an agent's 60 MB budget), and many nodes never serve a request.
   let verifier: Promise<{ jwtVerify: typeof import("jose").jwtVerify; key: CryptoKey }> | undefined;
   const load = () => (verifier ??= import("jose").then(async ({ importX509, jwtVerify }) => ({ jwtVerify, key: await importX509(pem, "ES256") })));
   return async (req) => {

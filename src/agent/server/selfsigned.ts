@@ -1,7 +1,7 @@
 // A self-signed ECDSA P-256 server certificate, DER-encoded here by hand (RFC 5280) and signed
 // with node:crypto. @peculiar/x509 does this for the server's PKI, but loading it (with
 // reflect-metadata, tsyringe and the asn1 schema modules) costs ~22 MB of RSS that never goes
-// away, which an agent on its first start cannot afford (issue 4: 60 MB in all). The certificate
+// away, which an agent on its first start cannot afford (an agent's whole budget is 60 MB). The certificate
 // is small and fixed in shape, so the encoder below only knows what it needs.
 import { generateKeyPairSync, sign } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
