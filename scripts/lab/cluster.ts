@@ -24,7 +24,7 @@ export const serverFiles = (p: NodePaths) => ({
   ca: join(p.brambleData, "server", "tls", "server-ca.crt"),
 });
 
-export function startServerProcess(node: LabNodeSpec, p: NodePaths, root: string): number {
+export function startServerProcess(node: LabNodeSpec, p: NodePaths, root: string, extraArgs: string[] = []): number {
   mkdirSync(p.brambleData, { recursive: true });
   const argv = inNetns(node.ns, [
     process.execPath, MAIN, "server",
@@ -33,6 +33,7 @@ export function startServerProcess(node: LabNodeSpec, p: NodePaths, root: string
     "--node-ip", node.ip,
     "--advertise-address", node.ip,
     "--bind-address", "0.0.0.0",
+    ...extraArgs,
   ]);
   return spawnDetached(argv, { logFile: p.brambleLog, pidFile: p.bramblePid, env: brambleEnv(root, p.dockerSocket), cwd: BRAMBLE_SOURCE });
 }

@@ -11,7 +11,7 @@
 // The test process reaches the API server over a veth pair (a /30 of 100.64.0.0/10, the shared
 // address space no host here routes). Built from the multi-node lab's parts (scripts/lab), one
 // node and no lab bridge, so it runs beside a lab. Needs what the lab needs: see labSkipReason.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_PORT, nodePaths, type LabNodeSpec, type NodePaths } from "../../scripts/lab/config";
@@ -76,6 +76,10 @@ export interface NetnsServerOptions {
   beforeServer?(ns: { inNs(...argv: string[]): Promise<RunResult>; docker: DockerRuntime; dockerSocket: string }): Promise<void>;
   /** false: only the namespace and its engine; the test starts bramble its own way (e.g. scripts/install.sh). */
   server?: boolean;
+  /** Runs on the node's folder (engine data root and server data dir inside) before anything is put there, e.g. to mount a small filesystem on it. */
+  prepareNodeDir?(dir: string): Promise<void>;
+  /** More `bramble server` flags (e.g. kubelet's eviction flags for the embedded agent). */
+  serverArgs?: string[];
 }
 
 export async function startNetnsServer(label: string, opts: NetnsServerOptions = {}): Promise<NetnsServer> {
@@ -114,12 +118,16 @@ export async function startNetnsServer(label: string, opts: NetnsServerOptions =
     await inNs("ip", "link", "set", "lo", "up");
     await inNs("sysctl", "-qw", "net.ipv4.ip_forward=1");
 
+    if (opts.prepareNodeDir) {
+      mkdirSync(paths.dir, { recursive: true });
+      await opts.prepareNodeDir(paths.dir);
+    }
     startEngine(node, paths);
     const docker = await waitForEngine(node, paths);
     const runInNs = (...argv: string[]) => run(inNetns(node.ns, argv));
     await opts.beforeServer?.({ inNs: runInNs, docker, dockerSocket: paths.dockerSocket });
     if (opts.server !== false) {
-      startServerProcess(node, paths, root);
+      startServerProcess(node, paths, root, opts.serverArgs);
       await waitForServer(node, paths);
     }
     const { kubeconfig, ca } = serverFiles(paths);
