@@ -1,19 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../../api/errors";
 import { configMaps } from "../../api/resources/core/configmap";
 import { deployments } from "../../api/resources/apps/deployment";
 import { pods } from "../../api/resources/core/pod";
 import { decodeObject, MAX_DECODE_ERRORS, parseText } from "./body";
+import { apiErrorOf } from "./testing";
 
-const failure = (f: () => unknown): ApiError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    return e as ApiError;
-  }
-  throw new Error("expected an ApiError");
-};
 
 /** A Deployment as JSON text with `key` (an own member, as JSON.parse makes it) at the top, in metadata and in a container. */
 const withKey = (key: string) =>
@@ -40,7 +31,7 @@ describe("unknown fields named like Object.prototype members", () => {
   });
 
   test("Strict reports them as unknown fields like any other", () => {
-    const e = failure(() => decodeObject(withKey("__proto__"), deployments.schema, "Strict"));
+    const e = apiErrorOf(() => decodeObject(withKey("__proto__"), deployments.schema, "Strict"));
     expect(e.code).toBe(400);
     expect(e.message).toBe('strict decoding error: unknown field "__proto__", unknown field "metadata.__proto__", unknown field "spec.template.spec.containers[0].__proto__"');
   });
@@ -57,7 +48,7 @@ describe("decoding errors are bounded", () => {
     const env = Array.from({ length: 100_000 }, () => ({ n: 1 }));
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i", env }] } };
     const started = performance.now();
-    const e = failure(() => decodeObject(pod, pods.schema, "Warn"));
+    const e = apiErrorOf(() => decodeObject(pod, pods.schema, "Warn"));
     expect(e.code).toBe(400);
     expect(e.message).toStartWith(`the object could not be decoded: more than ${MAX_DECODE_ERRORS} errors, the first: unknown field "spec.containers[0].env[0].n"`);
     // Not a timed assertion: the figure is printed for the reader (collecting all 200,000 errors costs seconds and gigabytes).
@@ -75,7 +66,7 @@ describe("YAML bodies", () => {
   test("a billion-laughs body is 400 in go-yaml's words", () => {
     const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
     for (let i = 1; i <= 5; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(", ")}]`);
-    const e = failure(() => parseText(lines.join("\n"), "application/yaml"));
+    const e = apiErrorOf(() => parseText(lines.join("\n"), "application/yaml"));
     expect(e.code).toBe(400);
     expect(e.message).toBe("yaml: document contains excessive aliasing");
   });
@@ -84,7 +75,7 @@ describe("YAML bodies", () => {
     const wide = (n: number) => Array(100).fill(n ? `*a${n - 1}` : "x").join(", ");
     const text = `a0: &a0 [${wide(0)}]\na1: &a1 [${wide(1)}]\na2: &a2 [${wide(2)}]\na3: &a3 [${wide(3)}]\n`;
     expect(() => Bun.YAML.parse(text)).toThrow(/Excessive aliasing/);
-    const e = failure(() => parseText(text, "application/yaml"));
+    const e = apiErrorOf(() => parseText(text, "application/yaml"));
     expect(e.code).toBe(400);
     expect(e.message).toBe("yaml: document contains excessive aliasing");
   });

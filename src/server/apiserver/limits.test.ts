@@ -1,16 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../../api/errors";
 import { checkExpansion, exceedsObjectLimit, jsonTooDeepText, MAX_DEPTH, MAX_OBJECT_BYTES } from "./limits";
+import { apiErrorOf } from "./testing";
 
-const failure = (f: () => unknown): ApiError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    return e as ApiError;
-  }
-  throw new Error("expected an ApiError");
-};
 
 /** `levels` anchors, each a list of `width` aliases of the one before: width^levels leaves. */
 function aliasBomb(width: number, levels: number, leaf = "xxxxxxxxxx"): string {
@@ -27,7 +18,7 @@ describe("YAML alias expansion", () => {
 
   test("a billion-laughs document is refused in go-yaml's words, without being expanded", () => {
     // 10^6 leaves of 12 bytes each would be 146 MB of JSON; the walk stops at the budget.
-    const e = failure(() => checkExpansion(Bun.YAML.parse(aliasBomb(10, 5))));
+    const e = apiErrorOf(() => checkExpansion(Bun.YAML.parse(aliasBomb(10, 5))));
     expect(e.code).toBe(400);
     expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("yaml: document contains excessive aliasing");
@@ -44,7 +35,7 @@ describe("YAML alias expansion", () => {
     // 201 inside it, so the share of expanded decodes passes 99% at about n = 200.
     const doc = (n: number) => `a: &a [${Array.from({ length: 200 }, (_, i) => i).join(", ")}]\nb: [${Array(n).fill("*a").join(", ")}]`;
     expect(checkExpansion(Bun.YAML.parse(doc(150)))).toEqual({ aliased: true });
-    expect(failure(() => checkExpansion(Bun.YAML.parse(doc(250)))).message).toBe("yaml: document contains excessive aliasing");
+    expect(apiErrorOf(() => checkExpansion(Bun.YAML.parse(doc(250)))).message).toBe("yaml: document contains excessive aliasing");
     // Small anchors never reach the ratio (6 of every 7 decodes at most), however often used.
     const small = `a: &a [1, 2, 3, 4, 5]\nb: [${Array(5000).fill("*a").join(", ")}]`;
     expect(checkExpansion(Bun.YAML.parse(small))).toEqual({ aliased: true });
@@ -54,7 +45,7 @@ describe("YAML alias expansion", () => {
     // A long scalar is one node however long: aliasing it is cheap for go-yaml's count.
     const big = "x".repeat(200 * 1024);
     const v = Bun.YAML.parse(`s: &s "${big}"\nlist: [${Array(10).fill("*s").join(", ")}]`);
-    const e = failure(() => checkExpansion(v));
+    const e = apiErrorOf(() => checkExpansion(v));
     expect(e.code).toBe(413);
     expect(e.reason).toBe("RequestEntityTooLarge");
     expect(e.message).toBe("etcdserver: request is too large");
@@ -67,7 +58,7 @@ describe("YAML alias expansion", () => {
       return v;
     };
     expect(() => checkExpansion(nested(MAX_DEPTH))).not.toThrow();
-    const e = failure(() => checkExpansion(nested(200_000)));
+    const e = apiErrorOf(() => checkExpansion(nested(200_000)));
     expect(e.code).toBe(400);
     expect(e.message).toBe("yaml: exceeded max depth of 10000");
   });

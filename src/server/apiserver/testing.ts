@@ -1,4 +1,5 @@
 // An in-process API server on the memory store, for unit tests of the HTTP behaviour.
+import { ApiError } from "../../api/errors";
 import { KubeClient } from "../../client/client";
 import type { ServerConfig } from "../config";
 import { generateServiceAccountKey, tokenSigner } from "../auth/serviceaccount/index";
@@ -91,4 +92,15 @@ export async function startHttpTestApi(config: Partial<ServerConfig> = {}): Prom
       await t.stop();
     },
   };
+}
+
+/** The ApiError `f` throws; anything else it throws, or nothing, fails the calling test. */
+export function apiErrorOf(f: () => unknown): ApiError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ApiError) return e;
+    throw e;
+  }
+  throw new Error("expected an ApiError");
 }

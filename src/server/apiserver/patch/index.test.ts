@@ -1,17 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../../../api/errors";
 import { applyPatch, isPatchContentType, JSON_PATCH, MAX_JSON_PATCH_OPERATIONS, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from "./index";
 import { deployment, DeploymentSchema } from "./testdata";
+import { apiErrorOf } from "../testing";
 
-const errorOf = (f: () => unknown): ApiError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    return e as ApiError;
-  }
-  throw new Error("expected an ApiError");
-};
 const jp = (ops: unknown, doc: object = deployment()) => applyPatch(JSON_PATCH, doc, ops, DeploymentSchema) as any;
 const mp = (patch: unknown, doc: object = deployment()) => applyPatch(MERGE_PATCH, doc, patch, DeploymentSchema) as any;
 
@@ -24,16 +15,16 @@ describe("content types", () => {
   });
 
   test("anything else is 415", () => {
-    const e = errorOf(() => applyPatch("application/json", deployment(), {}, DeploymentSchema));
+    const e = apiErrorOf(() => applyPatch("application/json", deployment(), {}, DeploymentSchema));
     expect(e.code).toBe(415);
     expect(e.reason).toBe("UnsupportedMediaType");
-    expect(errorOf(() => applyPatch("application/apply-patch+yaml", deployment(), {}, DeploymentSchema)).code).toBe(415);
+    expect(apiErrorOf(() => applyPatch("application/apply-patch+yaml", deployment(), {}, DeploymentSchema)).code).toBe(415);
   });
 
   test("merge and strategic patches must be objects", () => {
-    expect(errorOf(() => mp([1])).code).toBe(400);
-    expect(errorOf(() => mp("x")).code).toBe(400);
-    expect(errorOf(() => applyPatch(STRATEGIC_MERGE_PATCH, deployment(), null, DeploymentSchema)).code).toBe(400);
+    expect(apiErrorOf(() => mp([1])).code).toBe(400);
+    expect(apiErrorOf(() => mp("x")).code).toBe(400);
+    expect(apiErrorOf(() => applyPatch(STRATEGIC_MERGE_PATCH, deployment(), null, DeploymentSchema)).code).toBe(400);
   });
 });
 
@@ -53,37 +44,37 @@ describe("JSON patch (RFC 6902)", () => {
 
   test("a failed test op is 422 and nothing is applied", () => {
     const orig = deployment();
-    const e = errorOf(() => jp([{ op: "replace", path: "/spec/replicas", value: 7 }, { op: "test", path: "/spec/replicas", value: 1 }], orig));
+    const e = apiErrorOf(() => jp([{ op: "replace", path: "/spec/replicas", value: 7 }, { op: "test", path: "/spec/replicas", value: 1 }], orig));
     expect(e.code).toBe(422);
     expect(e.message).toContain("Test operation failed");
     expect(orig.spec.replicas).toBe(2);
   });
 
   test("missing paths are 422", () => {
-    expect(errorOf(() => jp([{ op: "remove", path: "/spec/nope" }])).code).toBe(422);
-    expect(errorOf(() => jp([{ op: "replace", path: "/spec/template/spec/containers/9/image", value: "x" }])).code).toBe(422);
-    expect(errorOf(() => jp([{ op: "add", path: "/no/such/parent", value: 1 }])).code).toBe(422);
+    expect(apiErrorOf(() => jp([{ op: "remove", path: "/spec/nope" }])).code).toBe(422);
+    expect(apiErrorOf(() => jp([{ op: "replace", path: "/spec/template/spec/containers/9/image", value: "x" }])).code).toBe(422);
+    expect(apiErrorOf(() => jp([{ op: "add", path: "/no/such/parent", value: 1 }])).code).toBe(422);
   });
 
   test("malformed operations are 400", () => {
-    expect(errorOf(() => jp({ op: "add" })).code).toBe(400);
-    expect(errorOf(() => jp([{ op: "explode", path: "/a" }])).code).toBe(400);
-    expect(errorOf(() => jp([{ op: "add", path: "/spec/x" }])).code).toBe(400);
-    expect(errorOf(() => jp(["nope"])).code).toBe(400);
+    expect(apiErrorOf(() => jp({ op: "add" })).code).toBe(400);
+    expect(apiErrorOf(() => jp([{ op: "explode", path: "/a" }])).code).toBe(400);
+    expect(apiErrorOf(() => jp([{ op: "add", path: "/spec/x" }])).code).toBe(400);
+    expect(apiErrorOf(() => jp(["nope"])).code).toBe(400);
   });
 
   test("replacing the whole document with a non-object is 400", () => {
-    expect(errorOf(() => jp([{ op: "replace", path: "", value: 5 }])).code).toBe(400);
+    expect(apiErrorOf(() => jp([{ op: "replace", path: "", value: 5 }])).code).toBe(400);
   });
 
   test("prototype pollution attempts fail cleanly", () => {
-    const e = errorOf(() => jp([{ op: "add", path: "/__proto__/polluted", value: "yes" }]));
+    const e = apiErrorOf(() => jp([{ op: "add", path: "/__proto__/polluted", value: "yes" }]));
     expect(e.code).toBe(422);
     expect(e.message).toBe('add operation does not apply: doc is missing path: "/__proto__/polluted"');
-    const direct = errorOf(() => jp([{ op: "add", path: "/metadata/__proto__", value: { polluted: "yes" } }]));
+    const direct = apiErrorOf(() => jp([{ op: "add", path: "/metadata/__proto__", value: { polluted: "yes" } }]));
     expect(direct.code).toBe(400);
     expect(direct.message).toContain('goes through "__proto__" or "constructor/prototype"');
-    expect(errorOf(() => jp([{ op: "add", path: "/constructor/prototype/polluted", value: "yes" }])).code).toBe(422);
+    expect(apiErrorOf(() => jp([{ op: "add", path: "/constructor/prototype/polluted", value: "yes" }])).code).toBe(422);
     expect(({} as any).polluted).toBeUndefined();
   });
 
@@ -95,7 +86,7 @@ describe("JSON patch (RFC 6902)", () => {
       [{ op: "copy", from: "/constructor", path: "/metadata/c" }, 'copy operation does not apply: doc is missing from path: "/constructor"'],
       [{ op: "move", from: "/metadata/__proto__", path: "/metadata/c" }, 'move operation does not apply: doc is missing from path: "/metadata/__proto__"'],
     ] as const) {
-      const e = errorOf(() => jp([op]));
+      const e = apiErrorOf(() => jp([op]));
       expect(e.code).toBe(422);
       expect(e.message).toBe(message);
     }
@@ -107,17 +98,17 @@ describe("JSON patch (RFC 6902)", () => {
     const doc = { ...deployment(), data: { a: "x".repeat(1024 * 1024) } };
     const doubling = [1, 2, 3].map((i) => ({ op: "copy", from: "/data/a", path: `/data/c${i}` }));
     expect(Object.keys(jp(doubling.slice(0, 2), doc).data)).toEqual(["a", "c1", "c2"]);
-    const e = errorOf(() => jp(doubling, doc));
+    const e = apiErrorOf(() => jp(doubling, doc));
     expect(e.code).toBe(422);
     expect(e.message).toBe(`Unable to complete the copy, the accumulated size increase of copy is ${3 * (1024 * 1024 + 2)}, exceeding the limit 3145728`);
     // The classic bomb: each copy doubles the document; it stops at the limit, long before 2^30.
     const bomb = Array.from({ length: 30 }, (_, i) => ({ op: "copy", from: "/spec", path: `/spec/template/metadata/labels/x${i}` }));
-    expect(errorOf(() => jp(bomb)).message).toStartWith("Unable to complete the copy");
+    expect(apiErrorOf(() => jp(bomb)).message).toStartWith("Unable to complete the copy");
   });
 
   test("too many operations", () => {
     const ops = Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: "test", path: "/kind", value: "Deployment" }));
-    const e = errorOf(() => jp(ops));
+    const e = apiErrorOf(() => jp(ops));
     expect(e.code).toBe(413);
     expect(e.reason).toBe("RequestEntityTooLarge");
     expect(e.message).toBe("Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001");

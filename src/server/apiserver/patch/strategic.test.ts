@@ -1,22 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
-import { ApiError } from "../../../api/errors";
 import { MergeList } from "../../../api/schema";
 import { applyPatch, STRATEGIC_MERGE_PATCH } from "./index";
 import { deployment, DeploymentSchema } from "./testdata";
+import { apiErrorOf } from "../testing";
 
 const smp = (original: object, patch: unknown, schema = DeploymentSchema) =>
   applyPatch(STRATEGIC_MERGE_PATCH, original, patch, schema) as any;
 const podSpec = (d: any) => d.spec.template.spec;
-const errorOf = (f: () => unknown): ApiError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    return e as ApiError;
-  }
-  throw new Error("expected an ApiError");
-};
 
 describe("maps", () => {
   test("merge key by key; null deletes", () => {
@@ -45,9 +36,9 @@ describe("maps", () => {
   test("$retainKeys drops keys not listed (Deployment strategy switch)", () => {
     const out = smp(deployment(), { spec: { strategy: { $retainKeys: ["type"], type: "Recreate" } } });
     expect(out.spec.strategy).toEqual({ type: "Recreate" });
-    expect(errorOf(() => smp(deployment(), { spec: { strategy: { $retainKeys: "type" } } })).code).toBe(400);
+    expect(apiErrorOf(() => smp(deployment(), { spec: { strategy: { $retainKeys: "type" } } })).code).toBe(400);
     // A key in the patch that retainKeys does not list is a contradiction.
-    expect(errorOf(() => smp(deployment(), { spec: { strategy: { $retainKeys: ["type"], rollingUpdate: { maxSurge: 1 } } } })).code).toBe(422);
+    expect(apiErrorOf(() => smp(deployment(), { spec: { strategy: { $retainKeys: ["type"], rollingUpdate: { maxSurge: 1 } } } })).code).toBe(422);
   });
 
   test("a Record of objects is walked through its value schema", () => {
@@ -135,18 +126,18 @@ describe("lists with a merge key", () => {
   });
 
   test("an element without the merge key is 422", () => {
-    const e = errorOf(() => smp(deployment(), { spec: { template: { spec: { containers: [{ image: "x" }] } } } }));
+    const e = apiErrorOf(() => smp(deployment(), { spec: { template: { spec: { containers: [{ image: "x" }] } } } }));
     expect(e.code).toBe(422);
     expect(e.message).toContain("does not contain declared merge key: name");
   });
 
   test("an unknown directive is 400", () => {
-    expect(errorOf(() => smp(deployment(), { spec: { template: { spec: { containers: [{ name: "web", $patch: "explode" }] } } } })).code).toBe(400);
-    expect(errorOf(() => smp(deployment(), { metadata: { $patch: "explode" } })).code).toBe(400);
+    expect(apiErrorOf(() => smp(deployment(), { spec: { template: { spec: { containers: [{ name: "web", $patch: "explode" }] } } } })).code).toBe(400);
+    expect(apiErrorOf(() => smp(deployment(), { metadata: { $patch: "explode" } })).code).toBe(400);
   });
 
   test("mixed element types are 422, never a crash", () => {
-    expect(errorOf(() => smp(deployment(), { spec: { template: { spec: { containers: ["web"] } } } })).code).toBe(422);
+    expect(apiErrorOf(() => smp(deployment(), { spec: { template: { spec: { containers: ["web"] } } } })).code).toBe(422);
   });
 
   test("a brand-new element without $setElementOrder goes first, as upstream", () => {
@@ -306,7 +297,7 @@ describe("what kubectl apply sends", () => {
         },
       },
     };
-    expect(errorOf(() => smp(deployment(), patch)).code).toBe(400);
+    expect(apiErrorOf(() => smp(deployment(), patch)).code).toBe(400);
   });
 
   test("dropping a field from the manifest sends null", () => {
