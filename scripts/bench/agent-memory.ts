@@ -12,7 +12,6 @@
 // only), and cleanup removes only containers labelled with those nodes.
 //   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble] [--smol]
 // --smol runs every bramble process with Bun's smaller heap (BUN_OPTIONS=--smol; the baseline too).
-import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,6 +22,7 @@ import { readKubeconfig, resolveContext } from "../../src/client/kubeconfig.ts";
 import { mb, memoryOf, rssByMapping, sourceVersion } from "./lib/proc.ts";
 import { freePort } from "./lib/server.ts";
 import { met, printTable } from "./lib/table.ts";
+import { startChild, type Child } from "./lib/child.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -53,10 +53,6 @@ const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", 
 const BRAMBLE = args.binary ? [resolve(args.binary)] : [process.execPath, join(REPO, "src/main.ts")];
 
 const work = mkdtempSync(join(tmpdir(), "bramble-bench-am-"));
-const procs = new Set<Subprocess>();
-process.on("exit", () => {
-  for (const p of procs) p.kill("SIGKILL");
-});
 
 function sh(cmd: string[]): { code: number; out: string; err: string } {
   const r = Bun.spawnSync({ cmd, stdout: "pipe", stderr: "pipe" });
@@ -69,37 +65,7 @@ function removeContainersOf(node: string): number {
   return ids.length;
 }
 
-interface Proc {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  log(): string;
-  stop(): Promise<void>;
-}
-function run(cmd: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn({ cmd, cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn", ...(args.smol ? { BUN_OPTIONS: "--smol" } : {}), ...env } });
-  procs.add(proc);
-  let text = "";
-  for (const stream of [proc.stdout, proc.stderr]) {
-    void (async () => {
-      const d = new TextDecoder();
-      try {
-        for await (const chunk of stream) text = (text + d.decode(chunk, { stream: true })).slice(-20_000);
-      } catch {}
-    })();
-  }
-  return {
-    proc,
-    log: () => text,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        const killer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-        await proc.exited;
-        clearTimeout(killer);
-      }
-      procs.delete(proc);
-    },
-  };
-}
+const run = (cmd: string[], env: Record<string, string> = {}): Child => startChild(cmd, { ...(args.smol ? { BUN_OPTIONS: "--smol" } : {}), ...env });
 
 interface Api {
   url: string;
@@ -110,7 +76,7 @@ interface Api {
 }
 
 /** `bramble server` on a fresh data dir and a free port; with the embedded agent unless --disable-agent. */
-async function startServer(name: string, extra: string[], nodeName?: string): Promise<{ p: Proc; api: Api; dataDir: string }> {
+async function startServer(name: string, extra: string[], nodeName?: string): Promise<{ p: Child; api: Api; dataDir: string }> {
   const dataDir = join(work, name);
   const kubeconfig = join(dataDir, "server", "admin.kubeconfig");
   const port = freePort();
@@ -210,7 +176,7 @@ try {
 
   // 1. A separate agent joined to a control-plane-only server.
   const cp = await startServer("cp", ["--disable-agent"]);
-  let agent: Proc | undefined;
+  let agent: Child | undefined;
   cleanups.push(async () => {
     if (agent && agent.proc.exitCode === null) await deletePods(cp.api, AGENT_NODE);
     await agent?.stop();

@@ -6,7 +6,6 @@
 // alike. Also the cost of one monitoring pass in-process: observe() (kernel files + statfs) and,
 // what only a node under pressure pays, the per-pod usage read (cgroups of N pods' containers).
 //   bun scripts/bench/pressure-monitor.ts [--pods 50] [--window-s 60] [--settle-s 10]
-import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,6 +23,7 @@ import type { Pod } from "../../src/api/resources/core/pod.ts";
 import { cpuMsOf, mb, memoryOf, sourceVersion } from "./lib/proc.ts";
 import { freePort } from "./lib/server.ts";
 import { printTable } from "./lib/table.ts";
+import { startChild, type Child } from "./lib/child.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -42,10 +42,6 @@ const BRAMBLE = [process.execPath, join(REPO, "src/main.ts")];
 const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns"];
 
 const work = mkdtempSync(join(tmpdir(), "bramble-bench-pressure-"));
-const procs = new Set<Subprocess>();
-process.on("exit", () => {
-  for (const p of procs) p.kill("SIGKILL");
-});
 
 function sh(cmd: string[]) {
   const r = Bun.spawnSync({ cmd, stdout: "pipe", stderr: "pipe" });
@@ -53,32 +49,7 @@ function sh(cmd: string[]) {
 }
 const containersOf = (node: string) => sh(["docker", "ps", "-aq", "--filter", `label=io.bramble.node=${node}`]).out.split("\n").filter(Boolean);
 
-function run(cmd: string[]) {
-  const proc = spawn({ cmd, cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BRAMBLE_LOG_LEVEL: "warn" } });
-  procs.add(proc);
-  let text = "";
-  for (const stream of [proc.stdout, proc.stderr]) {
-    void (async () => {
-      const d = new TextDecoder();
-      try {
-        for await (const chunk of stream) text = (text + d.decode(chunk, { stream: true })).slice(-20_000);
-      } catch {}
-    })();
-  }
-  return {
-    proc,
-    log: () => text,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        const killer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-        await proc.exited;
-        clearTimeout(killer);
-      }
-      procs.delete(proc);
-    },
-  };
-}
+const run = (cmd: string[]): Child => startChild(cmd);
 
 async function until(what: string, f: () => Promise<boolean>, timeoutMs: number, log: () => string) {
   const end = Date.now() + timeoutMs;
