@@ -1,4 +1,4 @@
-// Issue 4 in the multi-node lab: a server and two agents, each in its own network namespace
+// Joining nodes in the multi-node lab: a server and two agents, each in its own network namespace
 // with its own Docker engine, the agents joined with the printed join command. Pods of a
 // Deployment land on all three nodes and run in their own node's engine; logs and exec reach a
 // pod on an agent node through the API server; an agent restart adopts its containers; a bad CA

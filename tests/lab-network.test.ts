@@ -1,4 +1,4 @@
-// Issue 5 in the multi-node lab, with the networking defaults (host-gw pod network, iptables
+// Networking in the multi-node lab, with the networking defaults (host-gw pod network, iptables
 // Service proxy, cluster DNS, ServiceLB): pods talk across nodes by pod IP; a Service answers on
 // its ClusterIP and DNS names from a pod on another node, on a NodePort at every node's address
 // and on a LoadBalancer's ingress addresses from the host (over the lab bridge); Endpoints and

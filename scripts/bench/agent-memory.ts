@@ -1,7 +1,7 @@
 // Memory of a real node: RSS (VmRSS, /proc/<pid>/status) of
 //   1. a separate `bramble agent` process, joined to a `bramble server --disable-agent` with the
 //      printed join command (`bramble token create --print-join-command`), running N pods on this
-//      machine's Docker engine. Issue 4's target: ≤ 60 MB (k3s' agent: ~270 MB);
+//      machine's Docker engine. Target: ≤ 60 MB (k3s' agent: ~270 MB);
 //   2. a `bramble server` with its embedded agent running N pods. Target: ≤ 130 MB.
 // Same-run baseline: a bare `bun -e 'setInterval(() => {}, 1000)'` (what the runtime costs by
 // itself). Pods: bramble/busybox:test, `sleep 3600`, pinned to the node with spec.nodeName.

@@ -1,4 +1,4 @@
-// Cluster DNS (issue 5): queries/s and latency from a pod, for cluster names, search-path misses
+// Cluster DNS: queries/s and latency from a pod, for cluster names, search-path misses
 // and forwarded names, against the node's upstream resolver measured in the same run.
 //
 // "From a pod": the load generator (scripts/bench/lib/dnsload.ts) runs in the network namespace

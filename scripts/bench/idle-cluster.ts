@@ -1,7 +1,7 @@
 // Idle disk writes of a *live* cluster: the real `bramble server` (libSQL file store) with
 // `bramble sim --nodes 3` heartbeating (Lease renewals every 10 s, node status every 5 min) and a
 // 30-replica Deployment Running on it. Bytes the server process sent to storage (write_bytes in
-// /proc/<pid>/io) over an idle window, extrapolated to an hour. Issue 4's target: ≤ 1 MB/hour.
+// /proc/<pid>/io) over an idle window, extrapolated to an hour. Target: ≤ 1 MB/hour.
 // The window should cover at least one deferred-Lease flush (5 min) to be honest; default 10 min.
 //   bun scripts/bench/idle-cluster.ts [--nodes 3] [--pods 30] [--idle-s 600] [--settle-s 45]
 import { createClient } from "@libsql/client";

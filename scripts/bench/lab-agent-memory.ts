@@ -1,4 +1,4 @@
-// Agent memory with networking on (issue 4's agent target, measured where issue 5's pod network,
+// Agent memory with networking on (the agent's target, measured where the pod network,
 // Service proxy and cluster DNS run): in the multi-node lab, 30 pods on the agent node lab-n1 and
 // 20 Services selecting them; RSS of that agent process and of the server with its embedded agent
 // (lab-n0), idle and after a settle. Same-run baseline: a bare `bun -e 'setInterval(...)'`.

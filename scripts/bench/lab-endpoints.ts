@@ -1,4 +1,4 @@
-// Service programming end to end in the multi-node lab (issue 5): a pod of a Service is deleted
+// Service programming end to end in the multi-node lab: a pod of a Service is deleted
 // with kubectl, and the clock runs until (1) the API's Endpoints no longer list it, (2) the
 // kernel rules on another node (lab-n0) no longer DNAT to it, (3) those on its own node (lab-n2)
 // no longer do — real server, real agents in their own namespaces, real iptables. Polled: the

@@ -3,7 +3,7 @@
 // `sleep 3600`, imagePullPolicy Never) and, per pod, the time from the apply to the pod seen
 // Running on a watch. Same-run baseline: bare `docker run -d` of the same image and command, one
 // after another and N at once (per container: from the start of its batch to `docker run` exiting,
-// i.e. the container started). Issue 4's target: p99 ≤ 2× the bare docker figure at the same
+// i.e. the container started). Target: p99 ≤ 2× the bare docker figure at the same
 // concurrency (Kubernetes' SLO: p99 ≤ 5 s).
 //
 // The Docker engine may be shared (other servers, tests): the embedded agent's node is named after

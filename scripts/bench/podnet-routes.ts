@@ -1,4 +1,4 @@
-// Pod network route programming (issue 5, part 1): how long the host-gw backend takes to route
+// Pod network route programming: how long the host-gw backend takes to route
 // N other nodes' podCIDRs (one `ip route replace` exec per changed route), a resync with no
 // change, and one node moving, against a same-run baseline of one `ip -batch` of the same N
 // routes. Runs in its own network namespace (bpn-bench), removed afterwards. Root only.

@@ -1,4 +1,4 @@
-// Service proxy (issue 5): how long bramble takes to program Services into iptables, in a network
+// Service proxy: how long bramble takes to program Services into iptables, in a network
 // namespace the bench creates (bpx-bench-*, removed afterwards; root only).
 //   1. Full sync of S Services × E endpoints (render + sweep of stale chains + iptables-restore +
 //      jump check), against a same-run bare `iptables-restore --noflush` of the same text.
