@@ -54,8 +54,10 @@ export async function startResourceQuotaController(client: KubeClient, opts: Res
     shared.on(inf, {
       // Adds were charged at admission; only what can lower (or correct) usage is recounted.
       update(old, obj) {
-        if (!sameUsage(ev.usage(old, now()), ev.usage(obj, now()))) enqueueNamespace(obj.metadata.namespace);
-        else if (!old.metadata.deletionTimestamp && obj.metadata.deletionTimestamp) enqueueNamespace(obj.metadata.namespace);
+        const namespace = obj.metadata.namespace;
+        if (!quotas.list().some((rq) => rq.metadata.namespace === namespace)) return; // most writes: nothing to recount
+        const marked = !old.metadata.deletionTimestamp && !!obj.metadata.deletionTimestamp;
+        if (marked || !sameUsage(ev.usage(old, now()), ev.usage(obj, now()))) enqueueNamespace(namespace);
       },
       delete: (obj) => enqueueNamespace(obj.metadata.namespace),
     });

@@ -29,7 +29,7 @@ const namespace = async (name: string) => env.client.resource(namespaces).create
 const quotaReady = (ns: string, name: string, used: Record<string, string>) =>
   eventually(async () => {
     const q = await quotasC().get(ns, name);
-    return JSON.stringify(q.status?.used) === JSON.stringify(used) && q;
+    return JSON.stringify(q.status?.used) === JSON.stringify(used) ? q : undefined;
   }, `quota ${name} used ${JSON.stringify(used)}`);
 const refusal = async (p: Promise<unknown>): Promise<ApiError> => {
   try {
