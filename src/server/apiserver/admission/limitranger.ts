@@ -21,7 +21,7 @@ export const LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger";
 
 type List = Record<string, string | number>;
 
-/** Copies the Container defaults of one LimitRange into a pod's containers; the annotation text. */
+/** Copies the Container defaults of one LimitRange into a pod's containers and notes what it set. */
 export function applyDefaults(lr: LimitRange, pod: Pod): void {
   const limits: List = {};
   const requests: List = {};
@@ -36,8 +36,16 @@ export function applyDefaults(lr: LimitRange, pod: Pod): void {
     const res = (c.resources ??= {}) as { limits?: List; requests?: List };
     const setLimits: string[] = [];
     const setRequests: string[] = [];
-    for (const [k, v] of Object.entries(limits)) if (!(k in (res.limits ?? {}))) ((res.limits ??= {})[k] = v), setLimits.push(k);
-    for (const [k, v] of Object.entries(requests)) if (!(k in (res.requests ?? {}))) ((res.requests ??= {})[k] = v), setRequests.push(k);
+    for (const [k, v] of Object.entries(limits)) {
+      if (k in (res.limits ?? {})) continue;
+      (res.limits ??= {})[k] = v;
+      setLimits.push(k);
+    }
+    for (const [k, v] of Object.entries(requests)) {
+      if (k in (res.requests ?? {})) continue;
+      (res.requests ??= {})[k] = v;
+      setRequests.push(k);
+    }
     if (setRequests.length) notes.push(`${setRequests.sort().join(", ")} request for ${what} ${c.name}`);
     if (setLimits.length) notes.push(`${setLimits.sort().join(", ")} limit for ${what} ${c.name}`);
   };
