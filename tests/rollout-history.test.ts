@@ -112,3 +112,41 @@ test("DaemonSet: rollout status, history, history --revision, undo and undo --to
   expect(missing.code).not.toBe(0);
   expect(missing.stderr).toContain("unable to find specified revision 9 in history");
 }, 40_000);
+
+const replicationController = `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: web
+spec:
+  replicas: 1
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+`;
+
+test("ReplicationController: kubectl get rc shows upstream's columns; kubectl scale rc", async () => {
+  expect((await server.kubectlWith({ stdin: replicationController }, "apply", "-f", "-")).code).toBe(0);
+  // The selector defaulted from the template's labels.
+  expect(await kubectl("get", "rc", "web", "-o", "jsonpath={.spec.selector.app}")).toBe("web");
+  const row = async () => (await kubectl("get", "rc", "web")).trim().split("\n").map((l) => l.split(/\s{2,}/));
+  await until("1 ready", async () => (await row())[1]![3] === "1");
+  expect((await row())[0]).toEqual(["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
+
+  expect(await kubectl("scale", "rc", "web", "--replicas=3")).toContain("replicationcontroller/web scaled");
+  const rows = await until("3 ready", async () => {
+    const r = await row();
+    return r[1]![3] === "3" ? r : undefined;
+  });
+  expect(rows[1]!.slice(0, 4)).toEqual(["web", "3", "3", "3"]);
+  const wide = (await kubectl("get", "rc", "web", "-o", "wide")).trim().split("\n").map((l) => l.split(/\s{2,}/));
+  expect(wide[0]).toEqual(["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]);
+  expect(wide[1]!.slice(5)).toEqual(["web", "web:1", "app=web"]);
+  expect(await kubectl("get", "all", "-o", "name")).toContain("replicationcontroller/web");
+
+  expect(await kubectl("scale", "rc", "web", "--replicas=0")).toContain("scaled");
+  await until("no pods", async () => (await kubectl("get", "pods", "-l", "app=web", "-o", "name")).trim() === "");
+}, 30_000);

@@ -15,6 +15,7 @@ import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
 import { replicaSets } from "./resources/apps/replicaset";
+import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
@@ -26,6 +27,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   nodes,
   pods,
   services,
+  replicationControllers,
   endpoints,
   configMaps,
   secrets,
