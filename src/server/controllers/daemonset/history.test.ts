@@ -137,7 +137,9 @@ describe("DaemonSet revisions", () => {
     // Record, per node, when an old pod was marked for deletion and when a new pod turned Ready.
     const order: string[] = [];
     const seen = new Set<string>();
-    const w = podsC().watch(NS, { labelSelector: "app=surge" }, ({ object: p }) => {
+    // From the list's resourceVersion: no event of the update can slip past before the watch starts.
+    const from = (await podsC().list(NS, { labelSelector: "app=surge" })).metadata.resourceVersion;
+    const w = podsC().watch(NS, { labelSelector: "app=surge", resourceVersion: from }, ({ object: p }) => {
       const isNew = p.spec!.containers[0].image === "surge:2";
       const key = `${isNew ? "new-ready" : "old-deleted"} ${p.spec?.nodeName}`;
       const happened = isNew ? p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") : !!p.metadata.deletionTimestamp;
