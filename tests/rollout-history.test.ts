@@ -146,6 +146,9 @@ test("ReplicationController: kubectl get rc shows upstream's columns; kubectl sc
   expect(wide[0]).toEqual(["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]);
   expect(wide[1]!.slice(5)).toEqual(["web", "web:1", "app=web"]);
   expect(await kubectl("get", "all", "-o", "name")).toContain("replicationcontroller/web");
+  const kinds = (await kubectl("api-resources", "--no-headers")).split("\n").map((l) => l.trim().split(/\s+/));
+  expect(kinds).toContainEqual(["replicationcontrollers", "rc", "v1", "true", "ReplicationController"]);
+  expect(kinds).toContainEqual(["controllerrevisions", "apps/v1", "true", "ControllerRevision"]);
 
   expect(await kubectl("scale", "rc", "web", "--replicas=0")).toContain("scaled");
   await until("no pods", async () => (await kubectl("get", "pods", "-l", "app=web", "-o", "name")).trim() === "");

@@ -111,9 +111,12 @@ describe("DaemonSet revisions", () => {
 
   test("revisionHistoryLimit: old revisions no pod uses are deleted, oldest first", async () => {
     await dsC().create(NS, ds("lim", "lim:1", { revisionHistoryLimit: 1 }));
-    for (const image of ["lim:2", "lim:3"]) {
-      await eventually(async () => (await dsC().get(NS, "lim")).status?.desiredNumberScheduled === 3, "observed");
-      const hash = await eventually(async () => (await revisionsOf("lim")).at(-1)?.metadata.labels?.[CONTROLLER_REVISION_HASH]);
+    for (const [i, image] of ["lim:2", "lim:3"].entries()) {
+      // Revision i+1 exists and every pod runs it before the next template comes.
+      const hash = await eventually(async () => {
+        const latest = (await revisionsOf("lim")).at(-1);
+        return latest?.revision === i + 1 ? latest.metadata.labels?.[CONTROLLER_REVISION_HASH] : undefined;
+      });
       await eventually(() => rolledTo("lim", hash), `rolled before ${image}`);
       await dsC().patch(NS, "lim", { spec: { template: { spec: { containers: [{ name: "c", image }] } } } }, "strategic");
     }
