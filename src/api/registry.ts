@@ -5,6 +5,7 @@ import { KINDS, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
+import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
@@ -16,6 +17,7 @@ import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
+import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
@@ -27,6 +29,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   nodes,
   pods,
   services,
+  replicationControllers,
   endpoints,
   configMaps,
   secrets,
@@ -37,6 +40,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   deployments,
   replicaSets,
   daemonSets,
+  controllerRevisions,
   leases,
 };
 

@@ -17,8 +17,8 @@ const viewOf = (ref: ResourceRef) => (sameResource(ref, KINDS.pods) ? (controlle
  * metadata-only cache; getShared picks whichever of the two exists for a kind.
  */
 const CACHED_IN_FULL: ResourceRef[] = [
-  KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints,
-  KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas,
+  KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints,
+  KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas, KINDS.controllerRevisions,
 ];
 
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };
