@@ -27,6 +27,7 @@ describe("registry", () => {
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
+        "scheduling.k8s.io/v1/priorityclasses",
       ].sort(),
     );
   });
@@ -43,6 +44,7 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "scheduling.k8s.io", version: "v1" },
     ]);
   });
 
@@ -56,6 +58,7 @@ describe("registry", () => {
       deployments: ["deploy"],
       replicasets: ["rs"],
       daemonsets: ["ds"],
+      priorityclasses: ["pc"],
       configmaps: ["cm"],
       endpoints: ["ep"],
       serviceaccounts: ["sa"],

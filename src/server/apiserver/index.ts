@@ -10,6 +10,8 @@ import type { Store } from "../store/store";
 import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } from "../auth/serviceaccount/index";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { ServiceAllocator } from "./admission/services";
+import { PriorityAdmission } from "./admission/priority";
+import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import { recordEvent } from "./admission/events";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
@@ -81,7 +83,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const eventExpiry = startEventExpiry(cache, opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange, { reservedIps: [opts.config.clusterDns] });
   const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
-  const objects = new Objects(opts.store, cache, [services, nodeCidrs], resource("", "namespaces"));
+  const priorityClasses = resource("scheduling.k8s.io", "priorityclasses");
+  const priority = new PriorityAdmission({
+    get: (name) => objects.tryGet(priorityClasses, undefined, name) as PriorityClass | undefined,
+    list: () => objects.list(priorityClasses).items as PriorityClass[],
+  });
+  const objects = new Objects(opts.store, cache, [services, nodeCidrs, priority], resource("", "namespaces"));
   nodeCidrs.onUnavailable = (node, message) => recordEvent(objects, resource("", "events"), { apiVersion: "v1", kind: "Node", obj: node }, "Warning", "CIDRNotAvailable", message, "cidrAllocator");
   services.restore(objects.list(resource("", "services")).items);
   nodeCidrs.restore(objects.list(resource("", "nodes")).items);
