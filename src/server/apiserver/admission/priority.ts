@@ -21,7 +21,7 @@ const refuse = (def: ResourceDef, obj: KubeObject, why: string) => forbidden(`${
 /** The global default class; with several (written before the check existed), the lowest value wins, as upstream. */
 export function defaultPriorityClass(classes: readonly PriorityClass[]): PriorityClass | undefined {
   let best: PriorityClass | undefined;
-  for (const pc of classes) if (pc.globalDefault && (!best || pc.value < best.value)) best = pc;
+  for (const pc of classes) if (pc.globalDefault && (!best || (pc.value ?? 0) < (best.value ?? 0))) best = pc;
   return best;
 }
 
@@ -43,13 +43,13 @@ export class PriorityAdmission implements AdmissionPlugin {
       const dflt = defaultPriorityClass(this.classes.list());
       if (dflt) {
         spec.priorityClassName = dflt.metadata.name;
-        priority = dflt.value;
+        priority = dflt.value ?? 0;
         policy = dflt.preemptionPolicy;
       }
     } else {
       const pc = this.classes.get(spec.priorityClassName);
       if (!pc) throw refuse(def, pod, `no PriorityClass with name ${spec.priorityClassName} was found`);
-      priority = pc.value;
+      priority = pc.value ?? 0;
       policy = pc.preemptionPolicy;
     }
     if (spec.priority !== undefined && spec.priority !== null && spec.priority !== priority)

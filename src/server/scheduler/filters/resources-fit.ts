@@ -19,4 +19,6 @@ export const resourcesFit: Filter = {
     }
     return reasons;
   },
+  // Evicting pods frees their requests (preemption checks whether that is enough).
+  resolvable: () => true,
 };
