@@ -76,7 +76,7 @@ test("disruption budgets: protected pods are reprieved first and count against t
   h.addPods(running("a-1", "a", 0, { labels: { app: "db" } }), running("a-2", "a", 0, { labels: { app: "db" } }), running("b-1", "b", 1), running("b-2", "b", 1));
   const splitByBudget = (pods: readonly PodInfo[]) => ({ violating: pods.filter((p) => p.labels.app === "db"), other: pods.filter((p) => p.labels.app !== "db") });
   // Without budgets node a (priority-0 victim) wins; with the db budget, b (no violation) does.
-  expect(victimsOf(h.preempt(makePod("vip", { cpu: "1", priority: 10 })))?.node).toBe("a");
+  expect(victimsOf(h.preempt(makePod("vip", { cpu: "1", priority: 10 })))).toMatchObject({ node: "a" });
   expect(victimsOf(h.preempt(makePod("vip", { cpu: "1", priority: 10 }), { splitByBudget }))).toEqual({ node: "b", victims: ["b-2"] });
 });
 
