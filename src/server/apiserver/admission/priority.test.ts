@@ -58,3 +58,12 @@ test("only one global default", () => {
   expect(refusal(() => plugin.admit("update", priorityClasses, pc("dflt", 1, { globalDefault: true }), undefined))).toBe("admitted");
   expect(refusal(() => plugin.admit("create", priorityClasses, pc("plain", 2), undefined))).toBe("admitted");
 });
+
+test("a pod update that leaves out priority passes the immutability check and gets it back", () => {
+  const old = pod({ priority: 10, preemptionPolicy: "Never" });
+  const next = pod();
+  expect(pods.immutable!(next, old)).toEqual([]);
+  expect(pods.immutable!(pod({ priority: 11 }), old)).toHaveLength(1);
+  classes().admit("update", pods, next, old);
+  expect(next.spec!.priority).toBe(10);
+});
