@@ -79,7 +79,7 @@ spec:
       return c?.status === "False" ? c : undefined;
     });
     expect(cond.reason).toBe("Unschedulable");
-    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu. preemption: 0/4 nodes are available: 4 No preemption victims found for incoming pod.");
+    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
     const pod = await kj("get", "pod", "huge");
     expect(pod.status.phase).toBe("Pending");
     expect(pod.spec.nodeName).toBeUndefined();

@@ -64,7 +64,7 @@ test("a pod that fits nowhere gets PodScheduled=False with the message and a Fai
   }, "the Unschedulable condition");
   expect(condition.reason).toBe("Unschedulable");
   expect(condition.message).toBe(
-    "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu. preemption: 0/4 nodes are available: 1 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.",
+    "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.",
   );
   const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
   const failed = await until(async () => {

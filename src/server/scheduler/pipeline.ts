@@ -56,7 +56,7 @@ export function selectNode(pod: PodInfo, nodes: readonly NodeInfo[], profile: Pr
       const failed = f.filter(pod, node, state);
       if (failed) {
         for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
-        if (feasible.length === 0 && f.resolvable?.(failed)) candidates.push(node);
+        if (feasible.length === 0 && f.resolvable?.(failed, pod, node)) candidates.push(node);
         continue nodes;
       }
     }

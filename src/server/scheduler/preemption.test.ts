@@ -103,3 +103,10 @@ test("a nominated pod holds its room against less important pods, not against mo
   expect(h.schedule([nominated]).placements.get("default/vip")).toBe("a");
   expect(h.cache.nominatedOn("a")).toEqual([]);
 });
+
+test("a pod bigger than a node's allocatable cannot be helped by preemption there", () => {
+  const h = new Harness().addNodes(node("small"), makeNode("large", { cpu: "4", memory: "8Gi" }));
+  h.addPods(running("s", "small", 0), running("l", "large", 0, { cpu: "2" }), running("l2", "large", 0, { cpu: "2" }));
+  expect(victimsOf(h.preempt(makePod("vip", { cpu: "3", priority: 10 })))).toEqual({ node: "large", victims: ["l", "l2"] });
+  expect(h.preempt(makePod("giant", { cpu: "5", priority: 10 }))).toEqual({ eligible: true, message: "0/2 nodes are available: 2 Preemption is not helpful for scheduling." });
+});

@@ -81,9 +81,9 @@ test("an unschedulable pod waits: its own status update does not requeue it, a s
   await s.reconcile("default/big");
   expect(unschedulable.has("default/big")).toBe(true);
   expect(patches).toHaveLength(1);
-  expect(events).toEqual(["Warning FailedScheduling 0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."]);
+  expect(events).toEqual(["Warning FailedScheduling 0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."]);
 
-  const withCondition: Pod = { ...pod, status: { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod." }] } };
+  const withCondition: Pod = { ...pod, status: { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling." }] } };
   enqueued.length = 0;
   s.podUpdated(pod, withCondition);
   expect(enqueued).toEqual([]);

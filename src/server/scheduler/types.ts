@@ -134,7 +134,7 @@ export interface Filter {
    * Whether removing pods from the node could lift this rejection (upstream's Unschedulable as
    * opposed to UnschedulableAndUnresolvable): preemption looks only at such nodes. Default: no.
    */
-  resolvable?(reasons: readonly string[]): boolean;
+  resolvable?(reasons: readonly string[], pod: PodInfo, node: NodeInfo): boolean;
 }
 
 /** A score rates a feasible node; higher is better. Scores end up on a 0..100 scale. */

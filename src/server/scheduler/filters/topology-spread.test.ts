@@ -32,7 +32,8 @@ test("a domain more than maxSkew above the least loaded one is refused", () => {
 test("a node without the topology label is refused as unresolvable; pods without constraints skip the filter", () => {
   const nodes = [zoned("a1", "a"), zoned("bare", undefined)];
   expect(judge(spread("new"), nodes, "bare")).toEqual(["node(s) didn't match pod topology spread constraints (missing required label)"]);
-  expect(topologySpread.resolvable!(topologySpread.filter(podInfo(spread("new")), nodes[1]!, prepareSpread(podInfo(spread("new")), nodes))!)).toBe(false);
+  const info = podInfo(spread("new"));
+  expect(topologySpread.resolvable!(topologySpread.filter(info, nodes[1]!, prepareSpread(info, nodes))!, info, nodes[1]!)).toBe(false);
   expect(judge(makePod("plain"), nodes, "a1")).toBe("skipped");
 });
 
