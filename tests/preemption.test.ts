@@ -1,7 +1,8 @@
 // Priority and preemption across processes: a real `bramble server`, two simulated nodes
 // (`bramble sim`) and the real kubectl. PriorityClasses are served with upstream's table and
 // system classes; pods get their priority from their class; on a full cluster a more important
-// pod evicts a less important one and runs in its place, while a pod whose class says Never waits.
+// pod evicts a less important one and runs in its place, while a pod whose class says Never waits;
+// required anti-affinity keeps replicas on different nodes.
 import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -151,3 +152,38 @@ test("on a full cluster a higher-priority pod preempts a lower one; a Never pod 
     "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
   );
 }, 40_000);
+
+test("required anti-affinity on the hostname, decided by the server's scheduler", async () => {
+  const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: apart}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: apart}}
+  template:
+    metadata: {labels: {app: apart}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchLabels: {app: apart}}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - name: app
+        image: busybox
+        resources: {requests: {cpu: 50m}}
+`;
+  expect((await apply(manifest)).code).toBe(0);
+  const pods = await until("two apart pods placed and one waiting", async () => {
+    const list = JSON.parse(await kubectl("get", "pods", "-l", "app=apart", "-o", "json")).items;
+    const waiting = list.filter((p: any) => p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.status === "False"));
+    return list.length === 3 && list.filter((p: any) => p.spec.nodeName).length === 2 && waiting.length === 1 ? list : undefined;
+  });
+  expect(new Set(pods.filter((p: any) => p.spec.nodeName).map((p: any) => p.spec.nodeName)).size).toBe(2);
+  const waiting = pods.find((p: any) => !p.spec.nodeName);
+  // Priority 0 (no class, no global default): the priority-100 fillers cannot be preempted for it.
+  expect(waiting.spec.priority).toBe(0);
+  expect(waiting.status.conditions.find((c: any) => c.type === "PodScheduled").message).toBe(
+    "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
+  );
+}, 30_000);
