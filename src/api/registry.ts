@@ -10,11 +10,13 @@ import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { events } from "./resources/core/event";
 import { leases } from "./resources/coordination/lease";
+import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
 import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { replicaSets } from "./resources/apps/replicaset";
+import { resourceQuotas } from "./resources/core/resourcequota";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
@@ -31,6 +33,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   secrets,
   serviceAccounts,
   events,
+  resourceQuotas,
+  limitRanges,
   deployments,
   replicaSets,
   daemonSets,
