@@ -2,21 +2,18 @@
 // without one, the global default class) into spec.priority and spec.preemptionPolicy, and
 // refuses a pod that names a missing class or carries a priority of its own that differs. On
 // PriorityClass writes it keeps the global default unique.
-import { forbidden } from "../../../api/errors";
 import { sameResource, KINDS } from "../../../api/kinds";
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 import type { Pod } from "../../../api/resources/core/pod";
 import type { PriorityClass } from "../../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission";
+import { forbiddenFor as refuse } from "./forbidden";
 
 export interface PriorityClassLister {
   get(name: string): PriorityClass | undefined;
   list(): PriorityClass[];
 }
-
-const qualified = (def: ResourceDef) => (def.group ? `${def.plural}.${def.group}` : def.plural);
-const refuse = (def: ResourceDef, obj: KubeObject, why: string) => forbidden(`${qualified(def)} "${obj.metadata.name ?? ""}" is forbidden: ${why}`);
 
 /** The global default class; with several (written before the check existed), the lowest value wins, as upstream. */
 export function defaultPriorityClass(classes: readonly PriorityClass[]): PriorityClass | undefined {
