@@ -15,6 +15,7 @@ import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
+import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
 import { replicationControllers } from "./resources/core/replicationcontroller";
@@ -42,6 +43,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   controllerRevisions,
   leases,
+  priorityClasses,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

@@ -246,4 +246,5 @@ export const MESSAGES: Record<string, readonly string[]> = {
   "meta.OwnerReference": ["5 apiVersion string", "1 kind string", "3 name string", "4 uid string", "6 controller bool", "7 blockOwnerDeletion bool"],
   "meta.Preconditions": ["1 uid string", "2 resourceVersion string"],
   "policy.Eviction": ["1 metadata meta.ObjectMeta", "2 deleteOptions meta.DeleteOptions"],
+  "scheduling.PriorityClass": ["1 metadata meta.ObjectMeta", "2 value int32", "3 globalDefault bool z", "4 description string z", "5 preemptionPolicy string"],
 };
