@@ -84,3 +84,50 @@ export function negotiateSubprotocol(offered: string | null | undefined): ExecSu
   const list = (offered ?? "").split(",").map((p) => p.trim());
   return list.find((p): p is ExecSubprotocol => (EXEC_SUBPROTOCOLS as readonly string[]).includes(p));
 }
+
+/**
+ * The resource-usage subset of upstream's kubelet Summary API (GET /stats/summary, the shape of
+ * k8s.io/kubelet/pkg/apis/stats/v1alpha1): CPU as a rate in nanocores with the cumulative
+ * counter beside it, memory as usage and working set. The API server's metrics.k8s.io reads it.
+ */
+export const STATS_SUMMARY_PATH = "/stats/summary";
+
+export interface CpuStats {
+  /** When the later of the two readings behind the rate was taken (RFC 3339). */
+  time: string;
+  usageNanoCores?: number;
+  usageCoreNanoSeconds?: number;
+}
+
+export interface MemoryStats {
+  time: string;
+  availableBytes?: number;
+  usageBytes?: number;
+  workingSetBytes?: number;
+}
+
+export interface ContainerStats {
+  name: string;
+  startTime: string;
+  cpu?: CpuStats;
+  memory?: MemoryStats;
+}
+
+export interface PodStats {
+  podRef: { name: string; namespace: string; uid: string };
+  startTime: string;
+  containers: ContainerStats[];
+  cpu?: CpuStats;
+  memory?: MemoryStats;
+}
+
+export interface StatsSummary {
+  node: { nodeName: string; startTime?: string; cpu?: CpuStats; memory?: MemoryStats };
+  pods: PodStats[];
+}
+
+/**
+ * How long the agent's CPU rates are averaged over (its sampling interval): the `window` of
+ * metrics.k8s.io, as upstream's metrics-server reports its scrape interval.
+ */
+export const STATS_INTERVAL_SECONDS = 15;

@@ -1,10 +1,11 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
-// and the node's /var/log at /logs/ (reached through nodes/proxy), for the API server only. It
+// the node's /var/log at /logs/ (reached through nodes/proxy) and resource usage at
+// /stats/summary (for metrics.k8s.io), for the API server only. It
 // proxies `kubectl logs`, `exec` and `attach` here; nothing else may call it (see auth.ts). Routes
 // are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
 import { ApiError, pathNotFound, unauthorized } from "../../api/errors";
-import { DEFAULT_KUBELET_PORT, POD_UID_PARAM } from "../../api/kubelet-api";
+import { DEFAULT_KUBELET_PORT, POD_UID_PARAM, STATS_SUMMARY_PATH } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import type { ContainerRuntime } from "../runtime/runtime";
 import { apiServerAuthenticator, type RequestAuthenticator } from "./auth";
@@ -13,6 +14,7 @@ import { ExecBridge, parseExecQuery, streamSubprotocol } from "./exec";
 import { attachBridge, parseAttachQuery } from "./attach";
 import { containerLogs, parseLogQuery } from "./logs";
 import { NODE_LOG_DIR, nodeLogs } from "./node-logs";
+import { StatsCollector } from "../metrics/collector";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -30,6 +32,8 @@ export interface AgentServerOptions {
   nodeLogDir?: string;
   /** Tests swap in their own check. */
   authenticate?: RequestAuthenticator;
+  /** Serves /stats/summary; default: one reading this node's cgroups, started on the first request. */
+  stats?: Pick<StatsCollector, "summary" | "stop">;
 }
 
 export interface AgentServer {
@@ -50,12 +54,14 @@ const status = (e: ApiError) => Response.json(e.toStatus(), { status: e.code });
 export function startAgentServer(o: AgentServerOptions): AgentServer {
   const authenticate = o.authenticate ?? apiServerAuthenticator(o.caCertPem, o.nodeName);
   const sessions = new Set<Session>();
+  const stats = o.stats ?? new StatsCollector({ nodeName: o.nodeName, runtime: o.runtime, log: o.log });
 
   const route = async (req: Request, server: Server<Session>): Promise<Response | undefined> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
     if (!(await authenticate(req))) return status(unauthorized());
     if ((url.pathname === "/logs" || url.pathname.startsWith("/logs/")) && (req.method === "GET" || req.method === "HEAD")) return nodeLogs(o.nodeLogDir ?? NODE_LOG_DIR, url.pathname.slice("/logs".length));
+    if (url.pathname === STATS_SUMMARY_PATH && req.method === "GET") return Response.json(await stats.summary());
     const [, kind, ...rest] = url.pathname.split("/");
     if (kind === "portForward" && rest.length === 2 && rest.every(Boolean) && (req.method === "GET" || req.method === "POST")) {
       const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];
@@ -125,6 +131,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
   return {
     port: server.port!,
     async stop() {
+      stats.stop();
       for (const s of sessions) s.close();
       await server.stop(true);
     },
