@@ -77,3 +77,13 @@ export const apiVersionOf = (r: Pick<KindIdentity, "group" | "version">) => (r.g
 /** Whether two things name the same resource (group and plural), e.g. a request's target and a row of KINDS. */
 export const sameResource = (a: Pick<KindIdentity, "group" | "plural">, b: Pick<KindIdentity, "group" | "plural">) =>
   a.group === b.group && a.plural === b.plural;
+
+/**
+ * Read-only kinds computed on request and never stored: metrics.k8s.io, which bramble serves
+ * itself from the agents' usage readings (upstream needs metrics-server behind an APIService).
+ * Discovery lists them with get and list only.
+ */
+export const VIRTUAL_KINDS = {
+  nodeMetrics: row({ group: "metrics.k8s.io", version: "v1beta1", kind: "NodeMetrics", plural: "nodes", singular: "", namespaced: false }),
+  podMetrics: row({ group: "metrics.k8s.io", version: "v1beta1", kind: "PodMetrics", plural: "pods", singular: "", namespaced: true }),
+} satisfies Record<string, KindIdentity>;

@@ -1,6 +1,6 @@
 // Discovery documents (/version, /api, /apis, /api/v1, /apis/<group>/<version>). kubectl asks for
 // the aggregated v2 form first; answering with the legacy documents makes it fall back to them.
-import { SUBRESOURCE_KINDS } from "../../api/kinds";
+import { SUBRESOURCE_KINDS, type KindIdentity } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0+bramble" };
@@ -60,8 +60,14 @@ export function resourceList(groupVersion: string, defs: ResourceDef[]) {
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources };
 }
 
+/** The resource list of a group-version of read-only kinds (VIRTUAL_KINDS): get and list only. */
+export function readOnlyResourceList(groupVersion: string, kinds: KindIdentity[]) {
+  const resources = kinds.map((k) => ({ name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: ["get", "list"] }));
+  return { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources };
+}
+
 /** Distinct groups (other than core) with their versions, in first-seen order. */
-export function groupsOf(defs: ResourceDef[]): { name: string; versions: string[] }[] {
+export function groupsOf(defs: Pick<KindIdentity, "group" | "version">[]): { name: string; versions: string[] }[] {
   const groups = new Map<string, Set<string>>();
   for (const d of defs) if (d.group) (groups.get(d.group) ?? groups.set(d.group, new Set()).get(d.group)!).add(d.version);
   return [...groups].map(([name, versions]) => ({ name, versions: [...versions] }));
@@ -72,11 +78,11 @@ const groupDoc = (g: { name: string; versions: string[] }) => {
   return { kind: "APIGroup", apiVersion: "v1", name: g.name, versions, preferredVersion: versions[0] };
 };
 
-export function apiGroupList(defs: ResourceDef[]) {
+export function apiGroupList(defs: Pick<KindIdentity, "group" | "version">[]) {
   return { kind: "APIGroupList", apiVersion: "v1", groups: groupsOf(defs).map(groupDoc) };
 }
 
-export function apiGroup(defs: ResourceDef[], name: string) {
+export function apiGroup(defs: Pick<KindIdentity, "group" | "version">[], name: string) {
   const g = groupsOf(defs).find((x) => x.name === name);
   return g && groupDoc(g);
 }

@@ -19,7 +19,10 @@ import type { PriorityClass } from "../../api/resources/scheduling/priorityclass
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
-import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
+import { VIRTUAL_KINDS } from "../../api/kinds";
+import { apiGroup, apiGroupList, apiVersions, readOnlyResourceList, resourceList, versionInfo } from "./discovery";
+import { MetricsApi, METRICS_PREFIX, parseMetricsPath } from "./metrics/routes";
+import { agentSummaryFetcher, SummaryCache, type SummaryFetcher } from "./metrics/summaries";
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
@@ -57,6 +60,8 @@ export interface ApiServerOptions {
   kubeletSigner?: KubeletTokenSigner;
   /** Signs service-account tokens (serviceaccounts/token); default: the key in the data dir. */
   serviceAccountSigner?: ServiceAccountTokenSigner;
+  /** Where metrics.k8s.io reads a node's usage; default: the node's agent, as for logs/exec. */
+  metricsSummaries?: SummaryFetcher;
   /** Routes served without authentication (the join endpoints), registered before the auth check. */
   publicRoutes?(app: Hono<any>, ctx: ApiContext): void;
 }
@@ -148,15 +153,19 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.get("/version", (c) => c.json(versionInfo(pkg.version)));
   app.get("/api", () => json(apiVersions(address)));
   app.get("/api/v1", () => json(resourceList("v1", resources.filter((d) => d.group === ""))));
-  app.get("/apis", () => json(apiGroupList(resources)));
+  const virtualKinds = Object.values(VIRTUAL_KINDS);
+  const groups = [...resources, ...virtualKinds];
+  app.get("/apis", () => json(apiGroupList(groups)));
   app.get("/apis/:group", (c) => {
-    const g = apiGroup(resources, c.req.param("group"));
+    const g = apiGroup(groups, c.req.param("group"));
     if (!g) throw pathNotFound(c.req.path);
     return json(g);
   });
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
     const defs = resources.filter((d) => d.group === group && d.version === version);
+    const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
+    if (!defs.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
     if (!defs.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs));
   });
@@ -176,6 +185,15 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     }
     return dispatch(ctx, kubeletSigner, req, server, url, r.def, r.namespace, r.name, r.subresource);
   };
+  const metrics = new MetricsApi(ctx, new SummaryCache(opts.metricsSummaries ?? agentSummaryFetcher(kubeletSigner)));
+  app.all(`${METRICS_PREFIX}*`, async (c) => {
+    const url = new URL(c.req.url);
+    const r = parseMetricsPath(url.pathname);
+    // The authorizer judges group and resource (metrics.k8s.io nodes or pods), like any other.
+    const def = { group: r.kind.group, version: r.kind.version, plural: r.kind.plural, namespaced: r.kind.namespaced } as ResourceDef;
+    await opts.authorize?.(c.get("user"), c.req.raw, url, { def, namespace: r.namespace, name: r.name });
+    return metrics.serve(c.req.raw, url, r);
+  });
   app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
   app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
 

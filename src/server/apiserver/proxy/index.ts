@@ -4,6 +4,6 @@ export { proxyExec } from "./exec";
 export { proxyLogs } from "./logs";
 export { proxyPortForward } from "./portforward";
 export { caKeySigner, signerWithKey, type KubeletTokenSigner } from "./signer";
-export { resolveAgentTarget, chooseContainer, type AgentTarget } from "./target";
+export { agentEndpoint, resolveAgentTarget, chooseContainer, unavailable, type AgentTarget } from "./target";
 export { Tunnel } from "./tunnel";
 export { socketHandler, type SocketSession } from "./websocket";

@@ -32,14 +32,20 @@ export function resolveAgentTarget(ctx: ApiContext, pods: ResourceDef, namespace
   if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
   const node = ctx.objects.tryGet(ctx.resource("", "nodes"), undefined, nodeName) as Node | undefined;
   if (!node) throw unavailable(`node "${nodeName}" of pod ${name} is not registered, so its ${what} cannot be reached`);
+  return { pod, container, node: nodeName, ...agentEndpoint(node, `${what} of pod ${name}`) };
+}
+
+/** How to reach and trust a node's agent; a 503 naming what is `unavailableWhat` otherwise. */
+export function agentEndpoint(node: Node, unavailableWhat: string): { base: string; pinnedCertPem: string } {
+  const nodeName = node.metadata.name;
   const addresses = node.status?.addresses ?? [];
   const address = (addresses.find((a) => a.type === "InternalIP") ?? addresses.find((a) => a.type === "ExternalIP"))?.address;
   const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!address || !port) throw unavailable(`node "${nodeName}" does not advertise an agent endpoint (address and daemonEndpoints.kubeletEndpoint.Port), so ${what} of pod ${name} are unavailable`);
+  if (!address || !port) throw unavailable(`node "${nodeName}" does not advertise an agent endpoint (address and daemonEndpoints.kubeletEndpoint.Port), so ${unavailableWhat} are unavailable`);
   const pinnedCertPem = node.metadata.annotations?.[SERVING_CERT_ANNOTATION];
-  if (!pinnedCertPem) throw unavailable(`node "${nodeName}" has not published its serving certificate (annotation ${SERVING_CERT_ANNOTATION}), so ${what} of pod ${name} are unavailable`);
+  if (!pinnedCertPem) throw unavailable(`node "${nodeName}" has not published its serving certificate (annotation ${SERVING_CERT_ANNOTATION}), so ${unavailableWhat} are unavailable`);
   const host = address.includes(":") ? `[${address}]` : address;
-  return { pod, container, node: nodeName, base: `https://${host}:${port}`, pinnedCertPem };
+  return { base: `https://${host}:${port}`, pinnedCertPem };
 }
 
 /** The container asked for, or the only one; kubectl itself picks a default and always sends one. */
