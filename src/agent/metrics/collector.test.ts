@@ -44,14 +44,14 @@ test("rates over the window between two rounds, per container, summed per pod; p
       expect(info.labels[LABELS.kind]).toBe("app");
       return reading(info.id);
     },
-    readNode: () => ({ cpuUsageNanos: cpu.node!, memory: { totalBytes: 8 << 30, availableBytes: 6 << 30, workingSetBytes: 2 << 30 } }),
+    readNode: () => ({ cpuUsageNanos: cpu.node!, memory: { totalBytes: 8 * 2 ** 30, availableBytes: 6 * 2 ** 30, workingSetBytes: 2 * 2 ** 30 } }),
   });
   // The first request takes two readings.
   const s = await c.summary();
   c.stop();
   expect(s.node.nodeName).toBe("n1");
   expect(s.node.cpu?.usageNanoCores).toBe(2e9);
-  expect(s.node.memory?.workingSetBytes).toBe(2 << 30);
+  expect(s.node.memory?.workingSetBytes).toBe(2 * 2 ** 30);
   expect(s.pods).toHaveLength(1);
   const [pod] = s.pods;
   expect(pod!.podRef).toEqual({ uid: "uid-web", name: "web", namespace: "default" });

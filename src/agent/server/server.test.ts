@@ -91,6 +91,18 @@ test("only the API server's token for this node is accepted", async () => {
   expect((await get(path)).headers.get("content-type")).toContain("application/json");
 });
 
+test("/stats/summary: the token is required; the node's own usage from /proc", async () => {
+  expect((await get("/stats/summary")).status).toBe(401);
+  const res = await get("/stats/summary", await sign());
+  expect(res.status).toBe(200);
+  const summary = (await res.json()) as { node: { nodeName: string; cpu?: { usageNanoCores?: number }; memory?: { workingSetBytes?: number } }; pods: unknown[] };
+  expect(summary.node.nodeName).toBe(NODE);
+  expect(summary.node.cpu?.usageNanoCores).toBeGreaterThanOrEqual(0);
+  expect(summary.node.memory?.workingSetBytes).toBeGreaterThan(0);
+  // The scripted containers have no process, so no cgroup to read.
+  expect(summary.pods).toEqual([]);
+});
+
 test("logs of the current or previous attempt, with tailLines; Status errors as upstream words them", async () => {
   const token = await sign();
   expect(await (await get("/containerLogs/default/p/app?tailLines=1", token)).text()).toBe("c1 three\n");

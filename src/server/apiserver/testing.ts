@@ -4,7 +4,7 @@ import { KubeClient } from "../../client/client";
 import type { ServerConfig } from "../config";
 import { generateServiceAccountKey, tokenSigner } from "../auth/serviceaccount/index";
 import { openStore } from "../store";
-import { createApiServer, type ApiServer } from ".";
+import { createApiServer, type ApiServer, type ApiServerOptions } from ".";
 
 export const TEST_TOKEN = "test-token";
 
@@ -38,7 +38,7 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<TestApi> {
+export async function startTestApi(config: Partial<ServerConfig> = {}, extra: Pick<ApiServerOptions, "metricsSummaries" | "authorize"> = {}): Promise<TestApi> {
   const store = await openStore(testConfig(config).datastoreEndpoint);
   const api = await createApiServer({
     store,
@@ -46,6 +46,7 @@ export async function startTestApi(config: Partial<ServerConfig> = {}): Promise<
     authenticate: (req) => (req.headers.get("authorization") === `Bearer ${TEST_TOKEN}` ? { user: "admin", groups: ["system:masters"] } : undefined),
     // The data dir does not exist: tokens are signed with a key held in memory.
     serviceAccountSigner: tokenSigner(generateServiceAccountKey()),
+    ...extra,
   });
   const raw = async (req: Request) => api.fetch(req);
   return {
