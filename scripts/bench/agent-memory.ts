@@ -10,8 +10,9 @@
 // The Docker engine may be shared: the agent gets a unique node name, the embedded agent (named
 // after the hostname) runs in its own UTS namespace with a unique hostname (unshare --uts, root
 // only), and cleanup removes only containers labelled with those nodes.
-//   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble] [--smol]
+//   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble] [--smol] [--metrics]
 // --smol runs every bramble process with Bun's smaller heap (BUN_OPTIONS=--smol; the baseline too).
+// --metrics reads metrics.k8s.io every 2 s while the pods run, so the agents sample their cgroups.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     "window-s": { type: "string", default: "10" },
     binary: { type: "string" },
     smol: { type: "boolean", default: false },
+    metrics: { type: "boolean", default: false },
   },
 });
 const PODS = Number(args.pods);
@@ -151,6 +153,16 @@ async function deletePods(api: Api, node: string) {
   while (Date.now() < end && containersOf(node).length > 0) await Bun.sleep(500);
 }
 
+/** With --metrics: reads every pod's metrics every 2 s (the agent samples its cgroups); returns the stop. */
+function pollMetrics(api: Api): () => void {
+  if (!args.metrics) return () => {};
+  let on = true;
+  void (async () => {
+    for (; on; await Bun.sleep(2000)) await api.get("/apis/metrics.k8s.io/v1beta1/pods").catch(() => undefined);
+  })();
+  return () => void (on = false);
+}
+
 /** RSS every second over the window: the last sample and the window's max. */
 async function sampleRss(pid: number) {
   const samples: number[] = [];
@@ -194,8 +206,10 @@ try {
   await Bun.sleep(5000);
   const agentIdle = memoryOf(agent.proc.pid).rss;
   await runPods(cp.api, AGENT_NODE, () => agent!.log());
+  const stopAgentMetrics = pollMetrics(cp.api);
   await Bun.sleep(SETTLE_MS);
   const agentLoaded = await sampleRss(agent.proc.pid);
+  stopAgentMetrics();
   const agentWhere = where(agent.proc.pid);
   const cpRss = memoryOf(cp.p.proc.pid).rss;
   await cleanups.pop()!();
@@ -211,8 +225,10 @@ try {
   await Bun.sleep(5000);
   const embIdle = memoryOf(emb.p.proc.pid).rss;
   await runPods(emb.api, EMBEDDED_NODE, () => emb.p.log());
+  const stopEmbMetrics = pollMetrics(emb.api);
   await Bun.sleep(SETTLE_MS);
   const embLoaded = await sampleRss(emb.p.proc.pid);
+  stopEmbMetrics();
   const embWhere = where(emb.p.proc.pid);
   await cleanups.pop()!();
 
