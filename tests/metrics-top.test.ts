@@ -70,9 +70,17 @@ describe.skipIf(!docker)("kubectl top through metrics.k8s.io", () => {
     expect(rows(one.stdout).map((c) => c[0])).toEqual(["burn"]);
     const missing = await s.kubectl("-n", NS, "top", "pod", "nope");
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain(`podmetrics.metrics.k8s.io "${NS}/nope" not found`);
+    expect(missing.stderr).toContain('pod "nope" not found');
     const all = await s.kubectl("top", "pods", "-A");
     expect(rows(all.stdout).filter((c) => c[0] === NS).map((c) => c[1]).sort()).toEqual(["burn", "idle"]);
+  });
+
+  test("kubectl get pods.metrics.k8s.io prints metrics-server's columns", async () => {
+    const r = await s.kubectl("-n", NS, "get", "pods.metrics.k8s.io", "idle");
+    expect(r.stderr).toBe("");
+    const [header, row] = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/));
+    expect(header).toEqual(["NAME", "CPU", "MEMORY", "WINDOW"]);
+    expect(row![0]).toBe("idle");
   });
 
   test("kubectl top nodes shows the node with its CPU and memory", async () => {

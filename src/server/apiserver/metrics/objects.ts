@@ -3,6 +3,7 @@
 // set in kibibytes ("2048Ki"), the time of the reading and the window the CPU rate covers.
 import { STATS_INTERVAL_SECONDS, type CpuStats, type MemoryStats, type PodStats, type StatsSummary } from "../../../api/kubelet-api";
 import type { KubeObject } from "../../../api/meta";
+import { canonicalQuantity } from "../../../api/quantity";
 
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
 const WINDOW = `${STATS_INTERVAL_SECONDS}s`;
@@ -74,3 +75,34 @@ export function podMetrics(pod: KubeObject, stats: PodStats): PodMetrics | undef
 }
 
 export const metricsList = (kind: "NodeMetricsList" | "PodMetricsList", items: unknown[]) => ({ kind, apiVersion: METRICS_API_VERSION, metadata: {}, items });
+
+const TABLE_COLUMNS = [
+  { name: "Name", type: "string", format: "name", description: "Name of the resource", priority: 0 },
+  { name: "cpu", type: "string", format: "quantity", description: "", priority: 0 },
+  { name: "memory", type: "string", format: "quantity", description: "", priority: 0 },
+  { name: "Window", type: "string", format: "duration", description: "", priority: 0 },
+];
+
+/** Sums usages written as we write them ("<n>n", "<n>Ki"). */
+function total(usages: Usage[]): Usage {
+  const cpu = usages.reduce((s, u) => s + Number(u.cpu.slice(0, -1)), 0);
+  const memory = usages.reduce((s, u) => s + Number(u.memory.slice(0, -2)), 0);
+  return { cpu: `${cpu}n`, memory: `${memory}Ki` };
+}
+
+/**
+ * What `kubectl get nodes.metrics.k8s.io` (or pods) shows, as metrics-server's table: the name,
+ * each resource in canonical form (a pod's containers summed) and the window.
+ */
+export function metricsTable(items: (NodeMetrics | PodMetrics)[]) {
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: {},
+    columnDefinitions: TABLE_COLUMNS,
+    rows: items.map((m) => {
+      const usage = m.kind === "NodeMetrics" ? m.usage : total(m.containers.map((c) => c.usage));
+      return { cells: [m.metadata.name, canonicalQuantity(usage.cpu), canonicalQuantity(usage.memory), m.window], object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: m.metadata } };
+    }),
+  };
+}

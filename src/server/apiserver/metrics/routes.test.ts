@@ -41,6 +41,7 @@ beforeAll(async () => {
   const pod = async (namespace: string, name: string, labels: Record<string, string>, nodeName?: string) => {
     const r = await t.call("POST", `/api/v1/namespaces/${namespace}/pods`, { metadata: { name, labels }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } });
     expect(r.status).toBe(201);
+    if (nodeName) expect((await t.call("PATCH", `/api/v1/namespaces/${namespace}/pods/${name}/status`, { status: { phase: "Running" } }, { "content-type": "application/merge-patch+json" })).status).toBe(200);
     for (const p of summaries.n1!.pods) if (p.podRef.name === name && p.podRef.namespace === namespace) p.podRef.uid = r.body.metadata.uid;
   };
   await pod("default", "web", { app: "web" }, "n1");
@@ -73,6 +74,8 @@ test("NodeMetrics: nodes whose agent answers, CPU in nanocores and the working s
   const missing = await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes/n2");
   expect(missing.status).toBe(404);
   expect(missing.body.message).toBe('nodemetrics.metrics.k8s.io "n2" not found');
+  const absent = await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes/absent");
+  expect([absent.status, absent.body.message]).toEqual([404, 'node "absent" not found']);
 });
 
 test("PodMetrics: per namespace or all, with containers; pods without a rate yet or not on a node are left out", async () => {
@@ -92,11 +95,23 @@ test("PodMetrics: per namespace or all, with containers; pods without a rate yet
   });
   expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/pods?labelSelector=app%3Ddb")).body.items.map((p: any) => p.metadata.name)).toEqual(["db"]);
   expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/data/pods/db")).body.containers[0].name).toBe("pg");
-  for (const name of ["new", "pending", "absent"]) {
+  for (const name of ["new", "pending"]) {
     const r = await t.call("GET", `/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/${name}`);
     expect(r.status).toBe(404);
     expect(r.body.message).toBe(`podmetrics.metrics.k8s.io "default/${name}" not found`);
   }
+  const absent = await t.call("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/absent");
+  expect([absent.status, absent.body.message]).toEqual([404, 'pod "absent" not found']);
+});
+
+test("kubectl get asks for a Table: name, cpu and memory in canonical form (a pod's containers summed), window", async () => {
+  const accept = { accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json" };
+  const nodes = (await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes", undefined, accept)).body;
+  expect(nodes.kind).toBe("Table");
+  expect(nodes.columnDefinitions.map((c: any) => c.name)).toEqual(["Name", "cpu", "memory", "Window"]);
+  expect(nodes.rows.map((r: any) => r.cells)).toEqual([["n1", "1500m", "2Gi", "15s"]]);
+  const pod = (await t.call("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web", undefined, accept)).body;
+  expect(pod.rows.map((r: any) => r.cells)).toEqual([["web", "251m", "65Mi", "15s"]]);
 });
 
 test("the summaries are cached briefly: one fetch per node for several requests", async () => {

@@ -1,7 +1,8 @@
 // metrics.k8s.io/v1beta1, served by the API server itself: NodeMetrics and PodMetrics (get and
 // list, label and field selectors, one namespace or all) computed from the agents' summaries on
 // request. What `kubectl top nodes` and `kubectl top pods` read. Nodes or pods whose agent does
-// not answer, or that have no rate yet, are left out of lists, as metrics-server leaves them.
+// not answer, that have no rate yet, or pods not Running, are left out of lists, and are a
+// NotFound of the metrics object by name, as metrics-server answers.
 import { methodNotAllowed, notFound, pathNotFound } from "../../../api/errors";
 import { VIRTUAL_KINDS, type KindIdentity } from "../../../api/kinds";
 import type { KubeObject } from "../../../api/meta";
@@ -10,9 +11,9 @@ import type { StatsSummary } from "../../../api/kubelet-api";
 import { log } from "../../../machinery/log";
 import type { ApiContext } from "../handlers/context";
 import { json } from "../handlers/respond";
-import { boolParam } from "../query";
-import { objectFilter } from "../query";
-import { metricsList, nodeMetrics, podMetrics, type NodeMetrics, type PodMetrics } from "./objects";
+import { boolParam, objectFilter } from "../query";
+import { wantsTable } from "../tables";
+import { metricsList, metricsTable, nodeMetrics, podMetrics, type NodeMetrics, type PodMetrics } from "./objects";
 import type { SummaryCache } from "./summaries";
 
 export const METRICS_PREFIX = "/apis/metrics.k8s.io/v1beta1/";
@@ -35,6 +36,9 @@ export function parseMetricsPath(pathname: string): MetricsRequest {
 
 const NODE_METRICS_TARGET = { group: "metrics.k8s.io", plural: "nodemetrics", kind: "NodeMetrics" };
 const POD_METRICS_TARGET = { group: "metrics.k8s.io", plural: "podmetrics", kind: "PodMetrics" };
+// metrics-server passes its informers' own NotFound on for an object that does not exist at all.
+const NODE_TARGET = { group: "", plural: "node", kind: "Node" };
+const POD_TARGET = { group: "", plural: "pod", kind: "Pod" };
 
 export class MetricsApi {
   constructor(
@@ -44,12 +48,21 @@ export class MetricsApi {
 
   async serve(req: Request, url: URL, r: MetricsRequest): Promise<Response> {
     if (req.method !== "GET" || boolParam(url, "watch")) throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+    const table = wantsTable(req);
     if (r.kind === VIRTUAL_KINDS.nodeMetrics) {
-      if (r.name) return json(await this.node(r.name));
-      return json(metricsList("NodeMetricsList", await this.nodes(url)));
+      if (r.name) {
+        const m = await this.node(r.name);
+        return json(table ? metricsTable([m]) : m);
+      }
+      const items = await this.nodes(url);
+      return json(table ? metricsTable(items) : metricsList("NodeMetricsList", items));
     }
-    if (r.name) return json(await this.pod(r.namespace!, r.name));
-    return json(metricsList("PodMetricsList", await this.pods(url, r.namespace)));
+    if (r.name) {
+      const m = await this.pod(r.namespace!, r.name);
+      return json(table ? metricsTable([m]) : m);
+    }
+    const items = await this.pods(url, r.namespace);
+    return json(table ? metricsTable(items) : metricsList("PodMetricsList", items));
   }
 
   private allNodes(): Node[] {
@@ -86,6 +99,7 @@ export class MetricsApi {
 
   private async node(name: string): Promise<NodeMetrics> {
     const node = this.allNodes().find((n) => n.metadata.name === name);
+    if (!node) throw notFound(NODE_TARGET, name);
     const summary = node && (await this.summariesOf([node])).get(name);
     const m = node && summary && nodeMetrics(node, summary);
     if (!m) throw notFound(NODE_METRICS_TARGET, name);
@@ -98,6 +112,8 @@ export class MetricsApi {
     const byUid = new Map<string, StatsSummary["pods"][number]>();
     for (const s of summaries.values()) for (const p of s.pods) byUid.set(p.podRef.uid, p);
     return pods.flatMap((p) => {
+      // As metrics-server: only running pods (a finished pod's last figures are not usage).
+      if ((p.status as { phase?: string } | undefined)?.phase !== "Running") return [];
       const stats = byUid.get(p.metadata.uid!);
       const m = stats && podMetrics(p, stats);
       return m ? [m] : [];
@@ -113,7 +129,8 @@ export class MetricsApi {
 
   private async pod(namespace: string, name: string): Promise<PodMetrics> {
     const pod = this.ctx.objects.tryGet(this.ctx.resource("", "pods"), namespace, name);
-    const [m] = pod ? await this.metricsOf([pod]) : [];
+    if (!pod) throw notFound(POD_TARGET, name);
+    const [m] = await this.metricsOf([pod]);
     if (!m) throw notFound(POD_METRICS_TARGET, `${namespace}/${name}`);
     return m;
   }
