@@ -121,6 +121,17 @@ test("the summaries are cached briefly: one fetch per node for several requests"
   expect(asked.filter((n) => n === "n1").length).toBeLessThanOrEqual(1);
 });
 
+test("a node that stopped reporting (Ready Unknown) is not asked: its agent would only time out", async () => {
+  expect((await t.call("POST", "/api/v1/nodes", { metadata: { name: "gone" } })).status).toBe(201);
+  const unknown = { status: { conditions: [{ type: "Ready", status: "Unknown", reason: "NodeStatusUnknown" }] } };
+  expect((await t.call("PATCH", "/api/v1/nodes/gone/status", unknown, { "content-type": "application/merge-patch+json" })).status).toBe(200);
+  asked.length = 0;
+  expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes")).body.items.map((n: any) => n.metadata.name)).toEqual(["n1"]);
+  expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes/gone")).body.message).toBe('nodemetrics.metrics.k8s.io "gone" not found');
+  expect(asked).not.toContain("gone");
+  await t.call("DELETE", "/api/v1/nodes/gone");
+});
+
 test("bad requests: other verbs, watch, unknown paths, bad selectors; the authorizer is asked", async () => {
   expect((await t.call("POST", "/apis/metrics.k8s.io/v1beta1/nodes", {})).status).toBe(405);
   expect((await t.call("DELETE", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web")).status).toBe(405);

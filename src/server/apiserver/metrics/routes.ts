@@ -65,10 +65,11 @@ export class MetricsApi {
     return json(table ? metricsTable(items) : metricsList("PodMetricsList", items));
   }
 
+  /** Nodes whose agent may answer: one that stopped reporting (Ready Unknown) would only time out. */
   private allNodes(): Node[] {
     const nodes = this.ctx.objects.list(this.ctx.resource("", "nodes")).items as Node[];
     this.summaries.retain(new Set(nodes.map((n) => n.metadata.name!)));
-    return nodes;
+    return nodes.filter((n) => n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "Unknown");
   }
 
   /** Each node's summary, or undefined (logged) when its agent does not answer. */
@@ -98,10 +99,11 @@ export class MetricsApi {
   }
 
   private async node(name: string): Promise<NodeMetrics> {
-    const node = this.allNodes().find((n) => n.metadata.name === name);
+    const node = this.ctx.objects.tryGet(this.ctx.resource("", "nodes"), undefined, name) as Node | undefined;
     if (!node) throw notFound(NODE_TARGET, name);
-    const summary = node && (await this.summariesOf([node])).get(name);
-    const m = node && summary && nodeMetrics(node, summary);
+    const reachable = this.allNodes().some((n) => n.metadata.name === name);
+    const summary = reachable ? (await this.summariesOf([node])).get(name) : undefined;
+    const m = summary && nodeMetrics(node, summary);
     if (!m) throw notFound(NODE_METRICS_TARGET, name);
     return m;
   }

@@ -9,7 +9,7 @@ export type SummaryFetcher = (node: Node) => Promise<StatsSummary>;
 
 const CACHE_MS = 5_000;
 /** The agent's first answer takes one short sampling window (about a second). */
-const FETCH_TIMEOUT_MS = 10_000;
+const FETCH_TIMEOUT_MS = 5_000;
 
 export function agentSummaryFetcher(sign: KubeletTokenSigner): SummaryFetcher {
   return async (node) => {
