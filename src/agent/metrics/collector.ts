@@ -1,7 +1,8 @@
 // The agent's resource usage sampler: every STATS_INTERVAL_SECONDS it reads the cgroup of each
 // running container of this node and /proc for the node, and keeps the CPU rate over the last
 // interval (see rate.ts). It starts on the first request, with one short round so that first
-// answer already has rates; an agent nobody asks for metrics reads nothing.
+// answer already has rates, and stops once nobody has asked for IDLE_STOP_MS: an agent nobody
+// asks for metrics reads nothing.
 import { STATS_INTERVAL_SECONDS, type ContainerStats, type PodStats, type StatsSummary } from "../../api/kubelet-api";
 import type { Logger } from "../../machinery/log";
 import { NODE_LABEL, kindOf } from "../kubelet/names";
@@ -31,6 +32,9 @@ interface Reading<T> {
   rate?: Rate;
 }
 
+/** No request for this long stops the sampling (the next request starts it again). */
+export const IDLE_STOP_MS = 10 * 60_000;
+
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class StatsCollector {
@@ -40,6 +44,7 @@ export class StatsCollector {
   private started?: Promise<void>;
   private round?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
+  private lastAskedMs = 0;
   private readonly now: () => number;
   private readonly readContainer: (c: ContainerInfo) => CgroupSample | undefined;
   private readonly readNode: () => NodeSample | undefined;
@@ -53,6 +58,7 @@ export class StatsCollector {
 
   /** The latest readings; the first call starts sampling. */
   async summary(): Promise<StatsSummary> {
+    this.lastAskedMs = Date.now();
     this.started ??= this.start();
     await this.started;
     return this.render();
@@ -67,7 +73,14 @@ export class StatsCollector {
     await this.sample();
     await Bun.sleep(this.o.firstWindowMs ?? 1000);
     await this.sample();
-    this.timer = setInterval(() => void this.sample(), this.o.intervalMs ?? STATS_INTERVAL_SECONDS * 1000);
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastAskedMs <= IDLE_STOP_MS) return void this.sample();
+      this.stop();
+      this.started = undefined;
+      this.rates = new RateTracker();
+      this.containers.clear();
+      this.node = undefined;
+    }, this.o.intervalMs ?? STATS_INTERVAL_SECONDS * 1000);
     this.timer.unref?.();
   }
 
