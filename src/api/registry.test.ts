@@ -27,6 +27,7 @@ describe("registry", () => {
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
+        "policy/v1/poddisruptionbudgets",
       ].sort(),
     );
   });
@@ -43,6 +44,7 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "policy", version: "v1" },
     ]);
   });
 

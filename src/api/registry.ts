@@ -13,6 +13,7 @@ import { leases } from "./resources/coordination/lease";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
+import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
 import { replicaSets } from "./resources/apps/replicaset";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
@@ -34,6 +35,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   replicaSets,
   daemonSets,
   leases,
+  podDisruptionBudgets,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

@@ -232,5 +232,8 @@ export const MESSAGES: Record<string, readonly string[]> = {
   "meta.ObjectMeta": ["1 name string z", "2 generateName string z", "3 namespace string z", "4 selfLink string z", "5 uid string z", "6 resourceVersion string z", "7 generation int64 z", "8 creationTimestamp meta.Time", "9 deletionTimestamp meta.Time", "10 deletionGracePeriodSeconds int64", "11 labels {string:string}", "12 annotations {string:string}", "13 ownerReferences [meta.OwnerReference]", "14 finalizers [string]", "17 managedFields [meta.ManagedFieldsEntry]"],
   "meta.OwnerReference": ["5 apiVersion string", "1 kind string", "3 name string", "4 uid string", "6 controller bool", "7 blockOwnerDeletion bool"],
   "meta.Preconditions": ["1 uid string", "2 resourceVersion string"],
+  "policy.PodDisruptionBudget": ["1 metadata meta.ObjectMeta", "2 spec policy.PodDisruptionBudgetSpec", "3 status policy.PodDisruptionBudgetStatus"],
+  "policy.PodDisruptionBudgetSpec": ["1 minAvailable intstr.IntOrString", "2 selector meta.LabelSelector", "3 maxUnavailable intstr.IntOrString", "4 unhealthyPodEvictionPolicy string"],
+  "policy.PodDisruptionBudgetStatus": ["1 observedGeneration int64 z", "2 disruptedPods {string:meta.Time}", "3 disruptionsAllowed int32", "4 currentHealthy int32", "5 desiredHealthy int32", "6 expectedPods int32", "7 conditions [meta.Condition]"],
   "policy.Eviction": ["1 metadata meta.ObjectMeta", "2 deleteOptions meta.DeleteOptions"],
 };
