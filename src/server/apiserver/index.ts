@@ -16,7 +16,8 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
+import { evict } from "./handlers/eviction";
+import { bind, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";

@@ -7,6 +7,7 @@ import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
+import { startDisruptionController } from "./disruption";
 import { startEndpointsController } from "./endpoints";
 import { startGarbageCollector } from "./gc";
 import { SharedInformers } from "./informers";
@@ -88,6 +89,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 
