@@ -193,6 +193,11 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, "status");
       if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, "status");
       break;
+    case "ephemeralcontainers":
+      if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
+      if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, sub);
+      if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, sub);
+      break;
     case "scale":
       return scale(ctx, req, url, def, namespace, name);
     case "binding":

@@ -484,6 +484,13 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     });
   }
 
+  // An ephemeral container's target is one of the pod's own (init) containers.
+  const targets = new Set([...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((c) => c.name));
+  (spec.ephemeralContainers ?? []).forEach((c, i) => {
+    const target = (c as { targetContainerName?: string }).targetContainerName;
+    if (target && !targets.has(target)) errs.push({ field: `${path}.ephemeralContainers[${i}].targetContainerName`, type: "Invalid", message: `Not found: ${JSON.stringify(target)}` });
+  });
+
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy))
     errs.push(fieldNotSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES));
   if (spec.dnsPolicy !== undefined && !DNS_POLICIES.includes(spec.dnsPolicy))
