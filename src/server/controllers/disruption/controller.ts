@@ -62,7 +62,7 @@ export class DisruptionController implements Reconciler {
     this.rsInformer = informer<ReplicaSet>(rsDef);
     this.deploymentInformer = informer<Deployment>(deploymentDef);
     this.pdbsByNamespace = new NamespaceIndex(this.pdbInformer, informers);
-    this.podsByNamespace = new NamespaceIndex(this.podInformer, informers);
+    this.podsByNamespace = NamespaceIndex.of(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "controllermanager");
     this.loop = new ControlLoop(this, workers);
     const enqueue = (pdb: PodDisruptionBudget) => this.loop.enqueue(objectKeyOf(pdb));
