@@ -9,7 +9,7 @@ import { KINDS, apiVersionOf } from "../../../api/kinds";
 import type { OwnerReference } from "../../../api/meta";
 import { deployments as deploymentDef, type Deployment } from "../../../api/resources/apps/deployment";
 import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
-import { selectorMatches } from "../../../api/resources/common";
+import { jsonEqual, selectorMatches } from "../../../api/resources/common";
 import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { podDisruptionBudgets as pdbDef, type PodDisruptionBudget } from "../../../api/resources/policy/poddisruptionbudget";
 import type { KubeClient, ResourceClient } from "../../../client/client";
@@ -71,7 +71,7 @@ export class DisruptionController implements Reconciler {
       add: (p) => this.enqueueFor(p),
       update: (old, p) => {
         this.enqueueFor(p);
-        if (old.metadata.labels !== p.metadata.labels) this.enqueueFor(old);
+        if (!jsonEqual(old.metadata.labels ?? {}, p.metadata.labels ?? {})) this.enqueueFor(old);
       },
       delete: (p) => this.enqueueFor(p),
     });
