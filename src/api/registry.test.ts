@@ -14,6 +14,7 @@ describe("registry", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.sort()).toEqual(
       [
+        "apps/v1/controllerrevisions",
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
@@ -21,9 +22,12 @@ describe("registry", () => {
         "core/v1/configmaps",
         "core/v1/endpoints",
         "core/v1/events",
+        "core/v1/limitranges",
         "core/v1/namespaces",
         "core/v1/nodes",
         "core/v1/pods",
+        "core/v1/resourcequotas",
+        "core/v1/replicationcontrollers",
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
@@ -57,6 +61,7 @@ describe("registry", () => {
       namespaces: ["ns"],
       deployments: ["deploy"],
       replicasets: ["rs"],
+      replicationcontrollers: ["rc"],
       daemonsets: ["ds"],
       configmaps: ["cm"],
       endpoints: ["ep"],

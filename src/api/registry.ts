@@ -5,16 +5,20 @@ import { KINDS, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
+import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { events } from "./resources/core/event";
 import { leases } from "./resources/coordination/lease";
+import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
 import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
 import { replicaSets } from "./resources/apps/replicaset";
+import { resourceQuotas } from "./resources/core/resourcequota";
+import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
@@ -26,14 +30,18 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   nodes,
   pods,
   services,
+  replicationControllers,
   endpoints,
   configMaps,
   secrets,
   serviceAccounts,
   events,
+  resourceQuotas,
+  limitRanges,
   deployments,
   replicaSets,
   daemonSets,
+  controllerRevisions,
   leases,
   podDisruptionBudgets,
 };

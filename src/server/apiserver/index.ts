@@ -3,13 +3,18 @@ import { Hono } from "hono";
 import type { Server, WebSocketHandler } from "bun";
 import { ApiError, internal, methodNotAllowed, pathNotFound, unauthorized } from "../../api/errors";
 import type { ResourceDef } from "../../api/resource";
+import type { LimitRange } from "../../api/resources/core/limitrange";
+import type { ResourceQuota } from "../../api/resources/core/resourcequota";
 import { resources as allResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Store } from "../store/store";
 import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } from "../auth/serviceaccount/index";
+import { LimitRanger } from "./admission/limitranger";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
+import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
+import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
@@ -82,7 +87,19 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const eventExpiry = startEventExpiry(cache, opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange, { reservedIps: [opts.config.clusterDns] });
   const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
-  const objects = new Objects(opts.store, cache, [services, nodeCidrs], resource("", "namespaces"));
+  // LimitRanger fills defaults before quota admission charges what the object then asks for.
+  const limitRangeDef = byGroup.get("/limitranges");
+  const quotaDef = byGroup.get("/resourcequotas");
+  const admission: AdmissionPlugin[] = [services, nodeCidrs];
+  if (limitRangeDef) admission.push(new LimitRanger((ns) => objects.list(limitRangeDef, ns).items as LimitRange[]));
+  if (quotaDef)
+    admission.push(
+      new QuotaAdmission({
+        list: (ns) => objects.list(quotaDef, ns).items as ResourceQuota[],
+        replace: (q) => objects.replace(quotaDef, q, Number(q.metadata.resourceVersion)),
+      }),
+    );
+  const objects = new Objects(opts.store, cache, admission, resource("", "namespaces"));
   nodeCidrs.onUnavailable = (node, message) => recordEvent(objects, resource("", "events"), { apiVersion: "v1", kind: "Node", obj: node }, "Warning", "CIDRNotAvailable", message, "cidrAllocator");
   services.restore(objects.list(resource("", "services")).items);
   nodeCidrs.restore(objects.list(resource("", "nodes")).items);

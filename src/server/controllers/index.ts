@@ -16,6 +16,8 @@ import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
+import { startResourceQuotaController } from "./resourcequota";
+import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
@@ -88,8 +90,10 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "daemonset", start: ({ client, informers }) => startDaemonSetController(client, { informers }) },
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
+  { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
   { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
+  { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

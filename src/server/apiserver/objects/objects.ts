@@ -83,7 +83,7 @@ export class Objects {
     this.validate(def, obj, undefined, opts.missing);
     if (def.namespaced) this.checkNamespaceOpen(namespace!);
 
-    const admitted = admitAll(this.admission, "create", def, obj);
+    const admitted = await admitAll(this.admission, "create", def, obj, undefined, { dryRun: opts.dryRun });
     const value = encode(def, obj);
     if (opts.dryRun || exceedsObjectLimit(value)) {
       admitted.rollback();
@@ -132,7 +132,7 @@ export class Objects {
       if (opts.dryRun) return next;
       return this.remove(def, key, old, currentKv.modRevision);
     }
-    const admitted = admitAll(this.admission, "update", def, next, old);
+    const admitted = await admitAll(this.admission, "update", def, next, old, { dryRun: opts.dryRun });
     // Encoded once, after admission (which may fill fields back in): a value equal to the stored
     // one is a no-op, with no write and no new revision.
     const value = encode(def, next);
