@@ -3,6 +3,8 @@ import type { ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { replicaSets } from "../../../api/resources/apps/replicaset";
 import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { podDisruptionBudgets, type PodDisruptionBudget } from "../../../api/resources/policy/poddisruptionbudget";
+import { replicationControllers } from "../../../api/resources/core/replicationcontroller";
+import type { KubeObject } from "../../../api/meta";
 import { ApiError } from "../../../api/errors";
 import type { ResourceClient } from "../../../client/client";
 import { eventually, startControllerTestEnv, type ControllerTestEnv } from "../controllertest";
@@ -156,6 +158,26 @@ describe("disruption controller and eviction", () => {
     await pdbs.create(ns, { metadata: { name: "owned" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "owned" } } } });
     const failed = await eventually(async () => (await pdbs.get(ns, "owned")).status?.conditions?.find((c) => c.reason === "SyncFailed"), "SyncFailed");
     expect(failed).toMatchObject({ type: "DisruptionAllowed", status: "False", message: 'found no controllers for pod "owned"' });
+  });
+
+  test("a ReplicationController's replicas count as expected pods, even those not yet created", async () => {
+    const ns = "pdb-rc";
+    await createNamespace(env.client, ns);
+    const rc = await env.client.resource<KubeObject>(replicationControllers).create(ns, {
+      metadata: { name: "legacy" },
+      spec: { replicas: 3, selector: { app: "legacy" }, template: { metadata: { labels: { app: "legacy" } }, spec: { containers: [{ name: "c", image: "busybox" }] } } },
+    } as KubeObject);
+    const ownerReferences = [{ apiVersion: "v1", kind: "ReplicationController", name: "legacy", uid: rc.metadata.uid!, controller: true }];
+    for (const name of ["legacy-a", "legacy-b"])
+      await pods.create(ns, { metadata: { name, labels: { app: "legacy" }, ownerReferences }, spec: { containers: [{ name: "c", image: "busybox" }] } });
+    await eventually(async () => (await readyPods(ns, "legacy")).length === 2, "2 ready pods");
+    await pdbs.create(ns, { metadata: { name: "legacy" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "legacy" } } } });
+    const p = await eventually(async () => {
+      const p = await pdbs.get(ns, "legacy");
+      return p.status?.currentHealthy === 2 ? p : undefined;
+    }, "status");
+    expect(p.status).toMatchObject({ expectedPods: 3, desiredHealthy: 2, disruptionsAllowed: 0 });
+    expect(p.status?.conditions?.[0]).toMatchObject({ status: "False", reason: "InsufficientPods" });
   });
 
   test("validation as upstream", async () => {

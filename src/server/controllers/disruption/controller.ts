@@ -2,8 +2,8 @@
 // desiredHealthy, currentHealthy, disruptionsAllowed, disruptedPods, observedGeneration and the
 // DisruptionAllowed condition) in line with its pods, as upstream's pkg/controller/disruption.
 // Pod events enqueue the budgets whose selector matches the pod (old and new labels); budget
-// events enqueue the budget. The pods' controllers are read from the shared ReplicaSet and
-// Deployment caches; any other controller kind from its scale subresource.
+// events enqueue the budget. The pods' controllers are read from the shared ReplicaSet,
+// Deployment and ReplicationController caches; any other controller kind from its scale subresource.
 import { ApiError } from "../../../api/errors";
 import { KINDS, apiVersionOf } from "../../../api/kinds";
 import type { OwnerReference } from "../../../api/meta";
@@ -11,6 +11,7 @@ import { deployments as deploymentDef, type Deployment } from "../../../api/reso
 import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
 import { jsonEqual, selectorMatches } from "../../../api/resources/common";
 import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
+import { replicationControllers as rcDef, type ReplicationController } from "../../../api/resources/core/replicationcontroller";
 import { podDisruptionBudgets as pdbDef, type PodDisruptionBudget } from "../../../api/resources/policy/poddisruptionbudget";
 import type { KubeClient, ResourceClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
@@ -43,6 +44,7 @@ export class DisruptionController implements Reconciler {
   private readonly podInformer: Informer<Pod>;
   private readonly rsInformer: Informer<ReplicaSet>;
   private readonly deploymentInformer: Informer<Deployment>;
+  private readonly rcInformer: Informer<ReplicationController>;
   private readonly pdbsByNamespace: NamespaceIndex<PodDisruptionBudget>;
   private readonly podsByNamespace: NamespaceIndex<Pod>;
   private readonly recorder: EventRecorder;
@@ -55,12 +57,13 @@ export class DisruptionController implements Reconciler {
     this.shared = informers;
     this.now = opts.now ?? Date.now;
     this.pdbClient = client.resource<PodDisruptionBudget>(pdbDef);
-    const informer = <T extends PodDisruptionBudget | Pod | ReplicaSet | Deployment>(ref: typeof pdbDef | typeof podsDef | typeof rsDef | typeof deploymentDef) =>
+    const informer = <T extends PodDisruptionBudget | Pod | ReplicaSet | Deployment | ReplicationController>(ref: typeof pdbDef | typeof podsDef | typeof rsDef | typeof deploymentDef | typeof rcDef) =>
       informers ? informers.get<T>(ref) : new Informer<T>(client.resource<T>(ref));
     this.pdbInformer = informer<PodDisruptionBudget>(pdbDef);
     this.podInformer = informer<Pod>(podsDef);
     this.rsInformer = informer<ReplicaSet>(rsDef);
     this.deploymentInformer = informer<Deployment>(deploymentDef);
+    this.rcInformer = informer<ReplicationController>(rcDef);
     this.pdbsByNamespace = new NamespaceIndex(this.pdbInformer, informers);
     this.podsByNamespace = NamespaceIndex.of(this.podInformer, informers);
     this.recorder = new EventRecorder(client, "controllermanager");
@@ -83,14 +86,14 @@ export class DisruptionController implements Reconciler {
   }
 
   async start() {
-    const all = [this.pdbInformer, this.podInformer, this.rsInformer, this.deploymentInformer];
+    const all = [this.pdbInformer, this.podInformer, this.rsInformer, this.deploymentInformer, this.rcInformer];
     if (this.shared) await Promise.all(all.map((i) => this.shared!.start(i)));
     else await Promise.all(all.map((i) => i.start()));
     this.loop.start();
   }
 
   async stop() {
-    if (!this.shared) for (const i of [this.pdbInformer, this.podInformer, this.rsInformer, this.deploymentInformer]) i.stop();
+    if (!this.shared) for (const i of [this.pdbInformer, this.podInformer, this.rsInformer, this.deploymentInformer, this.rcInformer]) i.stop();
     await this.loop.stop();
   }
 
@@ -117,6 +120,10 @@ export class DisruptionController implements Reconciler {
         return d && d.metadata.uid === owner.uid ? { uid: d.metadata.uid!, scale: d.spec?.replicas ?? 0 } : undefined;
       }
       return { uid: rs.metadata.uid!, scale: rs.spec?.replicas ?? 0 };
+    }
+    if (ref.kind === "ReplicationController" && ref.apiVersion === "v1") {
+      const rc = this.rcInformer.get(`${namespace}/${ref.name}`);
+      return rc && rc.metadata.uid === ref.uid ? { uid: rc.metadata.uid!, scale: rc.spec?.replicas ?? 0 } : undefined;
     }
     if (ref.kind === "Deployment" && ref.apiVersion === "apps/v1") {
       const d = this.deploymentInformer.get(`${namespace}/${ref.name}`);
