@@ -56,6 +56,8 @@ spec:
 `;
 
 test("a drain waits on the budget (429, retried) and finishes once the evicted pod's replacement is ready elsewhere", async () => {
+  const kinds = (await kubectl("api-resources", "--no-headers")).split("\n").map((l) => l.trim().split(/\s+/));
+  expect(kinds).toContainEqual(["poddisruptionbudgets", "pdb", "policy/v1", "true", "PodDisruptionBudget"]);
   await until("2 nodes", async () => (await kubectl("get", "nodes", "-o", "name")).trim().split("\n").length === 2);
   // Both replicas on sim-0: sim-1 takes nothing for now.
   await kubectl("cordon", "sim-1");
