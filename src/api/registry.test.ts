@@ -31,6 +31,7 @@ describe("registry", () => {
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
+        "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
       ].sort(),
     );
@@ -48,6 +49,7 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
     ]);
   });
@@ -63,6 +65,7 @@ describe("registry", () => {
       replicasets: ["rs"],
       replicationcontrollers: ["rc"],
       daemonsets: ["ds"],
+      priorityclasses: ["pc"],
       configmaps: ["cm"],
       endpoints: ["ep"],
       serviceaccounts: ["sa"],

@@ -15,6 +15,7 @@ import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
+import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
@@ -43,6 +44,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   controllerRevisions,
   leases,
+  priorityClasses,
   podDisruptionBudgets,
 };
 

@@ -1,4 +1,5 @@
-// What every cluster has from its first start: the four system namespaces and the `kubernetes`
+// What every cluster has from its first start: the four system namespaces, the two system
+// PriorityClasses (re-made at every start, undeletable), and the `kubernetes`
 // Service (first Service IP, port 443) with Endpoints pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
 // The Service and its Endpoints are kept so while the server runs, as upstream's API server
@@ -6,6 +7,7 @@
 import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData, KUBERNETES_SERVICE } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import type { ResourceDef } from "../../api/resource";
+import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
 import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
@@ -22,6 +24,10 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
   const namespaces = find("", "namespaces");
   for (const name of SYSTEM_NAMESPACES) {
     if (!objects.tryGet(namespaces, undefined, name)) await objects.create(namespaces, undefined, { metadata: { name } });
+  }
+  const priorityClasses = find("scheduling.k8s.io", "priorityclasses");
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    if (!objects.tryGet(priorityClasses, undefined, pc.metadata.name!)) await objects.create(priorityClasses, undefined, structuredClone(pc));
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));

@@ -14,6 +14,8 @@ import { LimitRanger } from "./admission/limitranger";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
+import { PriorityAdmission } from "./admission/priority";
+import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
@@ -87,11 +89,19 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const eventExpiry = startEventExpiry(cache, opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange, { reservedIps: [opts.config.clusterDns] });
   const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
-  // LimitRanger fills defaults before quota admission charges what the object then asks for.
+  // Upstream's order: LimitRanger fills defaults, Priority sets spec.priority, then quota
+  // admission charges what the object asks for.
   const limitRangeDef = byGroup.get("/limitranges");
   const quotaDef = byGroup.get("/resourcequotas");
+  const priorityClasses = resource("scheduling.k8s.io", "priorityclasses");
   const admission: AdmissionPlugin[] = [services, nodeCidrs];
   if (limitRangeDef) admission.push(new LimitRanger((ns) => objects.list(limitRangeDef, ns).items as LimitRange[]));
+  admission.push(
+    new PriorityAdmission({
+      get: (name) => objects.tryGet(priorityClasses, undefined, name) as PriorityClass | undefined,
+      list: () => objects.list(priorityClasses).items as PriorityClass[],
+    }),
+  );
   if (quotaDef)
     admission.push(
       new QuotaAdmission({

@@ -63,7 +63,9 @@ test("a pod that fits nowhere gets PodScheduled=False with the message and a Fai
     return pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
   }, "the Unschedulable condition");
   expect(condition.reason).toBe("Unschedulable");
-  expect(condition.message).toBe("0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu.");
+  expect(condition.message).toBe(
+    "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.",
+  );
   const events = client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
   const failed = await until(async () => {
     const list = await events.list("default", { fieldSelector: "involvedObject.name=huge" });

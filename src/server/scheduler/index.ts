@@ -1,4 +1,5 @@
 // startScheduler: informers for nodes and pods → cache → the shared ControlLoop → bind.
+import { namespaces, type Namespace } from "../../api/resources/core/namespace";
 import { nodes } from "../../api/resources/core/node";
 import { pods, type Pod } from "../../api/resources/core/pod";
 import type { KubeClient } from "../../client/client";
@@ -8,6 +9,7 @@ import type { SharedInformers } from "../controllers/informers";
 import { ControlLoop } from "../../machinery/controlloop";
 import { SCHEDULER_COMPONENT } from "./bind";
 import { SchedulerCache } from "./cache";
+import type { PreemptionOptions } from "./preemption";
 import { profileFor, type SchedulingPolicy } from "./profile";
 import { Scheduler } from "./scheduler";
 import { UnschedulablePods } from "./unschedulable";
@@ -34,6 +36,8 @@ export interface StartSchedulerOptions {
   flushDelayMs?: number;
   /** The controllers' caches: pods and nodes are then held once in the server, not twice. */
   informers?: SharedInformers;
+  /** Preemption hooks: a PodDisruptionBudget check for victims. */
+  preemption?: PreemptionOptions;
 }
 
 export async function startScheduler(client: KubeClient, opts: StartSchedulerOptions): Promise<{ stop(): Promise<void> }> {
@@ -41,6 +45,8 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   const shared = opts.informers;
   const podInformer = shared ? shared.get<Pod>(pods) : new Informer(podClient);
   const nodeInformer = shared ? shared.get(nodes) : new Informer(client.resource(nodes));
+  // Namespace labels, for namespaceSelectors in pod (anti-)affinity terms.
+  const namespaceInformer = shared ? shared.get<Namespace>(namespaces) : new Informer(client.resource<Namespace>(namespaces));
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -54,8 +60,11 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     cache,
     unschedulable,
     enqueue,
+    context: { namespaceLabels: (ns) => namespaceInformer.get(ns)?.metadata.labels },
+    preemption: opts.preemption,
   });
-  loop = new ControlLoop(scheduler, opts.concurrency ?? 16);
+  // The queue hands out more important pods first (upstream's PrioritySort).
+  loop = new ControlLoop(scheduler, opts.concurrency ?? 16, { priorityOf: (key) => podInformer.get(key)?.spec?.priority ?? 0 });
   const nodeHandlers = { add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted };
   const podHandlers = { add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted };
   if (shared) {
@@ -67,6 +76,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   }
   // Nodes first, so the first pods are decided against the whole cluster, not part of it.
   await (shared ? shared.start(nodeInformer) : nodeInformer.start());
+  await (shared ? shared.start(namespaceInformer) : namespaceInformer.start());
   await (shared ? shared.start(podInformer) : podInformer.start());
   loop.start();
   unschedulable.start();
@@ -76,6 +86,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
       // Shared caches belong to the controller manager, which stops them with the term.
       if (!shared) {
         nodeInformer.stop();
+        namespaceInformer.stop();
         podInformer.stop();
       }
       await loop!.stop();

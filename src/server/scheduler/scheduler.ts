@@ -8,12 +8,14 @@ import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import type { Reconciler } from "../../machinery/controlloop";
-import { bindPod, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
+import { bindPod, clearNomination, preemptVictim, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
 import { isTerminal, SchedulerCache } from "./cache";
 import { fitErrorMessage } from "./fit-error";
-import { selectNode } from "./pipeline";
+import { NO_NAMESPACE_LABELS, selectNode } from "./pipeline";
 import { buildPodInfo, podKey } from "./podinfo";
+import { findPreemption, type PreemptionOptions } from "./preemption";
 import type { Profile } from "./profile";
+import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
 
 export interface SchedulerDeps {
@@ -26,6 +28,10 @@ export interface SchedulerDeps {
   cache: SchedulerCache;
   unschedulable: UnschedulablePods;
   enqueue(key: string): void;
+  /** Namespace labels for namespaceSelectors in pod (anti-)affinity terms. */
+  context?: SchedulingContext;
+  /** Hooks for preemption (a PodDisruptionBudget check). */
+  preemption?: PreemptionOptions;
 }
 
 export class Scheduler implements Reconciler {
@@ -49,10 +55,21 @@ export class Scheduler implements Reconciler {
     }
     if (cache.isAssumed(key)) return; // a bind for it is in flight
     const info = buildPodInfo(pod);
-    const decision = selectNode(info, cache.snapshot(), this.d.profile);
+    const nodes = cache.snapshotFor(info);
+    const ctx = this.d.context ?? NO_NAMESPACE_LABELS;
+    const decision = selectNode(info, nodes, this.d.profile, ctx);
     if (!decision.node) {
       unschedulable.add(key);
-      await recordUnschedulable(this.d.pods, this.d.events, pod, fitErrorMessage(decision.totalNodes, decision.reasons));
+      const message = fitErrorMessage(decision.totalNodes, decision.reasons);
+      if (decision.totalNodes === 0) return recordUnschedulable(this.d.pods, this.d.events, pod, message);
+      // Only pods that fit nowhere get here: preemption costs nothing on the common path.
+      const result = findPreemption(info, nodes, decision.candidates, this.d.profile, ctx, this.d.preemption);
+      if (!result.preemption) {
+        // Not eligible: any nomination stands (its victims are still going). No victims: it is void.
+        const nomination = result.eligible ? null : undefined;
+        return recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+      }
+      await this.preempt(pod, info, result.preemption.node, result.preemption.victims, message);
       return;
     }
     unschedulable.delete(key);
@@ -71,6 +88,18 @@ export class Scheduler implements Reconciler {
       return;
     }
     recordScheduled(this.d.events, pod, nodeName);
+  }
+
+  /** Carries out a preemption: nominate, evict the victims, void weaker nominations, report. */
+  private async preempt(pod: Pod, info: PodInfo, node: NodeInfo, victims: readonly PodInfo[], message: string) {
+    const { cache, pods, events } = this.d;
+    cache.nominate(info, node.name);
+    const weaker = cache.nominatedOn(node.name).filter((p) => p.priority < info.priority);
+    await Promise.all([
+      ...victims.map((v) => preemptVictim(pods, events, this.d.schedulerName, v.pod, pod, node.name)),
+      ...weaker.map((p) => clearNomination(pods, p.pod)),
+    ]);
+    await recordUnschedulable(pods, events, pod, message, node.name);
   }
 
   // Informer handlers: keep the cache current, enqueue what needs deciding, and wake waiting

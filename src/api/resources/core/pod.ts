@@ -225,6 +225,9 @@ function podSpecImmutable(spec: PodSpec | undefined, old: PodSpec | undefined): 
   if ((a.schedulingGates ?? []).every((g) => (b.schedulingGates ?? []).some((o) => o.name === g.name))) b.schedulingGates = a.schedulingGates;
   // The binding subresource sets nodeName once; tolerate it arriving through an update too.
   if (!b.nodeName) b.nodeName = a.nodeName;
+  // Left out, priority and preemptionPolicy keep the values set at create (the Priority admission plugin restores them).
+  if (a.priority === undefined) a.priority = b.priority;
+  if (a.preemptionPolicy === undefined) a.preemptionPolicy = b.preemptionPolicy;
   return jsonEqual(a, b) ? [] : [fieldForbidden("spec", POD_UPDATE_MESSAGE)];
 }
 

@@ -249,4 +249,5 @@ export const MESSAGES: Record<string, readonly string[]> = {
   "policy.PodDisruptionBudgetSpec": ["1 minAvailable intstr.IntOrString", "2 selector meta.LabelSelector", "3 maxUnavailable intstr.IntOrString", "4 unhealthyPodEvictionPolicy string"],
   "policy.PodDisruptionBudgetStatus": ["1 observedGeneration int64 z", "2 disruptedPods {string:meta.Time}", "3 disruptionsAllowed int32", "4 currentHealthy int32", "5 desiredHealthy int32", "6 expectedPods int32", "7 conditions [meta.Condition]"],
   "policy.Eviction": ["1 metadata meta.ObjectMeta", "2 deleteOptions meta.DeleteOptions"],
+  "scheduling.PriorityClass": ["1 metadata meta.ObjectMeta", "2 value int32", "3 globalDefault bool z", "4 description string z", "5 preemptionPolicy string"],
 };
