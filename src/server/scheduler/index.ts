@@ -2,12 +2,14 @@
 import { namespaces, type Namespace } from "../../api/resources/core/namespace";
 import { nodes } from "../../api/resources/core/node";
 import { pods, type Pod } from "../../api/resources/core/pod";
+import { podDisruptionBudgets, type PodDisruptionBudget } from "../../api/resources/policy/poddisruptionbudget";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
 import type { SharedInformers } from "../controllers/informers";
 import { ControlLoop } from "../../machinery/controlloop";
 import { SCHEDULER_COMPONENT } from "./bind";
+import { budgetSplitter } from "./budgets";
 import { SchedulerCache } from "./cache";
 import type { PreemptionOptions } from "./preemption";
 import { profileFor, type SchedulingPolicy } from "./profile";
@@ -36,7 +38,7 @@ export interface StartSchedulerOptions {
   flushDelayMs?: number;
   /** The controllers' caches: pods and nodes are then held once in the server, not twice. */
   informers?: SharedInformers;
-  /** Preemption hooks: a PodDisruptionBudget check for victims. */
+  /** Preemption hooks; by default victims are checked against the PodDisruptionBudgets in the shared caches. */
   preemption?: PreemptionOptions;
 }
 
@@ -47,6 +49,8 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   const nodeInformer = shared ? shared.get(nodes) : new Informer(client.resource(nodes));
   // Namespace labels, for namespaceSelectors in pod (anti-)affinity terms.
   const namespaceInformer = shared ? shared.get<Namespace>(namespaces) : new Informer(client.resource<Namespace>(namespaces));
+  // Budgets protect preemption victims; the disruption controller keeps the same cache.
+  const budgetInformer = shared?.get<PodDisruptionBudget>(podDisruptionBudgets);
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -61,7 +65,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     unschedulable,
     enqueue,
     context: { namespaceLabels: (ns) => namespaceInformer.get(ns)?.metadata.labels },
-    preemption: opts.preemption,
+    preemption: opts.preemption ?? (budgetInformer ? { splitByBudget: budgetSplitter(() => budgetInformer.list()) } : undefined),
   });
   // The queue hands out more important pods first (upstream's PrioritySort).
   loop = new ControlLoop(scheduler, opts.concurrency ?? 16, { priorityOf: (key) => podInformer.get(key)?.spec?.priority ?? 0 });
@@ -78,6 +82,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   await (shared ? shared.start(nodeInformer) : nodeInformer.start());
   await (shared ? shared.start(namespaceInformer) : namespaceInformer.start());
   await (shared ? shared.start(podInformer) : podInformer.start());
+  if (budgetInformer) await shared!.start(budgetInformer);
   loop.start();
   unschedulable.start();
   return {
