@@ -17,12 +17,14 @@ describe("registry", () => {
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "apps/v1/statefulsets",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
         "core/v1/events",
         "core/v1/namespaces",
         "core/v1/nodes",
+        "core/v1/persistentvolumeclaims",
         "core/v1/pods",
         "core/v1/secrets",
         "core/v1/serviceaccounts",
@@ -60,6 +62,8 @@ describe("registry", () => {
       endpoints: ["ep"],
       serviceaccounts: ["sa"],
       events: ["ev"],
+      statefulsets: ["sts"],
+      persistentvolumeclaims: ["pvc"],
     });
   });
 

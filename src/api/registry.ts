@@ -12,11 +12,13 @@ import { events } from "./resources/core/event";
 import { leases } from "./resources/coordination/lease";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
+import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
 import { replicaSets } from "./resources/apps/replicaset";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
+import { statefulSets } from "./resources/apps/statefulset";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -30,9 +32,11 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   secrets,
   serviceAccounts,
   events,
+  persistentVolumeClaims,
   deployments,
   replicaSets,
   daemonSets,
+  statefulSets,
   leases,
 };
 
