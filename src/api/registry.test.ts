@@ -14,6 +14,7 @@ describe("registry", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.sort()).toEqual(
       [
+        "apps/v1/controllerrevisions",
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",

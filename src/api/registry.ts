@@ -5,6 +5,7 @@ import { KINDS, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
+import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
@@ -37,6 +38,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   replicaSets,
   daemonSets,
   statefulSets,
+  controllerRevisions,
   leases,
 };
 

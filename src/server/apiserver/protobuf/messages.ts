@@ -25,6 +25,7 @@ export const MESSAGES: Record<string, readonly string[]> = {
   "authentication.TokenRequest": ["1 metadata meta.ObjectMeta", "2 spec authentication.TokenRequestSpec", "3 status authentication.TokenRequestStatus"],
   "authentication.TokenRequestSpec": ["1 audiences [string]", "4 expirationSeconds int64", "3 boundObjectRef authentication.BoundObjectReference"],
   "authentication.TokenRequestStatus": ["1 token string", "2 expirationTimestamp meta.Time"],
+  "apps.ControllerRevision": ["1 metadata meta.ObjectMeta", "2 data runtime.RawExtension", "3 revision int64"],
   "apps.DaemonSet": ["1 metadata meta.ObjectMeta", "2 spec apps.DaemonSetSpec", "3 status apps.DaemonSetStatus"],
   "apps.DaemonSetCondition": ["1 type string", "2 status string", "3 lastTransitionTime meta.Time", "4 reason string z", "5 message string z"],
   "apps.DaemonSetSpec": ["1 selector meta.LabelSelector", "2 template core.PodTemplateSpec", "3 updateStrategy apps.DaemonSetUpdateStrategy", "4 minReadySeconds int32 z", "6 revisionHistoryLimit int32"],
