@@ -18,6 +18,7 @@ import { startReplicaSetController } from "./replicaset";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
+import { startStatefulSetController } from "./statefulset";
 
 export interface RunningController {
   stop(): Promise<void>;
@@ -88,6 +89,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 
