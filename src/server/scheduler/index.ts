@@ -1,5 +1,6 @@
 // startScheduler: informers for nodes and pods → cache → the shared ControlLoop → bind.
 import { nodes } from "../../api/resources/core/node";
+import { persistentVolumeClaims, type PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
 import { pods, type Pod } from "../../api/resources/core/pod";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
@@ -41,6 +42,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   const shared = opts.informers;
   const podInformer = shared ? shared.get<Pod>(pods) : new Informer(podClient);
   const nodeInformer = shared ? shared.get(nodes) : new Informer(client.resource(nodes));
+  const claimInformer = shared ? shared.get<PersistentVolumeClaim>(persistentVolumeClaims) : new Informer(client.resource<PersistentVolumeClaim>(persistentVolumeClaims));
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -54,19 +56,24 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     cache,
     unschedulable,
     enqueue,
+    claims: (key) => claimInformer.get(key),
   });
   loop = new ControlLoop(scheduler, opts.concurrency ?? 16);
   const nodeHandlers = { add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted };
   const podHandlers = { add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted };
+  const claimHandlers = { add: scheduler.claimChanged, update: scheduler.claimChanged, delete: scheduler.claimChanged };
   if (shared) {
     shared.on(nodeInformer, nodeHandlers);
     shared.on(podInformer, podHandlers);
+    shared.on(claimInformer, claimHandlers);
   } else {
     nodeInformer.on(nodeHandlers);
     podInformer.on(podHandlers);
+    claimInformer.on(claimHandlers);
   }
-  // Nodes first, so the first pods are decided against the whole cluster, not part of it.
+  // Nodes and claims first, so the first pods are decided against the whole cluster, not part of it.
   await (shared ? shared.start(nodeInformer) : nodeInformer.start());
+  await (shared ? shared.start(claimInformer) : claimInformer.start());
   await (shared ? shared.start(podInformer) : podInformer.start());
   loop.start();
   unschedulable.start();
@@ -77,6 +84,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
       if (!shared) {
         nodeInformer.stop();
         podInformer.stop();
+        claimInformer.stop();
       }
       await loop!.stop();
     },

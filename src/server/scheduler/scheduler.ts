@@ -10,11 +10,12 @@ import type { EventRecorder } from "../../client/events";
 import type { Reconciler } from "../../machinery/controlloop";
 import { bindPod, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
 import { isTerminal, SchedulerCache } from "./cache";
-import { fitErrorMessage } from "./fit-error";
+import { fitErrorMessage, preFilterMessage } from "./fit-error";
 import { selectNode } from "./pipeline";
 import { buildPodInfo, podKey } from "./podinfo";
 import type { Profile } from "./profile";
 import type { UnschedulablePods } from "./unschedulable";
+import { claimsProblem, usesClaims, type ClaimLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
   pods: ResourceClient<Pod>;
@@ -26,6 +27,8 @@ export interface SchedulerDeps {
   cache: SchedulerCache;
   unschedulable: UnschedulablePods;
   enqueue(key: string): void;
+  /** Cached PersistentVolumeClaims; without it, claims are not checked. */
+  claims?: ClaimLookup;
 }
 
 export class Scheduler implements Reconciler {
@@ -48,6 +51,12 @@ export class Scheduler implements Reconciler {
       return;
     }
     if (cache.isAssumed(key)) return; // a bind for it is in flight
+    const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
+    if (claimProblem) {
+      unschedulable.add(key);
+      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
+      return;
+    }
     const info = buildPodInfo(pod);
     const decision = selectNode(info, cache.snapshot(), this.d.profile);
     if (!decision.node) {
@@ -116,6 +125,11 @@ export class Scheduler implements Reconciler {
 
   nodeDeleted = (node: Node) => {
     this.d.cache.removeNode(node.metadata.name!);
+  };
+
+  /** A claim made, bound or gone may let waiting pods in (or keep them out with another reason). */
+  claimChanged = () => {
+    this.d.unschedulable.clusterChanged();
   };
 }
 
