@@ -42,6 +42,7 @@ export const KINDS = {
   nodes: row({ group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false, shortNames: ["no"] }),
   pods: row({ group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], categories: ["all"] }),
   services: row({ group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, shortNames: ["svc"], categories: ["all"] }),
+  replicationControllers: row({ group: "", version: "v1", kind: "ReplicationController", plural: "replicationcontrollers", namespaced: true, shortNames: ["rc"], categories: ["all"] }),
   endpoints: row({ group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true, shortNames: ["ep"] }),
   configMaps: row({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] }),
   secrets: row({ group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true }),

@@ -16,6 +16,7 @@ import { nodes } from "./resources/core/node";
 import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
 import { replicaSets } from "./resources/apps/replicaset";
+import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
@@ -28,6 +29,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   nodes,
   pods,
   services,
+  replicationControllers,
   endpoints,
   configMaps,
   secrets,

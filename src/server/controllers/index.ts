@@ -15,6 +15,7 @@ import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
+import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
@@ -88,6 +89,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "daemonset", start: ({ client, informers }) => startDaemonSetController(client, { informers }) },
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
+  { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },

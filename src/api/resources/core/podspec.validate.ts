@@ -552,7 +552,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
 }
 
 /** ValidatePodTemplateSpec for workloads: metadata labels/annotations plus the spec. */
-export function validatePodTemplate(t: PodTemplateSpec | undefined, path: string, opts: { restartPolicies?: string[] } = {}): FieldError[] {
+export function validatePodTemplate(t: PodTemplateSpec | undefined, path: string, opts: { restartPolicies?: string[]; kind?: string } = {}): FieldError[] {
   if (!t) return [fieldRequired(path)];
   const errs: FieldError[] = [];
   errs.push(...validateLabels(t.metadata?.labels, `${path}.metadata.labels`));
@@ -561,6 +561,6 @@ export function validatePodTemplate(t: PodTemplateSpec | undefined, path: string
   if (t.spec && opts.restartPolicies && t.spec.restartPolicy !== undefined && !opts.restartPolicies.includes(t.spec.restartPolicy))
     errs.push(fieldNotSupported(`${path}.spec.restartPolicy`, t.spec.restartPolicy, opts.restartPolicies));
   if (t.spec?.activeDeadlineSeconds !== undefined)
-    errs.push(fieldForbidden(`${path}.spec.activeDeadlineSeconds`, "activeDeadlineSeconds in ReplicaSet is not Supported"));
+    errs.push(fieldForbidden(`${path}.spec.activeDeadlineSeconds`, `activeDeadlineSeconds in ${opts.kind ?? "ReplicaSet"} is not Supported`));
   return errs;
 }

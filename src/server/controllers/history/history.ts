@@ -84,10 +84,14 @@ export class RevisionHistory {
     throw new Error(`too many hash collisions creating a ControllerRevision for ${owner.kind} ${owner.obj.metadata.namespace}/${owner.obj.metadata.name}`);
   }
 
-  /** Gives a revision a new number (upstream's UpdateControllerRevision); a no-op when it has it. */
+  /**
+   * Gives a revision a new number (upstream's UpdateControllerRevision); a no-op when it has it.
+   * Not pinned to the cached resourceVersion: the number is all this writes, so a newer version
+   * of the revision (as upstream's retry on conflict) takes it just the same.
+   */
   async setRevisionNumber(rev: ControllerRevision, revision: number): Promise<ControllerRevision> {
     if (rev.revision === revision) return rev;
-    return this.client.patch(rev.metadata.namespace, rev.metadata.name!, { revision, metadata: { resourceVersion: rev.metadata.resourceVersion } });
+    return this.client.patch(rev.metadata.namespace, rev.metadata.name!, { revision });
   }
 
   /** Deletes a revision; one already gone is fine. */
