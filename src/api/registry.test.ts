@@ -18,6 +18,7 @@ describe("registry", () => {
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "apps/v1/statefulsets",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
@@ -25,6 +26,7 @@ describe("registry", () => {
         "core/v1/limitranges",
         "core/v1/namespaces",
         "core/v1/nodes",
+        "core/v1/persistentvolumeclaims",
         "core/v1/pods",
         "core/v1/resourcequotas",
         "core/v1/replicationcontrollers",
@@ -70,6 +72,8 @@ describe("registry", () => {
       endpoints: ["ep"],
       serviceaccounts: ["sa"],
       events: ["ev"],
+      statefulsets: ["sts"],
+      persistentvolumeclaims: ["pvc"],
     });
   });
 

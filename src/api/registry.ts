@@ -14,6 +14,7 @@ import { leases } from "./resources/coordination/lease";
 import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
+import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
 import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
@@ -23,6 +24,7 @@ import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
+import { statefulSets } from "./resources/apps/statefulset";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -39,9 +41,11 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   events,
   resourceQuotas,
   limitRanges,
+  persistentVolumeClaims,
   deployments,
   replicaSets,
   daemonSets,
+  statefulSets,
   controllerRevisions,
   leases,
   priorityClasses,

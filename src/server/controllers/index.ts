@@ -21,6 +21,7 @@ import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
+import { startStatefulSetController } from "./statefulset";
 
 export interface RunningController {
   stop(): Promise<void>;
@@ -94,6 +95,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
   { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
+  { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 
