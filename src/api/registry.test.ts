@@ -17,6 +17,7 @@ describe("registry", () => {
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
@@ -42,6 +43,7 @@ describe("registry", () => {
     expect(groupVersions()).toEqual([
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
+      { group: "batch", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
     ]);
   });

@@ -9,6 +9,7 @@ import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { events } from "./resources/core/event";
+import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
@@ -33,6 +34,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   deployments,
   replicaSets,
   daemonSets,
+  jobs,
   leases,
 };
 
