@@ -51,6 +51,7 @@ export const KINDS = {
   replicaSets: row({ group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], categories: ["all"] }),
   daemonSets: row({ group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true, shortNames: ["ds"], categories: ["all"] }),
   jobs: row({ group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true, categories: ["all"] }),
+  cronJobs: row({ group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true, shortNames: ["cj"], categories: ["all"] }),
   leases: row({ group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true }),
 } satisfies Record<string, KindIdentity>;
 

@@ -17,6 +17,7 @@ describe("registry", () => {
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "batch/v1/cronjobs",
         "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",

@@ -9,6 +9,7 @@ import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { events } from "./resources/core/event";
+import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
 import { namespaces } from "./resources/core/namespace";
@@ -35,6 +36,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   replicaSets,
   daemonSets,
   jobs,
+  cronJobs,
   leases,
 };
 

@@ -5,6 +5,7 @@
 // as an extra entry of the same shape.
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
+import { startCronJobController } from "./cronjob";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startEndpointsController } from "./endpoints";
@@ -88,6 +89,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

@@ -18,8 +18,8 @@ describe("parseSchedule", () => {
   test("day fields keep `*` (and `?`, `*/1`) apart from an explicit full list, which decides AND or OR", () => {
     expect(pattern("0 0 ? * 1")).toBe("0 0 * * 1");
     expect(pattern("0 0 */1 * 1")).toBe("0 0 * * 1");
-    expect(pattern("0 0 */2 * 1").split(" ")[2]).toStartWith("1,3,5");
-    expect(pattern("0 0 1-31 * 1").split(" ")[2]).toBe(Array.from({ length: 31 }, (_, i) => i + 1).join(","));
+    expect(pattern("0 0 */2 * 1")!.split(" ")[2]).toStartWith("1,3,5");
+    expect(pattern("0 0 1-31 * 1")!.split(" ")[2]).toBe(Array.from({ length: 31 }, (_, i) => i + 1).join(","));
   });
 
   test("macros", () => {
