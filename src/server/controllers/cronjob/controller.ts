@@ -48,8 +48,6 @@ export class CronJobController implements Reconciler {
   private readonly now: () => number;
   /** The pending wake-up of each CronJob: when, and its timer. */
   private readonly wakes = new Map<string, { at: number; timer: Timer }>();
-  /** The missed scheduled time last reported for each CronJob (by uid), so each is reported once. */
-  private readonly reportedMisses = new Map<string, number>();
   private stopped = false;
 
   constructor(client: KubeClient, opts: CronJobControllerOptions = {}) {
@@ -66,10 +64,7 @@ export class CronJobController implements Reconciler {
     this.on(this.cronJobInformer, {
       add: (cj) => this.loop.enqueue(objectKeyOf(cj)),
       update: (_, cj) => this.loop.enqueue(objectKeyOf(cj)),
-      delete: (cj) => {
-        this.reportedMisses.delete(cj.metadata.uid!);
-        this.loop.enqueue(objectKeyOf(cj));
-      },
+      delete: (cj) => this.loop.enqueue(objectKeyOf(cj)),
     });
     this.on(this.jobInformer, {
       add: (job) => this.enqueueOwner(job),
@@ -174,12 +169,6 @@ export class CronJobController implements Reconciler {
         await this.jobClient.delete(ns, name, { propagationPolicy: "Background" }).catch(notFoundToUndefined);
       },
       event: (cj, type, reason, message) => this.recorder.event(cj, type, reason, message),
-      missReported: (cj, scheduled) => {
-        const uid = cj.metadata.uid!;
-        if (this.reportedMisses.get(uid) === scheduled) return true;
-        this.reportedMisses.set(uid, scheduled);
-        return false;
-      },
     };
   }
 }
