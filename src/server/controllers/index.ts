@@ -10,6 +10,7 @@ import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startEndpointsController } from "./endpoints";
 import { startGarbageCollector } from "./gc";
+import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
@@ -89,6 +90,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
