@@ -10,12 +10,12 @@ import { jobs as jobsDef, type Job } from "../../../api/resources/batch/job";
 import type { KubeClient, ResourceClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { Informer, objectKeyOf, type InformerHandlers } from "../../../client/informer";
-import { ControlLoop, type Reconciler } from "../../../machinery/controlloop";
+import { ControlLoop, type ReconcileResult, type Reconciler } from "../../../machinery/controlloop";
 import type { SharedInformers } from "../informers";
 import { ControllerIndex } from "../nsindex";
 import { controllerRefOf } from "../podutil";
 import { loadCalendar } from "./schedule";
-import { cleanupFinishedJobs, syncCronJob, type CronJobActions } from "./sync";
+import { cleanupFinishedJobs, syncCronJob, type CronJobActions, type SyncResult } from "./sync";
 
 /**
  * The longest a CronJob waits on one timer. Timers count monotonic time while schedules are in
@@ -134,21 +134,32 @@ export class CronJobController implements Reconciler {
     this.wakes.delete(key);
   }
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<ReconcileResult | void> {
     const cached = this.cronJobInformer.get(key);
     if (!cached) return this.clearWake(key);
     await loadCalendar();
     const cj = withKind(cached);
     const jobs = this.jobsByController.controlledBy(cj.metadata.uid!).filter((j) => controllerRefOf(j)?.kind === "CronJob");
     const actions = this.actions();
-    const cleaned = await cleanupFinishedJobs(cj, jobs, actions);
-    const result = await syncCronJob(cj, jobs, actions);
+    let cleaned: boolean;
+    let result: SyncResult;
+    try {
+      cleaned = await cleanupFinishedJobs(cj, jobs, actions);
+      result = await syncCronJob(cj, jobs, actions);
+    } catch (e) {
+      // The CronJob (or its namespace) is gone from the API: its delete event is on its way.
+      if (e instanceof ApiError && e.code === 404) return this.clearWake(key);
+      throw e;
+    }
     if (cleaned || result.updateStatus) {
       try {
         await this.cronJobClient.updateStatus(cj);
       } catch (e) {
         if (e instanceof ApiError && e.code === 404) return this.clearWake(key);
-        throw e; // a conflict: the newer CronJob is on its way and is synced again
+        // Our cache is behind (often our own previous write): the newer CronJob is on its way,
+        // and the sync repeats on it; the Jobs it made are found by name then.
+        if (e instanceof ApiError && e.code === 409) return { requeueAfterMs: 100 };
+        throw e;
       }
     }
     if (result.requeueAfterMs !== undefined) this.wakeIn(key, result.requeueAfterMs);

@@ -184,7 +184,7 @@ describe("starting Jobs on schedule", () => {
     const name = jobNameFor(c.cronJob, at("2026-01-01T10:05:00Z"));
     c.jobs.set(name, { apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace: "default", uid: "other" }, spec: { template: {} } });
     const r = await c.sync();
-    expect(r.updateStatus).toBe(false);
+    expect(r).toEqual({ updateStatus: false, requeueAfterMs: 5 * 60_000 - 1000 + 100 });
     expect(c.cronJob.status?.active ?? []).toEqual([]);
   });
 

@@ -280,11 +280,11 @@ export async function syncCronJob(cj: CronJob, jobs: Job[], actions: CronJobActi
       actions.event(cj, "Warning", "FailedCreate", `Error creating job: ${errorText(e)}`);
       throw e;
     }
-    // Ours from before a restart, its status not written yet: record it now. Someone else's:
-    // leave it (and the status) to them.
+    // Ours from before a restart, its status not written yet: record it now. Someone else's,
+    // or ours and recorded: leave it, and look again at the next time.
     const existing = await actions.getJob(ns, name);
     if (!existing) throw e;
-    if (controllerRefOf(existing)?.uid !== cj.metadata.uid || inActiveList(cj, existing.metadata.uid)) return { updateStatus };
+    if (controllerRefOf(existing)?.uid !== cj.metadata.uid || inActiveList(cj, existing.metadata.uid)) return requeue();
     created = existing;
   }
   (cj.status.active ??= []).push(referenceTo(created));
