@@ -178,7 +178,7 @@ export class JobController implements Reconciler {
     }
     const now = Date.now();
     const stamp = nowIso();
-    const t = track(job, pods, );
+    const t = track(job, pods);
     const c = countsOf(job, pods, t);
     let conditions = [...(job.status?.conditions ?? [])];
     let startTime = job.status?.startTime;
@@ -215,10 +215,10 @@ export class JobController implements Reconciler {
     if (t.recorded || !jsonEqual(base, job.status ?? {})) current = await this.writeStatus(current, base);
     // 2. Release the pods recorded, 3. count them.
     const released = await this.removeFinalizers(t.finalize);
-    const counted = this.flushUncounted(current, t, released);
+    const counted = this.flushUncounted(current, released);
     let next = counted;
     if (verdict && active === 0 && terminating === 0 && !next.uncountedTerminatedPods?.succeeded?.length && !next.uncountedTerminatedPods?.failed?.length)
-      next = this.finish(current, next, verdict, stamp);
+      next = this.finish(next, verdict, stamp);
     if (!jsonEqual(next, current.status ?? {})) current = await this.writeStatus(current, next);
     if (isFinished(current)) this.finishedEvent(current);
     for (const [type, reason, message] of events) this.recorder.event(job, type, reason, message);
@@ -256,7 +256,7 @@ export class JobController implements Reconciler {
       succeeded: indexed ? t.succeededIndexes.size : (job.status?.succeeded ?? 0),
       failed: job.status?.failed ?? 0,
       terminating: s.terminating,
-      ...(indexed ? { completedIndexes: formatIndexes(t.succeededIndexes) } : {}),
+      ...(indexed && t.succeededIndexes.size ? { completedIndexes: formatIndexes(t.succeededIndexes) } : {}),
       ...(spec.backoffLimitPerIndex !== undefined ? { failedIndexes: formatIndexes(t.failedIndexes) } : {}),
       uncountedTerminatedPods: {
         ...(t.uncountedSucceeded.size ? { succeeded: [...t.uncountedSucceeded] } : {}),
@@ -271,7 +271,7 @@ export class JobController implements Reconciler {
   }
 
   /** Moves recorded uids whose pods have lost the finalizer (or are gone) to the counters. */
-  private flushUncounted(job: Job, t: Tracking, released: Set<string>): JobStatus {
+  private flushUncounted(job: Job, released: Set<string>): JobStatus {
     const status = structuredClone(job.status ?? {});
     const canCount = (uid: string) => {
       if (released.has(uid)) return true;
@@ -288,7 +288,6 @@ export class JobController implements Reconciler {
     status.uncountedTerminatedPods = { ...(keepS.length ? { succeeded: keepS } : {}), ...(keepF.length ? { failed: keepF } : {}) };
     if (!status.succeeded) delete status.succeeded;
     if (!status.failed) delete status.failed;
-    void t;
     return status;
   }
 
@@ -297,7 +296,7 @@ export class JobController implements Reconciler {
   }
 
   /** The terminal condition after the interim one, once no pod of the Job is left running. */
-  private finish(job: Job, status: JobStatus, verdict: Verdict, stamp: string): JobStatus {
+  private finish(status: JobStatus, verdict: Verdict, stamp: string): JobStatus {
     const next = structuredClone(status);
     let conditions = next.conditions ?? [];
     if (!isTrue(conditions, verdict.interim)) conditions = setCondition(conditions, verdict.interim, "True", verdict.reason, verdict.message, stamp);
@@ -312,7 +311,6 @@ export class JobController implements Reconciler {
     next.terminating = 0;
     next.ready = 0;
     next.uncountedTerminatedPods = {};
-    void job;
     return next;
   }
 
