@@ -59,6 +59,8 @@ export class JobController implements Reconciler {
   private readonly recorder: EventRecorder;
   private readonly backoff: Backoff;
   private readonly shared?: SharedInformers;
+  /** Jobs with spec.manualSelector by namespace: the only ones that may adopt orphan pods. */
+  private readonly manualSelectors = new Map<string, Set<string>>();
 
   constructor(client: KubeClient, opts: JobControllerOptions = {}) {
     this.shared = opts.informers;
@@ -71,9 +73,16 @@ export class JobController implements Reconciler {
     this.recorder = new EventRecorder(client, "job-controller");
     this.loop = new ControlLoop(this, opts.workers ?? 4);
     this.on(this.jobInformer, {
-      add: (j) => this.loop.enqueue(objectKeyOf(j)),
-      update: (_, j) => this.loop.enqueue(objectKeyOf(j)),
+      add: (j) => {
+        this.noteSelector(j, true);
+        this.loop.enqueue(objectKeyOf(j));
+      },
+      update: (_, j) => {
+        this.noteSelector(j, true);
+        this.loop.enqueue(objectKeyOf(j));
+      },
       delete: (j) => {
+        this.noteSelector(j, false);
         this.expectations.forget(objectKeyOf(j));
         // Its pods may still hold the finalizer: release them.
         for (const p of this.podsByController.controlledBy(j.metadata.uid!)) if (hasTrackingFinalizer(p)) this.loop.enqueue(ORPHAN_PREFIX + objectKeyOf(p));
@@ -127,9 +136,25 @@ export class JobController implements Reconciler {
     if (kind !== "delete" && hasTrackingFinalizer(pod)) this.loop.enqueue(ORPHAN_PREFIX + objectKeyOf(pod));
     // An orphan a Job with a manual selector may adopt.
     if (!ref && kind !== "delete") {
-      for (const j of this.jobInformer.list())
-        if (j.metadata.namespace === pod.metadata.namespace && j.spec?.manualSelector && this.selects(j, pod)) this.loop.enqueue(objectKeyOf(j));
+      for (const key of this.manualSelectors.get(pod.metadata.namespace ?? "") ?? []) {
+        const j = this.jobInformer.get(key);
+        if (j && this.selects(j, pod)) this.loop.enqueue(key);
+      }
     }
+  }
+
+  private noteSelector(job: Job, present: boolean) {
+    const ns = job.metadata.namespace ?? "";
+    const key = objectKeyOf(job);
+    if (present && job.spec?.manualSelector) {
+      let keys = this.manualSelectors.get(ns);
+      if (!keys) this.manualSelectors.set(ns, (keys = new Set()));
+      keys.add(key);
+      return;
+    }
+    const keys = this.manualSelectors.get(ns);
+    keys?.delete(key);
+    if (keys?.size === 0) this.manualSelectors.delete(ns);
   }
 
   private selects(job: Job, pod: Pod): boolean {
@@ -355,7 +380,7 @@ export class JobController implements Reconciler {
     }
     const orphans = this.podsByController.orphansIn(ns).filter((p) => isActive(p));
     if (!orphans.length) return own;
-    return claimObjects({ apiVersion: "batch/v1", kind: "Job", obj: job, matches: (l) => selector.matches(l) }, [...own, ...orphans], this.podClient, async () => {
+    const claimed = await claimObjects({ apiVersion: "batch/v1", kind: "Job", obj: job, matches: (l) => selector.matches(l) }, [...own, ...orphans], this.podClient, async () => {
       try {
         const fresh = await this.jobClient.get(ns, job.metadata.name!);
         return fresh.metadata.uid === job.metadata.uid && !fresh.metadata.deletionTimestamp;
@@ -364,6 +389,19 @@ export class JobController implements Reconciler {
         throw e;
       }
     });
+    // An adopted pod gets the tracking finalizer too, as upstream's adoption adds it: it is counted like the others.
+    const out: Pod[] = [];
+    for (const pod of claimed) {
+      if (hasTrackingFinalizer(pod) || own.includes(pod)) out.push(pod);
+      else {
+        try {
+          out.push(await this.podClient.patch(ns, pod.metadata.name!, { metadata: { finalizers: [JOB_TRACKING_FINALIZER] } }, "strategic"));
+        } catch (e) {
+          if (!gone(e)) throw e;
+        }
+      }
+    }
+    return out;
   }
 
   private async createPods(job: Job, key: string, what: { index?: number; indexFailures?: number; indexIgnoredFailures?: number }[]): Promise<{ count: number; error?: unknown }> {
