@@ -288,3 +288,30 @@ describe("job controller across restarts", () => {
     expect((await podsOf(ns, created)).length).toBe(4);
   });
 });
+
+describe("job controller adoption", () => {
+  test("a Job with a manual selector adopts a matching orphan pod, tracks it and counts it", async () => {
+    const ns = "job-adopt";
+    await createNamespace(env.client, ns);
+    kubelet.outcome = (p) => (p.metadata.namespace === ns ? "run" : { exitCode: 0 });
+    try {
+      await podClient.create(ns, { metadata: { name: "stray", labels: { app: "batch" } }, spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox" }] } } as Pod);
+      await eventually(async () => (await podClient.get(ns, "stray")).status?.phase === "Running");
+      const manual = job("adopter", { completions: 1, parallelism: 1, manualSelector: true, selector: { matchLabels: { app: "batch" } } });
+      manual.spec!.template.metadata = { labels: { app: "batch" } };
+      const created = await jobClient.create(ns, manual);
+      const adopted = await eventually(async () => {
+        const p = await podClient.get(ns, "stray");
+        return p.metadata.ownerReferences?.[0]?.uid === created.metadata.uid ? p : undefined;
+      });
+      expect(adopted.metadata.finalizers).toContain(JOB_TRACKING_FINALIZER);
+      kubelet.outcome = () => ({ exitCode: 0 });
+      await podClient.patch(ns, "stray", { metadata: { labels: { poke: "1" } } });
+      const done = await finished(ns, "adopter", "Complete");
+      expect(done.status?.succeeded).toBe(1);
+      expect((await podsOf(ns, created)).map((p) => p.metadata.name)).toEqual(["stray"]);
+    } finally {
+      kubelet.outcome = () => ({ exitCode: 0 });
+    }
+  });
+});

@@ -59,6 +59,8 @@ export class JobController implements Reconciler {
   private readonly recorder: EventRecorder;
   private readonly backoff: Backoff;
   private readonly shared?: SharedInformers;
+  /** Jobs with spec.manualSelector by namespace: the only ones that may adopt orphan pods. */
+  private readonly manualSelectors = new Map<string, Set<string>>();
 
   constructor(client: KubeClient, opts: JobControllerOptions = {}) {
     this.shared = opts.informers;
@@ -71,9 +73,16 @@ export class JobController implements Reconciler {
     this.recorder = new EventRecorder(client, "job-controller");
     this.loop = new ControlLoop(this, opts.workers ?? 4);
     this.on(this.jobInformer, {
-      add: (j) => this.loop.enqueue(objectKeyOf(j)),
-      update: (_, j) => this.loop.enqueue(objectKeyOf(j)),
+      add: (j) => {
+        this.noteSelector(j, true);
+        this.loop.enqueue(objectKeyOf(j));
+      },
+      update: (_, j) => {
+        this.noteSelector(j, true);
+        this.loop.enqueue(objectKeyOf(j));
+      },
       delete: (j) => {
+        this.noteSelector(j, false);
         this.expectations.forget(objectKeyOf(j));
         // Its pods may still hold the finalizer: release them.
         for (const p of this.podsByController.controlledBy(j.metadata.uid!)) if (hasTrackingFinalizer(p)) this.loop.enqueue(ORPHAN_PREFIX + objectKeyOf(p));
@@ -127,9 +136,25 @@ export class JobController implements Reconciler {
     if (kind !== "delete" && hasTrackingFinalizer(pod)) this.loop.enqueue(ORPHAN_PREFIX + objectKeyOf(pod));
     // An orphan a Job with a manual selector may adopt.
     if (!ref && kind !== "delete") {
-      for (const j of this.jobInformer.list())
-        if (j.metadata.namespace === pod.metadata.namespace && j.spec?.manualSelector && this.selects(j, pod)) this.loop.enqueue(objectKeyOf(j));
+      for (const key of this.manualSelectors.get(pod.metadata.namespace ?? "") ?? []) {
+        const j = this.jobInformer.get(key);
+        if (j && this.selects(j, pod)) this.loop.enqueue(key);
+      }
     }
+  }
+
+  private noteSelector(job: Job, present: boolean) {
+    const ns = job.metadata.namespace ?? "";
+    const key = objectKeyOf(job);
+    if (present && job.spec?.manualSelector) {
+      let keys = this.manualSelectors.get(ns);
+      if (!keys) this.manualSelectors.set(ns, (keys = new Set()));
+      keys.add(key);
+      return;
+    }
+    const keys = this.manualSelectors.get(ns);
+    keys?.delete(key);
+    if (keys?.size === 0) this.manualSelectors.delete(ns);
   }
 
   private selects(job: Job, pod: Pod): boolean {
@@ -178,7 +203,7 @@ export class JobController implements Reconciler {
     }
     const now = Date.now();
     const stamp = nowIso();
-    const t = track(job, pods, );
+    const t = track(job, pods);
     const c = countsOf(job, pods, t);
     let conditions = [...(job.status?.conditions ?? [])];
     let startTime = job.status?.startTime;
@@ -215,10 +240,10 @@ export class JobController implements Reconciler {
     if (t.recorded || !jsonEqual(base, job.status ?? {})) current = await this.writeStatus(current, base);
     // 2. Release the pods recorded, 3. count them.
     const released = await this.removeFinalizers(t.finalize);
-    const counted = this.flushUncounted(current, t, released);
+    const counted = this.flushUncounted(current, released);
     let next = counted;
     if (verdict && active === 0 && terminating === 0 && !next.uncountedTerminatedPods?.succeeded?.length && !next.uncountedTerminatedPods?.failed?.length)
-      next = this.finish(current, next, verdict, stamp);
+      next = this.finish(next, verdict, stamp);
     if (!jsonEqual(next, current.status ?? {})) current = await this.writeStatus(current, next);
     if (isFinished(current)) this.finishedEvent(current);
     for (const [type, reason, message] of events) this.recorder.event(job, type, reason, message);
@@ -256,7 +281,7 @@ export class JobController implements Reconciler {
       succeeded: indexed ? t.succeededIndexes.size : (job.status?.succeeded ?? 0),
       failed: job.status?.failed ?? 0,
       terminating: s.terminating,
-      ...(indexed ? { completedIndexes: formatIndexes(t.succeededIndexes) } : {}),
+      ...(indexed && t.succeededIndexes.size ? { completedIndexes: formatIndexes(t.succeededIndexes) } : {}),
       ...(spec.backoffLimitPerIndex !== undefined ? { failedIndexes: formatIndexes(t.failedIndexes) } : {}),
       uncountedTerminatedPods: {
         ...(t.uncountedSucceeded.size ? { succeeded: [...t.uncountedSucceeded] } : {}),
@@ -271,7 +296,7 @@ export class JobController implements Reconciler {
   }
 
   /** Moves recorded uids whose pods have lost the finalizer (or are gone) to the counters. */
-  private flushUncounted(job: Job, t: Tracking, released: Set<string>): JobStatus {
+  private flushUncounted(job: Job, released: Set<string>): JobStatus {
     const status = structuredClone(job.status ?? {});
     const canCount = (uid: string) => {
       if (released.has(uid)) return true;
@@ -288,7 +313,6 @@ export class JobController implements Reconciler {
     status.uncountedTerminatedPods = { ...(keepS.length ? { succeeded: keepS } : {}), ...(keepF.length ? { failed: keepF } : {}) };
     if (!status.succeeded) delete status.succeeded;
     if (!status.failed) delete status.failed;
-    void t;
     return status;
   }
 
@@ -297,7 +321,7 @@ export class JobController implements Reconciler {
   }
 
   /** The terminal condition after the interim one, once no pod of the Job is left running. */
-  private finish(job: Job, status: JobStatus, verdict: Verdict, stamp: string): JobStatus {
+  private finish(status: JobStatus, verdict: Verdict, stamp: string): JobStatus {
     const next = structuredClone(status);
     let conditions = next.conditions ?? [];
     if (!isTrue(conditions, verdict.interim)) conditions = setCondition(conditions, verdict.interim, "True", verdict.reason, verdict.message, stamp);
@@ -312,7 +336,6 @@ export class JobController implements Reconciler {
     next.terminating = 0;
     next.ready = 0;
     next.uncountedTerminatedPods = {};
-    void job;
     return next;
   }
 
@@ -357,7 +380,7 @@ export class JobController implements Reconciler {
     }
     const orphans = this.podsByController.orphansIn(ns).filter((p) => isActive(p));
     if (!orphans.length) return own;
-    return claimObjects({ apiVersion: "batch/v1", kind: "Job", obj: job, matches: (l) => selector.matches(l) }, [...own, ...orphans], this.podClient, async () => {
+    const claimed = await claimObjects({ apiVersion: "batch/v1", kind: "Job", obj: job, matches: (l) => selector.matches(l) }, [...own, ...orphans], this.podClient, async () => {
       try {
         const fresh = await this.jobClient.get(ns, job.metadata.name!);
         return fresh.metadata.uid === job.metadata.uid && !fresh.metadata.deletionTimestamp;
@@ -366,6 +389,19 @@ export class JobController implements Reconciler {
         throw e;
       }
     });
+    // An adopted pod gets the tracking finalizer too, as upstream's adoption adds it: it is counted like the others.
+    const out: Pod[] = [];
+    for (const pod of claimed) {
+      if (hasTrackingFinalizer(pod) || own.includes(pod)) out.push(pod);
+      else {
+        try {
+          out.push(await this.podClient.patch(ns, pod.metadata.name!, { metadata: { finalizers: [JOB_TRACKING_FINALIZER] } }, "strategic"));
+        } catch (e) {
+          if (!gone(e)) throw e;
+        }
+      }
+    }
+    return out;
   }
 
   private async createPods(job: Job, key: string, what: { index?: number; indexFailures?: number; indexIgnoredFailures?: number }[]): Promise<{ count: number; error?: unknown }> {
