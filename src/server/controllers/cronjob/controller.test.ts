@@ -81,11 +81,19 @@ test("finished Jobs beyond the history limit are deleted, oldest first", async (
   expect(status).toBe(stamp(t0 + 2 * 60_000));
 });
 
-test("a CronJob far from its next time waits on a capped timer; a new schedule takes effect at once", async () => {
+test("a CronJob far from its next time waits on a capped timer; a new schedule counts from its next time", async () => {
   await cjC().create("default", cronJob("yearly", { schedule: "0 0 1 1 *", timeZone: "Etc/UTC" }));
   const wake = await eventually(() => ctl.pendingWakes().get("default/yearly"), "a wake-up for the yearly CronJob");
   expect(wake - Date.now()).toBeLessThanOrEqual(MAX_WAIT_MS);
   expect(wake - Date.now()).toBeGreaterThan(MAX_WAIT_MS - 60_000);
+  // A new schedule counts from its next time: the minute that just began is not started now.
+  const before = Date.now();
+  await cjC().patch("default", "yearly", { spec: { schedule: "* * * * *" } });
+  const nextMinute = await eventually(() => {
+    const at = ctl.pendingWakes().get("default/yearly");
+    return at !== undefined && at < before + 61_000 ? at : undefined;
+  }, "a wake-up at the next minute");
+  expect((nextMinute - 100) % 60_000).toBe(0);
   const cj = await cjC().patch("default", "yearly", { spec: { schedule: "@every 1s" } });
   await eventually(async () => (await ownedBy(cj)()).length > 0, "a Job soon after the schedule changed");
 });

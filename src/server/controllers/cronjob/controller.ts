@@ -14,8 +14,9 @@ import { ControlLoop, type ReconcileResult, type Reconciler } from "../../../mac
 import type { SharedInformers } from "../informers";
 import { ControllerIndex } from "../nsindex";
 import { controllerRefOf } from "../podutil";
-import { loadCalendar } from "./schedule";
-import { cleanupFinishedJobs, syncCronJob, type CronJobActions, type SyncResult } from "./sync";
+import { compileSchedule, loadCalendar } from "./schedule";
+import { anchorOf, cleanupFinishedJobs, syncCronJob, type CronJobActions, type SyncResult } from "./sync";
+import { nextScheduleDelay } from "./times";
 
 /**
  * The longest a CronJob waits on one timer. Timers count monotonic time while schedules are in
@@ -63,7 +64,12 @@ export class CronJobController implements Reconciler {
     this.loop = new ControlLoop(this, workers);
     this.on(this.cronJobInformer, {
       add: (cj) => this.loop.enqueue(objectKeyOf(cj)),
-      update: (_, cj) => this.loop.enqueue(objectKeyOf(cj)),
+      update: (old, cj) => {
+        // A new schedule counts from its next time, as upstream: editing a daily CronJob to run
+        // hourly does not start the hour that just passed.
+        if (old.spec?.schedule !== cj.spec?.schedule || old.spec?.timeZone !== cj.spec?.timeZone) void this.wakeAtNextTime(cj);
+        else this.loop.enqueue(objectKeyOf(cj));
+      },
       delete: (cj) => this.loop.enqueue(objectKeyOf(cj)),
     });
     this.on(this.jobInformer, {
@@ -113,11 +119,11 @@ export class CronJobController implements Reconciler {
     if (this.cronJobInformer.get(key)?.metadata.uid === ref.uid) this.loop.enqueue(key);
   }
 
-  /** Brings the key back in `ms` (at most MAX_WAIT_MS), unless a wake-up is due sooner already. */
-  private wakeIn(key: string, ms: number) {
+  /** Brings the key back `ms` after `from` (at most MAX_WAIT_MS), unless a wake-up is due sooner already. */
+  private wakeIn(key: string, ms: number, from = this.now()) {
     if (this.stopped) return;
     const wait = Math.max(0, Math.min(ms, MAX_WAIT_MS));
-    const at = this.now() + wait;
+    const at = from + wait;
     const pending = this.wakes.get(key);
     if (pending && pending.at <= at) return;
     if (pending) clearTimeout(pending.timer);
@@ -126,6 +132,19 @@ export class CronJobController implements Reconciler {
       this.loop.enqueue(key);
     }, wait);
     this.wakes.set(key, { at, timer });
+  }
+
+  /** Wakes the CronJob at the next time of its (new) schedule; one that does not compile is synced now, to report it. */
+  private async wakeAtNextTime(cj: CronJob) {
+    const key = objectKeyOf(cj);
+    try {
+      await loadCalendar();
+      const now = this.now();
+      const delay = nextScheduleDelay(anchorOf(cj), now, compileSchedule(cj.spec!.schedule, cj.spec!.timeZone));
+      if (delay !== null) this.wakeIn(key, delay, now);
+    } catch {
+      this.loop.enqueue(key);
+    }
   }
 
   private clearWake(key: string) {
