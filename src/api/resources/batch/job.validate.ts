@@ -67,6 +67,7 @@ function validateGeneratedSelector(job: Job): FieldError[] {
 export function validateJob(job: Job): FieldError[] {
   if (!job.spec) return [fieldRequired("spec.selector"), fieldRequired("spec.template")];
   const errs = validateGeneratedSelector(job);
+  for (const f of ["active", "succeeded", "failed", "ready", "terminating"] as const) errs.push(...nonNegative(job.status?.[f], `status.${f}`));
   errs.push(...validateJobSpec(job.spec, "spec"));
   if (!job.spec.selector) errs.push(fieldRequired("spec.selector"));
   else {

@@ -315,3 +315,32 @@ describe("job controller adoption", () => {
     }
   });
 });
+
+describe("job controller resuming a half-done count", () => {
+  test("uids recorded before a crash are counted once, whether or not their pod still has the finalizer", async () => {
+    const ns = "job-crash";
+    await createNamespace(env.client, ns);
+    await controller.stop();
+    try {
+      const created = await jobClient.create(ns, job("half", { completions: 2, parallelism: 2 }));
+      const labels = created.spec!.template.metadata!.labels!;
+      const owner = { apiVersion: "batch/v1", kind: "Job", name: "half", uid: created.metadata.uid!, controller: true, blockOwnerDeletion: true };
+      const make = (name: string) =>
+        podClient.create(ns, { metadata: { name, labels, finalizers: [JOB_TRACKING_FINALIZER], ownerReferences: [owner] }, spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox" }] } } as Pod);
+      const [a, b] = [await make("half-a"), await make("half-b")];
+      await eventually(async () => (await podsOf(ns, created)).every((p) => p.status?.phase === "Succeeded"));
+      // The state a controller leaves when it dies after recording both, and after releasing b only.
+      await podClient.patch(ns, "half-b", { metadata: { finalizers: null } });
+      await jobClient.patch(ns, "half", { status: { startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"), uncountedTerminatedPods: { succeeded: [a.metadata.uid!, b.metadata.uid!] } } }, "merge", "status");
+    } finally {
+      controller = new JobController(env.client, { backoff });
+      await controller.start();
+    }
+    const done = await finished(ns, "half", "Complete");
+    expect(done.status?.succeeded).toBe(2);
+    expect(done.status?.uncountedTerminatedPods).toEqual({});
+    const pods = await podsOf(ns, done);
+    expect(pods.map((p) => p.metadata.name).sort()).toEqual(["half-a", "half-b"]);
+    expect(pods.every((p) => !p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER))).toBe(true);
+  });
+});

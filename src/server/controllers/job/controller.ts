@@ -298,9 +298,10 @@ export class JobController implements Reconciler {
   /** Moves recorded uids whose pods have lost the finalizer (or are gone) to the counters. */
   private flushUncounted(job: Job, released: Set<string>): JobStatus {
     const status = structuredClone(job.status ?? {});
+    const pods = new Map(this.podsByController.controlledBy(job.metadata.uid!).map((p) => [p.metadata.uid!, p]));
     const canCount = (uid: string) => {
       if (released.has(uid)) return true;
-      const pod = this.podByUid(job, uid);
+      const pod = pods.get(uid);
       return !pod || !hasTrackingFinalizer(pod);
     };
     const succeeded = status.uncountedTerminatedPods?.succeeded ?? [];
@@ -314,10 +315,6 @@ export class JobController implements Reconciler {
     if (!status.succeeded) delete status.succeeded;
     if (!status.failed) delete status.failed;
     return status;
-  }
-
-  private podByUid(job: Job, uid: string): Pod | undefined {
-    return this.podsByController.controlledBy(job.metadata.uid!).find((p) => p.metadata.uid === uid);
   }
 
   /** The terminal condition after the interim one, once no pod of the Job is left running. */
