@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import "../formats";
-import { formatIndexes, parseIndexes } from "./indexes";
+import { formatIndexes, inIntervals, indexesOf, parseIndexes } from "./indexes";
 import { jobs, type Job } from "./job";
 
 const now = new Date("2024-05-01T12:00:00Z");
@@ -154,7 +154,11 @@ describe("jobs", () => {
 
   test("index lists", () => {
     expect(formatIndexes([7, 1, 3, 4, 5, 5])).toBe("1,3-5,7");
-    expect(parseIndexes("1,3-5,7", 8)).toEqual({ indexes: [1, 3, 4, 5, 7] });
+    expect(parseIndexes("1,3-5,7", 8)).toEqual({ intervals: [[1, 1], [3, 5], [7, 7]], total: 5 });
+    expect(parseIndexes("0-1999999999")).toEqual({ intervals: [[0, 1999999999]], total: 2e9 });
+    expect(inIntervals([[1, 1], [3, 5], [7, 7]], 4)).toBe(true);
+    expect(inIntervals([[1, 1], [3, 5], [7, 7]], 6)).toBe(false);
+    expect([...indexesOf("0-2000000000,x,5", 3)]).toEqual([0, 1, 2]);
     expect(parseIndexes("3,1")).toEqual({ error: "items must be sorted" });
     expect("error" in parseIndexes("0-9", 5)).toBe(true);
     expect("error" in parseIndexes("a")).toBe(true);

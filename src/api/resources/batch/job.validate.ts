@@ -124,8 +124,8 @@ export function validateJobSpec(spec: JobSpec, path: string): FieldError[] {
   const restartPolicy = spec.template?.spec?.restartPolicy;
   if (restartPolicy !== "OnFailure" && restartPolicy !== "Never")
     errs.push(fieldNotSupported(`${path}.template.spec.restartPolicy`, restartPolicy ?? "", ["OnFailure", "Never"]));
-  if (spec.podFailurePolicy) errs.push(...validatePodFailurePolicy(spec, `${path}.podFailurePolicy`));
-  if (spec.successPolicy) errs.push(...validateSuccessPolicy(spec, `${path}.successPolicy`));
+  if (spec.podFailurePolicy) errs.push(...validatePodFailurePolicy(spec, path));
+  if (spec.successPolicy) errs.push(...validateSuccessPolicy(spec, path));
   return errs;
 }
 
@@ -151,13 +151,14 @@ function validateManagedBy(value: string, path: string): FieldError[] {
   return [];
 }
 
-function validatePodFailurePolicy(spec: JobSpec, path: string): FieldError[] {
+function validatePodFailurePolicy(spec: JobSpec, specPath: string): FieldError[] {
+  const path = `${specPath}.podFailurePolicy`;
   const errs: FieldError[] = [];
   const rules = spec.podFailurePolicy?.rules ?? [];
   if (rules.length > MAX_POD_FAILURE_RULES) errs.push(tooMany(`${path}.rules`, rules.length, MAX_POD_FAILURE_RULES));
   const restartPolicy = spec.template?.spec?.restartPolicy;
   if (restartPolicy !== "Never")
-    errs.push(fieldInvalid("spec.template.spec.restartPolicy", restartPolicy ?? "", 'only "Never" is supported when podFailurePolicy is specified'));
+    errs.push(fieldInvalid(`${specPath}.template.spec.restartPolicy`, restartPolicy ?? "", 'only "Never" is supported when podFailurePolicy is specified'));
   const containers = new Set([...(spec.template?.spec?.containers ?? []), ...(spec.template?.spec?.initContainers ?? [])].map((c) => c.name));
   rules.forEach((rule, i) => errs.push(...validatePodFailureRule(spec, rule, `${path}.rules[${i}]`, containers)));
   return errs;
@@ -202,11 +203,12 @@ function validatePodFailureRule(spec: JobSpec, rule: PodFailurePolicyRule, path:
   return errs;
 }
 
-function validateSuccessPolicy(spec: JobSpec, path: string): FieldError[] {
+function validateSuccessPolicy(spec: JobSpec, specPath: string): FieldError[] {
+  const path = `${specPath}.successPolicy`;
   const errs: FieldError[] = [];
   const rules = spec.successPolicy?.rules ?? [];
   if (spec.completionMode !== "Indexed")
-    errs.push(fieldInvalid("spec.completionMode", spec.completionMode ?? "", "requires indexed completion mode"));
+    errs.push(fieldInvalid(`${specPath}.completionMode`, spec.completionMode ?? "", "requires indexed completion mode"));
   if (rules.length === 0) errs.push(fieldRequired(`${path}.rules`, "at least one rules must be specified when the successPolicy is specified"));
   if (rules.length > MAX_SUCCESS_RULES) errs.push(tooMany(`${path}.rules`, rules.length, MAX_SUCCESS_RULES));
   rules.forEach((rule, i) => {
@@ -220,7 +222,7 @@ function validateSuccessPolicy(spec: JobSpec, path: string): FieldError[] {
       else {
         const parsed = parseIndexes(rule.succeededIndexes, spec.completions);
         if ("error" in parsed) errs.push(fieldInvalid(`${p}.succeededIndexes`, rule.succeededIndexes, `error parsing succeededIndexes: ${parsed.error}`));
-        else indexCount = parsed.indexes.length;
+        else indexCount = parsed.total;
       }
     }
     if (rule.succeededCount !== undefined) {

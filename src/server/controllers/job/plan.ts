@@ -2,7 +2,7 @@
 // their tracking finalizer), what the counts are, whether the Job has failed or succeeded, and
 // which pods to create or delete. No I/O here; controller.ts carries the plan out.
 import type { Job } from "../../../api/resources/batch/job";
-import { indexesOf, parseIndexes } from "../../../api/resources/batch/indexes";
+import { inIntervals, indexesOf, parseIndexes } from "../../../api/resources/batch/indexes";
 import type { Pod } from "../../../api/resources/core/pod";
 import { compareForDeletion } from "../podutil";
 import { podFailurePolicyVerdict, recordedVerdict, successPolicyVerdict, VERDICTS, type Verdict } from "./conditions";
@@ -57,8 +57,8 @@ export function track(job: Job, pods: Pod[]): Tracking {
   const t: Tracking = {
     uncountedSucceeded: new Set(status.uncountedTerminatedPods?.succeeded ?? []),
     uncountedFailed: new Set(status.uncountedTerminatedPods?.failed ?? []),
-    succeededIndexes: indexed ? new Set([...indexesOf(status.completedIndexes)].filter((i) => i < completions)) : new Set(),
-    failedIndexes: perIndex ? new Set([...indexesOf(status.failedIndexes)].filter((i) => i < completions)) : new Set(),
+    succeededIndexes: indexed ? indexesOf(status.completedIndexes, completions) : new Set(),
+    failedIndexes: perIndex ? indexesOf(status.failedIndexes, completions) : new Set(),
     finalize: [],
     recorded: false,
   };
@@ -124,8 +124,9 @@ export function matchSuccessPolicy(job: Job, succeeded: Set<number>): number | u
     if (r.succeededIndexes !== undefined) {
       const parsed = parseIndexes(r.succeededIndexes, job.spec?.completions);
       if ("error" in parsed) continue;
-      const hit = parsed.indexes.filter((ix) => succeeded.has(ix)).length;
-      if (r.succeededCount !== undefined ? hit >= r.succeededCount : hit === parsed.indexes.length) return i;
+      let hit = 0;
+      for (const ix of succeeded) if (inIntervals(parsed.intervals, ix)) hit++;
+      if (r.succeededCount !== undefined ? hit >= r.succeededCount : hit === parsed.total) return i;
     } else if (r.succeededCount !== undefined && succeeded.size >= r.succeededCount) return i;
   }
   return undefined;
