@@ -10,6 +10,8 @@ import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { events } from "./resources/core/event";
+import { cronJobs } from "./resources/batch/cronjob";
+import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
 import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
@@ -47,6 +49,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   statefulSets,
   controllerRevisions,
+  jobs,
+  cronJobs,
   leases,
   priorityClasses,
   podDisruptionBudgets,
