@@ -321,4 +321,22 @@ describe("StatefulSet controller", () => {
     await eventually("ready", async () => (await status(ns, "web")).readyReplicas === 1);
     await eventually("available", async () => (await status(ns, "web")).availableReplicas === 1, 200, 25);
   });
+
+  test("a pod of an ordinal's name that the set does not control holds that ordinal, with a FailedCreate event, until it goes", async () => {
+    const ns = "sts-foreign";
+    await createNamespace(env.client, ns);
+    await pods.create(ns, { metadata: { name: "web-1", labels: { app: "other" } }, spec: { containers: [{ name: "c", image: "busybox:1" }] } } as Pod);
+    await sets.create(ns, statefulSet("web", 3, { podManagementPolicy: "Parallel" }));
+    await eventually("web-0 and web-2 ready", async () => (await status(ns, "web")).readyReplicas === 2);
+    const events = env.client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+    await eventually("FailedCreate event", async () =>
+      (await events.list(ns)).items.some((e: any) => e.reason === "FailedCreate" && e.message.startsWith("create Pod web-1 in StatefulSet web failed error:")),
+    );
+    expect(controllerRefOf(await pods.get(ns, "web-1"))).toBeUndefined();
+    await pods.delete(ns, "web-1", { gracePeriodSeconds: 0 });
+    await eventually("web-1 the set's", async () => {
+      const p = await pods.get(ns, "web-1").catch(() => undefined);
+      return controllerRefOf(p ?? ({ metadata: {} } as Pod))?.kind === "StatefulSet" && (await status(ns, "web")).readyReplicas === 3;
+    });
+  });
 });
