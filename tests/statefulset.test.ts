@@ -134,6 +134,8 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
       expect(addedAt).toBeGreaterThan(readyAt);
     }
     const pod = await json("get", "pod", "web-1", "-n", NS);
+    // Its own FQDN, as /etc/hosts in the pod says.
+    expect((await must("exec", "web-1", "-n", NS, "--", "hostname", "-f")).trim()).toBe(`web-1.web.${NS}.svc.cluster.local`);
     expect(pod.spec.hostname).toBe("web-1");
     expect(pod.spec.subdomain).toBe("web");
     expect(pod.metadata.labels["statefulset.kubernetes.io/pod-name"]).toBe("web-1");
