@@ -201,6 +201,16 @@ describe("StatefulSet controller", () => {
     await eventually("db-1 gone", async () => !(await names(ns)).includes("db-1"));
     const refs = (await claims.get(ns, "data-db-1")).metadata.ownerReferences ?? [];
     expect(refs.map((r) => `${r.kind}/${r.uid}`)).toEqual([`Pod/${podUid}`]);
+
+    // Scaled up again before the garbage collector took that claim: db-1 waits for it to go
+    // (it belongs to the old pod), then comes back with a fresh claim.
+    await sets.patch(ns, "db", { spec: { replicas: 2 } });
+    await Bun.sleep(300);
+    expect(await names(ns)).toEqual(["db-0"]);
+    await claims.delete(ns, "data-db-1");
+    await eventually("db-1 back", async () => (await status(ns, "db")).readyReplicas === 2);
+    const fresh = await claims.get(ns, "data-db-1");
+    expect(fresh.metadata.ownerReferences?.map((r) => r.kind)).toEqual(["StatefulSet"]);
   });
 
   test("RollingUpdate honours the partition, then rolls from the highest ordinal down; history renumbers on rollback", async () => {
