@@ -134,6 +134,8 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
       expect(addedAt).toBeGreaterThan(readyAt);
     }
     const pod = await json("get", "pod", "web-1", "-n", NS);
+    // Its own FQDN, as /etc/hosts in the pod says.
+    expect((await must("exec", "web-1", "-n", NS, "--", "hostname", "-f")).trim()).toBe(`web-1.web.${NS}.svc.cluster.local`);
     expect(pod.spec.hostname).toBe("web-1");
     expect(pod.spec.subdomain).toBe("web");
     expect(pod.metadata.labels["statefulset.kubernetes.io/pod-name"]).toBe("web-1");
@@ -204,7 +206,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     for (const p of pods) expect(running.find((c) => c.labels[LABELS.podName] === p.metadata.name)?.labels[LABELS.podUid]).toBe(p.metadata.uid);
   });
 
-  test("volumeClaimTemplates make a claim per pod first; the pod stays Pending on the unbound claim", async () => {
+  test("volumeClaimTemplates make a claim per pod first; the pod stays Pending on the unbound claim; whenDeleted: Delete removes it with the set", async () => {
     const db = structuredClone(statefulSet) as any;
     db.metadata.name = "db";
     db.spec.serviceName = "db";
@@ -213,6 +215,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     db.spec.template.metadata.labels = { app: "db" };
     db.spec.template.spec.containers[0].volumeMounts = [{ name: "data", mountPath: "/data" }];
     db.spec.volumeClaimTemplates = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+    db.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete" };
     const r = await node.kubectlWith(JSON.stringify(db), "apply", "-f", "-");
     expect(r.code).toBe(0);
     const pvcs = await until("the claim", async () => {
@@ -229,5 +232,11 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     const pod = await json("get", "pod", "db-0", "-n", NS);
     expect(pod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName).toBe("data-db-0");
     expect(pod.status.phase).toBe("Pending");
+
+    // whenDeleted: Delete: the claim is the set's, and goes with it.
+    const claim = await json("get", "pvc", "data-db-0", "-n", NS);
+    expect(claim.metadata.ownerReferences.map((r: any) => r.kind)).toEqual(["StatefulSet"]);
+    await must("delete", "statefulset", "db", "-n", NS);
+    await until("the claim gone with the set", async () => (await node.kubectl("get", "pvc", "data-db-0", "-n", NS)).code !== 0);
   });
 });
