@@ -193,9 +193,6 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     await until("web-1 created", async () => (await node.kubectl("get", "pod", "web-1", "-n", NS)).code === 0);
     await node.killServer();
     await node.startServer();
-    // The dead server's controller lease would hold the new one off for its 15 s; an operator
-    // (or the lease running out) frees it. Deleting it only saves the wait.
-    await must("delete", "lease", "bramble-controller-manager", "-n", "kube-system", "--ignore-not-found");
     await until("3 ready replicas after the restart", async () => (await readyReplicas()) === 3);
     const pods = (await json("get", "pods", "-n", NS, "-l", "app=web")).items;
     expect(pods.map((p: any) => p.metadata.name).sort()).toEqual(["web-0", "web-1", "web-2"]);
