@@ -356,6 +356,31 @@ test("graceful deletion writes a final status (terminated containers, terminal p
   }
 });
 
+test("a deleted pod held by a finalizer is stopped and reported once, then left alone until it goes", async () => {
+  await podApi().create("default", { metadata: { name: "held", finalizers: ["example.com/hold"] }, spec: { nodeName: "n1", containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] } } as Pod);
+  const p = await until("held", (p) => p.status?.phase === "Running");
+  const uid = p.metadata.uid!;
+  let lists = 0;
+  const list = rt.listContainers.bind(rt);
+  rt.listContainers = (filter) => {
+    if (filter?.[LABELS.podUid] === uid) lists++;
+    return list(filter);
+  };
+  try {
+    await podApi().delete("default", "held");
+    await until("held", (p) => p.metadata.deletionGracePeriodSeconds === 0 && p.status?.phase === "Failed", "held stopped and reported");
+    await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: uid })).length === 0, 5000, "held's containers removed");
+    const settled = lists;
+    await Bun.sleep(300);
+    // A pod terminated over and over would be listed hundreds of times here.
+    expect(lists - settled).toBeLessThan(5);
+    await podApi().patch("default", "held", { metadata: { finalizers: null } });
+    await eventually(() => gone("held"), 5000, "held deleted");
+  } finally {
+    rt.listContainers = list;
+  }
+});
+
 test("reclaimDisk: a finished pod's dead containers go (sandbox too); a running pod's containers stay", async () => {
   await create("finished", { restartPolicy: "Never", containers: [{ name: "app", image: "busybox:1", command: ["true"] }] });
   await create("serving", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });

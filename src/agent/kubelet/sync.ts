@@ -120,7 +120,13 @@ export class PodSync {
   async sync(uid: string, pod: Pod | undefined): Promise<{ requeueAfterMs?: number } | void> {
     let all = await this.list(uid);
     if (!pod) return this.removeAll(uid, all, 2);
-    if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
+    if (pod.metadata.deletionTimestamp) {
+      // Stopped, reported and deleted already: only finalizers (a Job's, say) keep it in the API,
+      // and there is nothing left to do until it goes. Terminating it again would spin.
+      const done = pod.metadata.deletionGracePeriodSeconds === 0 && (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed");
+      if (done && !all.length) return;
+      return void this.terminate(pod, all);
+    }
     const phase = pod.status?.phase;
     const evictedWith = this.evicted.get(uid);
     if (evictedWith && !evictedWith.reported && phase !== "Succeeded" && phase !== "Failed") {

@@ -176,6 +176,30 @@ describe("job controller", () => {
     }
   });
 
+  test("podFailurePolicy FailIndex fails the index at its first failure, whatever its backoffLimitPerIndex", async () => {
+    const ns = "job-failindex";
+    await createNamespace(env.client, ns);
+    kubelet.outcome = (p) => (p.metadata.namespace === ns && p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] === "0" ? { exitCode: 5 } : { exitCode: 0 });
+    try {
+      const created = await jobClient.create(
+        ns,
+        job("fi", {
+          completions: 2,
+          parallelism: 2,
+          completionMode: "Indexed",
+          backoffLimitPerIndex: 3,
+          podFailurePolicy: { rules: [{ action: "FailIndex", onExitCodes: { operator: "In", values: [5] } }] },
+        }),
+      );
+      const done = await finished(ns, "fi", "Failed");
+      expect(done.status).toMatchObject({ failedIndexes: "0", completedIndexes: "1", failed: 1, succeeded: 1 });
+      expect(condition(done, "Failed")?.reason).toBe("FailedIndexes");
+      expect((await podsOf(ns, created)).length).toBe(2);
+    } finally {
+      kubelet.outcome = () => ({ exitCode: 0 });
+    }
+  });
+
   test("activeDeadlineSeconds: running pods are stopped and the Job fails with DeadlineExceeded", async () => {
     const ns = "job-deadline";
     await createNamespace(env.client, ns);

@@ -59,6 +59,14 @@ export class JobController implements Reconciler {
   private readonly recorder: EventRecorder;
   private readonly backoff: Backoff;
   private readonly shared?: SharedInformers;
+  /**
+   * The resourceVersion of each Job's last status write. A cache older than that would judge
+   * from counts that do not yet hold the pods this controller released (their finalizers gone),
+   * and could replace a pod that already succeeded; such a Job waits for its own write.
+   */
+  private readonly written = new Map<string, number>();
+  /** Pods whose tracking finalizer this controller removed, until the pod cache shows it gone. */
+  private readonly released = new Set<string>();
   /** Jobs with spec.manualSelector by namespace: the only ones that may adopt orphan pods. */
   private readonly manualSelectors = new Map<string, Set<string>>();
 
@@ -83,6 +91,7 @@ export class JobController implements Reconciler {
       },
       delete: (j) => {
         this.noteSelector(j, false);
+        this.written.delete(objectKeyOf(j));
         this.expectations.forget(objectKeyOf(j));
         // Its pods may still hold the finalizer: release them.
         for (const p of this.podsByController.controlledBy(j.metadata.uid!)) if (hasTrackingFinalizer(p)) this.loop.enqueue(ORPHAN_PREFIX + objectKeyOf(p));
@@ -124,6 +133,7 @@ export class JobController implements Reconciler {
   }
 
   private podEvent(pod: Pod, kind: "add" | "update" | "delete") {
+    if (this.released.size && (kind === "delete" || !hasTrackingFinalizer(pod))) this.released.delete(pod.metadata.uid!);
     const ref = controllerRefOf(pod);
     const job = this.jobOf(pod.metadata.namespace, ref);
     if (job) {
@@ -188,8 +198,11 @@ export class JobController implements Reconciler {
     const cached = this.jobInformer.get(key);
     if (!cached) {
       this.expectations.forget(key);
+      this.written.delete(key);
       return;
     }
+    // Behind this controller's own last write: that write's event brings the key back.
+    if (Number(cached.metadata.resourceVersion) < (this.written.get(key) ?? 0)) return;
     const job = withKind(cached);
     if (!job.spec) return;
     // Another controller's Job (spec.managedBy): not ours to touch.
@@ -203,7 +216,7 @@ export class JobController implements Reconciler {
     }
     const now = Date.now();
     const stamp = nowIso();
-    const t = track(job, pods);
+    const t = track(job, pods, this.released);
     const c = countsOf(job, pods, t);
     let conditions = [...(job.status?.conditions ?? [])];
     let startTime = job.status?.startTime;
@@ -300,7 +313,7 @@ export class JobController implements Reconciler {
     const status = structuredClone(job.status ?? {});
     const pods = new Map(this.podsByController.controlledBy(job.metadata.uid!).map((p) => [p.metadata.uid!, p]));
     const canCount = (uid: string) => {
-      if (released.has(uid)) return true;
+      if (released.has(uid) || this.released.has(uid)) return true;
       const pod = pods.get(uid);
       return !pod || !hasTrackingFinalizer(pod);
     };
@@ -448,8 +461,11 @@ export class JobController implements Reconciler {
     await Promise.all(
       pods.map(async (pod) => {
         try {
-          await this.podClient.patch(pod.metadata.namespace, pod.metadata.name!, patch, "strategic");
+          const after = await this.podClient.patch(pod.metadata.namespace, pod.metadata.name!, patch, "strategic");
           released.add(pod.metadata.uid!);
+          // Until the pod cache shows this version, the cached pod still carries the finalizer.
+          const cached = this.podInformer.get(objectKeyOf(pod));
+          if (cached && hasTrackingFinalizer(cached) && cached.metadata.resourceVersion !== after.metadata.resourceVersion) this.released.add(pod.metadata.uid!);
         } catch (e) {
           if (gone(e)) released.add(pod.metadata.uid!);
           else throw e;
@@ -461,7 +477,9 @@ export class JobController implements Reconciler {
 
   private async writeStatus(job: Job, status: JobStatus): Promise<Job> {
     try {
-      return withKind(await this.jobClient.updateStatus({ ...job, status }));
+      const written = withKind(await this.jobClient.updateStatus({ ...job, status }));
+      this.written.set(objectKeyOf(written), Number(written.metadata.resourceVersion));
+      return written;
     } catch (e) {
       if (gone(e)) return job;
       throw e;

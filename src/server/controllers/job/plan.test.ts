@@ -49,6 +49,15 @@ describe("tracking finished pods", () => {
     expect(countsOf(job({}, { succeeded: 1 }), [released], later).succeeded).toBe(1);
   });
 
+  test("a pod released by a write the cache has not shown yet is not recorded again", () => {
+    const done = pod("Succeeded", { uid: "b" });
+    const counted = job({}, { succeeded: 1 });
+    const t = track(counted, [done], new Set(["b"]));
+    expect(t.recorded).toBe(false);
+    expect(t.finalize).toEqual([]);
+    expect(countsOf(counted, [done], t).succeeded).toBe(1);
+  });
+
   test("Indexed: success is recorded by index; a second pod of a done index adds nothing", () => {
     const j = job({ completionMode: "Indexed", completions: 3 }, { completedIndexes: "1" });
     const t = track(j, [pod("Succeeded", { index: 0 }), pod("Succeeded", { index: 1 }), pod("Succeeded", { index: 7 })]);

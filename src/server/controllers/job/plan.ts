@@ -46,9 +46,10 @@ export interface Tracking {
  * trackJobStatusAndRemoveFinalizers: a succeeded pod adds its uid (NonIndexed) or its index
  * (Indexed) to what is recorded, a failed pod its uid, unless the pod failure policy ignores it.
  * A pod already recorded is only finalized. Nothing is counted twice: the counters grow only from
- * uids whose pods have lost the finalizer, and a pod without it is never looked at again.
+ * uids whose pods have lost the finalizer, and a pod without it (or `released`: its finalizer
+ * removed by a write the cache has not caught up with) is never looked at again.
  */
-export function track(job: Job, pods: Pod[]): Tracking {
+export function track(job: Job, pods: Pod[], released: ReadonlySet<string> = new Set()): Tracking {
   const spec = job.spec!;
   const status = job.status ?? {};
   const indexed = spec.completionMode === "Indexed";
@@ -63,8 +64,9 @@ export function track(job: Job, pods: Pod[]): Tracking {
     recorded: false,
   };
   for (const pod of pods) {
-    if (!hasTrackingFinalizer(pod)) continue;
     const uid = pod.metadata.uid!;
+    // Released already, by a write the pod cache has not shown yet: counted, never again.
+    if (!hasTrackingFinalizer(pod) || released.has(uid)) continue;
     if (t.uncountedSucceeded.has(uid) || t.uncountedFailed.has(uid)) {
       t.finalize.push(pod);
       continue;
