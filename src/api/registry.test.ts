@@ -27,6 +27,7 @@ describe("registry", () => {
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
+        "discovery.k8s.io/v1/endpointslices",
       ].sort(),
     );
   });
@@ -43,6 +44,7 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "discovery.k8s.io", version: "v1" },
     ]);
   });
 

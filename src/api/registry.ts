@@ -8,6 +8,7 @@ import { configMaps } from "./resources/core/configmap";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
+import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
 import { leases } from "./resources/coordination/lease";
 import { namespaces } from "./resources/core/namespace";
@@ -34,6 +35,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   replicaSets,
   daemonSets,
   leases,
+  endpointSlices,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
