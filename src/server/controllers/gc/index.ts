@@ -16,7 +16,7 @@ import { OwnershipGraph } from "./graph";
  * Types other controllers cache in full anyway: the collector shares those caches. For every
  * other type (configmaps, secrets, leases...) it keeps metadata only, which is all ownership needs.
  */
-const FULL_ELSEWHERE = [KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.namespaces, KINDS.serviceAccounts];
+const FULL_ELSEWHERE = [KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.namespaces, KINDS.serviceAccounts];
 
 /** Never followed, as upstream's DefaultIgnoredResources: Events carry no ownerReferences in practice and churn the most. */
 const IGNORED = [KINDS.events];
