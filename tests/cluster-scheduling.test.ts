@@ -79,7 +79,7 @@ spec:
       return c?.status === "False" ? c : undefined;
     });
     expect(cond.reason).toBe("Unschedulable");
-    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu.");
+    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
     const pod = await kj("get", "pod", "huge");
     expect(pod.status.phase).toBe("Pending");
     expect(pod.spec.nodeName).toBeUndefined();
@@ -232,7 +232,9 @@ describe("retries and reasons (bin-packing server)", () => {
       const c = condition(await kj("get", "pod", "mixed"), "PodScheduled");
       return c?.status === "False" ? c : undefined;
     });
-    expect(cond.message).toBe("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu.");
+    expect(cond.message).toBe(
+      "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu. preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.",
+    );
 
     await k("taint", "node", tainted!, "dedicated=gpu:NoSchedule-");
     const placed = await eventually("mixed Running", async () => {
@@ -252,7 +254,7 @@ describe("retries and reasons (bin-packing server)", () => {
       const c = condition(await kj("get", "pod", "waiter"), "PodScheduled");
       return c?.status === "False" ? c : undefined;
     });
-    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu.");
+    expect(cond.message).toBe("0/4 nodes are available: 4 Insufficient cpu. preemption: 0/4 nodes are available: 4 No preemption victims found for incoming pod.");
 
     await k("delete", "deployment", "packed");
     const placed = await eventually("waiter Running", async () => {

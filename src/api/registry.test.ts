@@ -14,19 +14,27 @@ describe("registry", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.sort()).toEqual(
       [
+        "apps/v1/controllerrevisions",
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "apps/v1/statefulsets",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
         "core/v1/events",
+        "core/v1/limitranges",
         "core/v1/namespaces",
         "core/v1/nodes",
+        "core/v1/persistentvolumeclaims",
         "core/v1/pods",
+        "core/v1/resourcequotas",
+        "core/v1/replicationcontrollers",
         "core/v1/secrets",
         "core/v1/serviceaccounts",
         "core/v1/services",
+        "scheduling.k8s.io/v1/priorityclasses",
+        "policy/v1/poddisruptionbudgets",
         "discovery.k8s.io/v1/endpointslices",
       ].sort(),
     );
@@ -44,6 +52,8 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "scheduling.k8s.io", version: "v1" },
+      { group: "policy", version: "v1" },
       { group: "discovery.k8s.io", version: "v1" },
     ]);
   });
@@ -57,11 +67,15 @@ describe("registry", () => {
       namespaces: ["ns"],
       deployments: ["deploy"],
       replicasets: ["rs"],
+      replicationcontrollers: ["rc"],
       daemonsets: ["ds"],
+      priorityclasses: ["pc"],
       configmaps: ["cm"],
       endpoints: ["ep"],
       serviceaccounts: ["sa"],
       events: ["ev"],
+      statefulsets: ["sts"],
+      persistentvolumeclaims: ["pvc"],
     });
   });
 

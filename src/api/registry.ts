@@ -5,19 +5,27 @@ import { KINDS, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
+import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
 import { leases } from "./resources/coordination/lease";
+import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
+import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
+import { priorityClasses } from "./resources/scheduling/priorityclass";
+import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
 import { replicaSets } from "./resources/apps/replicaset";
+import { resourceQuotas } from "./resources/core/resourcequota";
+import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
+import { statefulSets } from "./resources/apps/statefulset";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -26,15 +34,23 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   nodes,
   pods,
   services,
+  replicationControllers,
   endpoints,
   configMaps,
   secrets,
   serviceAccounts,
   events,
+  resourceQuotas,
+  limitRanges,
+  persistentVolumeClaims,
   deployments,
   replicaSets,
   daemonSets,
+  statefulSets,
+  controllerRevisions,
   leases,
+  priorityClasses,
+  podDisruptionBudgets,
   endpointSlices,
 };
 

@@ -2,7 +2,7 @@
 // enqueue keys; workers take a key, reconcile it from current state, and on failure the key
 // comes back with a per-key backoff. A failure on one key never stops the others.
 import { createLogger } from "./log";
-import { WorkQueue } from "./workqueue";
+import { WorkQueue, type WorkQueueOptions } from "./workqueue";
 
 export interface ReconcileResult {
   /** Reconcile this key again after a delay (e.g. a deadline to check). */
@@ -18,7 +18,7 @@ export interface Reconciler {
 }
 
 export class ControlLoop {
-  readonly queue = new WorkQueue(200, 60_000);
+  readonly queue: WorkQueue;
   private readonly log;
   private running = false;
   private workers: Promise<void>[] = [];
@@ -26,7 +26,9 @@ export class ControlLoop {
   constructor(
     private readonly reconciler: Reconciler,
     private readonly concurrency = 2,
+    queueOptions: WorkQueueOptions = {},
   ) {
+    this.queue = new WorkQueue(200, 60_000, queueOptions);
     this.log = createLogger(reconciler.name);
   }
 

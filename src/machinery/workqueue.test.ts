@@ -41,3 +41,18 @@ test("shutdown releases waiting takers with undefined", async () => {
   q.shutdown();
   expect(await pending).toBeUndefined();
 });
+
+test("with priorityOf, higher priorities are taken first, first in first out within one", async () => {
+  const priorities: Record<string, number> = { low: 0, "low-2": 0, high: 100, mid: 10, negative: -5 };
+  const q = new WorkQueue(10, 1000, { priorityOf: (k) => priorities[k] ?? 0 });
+  for (const k of ["low", "negative", "high", "low-2", "mid"]) q.add(k);
+  expect(q.length).toBe(5);
+  const order: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const k = (await q.get())!;
+    order.push(k);
+    q.done(k);
+  }
+  expect(order).toEqual(["high", "mid", "low", "low-2", "negative"]);
+  expect(q.length).toBe(0);
+});

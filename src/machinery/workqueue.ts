@@ -4,8 +4,60 @@
 // exponential backoff.
 import { Backoff } from "./backoff";
 
+/** The waiting keys, in the order workers take them. */
+interface PendingKeys {
+  push(key: string): void;
+  shift(): string | undefined;
+  readonly length: number;
+}
+
+/**
+ * Waiting keys by priority, highest first, FIFO within a priority (the scheduler's queue orders
+ * pods by spec.priority). A key's priority is read when it is queued; with one priority in use it
+ * behaves as a plain FIFO.
+ */
+class PriorityKeys implements PendingKeys {
+  private readonly buckets = new Map<number, string[]>();
+  /** Priorities that have waiting keys, highest first. */
+  private readonly levels: number[] = [];
+  length = 0;
+
+  constructor(private readonly priorityOf: (key: string) => number) {}
+
+  push(key: string) {
+    const p = this.priorityOf(key);
+    let bucket = this.buckets.get(p);
+    if (!bucket) {
+      this.buckets.set(p, (bucket = []));
+      let at = 0;
+      while (at < this.levels.length && this.levels[at]! > p) at++;
+      this.levels.splice(at, 0, p);
+    }
+    bucket.push(key);
+    this.length++;
+  }
+
+  shift(): string | undefined {
+    const p = this.levels[0];
+    if (p === undefined) return undefined;
+    const bucket = this.buckets.get(p)!;
+    const key = bucket.shift();
+    if (bucket.length === 0) {
+      this.buckets.delete(p);
+      this.levels.shift();
+    }
+    this.length--;
+    return key;
+  }
+}
+
+export interface WorkQueueOptions {
+  /** Orders waiting keys by this, highest first (default: first in, first out). */
+  priorityOf?(key: string): number;
+}
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  private readonly queue: PendingKeys;
   private readonly waiting = new Set<string>();
   private readonly processing = new Set<string>();
   /** Keys added while they were being processed: requeued when processing ends. */
@@ -18,7 +70,10 @@ export class WorkQueue {
   constructor(
     private readonly baseDelayMs = 100,
     private readonly maxDelayMs = 60_000,
-  ) {}
+    opts: WorkQueueOptions = {},
+  ) {
+    this.queue = opts.priorityOf ? new PriorityKeys(opts.priorityOf) : [];
+  }
 
   add(key: string) {
     if (this.shuttingDown) return;

@@ -377,3 +377,23 @@ test("reclaimDisk: a finished pod's dead containers go (sandbox too); a running 
   expect(r.removedImages).toEqual([]);
   expect((await get("finished")).status?.phase).toBe("Succeeded");
 });
+
+test("ephemeral containers start once in the pod's network, in the target's process namespace, and are reported", async () => {
+  await create("debugme", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  await until("debugme", (p) => p.status?.phase === "Running");
+  const p = await get("debugme");
+  await podApi().patch("default", "debugme", { spec: { ephemeralContainers: [{ name: "dbg", image: "busybox:1", command: ["sh", "-c", "exit 3"], targetContainerName: "app" }] } }, "strategic", "ephemeralcontainers");
+  const q = await until("debugme", (p) => !!p.status?.ephemeralContainerStatuses?.[0]?.state?.terminated, "the ephemeral container ran");
+  expect(q.status!.ephemeralContainerStatuses![0]).toMatchObject({ name: "dbg", image: "busybox:1", ready: false, restartCount: 0, state: { terminated: { exitCode: 3 } } });
+  expect(q.status!.phase).toBe("Running");
+  expect(q.metadata.generation).toBe((p.metadata.generation ?? 1) + 1);
+  const app = [...rt.containers.values()].find((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "app")!;
+  const dbg = [...rt.containers.values()].filter((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "dbg");
+  expect(dbg).toHaveLength(1);
+  expect(dbg[0]!.info.labels[LABELS.kind]).toBe("ephemeral");
+  expect(dbg[0]!.spec.networkMode).toBe(app.spec.networkMode);
+  expect(dbg[0]!.spec.pidMode).toBe(`container:${app.info.id}`);
+  // Exited, it is not restarted.
+  await Bun.sleep(300);
+  expect([...rt.containers.values()].filter((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "dbg")).toHaveLength(1);
+});

@@ -1,5 +1,6 @@
-// What every cluster has from its first start: the four system namespaces and the `kubernetes`
-// Service (first Service IP, port 443) with Endpoints and an EndpointSlice pointing at this API server, and the
+// What every cluster has from its first start: the four system namespaces, the two system
+// PriorityClasses (re-made at every start, undeletable), the `kubernetes` Service (first Service
+// IP, port 443) with Endpoints and an EndpointSlice pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
 // The Service and its Endpoints are kept so while the server runs, as upstream's API server
 // does: re-made within seconds when deleted or edited away.
@@ -7,6 +8,7 @@ import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData, KUBERNETES_SERVICE } f
 import type { KubeObject } from "../../api/meta";
 import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import type { ResourceDef } from "../../api/resource";
+import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
 import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
@@ -23,6 +25,10 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
   const namespaces = find("", "namespaces");
   for (const name of SYSTEM_NAMESPACES) {
     if (!objects.tryGet(namespaces, undefined, name)) await objects.create(namespaces, undefined, { metadata: { name } });
+  }
+  const priorityClasses = find("scheduling.k8s.io", "priorityclasses");
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    if (!objects.tryGet(priorityClasses, undefined, pc.metadata.name!)) await objects.create(priorityClasses, undefined, structuredClone(pc));
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));

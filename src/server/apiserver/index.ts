@@ -3,20 +3,28 @@ import { Hono } from "hono";
 import type { Server, WebSocketHandler } from "bun";
 import { ApiError, internal, methodNotAllowed, pathNotFound, unauthorized } from "../../api/errors";
 import type { ResourceDef } from "../../api/resource";
+import type { LimitRange } from "../../api/resources/core/limitrange";
+import type { ResourceQuota } from "../../api/resources/core/resourcequota";
 import { resources as allResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Store } from "../store/store";
 import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } from "../auth/serviceaccount/index";
+import { LimitRanger } from "./admission/limitranger";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
+import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
+import { PriorityAdmission } from "./admission/priority";
+import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
+import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
+import { evict } from "./handlers/eviction";
+import { bind, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
@@ -81,7 +89,27 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const eventExpiry = startEventExpiry(cache, opts.store);
   const services = new ServiceAllocator(opts.config.serviceCidr, opts.config.serviceNodePortRange, { reservedIps: [opts.config.clusterDns] });
   const nodeCidrs = new NodeCidrAllocator(opts.config.clusterCidr);
-  const objects = new Objects(opts.store, cache, [services, nodeCidrs], resource("", "namespaces"));
+  // Upstream's order: LimitRanger fills defaults, Priority sets spec.priority, then quota
+  // admission charges what the object asks for.
+  const limitRangeDef = byGroup.get("/limitranges");
+  const quotaDef = byGroup.get("/resourcequotas");
+  const priorityClasses = resource("scheduling.k8s.io", "priorityclasses");
+  const admission: AdmissionPlugin[] = [services, nodeCidrs];
+  if (limitRangeDef) admission.push(new LimitRanger((ns) => objects.list(limitRangeDef, ns).items as LimitRange[]));
+  admission.push(
+    new PriorityAdmission({
+      get: (name) => objects.tryGet(priorityClasses, undefined, name) as PriorityClass | undefined,
+      list: () => objects.list(priorityClasses).items as PriorityClass[],
+    }),
+  );
+  if (quotaDef)
+    admission.push(
+      new QuotaAdmission({
+        list: (ns) => objects.list(quotaDef, ns).items as ResourceQuota[],
+        replace: (q) => objects.replace(quotaDef, q, Number(q.metadata.resourceVersion)),
+      }),
+    );
+  const objects = new Objects(opts.store, cache, admission, resource("", "namespaces"));
   nodeCidrs.onUnavailable = (node, message) => recordEvent(objects, resource("", "events"), { apiVersion: "v1", kind: "Node", obj: node }, "Warning", "CIDRNotAvailable", message, "cidrAllocator");
   services.restore(objects.list(resource("", "services")).items);
   nodeCidrs.restore(objects.list(resource("", "nodes")).items);
@@ -191,6 +219,11 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
       if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, "status");
       if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, "status");
+      break;
+    case "ephemeralcontainers":
+      if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
+      if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, sub);
+      if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, sub);
       break;
     case "scale":
       return scale(ctx, req, url, def, namespace, name);

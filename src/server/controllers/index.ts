@@ -7,6 +7,7 @@ import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
+import { startDisruptionController } from "./disruption";
 import { startEndpointsController } from "./endpoints";
 import { startEndpointSliceController } from "./endpointslice";
 import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
@@ -17,9 +18,12 @@ import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
+import { startResourceQuotaController } from "./resourcequota";
+import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
+import { startStatefulSetController } from "./statefulset";
 
 export interface RunningController {
   stop(): Promise<void>;
@@ -91,7 +95,11 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "daemonset", start: ({ client, informers }) => startDaemonSetController(client, { informers }) },
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
+  { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
+  { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
+  { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

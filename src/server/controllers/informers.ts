@@ -11,6 +11,16 @@ import { controllerPodView } from "./podview";
 /** The slimmer view the control loops keep of a resource's objects, where one is defined. */
 const viewOf = (ref: ResourceRef) => (sameResource(ref, KINDS.pods) ? (controllerPodView as unknown as (o: KubeObject) => KubeObject) : undefined);
 
+/**
+ * Kinds some controller caches in full. For every other kind the controllers that only need
+ * identity and ownership (the garbage collector, quota's object counts) share one
+ * metadata-only cache; getShared picks whichever of the two exists for a kind.
+ */
+const CACHED_IN_FULL: ResourceRef[] = [
+  KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices,
+  KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas, KINDS.controllerRevisions, KINDS.podDisruptionBudgets, KINDS.statefulSets, KINDS.persistentVolumeClaims,
+];
+
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };
 
 export class SharedInformers {
@@ -39,6 +49,11 @@ export class SharedInformers {
     let inf = this.informers.get(key);
     if (!inf) this.informers.set(key, (inf = new Informer(this.client.resource(ref), { transform: ownershipMetadata })));
     return inf as unknown as Informer<T>;
+  }
+
+  /** The cache other controllers keep of a kind: in full for the kinds of CACHED_IN_FULL, metadata only otherwise. */
+  getShared<T extends KubeObject>(ref: ResourceRef): Informer<T> {
+    return CACHED_IN_FULL.some((k) => sameResource(ref, k)) ? this.get<T>(ref) : this.getMetadata<T>(ref);
   }
 
   /**

@@ -32,6 +32,39 @@ export async function bindPod(pods: ResourceClient<Pod>, pod: Pod, nodeName: str
   }
 }
 
+/**
+ * Evicts a pod for a more important one, as upstream's preemption: a DisruptionTarget condition
+ * saying why, then a plain delete (the pod's own grace period), and a Preempted event.
+ */
+export async function preemptVictim(pods: ResourceClient<Pod>, events: EventRecorder, schedulerName: string, victim: Pod, preemptor: Pod, nodeName: string) {
+  const { namespace, name } = victim.metadata;
+  const condition = {
+    type: "DisruptionTarget",
+    status: "True",
+    reason: "PreemptionByScheduler",
+    message: `${schedulerName}: preempting to accommodate a higher priority pod`,
+    lastTransitionTime: now(),
+  };
+  try {
+    if (!victim.status?.conditions?.some((c) => c.type === "DisruptionTarget" && c.status === "True"))
+      await pods.patch(namespace, name!, { status: { conditions: [condition] } }, "strategic", "status");
+    await pods.delete(namespace, name!);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return; // gone already
+    throw e;
+  }
+  events.event(asPod(victim), "Normal", "Preempted", `Preempted by pod ${preemptor.metadata.uid} on node ${nodeName}`);
+}
+
+/** Takes back a nomination that no longer holds (a more important pod preempted on that node). */
+export async function clearNomination(pods: ResourceClient<Pod>, pod: Pod) {
+  try {
+    await pods.patch(pod.metadata.namespace, pod.metadata.name!, { status: { nominatedNodeName: null } }, "merge", "status");
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 404)) throw e;
+  }
+}
+
 export function recordScheduled(events: EventRecorder, pod: Pod, nodeName: string) {
   events.event(asPod(pod), "Normal", "Scheduled", `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`);
 }
@@ -43,13 +76,16 @@ export function recordScheduled(events: EventRecorder, pod: Pod, nodeName: strin
  * recorder remembers only so many) and their writes every retry, which an idle server cannot
  * afford in memory or disk wear. The pod's condition says it is still waiting.
  */
-export async function recordUnschedulable(pods: ResourceClient<Pod>, events: EventRecorder, pod: Pod, message: string) {
+export async function recordUnschedulable(pods: ResourceClient<Pod>, events: EventRecorder, pod: Pod, message: string, nominatedNodeName?: string | null) {
   const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
-  if (current?.status === "False" && current.reason === "Unschedulable" && current.message === message) return;
+  // nominatedNodeName: a node name sets it, null clears it, undefined leaves it as it is.
+  const nominationChanges = nominatedNodeName !== undefined && (nominatedNodeName ?? "") !== (pod.status?.nominatedNodeName ?? "");
+  if (current?.status === "False" && current.reason === "Unschedulable" && current.message === message && !nominationChanges) return;
   events.event(asPod(pod), "Warning", "FailedScheduling", message);
   const condition = { type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null, lastTransitionTime: now() };
+  const status = nominationChanges ? { conditions: [condition], nominatedNodeName } : { conditions: [condition] };
   try {
-    await pods.patch(pod.metadata.namespace, pod.metadata.name!, { status: { conditions: [condition] } }, "strategic", "status");
+    await pods.patch(pod.metadata.namespace, pod.metadata.name!, { status }, "strategic", "status");
   } catch (e) {
     if (e instanceof ApiError && e.code === 404) return; // deleted meanwhile
     throw e;

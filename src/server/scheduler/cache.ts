@@ -28,6 +28,8 @@ export class SchedulerCache {
   /** Pod keys per node name, including nodes the cache has not seen yet (pods may arrive first). */
   private readonly byNode = new Map<string, Set<string>>();
   private snap: readonly NodeInfo[] | undefined;
+  /** Pending pods nominated to a node by preemption (status.nominatedNodeName): room held for them. */
+  private readonly nominated = new Map<string, { info: PodInfo; nodeName: string }>();
 
   setNode(node: Node) {
     const name = node.metadata.name!;
@@ -45,6 +47,9 @@ export class SchedulerCache {
     const key = podKey(pod);
     const nodeName = pod.spec?.nodeName;
     const current = this.placed.get(key);
+    const nominatedTo = !nodeName && !isTerminal(pod) && !pod.metadata.deletionTimestamp ? pod.status?.nominatedNodeName : undefined;
+    if (nominatedTo) this.nominated.set(key, { info: buildPodInfo(pod), nodeName: nominatedTo });
+    else if (this.nominated.size) this.nominated.delete(key);
     if (nodeName && !isTerminal(pod)) {
       // Bound: this confirms (or overrides, if someone else bound it elsewhere) any assumption.
       const info = buildPodInfo(pod);
@@ -65,9 +70,46 @@ export class SchedulerCache {
 
   removePod(key: string) {
     this.remove(key);
+    this.nominated.delete(key);
+  }
+
+  /** Holds room on a node for a pod that preempted there, until it is bound or gone. */
+  nominate(info: PodInfo, nodeName: string) {
+    this.nominated.set(info.key, { info, nodeName });
+  }
+
+  /** Pods nominated to a node. */
+  nominatedOn(nodeName: string): PodInfo[] {
+    return [...this.nominated.values()].filter((n) => n.nodeName === nodeName).map((n) => n.info);
+  }
+
+  /**
+   * The snapshot a pod is decided on: nodes as they are, plus the pods of at least its priority
+   * nominated to them (upstream's addNominatedPods), so a pod does not take the room a
+   * preemption made for a more important one. Without nominations it is the plain snapshot.
+   */
+  snapshotFor(pod: PodInfo): readonly NodeInfo[] {
+    const nodes = this.snapshot();
+    if (this.nominated.size === 0) return nodes;
+    const held = new Map<string, PodInfo[]>();
+    for (const { info, nodeName } of this.nominated.values()) {
+      if (info.key === pod.key || info.priority < pod.priority) continue;
+      const list = held.get(nodeName);
+      if (list) list.push(info);
+      else held.set(nodeName, [info]);
+    }
+    if (held.size === 0) return nodes;
+    return nodes.map((n) => {
+      const extra = held.get(n.name);
+      if (!extra) return n;
+      let out = n;
+      for (const p of extra) out = withPod(out, p);
+      return out;
+    });
   }
 
   assume(info: PodInfo, nodeName: string) {
+    this.nominated.delete(info.key);
     this.remove(info.key);
     this.place({ info, nodeName, assumed: true });
   }

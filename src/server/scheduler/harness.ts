@@ -9,8 +9,9 @@ import { fitErrorMessage } from "./fit-error";
 import { selectNode } from "./pipeline";
 import { buildNodeInfo } from "./nodeinfo";
 import { buildPodInfo } from "./podinfo";
+import { findPreemption, type PreemptionOptions, type PreemptionResult } from "./preemption";
 import { profileFor, type SchedulingPolicy } from "./profile";
-import type { NodeInfo, PodInfo } from "./types";
+import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 
 export interface NodeOptions {
   cpu?: string;
@@ -41,6 +42,10 @@ export interface PodOptions {
   extra?: Record<string, string>;
   labels?: Record<string, string>;
   spec?: Partial<PodSpec>;
+  /** spec.priority, as the Priority admission plugin would set it. */
+  priority?: number;
+  /** Bound to this node. */
+  nodeName?: string;
 }
 
 export function makePod(name: string, o: PodOptions = {}): Pod {
@@ -51,7 +56,12 @@ export function makePod(name: string, o: PodOptions = {}): Pod {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: o.namespace ?? "default", labels: o.labels },
-    spec: { containers: [{ name: "app", image: "busybox", resources: { requests } }], ...o.spec },
+    spec: {
+      containers: [{ name: "app", image: "busybox", resources: { requests } }],
+      ...(o.priority !== undefined && { priority: o.priority }),
+      ...(o.nodeName && { nodeName: o.nodeName }),
+      ...o.spec,
+    },
   };
 }
 
@@ -69,6 +79,9 @@ export interface HarnessResult {
 export class Harness {
   readonly cache = new SchedulerCache();
   readonly profile;
+  /** Namespace labels the namespaceSelectors of affinity terms see. */
+  readonly namespaceLabels = new Map<string, Record<string, string>>();
+  readonly context: SchedulingContext = { namespaceLabels: (ns) => this.namespaceLabels.get(ns) };
 
   constructor(policy: SchedulingPolicy = "binpack") {
     this.profile = profileFor(policy);
@@ -90,13 +103,21 @@ export class Harness {
     const result: HarnessResult = { placements: new Map(), failures: new Map() };
     for (const pod of pods) {
       const info = buildPodInfo(pod);
-      const d = selectNode(info, this.cache.snapshot(), this.profile);
+      const d = selectNode(info, this.cache.snapshotFor(info), this.profile, this.context);
       if (d.node) {
         this.cache.assume(info, d.node.name);
         result.placements.set(info.key, d.node.name);
       } else result.failures.set(info.key, fitErrorMessage(d.totalNodes, d.reasons));
     }
     return result;
+  }
+
+  /** What preemption would do for a pod that fits nowhere (undefined if it fits somewhere). */
+  preempt(pod: Pod, opts?: PreemptionOptions): PreemptionResult | undefined {
+    const info = buildPodInfo(pod);
+    const nodes = this.cache.snapshotFor(info);
+    const d = selectNode(info, nodes, this.profile, this.context);
+    return d.node ? undefined : findPreemption(info, nodes, d.candidates, this.profile, this.context, opts);
   }
 
   /** Distinct nodes that hold at least one of the placed pods. */

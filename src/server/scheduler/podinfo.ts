@@ -3,7 +3,8 @@ import type { Pod } from "../../api/resources/core/pod";
 import { labelSelectorFromObject, type LabelSelector } from "../../api/selectors";
 import type { LabelSelectorObject } from "../../api/validation";
 import { DEFAULT_SCORE_CPU, DEFAULT_SCORE_MEMORY, podRequests } from "./resources";
-import type { AntiAffinityTerm, HostPort, PodInfo } from "./types";
+import type { PodSpec } from "../../api/resources/core/podspec.schema";
+import type { AffinityTerm, HostPort, PodInfo, SpreadConstraint } from "./types";
 
 export const HOSTNAME_LABEL = "kubernetes.io/hostname";
 
@@ -29,7 +30,14 @@ export function buildPodInfo(pod: Pod): PodInfo {
     requiredTerms: required ? required.nodeSelectorTerms : undefined,
     preferredTerms: preferred?.length ? preferred : undefined,
     tolerations: spec?.tolerations ?? [],
-    antiAffinity: antiAffinityTerms(pod, namespace),
+    affinity: affinityTerms(spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution, pod, namespace),
+    antiAffinity: affinityTerms(spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, pod, namespace),
+    spreadFilter: spreadConstraints(pod, "DoNotSchedule"),
+    spreadScore: spreadConstraints(pod, "ScheduleAnyway"),
+    priority: spec?.priority ?? 0,
+    neverPreempts: spec?.preemptionPolicy === "Never",
+    terminating: !!pod.metadata.deletionTimestamp,
+    startTime: startTimeOf(pod),
     pod,
   };
 }
@@ -50,24 +58,70 @@ function selectorOf(obj: LabelSelectorObject | undefined): LabelSelector | undef
   }
 }
 
+type PodAffinityTerm = NonNullable<NonNullable<NonNullable<PodSpec["affinity"]>["podAffinity"]>["requiredDuringSchedulingIgnoredDuringExecution"]>[number];
+type Labels = Readonly<Record<string, string>>;
+type Matcher = (labels: Record<string, string> | undefined) => boolean;
+
 /**
- * Required anti-affinity terms on the hostname topology (the one bramble enforces; other
- * topology keys are ignored rather than guessed at). Namespaces follow upstream: the listed
- * ones, all of them for an empty namespaceSelector, else the pod's own. A non-empty
- * namespaceSelector would need namespace labels the scheduler does not watch; it is treated as
- * "all namespaces", which can only make the rule stricter, never break it.
+ * A label selector object plus upstream's key merges: for each key the pod has, matchLabelKeys
+ * adds `key in (value)` and mismatchLabelKeys `key notin (value)`. A nil selector matches nothing.
  */
-function antiAffinityTerms(pod: Pod, namespace: string): AntiAffinityTerm[] {
-  const terms = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
-  const out: AntiAffinityTerm[] = [];
+function matcherOf(obj: unknown, own: Labels, matchKeys: readonly string[] = [], mismatchKeys: readonly string[] = []): Matcher | undefined {
+  const sel = selectorOf(obj as LabelSelectorObject | undefined);
+  if (!sel) return undefined;
+  const same = matchKeys.filter((k) => Object.hasOwn(own, k));
+  const differ = mismatchKeys.filter((k) => Object.hasOwn(own, k));
+  if (!same.length && !differ.length) return (labels) => sel.matches(labels);
+  return (labels) => {
+    if (!sel.matches(labels)) return false;
+    for (const k of same) if (labels?.[k] !== own[k]) return false;
+    for (const k of differ) if (labels && Object.hasOwn(labels, k) && labels[k] === own[k]) return false;
+    return true;
+  };
+}
+
+const NO_TERMS: readonly AffinityTerm[] = [];
+const NO_CONSTRAINTS: readonly SpreadConstraint[] = [];
+
+/**
+ * Required pod (anti-)affinity terms. Namespaces follow upstream: the listed ones plus those an
+ * namespaceSelector picks (all of them for an empty one); the pod's own when neither is given.
+ */
+function affinityTerms(terms: readonly PodAffinityTerm[] | undefined, pod: Pod, namespace: string): readonly AffinityTerm[] {
+  if (!terms?.length) return NO_TERMS;
+  const own = pod.metadata.labels ?? {};
+  const out: AffinityTerm[] = [];
   for (const t of terms) {
-    if (t.topologyKey !== HOSTNAME_LABEL) continue;
-    const sel = selectorOf(t.labelSelector as LabelSelectorObject | undefined);
-    if (!sel) continue;
-    let namespaces: Set<string> | undefined = new Set(t.namespaces ?? []);
-    if (t.namespaceSelector) namespaces = undefined;
-    else if (namespaces.size === 0) namespaces.add(namespace);
-    out.push({ matches: (labels) => sel.matches(labels), namespaces, topologyKey: t.topologyKey });
+    const matches = matcherOf(t.labelSelector, own, t.matchLabelKeys, t.mismatchLabelKeys) ?? (() => false);
+    const namespaces = new Set(t.namespaces ?? []);
+    const nsSel = t.namespaceSelector ? selectorOf(t.namespaceSelector as LabelSelectorObject) : undefined;
+    const allNamespaces = !!nsSel?.isEmpty();
+    if (!t.namespaceSelector && namespaces.size === 0) namespaces.add(namespace);
+    out.push({ matches, namespaces, allNamespaces, namespaceSelector: nsSel && !allNamespaces ? nsSel : undefined, topologyKey: t.topologyKey });
   }
   return out;
+}
+
+function spreadConstraints(pod: Pod, when: "DoNotSchedule" | "ScheduleAnyway"): readonly SpreadConstraint[] {
+  const all = pod.spec?.topologySpreadConstraints;
+  if (!all?.length) return NO_CONSTRAINTS;
+  const own = pod.metadata.labels ?? {};
+  const out: SpreadConstraint[] = [];
+  for (const c of all) {
+    if (c.whenUnsatisfiable !== when) continue;
+    out.push({
+      maxSkew: c.maxSkew,
+      topologyKey: c.topologyKey,
+      minDomains: c.minDomains ?? 1,
+      matches: matcherOf(c.labelSelector, own, c.matchLabelKeys) ?? (() => false),
+      honorNodeAffinity: (c.nodeAffinityPolicy ?? "Honor") === "Honor",
+      honorNodeTaints: c.nodeTaintsPolicy === "Honor",
+    });
+  }
+  return out;
+}
+
+function startTimeOf(pod: Pod): number {
+  const t = Date.parse(pod.status?.startTime ?? pod.metadata.creationTimestamp ?? "");
+  return Number.isNaN(t) ? 0 : t;
 }

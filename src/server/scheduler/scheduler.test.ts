@@ -18,9 +18,11 @@ function setup(bind: (name: string, node: string) => Promise<unknown> = async ()
   const patches: unknown[] = [];
   const cache = new SchedulerCache();
   const unschedulable = new UnschedulablePods((k) => enqueued.push(k), { flushDelayMs: 1, retryIntervalMs: 60_000 });
+  const deleted: string[] = [];
   const pods = {
     post: (_ns: string, name: string, _sub: string, body: any) => bind(name, body.target.name),
-    patch: async (_ns: string, _name: string, body: unknown) => patches.push(body),
+    patch: async (_ns: string, name: string, body: unknown) => patches.push({ name, ...(body as object) }),
+    delete: async (_ns: string, name: string) => deleted.push(name),
   } as unknown as ResourceClient<Pod>;
   const recorder = { event: (_o: unknown, type: string, reason: string, msg: string) => events.push(`${type} ${reason} ${msg}`) } as unknown as EventRecorder;
   const s = new Scheduler({
@@ -33,7 +35,7 @@ function setup(bind: (name: string, node: string) => Promise<unknown> = async ()
     unschedulable,
     enqueue: (k) => enqueued.push(k),
   });
-  return { s, store, enqueued, events, patches, cache, unschedulable };
+  return { s, store, enqueued, events, patches, deleted, cache, unschedulable };
 }
 
 test("a successful bind keeps the assumption until the bound pod arrives, and records Scheduled", async () => {
@@ -79,9 +81,9 @@ test("an unschedulable pod waits: its own status update does not requeue it, a s
   await s.reconcile("default/big");
   expect(unschedulable.has("default/big")).toBe(true);
   expect(patches).toHaveLength(1);
-  expect(events).toEqual(["Warning FailedScheduling 0/1 nodes are available: 1 Insufficient cpu."]);
+  expect(events).toEqual(["Warning FailedScheduling 0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."]);
 
-  const withCondition: Pod = { ...pod, status: { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." }] } };
+  const withCondition: Pod = { ...pod, status: { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling." }] } };
   enqueued.length = 0;
   s.podUpdated(pod, withCondition);
   expect(enqueued).toEqual([]);
@@ -113,4 +115,32 @@ test("deleting a bound pod wakes waiting pods; pods for other schedulers are ign
   s.podDeleted({ ...makePod("gone"), spec: { ...makePod("gone").spec!, nodeName: "n1" } });
   await Bun.sleep(5);
   expect(enqueued).toEqual(["default/waiting"]);
+});
+
+test("a pod that fits only by preemption: victims get DisruptionTarget and are deleted, the pod is nominated", async () => {
+  const { s, store, events, patches, deleted, cache, unschedulable } = setup();
+  s.nodeAdded(makeNode("n1", { cpu: "2" }));
+  for (const [name, priority] of [["low", 0], ["mid", 5]] as const) {
+    const pod = makePod(name, { cpu: "1", priority, nodeName: "n1" });
+    store.set(`default/${name}`, pod);
+    s.podAdded(pod);
+  }
+  const vip = makePod("vip", { cpu: "1", priority: 10 });
+  vip.metadata.uid = "uid-vip";
+  store.set("default/vip", vip);
+  await s.reconcile("default/vip");
+  expect(deleted).toEqual(["low"]);
+  expect(patches).toEqual([
+    {
+      name: "low",
+      status: { conditions: [expect.objectContaining({ type: "DisruptionTarget", status: "True", reason: "PreemptionByScheduler", message: "default-scheduler: preempting to accommodate a higher priority pod" })] },
+    },
+    { name: "vip", status: { conditions: [expect.objectContaining({ type: "PodScheduled", status: "False", reason: "Unschedulable" })], nominatedNodeName: "n1" } },
+  ]);
+  expect(events).toEqual([
+    "Normal Preempted Preempted by pod uid-vip on node n1",
+    "Warning FailedScheduling 0/1 nodes are available: 1 Insufficient cpu.",
+  ]);
+  expect(unschedulable.has("default/vip")).toBe(true);
+  expect(cache.nominatedOn("n1").map((p) => p.name)).toEqual(["vip"]);
 });

@@ -8,13 +8,16 @@ import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
 import type { EventRecorder } from "../../client/events";
 import type { Reconciler } from "../../machinery/controlloop";
-import { bindPod, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
+import { bindPod, clearNomination, preemptVictim, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
 import { isTerminal, SchedulerCache } from "./cache";
-import { fitErrorMessage } from "./fit-error";
-import { selectNode } from "./pipeline";
+import { fitErrorMessage, preFilterMessage } from "./fit-error";
+import { NO_NAMESPACE_LABELS, selectNode } from "./pipeline";
 import { buildPodInfo, podKey } from "./podinfo";
+import { findPreemption, type PreemptionOptions } from "./preemption";
 import type { Profile } from "./profile";
+import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
+import { claimsProblem, usesClaims, type ClaimLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
   pods: ResourceClient<Pod>;
@@ -26,6 +29,12 @@ export interface SchedulerDeps {
   cache: SchedulerCache;
   unschedulable: UnschedulablePods;
   enqueue(key: string): void;
+  /** Namespace labels for namespaceSelectors in pod (anti-)affinity terms. */
+  context?: SchedulingContext;
+  /** Hooks for preemption (a PodDisruptionBudget check). */
+  preemption?: PreemptionOptions;
+  /** Cached PersistentVolumeClaims; without it, claims are not checked. */
+  claims?: ClaimLookup;
 }
 
 export class Scheduler implements Reconciler {
@@ -48,11 +57,28 @@ export class Scheduler implements Reconciler {
       return;
     }
     if (cache.isAssumed(key)) return; // a bind for it is in flight
+    const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
+    if (claimProblem) {
+      unschedulable.add(key);
+      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
+      return;
+    }
     const info = buildPodInfo(pod);
-    const decision = selectNode(info, cache.snapshot(), this.d.profile);
+    const nodes = cache.snapshotFor(info);
+    const ctx = this.d.context ?? NO_NAMESPACE_LABELS;
+    const decision = selectNode(info, nodes, this.d.profile, ctx);
     if (!decision.node) {
       unschedulable.add(key);
-      await recordUnschedulable(this.d.pods, this.d.events, pod, fitErrorMessage(decision.totalNodes, decision.reasons));
+      const message = fitErrorMessage(decision.totalNodes, decision.reasons);
+      if (decision.totalNodes === 0) return recordUnschedulable(this.d.pods, this.d.events, pod, message);
+      // Only pods that fit nowhere get here: preemption costs nothing on the common path.
+      const result = findPreemption(info, nodes, decision.candidates, this.d.profile, ctx, this.d.preemption);
+      if (!result.preemption) {
+        // Not eligible: any nomination stands (its victims are still going). No victims: it is void.
+        const nomination = result.eligible ? null : undefined;
+        return recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+      }
+      await this.preempt(pod, info, result.preemption.node, result.preemption.victims, message);
       return;
     }
     unschedulable.delete(key);
@@ -71,6 +97,18 @@ export class Scheduler implements Reconciler {
       return;
     }
     recordScheduled(this.d.events, pod, nodeName);
+  }
+
+  /** Carries out a preemption: nominate, evict the victims, void weaker nominations, report. */
+  private async preempt(pod: Pod, info: PodInfo, node: NodeInfo, victims: readonly PodInfo[], message: string) {
+    const { cache, pods, events } = this.d;
+    cache.nominate(info, node.name);
+    const weaker = cache.nominatedOn(node.name).filter((p) => p.priority < info.priority);
+    await Promise.all([
+      ...victims.map((v) => preemptVictim(pods, events, this.d.schedulerName, v.pod, pod, node.name)),
+      ...weaker.map((p) => clearNomination(pods, p.pod)),
+    ]);
+    await recordUnschedulable(pods, events, pod, message, node.name);
   }
 
   // Informer handlers: keep the cache current, enqueue what needs deciding, and wake waiting
@@ -116,6 +154,11 @@ export class Scheduler implements Reconciler {
 
   nodeDeleted = (node: Node) => {
     this.d.cache.removeNode(node.metadata.name!);
+  };
+
+  /** A claim made, bound or gone may let waiting pods in (or keep them out with another reason). */
+  claimChanged = () => {
+    this.d.unschedulable.clusterChanged();
   };
 }
 

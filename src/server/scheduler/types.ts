@@ -33,12 +33,35 @@ export interface NodeSelectorTerm {
   matchFields?: NodeSelectorRequirement[];
 }
 
-export interface AntiAffinityTerm {
-  /** Matches a pod's labels (from the term's labelSelector). */
+/** A required pod (anti-)affinity term, its selector and namespaces resolved once per pod. */
+export interface AffinityTerm {
+  /** Matches a pod's labels (the term's labelSelector, with matchLabelKeys/mismatchLabelKeys merged in). */
   matches(labels: Record<string, string> | undefined): boolean;
-  /** Namespaces the term looks at; undefined means all namespaces. */
-  namespaces?: ReadonlySet<string>;
+  /** Namespaces listed by name (the owner's own when neither names nor a selector are given). */
+  namespaces: ReadonlySet<string>;
+  /** An empty namespaceSelector: every namespace. */
+  allNamespaces: boolean;
+  /** A non-empty namespaceSelector, matched against namespace labels. */
+  namespaceSelector?: { matches(labels: Record<string, string> | undefined): boolean };
   topologyKey: string;
+}
+
+/** A topologySpreadConstraint, read once per pod (upstream's topologySpreadConstraint). */
+export interface SpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  minDomains: number;
+  /** The labelSelector with matchLabelKeys merged in. */
+  matches(labels: Record<string, string> | undefined): boolean;
+  /** Count only nodes matching the pod's nodeSelector/required node affinity (Honor, the default). */
+  honorNodeAffinity: boolean;
+  /** Count only nodes whose NoSchedule/NoExecute taints the pod tolerates (Honor; default Ignore). */
+  honorNodeTaints: boolean;
+}
+
+/** Namespace labels, for namespaceSelectors; the scheduler reads them from the namespace informer. */
+export interface SchedulingContext {
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
 }
 
 export interface PodInfo {
@@ -55,8 +78,21 @@ export interface PodInfo {
   readonly requiredTerms?: readonly NodeSelectorTerm[];
   readonly preferredTerms?: readonly { weight: number; preference: NodeSelectorTerm }[];
   readonly tolerations: readonly Toleration[];
-  /** Required anti-affinity terms on kubernetes.io/hostname. */
-  readonly antiAffinity: readonly AntiAffinityTerm[];
+  /** Required pod affinity terms (any topology key). */
+  readonly affinity: readonly AffinityTerm[];
+  /** Required pod anti-affinity terms (any topology key). */
+  readonly antiAffinity: readonly AffinityTerm[];
+  /** topologySpreadConstraints with whenUnsatisfiable DoNotSchedule (a filter) and ScheduleAnyway (a score). */
+  readonly spreadFilter: readonly SpreadConstraint[];
+  readonly spreadScore: readonly SpreadConstraint[];
+  /** spec.priority, as the Priority admission plugin set it (0 when unset). */
+  readonly priority: number;
+  /** spec.preemptionPolicy Never: the pod waits instead of preempting. */
+  readonly neverPreempts: boolean;
+  /** Being deleted (metadata.deletionTimestamp): still holds its resources, not counted by spread. */
+  readonly terminating: boolean;
+  /** status.startTime (else creation time) in ms, for upstream's victim ordering. */
+  readonly startTime: number;
   readonly pod: Pod;
 }
 
@@ -80,12 +116,25 @@ export interface NodeInfo {
   readonly antiAffinityPods: readonly PodInfo[];
 }
 
+/** Returned by a prepare step that finds nothing to check for this pod: the filter or score is skipped. */
+export const SKIP: unique symbol = Symbol("skip");
+
 /** A filter rejects a node with one or more upstream-worded reasons, or passes it (undefined). */
 export interface Filter {
   readonly name: string;
   /** Whether the filter can reject anything for this pod; lets the inner loop skip it (upstream's PreFilter skip). */
   applies?(pod: PodInfo): boolean;
-  filter(pod: PodInfo, node: NodeInfo): readonly string[] | undefined;
+  /**
+   * State computed once per decision over all nodes (upstream's PreFilter), handed to every
+   * filter call; SKIP when nothing can fail.
+   */
+  prepare?(pod: PodInfo, nodes: readonly NodeInfo[], ctx: SchedulingContext): unknown;
+  filter(pod: PodInfo, node: NodeInfo, state?: any): readonly string[] | undefined;
+  /**
+   * Whether removing pods from the node could lift this rejection (upstream's Unschedulable as
+   * opposed to UnschedulableAndUnresolvable): preemption looks only at such nodes. Default: no.
+   */
+  resolvable?(reasons: readonly string[], pod: PodInfo, node: NodeInfo): boolean;
 }
 
 /** A score rates a feasible node; higher is better. Scores end up on a 0..100 scale. */
@@ -93,7 +142,9 @@ export interface Score {
   readonly name: string;
   readonly weight: number;
   applies?(pod: PodInfo): boolean;
-  score(pod: PodInfo, node: NodeInfo): number;
+  /** State computed once per decision (upstream's PreScore); SKIP skips the score. */
+  prepare?(pod: PodInfo, feasible: readonly NodeInfo[], all: readonly NodeInfo[], ctx: SchedulingContext): unknown;
+  score(pod: PodInfo, node: NodeInfo, state?: any): number;
   /** Rescales the raw scores of all feasible nodes to 0..100 in place (upstream's NormalizeScore). */
-  normalize?(scores: Float64Array, count: number): void;
+  normalize?(scores: Float64Array, count: number, state?: any): void;
 }

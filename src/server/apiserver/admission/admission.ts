@@ -1,6 +1,7 @@
 // Admission runs between validation and the store write. A plugin may change the object (fill
 // an allocated ClusterIP) and returns what to do once the write commits or fails, so
-// allocations never leak from a failed or dry-run write.
+// allocations never leak from a failed or dry-run write. A plugin may be asynchronous (quota
+// admission writes the new usage to its ResourceQuota before the object is written).
 import type { KubeObject } from "../../../api/meta";
 import type { ResourceDef } from "../../../api/resource";
 
@@ -11,18 +12,31 @@ export interface AdmissionOutcome {
   rollback?(): void;
 }
 
+export interface AdmissionContext {
+  /** Nothing is persisted: a plugin checks, but writes nothing of its own. */
+  dryRun?: boolean;
+}
+
 export interface AdmissionPlugin {
-  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined): AdmissionOutcome | void;
+  admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext): AdmissionOutcome | void | Promise<AdmissionOutcome | void>;
   /** The object was removed from the store. */
   deleted?(def: ResourceDef, obj: KubeObject): void;
 }
 
 /** Runs plugins in order; if one throws, the ones before it are rolled back. */
-export function admitAll(plugins: AdmissionPlugin[], op: "create" | "update", def: ResourceDef, obj: KubeObject, old?: KubeObject): Required<AdmissionOutcome> {
+export async function admitAll(
+  plugins: AdmissionPlugin[],
+  op: "create" | "update",
+  def: ResourceDef,
+  obj: KubeObject,
+  old?: KubeObject,
+  ctx: AdmissionContext = {},
+): Promise<Required<AdmissionOutcome>> {
   const outcomes: AdmissionOutcome[] = [];
   try {
     for (const p of plugins) {
-      const o = p.admit(op, def, obj, old);
+      const result = p.admit(op, def, obj, old, ctx);
+      const o = result instanceof Promise ? await result : result;
       if (o) outcomes.push(o);
     }
   } catch (e) {

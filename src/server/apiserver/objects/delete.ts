@@ -37,7 +37,7 @@ export class Deleter {
     if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
       throw badRequest("gracePeriodSeconds must be a non-negative integer");
     const refused = def.deletionRefused?.(obj);
-    if (refused) throw forbidden(`${def.plural} "${name}" is forbidden: ${refused}`);
+    if (refused) throw forbidden(`${def.group ? `${def.plural}.${def.group}` : def.plural} "${name}" is forbidden: ${refused}`);
     if (opts.dryRun) return obj;
 
     if (def.markDeleted) {

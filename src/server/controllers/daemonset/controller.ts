@@ -1,7 +1,8 @@
-// The DaemonSet controller's reconcile: adopt matching orphans, create a pod on every eligible
-// node that has none, delete misplaced, duplicate and failed ones, roll old pods to the current
-// template within maxUnavailable, and write status. Creations in flight are remembered per node
-// until the pod cache shows them, so a lagging cache never doubles a node's pod.
+// The DaemonSet controller's reconcile: adopt matching orphans, record the template in a
+// ControllerRevision (history.ts), create a pod on every eligible node that has none, delete
+// misplaced, duplicate and failed ones, roll old pods to the current revision within
+// maxUnavailable or maxSurge, trim old revisions, and write status. Creations in flight are
+// remembered per node until the pod cache shows them, so a lagging cache never doubles a node's pod.
 import { ApiError } from "../../../api/errors";
 import { selectorMatches } from "../../../api/resources/common";
 import { daemonSets as dsDef, type DaemonSet } from "../../../api/resources/apps/daemonset";
@@ -14,8 +15,10 @@ import type { ReconcileResult, Reconciler } from "../../../machinery/controlloop
 import type { NamespaceIndex } from "../nsindex";
 import { claimObjects } from "../ownership";
 import { msUntilAvailable } from "../podutil";
-import { daemonSetStatus, planNodes, rollingDeletes } from "./plan";
-import { daemonPod, templateHash } from "./pods";
+import type { RevisionHistory } from "../history";
+import { cleanupHistory, constructHistory } from "./history";
+import { daemonSetStatus, planNodes, rollingUpdate } from "./plan";
+import { daemonPod, REVISION_HASH, templateHash } from "./pods";
 
 /** How long a creation may stay unseen before we stop waiting for it (a lost watch event). */
 const PENDING_TTL_MS = 30_000;
@@ -34,6 +37,7 @@ export class DaemonSetController implements Reconciler {
     private readonly nodes: Informer<Node>,
     private readonly podsByNamespace: NamespaceIndex<Pod>,
     private readonly events: EventRecorder,
+    private readonly history: RevisionHistory,
   ) {}
 
   /** The pod cache now shows a pod on this node: the creation there is no longer in flight. */
@@ -54,21 +58,24 @@ export class DaemonSetController implements Reconciler {
       () => this.canAdopt(ds),
     );
 
+    const history = await constructHistory(this.history, podsClient, ds, pods, () => this.canAdopt(ds));
+    const hash = history.cur.metadata.labels?.[REVISION_HASH] ?? templateHash(ds.spec.template, history.collisionCount ?? 0);
+
     const now = Date.now();
     const pending = this.pending.get(key) ?? new Map<string, number>();
     this.pending.set(key, pending);
     for (const [n, until] of pending) if (until < now) pending.delete(n);
-    const hash = templateHash(ds.spec.template, ds.status?.collisionCount ?? 0);
-    const plan = planNodes(ds, this.nodes.list(), pods, (n) => pending.has(n));
+    const plan = planNodes(ds, this.nodes.list(), pods, (n) => pending.has(n), hash);
     // Roll only once the set is otherwise in shape, so one pass never both fixes and replaces a node.
-    const deletes = plan.delete.length || plan.create.length ? plan.delete : rollingDeletes(ds, plan.nodes, hash, now);
+    const steps = plan.delete.length || plan.create.length ? plan : rollingUpdate(ds, plan.nodes, hash, now, (n) => pending.has(n));
 
-    await Promise.all(plan.create.map((node) => this.createOn(ds, node, hash, pending)));
-    await Promise.all(deletes.map(({ pod, why }) => this.deletePod(ds, pod, why)));
+    await Promise.all(steps.create.map((node) => this.createOn(ds, node, hash, pending)));
+    await Promise.all(steps.delete.map(({ pod, why }) => this.deletePod(ds, pod, why)));
+    await cleanupHistory(this.history, ds, history.old, pods);
 
-    await this.writeStatus(ds, daemonSetStatus(ds, plan.nodes, hash, now));
+    await this.writeStatus(ds, daemonSetStatus(ds, plan.nodes, hash, now, history.collisionCount));
     // A ready pod turns available after minReadySeconds: look again then, for status and rollout.
-    const waits = plan.nodes.flatMap((n) => (n.live[0] ? [msUntilAvailable(n.live[0], ds.spec!.minReadySeconds ?? 0, now)] : [])).filter((w): w is number => w !== undefined);
+    const waits = plan.nodes.flatMap((n) => n.live.map((p) => msUntilAvailable(p, ds.spec!.minReadySeconds ?? 0, now))).filter((w): w is number => w !== undefined);
     if (waits.length) return { requeueAfterMs: Math.min(...waits) + 10 };
   }
 

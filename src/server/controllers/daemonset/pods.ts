@@ -3,10 +3,11 @@ import type { OwnerReference } from "../../../api/meta";
 import type { DaemonSet } from "../../../api/resources/apps/daemonset";
 import type { Pod } from "../../../api/resources/core/pod";
 import type { PodTemplateSpec } from "../../../api/resources/core/podspec.schema";
+import { CONTROLLER_REVISION_HASH } from "../history";
 import { daemonTolerations } from "./eligibility";
 
 /** The label upstream puts on daemon pods: the hash of the ControllerRevision they came from. */
-export const REVISION_HASH = "controller-revision-hash";
+export const REVISION_HASH = CONTROLLER_REVISION_HASH;
 export const TEMPLATE_GENERATION = "pod-template-generation";
 
 function canonicalJson(v: unknown): string {
@@ -16,7 +17,10 @@ function canonicalJson(v: unknown): string {
   return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
 }
 
-/** FNV-32a of the template's canonical JSON in upstream's consonants-and-digits alphabet. */
+/**
+ * FNV-32a of the template's canonical JSON in upstream's consonants-and-digits alphabet: the
+ * hash in a DaemonSet revision's name and label (upstream's ComputeHash of the template).
+ */
 export function templateHash(template: PodTemplateSpec | undefined, collisionCount = 0): string {
   let h = 0x811c9dc5;
   for (const b of new TextEncoder().encode(canonicalJson(template ?? {}) + (collisionCount ? `#${collisionCount}` : ""))) h = Math.imul(h ^ b, 0x01000193) >>> 0;

@@ -59,7 +59,7 @@ export async function startEndpointSliceController(client: KubeClient, opts: End
   const nodes = shared.get<Node>(nodesDef);
   const slicesInformer = shared.get<EndpointSlice>(slicesDef);
   const sliceClient = client.resource<EndpointSlice>(slicesDef);
-  const podsByNamespace = new NamespaceIndex(pods, shared);
+  const podsByNamespace = NamespaceIndex.of(pods, shared);
 
   let loop!: ControlLoop;
   const managed = new ManagedSlices(slicesInformer, shared, ENDPOINTSLICE_CONTROLLER, (key) => loop.enqueue(key));

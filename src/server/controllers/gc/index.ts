@@ -12,12 +12,6 @@ import { ControlLoop } from "../../../machinery/controlloop";
 import { Collector, FOREGROUND, ORPHAN } from "./collector";
 import { OwnershipGraph } from "./graph";
 
-/**
- * Types other controllers cache in full anyway: the collector shares those caches. For every
- * other type (configmaps, secrets, leases...) it keeps metadata only, which is all ownership needs.
- */
-const FULL_ELSEWHERE = [KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.namespaces, KINDS.serviceAccounts];
-
 /** Never followed, as upstream's DefaultIgnoredResources: Events carry no ownerReferences in practice and churn the most. */
 const IGNORED = [KINDS.events];
 
@@ -48,7 +42,9 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
   };
 
   const informers = resources.map((def) =>
-    shared.on(FULL_ELSEWHERE.some((k) => sameResource(def, k)) ? shared.get(def) : shared.getMetadata(def), {
+    // Types other controllers cache in full are shared; for the rest (configmaps, secrets,
+    // leases...) metadata only, which is all ownership needs.
+    shared.on(shared.getShared(def), {
       add(obj) {
         graph.upsert(def, obj);
         if (relevant(obj)) loop.enqueue(obj.metadata.uid!);

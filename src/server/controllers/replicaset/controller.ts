@@ -1,7 +1,7 @@
 // The ReplicaSet controller: keeps the number of active pods a ReplicaSet controls at
 // spec.replicas, adopting and releasing pods by selector, and reports status. Informer handlers
 // only enqueue ReplicaSet keys and record observed creates/deletes for the expectations;
-// `reconcile` does the work from the caches.
+// `reconcile` does the work from the caches. ReplicationControllers run on it too (ReplicatedKind).
 //
 // Scale: a sync reads only the pods its ReplicaSet controls (an index by controller uid) and
 // orphans in its namespace, never the whole namespace. Pod events that can change what the
@@ -16,6 +16,8 @@ import { ApiError } from "../../../api/errors";
 import type { OwnerReference } from "../../../api/meta";
 import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import { replicaSets as rsDef, type ReplicaSet } from "../../../api/resources/apps/replicaset";
+import type { ResourceDef } from "../../../api/resource";
+import type { LabelSelectorObject } from "../../../api/validation";
 import { jsonEqual } from "../../../api/resources/common";
 import { labelSelectorFromObject } from "../../../api/selectors";
 import type { KubeClient, ResourceClient } from "../../../client/client";
@@ -31,9 +33,28 @@ import { Expectations } from "./expectations";
 import { manageReplicas } from "./manage";
 import { calculateStatus, statusEqual, type ManageError, type ReplicaSetStatus } from "./status";
 
-const log = createLogger("replicaset-controller");
+/**
+ * The kind whose replicas the controller keeps: ReplicaSets, or core/v1 ReplicationControllers,
+ * which are the same thing with a plain label map for a selector (as upstream, one controller
+ * serves both). Objects of either kind are handled in the ReplicaSet shape.
+ */
+export interface ReplicatedKind {
+  def: ResourceDef<any>;
+  apiVersion: string;
+  kind: string;
+  /** The controller's name in events and logs. */
+  component: string;
+  /** The object's selector as a LabelSelector. */
+  selector(obj: ReplicaSet): LabelSelectorObject | undefined;
+}
 
-const withKind = (rs: ReplicaSet): ReplicaSet => ({ ...rs, apiVersion: "apps/v1", kind: "ReplicaSet" });
+export const REPLICA_SETS: ReplicatedKind = {
+  def: rsDef,
+  apiVersion: "apps/v1",
+  kind: "ReplicaSet",
+  component: "replicaset-controller",
+  selector: (rs) => rs.spec?.selector,
+};
 
 /** How long a status-only pod event waits before its ReplicaSet syncs (events in between share the sync). */
 export const STATUS_DELAY_MS = 200;
@@ -54,12 +75,15 @@ interface LabelMatcher {
 
 export interface ReplicaSetControllerOptions {
   workers?: number;
+  /** The kind served; default ReplicaSets. */
+  kind?: ReplicatedKind;
   /** The controller manager's caches: pods and ReplicaSets then have one watch and one copy. */
   informers?: SharedInformers;
 }
 
 export class ReplicaSetController implements Reconciler {
-  readonly name = "replicaset-controller";
+  readonly name: string;
+  private readonly kind: ReplicatedKind;
   readonly expectations = new Expectations();
   private readonly rsClient: ResourceClient<ReplicaSet>;
   private readonly podClient: ResourceClient<Pod>;
@@ -79,15 +103,17 @@ export class ReplicaSetController implements Reconciler {
   readonly loop: ControlLoop;
 
   constructor(client: KubeClient, opts: number | ReplicaSetControllerOptions = {}) {
-    const { workers = 4, informers } = typeof opts === "number" ? { workers: opts } : opts;
+    const { workers = 4, informers, kind = REPLICA_SETS } = typeof opts === "number" ? { workers: opts } : opts;
+    this.kind = kind;
+    this.name = kind.component;
     this.shared = informers;
-    this.rsClient = client.resource<ReplicaSet>(rsDef);
+    this.rsClient = client.resource<ReplicaSet>(kind.def);
     this.podClient = client.resource<Pod>(podsDef);
-    this.rsInformer = informers ? informers.get<ReplicaSet>(rsDef) : new Informer(this.rsClient);
+    this.rsInformer = informers ? informers.get<ReplicaSet>(kind.def) : new Informer(this.rsClient);
     this.podInformer = informers ? informers.get<Pod>(podsDef) : new Informer(this.podClient);
     this.rsByNamespace = new NamespaceIndex(this.rsInformer, informers);
     this.podsByController = ControllerIndex.of(this.podInformer, informers);
-    this.recorder = new EventRecorder(client, "replicaset-controller");
+    this.recorder = new EventRecorder(client, kind.component);
     this.loop = new ControlLoop(this, workers);
     this.on(this.rsInformer, {
       add: (rs) => this.loop.enqueue(objectKeyOf(rs)),
@@ -142,7 +168,7 @@ export class ReplicaSetController implements Reconciler {
 
   /** The ReplicaSet a controller reference points at, if it is one we know (same uid). */
   private resolve(namespace: string | undefined, ref: OwnerReference | undefined): ReplicaSet | undefined {
-    if (!ref || ref.kind !== "ReplicaSet") return undefined;
+    if (!ref || ref.kind !== this.kind.kind) return undefined;
     const rs = this.rsInformer.get(`${namespace}/${ref.name}`);
     return rs?.metadata.uid === ref.uid ? rs : undefined;
   }
@@ -244,14 +270,14 @@ export class ReplicaSetController implements Reconciler {
       this.lastStatusWrite.delete(key);
       return;
     }
-    const rs = withKind(cached);
+    const rs: ReplicaSet = { ...cached, apiVersion: this.kind.apiVersion, kind: this.kind.kind };
     const namespace = rs.metadata.namespace!;
     let selector: LabelMatcher;
     try {
       selector = this.selectorOf(rs);
     } catch (e) {
       // The API validates selectors; one that does not parse will not parse on a retry either.
-      log.warn("invalid selector; skipping", { key, error: String(e) });
+      createLogger(this.name).warn("invalid selector; skipping", { key, error: String(e) });
       return;
     }
     // Read the expectations before the pods: an event landing in between then errs towards
@@ -262,7 +288,7 @@ export class ReplicaSetController implements Reconciler {
     const candidates = this.activePodsOf(rs.metadata.uid!);
     if (this.podsByController.hasOrphans(namespace)) for (const p of this.podsByController.orphansIn(namespace)) if (isPodActive(p)) candidates.push(p);
     const owned = await claimObjects(
-      { apiVersion: "apps/v1", kind: "ReplicaSet", obj: rs, matches: (l) => selector.matches(l) },
+      { apiVersion: this.kind.apiVersion, kind: this.kind.kind, obj: rs, matches: (l) => selector.matches(l) },
       candidates,
       this.podClient,
       () => this.canAdopt(rs),
@@ -331,7 +357,7 @@ export class ReplicaSetController implements Reconciler {
     const generation = rs.metadata.generation ?? 0;
     const cached = this.selectors.get(uid);
     if (cached?.generation === generation) return cached.matcher;
-    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const selector = labelSelectorFromObject(this.kind.selector(rs));
     const seen = new WeakMap<Record<string, string>, boolean>();
     const matcher: LabelMatcher = {
       matches(labels) {

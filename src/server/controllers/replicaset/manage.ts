@@ -20,7 +20,7 @@ export interface ManageContext {
   pods: ResourceClient<Pod>;
   expectations: Expectations;
   recorder: EventRecorder;
-  /** The ReplicaSet with apiVersion and kind set, for events and owner references. */
+  /** The ReplicaSet (or ReplicationController) with apiVersion and kind set, for events and owner references. */
   rs: ReplicaSet;
   key: string;
   /** Active pods this ReplicaSet controls. */
@@ -49,7 +49,7 @@ export function podFromTemplate(rs: ReplicaSet): Pod {
     generateName: `${rs.metadata.name}-`,
     namespace: rs.metadata.namespace,
     labels: { ...(t.metadata?.labels ?? {}) },
-    ownerReferences: [controllerRefTo({ apiVersion: "apps/v1", kind: "ReplicaSet", obj: rs })],
+    ownerReferences: [controllerRefTo({ apiVersion: rs.apiVersion ?? "apps/v1", kind: rs.kind ?? "ReplicaSet", obj: rs })],
   };
   if (t.metadata?.annotations) metadata.annotations = { ...t.metadata.annotations };
   if (t.metadata?.finalizers) metadata.finalizers = [...t.metadata.finalizers];

@@ -15,4 +15,5 @@ export const hostPorts: Filter = {
     for (const want of pod.hostPorts) for (const used of node.usedPorts) if (portsConflict(want, used)) return NO_FREE_PORTS;
     return undefined;
   },
+  resolvable: () => true,
 };

@@ -19,4 +19,13 @@ export const resourcesFit: Filter = {
     }
     return reasons;
   },
+  // Evicting pods frees their requests, unless the pod asks for more than the node has at all
+  // (upstream's Unresolvable insufficient resource).
+  resolvable(_reasons, pod, node) {
+    const want = pod.requests;
+    const have = node.allocatable;
+    if (have.pods < 1 || want.cpu > have.cpu || want.memory > have.memory) return false;
+    for (const name in want.scalar) if (want.scalar[name] > (have.scalar[name] ?? 0)) return false;
+    return true;
+  },
 };
