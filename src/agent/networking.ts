@@ -68,9 +68,9 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
   return {
     podNetwork,
     async startServices() {
-      // One watch of EndpointSlices for the proxy and the DNS together.
-      const slices = new ServiceSlices(o.client);
-      stops.push(async () => slices.stop());
+      // One watch of EndpointSlices for the proxy and the DNS together (none when both are off).
+      const slices = o.cluster.serviceProxy || o.cluster.clusterDnsServer ? new ServiceSlices(o.client) : undefined;
+      if (slices) stops.push(async () => slices.stop());
       if (o.cluster.serviceProxy) {
         try {
           const proxy = await startServiceProxy({ client: o.client, nodeName: o.nodeName, nodeIps: [o.nodeIp], cluster: o.cluster, slices, log: o.log.child("proxy") });
