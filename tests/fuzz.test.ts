@@ -110,6 +110,8 @@ function validObject(kind: string, name: string): Record<string, unknown> {
       return { apiVersion: "apps/v1", kind, metadata: meta(name), spec: { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["web"] }] }, template: template() } };
     case "Lease":
       return { apiVersion: "coordination.k8s.io/v1", kind, metadata: meta(name), spec: { holderIdentity: "me", leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00.000000Z" } };
+    case "EndpointSlice":
+      return { apiVersion: "discovery.k8s.io/v1", kind, metadata: meta(name), addressType: "IPv4", endpoints: [{ addresses: ["10.42.0.5"], conditions: { ready: true, serving: true, terminating: false }, hostname: "web-0", nodeName: "node-1", zone: "a", hints: { forZones: [{ name: "a" }] } }], ports: [{ name: "http", port: 8080, protocol: "TCP", appProtocol: "http" }] };
     case "PodDisruptionBudget":
       return { apiVersion: "policy/v1", kind, metadata: meta(name), spec: { minAvailable: "50%", selector: { matchLabels: { app: "web" } }, unhealthyPodEvictionPolicy: "AlwaysAllow" } };
     case "Scale":
