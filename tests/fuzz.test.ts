@@ -108,6 +108,10 @@ function validObject(kind: string, name: string): Record<string, unknown> {
       return { apiVersion: "apps/v1", kind, metadata: meta(name), spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: template() } };
     case "DaemonSet":
       return { apiVersion: "apps/v1", kind, metadata: meta(name), spec: { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["web"] }] }, template: template() } };
+    case "Job":
+      return { apiVersion: "batch/v1", kind, metadata: meta(name), spec: { completions: 2, completionMode: "Indexed", backoffLimitPerIndex: 1, template: { spec: { ...podSpec(), restartPolicy: "Never" } }, podFailurePolicy: { rules: [{ action: "Ignore", onExitCodes: { operator: "In", values: [3] } }] } } };
+    case "CronJob":
+      return { apiVersion: "batch/v1", kind, metadata: meta(name), spec: { schedule: "30 3 * * mon-fri", timeZone: "Europe/Berlin", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 60, successfulJobsHistoryLimit: 2, jobTemplate: { metadata: { labels: { app: "web" } }, spec: { backoffLimit: 2, template: { spec: { ...podSpec(), restartPolicy: "OnFailure" } } } } } };
     case "Lease":
       return { apiVersion: "coordination.k8s.io/v1", kind, metadata: meta(name), spec: { holderIdentity: "me", leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00.000000Z" } };
     case "EndpointSlice":

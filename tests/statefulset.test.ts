@@ -134,6 +134,8 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
       expect(addedAt).toBeGreaterThan(readyAt);
     }
     const pod = await json("get", "pod", "web-1", "-n", NS);
+    // Its own FQDN, as /etc/hosts in the pod says.
+    expect((await must("exec", "web-1", "-n", NS, "--", "hostname", "-f")).trim()).toBe(`web-1.web.${NS}.svc.cluster.local`);
     expect(pod.spec.hostname).toBe("web-1");
     expect(pod.spec.subdomain).toBe("web");
     expect(pod.metadata.labels["statefulset.kubernetes.io/pod-name"]).toBe("web-1");
@@ -191,9 +193,6 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     await until("web-1 created", async () => (await node.kubectl("get", "pod", "web-1", "-n", NS)).code === 0);
     await node.killServer();
     await node.startServer();
-    // The dead server's controller lease would hold the new one off for its 15 s; an operator
-    // (or the lease running out) frees it. Deleting it only saves the wait.
-    await must("delete", "lease", "bramble-controller-manager", "-n", "kube-system", "--ignore-not-found");
     await until("3 ready replicas after the restart", async () => (await readyReplicas()) === 3);
     const pods = (await json("get", "pods", "-n", NS, "-l", "app=web")).items;
     expect(pods.map((p: any) => p.metadata.name).sort()).toEqual(["web-0", "web-1", "web-2"]);
@@ -204,7 +203,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     for (const p of pods) expect(running.find((c) => c.labels[LABELS.podName] === p.metadata.name)?.labels[LABELS.podUid]).toBe(p.metadata.uid);
   });
 
-  test("volumeClaimTemplates make a claim per pod first; the pod stays Pending on the unbound claim", async () => {
+  test("volumeClaimTemplates make a claim per pod first; the pod stays Pending on the unbound claim; whenDeleted: Delete removes it with the set", async () => {
     const db = structuredClone(statefulSet) as any;
     db.metadata.name = "db";
     db.spec.serviceName = "db";
@@ -213,6 +212,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     db.spec.template.metadata.labels = { app: "db" };
     db.spec.template.spec.containers[0].volumeMounts = [{ name: "data", mountPath: "/data" }];
     db.spec.volumeClaimTemplates = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+    db.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete" };
     const r = await node.kubectlWith(JSON.stringify(db), "apply", "-f", "-");
     expect(r.code).toBe(0);
     const pvcs = await until("the claim", async () => {
@@ -229,5 +229,11 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     const pod = await json("get", "pod", "db-0", "-n", NS);
     expect(pod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName).toBe("data-db-0");
     expect(pod.status.phase).toBe("Pending");
+
+    // whenDeleted: Delete: the claim is the set's, and goes with it.
+    const claim = await json("get", "pvc", "data-db-0", "-n", NS);
+    expect(claim.metadata.ownerReferences.map((r: any) => r.kind)).toEqual(["StatefulSet"]);
+    await must("delete", "statefulset", "db", "-n", NS);
+    await until("the claim gone with the set", async () => (await node.kubectl("get", "pvc", "data-db-0", "-n", NS)).code !== 0);
   });
 });

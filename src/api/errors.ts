@@ -21,7 +21,7 @@ export type StatusReason =
   | "Timeout";
 
 export interface StatusCause {
-  reason: string; // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, FieldValueDuplicate, FieldValueForbidden, FieldValueTooLong
+  reason: string; // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, FieldValueDuplicate, FieldValueForbidden, FieldValueTooLong, FieldValueTooMany
   message: string;
   field?: string;
 }

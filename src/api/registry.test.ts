@@ -19,6 +19,8 @@ describe("registry", () => {
         "apps/v1/deployments",
         "apps/v1/replicasets",
         "apps/v1/statefulsets",
+        "batch/v1/cronjobs",
+        "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
@@ -51,6 +53,7 @@ describe("registry", () => {
     expect(groupVersions()).toEqual([
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
+      { group: "batch", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },

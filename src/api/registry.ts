@@ -11,6 +11,8 @@ import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
+import { cronJobs } from "./resources/batch/cronjob";
+import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
 import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
@@ -48,6 +50,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   statefulSets,
   controllerRevisions,
+  jobs,
+  cronJobs,
   leases,
   priorityClasses,
   podDisruptionBudgets,

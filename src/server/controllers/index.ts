@@ -5,6 +5,7 @@
 // as an extra entry of the same shape.
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
+import { startCronJobController } from "./cronjob";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startDisruptionController } from "./disruption";
@@ -12,6 +13,7 @@ import { startEndpointsController } from "./endpoints";
 import { startEndpointSliceController } from "./endpointslice";
 import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
+import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
@@ -100,6 +102,8 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
+  { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
+  { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 
