@@ -108,8 +108,16 @@ function validObject(kind: string, name: string): Record<string, unknown> {
       return { apiVersion: "apps/v1", kind, metadata: meta(name), spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: template() } };
     case "DaemonSet":
       return { apiVersion: "apps/v1", kind, metadata: meta(name), spec: { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["web"] }] }, template: template() } };
+    case "Job":
+      return { apiVersion: "batch/v1", kind, metadata: meta(name), spec: { completions: 2, completionMode: "Indexed", backoffLimitPerIndex: 1, template: { spec: { ...podSpec(), restartPolicy: "Never" } }, podFailurePolicy: { rules: [{ action: "Ignore", onExitCodes: { operator: "In", values: [3] } }] } } };
+    case "CronJob":
+      return { apiVersion: "batch/v1", kind, metadata: meta(name), spec: { schedule: "30 3 * * mon-fri", timeZone: "Europe/Berlin", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 60, successfulJobsHistoryLimit: 2, jobTemplate: { metadata: { labels: { app: "web" } }, spec: { backoffLimit: 2, template: { spec: { ...podSpec(), restartPolicy: "OnFailure" } } } } } };
     case "Lease":
       return { apiVersion: "coordination.k8s.io/v1", kind, metadata: meta(name), spec: { holderIdentity: "me", leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00.000000Z" } };
+    case "EndpointSlice":
+      return { apiVersion: "discovery.k8s.io/v1", kind, metadata: meta(name), addressType: "IPv4", endpoints: [{ addresses: ["10.42.0.5"], conditions: { ready: true, serving: true, terminating: false }, hostname: "web-0", nodeName: "node-1", zone: "a", hints: { forZones: [{ name: "a" }] } }], ports: [{ name: "http", port: 8080, protocol: "TCP", appProtocol: "http" }] };
+    case "PodDisruptionBudget":
+      return { apiVersion: "policy/v1", kind, metadata: meta(name), spec: { minAvailable: "50%", selector: { matchLabels: { app: "web" } }, unhealthyPodEvictionPolicy: "AlwaysAllow" } };
     case "Scale":
       return { apiVersion: "autoscaling/v1", kind, metadata: { name }, spec: { replicas: 3 } };
     case "Binding":
@@ -483,6 +491,10 @@ function describeRequest(r: FuzzRequest): string {
 const agentUnavailable = (r: FuzzRequest, status: number, body: any) =>
   status === 503 && /\/(pods\/[^/?]+\/(log|exec|attach|portforward|proxy)|(services|nodes)\/[^/?]+\/proxy)(\/|\?|$)/.test(r.path) && body?.reason === "ServiceUnavailable";
 
+/** Upstream's answer to evicting a pod that more than one PodDisruptionBudget selects is a 500. */
+const severalBudgets = (r: FuzzRequest, status: number, body: any) =>
+  status === 500 && /\/pods\/[^/?]+\/eviction(\?|$)/.test(r.path) && body?.reason === "InternalError" && /more than one PodDisruptionBudget/.test(body?.message ?? "");
+
 async function send(r: FuzzRequest, token: string): Promise<{ failure?: Failure; status: number }> {
   const failure = await check(r, token);
   return { failure: failure === undefined || typeof failure === "number" ? undefined : failure, status: typeof failure === "number" ? failure : (failure?.status ?? 0) };
@@ -507,7 +519,7 @@ async function check(r: FuzzRequest, token: string): Promise<Failure | number> {
   try {
     parsed = JSON.parse(text);
   } catch {}
-  if (status >= 500 && !agentUnavailable(r, status, parsed)) return { request: r, problem: `${status} answer`, status, response: text.slice(0, 2000) };
+  if (status >= 500 && !agentUnavailable(r, status, parsed) && !severalBudgets(r, status, parsed)) return { request: r, problem: `${status} answer`, status, response: text.slice(0, 2000) };
   if (status < 200 || (status >= 300 && status < 400)) return { request: r, problem: `unexpected status ${status}`, status, response: text.slice(0, 500) };
   if (status >= 400) {
     if (!parsed || parsed.kind !== "Status" || parsed.apiVersion !== "v1" || parsed.status !== "Failure")

@@ -21,7 +21,7 @@ export type StatusReason =
   | "Timeout";
 
 export interface StatusCause {
-  reason: string; // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, FieldValueDuplicate, FieldValueForbidden, FieldValueTooLong
+  reason: string; // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, FieldValueDuplicate, FieldValueForbidden, FieldValueTooLong, FieldValueTooMany
   message: string;
   field?: string;
 }
@@ -141,7 +141,7 @@ export const internal = (message: string) => new ApiError(500, "InternalError", 
 /** A field-level problem found by validation; turned into an Invalid Status by the caller. */
 export interface FieldError {
   field: string;
-  type: "Required" | "Invalid" | "NotSupported" | "Duplicate" | "Forbidden" | "TooLong";
+  type: "Required" | "Invalid" | "NotSupported" | "Duplicate" | "Forbidden" | "TooLong" | "TooMany";
   message: string;
 }
 

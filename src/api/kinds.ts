@@ -50,12 +50,18 @@ export const KINDS = {
   events: row({ group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] }),
   resourceQuotas: row({ group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true, shortNames: ["quota"] }),
   limitRanges: row({ group: "", version: "v1", kind: "LimitRange", plural: "limitranges", namespaced: true, shortNames: ["limits"] }),
+  persistentVolumeClaims: row({ group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims", namespaced: true, shortNames: ["pvc"] }),
   deployments: row({ group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, shortNames: ["deploy"], categories: ["all"] }),
   replicaSets: row({ group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], categories: ["all"] }),
   daemonSets: row({ group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true, shortNames: ["ds"], categories: ["all"] }),
+  statefulSets: row({ group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets", namespaced: true, shortNames: ["sts"], categories: ["all"] }),
   controllerRevisions: row({ group: "apps", version: "v1", kind: "ControllerRevision", plural: "controllerrevisions", namespaced: true }),
+  jobs: row({ group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true, categories: ["all"] }),
+  cronJobs: row({ group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true, shortNames: ["cj"], categories: ["all"] }),
   leases: row({ group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true }),
   priorityClasses: row({ group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses", namespaced: false, shortNames: ["pc"] }),
+  podDisruptionBudgets: row({ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true, shortNames: ["pdb"] }),
+  endpointSlices: row({ group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;

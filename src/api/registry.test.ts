@@ -18,6 +18,9 @@ describe("registry", () => {
         "apps/v1/daemonsets",
         "apps/v1/deployments",
         "apps/v1/replicasets",
+        "apps/v1/statefulsets",
+        "batch/v1/cronjobs",
+        "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
         "core/v1/configmaps",
         "core/v1/endpoints",
@@ -25,6 +28,7 @@ describe("registry", () => {
         "core/v1/limitranges",
         "core/v1/namespaces",
         "core/v1/nodes",
+        "core/v1/persistentvolumeclaims",
         "core/v1/pods",
         "core/v1/resourcequotas",
         "core/v1/replicationcontrollers",
@@ -32,6 +36,8 @@ describe("registry", () => {
         "core/v1/serviceaccounts",
         "core/v1/services",
         "scheduling.k8s.io/v1/priorityclasses",
+        "policy/v1/poddisruptionbudgets",
+        "discovery.k8s.io/v1/endpointslices",
       ].sort(),
     );
   });
@@ -47,8 +53,11 @@ describe("registry", () => {
     expect(groupVersions()).toEqual([
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
+      { group: "batch", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },
+      { group: "policy", version: "v1" },
+      { group: "discovery.k8s.io", version: "v1" },
     ]);
   });
 
@@ -68,6 +77,8 @@ describe("registry", () => {
       endpoints: ["ep"],
       serviceaccounts: ["sa"],
       events: ["ev"],
+      statefulsets: ["sts"],
+      persistentvolumeclaims: ["pvc"],
     });
   });
 

@@ -9,19 +9,25 @@ import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
+import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
+import { cronJobs } from "./resources/batch/cronjob";
+import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
 import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
+import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
 import { priorityClasses } from "./resources/scheduling/priorityclass";
+import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
 import { replicationControllers } from "./resources/core/replicationcontroller";
 import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
+import { statefulSets } from "./resources/apps/statefulset";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -38,12 +44,18 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   events,
   resourceQuotas,
   limitRanges,
+  persistentVolumeClaims,
   deployments,
   replicaSets,
   daemonSets,
+  statefulSets,
   controllerRevisions,
+  jobs,
+  cronJobs,
   leases,
   priorityClasses,
+  podDisruptionBudgets,
+  endpointSlices,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

@@ -18,7 +18,18 @@ export interface TableColumn {
   priority: 0 | 1;
 }
 
-export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "attach" | "portforward" | "token" | "proxy";
+export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "attach" | "portforward" | "token" | "proxy" | "ephemeralcontainers";
+
+/**
+ * A subresource through which a client replaces one part of an object's spec and nothing else
+ * (pods/ephemeralcontainers): what it takes from the request, and the update rules that hold
+ * for it instead of `immutable`.
+ */
+export interface PartialWrite<T extends KubeObject = KubeObject> {
+  /** The stored object with the part taken from the client's object. */
+  merge(old: T, obj: T): T;
+  validateUpdate(next: T, old: T): FieldError[];
+}
 
 export interface ScaleSpec {
   /** Reads spec.replicas, status.replicas and the selector of the object for the Scale subresource. */
@@ -47,6 +58,8 @@ export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIden
   scale?: ScaleSpec;
   /** Fields that may not change on update (besides metadata.name/namespace/uid/creationTimestamp). */
   immutable?: (obj: T, old: T) => FieldError[];
+  /** Subresources that write one part of the spec, by name (GET, PUT and PATCH like /status). */
+  partialWrites?: Partial<Record<Subresource, PartialWrite<T>>>;
 
   // Per-kind behaviour the generic object layer asks about, as upstream's registry strategies
   // (pkg/registry/<group>/<kind>/strategy.go). Each is optional: absent, the generic rule holds.

@@ -1,7 +1,7 @@
 // startServer's own duties, with a stand-in API server: files and credentials, authentication
 // in front of every route, kubeconfigs, the port-in-use message and graceful shutdown order.
 
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { readKubeconfig, resolveContext } from "../client/kubeconfig";
 import type { ServerConfig } from "./config";
 import { testConfig } from "./apiserver/testing";
 import { HealthChecks } from "./apiserver/health";
-import { startServer, type ServerParts } from "./server";
+import { controllerIdentity, startServer, type ServerParts } from "./server";
 import { openStore } from "./store/index";
 
 process.env.BRAMBLE_LOG_LEVEL ??= "warn"; // keep test output readable
@@ -114,4 +114,11 @@ test("restart keeps the CA and the admin token", async () => {
   await second.stop();
   expect(second.caCertHash).toBe(first.caCertHash);
   expect(readFileSync(second.adminKubeconfigPath, "utf8")).toBe(kubeconfig);
+});
+
+describe("controllerIdentity", () => {
+  test("is the same for a data directory across restarts, and differs between directories", () => {
+    expect(controllerIdentity("/var/lib/x")).toBe(controllerIdentity("/var/lib/x/"));
+    expect(controllerIdentity("/var/lib/x")).not.toBe(controllerIdentity("/var/lib/y"));
+  });
 });

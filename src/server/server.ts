@@ -3,7 +3,7 @@
 // embedded agent (started through the startAgent the CLI hands in: server/ does not import agent/).
 
 import { chmodSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { KubeClient } from "../client/client";
 import { adminKubeconfig, serverUrl, writeKubeconfig } from "../client/kubeconfig";
 import { createLogger } from "../machinery/log";
@@ -47,6 +47,14 @@ export interface RunningServer {
 
 /** How long stop() lets in-flight requests finish before cutting connections. */
 const DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * The controller-manager Lease holder's name: the host plus its data directory, stable across
+ * restarts, so a server restarted after a crash takes its own Lease back at once instead of
+ * waiting out the dead process's term. Two servers never share a data directory.
+ */
+export const controllerIdentity = (dataDir: string) =>
+  `${hostname()}_${new Bun.CryptoHasher("sha256").update(resolve(dataDir)).digest("hex").slice(0, 8)}`;
 
 export const adminKubeconfigPath = (dataDir: string) => join(dataDir, "server", "admin.kubeconfig");
 
@@ -190,7 +198,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   // Controllers and the scheduler run only while this server holds the controller Lease, so
   // a second server (HA, later) never runs the loops at the same time.
   controllers = await startControllers(loopClient, {
-    identity: `${hostname()}_${crypto.randomUUID().slice(0, 8)}`,
+    identity: controllerIdentity(cfg.dataDir),
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     caCertPem: pki.caCertPem,

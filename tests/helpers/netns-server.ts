@@ -35,6 +35,10 @@ export interface NetnsServer {
   inNs(...argv: string[]): Promise<RunResult>;
   /** Stops the server (SIGTERM); the engine, its containers and the namespace stay, as after a shutdown. */
   stopServer(): Promise<void>;
+  /** kill -9 of the server (and its embedded agent): the engine and its containers stay, as after a crash. */
+  killServer(): Promise<void>;
+  /** Starts the server again on its data dir (after stopServer or killServer); resolves once it is ready. */
+  startServer(): Promise<void>;
   /** The server's address: advertised, and the `kubernetes` Endpoints' address. */
   ip: string;
   port: number;
@@ -166,6 +170,11 @@ export async function startNetnsServer(label: string, opts: NetnsServerOptions =
       nsName: node.ns,
       inNs: runInNs,
       stopServer: () => stopBramble(paths, root, 10_000),
+      killServer: () => stopBramble(paths, root, 0),
+      async startServer() {
+        startServerProcess(node, paths, root, opts.serverArgs);
+        await waitForServer(node, paths);
+      },
       runScriptPod,
       ip,
       port: API_PORT,

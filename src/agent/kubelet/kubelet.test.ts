@@ -356,6 +356,31 @@ test("graceful deletion writes a final status (terminated containers, terminal p
   }
 });
 
+test("a deleted pod held by a finalizer is stopped and reported once, then left alone until it goes", async () => {
+  await podApi().create("default", { metadata: { name: "held", finalizers: ["example.com/hold"] }, spec: { nodeName: "n1", containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] } } as Pod);
+  const p = await until("held", (p) => p.status?.phase === "Running");
+  const uid = p.metadata.uid!;
+  let lists = 0;
+  const list = rt.listContainers.bind(rt);
+  rt.listContainers = (filter) => {
+    if (filter?.[LABELS.podUid] === uid) lists++;
+    return list(filter);
+  };
+  try {
+    await podApi().delete("default", "held");
+    await until("held", (p) => p.metadata.deletionGracePeriodSeconds === 0 && p.status?.phase === "Failed", "held stopped and reported");
+    await eventually(async () => (await rt.listContainers({ [LABELS.podUid]: uid })).length === 0, 5000, "held's containers removed");
+    const settled = lists;
+    await Bun.sleep(300);
+    // A pod terminated over and over would be listed hundreds of times here.
+    expect(lists - settled).toBeLessThan(5);
+    await podApi().patch("default", "held", { metadata: { finalizers: null } });
+    await eventually(() => gone("held"), 5000, "held deleted");
+  } finally {
+    rt.listContainers = list;
+  }
+});
+
 test("reclaimDisk: a finished pod's dead containers go (sandbox too); a running pod's containers stay", async () => {
   await create("finished", { restartPolicy: "Never", containers: [{ name: "app", image: "busybox:1", command: ["true"] }] });
   await create("serving", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
@@ -376,4 +401,24 @@ test("reclaimDisk: a finished pod's dead containers go (sandbox too); a running 
   // Images: this kubelet runs no image GC here, so every image is new to it and waits the minimum age.
   expect(r.removedImages).toEqual([]);
   expect((await get("finished")).status?.phase).toBe("Succeeded");
+});
+
+test("ephemeral containers start once in the pod's network, in the target's process namespace, and are reported", async () => {
+  await create("debugme", { containers: [{ name: "app", image: "busybox:1", command: ["sleep", "1000"] }] });
+  await until("debugme", (p) => p.status?.phase === "Running");
+  const p = await get("debugme");
+  await podApi().patch("default", "debugme", { spec: { ephemeralContainers: [{ name: "dbg", image: "busybox:1", command: ["sh", "-c", "exit 3"], targetContainerName: "app" }] } }, "strategic", "ephemeralcontainers");
+  const q = await until("debugme", (p) => !!p.status?.ephemeralContainerStatuses?.[0]?.state?.terminated, "the ephemeral container ran");
+  expect(q.status!.ephemeralContainerStatuses![0]).toMatchObject({ name: "dbg", image: "busybox:1", ready: false, restartCount: 0, state: { terminated: { exitCode: 3 } } });
+  expect(q.status!.phase).toBe("Running");
+  expect(q.metadata.generation).toBe((p.metadata.generation ?? 1) + 1);
+  const app = [...rt.containers.values()].find((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "app")!;
+  const dbg = [...rt.containers.values()].filter((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "dbg");
+  expect(dbg).toHaveLength(1);
+  expect(dbg[0]!.info.labels[LABELS.kind]).toBe("ephemeral");
+  expect(dbg[0]!.spec.networkMode).toBe(app.spec.networkMode);
+  expect(dbg[0]!.spec.pidMode).toBe(`container:${app.info.id}`);
+  // Exited, it is not restarted.
+  await Bun.sleep(300);
+  expect([...rt.containers.values()].filter((c) => c.info.labels[LABELS.podName] === "debugme" && c.info.labels[LABELS.container] === "dbg")).toHaveLength(1);
 });

@@ -36,7 +36,7 @@ export function ownership(labels: Record<string, string>, me: Owner): "ours" | "
   return node === undefined || !labels[LABELS.podUid] ? "stray" : "ours";
 }
 
-export type ContainerKind = "pause" | "init" | "app";
+export type ContainerKind = "pause" | "init" | "app" | "ephemeral";
 
 export function containerName(pod: Pod, name: string, attempt: number): string {
   return `k8s_${name}_${pod.metadata.name}_${pod.metadata.namespace}_${pod.metadata.uid}_${attempt}`;

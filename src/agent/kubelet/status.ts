@@ -29,6 +29,8 @@ export interface StatusInput {
   hostIP?: string;
   init: Map<string, ContainerView>;
   app: Map<string, ContainerView>;
+  /** Ephemeral containers (kubectl debug): reported, never counted for phase or readiness. */
+  ephemeral?: Map<string, ContainerView>;
   /** The pod is being deleted and its containers have stopped: the phase becomes terminal. */
   terminal?: boolean;
 }
@@ -165,6 +167,8 @@ export function computePodStatus(input: StatusInput): PodStatus {
     containerStatuses,
   };
   if (initContainerStatuses.length) status.initContainerStatuses = initContainerStatuses;
+  const ephemeral = pod.spec?.ephemeralContainers ?? [];
+  if (ephemeral.length) status.ephemeralContainerStatuses = ephemeral.map((c) => containerStatus(c.name, c.image ?? "", input.ephemeral?.get(c.name), runtimeName, "ContainerCreating"));
   if (input.hostIP) {
     status.hostIP = input.hostIP;
     status.hostIPs = [{ ip: input.hostIP }];

@@ -120,7 +120,13 @@ export class PodSync {
   async sync(uid: string, pod: Pod | undefined): Promise<{ requeueAfterMs?: number } | void> {
     let all = await this.list(uid);
     if (!pod) return this.removeAll(uid, all, 2);
-    if (pod.metadata.deletionTimestamp) return void this.terminate(pod, all);
+    if (pod.metadata.deletionTimestamp) {
+      // Stopped, reported and deleted already: only finalizers (a Job's, say) keep it in the API,
+      // and there is nothing left to do until it goes. Terminating it again would spin.
+      const done = pod.metadata.deletionGracePeriodSeconds === 0 && (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed");
+      if (done && !all.length) return;
+      return void this.terminate(pod, all);
+    }
     const phase = pod.status?.phase;
     const evictedWith = this.evicted.get(uid);
     if (evictedWith && !evictedWith.reported && phase !== "Succeeded" && phase !== "Failed") {
@@ -157,8 +163,11 @@ export class PodSync {
     const initViews = new Map<string, ContainerView>();
     const initDone = await this.runInit(pass, all, initViews);
     if (initDone) await this.runApps(pass, all);
+    // Ephemeral containers may start before initialization is complete, as upstream.
+    const ephemeralViews = new Map<string, ContainerView>();
+    await this.runEphemeral(pass, all, ephemeralViews);
     all = await this.list(uid);
-    return this.report(pass, all, sandbox, initViews);
+    return this.report(pass, all, sandbox, initViews, ephemeralViews);
   }
 
   /** The running pause container, created when missing or dead. */
@@ -246,8 +255,34 @@ export class PodSync {
     }
   }
 
+  /**
+   * Ephemeral containers (kubectl debug) start once and are never restarted. They join the
+   * pod's network and IPC namespaces like any container; with targetContainerName, the target's
+   * process namespace too (Docker's PidMode container:<id>), once the target runs.
+   */
+  private async runEphemeral(pass: Pass, all: ContainerInfo[], views: Map<string, ContainerView>) {
+    const groups = groupAttempts(all, "ephemeral");
+    const running = (name: string) => [...(groupAttempts(all, "app").get(name) ?? []), ...(groupAttempts(all, "init").get(name) ?? [])].find((c) => c.state === "running");
+    for (const e of pass.pod.spec?.ephemeralContainers ?? []) {
+      const attempts = groups.get(e.name) ?? [];
+      const view: ContainerView = { attempts, ready: false, started: false };
+      views.set(e.name, view);
+      if (attempts.some((a) => a.state !== "created")) continue;
+      let pidMode: string | undefined;
+      if (e.targetContainerName) {
+        const target = running(e.targetContainerName);
+        if (!target) {
+          pass.requeueMs.push(1000);
+          continue;
+        }
+        pidMode = `container:${target.id}`;
+      }
+      await this.startOrBackOff(pass, e as Container, "ephemeral", attempts, view, pidMode);
+    }
+  }
+
   /** Starts the next attempt of a container, unless a crash loop makes it wait; its id when it runs. */
-  private async startOrBackOff(pass: Pass, c: Container, kind: ContainerKind, attempts: ContainerInfo[], view: ContainerView): Promise<string | undefined> {
+  private async startOrBackOff(pass: Pass, c: Container, kind: ContainerKind, attempts: ContainerInfo[], view: ContainerView, pidMode?: string): Promise<string | undefined> {
     const cur = attempts[0];
     let attempt = 0;
     let streak = 0;
@@ -287,7 +322,7 @@ export class PodSync {
       const mounts = [...containerMounts(pass.pod, c.volumeMounts, pass.volumes), ...this.resolvConfMount(pass.pod, c)];
       const labels = containerLabels(pass.pod, this.cfg, c.name, kind, attempt, streak, specHash(c));
       const spec = appSpec({ pod: pass.pod, container: c, name: containerName(pass.pod, c.name, attempt), labels, sandboxId: pass.sandboxId, env, mounts });
-      id = await this.d.runtime.createContainer({ ...spec, logs: this.cfg.containerLogs });
+      id = await this.d.runtime.createContainer({ ...spec, ...(pidMode && { pidMode }), logs: this.cfg.containerLogs });
     } catch (e) {
       view.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };
       this.d.events.event(pass.pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
@@ -355,10 +390,11 @@ export class PodSync {
     return false;
   }
 
-  private async report(pass: Pass, all: ContainerInfo[], sandbox: ContainerInfo, initViews: Map<string, ContainerView>) {
+  private async report(pass: Pass, all: ContainerInfo[], sandbox: ContainerInfo, initViews: Map<string, ContainerView>, ephemeralViews: Map<string, ContainerView>) {
     const { pod } = pass;
     const init = groupAttempts(all, "init");
     const app = groupAttempts(all, "app");
+    const ephemeral = groupAttempts(all, "ephemeral");
     const imageIDs = new Map<string, string>();
     const imageID = async (c: ContainerInfo | undefined) => {
       if (!c) return undefined;
@@ -389,6 +425,11 @@ export class PodSync {
       v.imageID = await imageID(cur);
       pass.views.set(c.name, v);
     }
+    for (const [name, v] of ephemeralViews) {
+      v.attempts = ephemeral.get(name) ?? [];
+      v.started = v.attempts[0]?.state === "running";
+      v.imageID = await imageID(v.attempts[0]);
+    }
     this.d.probes.sync(pod, running, pass.podIP);
     for (const r of running) Object.assign((isSidecar(r.container) && initViews.get(r.container.name)) || pass.views.get(r.container.name)!, this.d.probes.state(r.id));
     const status = computePodStatus({
@@ -400,6 +441,7 @@ export class PodSync {
       hostIP: this.cfg.hostIP(),
       init: initViews,
       app: pass.views,
+      ephemeral: ephemeralViews,
     });
     if (status.phase === "Succeeded" || status.phase === "Failed") {
       // The app containers are done: sidecars stop (newest first), then the sandbox.
@@ -494,6 +536,7 @@ export class PodSync {
       hostIP: this.cfg.hostIP() ?? pod.status?.hostIP,
       init: views("init"),
       app: views("app"),
+      ephemeral: views("ephemeral"),
       terminal: true,
     });
     return status;

@@ -10,7 +10,7 @@ test("the all category holds upstream's workload kinds; other kinds carry no cat
   const core = listed("v1", "");
   const apps = listed("apps/v1", "apps");
   const inAll = [...core, ...apps].filter((r) => (r.categories as string[] | undefined)?.includes("all")).map((r) => r.name);
-  expect(inAll.sort()).toEqual(["daemonsets", "deployments", "pods", "replicasets", "replicationcontrollers", "services"]);
+  expect(inAll.sort()).toEqual(["daemonsets", "deployments", "pods", "replicasets", "replicationcontrollers", "services", "statefulsets"]);
   expect(entry(core, "configmaps")).not.toHaveProperty("categories");
 });
 

@@ -28,6 +28,7 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   portforward: ["create", "get"],
   token: ["create"],
   proxy: ["create", "delete", "get", "patch", "update"],
+  ephemeralcontainers: ["get", "patch", "update"],
 };
 
 export function resourceList(groupVersion: string, defs: ResourceDef[]) {

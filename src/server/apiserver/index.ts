@@ -26,7 +26,8 @@ import { agentSummaryFetcher, SummaryCache, type SummaryFetcher } from "./metric
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
-import { bind, evict, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
+import { evict } from "./handlers/eviction";
+import { bind, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
 import { watchObjects } from "./handlers/watch";
 import { createObject, deleteCollection, deleteObject, patchObject, updateObject } from "./handlers/write";
@@ -236,6 +237,11 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
       if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, "status");
       if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, "status");
+      break;
+    case "ephemeralcontainers":
+      if (method === "GET") return getObject(ctx, req, url, def, namespace, name);
+      if (method === "PUT") return updateObject(ctx, req, url, def, namespace, name, sub);
+      if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, sub);
       break;
     case "scale":
       return scale(ctx, req, url, def, namespace, name);

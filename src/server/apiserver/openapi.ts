@@ -471,6 +471,9 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
       case "status":
         paths[path] = readWrite("Status", "status", kindGvk, kindRef);
         break;
+      case "ephemeralcontainers":
+        paths[path] = readWrite("Ephemeralcontainers", "ephemeralcontainers", kindGvk, kindRef);
+        break;
       case "scale":
         used.add(N.scale);
         paths[path] = readWrite("Scale", "scale", gvk(S.scale.group, S.scale.version, S.scale.kind), N.scale);

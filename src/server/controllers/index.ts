@@ -5,10 +5,15 @@
 // as an extra entry of the same shape.
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
+import { startCronJobController } from "./cronjob";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
+import { startDisruptionController } from "./disruption";
 import { startEndpointsController } from "./endpoints";
+import { startEndpointSliceController } from "./endpointslice";
+import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
+import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
@@ -20,6 +25,7 @@ import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
+import { startStatefulSetController } from "./statefulset";
 
 export interface RunningController {
   stop(): Promise<void>;
@@ -80,6 +86,8 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "namespace", start: ({ client, informers }) => startNamespaceController(client, { informers }) },
   { name: "serviceaccount", start: ({ client, informers }) => startServiceAccountController(client, { informers }) },
   { name: "endpoints", start: ({ client, informers }) => startEndpointsController(client, { informers }) },
+  { name: "endpointslice", start: ({ client, informers }) => startEndpointSliceController(client, { informers }) },
+  { name: "endpointslice-mirroring", start: ({ client, informers }) => startEndpointSliceMirroringController(client, { informers }) },
   {
     name: "node-lifecycle",
     start: ({ client, informers, options }) =>
@@ -91,7 +99,11 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
+  { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
+  { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
+  { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
+  { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

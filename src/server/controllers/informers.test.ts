@@ -52,7 +52,7 @@ test("the metadata informer keeps what ownership needs and drops bodies, labels 
   await env.client.resource(configMaps).patch("default", "owned-1", { metadata: { finalizers: null } }, "merge");
 });
 
-test("the shared pod informer keeps what control loops read and drops images, env, probes and volumes", async () => {
+test("the shared pod informer keeps what control loops read and drops images, env, probes and volumes but claim references", async () => {
   const { pods } = await import("../../api/resources/core/pod");
   await env.client.resource(pods).create("default", {
     metadata: { name: "viewed", labels: { app: "a" }, annotations: { keep: "me", "kubectl.kubernetes.io/last-applied-configuration": "{}" } },
@@ -67,7 +67,7 @@ test("the shared pod informer keeps what control loops read and drops images, en
           readinessProbe: { httpGet: { path: "/", port: 80 } },
         },
       ],
-      volumes: [{ name: "v", emptyDir: {} }],
+      volumes: [{ name: "v", emptyDir: {} }, { name: "data", persistentVolumeClaim: { claimName: "data-0", readOnly: true } }],
       nodeSelector: { disk: "ssd" },
       tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 }],
     },
@@ -87,7 +87,7 @@ test("the shared pod informer keeps what control loops read and drops images, en
   expect(c.image).toBeUndefined();
   expect(c.env).toBeUndefined();
   expect(c.readinessProbe).toBeUndefined();
-  expect(p.spec!.volumes).toBeUndefined();
+  expect(p.spec!.volumes).toEqual([{ name: "data", persistentVolumeClaim: { claimName: "data-0" } }]);
   expect(p.status).toBeDefined();
   shared.stop();
   await env.client.resource(pods).delete("default", "viewed", { gracePeriodSeconds: 0 } as any);

@@ -40,8 +40,21 @@ class Buckets<T> {
   }
 }
 
+const sharedNamespaceIndexes = new WeakMap<Informer<any>, NamespaceIndex<any>>();
+
 export class NamespaceIndex<T extends KubeObject> {
   private readonly byNamespace = new Buckets<T>();
+
+  /**
+   * One index per shared informer, whoever asks: the DaemonSet and disruption controllers both
+   * read pods by namespace, and a second index of every pod would only cost memory.
+   */
+  static of<T extends KubeObject>(informer: Informer<T>, shared?: SharedInformers): NamespaceIndex<T> {
+    if (!shared) return new NamespaceIndex(informer);
+    let index = sharedNamespaceIndexes.get(informer);
+    if (!index) sharedNamespaceIndexes.set(informer, (index = new NamespaceIndex(informer, shared)));
+    return index as NamespaceIndex<T>;
+  }
 
   constructor(informer: Informer<T>, shared?: SharedInformers) {
     // Registered before the informer starts, so the index sees the first list too.

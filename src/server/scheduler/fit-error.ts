@@ -9,3 +9,9 @@ export function fitErrorMessage(totalNodes: number, reasons: ReadonlyMap<string,
   const parts = [...reasons].map(([reason, n]) => `${n} ${reason}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return `0/${totalNodes} nodes are available: ${parts.join(", ")}.`;
 }
+
+/** A reason that rules out every node at once (a PreFilter's), worded as upstream's FitError. */
+export function preFilterMessage(totalNodes: number, reason: string): string {
+  if (totalNodes === 0) return NO_NODES;
+  return `0/${totalNodes} nodes are available: ${reason}.`;
+}

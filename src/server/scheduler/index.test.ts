@@ -94,3 +94,24 @@ test("pods for another scheduler are left alone", async () => {
   await boundNode("mine");
   expect((await podClient().get("default", "other")).spec?.nodeName).toBeUndefined();
 });
+
+test("a pod whose claim is missing or unbound stays Pending with upstream's reason, and is placed once the claim is bound", async () => {
+  const { persistentVolumeClaims } = await import("../../api/resources/core/persistentvolumeclaim");
+  const claims = client.resource(persistentVolumeClaims);
+  const pod = makePod("with-claim", { cpu: "100m" });
+  pod.spec!.volumes = [{ name: "data", persistentVolumeClaim: { claimName: "data-0" } }];
+  await podClient().create("default", pod);
+  const total = (await client.resource(nodes).list()).items.length;
+  const reason = (want: string) =>
+    until(async () => {
+      const c = (await podClient().get("default", "with-claim")).status?.conditions?.find((c) => c.type === "PodScheduled");
+      return c?.message === want ? c : undefined;
+    }, want);
+  await reason(`0/${total} nodes are available: persistentvolumeclaim "data-0" not found.`);
+  await claims.create("default", { metadata: { name: "data-0" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+  await reason(`0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims.`);
+  expect((await podClient().get("default", "with-claim")).spec?.nodeName).toBeUndefined();
+  // Something binds the claim (bramble has no binder of its own): the pod is placed.
+  await claims.patch("default", "data-0", { spec: { volumeName: "pv-1" } });
+  await boundNode("with-claim");
+});

@@ -1,13 +1,16 @@
 // startScheduler: informers for nodes and pods → cache → the shared ControlLoop → bind.
 import { namespaces, type Namespace } from "../../api/resources/core/namespace";
 import { nodes } from "../../api/resources/core/node";
+import { persistentVolumeClaims, type PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
 import { pods, type Pod } from "../../api/resources/core/pod";
+import { podDisruptionBudgets, type PodDisruptionBudget } from "../../api/resources/policy/poddisruptionbudget";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
 import { Informer } from "../../client/informer";
 import type { SharedInformers } from "../controllers/informers";
 import { ControlLoop } from "../../machinery/controlloop";
 import { SCHEDULER_COMPONENT } from "./bind";
+import { budgetSplitter } from "./budgets";
 import { SchedulerCache } from "./cache";
 import type { PreemptionOptions } from "./preemption";
 import { profileFor, type SchedulingPolicy } from "./profile";
@@ -36,7 +39,7 @@ export interface StartSchedulerOptions {
   flushDelayMs?: number;
   /** The controllers' caches: pods and nodes are then held once in the server, not twice. */
   informers?: SharedInformers;
-  /** Preemption hooks: a PodDisruptionBudget check for victims. */
+  /** Preemption hooks; by default victims are checked against the PodDisruptionBudgets in the shared caches. */
   preemption?: PreemptionOptions;
 }
 
@@ -47,6 +50,9 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   const nodeInformer = shared ? shared.get(nodes) : new Informer(client.resource(nodes));
   // Namespace labels, for namespaceSelectors in pod (anti-)affinity terms.
   const namespaceInformer = shared ? shared.get<Namespace>(namespaces) : new Informer(client.resource<Namespace>(namespaces));
+  // Budgets protect preemption victims; the disruption controller keeps the same cache.
+  const budgetInformer = shared?.get<PodDisruptionBudget>(podDisruptionBudgets);
+  const claimInformer = shared ? shared.get<PersistentVolumeClaim>(persistentVolumeClaims) : new Informer(client.resource<PersistentVolumeClaim>(persistentVolumeClaims));
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -61,23 +67,29 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     unschedulable,
     enqueue,
     context: { namespaceLabels: (ns) => namespaceInformer.get(ns)?.metadata.labels },
-    preemption: opts.preemption,
+    preemption: opts.preemption ?? (budgetInformer ? { splitByBudget: budgetSplitter(() => budgetInformer.list()) } : undefined),
+    claims: (key) => claimInformer.get(key),
   });
   // The queue hands out more important pods first (upstream's PrioritySort).
   loop = new ControlLoop(scheduler, opts.concurrency ?? 16, { priorityOf: (key) => podInformer.get(key)?.spec?.priority ?? 0 });
   const nodeHandlers = { add: scheduler.nodeAdded, update: scheduler.nodeUpdated, delete: scheduler.nodeDeleted };
   const podHandlers = { add: scheduler.podAdded, update: scheduler.podUpdated, delete: scheduler.podDeleted };
+  const claimHandlers = { add: scheduler.claimChanged, update: scheduler.claimChanged, delete: scheduler.claimChanged };
   if (shared) {
     shared.on(nodeInformer, nodeHandlers);
     shared.on(podInformer, podHandlers);
+    shared.on(claimInformer, claimHandlers);
   } else {
     nodeInformer.on(nodeHandlers);
     podInformer.on(podHandlers);
+    claimInformer.on(claimHandlers);
   }
-  // Nodes first, so the first pods are decided against the whole cluster, not part of it.
+  // Nodes and claims first, so the first pods are decided against the whole cluster, not part of it.
   await (shared ? shared.start(nodeInformer) : nodeInformer.start());
   await (shared ? shared.start(namespaceInformer) : namespaceInformer.start());
+  await (shared ? shared.start(claimInformer) : claimInformer.start());
   await (shared ? shared.start(podInformer) : podInformer.start());
+  if (budgetInformer) await shared!.start(budgetInformer);
   loop.start();
   unschedulable.start();
   return {
@@ -88,6 +100,7 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
         nodeInformer.stop();
         namespaceInformer.stop();
         podInformer.stop();
+        claimInformer.stop();
       }
       await loop!.stop();
     },

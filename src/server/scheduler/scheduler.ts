@@ -10,13 +10,14 @@ import type { EventRecorder } from "../../client/events";
 import type { Reconciler } from "../../machinery/controlloop";
 import { bindPod, clearNomination, preemptVictim, recordScheduled, recordUnschedulable, SCHEDULER_COMPONENT } from "./bind";
 import { isTerminal, SchedulerCache } from "./cache";
-import { fitErrorMessage } from "./fit-error";
+import { fitErrorMessage, preFilterMessage } from "./fit-error";
 import { NO_NAMESPACE_LABELS, selectNode } from "./pipeline";
 import { buildPodInfo, podKey } from "./podinfo";
 import { findPreemption, type PreemptionOptions } from "./preemption";
 import type { Profile } from "./profile";
 import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
+import { claimsProblem, usesClaims, type ClaimLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
   pods: ResourceClient<Pod>;
@@ -32,6 +33,8 @@ export interface SchedulerDeps {
   context?: SchedulingContext;
   /** Hooks for preemption (a PodDisruptionBudget check). */
   preemption?: PreemptionOptions;
+  /** Cached PersistentVolumeClaims; without it, claims are not checked. */
+  claims?: ClaimLookup;
 }
 
 export class Scheduler implements Reconciler {
@@ -54,6 +57,12 @@ export class Scheduler implements Reconciler {
       return;
     }
     if (cache.isAssumed(key)) return; // a bind for it is in flight
+    const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
+    if (claimProblem) {
+      unschedulable.add(key);
+      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
+      return;
+    }
     const info = buildPodInfo(pod);
     const nodes = cache.snapshotFor(info);
     const ctx = this.d.context ?? NO_NAMESPACE_LABELS;
@@ -145,6 +154,11 @@ export class Scheduler implements Reconciler {
 
   nodeDeleted = (node: Node) => {
     this.d.cache.removeNode(node.metadata.name!);
+  };
+
+  /** A claim made, bound or gone may let waiting pods in (or keep them out with another reason). */
+  claimChanged = () => {
+    this.d.unschedulable.clusterChanged();
   };
 }
 

@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
-import type { ResourceDef } from "../../resource";
+import type { PartialWrite, ResourceDef } from "../../resource";
 import { MergeList, Obj, Opaque, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, humanDuration, nameColumn } from "../../table";
 import { fieldForbidden } from "../../validation";
@@ -231,10 +231,40 @@ function podSpecImmutable(spec: PodSpec | undefined, old: PodSpec | undefined): 
   return jsonEqual(a, b) ? [] : [fieldForbidden("spec", POD_UPDATE_MESSAGE)];
 }
 
+// ---------------------------------------------------------------------------------------------
+// pods/ephemeralcontainers: the one way to add ephemeral containers (kubectl debug). Only
+// spec.ephemeralContainers is taken from the request; ones already there stay as they are.
+
+type EphemeralContainers = NonNullable<PodSpec["ephemeralContainers"]>;
+
+function ephemeralContainersUpdate(pod: Pod, old: Pod): FieldError[] {
+  const errs: FieldError[] = [];
+  const now = new Map((pod.spec?.ephemeralContainers ?? []).map((c) => [c.name, c]));
+  for (const was of old.spec?.ephemeralContainers ?? []) {
+    const is = now.get(was.name);
+    if (!is) errs.push(fieldForbidden("spec.ephemeralContainers", `existing ephemeral containers "${was.name}" may not be removed`));
+    else if (!jsonEqual(is, was)) errs.push(fieldForbidden(`spec.ephemeralContainers[${was.name}]`, `existing ephemeral containers "${was.name}" may not be changed`));
+  }
+  return errs;
+}
+
+const ephemeralContainersWrite: PartialWrite<Pod> = {
+  merge(old, obj) {
+    const next = old;
+    const sent = obj.spec?.ephemeralContainers as EphemeralContainers | undefined;
+    if (next.spec) {
+      if (sent?.length) next.spec.ephemeralContainers = sent;
+      else delete next.spec.ephemeralContainers;
+    }
+    return next;
+  },
+  validateUpdate: ephemeralContainersUpdate,
+};
+
 export const pods: ResourceDef<Pod> = {
   ...KINDS.pods,
   schema: PodSchema,
-  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward", "proxy"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward", "proxy", "ephemeralcontainers"],
   hasStatus: true,
   defaults(pod) {
     if (!pod.spec) return;
@@ -244,8 +274,14 @@ export const pods: ResourceDef<Pod> = {
     pod.status.phase ??= "Pending";
     pod.status.qosClass ??= podQOSClass(pod.spec);
   },
-  validate: (pod) => validatePodSpec(pod.spec, "spec"),
+  validate(pod, old) {
+    const errs = validatePodSpec(pod.spec, "spec");
+    // Ephemeral containers come only through pods/ephemeralcontainers, never with the pod.
+    if (!old && pod.spec?.ephemeralContainers?.length) errs.push(fieldForbidden("spec.ephemeralContainers", "cannot be set on create"));
+    return errs;
+  },
   immutable: (pod, old) => podSpecImmutable(pod.spec, old.spec),
+  partialWrites: { ephemeralcontainers: ephemeralContainersWrite },
   // A pod on a node is stopped by that node's agent, which then deletes it; until then it is
   // "Terminating". Pods never scheduled, or already finished, go at once (as upstream).
   deletionGracePeriod(pod, requested) {

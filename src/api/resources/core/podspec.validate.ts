@@ -229,8 +229,10 @@ function validateContainer(c: Container, path: string, kind: ContainerKind, volu
     for (const f of ["lifecycle", "livenessProbe", "readinessProbe", "startupProbe"] as const)
       if (c[f]) errs.push(fieldForbidden(`${path}.${f}`, "may not be set for init containers without restartPolicy=Always"));
   } else if (kind === "ephemeralContainers") {
+    // Set means not the zero value: kubectl sends an empty `resources: {}`.
+    const isSet = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeof v === "object" && v !== null ? Object.values(v).some(isSet) : v !== undefined && v !== null && v !== "" && v !== false && v !== 0);
     for (const f of ["lifecycle", "livenessProbe", "readinessProbe", "startupProbe", "ports", "resources"] as const)
-      if (c[f]) errs.push(fieldForbidden(`${path}.${f}`, "cannot be set for an Ephemeral Container"));
+      if (isSet(c[f])) errs.push(fieldForbidden(`${path}.${f}`, "cannot be set for an Ephemeral Container"));
   } else {
     errs.push(...validateProbe(c.livenessProbe, `${path}.livenessProbe`, true));
     errs.push(...validateProbe(c.readinessProbe, `${path}.readinessProbe`, false));
@@ -483,6 +485,13 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
       if (c.name) names.add(c.name);
     });
   }
+
+  // An ephemeral container's target is one of the pod's own (init) containers.
+  const targets = new Set([...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((c) => c.name));
+  (spec.ephemeralContainers ?? []).forEach((c, i) => {
+    const target = (c as { targetContainerName?: string }).targetContainerName;
+    if (target && !targets.has(target)) errs.push({ field: `${path}.ephemeralContainers[${i}].targetContainerName`, type: "Invalid", message: `Not found: ${JSON.stringify(target)}` });
+  });
 
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy))
     errs.push(fieldNotSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES));

@@ -1,4 +1,4 @@
-// Subresources other than status: scale (autoscaling/v1 Scale), pods/binding, pods/eviction,
+// Subresources other than status: scale (autoscaling/v1 Scale), pods/binding (pods/eviction is in eviction.ts),
 // and pods/log, pods/exec, pods/attach and pods/portforward, which the node's agent serves (src/server/apiserver/proxy).
 import type { Server } from "bun";
 import { SUBRESOURCE_KINDS } from "../../../api/kinds";
@@ -97,18 +97,6 @@ export async function bind(ctx: ApiContext, req: Request, url: URL, pods: Resour
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || Date.now() > deadline) throw e;
     }
   }
-}
-
-/** pods/eviction: a polite delete (no PodDisruptionBudgets exist yet, so it is always allowed). */
-export async function evict(ctx: ApiContext, req: Request, url: URL, pods: ResourceDef, namespace: string, name: string) {
-  const body = (await parseBody(req)) as { deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[] } };
-  const options = body?.deleteOptions ?? {};
-  await ctx.deleter.delete(pods, namespace, name, {
-    gracePeriodSeconds: options.gracePeriodSeconds,
-    preconditions: options.preconditions,
-    dryRun: isDryRun(url) || !!options.dryRun?.includes("All"),
-  });
-  return json(success(), 201);
 }
 
 /** pods/log: streamed from the agent on the pod's node. */

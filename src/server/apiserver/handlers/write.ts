@@ -6,6 +6,7 @@ import { apiVersionOf, type ResourceDef } from "../../../api/resource";
 import { decodeObject, fieldValidationOf, parseBody, parseText, patchMediaType, readBody, readBytes, type Decoded } from "../body";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from "../protobuf";
 import type { DeleteOptions, PropagationPolicy } from "../objects/delete";
+import type { UpdateOptions } from "../objects/objects";
 import { applyPatch } from "../patch";
 import { boolParam, intParam, isDryRun, objectFilter } from "../query";
 import type { ApiContext } from "./context";
@@ -60,7 +61,7 @@ export async function createObject(ctx: ApiContext, req: Request, url: URL, def:
   return json(created, 201, warningHeaders(decoded));
 }
 
-export async function updateObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
+export async function updateObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: UpdateOptions["subresource"] = "") {
   const mode = fieldValidationOf(url);
   const dryRun = isDryRun(url);
   const obj = checkKind(def, await parseBody(req));
@@ -81,7 +82,7 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   }
 }
 
-export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: "status" | "" = "") {
+export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: UpdateOptions["subresource"] = "") {
   const type = patchMediaType(req);
   if (type === "application/apply-patch+yaml")
     throw new ApiError(415, "UnsupportedMediaType", "server-side apply is not supported yet; use client-side `kubectl apply`");

@@ -3,7 +3,7 @@
 // bootstrap and the namespace finalizer all go through here, so every write obeys the same rules.
 import { alreadyExists, forbidden, invalid, notFound, staleResourceVersion, fieldCauses, type FieldError, type Target } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
-import type { ResourceDef } from "../../../api/resource";
+import type { PartialWrite, ResourceDef, Subresource } from "../../../api/resource";
 import { validateObjectMeta } from "../../../api/validation";
 import { KeyExistsError, KeyNotFoundError, RevisionConflictError, type Store } from "../../store/store";
 import { admitAll, type AdmissionPlugin } from "../admission/admission";
@@ -20,8 +20,11 @@ export interface WriteOptions {
 }
 
 export interface UpdateOptions extends WriteOptions {
-  /** "status" writes only status; "" (main resource) writes everything but status. */
-  subresource?: "status" | "";
+  /**
+   * "status" writes only status; "" (main resource) writes everything but status; a partial
+   * write the definition declares (pods' "ephemeralcontainers") writes only its part.
+   */
+  subresource?: "status" | "" | Subresource;
 }
 
 export const targetOf = (def: ResourceDef, name?: string): Target => ({ group: def.group, plural: def.plural, kind: def.kind, name });
@@ -112,9 +115,10 @@ export class Objects {
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== old.metadata.resourceVersion)
       throw staleResourceVersion(targetOf(def), name);
 
-    const next = this.merge(def, old, obj, opts.subresource ?? "");
+    const partial = opts.subresource ? def.partialWrites?.[opts.subresource as Subresource] : undefined;
+    const next = this.merge(def, old, obj, opts.subresource ?? "", partial);
     def.defaults(next);
-    this.validate(def, next, old, opts.missing);
+    this.validate(def, next, old, opts.missing, partial);
 
     // A finalizer-held object whose last finalizer was just removed is now really deleted. A pod
     // in its grace period (grace > 0) is not: its node's agent finishes it. A kind may hold it
@@ -199,9 +203,11 @@ export class Objects {
   }
 
   /** The stored object with the client's changes applied, keeping what clients may not change. */
-  private merge(def: ResourceDef, old: KubeObject, obj: KubeObject, subresource: "status" | ""): KubeObject {
+  private merge(def: ResourceDef, old: KubeObject, obj: KubeObject, subresource: string, partial?: PartialWrite): KubeObject {
     let next: KubeObject;
-    if (subresource === "status") {
+    if (partial) {
+      next = partial.merge(structuredClone(old), obj);
+    } else if (subresource === "status") {
       next = { ...structuredClone(old), status: obj.status };
     } else {
       next = { ...obj, metadata: { ...obj.metadata } };
@@ -227,13 +233,14 @@ export class Objects {
     return next;
   }
 
-  private validate(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, missing: FieldError[] = []) {
+  private validate(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, missing: FieldError[] = [], partial?: PartialWrite) {
     const errs: FieldError[] = [...missing];
     errs.push(
       ...validateObjectMeta(obj.metadata, { namespaced: def.namespaced, nameValidator: def.nameValidator }),
     );
     errs.push(...def.validate(obj, old));
-    if (old && def.immutable) errs.push(...def.immutable(obj, old));
+    if (old && partial) errs.push(...partial.validateUpdate(obj, old));
+    else if (old && def.immutable) errs.push(...def.immutable(obj, old));
     if (errs.length) throw invalid(targetOf(def), obj.metadata.name ?? obj.metadata.generateName ?? "", fieldCauses(errs));
   }
 

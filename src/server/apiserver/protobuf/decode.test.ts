@@ -260,7 +260,7 @@ describe("decodeKubernetesProtobuf", () => {
     });
     test("unknown kinds, missing kind, content encodings", () => {
       expectBadRequest(envelope("v1", "PodSpec", new Uint8Array(0)));
-      expectBadRequest(envelope("batch/v1", "Job", new Uint8Array(0)));
+      expectBadRequest(envelope("example.com/v1", "Widget", new Uint8Array(0)));
       expectBadRequest(envelope("", "", new Uint8Array(0)));
       expectBadRequest(cat(MAGIC, msg(1, str(1, "v1"), str(2, "ConfigMap")), str(3, "gzip")));
     });

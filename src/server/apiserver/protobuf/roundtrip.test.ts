@@ -9,6 +9,7 @@ import { resources } from "../../../api/registry";
 import { apiVersionOf } from "../../../api/resource";
 import { decodeKubernetesProtobuf, messageOf } from "./index";
 import { MESSAGES } from "./messages";
+import { isEmbeddedKind } from "./schemas";
 import { Writer } from "./writer";
 
 type Json = Record<string, unknown>;
@@ -116,7 +117,7 @@ function sampler() {
     const out: Json = {};
     if (s) {
       for (const [name, prop] of Object.entries(s.properties as Record<string, Json>)) {
-        if (top && (name === "apiVersion" || name === "kind")) continue;
+        if ((top || isEmbeddedKind(s)) && (name === "apiVersion" || name === "kind")) continue;
         const f = fields.get(name);
         if (!f) throw new Error(`${key}.${name}: not in the message table`);
         out[name] = field(prop, f, depth);
@@ -225,7 +226,9 @@ function paths(v: unknown, at = ""): string[] {
 function schemaPaths(s: Json, at = ""): string[] {
   if (s.type === "array") return schemaPaths(s.items as Json, `${at}[]`);
   if (s.type === "object" && s.properties && Object.keys(s.properties).length)
-    return Object.entries(s.properties as Record<string, Json>).flatMap(([k, p]) => schemaPaths(p, `${at}.${k}`));
+    return Object.entries(s.properties as Record<string, Json>)
+      .filter(([k]) => !(at && isEmbeddedKind(s) && (k === "apiVersion" || k === "kind")))
+      .flatMap(([k, p]) => schemaPaths(p, `${at}.${k}`));
   return [at];
 }
 

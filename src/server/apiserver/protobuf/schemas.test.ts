@@ -58,8 +58,8 @@ describe("bindSchema", () => {
   });
 
   test("a kind whose group version has no protobuf package, or no message, stops the start", () => {
-    const job = { ...resources[0]!, group: "batch", version: "v1", kind: "Job" };
-    expect(() => assertSchemasBound([job], PACKAGES)).toThrow("Job: no protobuf package for batch/v1");
-    expect(() => assertSchemasBound([job], { ...PACKAGES, "batch/v1": "batch" })).toThrow("Job: no protobuf message batch.Job");
+    const widget = { ...resources[0]!, group: "example.com", version: "v1", kind: "Widget" };
+    expect(() => assertSchemasBound([widget], PACKAGES)).toThrow("Widget: no protobuf package for example.com/v1");
+    expect(() => assertSchemasBound([widget], { ...PACKAGES, "example.com/v1": "example" })).toThrow("Widget: no protobuf message example.Widget");
   });
 });

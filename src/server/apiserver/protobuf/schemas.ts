@@ -58,8 +58,9 @@ function binder(): (schema: TSchema, key: string, path: string) => string[] {
     let fields = byMessage.get(key);
     if (!fields) byMessage.set(key, (fields = fieldsByName(key)));
     for (const [name, prop] of Object.entries((s.properties ?? {}) as Record<string, Json>)) {
-      // A top-level object's apiVersion and kind travel in the envelope's typeMeta.
-      if (top && (name === "apiVersion" || name === "kind")) continue;
+      // A top-level object's apiVersion and kind travel in the envelope's typeMeta; a kind
+      // embedded whole (a StatefulSet's volumeClaimTemplates) has none on the wire.
+      if ((top || isEmbeddedKind(s)) && (name === "apiVersion" || name === "kind")) continue;
       const f = fields.get(name);
       if (!f) problems.push(`${path}.${name}: no field in protobuf message ${key}`);
       else value(prop, f, `${path}.${name}`);
@@ -106,6 +107,16 @@ function binder(): (schema: TSchema, key: string, path: string) => string[] {
     return problems;
   };
 }
+
+/**
+ * An object of a kind embedded whole in another (apiVersion, kind and metadata, as a
+ * StatefulSet's volumeClaimTemplates): upstream's message for it has no TypeMeta, so its
+ * apiVersion and kind are not carried by protobuf (the kind's defaults fill them in).
+ */
+export const isEmbeddedKind = (s: Json): boolean => {
+  const props = (s.properties ?? {}) as Json;
+  return "apiVersion" in props && "kind" in props && "metadata" in props;
+};
 
 /** What a schema node holds, in the terms protobuf types are told apart by. */
 function kindOf(s: Json): string {

@@ -27,7 +27,7 @@ export async function startDaemonSetController(client: KubeClient, opts: { infor
   const pods = shared.get<Pod>(podsDef);
   // Registered while the caches are still empty (startControllers sets every controller up before
   // any list arrives), so the index sees every pod.
-  const podsByNamespace = new NamespaceIndex(pods);
+  const podsByNamespace = NamespaceIndex.of(pods, shared);
   const history = new RevisionHistory(client, RevisionHistory.informer(shared), shared);
   const controller = new DaemonSetController(client, daemonSets, nodes, podsByNamespace, new EventRecorder(client, "daemonset-controller"), history);
   const loop = new ControlLoop(controller, 2);
