@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { NODE_LABEL } from "../kubelet/names";
 import { LABELS, type ContainerInfo, type ContainerRuntime } from "../runtime/runtime";
 import { log } from "../../machinery/log";
-import { StatsCollector } from "./collector";
+import { IDLE_STOP_MS, StatsCollector } from "./collector";
 import type { CgroupSample } from "./cgroup";
 
 const container = (id: string, pod: string, name: string, kind: "app" | "pause", state: ContainerInfo["state"] = "running"): ContainerInfo => ({
@@ -73,4 +73,22 @@ test("a container seen once has no rate yet, and its pod no total rate", async (
   expect(s.node.cpu).toBeUndefined();
   expect(s.pods[0]!.containers[0]!.cpu?.usageNanoCores).toBeUndefined();
   expect(s.pods[0]!.cpu?.usageNanoCores).toBeUndefined();
+});
+
+test("sampling stops after IDLE_STOP_MS without a request and starts again on the next one", async () => {
+  let clock = 0;
+  let rounds = 0;
+  const runtime = { listContainers: async () => (rounds++, []) } as unknown as ContainerRuntime;
+  const c = new StatsCollector({ nodeName: "n1", runtime, log, firstWindowMs: 1, intervalMs: 5, now: () => clock, readNode: () => undefined });
+  await c.summary();
+  // The timer samples while someone asks.
+  while (rounds <= 3) await Bun.sleep(5);
+  clock += IDLE_STOP_MS + 1;
+  await Bun.sleep(30);
+  const stopped = rounds;
+  await Bun.sleep(30);
+  expect(rounds).toBe(stopped);
+  await c.summary();
+  expect(rounds).toBe(stopped + 2); // a fresh start: two readings for the first rate
+  c.stop();
 });

@@ -58,7 +58,7 @@ export class StatsCollector {
 
   /** The latest readings; the first call starts sampling. */
   async summary(): Promise<StatsSummary> {
-    this.lastAskedMs = Date.now();
+    this.lastAskedMs = this.now();
     this.started ??= this.start();
     await this.started;
     return this.render();
@@ -74,7 +74,7 @@ export class StatsCollector {
     await Bun.sleep(this.o.firstWindowMs ?? 1000);
     await this.sample();
     this.timer = setInterval(() => {
-      if (Date.now() - this.lastAskedMs <= IDLE_STOP_MS) return void this.sample();
+      if (this.now() - this.lastAskedMs <= IDLE_STOP_MS) return void this.sample();
       this.stop();
       this.started = undefined;
       this.rates = new RateTracker();

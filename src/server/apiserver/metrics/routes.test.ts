@@ -36,7 +36,12 @@ beforeAll(async () => {
       },
     },
   );
-  for (const name of ["n1", "n2"]) expect((await t.call("POST", "/api/v1/nodes", { metadata: { name, labels: { zone: name === "n1" ? "a" : "b" } } })).status).toBe(201);
+  for (const name of ["n1", "n2"]) {
+    expect((await t.call("POST", "/api/v1/nodes", { metadata: { name, labels: { zone: name === "n1" ? "a" : "b" } } })).status).toBe(201);
+    expect((await t.call("PATCH", `/api/v1/nodes/${name}/status`, { status: { daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } }, { "content-type": "application/merge-patch+json" })).status).toBe(200);
+  }
+  // A simulated node: no agent endpoint, never asked.
+  expect((await t.call("POST", "/api/v1/nodes", { metadata: { name: "sim" } })).status).toBe(201);
   await t.call("POST", "/api/v1/namespaces", { metadata: { name: "data" } });
   const pod = async (namespace: string, name: string, labels: Record<string, string>, nodeName?: string) => {
     const r = await t.call("POST", `/api/v1/namespaces/${namespace}/pods`, { metadata: { name, labels }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } });
@@ -123,12 +128,13 @@ test("the summaries are cached briefly: one fetch per node for several requests"
 
 test("a node that stopped reporting (Ready Unknown) is not asked: its agent would only time out", async () => {
   expect((await t.call("POST", "/api/v1/nodes", { metadata: { name: "gone" } })).status).toBe(201);
-  const unknown = { status: { conditions: [{ type: "Ready", status: "Unknown", reason: "NodeStatusUnknown" }] } };
+  const unknown = { status: { daemonEndpoints: { kubeletEndpoint: { Port: 10250 } }, conditions: [{ type: "Ready", status: "Unknown", reason: "NodeStatusUnknown" }] } };
   expect((await t.call("PATCH", "/api/v1/nodes/gone/status", unknown, { "content-type": "application/merge-patch+json" })).status).toBe(200);
   asked.length = 0;
   expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes")).body.items.map((n: any) => n.metadata.name)).toEqual(["n1"]);
   expect((await t.call("GET", "/apis/metrics.k8s.io/v1beta1/nodes/gone")).body.message).toBe('nodemetrics.metrics.k8s.io "gone" not found');
   expect(asked).not.toContain("gone");
+  expect(asked).not.toContain("sim");
   await t.call("DELETE", "/api/v1/nodes/gone");
 });
 

@@ -65,11 +65,14 @@ export class MetricsApi {
     return json(table ? metricsTable(items) : metricsList("PodMetricsList", items));
   }
 
-  /** Nodes whose agent may answer: one that stopped reporting (Ready Unknown) would only time out. */
+  /**
+   * Nodes whose agent may answer: those that advertise an agent endpoint (simulated nodes do
+   * not) and have not stopped reporting (Ready Unknown: asking would only time out).
+   */
   private allNodes(): Node[] {
     const nodes = this.ctx.objects.list(this.ctx.resource("", "nodes")).items as Node[];
     this.summaries.retain(new Set(nodes.map((n) => n.metadata.name!)));
-    return nodes.filter((n) => n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "Unknown");
+    return nodes.filter((n) => n.status?.daemonEndpoints?.kubeletEndpoint?.Port && n.status.conditions?.find((c) => c.type === "Ready")?.status !== "Unknown");
   }
 
   /** Each node's summary, or undefined (logged) when its agent does not answer. */
