@@ -19,6 +19,10 @@ describe("registry", () => {
         "apps/v1/deployments",
         "apps/v1/replicasets",
         "coordination.k8s.io/v1/leases",
+        "rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "rbac.authorization.k8s.io/v1/clusterroles",
+        "rbac.authorization.k8s.io/v1/rolebindings",
+        "rbac.authorization.k8s.io/v1/roles",
         "core/v1/configmaps",
         "core/v1/endpoints",
         "core/v1/events",
@@ -47,6 +51,7 @@ describe("registry", () => {
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
+      { group: "rbac.authorization.k8s.io", version: "v1" },
     ]);
   });
 

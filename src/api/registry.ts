@@ -15,6 +15,7 @@ import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { pods } from "./resources/core/pod";
+import { clusterRoleBindings, clusterRoles, roleBindings, roles } from "./resources/rbac/rbac";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
 import { replicationControllers } from "./resources/core/replicationcontroller";
@@ -42,6 +43,10 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   controllerRevisions,
   leases,
+  clusterRoleBindings,
+  clusterRoles,
+  roleBindings,
+  roles,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
