@@ -15,6 +15,9 @@ import {
   chainAuthenticators,
   checkAccess,
   createAuthorizer,
+  ensureBootstrapPolicy,
+  feedRbacIndex,
+  RbacIndex,
   createNodeAuthenticator,
   createServiceAccountAuthenticator,
   createTokenAuthenticator,
@@ -128,9 +131,15 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         getSecret: (ns, name) => get("secrets", ns, name),
       }),
     );
+    const rbac = new RbacIndex();
+    if (api.context) {
+      feedRbacIndex(api.context, rbac);
+      await ensureBootstrapPolicy(api.context.objects, api.context.resource);
+    }
     authorize = createAuthorizer({
       getPod: (ns, name) => get("pods", ns, name),
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
+      rbac,
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach

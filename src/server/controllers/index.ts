@@ -5,6 +5,7 @@
 // as an extra entry of the same shape.
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
+import { startClusterRoleAggregationController } from "./clusterroleaggregation";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startEndpointsController } from "./endpoints";
@@ -92,6 +93,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
+  { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 
