@@ -1,0 +1,68 @@
+// RBAC against a `bramble server` process with the real kubectl: a service account's token is
+// refused with kube-apiserver's words until a RoleBinding gives it `view` in one namespace (and
+// only there); roles and bindings print as upstream's tables.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { parseJson, startTestServer, type TestServer } from "./helpers/server";
+
+setDefaultTimeout(60_000);
+
+describe("RBAC with kubectl", () => {
+  let s: TestServer;
+  let token: string;
+  const as = (...args: string[]) => s.kubectl("--token", token, ...args);
+  const ok = async (...args: string[]) => {
+    const r = await s.kubectl(...args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** Until the server's index has seen a change, a request may still be judged without it. */
+  const eventually = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await check()); i++) await Bun.sleep(50);
+  };
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    await ok("create", "namespace", "team-a");
+    await ok("create", "namespace", "team-b");
+    await ok("-n", "team-a", "create", "serviceaccount", "robot");
+    token = (await ok("-n", "team-a", "create", "token", "robot")).trim();
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
+
+  test("a service account may do nothing until bound; then view works in that namespace only", async () => {
+    const before = await as("get", "pods", "-n", "team-a");
+    expect(before.code).not.toBe(0);
+    expect(before.stderr).toContain('Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:team-a:robot" cannot list resource "pods" in API group "" in the namespace "team-a"');
+
+    await ok("-n", "team-a", "create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=team-a:robot");
+    await eventually(async () => (await as("get", "pods", "-n", "team-a")).code === 0);
+    expect((await as("get", "pods", "-n", "team-a")).code).toBe(0);
+    expect((await as("get", "configmaps", "-n", "team-a")).code).toBe(0);
+    const secrets = await as("get", "secrets", "-n", "team-a");
+    expect(secrets.stderr).toContain('cannot list resource "secrets" in API group "" in the namespace "team-a"');
+    const other = await as("get", "pods", "-n", "team-b");
+    expect(other.stderr).toContain('User "system:serviceaccount:team-a:robot" cannot list resource "pods" in API group "" in the namespace "team-b"');
+    const write = await as("-n", "team-a", "create", "configmap", "x");
+    expect(write.stderr).toContain('configmaps is forbidden: User "system:serviceaccount:team-a:robot" cannot create resource "configmaps" in API group "" in the namespace "team-a"');
+  });
+
+  test("tables and validation as upstream's", async () => {
+    const wide = await ok("-n", "team-a", "get", "rolebinding", "robot-view", "-o", "wide");
+    expect(wide.split("\n")[0]).toMatch(/^NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS$/);
+    expect(wide).toMatch(/robot-view\s+ClusterRole\/view\s+\S+\s+team-a\/robot/);
+    const roles = await ok("get", "clusterroles", "view", "cluster-admin", "system:discovery");
+    expect(roles.split("\n")[0]).toMatch(/^NAME\s+CREATED AT$/);
+    expect(roles).toMatch(/\nview\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    const view = parseJson(await s.kubectl("get", "clusterrole", "view", "-o", "json"));
+    expect(view.rules.some((r: { resources?: string[] }) => r.resources?.includes("pods"))).toBe(true);
+
+    const bad = await s.kubectl("-n", "team-a", "create", "role", "r", "--verb=get", "--resource=pods");
+    expect(bad.code).toBe(0);
+    const patch = await s.kubectl("-n", "team-a", "patch", "rolebinding", "robot-view", "--type=merge", "-p", '{"roleRef":{"name":"edit"}}');
+    expect(patch.code).not.toBe(0);
+    expect(patch.stderr).toContain("roleRef: Invalid value:");
+    expect(patch.stderr).toContain("cannot change roleRef");
+  });
+});
