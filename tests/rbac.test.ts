@@ -65,4 +65,23 @@ describe("RBAC with kubectl", () => {
     expect(patch.stderr).toContain("roleRef: Invalid value:");
     expect(patch.stderr).toContain("cannot change roleRef");
   });
+
+  test("escalation is refused: a role or binding may grant only what its writer holds", async () => {
+    // The robot may write roles and bindings in team-a, and holds view there.
+    await ok("-n", "team-a", "create", "role", "rbac-writer", "--verb=get,list,create,update,patch,delete", "--resource=roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io");
+    await ok("-n", "team-a", "create", "rolebinding", "robot-rbac", "--role=rbac-writer", "--serviceaccount=team-a:robot");
+    await eventually(async () => (await as("-n", "team-a", "get", "roles")).code === 0);
+
+    const mine = await as("-n", "team-a", "create", "role", "reader", "--verb=get,list", "--resource=pods");
+    expect(mine.stderr).toBe("");
+    const more = await as("-n", "team-a", "create", "role", "deleter", "--verb=delete", "--resource=pods");
+    expect(more.code).not.toBe(0);
+    expect(more.stderr).toContain('roles.rbac.authorization.k8s.io "deleter" is forbidden: user "system:serviceaccount:team-a:robot" (groups=["system:serviceaccounts" "system:serviceaccounts:team-a" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:');
+    expect(more.stderr).toContain('{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}');
+    const bindEdit = await as("-n", "team-a", "create", "rolebinding", "self-edit", "--clusterrole=edit", "--serviceaccount=team-a:robot");
+    expect(bindEdit.code).not.toBe(0);
+    expect(bindEdit.stderr).toContain('rolebindings.rbac.authorization.k8s.io "self-edit" is forbidden: user "system:serviceaccount:team-a:robot"');
+    // Binding what it holds is allowed.
+    expect((await as("-n", "team-a", "create", "rolebinding", "other-view", "--clusterrole=view", "--user=carol")).code).toBe(0);
+  });
 });

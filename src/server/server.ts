@@ -17,6 +17,7 @@ import {
   createAuthorizer,
   ensureBootstrapPolicy,
   feedRbacIndex,
+  rbacEscalationAdmission,
   RbacIndex,
   createNodeAuthenticator,
   createServiceAccountAuthenticator,
@@ -112,7 +113,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   let stopping: Promise<void> | undefined;
   try {
     let authorize: ReturnType<typeof createAuthorizer> | undefined;
+    const rbac = new RbacIndex();
     api = await parts.createApiServer({
+      admission: [rbacEscalationAdmission(rbac)],
       store,
       config: cfg,
       authenticate,
@@ -131,7 +134,6 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         getSecret: (ns, name) => get("secrets", ns, name),
       }),
     );
-    const rbac = new RbacIndex();
     if (api.context) {
       feedRbacIndex(api.context, rbac);
       await ensureBootstrapPolicy(api.context.objects, api.context.resource);

@@ -16,6 +16,7 @@ import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
+import { runAsUser } from "./request-user";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from "./discovery";
 import type { ApiContext } from "./handlers/context";
@@ -49,6 +50,8 @@ export interface ApiServerOptions {
   authenticate(req: Request): User | undefined | Promise<User | undefined>;
   /** Defaults to every resource bramble serves. */
   resources?: ResourceDef[];
+  /** Admission steps run after the built-in ones (they may read the writer with requestUser()). */
+  admission?: AdmissionPlugin[];
   /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
   authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
   /** How the API server authenticates to agents for logs/exec; default: JWTs signed by the CA key in the data dir. */
@@ -98,6 +101,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         replace: (q) => objects.replace(quotaDef, q, Number(q.metadata.resourceVersion)),
       }),
     );
+  admission.push(...(opts.admission ?? []));
   const objects = new Objects(opts.store, cache, admission, resource("", "namespaces"));
   nodeCidrs.onUnavailable = (node, message) => recordEvent(objects, resource("", "events"), { apiVersion: "v1", kind: "Node", obj: node }, "Warning", "CIDRNotAvailable", message, "cidrAllocator");
   services.restore(objects.list(resource("", "services")).items);
@@ -166,8 +170,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     }
     return dispatch(ctx, kubeletSigner, req, server, url, r.def, r.namespace, r.name, r.subresource);
   };
-  app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
-  app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
+  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
+  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
 
   return {
     context: ctx,

@@ -7,3 +7,4 @@ export * from "./serviceaccount/index";
 export { feedRbacIndex } from "./rbac/feed";
 export { RbacIndex } from "./rbac/index";
 export { ensureBootstrapPolicy } from "./rbac/bootstrap";
+export { rbacEscalationAdmission } from "./rbac/admission";

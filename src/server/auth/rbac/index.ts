@@ -107,6 +107,12 @@ export class RbacIndex {
     return b.roleKind === "ClusterRole" ? this.clusterRoles.get(b.roleName) : b.namespace !== undefined ? this.roles.get(`${b.namespace}/${b.roleName}`) : undefined;
   }
 
+  /** The rules of a Role (in `namespace`) or ClusterRole; undefined when it does not exist. */
+  roleRules(kind: string, namespace: string | undefined, name: string): PolicyRule[] | undefined {
+    if (kind === "ClusterRole") return this.clusterRoles.get(name);
+    return kind === "Role" && namespace !== undefined ? this.roles.get(`${namespace}/${name}`) : undefined;
+  }
+
   /** Every rule that applies to the user in `namespace` (cluster-wide ones only when undefined). */
   rulesFor(user: UserInfo, namespace: string | undefined): PolicyRule[] {
     const out: PolicyRule[] = [];

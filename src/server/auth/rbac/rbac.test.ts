@@ -3,6 +3,7 @@ import type { ClusterRole } from "../../../api/resources/rbac/rbac";
 import { aggregatedRules } from "../../controllers/clusterroleaggregation/index";
 import { serviceAccountUser } from "../serviceaccount/claims";
 import { rbacAllows } from "./authorize";
+import { escalationProblem } from "./escalation";
 import { AUTOUPDATE, BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, reconcileBootstrapObject } from "./bootstrap";
 import { RbacIndex } from "./index";
 import { ruleAllows, type RbacRequest } from "./rules";
@@ -116,5 +117,45 @@ describe("aggregation and bootstrap", () => {
     expect(reconcileBootstrapObject(discovery, pinned)).toBeUndefined();
     const basic = BOOTSTRAP_CLUSTER_ROLE_BINDINGS.find((b) => b.metadata.name === "system:basic-user")!;
     expect(reconcileBootstrapObject(basic, { ...structuredClone(basic), subjects: [] })?.subjects).toEqual(basic.subjects);
+  });
+});
+
+describe("escalation", () => {
+  const editorIn = (ns: string) =>
+    bootstrapIndex(
+      ["RoleBinding", roleBinding(ns, "e", "edit", [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "alice" }])],
+      ["RoleBinding", roleBinding(ns, "rb", "rb-writer", [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "alice" }])],
+      ["ClusterRole", { metadata: { name: "rb-writer" }, rules: [{ verbs: ["create", "update", "get"], apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"] }] }],
+    );
+  const role = (ns: string, rules: ClusterRole["rules"]) => ({ metadata: { namespace: ns, name: "r" }, rules });
+
+  test("a role may hold only what its writer holds there", () => {
+    const index = editorIn("d");
+    expect(escalationProblem(index, alice, "Role", role("d", [{ verbs: ["get", "list"], apiGroups: [""], resources: ["pods", "pods/log"] }]), undefined)).toBeUndefined();
+    expect(escalationProblem(index, alice, "Role", role("e", [{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }]), undefined)).toBe(
+      'user "alice" (groups=["devs" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["pods"], Verbs:["get"]}',
+    );
+    expect(escalationProblem(index, alice, "Role", role("d", [{ verbs: ["get", "delete"], apiGroups: ["", "apps"], resources: ["nodes", "pods"] }]), undefined)).toBe(
+      'user "alice" (groups=["devs" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get" "delete"]}\n{APIGroups:["apps"], Resources:["nodes"], Verbs:["get" "delete"]}\n{APIGroups:["apps"], Resources:["pods"], Verbs:["get" "delete"]}',
+    );
+    // `*` is covered only by `*`.
+    expect(escalationProblem(index, alice, "Role", role("d", [{ verbs: ["*"], apiGroups: [""], resources: ["pods"] }]), undefined)).toContain('Verbs:["*"]');
+    // A change of ownerReferences alone is not judged.
+    const big = role("d", [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }]);
+    expect(escalationProblem(index, alice, "Role", { ...big, metadata: { ...big.metadata, ownerReferences: [] } }, big)).toBeUndefined();
+  });
+
+  test("a binding needs the referenced role's permissions, or bind on it; escalate lifts the role check", () => {
+    const index = editorIn("d");
+    const bind = (role: string, ns = "d") => roleBinding(ns, "b", role, [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "bob" }]);
+    expect(escalationProblem(index, alice, "RoleBinding", bind("view"), undefined)).toBeUndefined();
+    expect(escalationProblem(index, alice, "RoleBinding", bind("admin"), undefined)).toContain("is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"authorization.k8s.io\"], Resources:[\"localsubjectaccessreviews\"], Verbs:[\"create\"]}");
+    expect(escalationProblem(index, alice, "RoleBinding", bind("nope"), undefined)).toBe('clusterroles.rbac.authorization.k8s.io "nope" not found');
+    index.put("ClusterRole", { metadata: { name: "binder" }, rules: [{ verbs: ["bind"], apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles"], resourceNames: ["admin"] }, { verbs: ["escalate"], apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles"] }] });
+    index.put("ClusterRoleBinding", { metadata: { name: "binder" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "binder" }, subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "alice" }] });
+    expect(escalationProblem(index, alice, "RoleBinding", bind("admin"), undefined)).toBeUndefined();
+    expect(escalationProblem(index, alice, "Role", role("e", [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }]), undefined)).toBeUndefined();
+    expect(escalationProblem(index, alice, "ClusterRole", { metadata: { name: "agg" }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { a: "b" } }] } }, undefined)).toBe("must have cluster-admin privileges to use the aggregationRule");
+    expect(escalationProblem(index, { user: "root", groups: ["system:masters"] }, "ClusterRoleBinding", bind("cluster-admin"), undefined)).toBeUndefined();
   });
 });
