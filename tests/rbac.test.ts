@@ -84,4 +84,37 @@ describe("RBAC with kubectl", () => {
     // Binding what it holds is allowed.
     expect((await as("-n", "team-a", "create", "rolebinding", "other-view", "--clusterrole=view", "--user=carol")).code).toBe(0);
   });
+
+  test("kubectl auth can-i, can-i --list and whoami, for oneself and with --as", async () => {
+    const can = async (...args: string[]) => (await as("auth", "can-i", ...args)).stdout.trim();
+    expect(await can("list", "pods", "-n", "team-a")).toBe("yes");
+    expect(await can("list", "pods", "-n", "team-b")).toBe("no");
+    expect(await can("get", "secrets", "-n", "team-a")).toBe("no");
+    expect(await can("get", "/version")).toBe("yes");
+    expect((await s.kubectl("auth", "can-i", "delete", "nodes")).stdout.trim()).toBe("yes");
+
+    const list = await as("auth", "can-i", "--list", "-n", "team-a");
+    expect(list.code).toBe(0);
+    const header = list.stdout.split("\n")[0]!;
+    expect(header).toMatch(/^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs$/);
+    expect(list.stdout).toMatch(/\npods\s+\[\]\s+\[\]\s+\[get list watch\]/);
+    expect(list.stdout).toContain("selfsubjectaccessreviews.authorization.k8s.io");
+    expect(list.stdout).toMatch(/\[\/version\]\s+\[\]\s+\[get\]/);
+
+    const me = await as("auth", "whoami");
+    expect(me.stdout).toMatch(/Username\s+system:serviceaccount:team-a:robot/);
+    expect(me.stdout).toMatch(/Groups\s+\[system:serviceaccounts system:serviceaccounts:team-a system:authenticated\]/);
+
+    // The admin may impersonate anyone; the robot may not.
+    const asCarol = await s.kubectl("--as", "carol", "--as-group", "devs", "auth", "whoami");
+    expect(asCarol.stdout).toMatch(/Username\s+carol/);
+    expect(asCarol.stdout).toMatch(/Groups\s+\[devs system:authenticated\]/);
+    expect((await s.kubectl("--as", "carol", "-n", "team-a", "get", "pods")).code).toBe(0); // other-view binds view to carol
+    const carolB = await s.kubectl("--as", "carol", "-n", "team-b", "get", "pods");
+    expect(carolB.stderr).toContain('pods is forbidden: User "carol" cannot list resource "pods" in API group "" in the namespace "team-b"');
+    const asSa = await s.kubectl("--as", "system:serviceaccount:team-a:robot", "auth", "can-i", "list", "pods", "-n", "team-a");
+    expect(asSa.stdout.trim()).toBe("yes");
+    const denied = await as("--as", "carol", "get", "pods", "-n", "team-a");
+    expect(denied.stderr).toContain('users "carol" is forbidden: User "system:serviceaccount:team-a:robot" cannot impersonate resource "users" in API group "" at the cluster scope');
+  });
 });

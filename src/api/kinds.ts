@@ -74,6 +74,19 @@ export const SUBRESOURCE_KINDS = {
   token: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", plural: "tokenrequests", protobufPackage: "authentication" },
 } satisfies Record<string, Pick<KindIdentity, "group" | "version" | "kind" | "plural" | "protobufPackage">>;
 
+/**
+ * Kinds that are only ever created, answered and never stored (upstream's review APIs): served
+ * at their own paths with the verb `create` alone; not in the registry, so no controller lists them.
+ */
+export const REVIEW_KINDS = {
+  selfSubjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview", plural: "selfsubjectaccessreviews", namespaced: false }),
+  selfSubjectRulesReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectRulesReview", plural: "selfsubjectrulesreviews", namespaced: false }),
+  subjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SubjectAccessReview", plural: "subjectaccessreviews", namespaced: false }),
+  localSubjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "LocalSubjectAccessReview", plural: "localsubjectaccessreviews", namespaced: true }),
+  selfSubjectReviews: row({ group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false }),
+  tokenReviews: row({ group: "authentication.k8s.io", version: "v1", kind: "TokenReview", plural: "tokenreviews", namespaced: false }),
+};
+
 /** "v1" for the core group, "<group>/<version>" otherwise. */
 export const apiVersionOf = (r: Pick<KindIdentity, "group" | "version">) => (r.group ? `${r.group}/${r.version}` : r.version);
 

@@ -17,6 +17,8 @@ import {
   createAuthorizer,
   ensureBootstrapPolicy,
   feedRbacIndex,
+  impersonatedUser,
+  reviewResources,
   rbacEscalationAdmission,
   RbacIndex,
   createNodeAuthenticator,
@@ -116,6 +118,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     const rbac = new RbacIndex();
     api = await parts.createApiServer({
       admission: [rbacEscalationAdmission(rbac)],
+      impersonate: (user, req) => impersonatedUser(authorize!, user, req),
+      createOnly: reviewResources({ authorize: (user, attrs) => authorize!(user, attrs), rbac, authenticate }),
       store,
       config: cfg,
       authenticate,

@@ -1,6 +1,6 @@
 // Discovery documents (/version, /api, /apis, /api/v1, /apis/<group>/<version>). kubectl asks for
 // the aggregated v2 form first; answering with the legacy documents makes it fall back to them.
-import { SUBRESOURCE_KINDS } from "../../api/kinds";
+import { SUBRESOURCE_KINDS, type KindIdentity } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0+bramble" };
@@ -30,8 +30,10 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   proxy: ["create", "delete", "get", "patch", "update"],
 };
 
-export function resourceList(groupVersion: string, defs: ResourceDef[]) {
+/** `createOnly`: kinds that are only created and answered (the reviews), listed with the verb create. */
+export function resourceList(groupVersion: string, defs: ResourceDef[], createOnly: KindIdentity[] = []) {
   const resources: unknown[] = [];
+  for (const k of createOnly) resources.push({ name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: ["create"] });
   for (const d of defs) {
     resources.push({
       name: d.plural,
@@ -61,7 +63,7 @@ export function resourceList(groupVersion: string, defs: ResourceDef[]) {
 }
 
 /** Distinct groups (other than core) with their versions, in first-seen order. */
-export function groupsOf(defs: ResourceDef[]): { name: string; versions: string[] }[] {
+export function groupsOf(defs: Pick<ResourceDef, "group" | "version">[]): { name: string; versions: string[] }[] {
   const groups = new Map<string, Set<string>>();
   for (const d of defs) if (d.group) (groups.get(d.group) ?? groups.set(d.group, new Set()).get(d.group)!).add(d.version);
   return [...groups].map(([name, versions]) => ({ name, versions: [...versions] }));
@@ -72,11 +74,11 @@ const groupDoc = (g: { name: string; versions: string[] }) => {
   return { kind: "APIGroup", apiVersion: "v1", name: g.name, versions, preferredVersion: versions[0] };
 };
 
-export function apiGroupList(defs: ResourceDef[]) {
+export function apiGroupList(defs: Pick<ResourceDef, "group" | "version">[]) {
   return { kind: "APIGroupList", apiVersion: "v1", groups: groupsOf(defs).map(groupDoc) };
 }
 
-export function apiGroup(defs: ResourceDef[], name: string) {
+export function apiGroup(defs: Pick<ResourceDef, "group" | "version">[], name: string) {
   const g = groupsOf(defs).find((x) => x.name === name);
   return g && groupDoc(g);
 }

@@ -8,3 +8,5 @@ export { feedRbacIndex } from "./rbac/feed";
 export { RbacIndex } from "./rbac/index";
 export { ensureBootstrapPolicy } from "./rbac/bootstrap";
 export { rbacEscalationAdmission } from "./rbac/admission";
+export { impersonatedUser } from "./impersonation";
+export { reviewResources } from "./reviews";
