@@ -17,6 +17,7 @@ import type { ClusterRole, ClusterRoleBinding, PolicyRule } from "../../../api/r
 import { RBAC_GROUP } from "../../../api/resources/rbac/rbac";
 import type { ResourceDef } from "../../../api/resource";
 import type { Objects } from "../../apiserver/objects/objects";
+import { aggregateAll } from "../../controllers/clusterroleaggregation/index";
 
 export const AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate";
 const AGGREGATE = (role: string) => `rbac.authorization.k8s.io/aggregate-to-${role}`;
@@ -142,10 +143,14 @@ export async function ensureBootstrapPolicy(objects: Objects, find: (group: stri
     [find(RBAC_GROUP, "clusterroles"), BOOTSTRAP_CLUSTER_ROLES],
     [find(RBAC_GROUP, "clusterrolebindings"), BOOTSTRAP_CLUSTER_ROLE_BINDINGS],
   ];
+  // A new aggregated role starts with what it aggregates from the bootstrap roles, so `view` works
+  // the moment the server answers; the aggregation controller keeps it current from then on.
+  const aggregated = new Map(aggregateAll(BOOTSTRAP_CLUSTER_ROLES).map((r) => [r.metadata.name!, r.rules]));
   for (const [def, wanted] of sets) {
     for (const w of wanted) {
       const existing = objects.tryGet(def, undefined, w.metadata.name!) as ClusterRole | undefined;
       const next = reconcileBootstrapObject(w, existing);
+      if (next && !existing && (next as ClusterRole).aggregationRule) (next as ClusterRole).rules = aggregated.get(w.metadata.name!) ?? [];
       if (!next) continue;
       if (existing) await objects.update(def, undefined, w.metadata.name!, next);
       else await objects.create(def, undefined, next);

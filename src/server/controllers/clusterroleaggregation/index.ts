@@ -32,6 +32,22 @@ export function aggregatedRules(role: ClusterRole, all: ClusterRole[]): PolicyRu
   return out;
 }
 
+/** Every aggregating role of `roles` with its rules collected, repeated until nothing changes (view → edit → admin). */
+export function aggregateAll(roles: ClusterRole[]): ClusterRole[] {
+  const out = roles.map((r) => structuredClone(r));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const r of out) {
+      const rules = aggregatedRules(r, out);
+      if (rules && JSON.stringify(rules) !== JSON.stringify(r.rules ?? [])) {
+        r.rules = rules;
+        changed = true;
+      }
+    }
+  }
+  return out;
+}
+
 export async function startClusterRoleAggregationController(client: KubeClient, opts: { informers?: SharedInformers } = {}): Promise<{ stop(): Promise<void> }> {
   const shared = opts.informers ?? new SharedInformers(client);
   const roles = shared.get<ClusterRole>(KINDS.clusterRoles);
