@@ -55,6 +55,10 @@ describe("RBAC with kubectl", () => {
     const roles = await ok("get", "clusterroles", "view", "cluster-admin", "system:discovery");
     expect(roles.split("\n")[0]).toMatch(/^NAME\s+CREATED AT$/);
     expect(roles).toMatch(/\nview\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    const kinds = await ok("api-resources", "--no-headers");
+    expect(kinds).toMatch(/\nrolebindings\s+rbac.authorization.k8s.io\/v1\s+true\s+RoleBinding/);
+    expect(kinds).toMatch(/\nclusterroles\s+rbac.authorization.k8s.io\/v1\s+false\s+ClusterRole/);
+    expect(kinds).toMatch(/\nselfsubjectaccessreviews\s+authorization.k8s.io\/v1\s+false\s+SelfSubjectAccessReview/);
     const view = parseJson(await s.kubectl("get", "clusterrole", "view", "-o", "json"));
     expect(view.rules.some((r: { resources?: string[] }) => r.resources?.includes("pods"))).toBe(true);
 
