@@ -1,7 +1,8 @@
 // Service-account tokens for real: `kubectl create token` (which sends a protobuf TokenRequest)
 // against a `bramble server` process, and a pod on a real Docker engine that reads its
 // projected token, CA and namespace from /var/run/secrets/kubernetes.io/serviceaccount and calls
-// the API server with them (busybox wget over TLS): 200 in its namespace, 403 elsewhere.
+// the API server with them (busybox wget over TLS): 200 in its namespace, 403 elsewhere. The
+// accounts are given upstream's `view` role in `default` with a RoleBinding, as a cluster admin would.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { decodeJwt } from "jose";
 import { netnsServerSkipReason, startNetnsServer, type NetnsServer } from "./helpers/netns-server";
@@ -15,6 +16,7 @@ describe("kubectl create token against a bramble server", () => {
 
   beforeAll(async () => {
     s = await startTestServer();
+    expect((await s.kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default")).code).toBe(0);
   });
   afterAll(async () => {
     await s?.cleanup();
@@ -81,6 +83,7 @@ describe.skipIf(!!netnsServerSkipReason)("a pod calls the API server with its pr
 
   beforeAll(async () => {
     node = await startNetnsServer("satoken");
+    expect((await node.kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default")).code).toBe(0);
   }, 180_000);
 
   afterAll(async () => {

@@ -62,6 +62,10 @@ export const KINDS = {
   priorityClasses: row({ group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses", namespaced: false, shortNames: ["pc"] }),
   podDisruptionBudgets: row({ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true, shortNames: ["pdb"] }),
   endpointSlices: row({ group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true }),
+  clusterRoleBindings: row({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false }),
+  clusterRoles: row({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false }),
+  roleBindings: row({ group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true }),
+  roles: row({ group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles", namespaced: true }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;
@@ -76,6 +80,19 @@ export const SUBRESOURCE_KINDS = {
   scale: { group: "autoscaling", version: "v1", kind: "Scale", plural: "scales", protobufPackage: "autoscaling" },
   token: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", plural: "tokenrequests", protobufPackage: "authentication" },
 } satisfies Record<string, Pick<KindIdentity, "group" | "version" | "kind" | "plural" | "protobufPackage">>;
+
+/**
+ * Kinds that are only ever created, answered and never stored (upstream's review APIs): served
+ * at their own paths with the verb `create` alone; not in the registry, so no controller lists them.
+ */
+export const REVIEW_KINDS = {
+  selfSubjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview", plural: "selfsubjectaccessreviews", namespaced: false }),
+  selfSubjectRulesReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectRulesReview", plural: "selfsubjectrulesreviews", namespaced: false }),
+  subjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "SubjectAccessReview", plural: "subjectaccessreviews", namespaced: false }),
+  localSubjectAccessReviews: row({ group: "authorization.k8s.io", version: "v1", kind: "LocalSubjectAccessReview", plural: "localsubjectaccessreviews", namespaced: true }),
+  selfSubjectReviews: row({ group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false }),
+  tokenReviews: row({ group: "authentication.k8s.io", version: "v1", kind: "TokenReview", plural: "tokenreviews", namespaced: false }),
+};
 
 /** "v1" for the core group, "<group>/<version>" otherwise. */
 export const apiVersionOf = (r: Pick<KindIdentity, "group" | "version">) => (r.group ? `${r.group}/${r.version}` : r.version);

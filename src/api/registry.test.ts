@@ -22,6 +22,10 @@ describe("registry", () => {
         "batch/v1/cronjobs",
         "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
+        "rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "rbac.authorization.k8s.io/v1/clusterroles",
+        "rbac.authorization.k8s.io/v1/rolebindings",
+        "rbac.authorization.k8s.io/v1/roles",
         "core/v1/configmaps",
         "core/v1/endpoints",
         "core/v1/events",
@@ -58,6 +62,7 @@ describe("registry", () => {
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
       { group: "discovery.k8s.io", version: "v1" },
+      { group: "rbac.authorization.k8s.io", version: "v1" },
     ]);
   });
 

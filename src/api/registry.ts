@@ -21,6 +21,7 @@ import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
 import { pods } from "./resources/core/pod";
 import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
+import { clusterRoleBindings, clusterRoles, roleBindings, roles } from "./resources/rbac/rbac";
 import { replicaSets } from "./resources/apps/replicaset";
 import { resourceQuotas } from "./resources/core/resourcequota";
 import { replicationControllers } from "./resources/core/replicationcontroller";
@@ -56,6 +57,10 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   priorityClasses,
   podDisruptionBudgets,
   endpointSlices,
+  clusterRoleBindings,
+  clusterRoles,
+  roleBindings,
+  roles,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

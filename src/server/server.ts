@@ -15,6 +15,12 @@ import {
   chainAuthenticators,
   checkAccess,
   createAuthorizer,
+  ensureBootstrapPolicy,
+  feedRbacIndex,
+  impersonatedUser,
+  reviewResources,
+  rbacEscalationAdmission,
+  RbacIndex,
   createNodeAuthenticator,
   createServiceAccountAuthenticator,
   createTokenAuthenticator,
@@ -117,7 +123,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   let stopping: Promise<void> | undefined;
   try {
     let authorize: ReturnType<typeof createAuthorizer> | undefined;
+    const rbac = new RbacIndex();
     api = await parts.createApiServer({
+      admission: [rbacEscalationAdmission(rbac)],
+      impersonate: (user, req) => impersonatedUser(authorize!, user, req),
+      createOnly: reviewResources({ authorize: (user, attrs) => authorize!(user, attrs), rbac, authenticate }),
       store,
       config: cfg,
       authenticate,
@@ -136,9 +146,14 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         getSecret: (ns, name) => get("secrets", ns, name),
       }),
     );
+    if (api.context) {
+      feedRbacIndex(api.context, rbac);
+      await ensureBootstrapPolicy(api.context.objects, api.context.resource);
+    }
     authorize = createAuthorizer({
       getPod: (ns, name) => get("pods", ns, name),
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
+      rbac,
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach

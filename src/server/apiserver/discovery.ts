@@ -31,8 +31,10 @@ const VERBS_BY_SUBRESOURCE: Record<string, string[]> = {
   ephemeralcontainers: ["get", "patch", "update"],
 };
 
-export function resourceList(groupVersion: string, defs: ResourceDef[]) {
+/** `createOnly`: kinds that are only created and answered (the reviews), listed with the verb create. */
+export function resourceList(groupVersion: string, defs: ResourceDef[], createOnly: KindIdentity[] = []) {
   const resources: unknown[] = [];
+  for (const k of createOnly) resources.push({ name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: ["create"] });
   for (const d of defs) {
     resources.push({
       name: d.plural,

@@ -1,7 +1,8 @@
 // The Kubernetes API server: a Hono app over the watch cache and the store.
 import { Hono } from "hono";
 import type { Server, WebSocketHandler } from "bun";
-import { ApiError, internal, methodNotAllowed, pathNotFound, unauthorized } from "../../api/errors";
+import { ApiError, badRequest, internal, methodNotAllowed, pathNotFound, unauthorized } from "../../api/errors";
+import { apiVersionOf, type KindIdentity } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 import type { LimitRange } from "../../api/resources/core/limitrange";
 import type { ResourceQuota } from "../../api/resources/core/resourcequota";
@@ -18,6 +19,8 @@ import { PriorityAdmission } from "./admission/priority";
 import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
+import { runAsUser } from "./request-user";
+import { parseBody } from "./body";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { VIRTUAL_KINDS } from "../../api/kinds";
 import { apiGroup, apiGroupList, apiVersions, readOnlyResourceList, resourceList, versionInfo } from "./discovery";
@@ -48,6 +51,12 @@ export interface User {
   groups: string[];
 }
 
+export interface CreateOnlyResource {
+  identity: KindIdentity;
+  /** The answer to a create of `body` (already decoded) by `user`; throw an ApiError to refuse. */
+  create(user: User, body: Record<string, unknown>, namespace: string | undefined): unknown | Promise<unknown>;
+}
+
 export interface ApiServerOptions {
   store: Store;
   config: ServerConfig;
@@ -55,6 +64,12 @@ export interface ApiServerOptions {
   authenticate(req: Request): User | undefined | Promise<User | undefined>;
   /** Defaults to every resource bramble serves. */
   resources?: ResourceDef[];
+  /** The user a request acts as when it asks to impersonate another (throws a 403 or 400 ApiError to refuse). */
+  impersonate?(user: User, req: Request): Promise<User>;
+  /** Kinds served only by create, answered and never stored (the review APIs). */
+  createOnly?: CreateOnlyResource[];
+  /** Admission steps run after the built-in ones (they may read the writer with requestUser()). */
+  admission?: AdmissionPlugin[];
   /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
   authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
   /** How the API server authenticates to agents for logs/exec; default: JWTs signed by the CA key in the data dir. */
@@ -114,6 +129,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         replace: (q) => objects.replace(quotaDef, q, Number(q.metadata.resourceVersion)),
       }),
     );
+  admission.push(...(opts.admission ?? []));
   const objects = new Objects(opts.store, cache, admission, resource("", "namespaces"));
   nodeCidrs.onUnavailable = (node, message) => recordEvent(objects, resource("", "events"), { apiVersion: "v1", kind: "Node", obj: node }, "Warning", "CIDRNotAvailable", message, "cidrAllocator");
   services.restore(objects.list(resource("", "services")).items);
@@ -144,8 +160,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   opts.publicRoutes?.(app, ctx);
   app.use("*", async (c, next) => {
     const found = opts.authenticate(c.req.raw);
-    const user = found instanceof Promise ? await found : found;
-    if (!user) return statusResponse(unauthorized());
+    const authenticated = found instanceof Promise ? await found : found;
+    if (!authenticated) return statusResponse(unauthorized());
+    const user = opts.impersonate ? await opts.impersonate(authenticated, c.req.raw) : authenticated;
     c.set("user", user);
     await next();
   });
@@ -153,9 +170,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const address = `${opts.config.advertiseAddress}:${opts.config.httpsListenPort}`;
   app.get("/version", (c) => c.json(versionInfo(pkg.version)));
   app.get("/api", () => json(apiVersions(address)));
+  const createOnly = opts.createOnly ?? [];
+  const discoverable = [...resources, ...createOnly.map((r) => r.identity)];
   app.get("/api/v1", () => json(resourceList("v1", resources.filter((d) => d.group === ""))));
   const virtualKinds = Object.values(VIRTUAL_KINDS);
-  const groups = [...resources, ...virtualKinds];
+  const groups = [...discoverable, ...virtualKinds];
   app.get("/apis", () => json(apiGroupList(groups)));
   app.get("/apis/:group", (c) => {
     const g = apiGroup(groups, c.req.param("group"));
@@ -165,18 +184,42 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
     const defs = resources.filter((d) => d.group === group && d.version === version);
+    const creatable = createOnly.map((r) => r.identity).filter((k) => k.group === group && k.version === version);
     const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
-    if (!defs.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
-    if (!defs.length) throw pathNotFound(c.req.path);
-    return json(resourceList(`${group}/${version}`, defs));
+    if (!defs.length && !creatable.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
+    if (!defs.length && !creatable.length) throw pathNotFound(c.req.path);
+    return json(resourceList(`${group}/${version}`, defs, creatable));
   });
   serveOpenApi(app, resources);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
   const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
+  const createOnlyByPath = new Map(createOnly.map((r) => [`${r.identity.group}/${r.identity.version}/${r.identity.plural}`, r]));
+  const serveCreateOnly = async (req: Request, url: URL, user: User, found: { resource: CreateOnlyResource; namespace?: string }) => {
+    const { resource, namespace } = found;
+    const def = resource.identity as unknown as ResourceDef;
+    await opts.authorize?.(user, req, url, { def, namespace });
+    if (req.method !== "POST") throw methodNotAllowed(`the server does not allow this method on the requested resource (${req.method} ${url.pathname})`);
+    const body = await parseBody(req);
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest(`the request body must be a ${resource.identity.kind}`);
+    const answer = await resource.create(user, body as Record<string, unknown>, namespace);
+    return json({ ...(answer as object), apiVersion: apiVersionOf(resource.identity), kind: resource.identity.kind }, 201);
+  };
+  const findCreateOnly = (path: string): { resource: CreateOnlyResource; namespace?: string } | undefined => {
+    const parts = path.split("/").filter(Boolean);
+    if (parts[0] !== "apis") return undefined;
+    const [, group, version, ...rest] = parts;
+    const namespaced = rest.length === 3 && rest[0] === "namespaces";
+    if (rest.length !== 1 && !namespaced) return undefined;
+    const resource = createOnlyByPath.get(`${group}/${version}/${rest[rest.length - 1]}`);
+    if (!resource || resource.identity.namespaced !== namespaced) return undefined;
+    return { resource, namespace: namespaced ? rest[1] : undefined };
+  };
   const serveResource = async (req: Request, server: Server<unknown> | undefined, user: User) => {
     const url = new URL(req.url);
+    const creatable = createOnly.length ? findCreateOnly(url.pathname) : undefined;
+    if (creatable) return serveCreateOnly(req, url, user, creatable);
     const r = parseResourcePath(url.pathname, lookup);
     await opts.authorize?.(user, req, url, r);
     // parseResourcePath admits only the subresources a definition declares (token: ServiceAccounts).
@@ -195,8 +238,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     await opts.authorize?.(c.get("user"), c.req.raw, url, { def, namespace: r.namespace, name: r.name });
     return metrics.serve(c.req.raw, url, r);
   });
-  app.all("/api/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
-  app.all("/apis/*", (c) => serveResource(c.req.raw, c.env?.server, c.get("user")));
+  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
+  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
 
   return {
     context: ctx,

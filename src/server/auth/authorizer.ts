@@ -1,10 +1,10 @@
-// Authorization, checked by the API server before a request is dispatched. Admins may do
-// anything. A node (system:node:<name>) gets what upstream's Node authorizer + NodeRestriction
-// give a kubelet: write its own Node and Lease, the status of pods bound to it, Events; read
-// the pods bound to it and, one by one, the Secrets and ConfigMaps those pods refer to; tokens
-// for its pods' service accounts, bound to those pods. Service accounts get a fixed read-only
-// grant in their namespace (serviceaccount/authorize.ts). Anything else is a 403 worded like
-// kube-apiserver's.
+// Authorization, checked by the API server before a request is dispatched, as upstream's chain
+// Node,RBAC. Members of system:masters (the admin) may do anything. A node (system:node:<name>)
+// gets what upstream's Node authorizer + NodeRestriction give a kubelet: write its own Node and
+// Lease, the status of pods bound to it, Events; read the pods bound to it and, one by one, the
+// Secrets and ConfigMaps those pods refer to; tokens for its pods' service accounts, bound to
+// those pods. Everything else — and whatever the node rules refuse — is RBAC's to allow
+// (rbac/: roles and bindings). Anything neither allows is a 403 worded like kube-apiserver's.
 import { CLUSTER_NETWORK_CONFIGMAP } from "../../api/cluster-network";
 import { KINDS } from "../../api/kinds";
 import type { KubeObject } from "../../api/meta";
@@ -13,8 +13,8 @@ import type { UserInfo } from "./authenticator";
 import { nodeNameOf } from "./node-credentials";
 import { nodeCreateProblem, nodeWriteProblem } from "./node-restriction";
 import { podReferences } from "./pod-references";
-import { authorizeServiceAccount } from "./serviceaccount/authorize";
-import { serviceAccountOf } from "./serviceaccount/claims";
+import { rbacAllows } from "./rbac/authorize";
+import type { RbacIndex } from "./rbac/index";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -44,6 +44,8 @@ export interface AuthorizerView {
   getNode?(name: string): KubeObject | undefined;
   /** Pods in `namespace` whose spec.nodeName is `node`. */
   podsOnNode(namespace: string, node: string): KubeObject[];
+  /** Roles and bindings; without it only the admin and the node rules allow anything. */
+  rbac?: RbacIndex;
 }
 
 export type Decision = { allowed: true } | { allowed: false; reason?: string };
@@ -64,11 +66,11 @@ const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between no
 export function createAuthorizer(view: AuthorizerView): Authorizer {
   return (user, attrs) => {
     if (user.groups.includes("system:masters")) return ALLOW;
+    const viaRbac = () => view.rbac !== undefined && rbacAllows(view.rbac, user, attrs);
     const node = nodeNameOf(user);
-    if (node !== undefined) return authorizeNode(view, node, attrs);
-    const account = serviceAccountOf(user);
-    if (account) return authorizeServiceAccount(account, attrs);
-    return deny();
+    // The node rules' reason is the one given when RBAC does not allow it either.
+    if (node !== undefined) return authorizeNode(view, node, attrs).then((d) => (d.allowed || !viaRbac() ? d : ALLOW));
+    return viaRbac() ? ALLOW : deny();
   };
 }
 

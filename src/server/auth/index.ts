@@ -4,3 +4,9 @@ export { createNodeAuthenticator, nodeNameOf, nodeUser } from "./node-credential
 export { createAuthorizer, forbiddenMessage, type Authorizer, type AuthorizerView, type RequestAttributes } from "./authorizer";
 export { checkAccess, requestAttributes, type ResourceTarget } from "./request-attributes";
 export * from "./serviceaccount/index";
+export { feedRbacIndex } from "./rbac/feed";
+export { RbacIndex } from "./rbac/index";
+export { ensureBootstrapPolicy } from "./rbac/bootstrap";
+export { rbacEscalationAdmission } from "./rbac/admission";
+export { impersonatedUser } from "./impersonation";
+export { reviewResources } from "./reviews";

@@ -1,7 +1,7 @@
 // Who may use the proxy subresources, and what is judged: the HTTP verb mapped as upstream's
 // RequestInfo maps it, on pods/proxy, services/proxy and nodes/proxy, with the id as the name.
-// With no RBAC, only admins proxy: a node's or a service account's request is refused, even
-// for a pod on that node or in that account's namespace.
+// Without an RBAC grant only admins proxy: a node's or a service account's request is refused,
+// even for a pod on that node or in that account's namespace.
 import { expect, test } from "bun:test";
 import type { KubeObject } from "../../api/meta";
 import { nodes } from "../../api/resources/core/node";

@@ -69,7 +69,8 @@ export function requestAttributes(req: Request, url: URL, t: ResourceTarget): Re
     group: t.def.group,
     resource: t.def.plural,
     subresource: t.subresource,
-    namespace: t.namespace,
+    // As upstream's RequestInfo, a Namespace object is in itself: a RoleBinding there grants it.
+    namespace: t.def.group === "" && t.def.plural === "namespaces" && t.name !== undefined ? t.name : t.namespace,
     name,
     fieldSelector,
     contentType: req.headers.get("content-type") ?? undefined,

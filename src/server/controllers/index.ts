@@ -6,6 +6,7 @@
 import type { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
 import { startCronJobController } from "./cronjob";
+import { startClusterRoleAggregationController } from "./clusterroleaggregation";
 import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startDisruptionController } from "./disruption";
@@ -104,6 +105,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
+  { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

@@ -10,7 +10,10 @@ import {
   createAuthorizer,
   createServiceAccountAuthenticator,
   createTokenAuthenticator,
+  ensureBootstrapPolicy,
+  feedRbacIndex,
   generateServiceAccountKey,
+  RbacIndex,
   nodeUser,
   tokenSigner,
   type Authenticator,
@@ -46,13 +49,26 @@ beforeAll(async () => {
   const ctx = api.context;
   const get = (plural: string, ns: string, name: string) => ctx.objects.tryGet(ctx.resource("", plural), ns, name);
   sa = bearerAuthenticator(createServiceAccountAuthenticator(key, { getServiceAccount: (ns, n) => get("serviceaccounts", ns, n), getPod: (ns, n) => get("pods", ns, n), getSecret: (ns, n) => get("secrets", ns, n) }));
+  const rbac = new RbacIndex();
+  feedRbacIndex(ctx, rbac);
+  await ensureBootstrapPolicy(ctx.objects, ctx.resource);
   authorize = createAuthorizer({
+    rbac,
     getPod: (ns, name) => get("pods", ns, name),
     podsOnNode: (ns, node) => ctx.objects.list(ctx.resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
   });
   await call(ADMIN, "POST", "/api/v1/namespaces", { metadata: { name: "other" } });
   for (const [ns, name] of [["default", "default"], ["default", "builder"], ["other", "default"]]) {
     expect((await call(ADMIN, "POST", `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name } })).status).toBe(201);
+  }
+  // The default accounts of default and other may read pods and configmaps in their namespace,
+  // as a ClusterRole and a RoleBinding in each namespace say.
+  const rbacPath = "/apis/rbac.authorization.k8s.io/v1";
+  const rules = [{ verbs: ["get", "list", "watch"], apiGroups: [""], resources: ["pods", "configmaps"] }];
+  expect((await call(ADMIN, "POST", `${rbacPath}/clusterroles`, { metadata: { name: "reader" }, rules })).status).toBe(201);
+  for (const ns of ["default", "other"]) {
+    const binding = { metadata: { name: "reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "reader" }, subjects: [{ kind: "ServiceAccount", name: "default" }] };
+    expect((await call(ADMIN, "POST", `${rbacPath}/namespaces/${ns}/rolebindings`, binding)).status).toBe(201);
   }
   await call(ADMIN, "POST", "/api/v1/nodes", { metadata: { name: "n1" } });
   const pod = (name: string, spec: object) => call(ADMIN, "POST", "/api/v1/namespaces/default/pods", { metadata: { name }, spec: { containers: [{ name: "c", image: "busybox" }], ...spec } });

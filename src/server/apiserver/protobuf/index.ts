@@ -2,7 +2,7 @@
 // kubectl's typed clients send them: the magic "k8s\0", then a runtime.Unknown whose typeMeta
 // names the kind and whose raw bytes are the object in its generated.proto message. Decoded to
 // the object's JSON form, so everything after body parsing sees what a JSON client would send.
-import { apiVersionOf, KINDS, SUBRESOURCE_KINDS } from "../../../api/kinds";
+import { apiVersionOf, KINDS, REVIEW_KINDS, SUBRESOURCE_KINDS } from "../../../api/kinds";
 import { resources } from "../../../api/registry";
 import type { ResourceDef } from "../../../api/resource";
 import { decodeMessage, knowsMessage, type DecodeHooks } from "./decode";
@@ -13,8 +13,8 @@ export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
-/** Everything a request body may be: the served kinds and the bodies of subresources. */
-const BODY_KINDS = [...Object.values(KINDS), ...Object.values(SUBRESOURCE_KINDS)];
+/** Everything a request body may be: the served kinds, the bodies of subresources, the reviews. */
+const BODY_KINDS = [...Object.values(KINDS), ...Object.values(SUBRESOURCE_KINDS), ...Object.values(REVIEW_KINDS)];
 
 /** apiVersion → the message package its kinds live in. */
 const PACKAGES: Record<string, string> = {

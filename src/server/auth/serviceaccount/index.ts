@@ -1,4 +1,3 @@
-export { authorizeServiceAccount } from "./authorize";
 export { createServiceAccountAuthenticator, type ServiceAccountAuthOptions, type ServiceAccountTokenView, type TokenLookup } from "./authenticate";
 export {
   API_AUDIENCES,

@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import type { KubeObject } from "../../../api/meta";
 import { createAuthorizer, type RequestAttributes } from "../authorizer";
 import { nodeUser } from "../node-credentials";
+import { bootstrapIndex, roleBinding } from "../rbac/testing";
 import { createServiceAccountAuthenticator, ensureServiceAccountKey, generateServiceAccountKey, serviceAccountKeyPath, serviceAccountOf, serviceAccountUser, SERVICE_ACCOUNT_ISSUER, tokenSigner, type TokenGrant } from "./index";
 
 const obj = (namespace: string, name: string, uid: string, extra: Partial<KubeObject> = {}): KubeObject => ({ metadata: { namespace, name, uid }, ...extra });
@@ -169,7 +170,10 @@ describe("authorization", () => {
     { metadata: { namespace: "default", name: "plain", uid: "pod-2" }, spec: { nodeName: "n1" } },
     { metadata: { namespace: "default", name: "elsewhere", uid: "pod-3" }, spec: { nodeName: "n2" } },
   ];
+  // The account is given upstream's `view` role in its namespace, as docs/service-accounts.md suggests.
+  const rbac = bootstrapIndex(["RoleBinding", roleBinding("default", "sa-view", "view", [{ kind: "ServiceAccount", name: "default", namespace: "default" }])]);
   const authorize = createAuthorizer({
+    rbac,
     getPod: (ns, name) => pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
     podsOnNode: (ns, node) => pods.filter((p) => p.metadata.namespace === ns && (p.spec as { nodeName?: string }).nodeName === node),
   });
@@ -177,18 +181,26 @@ describe("authorization", () => {
   const attrs = (a: Partial<RequestAttributes>): RequestAttributes => ({ verb: "get", group: "", resource: "pods", namespace: "default", ...a });
   const allowed = async (u: typeof sa, a: Partial<RequestAttributes>) => (await authorize(u, attrs(a))).allowed;
 
-  test("a service account reads its own namespace (not Secrets), nothing else, and writes nothing", async () => {
+  test("without a binding a service account may do nothing but discovery and self reviews", async () => {
+    const other = serviceAccountUser("default", "other");
+    expect(await allowed(other, { verb: "list" })).toBe(false);
+    expect(await allowed(other, { verb: "get", name: "web" })).toBe(false);
+    expect(await allowed(other, { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", namespace: undefined })).toBe(true);
+  });
+
+  test("with view bound in its namespace: it reads that namespace (not Secrets), nothing else, and writes nothing", async () => {
     expect(await allowed(sa, { verb: "list" })).toBe(true);
     expect(await allowed(sa, { verb: "watch", group: "apps", resource: "deployments" })).toBe(true);
     expect(await allowed(sa, { verb: "get", name: "web" })).toBe(true);
     expect(await allowed(sa, { verb: "get", name: "web", subresource: "log" })).toBe(true);
-    expect(await allowed(sa, { verb: "get", resource: "namespaces", namespace: undefined, name: "default" })).toBe(true);
+    // A request for a Namespace object is in that namespace (upstream's RequestInfo).
+    expect(await allowed(sa, { verb: "get", resource: "namespaces", namespace: "default", name: "default" })).toBe(true);
 
     expect(await allowed(sa, { verb: "get", resource: "secrets", name: "s" })).toBe(false);
     expect(await allowed(sa, { verb: "list", namespace: "kube-system" })).toBe(false);
     expect(await allowed(sa, { verb: "list", namespace: undefined })).toBe(false);
     expect(await allowed(sa, { verb: "list", resource: "nodes", namespace: undefined })).toBe(false);
-    expect(await allowed(sa, { verb: "get", resource: "namespaces", namespace: undefined, name: "kube-system" })).toBe(false);
+    expect(await allowed(sa, { verb: "get", resource: "namespaces", namespace: "kube-system", name: "kube-system" })).toBe(false);
     expect(await allowed(sa, { verb: "create" })).toBe(false);
     expect(await allowed(sa, { verb: "delete", name: "web" })).toBe(false);
     expect(await allowed(sa, { verb: "create", name: "web", subresource: "exec" })).toBe(false);
