@@ -27,6 +27,7 @@ describe("registry", () => {
         "core/v1/namespaces",
         "core/v1/nodes",
         "core/v1/persistentvolumeclaims",
+        "core/v1/persistentvolumes",
         "core/v1/pods",
         "core/v1/resourcequotas",
         "core/v1/replicationcontrollers",
@@ -35,6 +36,7 @@ describe("registry", () => {
         "core/v1/services",
         "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
+        "storage.k8s.io/v1/storageclasses",
       ].sort(),
     );
   });
@@ -53,6 +55,7 @@ describe("registry", () => {
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
+      { group: "storage.k8s.io", version: "v1" },
     ]);
   });
 
@@ -74,6 +77,8 @@ describe("registry", () => {
       events: ["ev"],
       statefulsets: ["sts"],
       persistentvolumeclaims: ["pvc"],
+      persistentvolumes: ["pv"],
+      storageclasses: ["sc"],
     });
   });
 
@@ -86,6 +91,7 @@ describe("registry", () => {
         metadata: { name: "x", creationTimestamp: "2024-05-01T11:00:00Z", ...(r.namespaced ? { namespace: "default" } : {}) },
       };
       if (r.kind === "Event") obj.involvedObject = { kind: "Pod", name: "p", namespace: "default" };
+      if (r.kind === "StorageClass") obj.provisioner = "example.com/p";
       expect(check.Check(obj)).toBe(true);
       r.defaults(obj);
       expect([...check.Errors(obj)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
