@@ -14,6 +14,7 @@ import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
+import { startPersistentVolumeController } from "./persistentvolume";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
 import { startResourceQuotaController } from "./resourcequota";
@@ -50,6 +51,8 @@ export interface ControllersOptions {
   notReadyTolerationS: number;
   /** The cluster CA, published to every namespace as kube-root-ca.crt. */
   caCertPem: string;
+  /** Where the built-in local-path provisioner puts volumes on the nodes; undefined: no provisioner (--disable local-storage). */
+  localStorageRoot?: string;
   /** Names of CONTROLLERS left out (k3s's --disable servicelb; tests of other controllers). */
   disabled?: string[];
   /** More controllers to run under the same lease (the scheduler, tests). */
@@ -96,6 +99,10 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "disruption", start: ({ client, informers }) => startDisruptionController(client, { informers }) },
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
+  {
+    name: "persistentvolume-binder",
+    start: ({ client, informers, options }) => startPersistentVolumeController(client, { informers, localStorageRoot: options.localStorageRoot }),
+  },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

@@ -12,6 +12,7 @@ import { Obj, StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, fieldTooLong, isQualifiedName } from "../../validation";
 import { jsonEqual } from "../common";
+import { LOCAL_PATH_CLASS, LOCAL_PATH_PROVISIONER } from "../../storage-annotations";
 
 const Opt = Type.Optional;
 const Str = () => Type.String();
@@ -65,6 +66,16 @@ function validateStorageClass(sc: StorageClass, old?: StorageClass): FieldError[
   }
   return errs;
 }
+
+/** The built-in default class made at server start unless --disable local-storage (k3s's local-path). */
+export const LOCAL_PATH_STORAGE_CLASS: StorageClass = {
+  apiVersion: "storage.k8s.io/v1",
+  kind: "StorageClass",
+  metadata: { name: LOCAL_PATH_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
+  provisioner: LOCAL_PATH_PROVISIONER,
+  reclaimPolicy: "Delete",
+  volumeBindingMode: "WaitForFirstConsumer",
+};
 
 export const storageClasses: ResourceDef<StorageClass> = {
   ...KINDS.storageClasses,
