@@ -132,6 +132,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getPod: (ns, name) => get("pods", ns, name),
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
+      getVolume: (name) => ctx()?.objects.tryGet(ctx().resource("", "persistentvolumes"), undefined, name),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach
     // the server at once; until the loops run (or another server is seen leading them) readyz says so.
