@@ -135,6 +135,8 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
       expect(addedAt).toBeGreaterThan(readyAt);
     }
     const pod = await json("get", "pod", "web-1", "-n", NS);
+    // Its own FQDN, as /etc/hosts in the pod says.
+    expect((await must("exec", "web-1", "-n", NS, "--", "hostname", "-f")).trim()).toBe(`web-1.web.${NS}.svc.cluster.local`);
     expect(pod.spec.hostname).toBe("web-1");
     expect(pod.spec.subdomain).toBe("web");
     expect(pod.metadata.labels["statefulset.kubernetes.io/pod-name"]).toBe("web-1");
@@ -205,7 +207,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     for (const p of pods) expect(running.find((c) => c.labels[LABELS.podName] === p.metadata.name)?.labels[LABELS.podUid]).toBe(p.metadata.uid);
   });
 
-  test("volumeClaimTemplates make a claim per pod first; the default class binds it on the pod's node and the pod mounts it", async () => {
+  test("volumeClaimTemplates make a claim per pod first; the default class binds it on the pod's node and the pod mounts it; whenDeleted: Delete removes it with the set", async () => {
     const db = structuredClone(statefulSet) as any;
     db.metadata.name = "db";
     db.spec.serviceName = "db";
@@ -214,6 +216,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     db.spec.template.metadata.labels = { app: "db" };
     db.spec.template.spec.containers[0].volumeMounts = [{ name: "data", mountPath: "/data" }];
     db.spec.volumeClaimTemplates = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+    db.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete" };
     const r = await node.kubectlWith(JSON.stringify(db), "apply", "-f", "-");
     expect(r.code).toBe(0);
     const pvcs = await until("the claim bound", async () => {
@@ -227,5 +230,11 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
       return p.status?.phase === "Running" && p;
     });
     expect(pod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName).toBe("data-db-0");
+
+    // whenDeleted: Delete: the claim is the set's, and goes with it.
+    const claim = await json("get", "pvc", "data-db-0", "-n", NS);
+    expect(claim.metadata.ownerReferences.map((r: any) => r.kind)).toEqual(["StatefulSet"]);
+    await must("delete", "statefulset", "db", "-n", NS);
+    await until("the claim gone with the set", async () => (await node.kubectl("get", "pvc", "data-db-0", "-n", NS)).code !== 0);
   });
 });

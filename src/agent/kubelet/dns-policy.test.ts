@@ -61,3 +61,14 @@ describe("resolvConf: the file the kubelet mounts at /etc/resolv.conf", () => {
     expect(resolvConf(pod({ hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }), "10.43.0.10")).toContain("nameserver 10.43.0.10");
   });
 });
+
+describe("the pause container's names", () => {
+  const o = { image: "pause", network: "bramble", clusterDns: "10.43.0.10", clusterDomain: "cluster.local" };
+  test("a pod in a subdomain gets its FQDN (<hostname>.<subdomain>.<ns>.svc.<domain>) in /etc/hosts", async () => {
+    const { pauseSpec } = await import("./spec");
+    const spec = pauseSpec(pod({ hostname: "web-0", subdomain: "web" }), o, "pause", {});
+    expect([spec.hostname, spec.domainname]).toEqual(["web-0", "web.shop.svc.cluster.local"]);
+    expect(pauseSpec(pod({}), o, "pause", {}).domainname).toBeUndefined();
+    expect(pauseSpec(pod({ hostNetwork: true, subdomain: "web" }), o, "pause", {}).domainname).toBeUndefined();
+  });
+});

@@ -50,6 +50,8 @@ export function pauseSpec(pod: Pod, o: PauseOptions, name: string, labels: Recor
     ipcMode: pod.spec?.hostIPC ? "host" : "shareable",
     pidMode: pod.spec?.hostPID ? "host" : undefined,
     hostname: pod.spec?.hostNetwork ? undefined : hostname,
+    // A pod in a subdomain (a StatefulSet's, through its headless Service) knows its FQDN, as upstream's /etc/hosts says.
+    domainname: pod.spec?.hostNetwork || !pod.spec?.subdomain ? undefined : `${pod.spec.subdomain}.${pod.metadata.namespace ?? "default"}.svc.${o.clusterDomain ?? "cluster.local"}`,
     dns: dnsFor(pod, o.clusterDns, o.clusterDomain),
     extraHosts: (pod.spec?.hostAliases ?? []).flatMap((a) => (a.hostnames ?? []).map((h) => `${h}:${a.ip}`)),
     // The pause container needs nothing: tiny and locked down.

@@ -84,6 +84,8 @@ export interface ContainerSpec {
   stdin?: boolean;
   stdinOnce?: boolean;
   hostname?: string;
+  /** With hostname: /etc/hosts maps "<hostname>.<domainname>" (the pod's FQDN) to the container's address. */
+  domainname?: string;
   dns?: { servers?: string[]; searches?: string[]; options?: string[] };
   /** "host:ip" entries for /etc/hosts. */
   extraHosts?: string[];

@@ -164,6 +164,7 @@ export class DockerRuntime implements ContainerRuntime {
       AttachStdin: false,
       // Docker refuses a hostname for a container that joins another's network namespace.
       Hostname: joinsNetwork ? undefined : s.hostname,
+      Domainname: joinsNetwork ? undefined : s.domainname,
       StopSignal: s.stopSignal,
       HostConfig: {
         Binds: (s.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ":ro" : ""}`),

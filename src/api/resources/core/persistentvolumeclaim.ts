@@ -132,13 +132,13 @@ function pvcImmutable(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): F
 
 const MODE_SHORT: [string, string][] = [["ReadWriteOnce", "RWO"], ["ReadOnlyMany", "ROX"], ["ReadWriteMany", "RWX"], ["ReadWriteOncePod", "RWOP"]];
 
-/** helper.GetAccessModesAsString: the short forms in a fixed order. */
+/** upstream's GetAccessModesAsString: the short forms in a fixed order. */
 export const accessModesString = (modes: string[] | undefined) =>
   MODE_SHORT.filter(([m]) => modes?.includes(m))
     .map(([, s]) => s)
     .join(",");
 
-/** helper.GetPersistentVolumeClaimClass: the beta annotation wins over spec.storageClassName. */
+/** upstream's GetPersistentVolumeClaimClass: the beta annotation wins over spec.storageClassName. */
 const claimClass = (pvc: PersistentVolumeClaim) => pvc.metadata.annotations?.[BETA_STORAGE_CLASS_ANNOTATION] ?? pvc.spec?.storageClassName ?? "";
 
 export const persistentVolumeClaims: ResourceDef<PersistentVolumeClaim> = {

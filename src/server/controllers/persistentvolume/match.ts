@@ -10,7 +10,7 @@ import { BETA_STORAGE_CLASS_ANNOTATION, type PersistentVolumeClaim } from "../..
 import { anyTermMatches } from "../../scheduler/match";
 import type { NodeInfo } from "../../scheduler/types";
 
-/** helper.GetPersistentVolumeClaimClass: the beta annotation wins over spec.storageClassName. */
+/** upstream's GetPersistentVolumeClaimClass: the beta annotation wins over spec.storageClassName. */
 export const claimClassOf = (pvc: PersistentVolumeClaim) => pvc.metadata.annotations?.[BETA_STORAGE_CLASS_ANNOTATION] ?? pvc.spec?.storageClassName ?? "";
 export const volumeClassOf = (pv: PersistentVolume) => pv.metadata.annotations?.["volume.beta.kubernetes.io/storage-class"] ?? pv.spec?.storageClassName ?? "";
 

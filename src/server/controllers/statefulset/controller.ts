@@ -55,6 +55,7 @@ export class StatefulSetController implements Reconciler {
       pods: this.podClient,
       claims: client.resource<PersistentVolumeClaim>(pvcDef),
       cachedClaim: (key) => this.claims.get(key),
+      cachedPod: (key) => this.pods.get(key),
       recorder: new EventRecorder(client, "statefulset-controller"),
     });
     this.loop = new ControlLoop(this, 4);
@@ -88,9 +89,8 @@ export class StatefulSetController implements Reconciler {
     const set = this.resolve(pod.metadata.namespace, ref);
     if (set) return this.loop.enqueue(objectKeyOf(set));
     if (ref) return;
-    // An orphan: the sets that may adopt it.
-    for (const s of this.setsByNamespace.list(pod.metadata.namespace ?? ""))
-      if (isMemberOf(s, pod) && selectorMatches(s.spec?.selector, pod.metadata.labels)) this.loop.enqueue(objectKeyOf(s));
+    // An orphan named like one of a set's pods: the set may adopt it, or was waiting for it to go.
+    for (const s of this.setsByNamespace.list(pod.metadata.namespace ?? "")) if (isMemberOf(s, pod)) this.loop.enqueue(objectKeyOf(s));
   }
 
   private podUpdated(old: Pod, pod: Pod) {
@@ -106,7 +106,7 @@ export class StatefulSetController implements Reconciler {
       return await this.sync(key);
     } catch (e) {
       // A write lost a race with another; the watch event for the winner brings the key back.
-      if (e instanceof ApiError && e.code === 409) return { requeueAfterMs: 100 };
+      if (e instanceof ApiError && e.code === 409 && e.reason !== "AlreadyExists") return { requeueAfterMs: 100 };
       throw e;
     }
   }

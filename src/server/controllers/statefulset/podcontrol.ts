@@ -23,6 +23,8 @@ export interface PodControlDeps {
   claims: ResourceClient<PersistentVolumeClaim>;
   /** The cached claim by namespace/name. */
   cachedClaim(key: string): PersistentVolumeClaim | undefined;
+  /** The cached pod by namespace/name. */
+  cachedPod(key: string): Pod | undefined;
   recorder: EventRecorder;
 }
 
@@ -116,8 +118,14 @@ export class PodControl implements StatefulPodControl {
     try {
       created = await this.d.pods.create(pod.metadata.namespace, pod);
     } catch (e) {
-      // The cache has not seen a pod this controller made a moment ago: nothing to do, it will.
-      if (isAlreadyExists(e)) return;
+      if (isAlreadyExists(e)) {
+        // Not in the cache yet: made a moment ago by this controller; the watch brings it.
+        if (!this.d.cachedPod(`${pod.metadata.namespace}/${pod.metadata.name}`)) return;
+        // A pod of that name the set does not control (its labels no longer match, or it was
+        // never the set's): the ordinal stays empty until it is gone, as upstream.
+        this.podEvent("create", set, pod, e);
+        throw e;
+      }
       // A terminating namespace refuses new pods; the namespace controller is removing the set.
       if (code(e) === 403) return;
       this.podEvent("create", set, pod, e);

@@ -7,7 +7,7 @@ import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
 import type { ResourceClient } from "../../../client/client";
 import { SharedInformers } from "../informers";
 import { controllerRefOf } from "../podutil";
-import { createNamespace, eventually, FakeKubelet, startTestEnv, type TestEnv } from "../replicaset/testing";
+import { createNamespace, eventually as poll, FakeKubelet, startTestEnv, type TestEnv } from "../replicaset/testing";
 import { claimOwnersFor, claimOwnersUpToDate } from "./podcontrol";
 import { parentAndOrdinal } from "./identity";
 import { maxUnavailableOf } from "./update";
@@ -62,6 +62,9 @@ function record(ns: string) {
   });
   return { log, stop: () => w.stop() };
 }
+
+/** Polls with a generous ceiling (a loaded machine), never as a timing assertion. */
+const eventually = (what: string, check: () => boolean | Promise<boolean>, tries = 1000, everyMs = 20) => poll(what, check, tries, everyMs);
 
 const names = async (ns: string) => (await pods.list(ns)).items.map((p) => p.metadata.name).sort();
 const status = async (ns: string, name: string) => (await sets.get(ns, name)).status ?? {};
@@ -201,6 +204,16 @@ describe("StatefulSet controller", () => {
     await eventually("db-1 gone", async () => !(await names(ns)).includes("db-1"));
     const refs = (await claims.get(ns, "data-db-1")).metadata.ownerReferences ?? [];
     expect(refs.map((r) => `${r.kind}/${r.uid}`)).toEqual([`Pod/${podUid}`]);
+
+    // Scaled up again before the garbage collector took that claim: db-1 waits for it to go
+    // (it belongs to the old pod), then comes back with a fresh claim.
+    await sets.patch(ns, "db", { spec: { replicas: 2 } });
+    await Bun.sleep(300);
+    expect(await names(ns)).toEqual(["db-0"]);
+    await claims.delete(ns, "data-db-1");
+    await eventually("db-1 back", async () => (await status(ns, "db")).readyReplicas === 2);
+    const fresh = await claims.get(ns, "data-db-1");
+    expect(fresh.metadata.ownerReferences?.map((r) => r.kind)).toEqual(["StatefulSet"]);
   });
 
   test("RollingUpdate honours the partition, then rolls from the highest ordinal down; history renumbers on rollback", async () => {
@@ -319,6 +332,24 @@ describe("StatefulSet controller", () => {
     await createNamespace(env.client, ns);
     await sets.create(ns, statefulSet("web", 1, { minReadySeconds: 1 }));
     await eventually("ready", async () => (await status(ns, "web")).readyReplicas === 1);
-    await eventually("available", async () => (await status(ns, "web")).availableReplicas === 1, 200, 25);
+    await eventually("available", async () => (await status(ns, "web")).availableReplicas === 1);
+  });
+
+  test("a pod of an ordinal's name that the set does not control holds that ordinal, with a FailedCreate event, until it goes", async () => {
+    const ns = "sts-foreign";
+    await createNamespace(env.client, ns);
+    await pods.create(ns, { metadata: { name: "web-1", labels: { app: "other" } }, spec: { containers: [{ name: "c", image: "busybox:1" }] } } as Pod);
+    await sets.create(ns, statefulSet("web", 3, { podManagementPolicy: "Parallel" }));
+    await eventually("web-0 and web-2 ready", async () => (await status(ns, "web")).readyReplicas === 2);
+    const events = env.client.resource({ group: "", version: "v1", plural: "events", namespaced: true });
+    await eventually("FailedCreate event", async () =>
+      (await events.list(ns)).items.some((e: any) => e.reason === "FailedCreate" && e.message.startsWith("create Pod web-1 in StatefulSet web failed error:")),
+    );
+    expect(controllerRefOf(await pods.get(ns, "web-1"))).toBeUndefined();
+    await pods.delete(ns, "web-1", { gracePeriodSeconds: 0 });
+    await eventually("web-1 the set's", async () => {
+      const p = await pods.get(ns, "web-1").catch(() => undefined);
+      return controllerRefOf(p ?? ({ metadata: {} } as Pod))?.kind === "StatefulSet" && (await status(ns, "web")).readyReplicas === 3;
+    });
   });
 });
