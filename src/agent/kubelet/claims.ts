@@ -21,7 +21,7 @@ export interface MountedClaim {
 
 const NFS_HELPERS = ["/sbin/mount.nfs", "/usr/sbin/mount.nfs"];
 
-/** Mounts nfs `server:path` on dir; throws with the reason (the helper missing, mount's own error). */
+/** Mounts nfs `server:path` on dir; throws with the reason (mount.nfs missing, mount's own error). */
 export type NfsMounter = (server: string, path: string, dir: string, readOnly: boolean, options: string[]) => void;
 
 export const hostNfsMounter: NfsMounter = (server, path, dir, readOnly, options) => {
