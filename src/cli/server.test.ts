@@ -48,6 +48,8 @@ test("networking flags follow k3s and are checked", () => {
   expect(() => config("--cluster-dns", "10.44.0.10")).toThrow('--cluster-dns: "10.44.0.10" is not inside --service-cidr "10.43.0.0/16"');
   expect(() => config("--cluster-dns", "10.43.0.1")).toThrow("kubernetes Service");
   expect(() => config("--flannel-backend", "vxlan")).toThrow("--flannel-backend");
+  expect(config("--default-local-storage-path", "/mnt/ssd/volumes").localStoragePath).toBe("/mnt/ssd/volumes");
+  expect(() => config("--default-local-storage-path", "volumes")).toThrow('--default-local-storage-path: "volumes" is not an absolute path');
   expect(() => config("--disable", "traefik")).toThrow('--disable: "traefik" is not a part bramble can leave off (servicelb, coredns, local-storage)');
   expect(() => config("--cluster-domain", "Bad_Domain")).toThrow("--cluster-domain");
 });

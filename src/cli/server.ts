@@ -47,6 +47,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
   { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
   { name: "disable", value: "<servicelb,coredns,local-storage>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner)" },
+  { name: "default-local-storage-path", value: "<path>", description: "Where the local-path provisioner makes volumes on the nodes (default: <data-dir>/storage)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
@@ -134,6 +135,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     clusterDnsServer: !disabled.has("coredns"),
     serviceLB: !disabled.has("servicelb"),
     localStorage: !disabled.has("local-storage"),
+    localStoragePath: localStoragePathFlag(stringFlag(raw, "default-local-storage-path")),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     secretsEncryption: boolFlag(raw, "secrets-encryption"),
@@ -159,6 +161,13 @@ function domainFlag(text: string): string {
   const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
   if (!domain || !domain.split(".").every((l) => label.test(l))) throw new FlagError("cluster-domain", `"${text}" is not a DNS domain (lowercase labels separated by dots)`);
   return domain;
+}
+
+/** An absolute folder: agents make volumes under it on their own disks (it need not exist here). */
+function localStoragePathFlag(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!text.startsWith("/")) throw new FlagError("default-local-storage-path", `"${text}" is not an absolute path`);
+  return resolve(text);
 }
 
 /** k3s's --disable takes a comma list (and may repeat in k3s; here once). */

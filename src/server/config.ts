@@ -25,6 +25,8 @@ export interface ServerConfig {
   serviceLB: boolean;
   /** false with --disable local-storage: no built-in local-path StorageClass or provisioner. */
   localStorage?: boolean;
+  /** --default-local-storage-path: where local-path volumes go on the nodes; default <dataDir>/storage. */
+  localStoragePath?: string;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;

@@ -196,7 +196,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
-    localStorageRoot: cfg.localStorage === false ? undefined : join(cfg.dataDir, "storage"),
+    localStorageRoot: cfg.localStorage === false ? undefined : (cfg.localStoragePath ?? join(cfg.dataDir, "storage")),
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 
