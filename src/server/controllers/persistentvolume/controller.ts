@@ -165,7 +165,8 @@ export class PersistentVolumeController implements Reconciler {
       this.recorder.event(claim, "Warning", "ProvisioningFailed", `storageclass.storage.k8s.io "${className}" not found`);
       return;
     }
-    if (sc.provisioner === LOCAL_PATH_PROVISIONER && this.opts.localStorageRoot !== undefined) return this.provisionLocalPath(claim, sc, node);
+    if (sc.provisioner === LOCAL_PATH_PROVISIONER && this.opts.localStorageRoot !== undefined)
+      return this.provisionLocalPath(claim, sc, node ?? (selected ? ({ metadata: { name: selected } } as Node) : undefined));
     if (sc.provisioner === "kubernetes.io/no-provisioner") {
       this.recorder.event(claim, "Normal", "FailedBinding", "no persistent volumes available for this claim and no storage class is set");
       return;
