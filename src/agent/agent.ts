@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../machinery/log";
 import { ensureJoined, JoinRefused } from "./join/join";
 import { DEFAULT_IMAGE_GC_POLICY, type ImageGcPolicy } from "./images/gc";
 import { startKubeletIfPresent } from "./kubelet-loader";
+import { startLocalPathCleaner } from "./storage/local-path-cleaner";
 import type { Kubelet } from "./kubelet/kubelet";
 import type { ContainerLogPolicy } from "./runtime/runtime";
 import { startEvictionManager } from "./eviction/start";
@@ -98,6 +99,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   let networkProblem: string | undefined = cluster.podNetwork === "none" ? undefined : "the pod network is starting";
   // Pressure from real measurements; pods are evicted through the kubelet once it runs.
   let kubelet: Kubelet | undefined;
+  let localPathCleaner: { stop(): void } | undefined;
   let heartbeatRef: { healthChanged(name: string): void } | undefined;
   const eviction = await startEvictionManager({
     config: cfg.eviction,
@@ -185,6 +187,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         containerLogs: cfg.containerLogs,
         admitPod: (pod) => eviction.admit(pod),
       }, log);
+      if (kubelet) localPathCleaner = startLocalPathCleaner(conn.client, cfg.nodeName, log.child("local-path"));
     } catch (e) {
       log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
     }
@@ -207,6 +210,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         // A start still under way finishes (or gives up on the abort) first, so nothing it
         // starts is left running.
         await started.catch(() => {});
+        localPathCleaner?.stop();
         await eviction.stop();
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
         await networking?.stop();

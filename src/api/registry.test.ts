@@ -33,6 +33,7 @@ describe("registry", () => {
         "core/v1/namespaces",
         "core/v1/nodes",
         "core/v1/persistentvolumeclaims",
+        "core/v1/persistentvolumes",
         "core/v1/pods",
         "core/v1/resourcequotas",
         "core/v1/replicationcontrollers",
@@ -42,6 +43,7 @@ describe("registry", () => {
         "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
         "discovery.k8s.io/v1/endpointslices",
+        "storage.k8s.io/v1/storageclasses",
       ].sort(),
     );
   });
@@ -63,6 +65,7 @@ describe("registry", () => {
       { group: "policy", version: "v1" },
       { group: "discovery.k8s.io", version: "v1" },
       { group: "rbac.authorization.k8s.io", version: "v1" },
+      { group: "storage.k8s.io", version: "v1" },
     ]);
   });
 
@@ -84,6 +87,8 @@ describe("registry", () => {
       events: ["ev"],
       statefulsets: ["sts"],
       persistentvolumeclaims: ["pvc"],
+      persistentvolumes: ["pv"],
+      storageclasses: ["sc"],
     });
   });
 
@@ -96,6 +101,7 @@ describe("registry", () => {
         metadata: { name: "x", creationTimestamp: "2024-05-01T11:00:00Z", ...(r.namespaced ? { namespace: "default" } : {}) },
       };
       if (r.kind === "Event") obj.involvedObject = { kind: "Pod", name: "p", namespace: "default" };
+      if (r.kind === "StorageClass") obj.provisioner = "example.com/p";
       expect(check.Check(obj)).toBe(true);
       r.defaults(obj);
       expect([...check.Errors(obj)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);

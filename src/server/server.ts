@@ -155,6 +155,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       rbac,
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
+      getVolume: (name) => ctx()?.objects.tryGet(ctx().resource("", "persistentvolumes"), undefined, name),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach
     // the server at once; until the loops run (or another server is seen leading them) readyz says so.
@@ -218,6 +219,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
+    localStorageRoot: cfg.localStorage === false ? undefined : (cfg.localStoragePath ?? join(cfg.dataDir, "storage")),
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 

@@ -312,12 +312,20 @@ export class PodSync {
       pass.requeueMs.push(pulled.retryInMs ?? 10_000);
       return;
     }
-    let id: string;
-    try {
-      if (!pass.volumes) {
+    if (!pass.volumes) {
+      try {
         pass.volumes = await renderVolumes(this.volumeContext(pass), this.cfg.dataDir, pass.sources);
         this.refreshedAt.set(pass.pod.metadata.uid!, this.now().getTime());
+      } catch (e) {
+        // As upstream's volume manager: the pod stays ContainerCreating, with FailedMount events.
+        view.waiting = { reason: "ContainerCreating" };
+        this.d.events.event(pass.pod, "Warning", "FailedMount", `MountVolume.SetUp failed: ${(e as Error).message}`);
+        pass.requeueMs.push(5000);
+        return;
       }
+    }
+    let id: string;
+    try {
       const env = await containerEnv(this.envContext(pass), c, pass.sources);
       const mounts = [...containerMounts(pass.pod, c.volumeMounts, pass.volumes), ...this.resolvConfMount(pass.pod, c)];
       const labels = containerLabels(pass.pod, this.cfg, c.name, kind, attempt, streak, specHash(c));

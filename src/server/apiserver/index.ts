@@ -16,6 +16,8 @@ import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
 import { PriorityAdmission } from "./admission/priority";
+import { StorageAdmission } from "./admission/storage";
+import type { StorageClass } from "../../api/resources/storage/storageclass";
 import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
@@ -122,6 +124,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       list: () => objects.list(priorityClasses).items as PriorityClass[],
     }),
   );
+  const storageClassDef = byGroup.get("storage.k8s.io/storageclasses");
+  if (storageClassDef) admission.push(new StorageAdmission(() => objects.list(storageClassDef).items as StorageClass[]));
   if (quotaDef)
     admission.push(
       new QuotaAdmission({

@@ -19,6 +19,7 @@ import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
+import { startPersistentVolumeController } from "./persistentvolume";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
 import { startResourceQuotaController } from "./resourcequota";
@@ -55,6 +56,8 @@ export interface ControllersOptions {
   notReadyTolerationS: number;
   /** The cluster CA, published to every namespace as kube-root-ca.crt. */
   caCertPem: string;
+  /** Where the built-in local-path provisioner puts volumes on the nodes; undefined: no provisioner (--disable local-storage). */
+  localStorageRoot?: string;
   /** Names of CONTROLLERS left out (k3s's --disable servicelb; tests of other controllers). */
   disabled?: string[];
   /** More controllers to run under the same lease (the scheduler, tests). */
@@ -106,6 +109,10 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
+  {
+    name: "persistentvolume-binder",
+    start: ({ client, informers, options }) => startPersistentVolumeController(client, { informers, localStorageRoot: options.localStorageRoot }),
+  },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

@@ -17,7 +17,10 @@ import { findPreemption, type PreemptionOptions } from "./preemption";
 import type { Profile } from "./profile";
 import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
-import { claimsProblem, usesClaims, type ClaimLookup } from "./volume-binding";
+import type { PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
+import { SELECTED_NODE_ANNOTATION } from "../../api/storage-annotations";
+import type { ReconcileResult } from "../../machinery/controlloop";
+import { resolveClaims, usesClaims, type ClaimLookup, type PodClaims, type StorageLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
   pods: ResourceClient<Pod>;
@@ -35,6 +38,10 @@ export interface SchedulerDeps {
   preemption?: PreemptionOptions;
   /** Cached PersistentVolumeClaims; without it, claims are not checked. */
   claims?: ClaimLookup;
+  /** Cached volumes and classes, for volume node affinity and WaitForFirstConsumer claims. */
+  storage?: StorageLookup;
+  /** Writes the chosen node on a WaitForFirstConsumer claim. */
+  selectNodeForClaim?(claim: PersistentVolumeClaim, node: string): Promise<void>;
 }
 
 export class Scheduler implements Reconciler {
@@ -49,7 +56,7 @@ export class Scheduler implements Reconciler {
     return name === this.d.schedulerName && !spec?.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod) && !spec?.schedulingGates?.length;
   }
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<ReconcileResult | void> {
     const { cache, unschedulable } = this.d;
     const pod = this.d.getPod(key);
     if (!pod || !this.responsibleFor(pod)) {
@@ -57,13 +64,13 @@ export class Scheduler implements Reconciler {
       return;
     }
     if (cache.isAssumed(key)) return; // a bind for it is in flight
-    const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
-    if (claimProblem) {
+    const claims: PodClaims | undefined = this.d.claims && usesClaims(pod) ? resolveClaims(pod, this.d.claims, this.d.storage, (ns, claim) => this.claimUsers(key, ns, claim)) : undefined;
+    if (claims?.problem) {
       unschedulable.add(key);
-      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
+      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claims.problem));
       return;
     }
-    const info = buildPodInfo(pod);
+    const info = claims?.filter ? { ...buildPodInfo(pod), volumeFilter: claims.filter } : buildPodInfo(pod);
     const nodes = cache.snapshotFor(info);
     const ctx = this.d.context ?? NO_NAMESPACE_LABELS;
     const decision = selectNode(info, nodes, this.d.profile, ctx);
@@ -83,6 +90,13 @@ export class Scheduler implements Reconciler {
     }
     unschedulable.delete(key);
     const nodeName = decision.node.name;
+    if (claims?.delayed.length) {
+      // Upstream's PreBind: the claims learn the node, the pod waits until they are bound. Their
+      // binding (a claim event) brings the pod back; VolumeBinding then keeps it on this node.
+      for (const claim of claims.delayed) if (!claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION]) await this.d.selectNodeForClaim?.(claim, nodeName);
+      unschedulable.add(key);
+      return;
+    }
     cache.assume(info, nodeName);
     let outcome;
     try {
@@ -97,6 +111,14 @@ export class Scheduler implements Reconciler {
       return;
     }
     recordScheduled(this.d.events, pod, nodeName);
+  }
+
+  /** Scheduled pods other than `key` whose volumes name the claim (ReadWriteOncePod). */
+  private claimUsers(key: string, namespace: string, claim: string): number {
+    let n = 0;
+    for (const node of this.d.cache.snapshot())
+      for (const p of node.pods) if (p.key !== key && p.namespace === namespace && p.pod.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim)) n++;
+    return n;
   }
 
   /** Carries out a preemption: nominate, evict the victims, void weaker nominations, report. */
