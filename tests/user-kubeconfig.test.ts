@@ -97,6 +97,16 @@ describe("bramble kubeconfig", () => {
     expect(revoked.stdout.trim().split("\n")).toHaveLength(2);
     for (const file of [alice, second]) expect((await as(file, "get", "pods")).stderr).toContain(UNAUTHORIZED);
 
+    // Printed to stdout instead of a file; revoked by its id alone.
+    const printed = await bramble("create", "--user", "carol");
+    expect(printed.stderr).toContain("kubectl -n default create rolebinding carol-view --clusterrole=view --user=carol");
+    const carol = join(dir, "carol.kubeconfig");
+    await Bun.write(carol, printed.stdout);
+    expect((await as(carol, "auth", "whoami")).stdout).toMatch(/Username\s+carol/);
+    const carolId = (await bramble("list")).stdout.split("\n").find((r) => /\scarol\s/.test(r))!.split(/\s+/)[0]!;
+    expect((await bramble("revoke", "--id", carolId)).stdout).toBe(`user credential ${carolId} of "carol" revoked\n`);
+    expect((await as(carol, "get", "pods")).stderr).toContain(UNAUTHORIZED);
+
     const list = await bramble("list");
     expect(list.code).toBe(0);
     const rows = list.stdout.trim().split("\n");
@@ -104,6 +114,7 @@ describe("bramble kubeconfig", () => {
     expect(rows.filter((r) => /\salice\s+family,kids\s+\S+\s+revoked /.test(r))).toHaveLength(1);
     expect(rows.filter((r) => /\salice\s+<none>\s+\S+\s+revoked /.test(r))).toHaveLength(1);
     expect(rows.filter((r) => /\sbob\s+<none>\s+\S+\s+expired$/.test(r))).toHaveLength(1);
+    expect(rows.filter((r) => r.startsWith(`${carolId} `) && / revoked /.test(r))).toHaveLength(1);
   });
 
   test("bad input: one line and a non-zero exit", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatCredentialTable, kubeconfigCommandFromArgs, userKubeconfig } from "./kubeconfig";
+import { formatCredentialTable, grantHint, kubeconfigCommandFromArgs, userKubeconfig } from "./kubeconfig";
 
 const parse = (...args: string[]) => kubeconfigCommandFromArgs(args, { KUBECONFIG: "/admin.kubeconfig" }, "/home/x");
 
@@ -62,4 +62,9 @@ describe("bramble kubeconfig flags", () => {
       "",
     ]);
   });
+});
+
+test("the hint after create names a binding kubectl accepts and quotes the user for a shell", () => {
+  expect(grantHint("alice", "family")).toBe("no permissions yet; to let them read namespace family: kubectl -n family create rolebinding alice-view --clusterrole=view --user=alice");
+  expect(grantHint("Bob O'Neil")).toBe(`no permissions yet; to let them read namespace default: kubectl -n default create rolebinding bob-o-neil-view --clusterrole=view --user='Bob O'\\''Neil'`);
 });

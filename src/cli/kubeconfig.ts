@@ -131,6 +131,14 @@ export function formatCredentialTable(items: CredentialInfo[], now: Date): strin
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join("").trimEnd()).join("\n") + "\n";
 }
 
+const shellWord = (s: string) => (/^[\w.@:=+-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+
+/** What to run next: the credential says who someone is, RBAC what they may do. */
+export function grantHint(user: string, namespace = "default"): string {
+  const binding = `${user.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50) || "user"}-view`;
+  return `no permissions yet; to let them read namespace ${namespace}: kubectl -n ${namespace} create rolebinding ${binding} --clusterrole=view --user=${shellWord(user)}`;
+}
+
 function clientFor(path: string): { client: KubeClient; server: string; caPem?: string } {
   let creds;
   try {
@@ -151,9 +159,11 @@ export async function runKubeconfig(args: readonly string[]): Promise<void> {
     if (cmd.action === "create") {
       const c = await client.json<IssuedCredential>("POST", USER_CREDENTIALS_PATH, { user: cmd.user, groups: cmd.groups, ttlSeconds: cmd.ttlSeconds, force: cmd.force });
       const kc = userKubeconfig({ server, caCertPem: caPem, user: cmd.user, token: c.token, namespace: cmd.namespace });
-      if (!cmd.output) return void process.stdout.write(renderKubeconfig(kc));
-      writeKubeconfig(cmd.output, kc);
-      process.stderr.write(`wrote ${cmd.output} for user "${c.user}" (credential ${c.id}, expires ${c.expires})\n`);
+      if (cmd.output) {
+        writeKubeconfig(cmd.output, kc);
+        process.stderr.write(`wrote ${cmd.output} for user "${c.user}" (credential ${c.id}, expires ${c.expires})\n`);
+      } else process.stdout.write(renderKubeconfig(kc));
+      process.stderr.write(`${grantHint(cmd.user, cmd.namespace)}\n`);
     } else if (cmd.action === "list") {
       const { items } = await client.json<{ items: CredentialInfo[] }>("GET", USER_CREDENTIALS_PATH);
       process.stdout.write(items.length ? formatCredentialTable(items, new Date()) : "no user credentials\n");
