@@ -11,6 +11,7 @@ import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { RESET_FLAGS, runReset } from "./cli/reset";
 import { IMAGES_FLAGS, runImages } from "./cli/images";
 import { SECRETS_ENCRYPT_FLAGS, runSecretsEncrypt } from "./cli/secrets-encrypt";
+import { KUBECONFIG_FLAGS, runKubeconfig } from "./cli/kubeconfig";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -52,6 +53,10 @@ images.action(() => runImages(argsOf("images")));
 const secretsEncrypt = cli.command("secrets-encrypt <status|rotate-keys|reencrypt>", "Secrets encryption on the running server: show its state, rotate the key, or re-encrypt every Secret");
 for (const f of SECRETS_ENCRYPT_FLAGS) secretsEncrypt.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 secretsEncrypt.action(() => runSecretsEncrypt(argsOf("secrets-encrypt")));
+
+const kubeconfig = cli.command("kubeconfig <create|list|revoke>", "Kubeconfigs for people: create --user NAME [--group G]... [--ttl] [--namespace] [-o FILE], list, revoke --user NAME | --id ID");
+for (const f of [...KUBECONFIG_FLAGS.create, ...KUBECONFIG_FLAGS.revoke.filter((f) => f.name !== "kubeconfig" && f.name !== "user")]) kubeconfig.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+kubeconfig.action(() => runKubeconfig(argsOf("kubeconfig")));
 
 cli.help();
 

@@ -28,6 +28,13 @@ import {
   ensureServiceAccountKey,
   tokenSigner,
   isPublicPath,
+  createUserCredentialAuthenticator,
+  ensureUserCredentialKey,
+  isUserCredentialsPath,
+  recordsOf,
+  USER_CREDENTIAL_NAMESPACE,
+  userCredentialSecretName,
+  userCredentialsResponse,
   unauthorizedResponse,
   type Authenticator,
 } from "./auth/index";
@@ -100,11 +107,19 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   const serverToken = ensureServerToken(cfg.dataDir, pki.caCertHash, cfg.token);
   const saKey = await ensureServiceAccountKey(cfg.dataDir);
   if (saKey.created) log.info("created service-account signing key");
+  const userKey = await ensureUserCredentialKey(cfg.dataDir);
+  if (userKey.created) log.info("created user-credential signing key");
   // Node credentials and service-account tokens are checked against objects in the API server's
   // cache, which exists only once the API server does: until then only the admin token is accepted.
   let nodeAuth: Authenticator = () => undefined;
   let serviceAccountAuth: Authenticator = () => undefined;
-  const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req), (req) => serviceAccountAuth(req));
+  let userCredentialAuth: Authenticator = () => undefined;
+  const authenticate = chainAuthenticators(
+    createTokenAuthenticator([{ token: admin.token, user: ADMIN }]),
+    (req) => nodeAuth(req),
+    (req) => userCredentialAuth(req),
+    (req) => serviceAccountAuth(req),
+  );
 
   const backend = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
@@ -146,6 +161,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         getSecret: (ns, name) => get("secrets", ns, name),
       }),
     );
+    userCredentialAuth = bearerAuthenticator(
+      createUserCredentialAuthenticator(userKey, { getRecord: (id) => get("secrets", USER_CREDENTIAL_NAMESPACE, userCredentialSecretName(id)) as Secret | undefined }),
+    );
     if (api.context) {
       feedRbacIndex(api.context, rbac);
       await ensureBootstrapPolicy(api.context.objects, api.context.resource);
@@ -181,7 +199,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         if (isPublicPath(path)) return apiFetch(req, server);
         const user = authenticate(req);
         const serve = (u: Awaited<typeof user>) =>
-          !u ? unauthorizedResponse() : isSecretsEncryptPath(path) ? secretsEncryptResponse(encryption, req, u) : apiFetch(req, server);
+          !u
+            ? unauthorizedResponse()
+            : isSecretsEncryptPath(path)
+              ? secretsEncryptResponse(encryption, req, u)
+              : isUserCredentialsPath(path)
+                ? userCredentialsResponse({ key: userKey, records: () => recordsOf(ctx()) }, req, u)
+                : apiFetch(req, server);
         return user instanceof Promise ? user.then(serve) : serve(user);
       },
       websocket: api.websocket,
