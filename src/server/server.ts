@@ -216,6 +216,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: controllerIdentity(cfg.dataDir),
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
+    hpa: cfg.hpa,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],

@@ -14,6 +14,7 @@ import { startEndpointsController } from "./endpoints";
 import { startEndpointSliceController } from "./endpointslice";
 import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
+import { startHorizontalPodAutoscalerController } from "./horizontalpodautoscaler";
 import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
@@ -53,6 +54,8 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodS: number;
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
+  /** The autoscaler's --horizontal-pod-autoscaler-* settings (ms). */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
   /** The cluster CA, published to every namespace as kube-root-ca.crt. */
   caCertPem: string;
   /** Names of CONTROLLERS left out (k3s's --disable servicelb; tests of other controllers). */
@@ -104,6 +107,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
+  { name: "horizontal-pod-autoscaler", start: ({ client, informers, options }) => startHorizontalPodAutoscalerController(client, { informers, ...options.hpa }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
