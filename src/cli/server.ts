@@ -122,7 +122,10 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const tolerationText = stringFlag(raw, "default-not-ready-toleration-seconds");
   const hpaMs = (flag: string) => {
     const t = stringFlag(raw, flag);
-    return t === undefined ? undefined : Math.round(durationSeconds(flag, t) * 1000);
+    if (t === undefined) return undefined;
+    const ms = Math.round(durationSeconds(flag, t) * 1000);
+    if (flag.endsWith("sync-period") && ms < 1000) throw new FlagError(flag, `"${t}" must be at least 1s`);
+    return ms;
   };
   const hpa = {
     syncPeriodMs: hpaMs("horizontal-pod-autoscaler-sync-period"),
