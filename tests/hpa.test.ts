@@ -59,15 +59,6 @@ describe.skipIf(!docker)("HorizontalPodAutoscaler", () => {
     if (docker) await removePodsOf(docker, NS);
   });
 
-  test("kubectl autoscale creates an HPA for the Deployment", async () => {
-    const r = await s.kubectl("-n", NS, "autoscale", "deploy/burn", "--cpu-percent=50", "--min=1", "--max=5", "--name=from-kubectl", "--dry-run=server", "-o", "json");
-    expect(r.stderr).toBe("");
-    const obj = parseJson(r);
-    expect(obj.kind).toBe("HorizontalPodAutoscaler");
-    expect(obj.spec.scaleTargetRef).toMatchObject({ kind: "Deployment", name: "burn" });
-    expect(obj.spec.maxReplicas).toBe(5);
-  });
-
   test("scales up under CPU load and back down once the pods idle", async () => {
     const r = await s.kubectlWith({ stdin: JSON.stringify(hpa) }, "-n", NS, "apply", "-f", "-");
     expect(r.stderr).toBe("");
