@@ -55,6 +55,8 @@ export interface AgentConfig {
   imageGc?: ImageGcPolicy;
   /** --container-log-max-size, --container-log-max-files (10Mi × 2 when unset). */
   containerLogs?: ContainerLogPolicy;
+  /** --housekeeping-interval: how often resource usage is read for metrics (default 15 s). */
+  statsIntervalMs?: number;
   /** --eviction-* thresholds; upstream's defaults when absent. */
   eviction?: EvictionConfig;
   /** Frees disk on the image filesystem before pods are evicted for it. */
@@ -90,7 +92,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   // runs pods; only logs and exec are unavailable (and the API server says so).
   let endpoint: NodeEndpoint | undefined;
   try {
-    endpoint = await startNodeEndpoint({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dataDir: cfg.dataDir, caCertPem: conn.caCertPem, dockerSocket: cfg.dockerSocket, port: cfg.kubeletPort, log: log.child("endpoint") });
+    endpoint = await startNodeEndpoint({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dataDir: cfg.dataDir, caCertPem: conn.caCertPem, dockerSocket: cfg.dockerSocket, port: cfg.kubeletPort, log: log.child("endpoint"), statsIntervalMs: cfg.statsIntervalMs });
     nodeCfg.kubeletPort = endpoint.port;
   } catch (e) {
     log.error("cannot serve logs and exec; the node runs pods without them", { err: e });

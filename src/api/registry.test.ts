@@ -19,6 +19,7 @@ describe("registry", () => {
         "apps/v1/deployments",
         "apps/v1/replicasets",
         "apps/v1/statefulsets",
+        "autoscaling/v2/horizontalpodautoscalers",
         "batch/v1/cronjobs",
         "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
@@ -59,6 +60,7 @@ describe("registry", () => {
     expect(groupVersions()).toEqual([
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
+      { group: "autoscaling", version: "v2" },
       { group: "batch", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },

@@ -11,6 +11,7 @@ import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
+import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpodautoscaler";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -54,6 +55,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   daemonSets,
   statefulSets,
   controllerRevisions,
+  horizontalPodAutoscalers,
   jobs,
   cronJobs,
   leases,

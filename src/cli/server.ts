@@ -57,6 +57,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
+  { name: "horizontal-pod-autoscaler-sync-period", value: "<duration>", description: "How often every HorizontalPodAutoscaler is evaluated (default: 15s)" },
+  { name: "horizontal-pod-autoscaler-downscale-stabilization", value: "<duration>", description: "Scale-down stabilization window of HorizontalPodAutoscalers without a behavior (default: 5m)" },
+  { name: "horizontal-pod-autoscaler-cpu-initialization-period", value: "<duration>", description: "How long after a pod starts its CPU readings may be skipped as start-up ones (default: 5m)" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
   // kubelet's eviction flags, for the embedded agent.
@@ -118,6 +121,18 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const policyText = stringFlag(raw, "scheduler-policy");
   const graceText = stringFlag(raw, "node-monitor-grace-period");
   const tolerationText = stringFlag(raw, "default-not-ready-toleration-seconds");
+  const hpaMs = (flag: string) => {
+    const t = stringFlag(raw, flag);
+    if (t === undefined) return undefined;
+    const ms = Math.round(durationSeconds(flag, t) * 1000);
+    if (flag.endsWith("sync-period") && ms < 1000) throw new FlagError(flag, `"${t}" must be at least 1s`);
+    return ms;
+  };
+  const hpa = {
+    syncPeriodMs: hpaMs("horizontal-pod-autoscaler-sync-period"),
+    downscaleStabilizationMs: hpaMs("horizontal-pod-autoscaler-downscale-stabilization"),
+    cpuInitializationPeriodMs: hpaMs("horizontal-pod-autoscaler-cpu-initialization-period"),
+  };
 
   return {
     dataDir,
@@ -144,6 +159,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     nodeMonitorGracePeriodSeconds: graceText === undefined ? DEFAULTS.nodeMonitorGracePeriodSeconds : durationSeconds("node-monitor-grace-period", graceText),
     notReadyTolerationSeconds:
       tolerationText === undefined ? DEFAULTS.notReadyTolerationSeconds : nonNegativeInt("default-not-ready-toleration-seconds", tolerationText),
+    ...(Object.values(hpa).some((v) => v !== undefined) && { hpa }),
   };
 }
 

@@ -43,4 +43,6 @@ export interface ServerConfig {
   secretsEncryption?: boolean;
   /** Pods without their own toleration leave an unreachable node after this long. */
   notReadyTolerationSeconds: number;
+  /** --horizontal-pod-autoscaler-* durations (ms); upstream's defaults when unset. */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
 }

@@ -241,6 +241,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: controllerIdentity(cfg.dataDir),
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
+    hpa: cfg.hpa,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
     localStorageRoot: cfg.localStorage === false ? undefined : (cfg.localStoragePath ?? join(cfg.dataDir, "storage")),

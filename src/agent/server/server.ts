@@ -34,6 +34,8 @@ export interface AgentServerOptions {
   authenticate?: RequestAuthenticator;
   /** Serves /stats/summary; default: one reading this node's cgroups, started on the first request. */
   stats?: Pick<StatsCollector, "summary" | "stop">;
+  /** How often the default collector reads usage (--housekeeping-interval); default 15 s. */
+  statsIntervalMs?: number;
 }
 
 export interface AgentServer {
@@ -54,7 +56,7 @@ const status = (e: ApiError) => Response.json(e.toStatus(), { status: e.code });
 export function startAgentServer(o: AgentServerOptions): AgentServer {
   const authenticate = o.authenticate ?? apiServerAuthenticator(o.caCertPem, o.nodeName);
   const sessions = new Set<Session>();
-  const stats = o.stats ?? new StatsCollector({ nodeName: o.nodeName, runtime: o.runtime, log: o.log });
+  const stats = o.stats ?? new StatsCollector({ nodeName: o.nodeName, runtime: o.runtime, log: o.log, intervalMs: o.statsIntervalMs });
 
   const route = async (req: Request, server: Server<Session>): Promise<Response | undefined> => {
     const url = new URL(req.url);

@@ -14,6 +14,7 @@ import { startEndpointsController } from "./endpoints";
 import { startEndpointSliceController } from "./endpointslice";
 import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
+import { startHorizontalPodAutoscalerController } from "./horizontalpodautoscaler";
 import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
@@ -54,6 +55,8 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodS: number;
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
+  /** The autoscaler's --horizontal-pod-autoscaler-* settings (ms). */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
   /** The cluster CA, published to every namespace as kube-root-ca.crt. */
   caCertPem: string;
   /** Where the built-in local-path provisioner puts volumes on the nodes; undefined: no provisioner (--disable local-storage). */
@@ -107,6 +110,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
+  { name: "horizontal-pod-autoscaler", start: ({ client, informers, options }) => startHorizontalPodAutoscalerController(client, { informers, ...options.hpa }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
   {
