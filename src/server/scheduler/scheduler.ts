@@ -3,6 +3,7 @@
 // and binds. The decision itself is synchronous, so concurrent workers never decide on the same
 // snapshot twice: each one assumes its placement before the next decision runs, and only the
 // bind round trips overlap.
+import { recordAttempt, type AttemptResult } from "./metrics";
 import type { Node } from "../../api/resources/core/node";
 import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
@@ -50,18 +51,32 @@ export class Scheduler implements Reconciler {
   }
 
   async reconcile(key: string): Promise<void> {
+    const start = performance.now();
+    let result: AttemptResult | undefined;
+    try {
+      result = await this.attempt(key);
+    } catch (e) {
+      result = "error";
+      throw e;
+    } finally {
+      if (result) recordAttempt(result, this.d.schedulerName, start);
+    }
+  }
+
+  /** One scheduling attempt; undefined when there was nothing to attempt. */
+  private async attempt(key: string): Promise<AttemptResult | undefined> {
     const { cache, unschedulable } = this.d;
     const pod = this.d.getPod(key);
     if (!pod || !this.responsibleFor(pod)) {
       unschedulable.delete(key);
-      return;
+      return undefined;
     }
-    if (cache.isAssumed(key)) return; // a bind for it is in flight
+    if (cache.isAssumed(key)) return undefined; // a bind for it is in flight
     const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
     if (claimProblem) {
       unschedulable.add(key);
       await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
-      return;
+      return "unschedulable";
     }
     const info = buildPodInfo(pod);
     const nodes = cache.snapshotFor(info);
@@ -70,16 +85,20 @@ export class Scheduler implements Reconciler {
     if (!decision.node) {
       unschedulable.add(key);
       const message = fitErrorMessage(decision.totalNodes, decision.reasons);
-      if (decision.totalNodes === 0) return recordUnschedulable(this.d.pods, this.d.events, pod, message);
+      if (decision.totalNodes === 0) {
+        await recordUnschedulable(this.d.pods, this.d.events, pod, message);
+        return "unschedulable";
+      }
       // Only pods that fit nowhere get here: preemption costs nothing on the common path.
       const result = findPreemption(info, nodes, decision.candidates, this.d.profile, ctx, this.d.preemption);
       if (!result.preemption) {
         // Not eligible: any nomination stands (its victims are still going). No victims: it is void.
         const nomination = result.eligible ? null : undefined;
-        return recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        await recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        return "unschedulable";
       }
       await this.preempt(pod, info, result.preemption.node, result.preemption.victims, message);
-      return;
+      return "unschedulable";
     }
     unschedulable.delete(key);
     const nodeName = decision.node.name;
@@ -94,9 +113,10 @@ export class Scheduler implements Reconciler {
     if (outcome === "lost") {
       // Bound elsewhere or being deleted: the informer brings the truth; re-check from it then.
       cache.forget(key);
-      return;
+      return undefined;
     }
     recordScheduled(this.d.events, pod, nodeName);
+    return "scheduled";
   }
 
   /** Carries out a preemption: nominate, evict the victims, void weaker nominations, report. */
