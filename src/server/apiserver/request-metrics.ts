@@ -48,7 +48,9 @@ export function requestLabels(method: string, path: string, search: string, cont
     at = 4;
   } else return [nonResourceVerb(method), "", "", "", "", "", "", COMPONENT];
   let namespaced = false;
-  if (parts[at] === "namespaces" && parts.length > at + 2 && parts[at + 2] !== "") {
+  // namespaces/<name>/status and /finalize are subresources of the Namespace (upstream's RequestInfo).
+  const next = parts[at + 2];
+  if (parts[at] === "namespaces" && next !== undefined && next !== "" && next !== "status" && next !== "finalize") {
     namespaced = true;
     at += 2;
   }
