@@ -10,6 +10,11 @@ type Kind = "counter" | "gauge" | "histogram";
 /** Label values are joined with this (a control character no sane label value carries). */
 const SEP = "\u0001";
 
+/** The key of a series: its label values joined (what the *ByKey methods take). */
+export const seriesKey = (values: readonly string[]): string => (values.length === 1 ? values[0]! : values.join(SEP));
+/** A key with one more label value appended (a counter's code after a histogram's labels). */
+export const extendKey = (key: string, value: string): string => key + SEP + value;
+
 /** Label-value escaping of the text format: backslash, double quote and newline. */
 export function escapeLabelValue(v: string): string {
   return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
@@ -39,7 +44,7 @@ abstract class Family {
 
   protected key(values: readonly string[]): string {
     if (values.length !== this.labelNames.length) throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${values.length}`);
-    return values.length === 1 ? values[0]! : values.join(SEP);
+    return seriesKey(values);
   }
 
   /** `{a="x",b="y"}` for a series key (extra appends further pairs, such as le). */
@@ -61,52 +66,83 @@ abstract class Family {
 /** A monotonically increasing number per label set. */
 export class Counter extends Family {
   readonly kind = "counter";
-  private readonly series = new Map<string, number>();
+  private readonly series = new Map<string, Cell>();
+  /** For a collector that reads a total kept elsewhere (CPU time): sets it before each render. */
+  collect?: (c: Counter) => void;
+
+  private cell(key: string): Cell {
+    let c = this.series.get(key);
+    if (!c) this.series.set(key, (c = { v: 0 }));
+    return c;
+  }
 
   inc(values: readonly string[] = [], by = 1) {
-    const k = this.key(values);
-    this.series.set(k, (this.series.get(k) ?? 0) + by);
+    this.cell(this.key(values)).v += by;
+  }
+
+  /** inc() for a key made by seriesKey (the caller vouches for the label count). */
+  incByKey(key: string, by = 1) {
+    this.cell(key).v += by;
+  }
+
+  /** The series for these label values, held: each inc() is one addition (client_golang's WithLabelValues). */
+  child(values: readonly string[] = []): { inc(by?: number): void } {
+    const c = this.cell(this.key(values));
+    return { inc: (by = 1) => void (c.v += by) };
   }
 
   get(values: readonly string[] = []): number {
-    return this.series.get(this.key(values)) ?? 0;
+    return this.series.get(this.key(values))?.v ?? 0;
   }
 
-  /** For a collector that reads a total kept elsewhere (CPU time): sets it outright. */
-  collect?: (c: Counter) => void;
   setTotal(values: readonly string[], v: number) {
-    this.series.set(this.key(values), v);
+    this.cell(this.key(values)).v = v;
   }
 
   render(): string {
     this.collect?.(this);
     let out = "";
-    for (const [k, v] of this.series) out += `${this.name}${this.labels(k)} ${formatValue(v)}\n`;
+    for (const [k, c] of this.series) out += `${this.name}${this.labels(k)} ${formatValue(c.v)}\n`;
     return out;
   }
+}
+
+interface Cell {
+  v: number;
 }
 
 /** A number that goes up and down; `collect` (if given) sets it just before each render. */
 export class Gauge extends Family {
   readonly kind = "gauge";
-  private readonly series = new Map<string, number>();
+  private readonly series = new Map<string, Cell>();
   collect?: (g: Gauge) => void;
 
+  private cell(key: string): Cell {
+    let c = this.series.get(key);
+    if (!c) this.series.set(key, (c = { v: 0 }));
+    return c;
+  }
+
   set(values: readonly string[], v: number) {
-    this.series.set(this.key(values), v);
+    this.cell(this.key(values)).v = v;
   }
 
   inc(values: readonly string[] = [], by = 1) {
-    const k = this.key(values);
-    this.series.set(k, (this.series.get(k) ?? 0) + by);
+    this.cell(this.key(values)).v += by;
   }
 
   dec(values: readonly string[] = [], by = 1) {
     this.inc(values, -by);
   }
 
+  /** The series for these label values, held (see Counter.child). */
+  child(values: readonly string[] = []): { set(v: number): void; inc(by?: number): void; dec(by?: number): void } {
+    const c = this.cell(this.key(values));
+    return { set: (v) => void (c.v = v), inc: (by = 1) => void (c.v += by), dec: (by = 1) => void (c.v -= by) };
+  }
+
   get(values: readonly string[] = []): number {
-    return this.series.get(this.key(values)) ?? 0;
+    return this.series.get(this.key(values))?.v ?? 0;
   }
 
   /** Forgets every series (a collector that sets the whole picture anew). */
@@ -117,7 +153,7 @@ export class Gauge extends Family {
   render(): string {
     this.collect?.(this);
     let out = "";
-    for (const [k, v] of this.series) out += `${this.name}${this.labels(k)} ${formatValue(v)}\n`;
+    for (const [k, c] of this.series) out += `${this.name}${this.labels(k)} ${formatValue(c.v)}\n`;
     return out;
   }
 }
@@ -142,10 +178,13 @@ export class Histogram extends Family {
     this.buckets = buckets.filter((b) => b !== Infinity);
   }
 
-  observe(values: readonly string[], v: number) {
-    const k = this.key(values);
-    let s = this.series.get(k);
-    if (!s) this.series.set(k, (s = { counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 }));
+  private cell(key: string): HistogramSeries {
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = { counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 }));
+    return s;
+  }
+
+  private add(s: HistogramSeries, v: number) {
     const b = this.buckets;
     let i = 0;
     while (i < b.length && v > b[i]!) i++;
@@ -154,9 +193,24 @@ export class Histogram extends Family {
     s.count++;
   }
 
+  observe(values: readonly string[], v: number) {
+    this.add(this.cell(this.key(values)), v);
+  }
+
+  /** observe() for a key made by seriesKey (the caller vouches for the label count). */
+  observeByKey(key: string, v: number) {
+    this.add(this.cell(key), v);
+  }
+
   /** Observes the seconds elapsed since `startMs` (a performance.now() reading). */
   observeSince(values: readonly string[], startMs: number) {
     this.observe(values, (performance.now() - startMs) / 1000);
+  }
+
+  /** The series for these label values, held (see Counter.child). */
+  child(values: readonly string[] = []): { observe(v: number): void } {
+    const s = this.cell(this.key(values));
+    return { observe: (v) => this.add(s, v) };
   }
 
   count(values: readonly string[] = []): number {

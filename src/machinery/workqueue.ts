@@ -69,35 +69,44 @@ const workDuration = metrics.histogram("workqueue_work_duration_seconds", "How l
 
 /** A named queue's series: when each waiting key was queued and each key in processing taken. */
 class QueueMetrics {
-  private readonly labels: readonly string[];
+  private readonly depth;
+  private readonly adds;
+  private readonly retries;
+  private readonly queueDuration;
+  private readonly workDuration;
   private readonly queuedAt = new Map<string, number>();
   private readonly takenAt = new Map<string, number>();
 
   constructor(name: string) {
-    this.labels = [name];
-    depth.set(this.labels, 0);
+    const labels = [name];
+    this.depth = depth.child(labels);
+    this.depth.set(0);
+    this.adds = adds.child(labels);
+    this.retries = retries.child(labels);
+    this.queueDuration = queueDuration.child(labels);
+    this.workDuration = workDuration.child(labels);
   }
 
   added(key: string) {
-    adds.inc(this.labels);
-    depth.inc(this.labels);
+    this.adds.inc();
+    this.depth.inc();
     this.queuedAt.set(key, performance.now());
   }
 
   /** Handed straight to a waiting worker: counted as an add with no time in the queue. */
   addedAndTaken(key: string) {
-    adds.inc(this.labels);
-    queueDuration.observe(this.labels, 0);
+    this.adds.inc();
+    this.queueDuration.observe(0);
     this.takenAt.set(key, performance.now());
   }
 
   taken(key: string) {
-    depth.dec(this.labels);
+    this.depth.dec();
     const now = performance.now();
     const at = this.queuedAt.get(key);
     if (at !== undefined) {
       this.queuedAt.delete(key);
-      queueDuration.observe(this.labels, (now - at) / 1000);
+      this.queueDuration.observe((now - at) / 1000);
     }
     this.takenAt.set(key, now);
   }
@@ -106,11 +115,11 @@ class QueueMetrics {
     const at = this.takenAt.get(key);
     if (at === undefined) return;
     this.takenAt.delete(key);
-    workDuration.observeSince(this.labels, at);
+    this.workDuration.observe((performance.now() - at) / 1000);
   }
 
   retried() {
-    retries.inc(this.labels);
+    this.retries.inc();
   }
 }
 

@@ -7,21 +7,20 @@ import type { Handler } from "./listen";
 const requests = metrics.counter("coredns_dns_requests_total", "Counter of DNS requests made per protocol.", ["proto"]);
 const responses = metrics.counter("coredns_dns_responses_total", "Counter of response status codes.", ["rcode"]);
 
-const RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
-const UDP = ["udp"];
-const TCP = ["tcp"];
-const RCODE_LABELS = RCODES.map((r) => [r]);
-const OTHER = ["other"];
+const RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"].map((r) => responses.child([r]));
+const OTHER = responses.child(["other"]);
+const UDP = requests.child(["udp"]);
+const TCP = requests.child(["tcp"]);
 
 function answered(b: Buffer | undefined): Buffer | undefined {
-  if (b && b.length >= 4) responses.inc(RCODE_LABELS[b[3]! & 0xf] ?? OTHER);
+  if (b && b.length >= 4) (RCODES[b[3]! & 0xf] ?? OTHER).inc();
   return b;
 }
 
 /** The handler with every query and every answer's rcode counted. */
 export function countedHandler(handle: Handler): Handler {
   return (query, udp) => {
-    requests.inc(udp ? UDP : TCP);
+    (udp ? UDP : TCP).inc();
     const out = handle(query, udp);
     return out instanceof Promise ? out.then(answered) : answered(out);
   };

@@ -2,7 +2,7 @@
 // with upstream's labels and buckets, and apiserver_longrunning_requests for open watches.
 // Labels come from the path with one split: a group, version or resource the server does not
 // serve is reported as "" so a scanner cannot grow the series without bound.
-import { metrics } from "../../machinery/prometheus";
+import { extendKey, metrics, seriesKey } from "../../machinery/prometheus";
 
 const LABELS = ["verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"] as const;
 
@@ -93,9 +93,9 @@ const dryRun = (search: string) => (search.includes("dryRun=") ? "All" : "");
 
 /** Counts one finished request. `startMs` is a performance.now() reading. */
 export function recordRequest(labels: string[], code: number, startMs: number) {
-  requestDuration.observeSince(labels, startMs);
-  labels.push(String(code));
-  requestTotal.inc(labels);
+  const key = seriesKey(labels);
+  requestDuration.observeByKey(key, (performance.now() - startMs) / 1000);
+  requestTotal.incByKey(extendKey(key, String(code)));
 }
 
 /** Labels of an open watch, as apiserver_longrunning_requests carries them. */
