@@ -223,6 +223,12 @@ describe("Prometheus /metrics", () => {
     });
     expect(parseExposition(text).has("apiserver_request_total")).toBe(true);
     await ok("delete", "clusterrolebinding", `${NS}-metrics`);
+    // The built-in system:monitoring role, bound to the group of that name, as upstream's.
+    const monitoring = await s.kubectl("--as", "prometheus", "--as-group", "system:monitoring", "get", "--raw", "/metrics");
+    expect(monitoring.stderr).toBe("");
+    expect(parseExposition(monitoring.stdout).has("process_start_time_seconds")).toBe(true);
+    const plain = await s.kubectl("--as", "prometheus", "get", "--raw", "/metrics");
+    expect(plain.stderr).toContain('User "prometheus" cannot get path "/metrics"');
   });
 
   test.skipIf(!docker)("the agent's metrics through nodes/proxy: kubelet series and a pod start", async () => {
