@@ -206,15 +206,29 @@ describe("schema conversion", () => {
         g: Type.Unknown(),
       }),
     );
-    expect(s.properties.a).toEqual({ type: "string", format: "date-time", nullable: true });
+    expect(s.properties.a).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Time" }], nullable: true });
     expect(s.properties.b).toEqual({ type: "object", additionalProperties: { type: "integer" } });
     expect(s.properties.c).toEqual({ type: "string", enum: ["In", "NotIn"] });
-    expect(s.properties.d).toEqual({ "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] });
-    expect(s.properties.e).toEqual({ type: "string" });
+    // Upstream's named scalars: kubectl explain shows <IntOrString>, <Quantity>, <Time>.
+    expect(s.properties.d).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString" }] });
+    expect(s.properties.e).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity" }] });
     expect(s.properties.f["x-kubernetes-patch-merge-key"]).toBe("name");
     expect(s.properties.f.items.required).toEqual(["name"]);
     expect(s.properties.g).toEqual({});
     expect(s.required).toEqual(["b", "c", "d", "e", "f", "g"]);
+  });
+
+  test("kubectl explain names upstream's scalars and describes the envelope of every kind", () => {
+    const doc = openapiV3(resources, "apis/batch/v1") as Json;
+    const schemas = doc.components.schemas;
+    // No type in v3, as upstream: kubectl explain then prints the component's name, <IntOrString>.
+    expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"].type).toBeUndefined();
+    expect(schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"].oneOf).toEqual([{ type: "string" }, { type: "number" }]);
+    const job = schemas["io.k8s.api.batch.v1.Job"];
+    for (const field of ["apiVersion", "kind", "metadata", "spec", "status"]) expect(job.properties[field].description).toBeTruthy();
+    expect(job.properties.spec.description).toContain("Job");
+    const v2 = openapiV2(resources) as Json;
+    expect(v2.definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toMatchObject({ type: "string", format: "int-or-string" });
   });
 
   test("recursive schemas become components", () => {

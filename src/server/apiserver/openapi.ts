@@ -93,15 +93,50 @@ interface Ctx {
   byId: Map<string, Json>;
 }
 
-const refTo = (ctx: Ctx, name: string, description?: unknown): Json => {
+const refTo = (ctx: Ctx, name: string, description?: unknown, objectDefault = true): Json => {
   const target = ctx.dialect === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}`;
   // Upstream's v3 shape: `allOf: [{$ref}]` lets siblings (description, default) sit beside the ref,
   // and kubectl's patch-meta lookup resolves exactly allOf[0].$ref.
   const out: Json = ctx.dialect === "v3" ? { allOf: [{ $ref: target }] } : { $ref: target };
   if (typeof description === "string") out.description = description;
-  if (ctx.dialect === "v3") out.default = {};
+  if (ctx.dialect === "v3" && objectDefault) out.default = {};
   return out;
 };
+
+/**
+ * Scalars upstream gives components of their own, so `kubectl explain` names them (`<IntOrString>`,
+ * `map[string]Quantity`, `<Time>`) instead of `<Object>` or `<string>`.
+ */
+const SCALARS = {
+  intOrString: {
+    name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+    description: "An integer or a string, such as a port number or a port name, or a count or a percentage.",
+    v3: { oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" },
+    v2: { type: "string", format: "int-or-string" },
+  },
+  quantity: {
+    name: "io.k8s.apimachinery.pkg.api.resource.Quantity",
+    description: "A fixed-point amount with an optional suffix: 250m, 64Mi, 1G, 2.",
+    v3: { oneOf: [{ type: "string" }, { type: "number" }] },
+    v2: { type: "string" },
+  },
+  time: {
+    name: `${META}.Time`,
+    description: "A point in time in RFC 3339 form, to the second, e.g. 2024-01-02T15:04:05Z.",
+    v3: { type: "string", format: "date-time" },
+    v2: { type: "string", format: "date-time" },
+  },
+} as const;
+
+function scalarOf(s: Json): keyof typeof SCALARS | undefined {
+  if (Array.isArray(s.anyOf) && s["x-kubernetes-int-or-string"]) {
+    const types = new Set((s.anyOf as Json[]).map((m) => m.type));
+    if (types.size === 2 && types.has("string") && types.has("integer")) return "intOrString";
+    if (types.size === 2 && types.has("string") && types.has("number")) return "quantity";
+  }
+  if (s.type === "string" && s.format === "date-time") return "time";
+  return undefined;
+}
 
 function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
   if (!input || typeof input !== "object") return {};
@@ -111,6 +146,8 @@ function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
     if (named) return refTo(ctx, named, s.description);
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
+  const scalar = scalarOf(s);
+  if (scalar) return refTo(ctx, SCALARS[scalar].name, s.description, false);
 
   const out: Json = {};
   for (const k of KEPT) if (k in s) out[k] = s[k];
@@ -206,13 +243,16 @@ function collectIds(schema: unknown, into: Map<string, Json>, seen = new Set<unk
 // ---------------------------------------------------------------------------------------------
 // Fixed components: the meta/v1 types every document refers to, and subresource kinds.
 
+const API_VERSION_DOC = "APIVersion defines the versioned schema of this representation of an object.";
+const KIND_DOC = "Kind is a string value representing the REST resource this object represents.";
+
 const str = (description?: string): Json => (description ? { type: "string", description } : { type: "string" });
 const int = (format: "int32" | "int64", description?: string): Json => ({ type: "integer", format, ...(description ? { description } : {}) });
 const gvkList = (group: string, version: string, kind: string) => ({ "x-kubernetes-group-version-kind": [{ group, version, kind }] });
 
 function fixedComponents(ctx: Ctx): Record<string, Json> {
   const ref = (name: string, description?: string) => refTo(ctx, name, description);
-  const typeMeta = { apiVersion: str("APIVersion defines the versioned schema of this representation of an object."), kind: str("Kind is a string value representing the REST resource this object represents.") };
+  const typeMeta = { apiVersion: str(API_VERSION_DOC), kind: str(KIND_DOC) };
   return {
     [N.objectMeta]: {
       ...convert(ObjectMetaSchema, ctx, true),
@@ -265,6 +305,8 @@ function fixedComponents(ctx: Ctx): Record<string, Json> {
       ...gvkList("", "v1", "DeleteOptions"),
     },
     [N.patch]: { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." },
+    // v3 says "one of" with no type, as upstream: kubectl explain then shows the name (<IntOrString>).
+    ...Object.fromEntries(Object.values(SCALARS).map((t) => [t.name, { description: t.description, ...t[ctx.dialect] }])),
   };
 }
 
@@ -558,8 +600,25 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
 // ---------------------------------------------------------------------------------------------
 // Documents.
 
+/** What the envelope fields every kind shares mean, for `kubectl explain <kind>`; a schema's own description wins. */
+function describeEnvelope(kind: Json, r: ResourceDef): Json {
+  const props = kind.properties as Record<string, Json> | undefined;
+  if (!props) return kind;
+  const docs: Record<string, string> = {
+    apiVersion: API_VERSION_DOC,
+    kind: KIND_DOC,
+    metadata: "Standard object metadata: name, namespace, labels, annotations, owners, and what the server records about the object.",
+    spec: `The desired state of the ${r.kind}, as its user declares it.`,
+    status: `The state of the ${r.kind} as last observed by the system. Read-only for users.`,
+  };
+  const described = Object.fromEntries(
+    Object.entries(props).map(([k, v]) => [k, k in docs && v.description === undefined ? { ...v, description: docs[k] } : v]),
+  );
+  return { ...kind, properties: described };
+}
+
 function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
-  const kind = convert(r.schema, ctx, true);
+  const kind = describeEnvelope(convert(r.schema, ctx, true), r);
   return {
     [componentName(r, r.kind)]: { ...kind, ...gvkList(r.group, r.version, r.kind) },
     [componentName(r, r.listKind)]: {
@@ -567,10 +626,10 @@ function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
       description: `${r.listKind} is a list of ${r.kind} objects.`,
       required: ["items"],
       properties: {
-        apiVersion: str(),
-        items: { type: "array", items: refTo(ctx, componentName(r, r.kind)) },
-        kind: str(),
-        metadata: refTo(ctx, N.listMeta),
+        apiVersion: str(API_VERSION_DOC),
+        items: { type: "array", items: refTo(ctx, componentName(r, r.kind)), description: `The ${r.kind} objects.` },
+        kind: str(KIND_DOC),
+        metadata: refTo(ctx, N.listMeta, "Standard list metadata: the resourceVersion of the list and the token to continue it."),
       },
       ...gvkList(r.group, r.version, r.listKind),
     },
