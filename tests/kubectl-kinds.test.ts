@@ -184,7 +184,8 @@ test("describe shows what kubectl's describer for each kind reads", async () => 
 
 test("explain shows every kind and its spec fields with upstream's types", async () => {
   const checks: [string, RegExp[]][] = [
-    ["jobs", [/KIND:\s+Job/, /spec\t<Object>\n\s+The desired state of the Job/]],
+    ["jobs", [/KIND:\s+Job/, /spec\t<JobSpec>\n\s+The desired state of the Job/, /status\t<JobStatus>/]],
+    ["statefulsets.spec", [/FIELD: spec <StatefulSetSpec>/, /selector\t<LabelSelector> -required-/, /template\t<PodTemplateSpec> -required-/]],
     ["jobs.spec.completions", [/FIELD: completions <integer>/]],
     ["cronjobs.spec.schedule", [/FIELD: schedule <string>/]],
     ["statefulsets.spec.volumeClaimTemplates", [/FIELD: volumeClaimTemplates <\[\]Object>/]],

@@ -257,6 +257,10 @@ describe("/openapi/v2", () => {
     expect(patch.parameters.map((p: Json) => p.name)).toEqual(expect.arrayContaining(["fieldValidation", "body"]));
     const dep = v2.definitions["io.k8s.api.apps.v1.Deployment"];
     expect(dep.properties.metadata.$ref).toBe("#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
-    expect(dep.properties.spec.properties.template.properties.spec.properties.containers["x-kubernetes-patch-merge-key"]).toBe("name");
+    // spec is DeploymentSpec, its template a PodTemplateSpec, whose spec a PodSpec: by $ref, as upstream.
+    const deref = (x: Json): Json => (x.$ref ? v2.definitions[(x.$ref as string).replace("#/definitions/", "")] : x);
+    expect(dep.properties.spec.$ref).toBe("#/definitions/io.k8s.api.apps.v1.DeploymentSpec");
+    const podSpec = deref(deref(deref(dep.properties.spec).properties.template).properties.spec);
+    expect(podSpec.properties.containers["x-kubernetes-patch-merge-key"]).toBe("name");
   });
 });

@@ -16,7 +16,8 @@ import type { TSchema } from "@sinclair/typebox";
 import { createHash } from "node:crypto";
 import { SUBRESOURCE_KINDS as S } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
-import { ObjectMetaSchema } from "../../api/schema";
+import * as podSchemas from "../../api/resources/core/podspec.schema";
+import { LabelSelectorSchema, ObjectMetaSchema, OwnerReferenceSchema } from "../../api/schema";
 import { KUBERNETES_VERSION } from "./discovery";
 
 type Json = Record<string, unknown>;
@@ -85,6 +86,8 @@ interface Ctx {
    * clones the schema it wraps, so identity alone would miss `metadata: Optional(ObjectMeta)`.
    */
   named: Map<string, string>;
+  /** Nested schemas several kinds share (PodSpec, Container, LabelSelector), by JSON text: component name. */
+  shared: Map<string, { name: string; schema: unknown }>;
   /** $id → component name, for TypeBox recursive types. */
   ids: Map<string, string>;
   /** Components discovered while converting (recursive types). */
@@ -142,8 +145,17 @@ function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
   if (!input || typeof input !== "object") return {};
   const s = input as Json;
   if (!inlineSelf && s.type === "object" && s.properties) {
-    const named = ctx.named.get(JSON.stringify(s));
+    const text = JSON.stringify(s);
+    const named = ctx.named.get(text);
     if (named) return refTo(ctx, named, s.description);
+    const shared = ctx.shared.get(text);
+    if (shared) {
+      if (!(shared.name in ctx.extra)) {
+        ctx.extra[shared.name] = {}; // taken before converting, for schemas that contain themselves
+        ctx.extra[shared.name] = convert(shared.schema, ctx, true);
+      }
+      return refTo(ctx, shared.name, s.description);
+    }
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
   const scalar = scalarOf(s);
@@ -617,9 +629,30 @@ function describeEnvelope(kind: Json, r: ResourceDef): Json {
   return { ...kind, properties: described };
 }
 
+/**
+ * A kind's spec and status as components of their own, `<Kind>Spec` and `<Kind>Status` as upstream
+ * names them (kubectl explain shows `spec <JobSpec>`).
+ */
+function nameSpecAndStatus(kind: Json, r: ResourceDef, ctx: Ctx): { kind: Json; parts: Record<string, Json> } {
+  const props = kind.properties as Record<string, Json> | undefined;
+  const parts: Record<string, Json> = {};
+  if (!props) return { kind, parts };
+  const out = { ...props };
+  for (const [field, suffix] of [["spec", "Spec"], ["status", "Status"]] as const) {
+    const p = props[field];
+    if (!p || p.type !== "object" || !p.properties) continue; // already a reference, or nothing to name
+    const name = componentName(r, `${r.kind}${suffix}`);
+    const { description, ...body } = p;
+    parts[name] = body;
+    out[field] = refTo(ctx, name, description);
+  }
+  return { kind: { ...kind, properties: out }, parts };
+}
+
 function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
-  const kind = describeEnvelope(convert(r.schema, ctx, true), r);
+  const { kind, parts } = nameSpecAndStatus(describeEnvelope(convert(r.schema, ctx, true), r), r, ctx);
   return {
+    ...parts,
     [componentName(r, r.kind)]: { ...kind, ...gvkList(r.group, r.version, r.kind) },
     [componentName(r, r.listKind)]: {
       type: "object",
@@ -636,12 +669,37 @@ function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
   };
 }
 
+/**
+ * Nested schemas under upstream's names, emitted as components where a document uses them, so
+ * `kubectl explain` shows `<PodTemplateSpec>`, `<[]Container>`, `<LabelSelector>` as upstream does.
+ * The pod schemas are exported as `<UpstreamName>Schema`.
+ */
+let sharedSchemas: Map<string, { name: string; schema: unknown }> | undefined;
+function shared() {
+  if (!sharedSchemas) {
+    const isObject = (v: unknown): v is Json => !!v && typeof v === "object" && (v as Json).type === "object" && !!(v as Json).properties;
+    const entries: [string, unknown][] = [
+      [`${META}.LabelSelector`, LabelSelectorSchema],
+      [`${META}.OwnerReference`, OwnerReferenceSchema],
+      ...Object.entries(podSchemas)
+        .filter(([k, v]) => k.endsWith("Schema") && isObject(v))
+        .map(([k, v]): [string, unknown] => [`io.k8s.api.core.v1.${k.slice(0, -"Schema".length)}`, v]),
+    ];
+    sharedSchemas = new Map();
+    for (const [name, schema] of entries) {
+      const text = JSON.stringify(schema);
+      if (!sharedSchemas.has(text)) sharedSchemas.set(text, { name, schema });
+    }
+  }
+  return sharedSchemas;
+}
+
 function newCtx(dialect: Dialect, defs: ResourceDef[]): Ctx {
   const named = new Map<string, string>([[JSON.stringify(ObjectMetaSchema), N.objectMeta]]);
   for (const r of defs) named.set(JSON.stringify(r.schema), componentName(r, r.kind));
   const byId = new Map<string, Json>();
   for (const r of defs) collectIds(r.schema, byId);
-  return { dialect, named, ids: new Map(), extra: {}, byId };
+  return { dialect, named, shared: shared(), ids: new Map(), extra: {}, byId };
 }
 
 /** Components and paths for some resources, in one dialect. */
