@@ -225,3 +225,14 @@ test("get -o wide prints upstream's columns", async () => {
     }),
   );
 }, 20_000);
+
+test("kubectl debug adds an ephemeral container that describe shows running", async () => {
+  await kubectl("run", "debugged", "--image=nginx");
+  await eventually("debugged Running", async () => (await kubectl("get", "pod", "debugged", "-o", "jsonpath={.status.phase}")) === "Running", { timeoutMs: 15_000, intervalMs: 200 });
+  await kubectl("debug", "debugged", "--image=busybox", "--container=dbg", "--profile=general", "--", "sleep", "100");
+  const described = await eventually("the ephemeral container running", async () => {
+    const out = await kubectl("describe", "pod", "debugged");
+    return /Ephemeral Containers:\n\s+dbg:[\s\S]*State:\s+Running/.test(out) ? out : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200 });
+  expect(described).toMatch(/Ephemeral Containers:\n\s+dbg:[\s\S]*Ready:\s+False/);
+}, 30_000);
