@@ -16,6 +16,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { createHash } from "node:crypto";
 import { SUBRESOURCE_KINDS as S } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
+import { JobTemplateSpecSchema } from "../../api/resources/batch/cronjob";
 import * as podSchemas from "../../api/resources/core/podspec.schema";
 import { LabelSelectorSchema, ObjectMetaSchema, OwnerReferenceSchema } from "../../api/schema";
 import { KUBERNETES_VERSION } from "./discovery";
@@ -145,16 +146,17 @@ function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
   if (!input || typeof input !== "object") return {};
   const s = input as Json;
   if (!inlineSelf && s.type === "object" && s.properties) {
+    // The same JSON as the component, so its description is the component's own: not repeated on the ref.
     const text = JSON.stringify(s);
     const named = ctx.named.get(text);
-    if (named) return refTo(ctx, named, s.description);
+    if (named) return refTo(ctx, named);
     const shared = ctx.shared.get(text);
     if (shared) {
       if (!(shared.name in ctx.extra)) {
         ctx.extra[shared.name] = {}; // taken before converting, for schemas that contain themselves
         ctx.extra[shared.name] = convert(shared.schema, ctx, true);
       }
-      return refTo(ctx, shared.name, s.description);
+      return refTo(ctx, shared.name);
     }
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
@@ -681,6 +683,7 @@ function shared() {
     const entries: [string, unknown][] = [
       [`${META}.LabelSelector`, LabelSelectorSchema],
       [`${META}.OwnerReference`, OwnerReferenceSchema],
+      ["io.k8s.api.batch.v1.JobTemplateSpec", JobTemplateSpecSchema],
       ...Object.entries(podSchemas)
         .filter(([k, v]) => k.endsWith("Schema") && isObject(v))
         .map(([k, v]): [string, unknown] => [`io.k8s.api.core.v1.${k.slice(0, -"Schema".length)}`, v]),
@@ -694,17 +697,34 @@ function shared() {
   return sharedSchemas;
 }
 
-function newCtx(dialect: Dialect, defs: ResourceDef[]): Ctx {
+/**
+ * `defs` are the document's own kinds; the others of `all` are components too where the document
+ * uses them (a StatefulSet's volumeClaimTemplates are PersistentVolumeClaims), as upstream.
+ */
+function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly ResourceDef[] = defs): Ctx {
   const named = new Map<string, string>([[JSON.stringify(ObjectMetaSchema), N.objectMeta]]);
   for (const r of defs) named.set(JSON.stringify(r.schema), componentName(r, r.kind));
   const byId = new Map<string, Json>();
-  for (const r of defs) collectIds(r.schema, byId);
-  return { dialect, named, shared: shared(), ids: new Map(), extra: {}, byId };
+  for (const r of all) collectIds(r.schema, byId);
+  type Entry = [string, { name: string; schema: unknown }];
+  const entry = (r: ResourceDef, name: string, schema: unknown): Entry => [JSON.stringify(schema), { name: componentName(r, name), schema }];
+  const local: Entry[] = all.filter((r) => !defs.includes(r)).map((r) => entry(r, r.kind, r.schema));
+  // Every kind's spec and status under upstream's <Kind>Spec/<Kind>Status, wherever they appear
+  // (a CronJob's jobTemplate.spec is a JobSpec).
+  for (const r of all) {
+    for (const [field, suffix] of [["spec", "Spec"], ["status", "Status"]] as const) {
+      const part = ((r.schema as Json).properties as Record<string, Json> | undefined)?.[field];
+      if (part?.type === "object" && part.properties) local.push(entry(r, `${r.kind}${suffix}`, part));
+    }
+  }
+  const sharedHere = new Map(shared());
+  for (const [text, e] of local) if (!sharedHere.has(text)) sharedHere.set(text, e);
+  return { dialect, named, shared: sharedHere, ids: new Map(), extra: {}, byId };
 }
 
 /** Components and paths for some resources, in one dialect. */
-function build(dialect: Dialect, defs: ResourceDef[]) {
-  const ctx = newCtx(dialect, defs);
+function build(dialect: Dialect, defs: ResourceDef[], all: readonly ResourceDef[] = defs) {
+  const ctx = newCtx(dialect, defs, all);
   const used = new Set<string>();
   const paths: Record<string, Json> = {};
   const schemas: Record<string, Json> = fixedComponents(ctx);
@@ -720,8 +740,8 @@ const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntr
 
 const info = () => ({ title: "Kubernetes", version: KUBERNETES_VERSION.gitVersion });
 
-function buildV3(defs: ResourceDef[]): Json {
-  const { paths, schemas } = build("v3", defs);
+function buildV3(defs: ResourceDef[], all: readonly ResourceDef[]): Json {
+  const { paths, schemas } = build("v3", defs, all);
   return {
     openapi: "3.0.0",
     info: info(),
@@ -782,7 +802,7 @@ function v3Entry(defs: readonly ResourceDef[], gvPath: string): V3Entry | undefi
   if (!e) {
     const members = defs.filter((r) => groupVersionPath(r) === key);
     if (!members.length) return undefined;
-    const doc = buildV3(members);
+    const doc = buildV3(members, defs);
     const json = JSON.stringify(doc);
     e = { doc, json, hash: hashOf(json) };
     b.v3.set(key, e);
