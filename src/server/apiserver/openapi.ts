@@ -87,6 +87,8 @@ interface Ctx {
    * clones the schema it wraps, so identity alone would miss `metadata: Optional(ObjectMeta)`.
    */
   named: Map<string, string>;
+  /** Component name → the description its schema carries. */
+  namedDocs: Map<string, unknown>;
   /** Nested schemas several kinds share (PodSpec, Container, LabelSelector), by JSON text: component name. */
   shared: Map<string, { name: string; schema: unknown }>;
   /** $id → component name, for TypeBox recursive types. */
@@ -96,6 +98,9 @@ interface Ctx {
   /** TypeBox $id'd schemas by id, from every schema converted in this document. */
   byId: Map<string, Json>;
 }
+
+/** A schema's JSON text without its own description: a field that describes a shared type still matches it. */
+const shapeOf = (schema: unknown) => JSON.stringify({ ...(schema as Json), description: undefined });
 
 const refTo = (ctx: Ctx, name: string, description?: unknown, objectDefault = true): Json => {
   const target = ctx.dialect === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}`;
@@ -146,17 +151,18 @@ function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
   if (!input || typeof input !== "object") return {};
   const s = input as Json;
   if (!inlineSelf && s.type === "object" && s.properties) {
-    // The same JSON as the component, so its description is the component's own: not repeated on the ref.
-    const text = JSON.stringify(s);
+    // A field's own description sits beside the ref; the component's is not repeated.
+    const text = shapeOf(s);
     const named = ctx.named.get(text);
-    if (named) return refTo(ctx, named);
-    const shared = ctx.shared.get(text);
+    const shared = named ? undefined : ctx.shared.get(text);
+    const fieldDoc = (own: unknown) => (s.description !== undefined && s.description !== own ? s.description : undefined);
+    if (named) return refTo(ctx, named, fieldDoc(ctx.namedDocs.get(named)));
     if (shared) {
       if (!(shared.name in ctx.extra)) {
         ctx.extra[shared.name] = {}; // taken before converting, for schemas that contain themselves
         ctx.extra[shared.name] = convert(shared.schema, ctx, true);
       }
-      return refTo(ctx, shared.name);
+      return refTo(ctx, shared.name, fieldDoc((shared.schema as Json).description));
     }
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
@@ -690,7 +696,7 @@ function shared() {
     ];
     sharedSchemas = new Map();
     for (const [name, schema] of entries) {
-      const text = JSON.stringify(schema);
+      const text = shapeOf(schema);
       if (!sharedSchemas.has(text)) sharedSchemas.set(text, { name, schema });
     }
   }
@@ -702,12 +708,16 @@ function shared() {
  * uses them (a StatefulSet's volumeClaimTemplates are PersistentVolumeClaims), as upstream.
  */
 function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly ResourceDef[] = defs): Ctx {
-  const named = new Map<string, string>([[JSON.stringify(ObjectMetaSchema), N.objectMeta]]);
-  for (const r of defs) named.set(JSON.stringify(r.schema), componentName(r, r.kind));
+  const named = new Map<string, string>([[shapeOf(ObjectMetaSchema), N.objectMeta]]);
+  const namedDocs = new Map<string, unknown>();
+  for (const r of defs) {
+    named.set(shapeOf(r.schema), componentName(r, r.kind));
+    namedDocs.set(componentName(r, r.kind), (r.schema as Json).description);
+  }
   const byId = new Map<string, Json>();
   for (const r of all) collectIds(r.schema, byId);
   type Entry = [string, { name: string; schema: unknown }];
-  const entry = (r: ResourceDef, name: string, schema: unknown): Entry => [JSON.stringify(schema), { name: componentName(r, name), schema }];
+  const entry = (r: ResourceDef, name: string, schema: unknown): Entry => [shapeOf(schema), { name: componentName(r, name), schema }];
   const local: Entry[] = all.filter((r) => !defs.includes(r)).map((r) => entry(r, r.kind, r.schema));
   // Every kind's spec and status under upstream's <Kind>Spec/<Kind>Status, wherever they appear
   // (a CronJob's jobTemplate.spec is a JobSpec).
@@ -719,7 +729,7 @@ function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly Re
   }
   const sharedHere = new Map(shared());
   for (const [text, e] of local) if (!sharedHere.has(text)) sharedHere.set(text, e);
-  return { dialect, named, shared: sharedHere, ids: new Map(), extra: {}, byId };
+  return { dialect, named, namedDocs, shared: sharedHere, ids: new Map(), extra: {}, byId };
 }
 
 /** Components and paths for some resources, in one dialect. */

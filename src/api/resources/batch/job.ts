@@ -5,7 +5,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
+import { Doc, LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
 import { age, ageColumn, column, humanDuration, nameColumn } from "../../table";
 import { Conditions, containerCells, containersColumn, imagesColumn, Int32, Int64, labelSelectorString, NullableTime, selectorColumn } from "../common";
 import { PodTemplateSpecSchema } from "../core/podspec.schema";
@@ -28,22 +28,22 @@ export const PodFailurePolicyRuleSchema = Obj({
 export const SuccessPolicyRuleSchema = Obj({ succeededIndexes: Opt(Str()), succeededCount: Opt(Int32()) });
 
 export const JobSpecSchema = Obj({
-  parallelism: Opt(Int32()),
-  completions: Opt(Int32()),
-  activeDeadlineSeconds: Opt(Int64()),
-  podFailurePolicy: Opt(Obj({ rules: Type.Array(PodFailurePolicyRuleSchema) })),
-  successPolicy: Opt(Obj({ rules: Type.Array(SuccessPolicyRuleSchema) })),
-  backoffLimit: Opt(Int32()),
-  backoffLimitPerIndex: Opt(Int32()),
-  maxFailedIndexes: Opt(Int32()),
-  selector: Opt(LabelSelectorSchema),
-  manualSelector: Opt(Type.Boolean()),
+  parallelism: Opt(Int32({ description: "How many pods may run at once (default 1; 0 pauses the Job)." })),
+  completions: Opt(Int32({ description: "How many pods must succeed for the Job to complete; unset means the first success completes it." })),
+  activeDeadlineSeconds: Opt(Int64({ description: "Seconds the Job may stay active before it is failed and its pods stopped." })),
+  podFailurePolicy: Opt(Doc(Obj({ rules: Type.Array(PodFailurePolicyRuleSchema) }), "Rules that decide, from a failed pod's exit codes or conditions, whether to fail the Job, fail the index, ignore the failure or count it.")),
+  successPolicy: Opt(Doc(Obj({ rules: Type.Array(SuccessPolicyRuleSchema) }), "Rules by which an Indexed Job succeeds before all its indexes have.")),
+  backoffLimit: Opt(Int32({ description: "Retries before the Job is marked failed (default 6)." })),
+  backoffLimitPerIndex: Opt(Int32({ description: "Retries per index of an Indexed Job before that index is marked failed." })),
+  maxFailedIndexes: Opt(Int32({ description: "Failed indexes after which the whole Job fails (with backoffLimitPerIndex)." })),
+  selector: Opt(Doc(LabelSelectorSchema, "The pods this Job counts; generated from the Job's uid unless manualSelector is true.")),
+  manualSelector: Opt(Type.Boolean({ description: "Use the given selector instead of the generated one." })),
   template: PodTemplateSpecSchema,
-  ttlSecondsAfterFinished: Opt(Int32()),
-  completionMode: Opt(Str()),
-  suspend: Opt(Type.Boolean()),
-  podReplacementPolicy: Opt(Str()),
-  managedBy: Opt(Str()),
+  ttlSecondsAfterFinished: Opt(Int32({ description: "Seconds after the Job finishes before it is deleted, with its pods." })),
+  completionMode: Opt(Type.String({ description: "NonIndexed (default): done after `completions` pods succeed; Indexed: each index 0..completions-1 needs a success." })),
+  suspend: Opt(Type.Boolean({ description: "While true, no pods are created and running ones are stopped." })),
+  podReplacementPolicy: Opt(Type.String({ description: "When a replacement pod is created: TerminatingOrFailed (default) or Failed." })),
+  managedBy: Opt(Type.String({ description: "The controller that syncs this Job; empty for the built-in one." })),
 });
 
 export const JobConditionSchema = Obj({
