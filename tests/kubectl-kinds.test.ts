@@ -187,7 +187,7 @@ test("explain shows every kind and its spec fields with upstream's types", async
     ["jobs", [/KIND:\s+Job/, /spec\t<JobSpec>\n\s+The desired state of the Job/, /status\t<JobStatus>/]],
     ["statefulsets.spec", [/FIELD: spec <StatefulSetSpec>/, /selector\t<LabelSelector> -required-/, /template\t<PodTemplateSpec> -required-/]],
     ["jobs.spec.completions", [/FIELD: completions <integer>/]],
-    ["cronjobs.spec.schedule", [/FIELD: schedule <string>/]],
+    ["cronjobs.spec.schedule", [/FIELD: schedule <string>/, /DESCRIPTION:\n\s+When to run, in cron format/]],
     ["statefulsets.spec.volumeClaimTemplates", [/FIELD: volumeClaimTemplates <\[\]PersistentVolumeClaim>/, /spec\t<PersistentVolumeClaimSpec>/]],
     ["cronjobs.spec.jobTemplate.spec", [/FIELD: spec <JobSpec>/]],
     ["controllerrevisions.revision", [/FIELD: revision <integer>/]],
