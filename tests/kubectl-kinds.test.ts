@@ -187,6 +187,9 @@ test("explain shows every kind and its spec fields with upstream's types", async
     ["jobs", [/KIND:\s+Job/, /spec\t<JobSpec>\n\s+The desired state of the Job/, /status\t<JobStatus>/]],
     ["statefulsets.spec", [/FIELD: spec <StatefulSetSpec>/, /selector\t<LabelSelector> -required-/, /template\t<PodTemplateSpec> -required-/]],
     ["jobs.spec.completions", [/FIELD: completions <integer>/]],
+    ["jobs.spec", [/podFailurePolicy\t<PodFailurePolicy>/, /successPolicy\t<SuccessPolicy>/]],
+    ["statefulsets.spec.updateStrategy", [/FIELD: updateStrategy <StatefulSetUpdateStrategy>/, /rollingUpdate\t<RollingUpdateStatefulSetStrategy>/]],
+    ["persistentvolumeclaims.spec", [/resources\t<VolumeResourceRequirements>/, /dataSource\t<TypedLocalObjectReference>/]],
     ["cronjobs.spec.schedule", [/FIELD: schedule <string>/, /DESCRIPTION:\n\s+When to run, in cron format/]],
     ["statefulsets.spec.volumeClaimTemplates", [/FIELD: volumeClaimTemplates <\[\]PersistentVolumeClaim>/, /spec\t<PersistentVolumeClaimSpec>/]],
     ["cronjobs.spec.jobTemplate.spec", [/FIELD: spec <JobSpec>/]],
@@ -195,7 +198,7 @@ test("explain shows every kind and its spec fields with upstream's types", async
     ["poddisruptionbudgets.spec.minAvailable", [/FIELD: minAvailable <IntOrString>/]],
     ["priorityclasses.value", [/FIELD: value <integer>/]],
     ["resourcequotas.spec.hard", [/FIELD: hard <map\[string\]Quantity>/]],
-    ["limitranges.spec.limits", [/type\t<string> -required-/, /default\t<map\[string\]Quantity>/]],
+    ["limitranges.spec.limits", [/FIELD: limits <\[\]LimitRangeItem>/, /type\t<string> -required-/, /default\t<map\[string\]Quantity>/]],
     ["persistentvolumeclaims.spec.resources.requests", [/FIELD: requests <map\[string\]Quantity>/]],
   ];
   await Promise.all(

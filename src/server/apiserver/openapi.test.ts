@@ -264,3 +264,16 @@ describe("/openapi/v2", () => {
     expect(podSpec.properties.containers["x-kubernetes-patch-merge-key"]).toBe("name");
   });
 });
+
+describe("titled schemas", () => {
+  test("a nested type with a title is a component of the kind's package; another shape under the same title stays inline", () => {
+    const a = Type.Object({ x: Type.String() }, { title: "Thing" });
+    const b = Type.Object({ y: Type.String() }, { title: "Thing" });
+    const fake = { ...resources.find((r) => r.kind === "ConfigMap")!, schema: Type.Object({ first: a, second: b }) };
+    const doc = openapiV3([fake], "api/v1") as Json;
+    const cm = doc.components.schemas["io.k8s.api.core.v1.ConfigMap"];
+    expect(cm.properties.first.allOf[0].$ref).toBe("#/components/schemas/io.k8s.api.core.v1.Thing");
+    expect(doc.components.schemas["io.k8s.api.core.v1.Thing"].properties).toEqual({ x: { type: "string" } });
+    expect(cm.properties.second.properties).toEqual({ y: { type: "string" } });
+  });
+});

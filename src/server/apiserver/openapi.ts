@@ -97,6 +97,10 @@ interface Ctx {
   extra: Record<string, Json>;
   /** TypeBox $id'd schemas by id, from every schema converted in this document. */
   byId: Map<string, Json>;
+  /** The package of the kind being converted ("io.k8s.api.apps.v1"), for schemas with a `title`. */
+  pkg: string;
+  /** Components made from a `title`, by name: the shape they were made from. */
+  titled: Map<string, string>;
 }
 
 /** A schema's JSON text without its own description: a field that describes a shared type still matches it. */
@@ -163,6 +167,19 @@ function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
         ctx.extra[shared.name] = convert(shared.schema, ctx, true);
       }
       return refTo(ctx, shared.name, fieldDoc((shared.schema as Json).description));
+    }
+    // A nested type given upstream's name with `title` (e.g. StatefulSetUpdateStrategy) becomes a
+    // component of the kind's package; a second, different shape under the same name stays inline.
+    if (typeof s.title === "string") {
+      const name = `${ctx.pkg}.${s.title}`;
+      const before = ctx.titled.get(name);
+      if (before === undefined && !(name in ctx.extra)) {
+        ctx.titled.set(name, text);
+        ctx.extra[name] = {};
+        const { title: _title, description: _description, ...body } = s;
+        ctx.extra[name] = convert(body, ctx, true);
+      }
+      if (ctx.titled.get(name) === text) return refTo(ctx, name, s.description);
     }
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
@@ -658,6 +675,7 @@ function nameSpecAndStatus(kind: Json, r: ResourceDef, ctx: Ctx): { kind: Json; 
 }
 
 function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
+  ctx.pkg = componentName(r, "").slice(0, -1);
   const { kind, parts } = nameSpecAndStatus(describeEnvelope(convert(r.schema, ctx, true), r), r, ctx);
   return {
     ...parts,
@@ -729,7 +747,7 @@ function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly Re
   }
   const sharedHere = new Map(shared());
   for (const [text, e] of local) if (!sharedHere.has(text)) sharedHere.set(text, e);
-  return { dialect, named, namedDocs, shared: sharedHere, ids: new Map(), extra: {}, byId };
+  return { dialect, named, namedDocs, shared: sharedHere, ids: new Map(), extra: {}, byId, pkg: defs[0] ? componentName(defs[0], "").slice(0, -1) : "io.bramble.schema", titled: new Map() };
 }
 
 /** Components and paths for some resources, in one dialect. */

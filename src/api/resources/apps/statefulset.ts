@@ -44,13 +44,13 @@ export const StatefulSetSpecSchema = Obj({
   updateStrategy: Opt(
     Obj({
       type: Opt(Type.String()),
-      rollingUpdate: Opt(Obj({ partition: Opt(Int32()), maxUnavailable: Opt(IntOrString) })),
-    }),
+      rollingUpdate: Opt(Obj({ partition: Opt(Int32()), maxUnavailable: Opt(IntOrString) }, { title: "RollingUpdateStatefulSetStrategy" })),
+    }, { title: "StatefulSetUpdateStrategy", description: "How pods are replaced when the template changes: RollingUpdate (default), highest ordinal first, or OnDelete." }),
   ),
   revisionHistoryLimit: Opt(Int32({ description: "ControllerRevisions kept for rollback (default 10)." })),
   minReadySeconds: Opt(Int32({ description: "Seconds a pod must be ready before it counts as available." })),
-  persistentVolumeClaimRetentionPolicy: Opt(Doc(Obj({ whenDeleted: Opt(Type.String()), whenScaled: Opt(Type.String()) }), "Whether the claims are kept (Retain, default) or deleted (Delete) when the set is deleted or scaled down.")),
-  ordinals: Opt(Doc(Obj({ start: Opt(Int32()) }), "The number the first pod gets (default 0).")),
+  persistentVolumeClaimRetentionPolicy: Opt(Doc(Obj({ whenDeleted: Opt(Type.String()), whenScaled: Opt(Type.String()) }, { title: "StatefulSetPersistentVolumeClaimRetentionPolicy" }), "Whether the claims are kept (Retain, default) or deleted (Delete) when the set is deleted or scaled down.")),
+  ordinals: Opt(Doc(Obj({ start: Opt(Int32()) }, { title: "StatefulSetOrdinals" }), "The number the first pod gets (default 0).")),
 });
 
 export const StatefulSetStatusSchema = Obj({

@@ -24,7 +24,7 @@ export const LimitRangeItemSchema = Obj({
   default: Opt(Doc(ResourceList, "Limits given to a container that sets none.")),
   defaultRequest: Opt(Doc(ResourceList, "Requests given to a container that sets none.")),
   maxLimitRequestRatio: Opt(Doc(ResourceList, "The largest limit/request ratio allowed, by resource.")),
-});
+}, { title: "LimitRangeItem" });
 
 export const LimitRangeSchema = TopLevel(
   { spec: Opt(Obj({ limits: Type.Array(LimitRangeItemSchema, { description: "The limits, one entry per type and set of resources." }) })) },

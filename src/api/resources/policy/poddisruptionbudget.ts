@@ -23,7 +23,7 @@ export const MetaConditionSchema = Obj({
   lastTransitionTime: Opt(NullableTime),
   reason: Opt(Type.String()),
   message: Opt(Type.String()),
-});
+}, { title: "Condition" });
 
 export const PodDisruptionBudgetSpecSchema = Obj({
   minAvailable: Opt(Doc(IntOrString, "Pods (a number, or a percentage of the expected pods) that must stay available through an eviction.")),
