@@ -654,31 +654,10 @@ function describeEnvelope(kind: Json, r: ResourceDef): Json {
   return { ...kind, properties: described };
 }
 
-/**
- * A kind's spec and status as components of their own, `<Kind>Spec` and `<Kind>Status` as upstream
- * names them (kubectl explain shows `spec <JobSpec>`).
- */
-function nameSpecAndStatus(kind: Json, r: ResourceDef, ctx: Ctx): { kind: Json; parts: Record<string, Json> } {
-  const props = kind.properties as Record<string, Json> | undefined;
-  const parts: Record<string, Json> = {};
-  if (!props) return { kind, parts };
-  const out = { ...props };
-  for (const [field, suffix] of [["spec", "Spec"], ["status", "Status"]] as const) {
-    const p = props[field];
-    if (!p || p.type !== "object" || !p.properties) continue; // already a reference, or nothing to name
-    const name = componentName(r, `${r.kind}${suffix}`);
-    const { description, ...body } = p;
-    parts[name] = body;
-    out[field] = refTo(ctx, name, description);
-  }
-  return { kind: { ...kind, properties: out }, parts };
-}
-
 function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
   ctx.pkg = componentName(r, "").slice(0, -1);
-  const { kind, parts } = nameSpecAndStatus(describeEnvelope(convert(r.schema, ctx, true), r), r, ctx);
+  const kind = describeEnvelope(convert(r.schema, ctx, true), r);
   return {
-    ...parts,
     [componentName(r, r.kind)]: { ...kind, ...gvkList(r.group, r.version, r.kind) },
     [componentName(r, r.listKind)]: {
       type: "object",
