@@ -144,11 +144,21 @@ test("api-resources prints upstream's row for every kind", async () => {
     ["resourcequotas", "quota", "v1", "true", "ResourceQuota"],
     ["limitranges", "limits", "v1", "true", "LimitRange"],
     ["persistentvolumeclaims", "pvc", "v1", "true", "PersistentVolumeClaim"],
+    ["persistentvolumes", "pv", "v1", "false", "PersistentVolume"],
+    ["storageclasses", "sc", "storage.k8s.io/v1", "false", "StorageClass"],
+    ["endpointslices", "", "discovery.k8s.io/v1", "true", "EndpointSlice"],
+    ["horizontalpodautoscalers", "hpa", "autoscaling/v2", "true", "HorizontalPodAutoscaler"],
+    ["roles", "", "rbac.authorization.k8s.io/v1", "true", "Role"],
+    ["clusterroles", "", "rbac.authorization.k8s.io/v1", "false", "ClusterRole"],
+    ["rolebindings", "", "rbac.authorization.k8s.io/v1", "true", "RoleBinding"],
+    ["clusterrolebindings", "", "rbac.authorization.k8s.io/v1", "false", "ClusterRoleBinding"],
+    ["selfsubjectaccessreviews", "", "authorization.k8s.io/v1", "false", "SelfSubjectAccessReview"],
+    ["pods", "", "metrics.k8s.io/v1beta1", "true", "PodMetrics"],
   ];
   for (const row of expected) expect(byName.get(row[0]!)).toEqual(row);
-  // The `all` category, as upstream (less what bramble does not serve: horizontalpodautoscalers).
+  // The `all` category, as upstream.
   const all = (await kubectl("api-resources", "--categories=all", "-o", "name")).trim().split("\n").sort();
-  expect(all).toEqual(["cronjobs.batch", "daemonsets.apps", "deployments.apps", "jobs.batch", "pods", "replicasets.apps", "replicationcontrollers", "services", "statefulsets.apps"]);
+  expect(all).toEqual(["cronjobs.batch", "daemonsets.apps", "deployments.apps", "horizontalpodautoscalers.autoscaling", "jobs.batch", "pods", "replicasets.apps", "replicationcontrollers", "services", "statefulsets.apps"]);
 }, 20_000);
 
 test("get all lists the workloads and nothing else", async () => {
