@@ -114,6 +114,8 @@ function validObject(kind: string, name: string): Record<string, unknown> {
       return { apiVersion: "batch/v1", kind, metadata: meta(name), spec: { schedule: "30 3 * * mon-fri", timeZone: "Europe/Berlin", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 60, successfulJobsHistoryLimit: 2, jobTemplate: { metadata: { labels: { app: "web" } }, spec: { backoffLimit: 2, template: { spec: { ...podSpec(), restartPolicy: "OnFailure" } } } } } };
     case "Lease":
       return { apiVersion: "coordination.k8s.io/v1", kind, metadata: meta(name), spec: { holderIdentity: "me", leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00.000000Z" } };
+    case "EndpointSlice":
+      return { apiVersion: "discovery.k8s.io/v1", kind, metadata: meta(name), addressType: "IPv4", endpoints: [{ addresses: ["10.42.0.5"], conditions: { ready: true, serving: true, terminating: false }, hostname: "web-0", nodeName: "node-1", zone: "a", hints: { forZones: [{ name: "a" }] } }], ports: [{ name: "http", port: 8080, protocol: "TCP", appProtocol: "http" }] };
     case "PodDisruptionBudget":
       return { apiVersion: "policy/v1", kind, metadata: meta(name), spec: { minAvailable: "50%", selector: { matchLabels: { app: "web" } }, unhealthyPodEvictionPolicy: "AlwaysAllow" } };
     case "Scale":

@@ -26,12 +26,17 @@ describe.skipIf(!!netnsServerSkipReason)("the kubernetes Service and the variabl
     await node?.destroy();
   }, 120_000);
 
-  test("the Service has the first service address and port 443; its Endpoints are the API server's address and port", async () => {
+  test("the Service has the first service address and port 443; its Endpoints and EndpointSlice are the API server's address and port", async () => {
     const svc = await json("get", "service", "kubernetes", "-n", "default");
     expect(svc.spec.clusterIP).toBe("10.43.0.1");
     expect(svc.spec.ports).toEqual([{ name: "https", port: 443, protocol: "TCP", targetPort: node.port }]);
     const ep = await json("get", "endpoints", "kubernetes", "-n", "default");
     expect(ep.subsets).toEqual([{ addresses: [{ ip: node.ip }], ports: [{ name: "https", port: node.port, protocol: "TCP" }] }]);
+    // Its EndpointSlice (what the Service proxy reads), written by the API server as upstream's.
+    const slice = await json("get", "endpointslice", "kubernetes", "-n", "default");
+    expect(slice.metadata.labels).toEqual({ "kubernetes.io/service-name": "kubernetes" });
+    expect(slice.endpoints).toEqual([{ addresses: [node.ip], conditions: { ready: true } }]);
+    expect(slice.ports).toEqual([{ name: "https", port: node.port, protocol: "TCP" }]);
   });
 
   test("a pod's KUBERNETES_* variables name the Service, and the API answers it there with 200", async () => {

@@ -89,6 +89,53 @@ spec:
   expect(after.stderr).toContain("NotFound");
 }, 60_000);
 
+test("kubectl get endpointslices shows the slice of a Service with ready pods", async () => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: shop
+  labels: {app: shop}
+spec:
+  nodeName: sim-2
+  containers:
+  - name: shop
+    image: nginx:1.27
+    ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+spec:
+  selector: {app: shop}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;
+  const r = await server.kubectlWith({ stdin: manifest }, "apply", "-f", "-");
+  expect(r.code).toBe(0);
+  const podIP = await until("shop Running", async () => {
+    const out = await kubectl("get", "pod", "shop", "-o", "jsonpath={.status.phase} {.status.podIP}");
+    const [phase, ip] = out.split(" ");
+    return phase === "Running" && ip ? ip : undefined;
+  });
+  const row = await until("the shop slice listing the pod", async () => {
+    const out = await kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=shop", "--no-headers");
+    const cells = out.trim().split(/\s+/);
+    return cells[3] === podIP ? cells : undefined;
+  });
+  expect(row[0]).toMatch(/^shop-[a-z0-9]{5}$/);
+  expect(row.slice(1, 4)).toEqual(["IPv4", "8080", podIP]);
+  const slice = JSON.parse(await kubectl("get", "endpointslice", row[0]!, "-o", "json"));
+  expect(slice.metadata.labels["endpointslice.kubernetes.io/managed-by"]).toBe("endpointslice-controller.k8s.io");
+  expect(slice.metadata.ownerReferences[0]).toMatchObject({ kind: "Service", name: "shop", controller: true });
+  expect(slice.endpoints).toEqual([
+    { addresses: [podIP], conditions: { ready: true, serving: true, terminating: false }, nodeName: "sim-2", targetRef: { kind: "Pod", namespace: "default", name: "shop", uid: expect.any(String) } },
+  ]);
+  // Deleting the Service takes its slices along (they are owned by it).
+  expect((await server.kubectlWith({ timeoutMs: 30_000 }, "delete", "service", "shop")).code).toBe(0);
+  await until("the shop slice gone", async () => (await kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=shop", "-o", "name")).trim() === "");
+  await server.kubectlWith({ timeoutMs: 30_000 }, "delete", "pod", "shop", "--wait=false");
+}, 60_000);
+
 test("SIGKILL stops the Lease renewals; the nodes stay registered", async () => {
   const renewTime = () => kubectl("get", "lease", "-n", "kube-node-lease", "sim-0", "-o", "jsonpath={.spec.renewTime}");
   const first = await until("sim-0's lease", async () => (await renewTime()) || undefined);

@@ -20,9 +20,19 @@ try {
     const name = `svc-${i}`;
     const svc = await api.t.call("POST", "/api/v1/namespaces/default/services", { metadata: { name, labels: { app: name } }, spec: { selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: 8080 }] } });
     if (svc.status !== 201) throw new Error(`service ${name}: ${svc.status}`);
-    const addresses = Array.from({ length: 5 }, (_, j) => ({ ip: `10.42.${j}.${(i % 250) + 1}`, nodeName: `node-${j}`, targetRef: { kind: "Pod", namespace: "default", name: `${name}-${j}` } }));
-    const ep = await api.t.call("POST", "/api/v1/namespaces/default/endpoints", { metadata: { name, labels: { app: name } }, subsets: [{ addresses, ports: [{ name: "http", port: 8080, protocol: "TCP" }] }] });
-    if (ep.status !== 201) throw new Error(`endpoints ${name}: ${ep.status}`);
+    const endpoints = Array.from({ length: 5 }, (_, j) => ({
+      addresses: [`10.42.${j}.${(i % 250) + 1}`],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: `node-${j}`,
+      targetRef: { kind: "Pod", namespace: "default", name: `${name}-${j}` },
+    }));
+    const slice = await api.t.call("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+      metadata: { name: `${name}-abcde`, labels: { app: name, "kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" } },
+      addressType: "IPv4",
+      endpoints,
+      ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+    });
+    if (slice.status !== 201) throw new Error(`endpointslice ${name}: ${slice.status}`);
   }
   const server = api.client.creds.server;
   const probe = `svc-${N - 1}.default.svc.cluster.local`;

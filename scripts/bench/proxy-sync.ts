@@ -5,7 +5,7 @@
 //      Target ≤ 1 s.
 //   2. One changed Service among them (an endpoint replaced): the partial sync, against a bare
 //      `iptables-restore --noflush` of the same partial text. Target ≤ 50 ms.
-//   3. Programming latency: an Endpoints update written to a real API server (in process, over
+//   3. Programming latency: an EndpointSlice update written to a real API server (in process, over
 //      HTTP) → the restore carrying it has exited 0 (the rule is in the kernel), p50/p99 over N
 //      changes, with the S Services in place.
 //   bun scripts/bench/proxy-sync.ts [--services 1000] [--endpoints 5] [--changes 50] [--repeat 5]
@@ -13,10 +13,10 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_NETWORK } from "../../src/api/cluster-network.ts";
 import { namespaces as namespacesDef, type Namespace } from "../../src/api/resources/core/namespace.ts";
-import { endpoints as endpointsDef, type Endpoints } from "../../src/api/resources/core/endpoints.ts";
+import { endpointSlices as slicesDef, type EndpointSlice } from "../../src/api/resources/discovery/endpointslice.ts";
 import { services as servicesDef, type Service } from "../../src/api/resources/core/service.ts";
 import type { CommandRunner } from "../../src/agent/host/run.ts";
-import { endpoints, service } from "../../src/agent/proxy/fixtures.ts";
+import { endpointSlice, service } from "../../src/agent/proxy/fixtures.ts";
 import { canRunNetnsLab, createNetnsLab, LAB } from "../../src/agent/proxy/netns-lab.ts";
 import { startServiceProxy } from "../../src/agent/proxy/proxy.ts";
 import { renderAllServices, renderContext, renderFull } from "../../src/agent/proxy/render.ts";
@@ -67,24 +67,24 @@ let legacyFull = NaN;
 let fullSteps = "";
 try {
   const svcs = new Map<string, Service>();
-  const eps = new Map<string, Endpoints>();
+  const eps = new Map<string, EndpointSlice>();
   for (let i = 0; i < S; i++) {
     const name = `svc-${i}`;
     svcs.set(`bench/${name}`, service("bench", name, svcIp(i), i % 10 === 0 ? { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30000 + i }] } : {}));
-    eps.set(`bench/${name}`, endpoints("bench", name, Array.from({ length: E }, (_, j) => ({ ip: epIp(i, j), node: j === 0 ? "node-a" : "node-b" }))));
+    eps.set(`bench/${name}`, endpointSlice("bench", name, Array.from({ length: E }, (_, j) => ({ ip: epIp(i, j), node: j === 0 ? "node-a" : "node-b" }))));
   }
   let lastRestore = "";
   const recording: CommandRunner = (argv, stdin) => {
     if (argv[0] === "iptables-restore") lastRestore = stdin ?? "";
     return lab.runNode(argv, stdin);
   };
-  const syncer = new ProxySyncer(recording, { services: () => svcs.values(), service: (k) => svcs.get(k), endpoints: (k) => eps.get(k) }, ctx);
+  const syncer = new ProxySyncer(recording, { services: () => svcs.values(), service: (k) => svcs.get(k), slices: (k) => (eps.has(k) ? [eps.get(k)!] : undefined) }, ctx);
   const bare = async (text: string) => {
     const r = await lab.runNode(["iptables-restore", "--noflush", "-w", "5"], text);
     if (r.code !== 0) throw new Error(r.stderr);
   };
 
-  const [renderMs, parts] = await timed(async () => renderAllServices({ services: [...svcs.values()], endpoints: [...eps.values()], nodeName: "node-a", nodeIps: [], cluster }));
+  const [renderMs, parts] = await timed(async () => renderAllServices({ services: [...svcs.values()], slices: [...eps.values()], nodeName: "node-a", nodeIps: [], cluster }));
   const fullText = renderFull(parts, ctx);
   const [firstMs] = await timed(() => syncer.sync());
   const rules = fullText.split("\n").filter((l) => l.startsWith("-A")).length;
@@ -128,7 +128,7 @@ try {
     const i = (c * 37) % S;
     const key = `bench/svc-${i}`;
     // One endpoint replaced: that Service's SVC chain is rewritten.
-    eps.set(key, endpoints("bench", `svc-${i}`, Array.from({ length: E }, (_, j) => ({ ip: j === E - 1 ? epIp(i, j, c + 1) : epIp(i, j), node: j === 0 ? "node-a" : "node-b" }))));
+    eps.set(key, endpointSlice("bench", `svc-${i}`, Array.from({ length: E }, (_, j) => ({ ip: j === E - 1 ? epIp(i, j, c + 1) : epIp(i, j), node: j === 0 ? "node-a" : "node-b" }))));
     syncer.markDirty(key);
     const [t, r] = await timed(() => syncer.sync());
     if (r.kind !== "partial") throw new Error(`expected a partial sync, got ${r.kind}`);
@@ -152,8 +152,8 @@ const env = await startHttpTestApi({ serviceCidr: LAB.serviceCidr });
 const latencies: number[] = [];
 try {
   const svcApi = env.client.resource<Service>(servicesDef);
-  const epApi = env.client.resource<Endpoints>(endpointsDef);
-  const strip = <T extends Service | Endpoints>(o: T): T => ({ ...o, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } });
+  const epApi = env.client.resource<EndpointSlice>(slicesDef);
+  const strip = <T extends Service | EndpointSlice>(o: T): T => ({ ...o, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, labels: o.metadata.labels } });
   await env.client.resource<Namespace>(namespacesDef).create(undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } } as Namespace);
   const [createMs] = await timed(async () => {
     for (let i = 0; i < S; i += 50)
@@ -162,7 +162,7 @@ try {
           const n = i + k;
           const { clusterIP: _ip, clusterIPs: _ips, ...spec } = service("bench", `svc-${n}`, "").spec!;
           await svcApi.create("bench", strip({ ...service("bench", `svc-${n}`, ""), spec }));
-          await epApi.create("bench", strip(endpoints("bench", `svc-${n}`, Array.from({ length: E }, (_, j) => ({ ip: epIp(n, j), node: "node-a" })))));
+          await epApi.create("bench", strip(endpointSlice("bench", `svc-${n}`, Array.from({ length: E }, (_, j) => ({ ip: epIp(n, j), node: "node-a" })))));
         }),
       );
   });
@@ -180,10 +180,10 @@ try {
   for (let c = 0; c < CHANGES; c++) {
     const i = (c * 53) % S;
     const ip = `10.42.251.${(c % 250) + 1}`;
-    const current = await epApi.get("bench", `svc-${i}`);
+    const current = await epApi.get("bench", `svc-${i}-fixture`);
     const seen = new Promise<number>((resolve) => waiters.set(ip, resolve));
     const t0 = performance.now();
-    await epApi.update({ ...current, subsets: [{ ...current.subsets![0]!, addresses: [...current.subsets![0]!.addresses!.slice(0, E - 1), { ip, nodeName: "node-a" }] }] });
+    await epApi.update({ ...current, endpoints: [...current.endpoints!.slice(0, E - 1), { addresses: [ip], conditions: { ready: true }, nodeName: "node-a" }] });
     latencies.push((await Promise.race([seen, Bun.sleep(10_000).then(() => NaN)])) - t0);
     waiters.delete(ip);
     await Bun.sleep(20);

@@ -14,6 +14,7 @@ import { ensureDnsAddress, startClusterDns } from "./dns/index";
 import { startPodNetwork } from "./network/index";
 import { startServiceProxy } from "./proxy/index";
 import { DockerRuntime } from "./runtime/docker/docker";
+import { ServiceSlices } from "./service-slices";
 
 /** Reads the settings, waiting out an unreachable server; a server too old to publish them means the defaults. */
 export async function readClusterNetwork(client: KubeClient, log: Logger, signal: AbortSignal): Promise<ClusterNetwork> {
@@ -67,9 +68,12 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
   return {
     podNetwork,
     async startServices() {
+      // One watch of EndpointSlices for the proxy and the DNS together (none when both are off).
+      const slices = o.cluster.serviceProxy || o.cluster.clusterDnsServer ? new ServiceSlices(o.client) : undefined;
+      if (slices) stops.push(async () => slices.stop());
       if (o.cluster.serviceProxy) {
         try {
-          const proxy = await startServiceProxy({ client: o.client, nodeName: o.nodeName, nodeIps: [o.nodeIp], cluster: o.cluster, log: o.log.child("proxy") });
+          const proxy = await startServiceProxy({ client: o.client, nodeName: o.nodeName, nodeIps: [o.nodeIp], cluster: o.cluster, slices, log: o.log.child("proxy") });
           stops.push(() => proxy.stop());
         } catch (e) {
           o.log.error("the Service proxy did not start; Services are unreachable from this node", { err: e });
@@ -78,7 +82,7 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
       if (o.cluster.clusterDnsServer) {
         try {
           await ensureDnsAddress(o.cluster.clusterDns);
-          const dns = await startClusterDns({ client: o.client, cluster: o.cluster, listen: { address: o.cluster.clusterDns }, log: o.log.child("dns") });
+          const dns = await startClusterDns({ client: o.client, cluster: o.cluster, listen: { address: o.cluster.clusterDns }, slices, log: o.log.child("dns") });
           stops.push(() => dns.stop());
         } catch (e) {
           o.log.error("the cluster DNS did not start; pods on this node cannot resolve cluster names", { err: e, address: o.cluster.clusterDns });

@@ -61,6 +61,7 @@ export const KINDS = {
   leases: row({ group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true }),
   priorityClasses: row({ group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses", namespaced: false, shortNames: ["pc"] }),
   podDisruptionBudgets: row({ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true, shortNames: ["pdb"] }),
+  endpointSlices: row({ group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;

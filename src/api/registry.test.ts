@@ -37,6 +37,7 @@ describe("registry", () => {
         "core/v1/services",
         "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
+        "discovery.k8s.io/v1/endpointslices",
       ].sort(),
     );
   });
@@ -56,6 +57,7 @@ describe("registry", () => {
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
+      { group: "discovery.k8s.io", version: "v1" },
     ]);
   });
 

@@ -9,6 +9,7 @@ import { controllerRevisions } from "./resources/apps/controllerrevision";
 import { daemonSets } from "./resources/apps/daemonset";
 import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
+import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
@@ -54,6 +55,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   leases,
   priorityClasses,
   podDisruptionBudgets,
+  endpointSlices,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

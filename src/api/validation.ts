@@ -58,6 +58,12 @@ export const fieldTooLong = (field: string, maxBytes: number): FieldError => ({
   message: `Too long: must have at most ${maxBytes} bytes`,
 });
 
+export const fieldTooMany = (field: string, actual: number, max: number): FieldError => ({
+  field,
+  type: "TooMany",
+  message: `Too many: ${actual}: must have at most ${max} items`,
+});
+
 // ---------------------------------------------------------------------------------------------
 // String formats. Each returns the list of problems (empty when valid), like upstream's IsXxx.
 

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import type { ResourceDef } from "../api/resource";
 import { configMaps } from "../api/resources/core/configmap";
 import { endpoints } from "../api/resources/core/endpoints";
+import { endpointSlices } from "../api/resources/discovery/endpointslice";
 import { events } from "../api/resources/core/event";
 import { leases } from "../api/resources/coordination/lease";
 import { nodes } from "../api/resources/core/node";
@@ -11,7 +12,7 @@ import { serviceAccounts } from "../api/resources/core/serviceaccount";
 import { services } from "../api/resources/core/service";
 import * as refs from "./refs";
 
-const defs: Record<keyof typeof refs, ResourceDef<any>> = { nodes, pods, configMaps, secrets, services, endpoints, serviceAccounts, events, leases };
+const defs: Record<keyof typeof refs, ResourceDef<any>> = { nodes, pods, configMaps, secrets, services, endpoints, endpointSlices, serviceAccounts, events, leases };
 
 test("every ref names the same place in the API as its ResourceDef", () => {
   for (const [name, def] of Object.entries(defs)) {

@@ -5,4 +5,4 @@
 // Agents pass these refs to KubeClient.resource() and import the object types with `import type`.
 import { KINDS } from "../api/kinds";
 
-export const { nodes, pods, configMaps, secrets, services, endpoints, serviceAccounts, events, leases } = KINDS;
+export const { nodes, pods, configMaps, secrets, services, endpoints, endpointSlices, serviceAccounts, events, leases } = KINDS;

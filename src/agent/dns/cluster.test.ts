@@ -1,5 +1,5 @@
 // End to end against a real API server (in process, over HTTP): startClusterDns watches it,
-// and the answers follow Services and Endpoints as they are created, changed and deleted.
+// and the answers follow Services and EndpointSlices as they are created, changed and deleted.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KubeClient } from "../../client/client";
 import { createLogger } from "../../machinery/log";
@@ -67,22 +67,36 @@ describe("cluster DNS follows the API", () => {
     await eventually("web.default.svc.cluster.local", (r) => r.rcode === "NXDOMAIN");
   });
 
-  test("a headless Service answers its ready endpoints, following Endpoints changes", async () => {
+  test("a headless Service answers its ready endpoints, following EndpointSlice changes", async () => {
     await create("/api/v1/namespaces", { metadata: { name: "db" } });
     await create("/api/v1/namespaces/db/services", { metadata: { name: "pg" }, spec: { clusterIP: "None", selector: { app: "pg" }, ports: [{ name: "pg", port: 5432 }] } });
-    await create("/api/v1/namespaces/db/endpoints", {
-      metadata: { name: "pg" },
-      subsets: [{ addresses: [{ ip: "10.42.0.7", hostname: "pg-0" }], notReadyAddresses: [{ ip: "10.42.0.8" }], ports: [{ name: "pg", port: 5432 }] }],
+    await create("/apis/discovery.k8s.io/v1/namespaces/db/endpointslices", {
+      metadata: { name: "pg-a", labels: { "kubernetes.io/service-name": "pg" } },
+      addressType: "IPv4",
+      endpoints: [
+        { addresses: ["10.42.0.7"], hostname: "pg-0", conditions: { ready: true } },
+        { addresses: ["10.42.0.8"], conditions: { ready: false } },
+      ],
+      ports: [{ name: "pg", port: 5432 }],
     });
     expect(ips(await eventually("pg.db.svc.cluster.local", (r) => r.answers!.length === 1))).toEqual(["10.42.0.7"]);
     expect(ips(await eventually("pg-0.pg.db.svc.cluster.local", (r) => r.answers!.length === 1))).toEqual(["10.42.0.7"]);
 
-    const ep = (await api.t.call("GET", "/api/v1/namespaces/db/endpoints/pg")).body;
-    ep.subsets = [{ addresses: [{ ip: "10.42.0.7", hostname: "pg-0" }, { ip: "10.42.0.8", hostname: "pg-1" }], ports: [{ name: "pg", port: 5432 }] }];
-    expect((await api.t.call("PUT", "/api/v1/namespaces/db/endpoints/pg", ep)).status).toBe(200);
+    const slice = (await api.t.call("GET", "/apis/discovery.k8s.io/v1/namespaces/db/endpointslices/pg-a")).body;
+    slice.endpoints = [{ addresses: ["10.42.0.7"], hostname: "pg-0", conditions: { ready: true } }];
+    expect((await api.t.call("PUT", "/apis/discovery.k8s.io/v1/namespaces/db/endpointslices/pg-a", slice)).status).toBe(200);
+    // A second slice of the same Service: its endpoints join the first's.
+    await create("/apis/discovery.k8s.io/v1/namespaces/db/endpointslices", {
+      metadata: { name: "pg-b", labels: { "kubernetes.io/service-name": "pg" } },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["10.42.0.8"], hostname: "pg-1", conditions: { ready: true } }],
+      ports: [{ name: "pg", port: 5432 }],
+    });
     expect(ips(await eventually("pg.db.svc.cluster.local", (r) => r.answers!.length === 2))).toEqual(["10.42.0.7", "10.42.0.8"]);
     const srv = await eventually("_pg._tcp.pg.db.svc.cluster.local", (r) => r.answers!.length === 2, "SRV");
     expect(srv.answers!.map((a) => ("data" in a ? (a.data as { target: string }).target : "")).sort()).toEqual(["pg-0.pg.db.svc.cluster.local", "pg-1.pg.db.svc.cluster.local"]);
+    // The per-pod name of a StatefulSet-style pod comes from its slice's hostname.
+    expect(ips(await eventually("pg-1.pg.db.svc.cluster.local", (r) => r.answers!.length === 1))).toEqual(["10.42.0.8"]);
   });
 
   test("an ExternalName Service is a CNAME, chased through the upstream", async () => {

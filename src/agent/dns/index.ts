@@ -1,22 +1,22 @@
 // Cluster DNS served by the agent itself (no CoreDNS pod): informers keep slim copies of
-// Services and Endpoints (and Pods in "verified" mode), every query is answered from them, and
+// Services and EndpointSlices (and Pods in "verified" mode), every query is answered from them, and
 // names outside the cluster zone go to the node's resolvers. The lead wires it as
 //   await ensureDnsAddress(cluster.clusterDns); await startClusterDns({ listen: { address: cluster.clusterDns }, ... })
 import * as dnsPacket from "dns-packet";
-import type { Endpoints } from "../../api/resources/core/endpoints";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Service } from "../../api/resources/core/service";
-import { endpoints as endpointsDef, pods as podsDef, services as servicesDef } from "../../client/refs";
+import { pods as podsDef, services as servicesDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { Informer } from "../../client/informer";
 import type { Logger } from "../../machinery/log";
 import type { ClusterNetwork } from "../cluster-network";
 import type { CommandRunner } from "../host/run";
+import { ServiceSlices } from "../service-slices";
 import { AnswerCache, answerQuery, errorResponse, type QueryContext } from "./answer";
 import { ForwardCache } from "./forward-cache";
 import { listenDns, type Listening } from "./listen";
 import { readQuery } from "./question";
-import { ClusterRecords, slimEndpoints, slimPod, slimService } from "./records";
+import { ClusterRecords, slimPod, slimService } from "./records";
 import { DEFAULT_RESOLVER_OPTIONS, resolve, type ResolverOptions } from "./resolver";
 import { defaultUpstreams, Forwarder, parseUpstream } from "./upstream";
 
@@ -33,6 +33,8 @@ export interface ClusterDnsOptions {
   upstreamTimeoutMs?: number;
   /** Pod records: "insecure" (default, k3s's: no pod watch) or "verified" (watches all pods' IPs). */
   pods?: ResolverOptions["pods"];
+  /** The agent's shared EndpointSlice watch; without one the DNS runs (and stops) its own. */
+  slices?: ServiceSlices;
   /** Unused today: the address is set up by ensureDnsAddress. Kept for the agent's uniform wiring. */
   run?: CommandRunner;
   log: Logger;
@@ -56,7 +58,7 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<ClusterD
   const forwarder = new Forwarder({ upstreams, timeoutMs: opts.upstreamTimeoutMs ?? 2000, log });
   await forwarder.start();
 
-  const informers = watchCluster(opts.client, records, resolver.pods);
+  const informers = watchCluster(opts.client, records, resolver.pods, opts.slices);
   let synced = false;
   void Promise.all(informers.map((i) => i.synced)).then(() => {
     synced = true;
@@ -108,17 +110,20 @@ interface Watcher {
   stop(): void;
 }
 
-function watchCluster(client: KubeClient, records: ClusterRecords, pods: ResolverOptions["pods"]): Watcher[] {
+function watchCluster(client: KubeClient, records: ClusterRecords, pods: ResolverOptions["pods"], shared: ServiceSlices | undefined): Watcher[] {
   const svc = new Informer<Service>(client.resource<Service>(servicesDef), { transform: slimService }).on({
     add: (o) => records.upsertService(o),
     update: (_, o) => records.upsertService(o),
     delete: (o) => records.deleteService(o),
   });
-  const ep = new Informer<Endpoints>(client.resource<Endpoints>(endpointsDef), { transform: slimEndpoints }).on({
-    add: (o) => records.upsertEndpoints(o),
-    update: (_, o) => records.upsertEndpoints(o),
-    delete: (o) => records.deleteEndpoints(o),
+  const slices = shared ?? new ServiceSlices(client);
+  slices.on({
+    add: (o) => records.upsertSlice(o),
+    update: (old, o) => (records.deleteSlice(old), records.upsertSlice(o)),
+    delete: (o) => records.deleteSlice(o),
   });
+  // A shared watch is its owner's to stop.
+  const ep: Watcher = { synced: slices.synced, start: () => slices.start(), stop: () => void (!shared && slices.stop()) };
   const list: Watcher[] = [svc, ep];
   if (pods === "verified") {
     list.push(

@@ -1,8 +1,10 @@
 // What the cluster DNS knows, kept small: informers hand their objects through the slim*
-// transforms below (only the fields DNS answers from survive in the informer caches), and
+// transforms below and the agent's shared slice watch (service-slices.ts) through its own, so
+// only the fields DNS answers from survive in the caches; and
 // ClusterRecords indexes them by name and by IP. Pure: no I/O, so the resolver tests feed it
 // objects directly.
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
+import { serviceKeyOfSlice } from "../../api/resources/discovery/labels";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Service } from "../../api/resources/core/service";
 
@@ -55,17 +57,6 @@ export function slimService(svc: Service): Service {
   } as Service;
 }
 
-/** Informer transform: Endpoints with ready addresses (ip, hostname) and ports only. */
-export function slimEndpoints(ep: Endpoints): Endpoints {
-  return {
-    metadata: meta(ep),
-    subsets: (ep.subsets ?? []).map((ss) => ({
-      addresses: ss.addresses?.map((a) => (a.hostname ? { ip: a.ip, hostname: a.hostname } : { ip: a.ip })),
-      ports: ss.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
-    })),
-  } as Endpoints;
-}
-
 /** Informer transform: a Pod reduced to its IP (for verified pod records and pod PTRs). */
 export function slimPod(pod: Pod): Pod {
   return { metadata: meta(pod), status: { podIP: pod.status?.podIP } } as Pod;
@@ -88,17 +79,28 @@ export function serviceRecord(svc: Service): DnsServiceRecord {
   };
 }
 
+/** Ready unless a slice says otherwise: an unset condition means ready (as CoreDNS reads it). */
+const isReady = (e: NonNullable<EndpointSlice["endpoints"]>[number]) => e.conditions?.ready ?? true;
+
 /**
- * Endpoints flattened. Subsets group addresses by their port set; DNS answers per address and
- * per port, so one list of each is enough (a port missing on some subset is rare and harmless).
+ * A Service's slices flattened: the first address of every ready endpoint (terminating ones are
+ * never ready), and the union of the slices' ports. DNS answers per address and per port, so one
+ * list of each is enough (a port missing on some slice is rare and harmless).
  */
-export function endpointsRecord(ep: Endpoints): DnsEndpointsRecord {
+export function endpointsRecord(slices: Iterable<EndpointSlice>): DnsEndpointsRecord {
   const addresses: DnsEndpointAddress[] = [];
   const ports: DnsPort[] = [];
   const seenPorts = new Set<string>();
-  for (const ss of ep.subsets ?? []) {
-    for (const a of ss.addresses ?? []) addresses.push(a.hostname ? { ip: a.ip, hostname: a.hostname.toLowerCase() } : { ip: a.ip });
-    for (const p of portsOf(ss.ports)) {
+  const seenIps = new Set<string>();
+  for (const s of slices) {
+    if (s.addressType !== "IPv4" && s.addressType !== "IPv6") continue;
+    for (const e of s.endpoints ?? []) {
+      const ip = e.addresses?.[0];
+      if (!ip || !isReady(e) || seenIps.has(ip)) continue;
+      seenIps.add(ip);
+      addresses.push(e.hostname ? { ip, hostname: e.hostname.toLowerCase() } : { ip });
+    }
+    for (const p of portsOf(s.ports?.filter((p) => p.port !== undefined) as { name?: string; port: number; protocol?: string }[])) {
       const key = `${p.name}/${p.protocol}/${p.port}`;
       if (!seenPorts.has(key)) (seenPorts.add(key), ports.push(p));
     }
@@ -113,7 +115,8 @@ export function endpointsRecord(ep: Endpoints): DnsEndpointsRecord {
  */
 export class ClusterRecords {
   private readonly services = new Map<string, Service>();
-  private readonly endpoints = new Map<string, Endpoints>();
+  /** service key → slice name → slice. */
+  private readonly slices = new Map<string, Map<string, EndpointSlice>>();
   /** podIP → namespaces holding a pod with that IP → count (pods verified mode). */
   private readonly podIPs = new Map<string, Map<string, number>>();
   private readonly podIPOf = new Map<string, string>();
@@ -132,8 +135,8 @@ export class ClusterRecords {
   }
 
   endpointsOf(namespace: string, name: string): DnsEndpointsRecord | undefined {
-    const ep = this.endpoints.get(`${namespace}/${name}`);
-    return ep && endpointsRecord(ep);
+    const m = this.slices.get(`${namespace}/${name}`);
+    return m && endpointsRecord(m.values());
   }
 
   hasNamespace(namespace: string): boolean {
@@ -172,24 +175,30 @@ export class ClusterRecords {
     this.dropReverse(`svc:${key}`);
   }
 
-  upsertEndpoints(ep: Endpoints) {
+  upsertSlice(slice: EndpointSlice) {
     this.generation++;
-    const ns = ep.metadata.namespace ?? "default";
-    const key = `${ns}/${ep.metadata.name}`;
-    this.endpoints.set(key, ep);
-    this.dropReverse(`ep:${key}`);
-    for (const ss of ep.subsets ?? []) {
-      for (const a of ss.addresses ?? []) {
-        if (a.hostname) this.addReverse(a.ip, `ep:${key}`, `${a.hostname.toLowerCase()}.${ep.metadata.name}.${ns}.svc.${this.domain}`);
-      }
+    const svc = serviceKeyOfSlice(slice);
+    const owner = `eps:${slice.metadata.namespace ?? "default"}/${slice.metadata.name}`;
+    this.dropReverse(owner);
+    if (!svc) return;
+    let m = this.slices.get(svc);
+    if (!m) this.slices.set(svc, (m = new Map()));
+    m.set(slice.metadata.name!, slice);
+    const [ns, name] = svc.split("/");
+    for (const e of slice.endpoints ?? []) {
+      const ip = e.addresses?.[0];
+      if (ip && e.hostname && isReady(e)) this.addReverse(ip, owner, `${e.hostname.toLowerCase()}.${name}.${ns}.svc.${this.domain}`);
     }
   }
 
-  deleteEndpoints(ep: Endpoints) {
+  deleteSlice(slice: EndpointSlice) {
     this.generation++;
-    const key = `${ep.metadata.namespace ?? "default"}/${ep.metadata.name}`;
-    this.endpoints.delete(key);
-    this.dropReverse(`ep:${key}`);
+    const svc = serviceKeyOfSlice(slice);
+    this.dropReverse(`eps:${slice.metadata.namespace ?? "default"}/${slice.metadata.name}`);
+    const m = svc ? this.slices.get(svc) : undefined;
+    if (!m) return;
+    m.delete(slice.metadata.name!);
+    if (m.size === 0) this.slices.delete(svc!);
   }
 
   upsertPod(pod: Pod) {

@@ -1,29 +1,30 @@
 import { describe, expect, test } from "bun:test";
 import type { Answer, Question, RecordType } from "dns-packet";
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Service } from "../../api/resources/core/service";
-import { ClusterRecords, slimEndpoints, slimPod, slimService } from "./records";
+import { slimSlice } from "../service-slices";
+import { ClusterRecords, slimPod, slimService } from "./records";
 import { resolve, type Answered, type ResolverOptions } from "./resolver";
 
 const svc = (ns: string, name: string, spec: Service["spec"]): Service => ({ metadata: { namespace: ns, name, resourceVersion: "1" }, spec }) as Service;
-const eps = (ns: string, name: string, subsets: Endpoints["subsets"]): Endpoints => ({ metadata: { namespace: ns, name, resourceVersion: "1" }, subsets }) as Endpoints;
+/** An EndpointSlice of Service `svc` (named "<svc>-<suffix>"). */
+const slice = (ns: string, svc: string, endpoints: EndpointSlice["endpoints"], ports: EndpointSlice["ports"], suffix = "a"): EndpointSlice =>
+  ({ metadata: { namespace: ns, name: `${svc}-${suffix}`, resourceVersion: "1", labels: { "kubernetes.io/service-name": svc } }, addressType: "IPv4", endpoints, ports }) as EndpointSlice;
+const ready = (ip: string, hostname?: string) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, ...(hostname && { hostname }) });
+const notReady = (ip: string, hostname?: string) => ({ addresses: [ip], conditions: { ready: false, serving: false, terminating: false }, ...(hostname && { hostname }) });
+/** A pod being deleted that still passes its readiness probe: the proxy may fall back to it, DNS never names it. */
+const terminating = (ip: string, hostname?: string) => ({ addresses: [ip], conditions: { ready: false, serving: true, terminating: true }, ...(hostname && { hostname }) });
 const pod = (ns: string, name: string, podIP?: string): Pod => ({ metadata: { namespace: ns, name, resourceVersion: "1" }, status: { podIP } }) as Pod;
 
 function cluster(): ClusterRecords {
   const r = new ClusterRecords("cluster.local");
   r.upsertService(svc("default", "web", { type: "ClusterIP", clusterIP: "10.43.0.20", ports: [{ name: "http", port: 80, protocol: "TCP" }, { name: "dns", port: 53, protocol: "UDP" }] }));
-  r.upsertEndpoints(eps("default", "web", [{ addresses: [{ ip: "10.42.0.5" }, { ip: "10.42.1.6" }], notReadyAddresses: [{ ip: "10.42.0.9" }], ports: [{ name: "http", port: 8080, protocol: "TCP" }] }]));
+  r.upsertSlice(slice("default", "web", [ready("10.42.0.5"), ready("10.42.1.6"), notReady("10.42.0.9"), terminating("10.42.0.10")], [{ name: "http", port: 8080, protocol: "TCP" }]));
   r.upsertService(svc("db", "pg", { clusterIP: "None", ports: [{ name: "postgres", port: 5432, protocol: "TCP" }] }));
-  r.upsertEndpoints(
-    eps("db", "pg", [
-      {
-        addresses: [{ ip: "10.42.0.7", hostname: "pg-0" }, { ip: "10.42.1.8" }],
-        notReadyAddresses: [{ ip: "10.42.2.9", hostname: "pg-2" }],
-        ports: [{ name: "postgres", port: 5432, protocol: "TCP" }],
-      },
-    ]),
-  );
+  // Two slices of one Service: answers merge them.
+  r.upsertSlice(slice("db", "pg", [ready("10.42.0.7", "pg-0")], [{ name: "postgres", port: 5432, protocol: "TCP" }], "a"));
+  r.upsertSlice(slice("db", "pg", [ready("10.42.1.8"), notReady("10.42.2.9", "pg-2"), terminating("10.42.2.10", "pg-3")], [{ name: "postgres", port: 5432, protocol: "TCP" }], "b"));
   r.upsertService(svc("db", "empty", { clusterIP: "None", ports: [{ name: "x", port: 1, protocol: "TCP" }] }));
   r.upsertService(svc("default", "ext", { type: "ExternalName", externalName: "Example.COM." }));
   r.upsertService(svc("default", "alias", { type: "ExternalName", externalName: "web.default.svc.cluster.local" }));
@@ -61,6 +62,16 @@ describe("services", () => {
     expect(data(answered(r, "pg.db.svc.cluster.local").answers).sort()).toEqual(["10.42.0.7", "10.42.1.8"]);
   });
 
+  test("a Service's endpoints are the merge of its slices; a slice deleted takes its endpoints along", () => {
+    const r2 = cluster();
+    r2.deleteSlice(slice("db", "pg", [], [], "b"));
+    expect(data(answered(r2, "pg.db.svc.cluster.local").answers)).toEqual(["10.42.0.7"]);
+    expect(answered(r2, "10-42-1-8.pg.db.svc.cluster.local").rcode).toBe("NXDOMAIN");
+    r2.deleteSlice(slice("db", "pg", [], [], "a"));
+    expect(answered(r2, "pg.db.svc.cluster.local").rcode).toBe("NXDOMAIN");
+    expect(r2.namesOf("10.42.0.7")).toEqual([]);
+  });
+
   test("a headless service without ready endpoints is NXDOMAIN (as CoreDNS)", () => {
     const res = answered(r, "empty.db.svc.cluster.local");
     expect(res.rcode).toBe("NXDOMAIN");
@@ -71,6 +82,7 @@ describe("services", () => {
     expect(data(answered(r, "pg-0.pg.db.svc.cluster.local").answers)).toEqual(["10.42.0.7"]);
     expect(data(answered(r, "10-42-1-8.pg.db.svc.cluster.local").answers)).toEqual(["10.42.1.8"]);
     expect(answered(r, "pg-2.pg.db.svc.cluster.local").rcode).toBe("NXDOMAIN"); // not ready
+    expect(answered(r, "pg-3.pg.db.svc.cluster.local").rcode).toBe("NXDOMAIN"); // terminating
     expect(answered(r, "pg-9.pg.db.svc.cluster.local").rcode).toBe("NXDOMAIN");
   });
 
@@ -257,7 +269,7 @@ describe("PTR and forwarding", () => {
 });
 
 describe("slim transforms keep only what DNS needs", () => {
-  test("service, endpoints and pod", () => {
+  test("service, endpoint slice and pod", () => {
     const full = {
       metadata: { name: "web", namespace: "default", resourceVersion: "7", labels: { a: "b" }, annotations: { big: "x".repeat(1000) }, uid: "u" },
       spec: { type: "ClusterIP", clusterIP: "10.43.0.20", selector: { app: "web" }, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }] },
@@ -267,8 +279,18 @@ describe("slim transforms keep only what DNS needs", () => {
       metadata: { name: "web", namespace: "default", resourceVersion: "7" },
       spec: { type: "ClusterIP", clusterIP: "10.43.0.20", externalName: undefined, ports: [{ name: "http", port: 80, protocol: "TCP" }] },
     } as unknown as Service);
-    const e = slimEndpoints(eps("default", "web", [{ addresses: [{ ip: "1.2.3.4", nodeName: "n1", targetRef: { kind: "Pod", name: "p" } }], notReadyAddresses: [{ ip: "1.2.3.5" }], ports: [{ port: 80 }] }]));
-    expect(e.subsets).toEqual([{ addresses: [{ ip: "1.2.3.4" }], ports: [{ name: undefined, port: 80, protocol: undefined }] }]);
+    const e = slimSlice({
+      metadata: { name: "web-a", namespace: "default", resourceVersion: "4", labels: { "kubernetes.io/service-name": "web", "endpointslice.kubernetes.io/managed-by": "x" }, ownerReferences: [] },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["1.2.3.4"], conditions: { ready: true }, hostname: "h", nodeName: "n1", zone: "z", targetRef: { kind: "Pod", name: "p" } }],
+      ports: [{ name: "", port: 80, protocol: "TCP", appProtocol: "http" }],
+    } as EndpointSlice);
+    expect(e).toEqual({
+      metadata: { name: "web-a", namespace: "default", resourceVersion: "4", labels: { "kubernetes.io/service-name": "web" } },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["1.2.3.4"], conditions: { ready: true }, hostname: "h", nodeName: "n1" }],
+      ports: [{ name: "", port: 80, protocol: "TCP" }],
+    } as EndpointSlice);
     const p = slimPod({ metadata: { name: "p", namespace: "default", resourceVersion: "3" }, spec: { containers: [] }, status: { podIP: "10.42.0.5", phase: "Running" } } as unknown as Pod);
     expect(p).toEqual({ metadata: { name: "p", namespace: "default", resourceVersion: "3" }, status: { podIP: "10.42.0.5" } } as unknown as Pod);
   });

@@ -2,7 +2,7 @@
 // upstream on loopback, truncation and TCP fallback, a dead upstream.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as dnsPacket from "dns-packet";
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import type { Service } from "../../api/resources/core/service";
 import { createLogger } from "../../machinery/log";
 import { AnswerCache, answerQuery, type QueryContext } from "./answer";
@@ -20,10 +20,12 @@ function records(): ClusterRecords {
   r.upsertService({ metadata: { namespace: "default", name: "web" }, spec: { clusterIP: "10.43.0.20", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
   for (const [name, n] of [["many", 100], ["fifty", 50]] as const) {
     r.upsertService({ metadata: { namespace: "default", name }, spec: { clusterIP: "None", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } as Service);
-    r.upsertEndpoints({
-      metadata: { namespace: "default", name },
-      subsets: [{ addresses: Array.from({ length: n }, (_, i) => ({ ip: `10.42.0.${i + 1}` })), ports: [{ name: "http", port: 80, protocol: "TCP" }] }],
-    } as Endpoints);
+    r.upsertSlice({
+      metadata: { namespace: "default", name: `${name}-a`, labels: { "kubernetes.io/service-name": name } },
+      addressType: "IPv4",
+      endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.42.0.${i + 1}`], conditions: { ready: true } })),
+      ports: [{ name: "http", port: 80, protocol: "TCP" }],
+    } as EndpointSlice);
   }
   r.upsertService({ metadata: { namespace: "default", name: "ext" }, spec: { type: "ExternalName", externalName: "example.test" } } as Service);
   return r;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { staleUdpFlows } from "./conntrack";
-import { endpoints, service } from "./fixtures";
+import { endpointSlice, service } from "./fixtures";
 import { renderService } from "./render";
 
 const ctx = { nodeName: "node-a", clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" };
@@ -13,7 +13,7 @@ const dns = (type: "ClusterIP" | "NodePort" = "ClusterIP") =>
       { name: "dns-tcp", protocol: "TCP", port: 53, targetPort: 53, ...(type === "NodePort" ? { nodePort: 30054 } : {}) },
     ],
   });
-const eps = (...ips: string[]) => endpoints("kube-system", "dns", ips.map((ip) => ({ ip })), [{ name: "dns", port: 53, protocol: "UDP" }, { name: "dns-tcp", port: 53, protocol: "TCP" }]);
+const eps = (...ips: string[]) => [endpointSlice("kube-system", "dns", ips.map((ip) => ({ ip })), [{ name: "dns", port: 53, protocol: "UDP" }, { name: "dns-tcp", port: 53, protocol: "TCP" }])];
 
 describe("staleUdpFlows", () => {
   test("an endpoint removed: its flows to every Service address and the NodePort (UDP only)", () => {
@@ -45,7 +45,7 @@ describe("staleUdpFlows", () => {
     const one = renderService(dns(), eps("10.42.0.2"), ctx);
     expect(staleUdpFlows(one, renderService(dns(), eps("10.42.0.2"), ctx))).toEqual([]);
     expect(staleUdpFlows(one, renderService(dns(), eps("10.42.0.2", "10.42.0.4"), ctx))).toEqual([]);
-    const web = renderService(service("default", "web", "10.43.0.20"), endpoints("default", "web", [{ ip: "10.42.0.5" }]), ctx);
+    const web = renderService(service("default", "web", "10.43.0.20"), [endpointSlice("default", "web", [{ ip: "10.42.0.5" }])], ctx);
     expect(staleUdpFlows(web, undefined)).toEqual([]);
   });
 });

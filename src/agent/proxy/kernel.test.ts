@@ -1,10 +1,10 @@
 // The proxy's rules in a real kernel: namespaces the test creates (bpx-*), busybox httpd as the
 // endpoint, curl as the client. Root only; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
-import { endpoints, service } from "./fixtures";
+import { endpointSlice, service } from "./fixtures";
 import { ensureSysctls, resetServiceProxy } from "./iptables";
 import { createNetnsLab, netnsLabMissing, LAB, type NetnsLab } from "./netns-lab";
 import { renderContext } from "./render";
@@ -17,16 +17,20 @@ const key = (o: { metadata: { namespace?: string; name?: string } }) => `${o.met
 /** A ProxySource over plain maps, standing in for the informers. */
 class Objects {
   svcs = new Map<string, Service>();
-  eps = new Map<string, Endpoints>();
-  put(...objs: (Service | Endpoints)[]) {
-    for (const o of objs) (o.kind === "Service" ? this.svcs : this.eps).set(key(o), o as never);
+  /** Each Service's one slice, by the Service's key. */
+  eps = new Map<string, EndpointSlice>();
+  put(...objs: (Service | EndpointSlice)[]) {
+    for (const o of objs) {
+      if (o.kind === "Service") this.svcs.set(key(o), o as Service);
+      else this.eps.set(`${o.metadata.namespace}/${o.metadata.labels!["kubernetes.io/service-name"]}`, o as EndpointSlice);
+    }
   }
-  source = { services: () => this.svcs.values(), service: (k: string) => this.svcs.get(k), endpoints: (k: string) => this.eps.get(k) };
+  source = { services: () => this.svcs.values(), service: (k: string) => this.svcs.get(k), slices: (k: string) => (this.eps.has(k) ? [this.eps.get(k)!] : undefined) };
 }
 
 const ctx = renderContext({ nodeName: "node-a", cluster: LAB });
 const web = () => service("default", "web", "10.43.0.20", { type: "NodePort", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30080 }] });
-const webEps = () => endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]);
+const webEps = () => endpointSlice("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]);
 
 describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()))("proxy rules in a real kernel", () => {
   let lab: NetnsLab;
@@ -46,7 +50,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
 
   test("ClusterIP, NodePort on the node's addresses and 127.0.0.1, from outside; hairpin; refusals; deletion", async () => {
     const objs = new Objects();
-    objs.put(web(), webEps(), service("default", "empty", "10.43.0.21"), endpoints("default", "empty", []));
+    objs.put(web(), webEps(), service("default", "empty", "10.43.0.21"), endpointSlice("default", "empty", []));
     const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
     expect((await syncer.sync()).kind).toBe("full");
 
@@ -95,7 +99,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
     expect(await lab.get(lab.node, "http://10.43.0.20/")).toBe(BODY);
 
     breakRestore = true;
-    objs.put(endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }, { ip: "10.42.5.99", node: "node-a" }]));
+    objs.put(endpointSlice("default", "web", [{ ip: LAB.endpoint, node: "node-a" }, { ip: "10.42.5.99", node: "node-a" }]));
     syncer.markDirty("default/web");
     await expect(syncer.sync()).rejects.toThrow(/iptables-restore failed/);
     expect(await save()).toBe(before);
@@ -110,7 +114,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
   test("a restarted proxy takes over: stale chains from the last run swept, live ones kept, jumps not duplicated", async () => {
     const objs = new Objects();
     const other = service("default", "other", "10.43.0.22");
-    objs.put(web(), webEps(), other, endpoints("default", "other", [{ ip: LAB.endpoint }]));
+    objs.put(web(), webEps(), other, endpointSlice("default", "other", [{ ip: LAB.endpoint }]));
     await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
     expect((await save()).match(/^:BRAMBLE-SVC-/gm)?.length).toBe(2);
 
@@ -133,7 +137,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
     try {
       const objs = new Objects();
       objs.put(service("default", "echo", "10.43.0.50", { ports: [{ name: "echo", protocol: "TCP", port: 7000, targetPort: 7000 }] }));
-      objs.put(endpoints("default", "echo", [{ ip: LAB.endpoint }], [{ name: "echo", port: 7000 }]));
+      objs.put(endpointSlice("default", "echo", [{ ip: LAB.endpoint }], [{ name: "echo", port: 7000 }]));
       await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
       await Bun.sleep(200); // the listener
       client = Bun.spawn(["nsenter", `--net=/var/run/netns/${lab.node}`, "/bin/busybox", "nc", "10.43.0.50", "7000"], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
@@ -158,10 +162,10 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
 
   test("two endpoints: connections spread over both; ClientIP affinity keeps a client on one", async () => {
     const objs = new Objects();
-    const pair = () => endpoints("default", "pair", [{ ip: LAB.endpoint }, { ip: LAB.endpoint2 }], [{ name: "http", port: 9090 }]);
+    const pair = () => endpointSlice("default", "pair", [{ ip: LAB.endpoint }, { ip: LAB.endpoint2 }], [{ name: "http", port: 9090 }]);
     objs.put(service("default", "pair", "10.43.0.30"), pair());
     objs.put(service("default", "sticky", "10.43.0.31", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }));
-    objs.put({ ...pair(), metadata: { namespace: "default", name: "sticky" } });
+    objs.put(endpointSlice("default", "sticky", [{ ip: LAB.endpoint }, { ip: LAB.endpoint2 }], [{ name: "http", port: 9090 }]));
     await new ProxySyncer(lab.runNode, objs.source, ctx).sync();
     // Who answered 24 connections (a busy machine may time some out: those are left out).
     const answers = async (ip: string) => {
@@ -185,7 +189,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
     const objs = new Objects();
     const local = (node: string) => [
       service("default", "loc", "10.43.0.40", { type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080, nodePort: 30090 }] }),
-      endpoints("default", "loc", [{ ip: LAB.endpoint, node }]),
+      endpointSlice("default", "loc", [{ ip: LAB.endpoint, node }]),
     ];
     objs.put(...local("node-a"));
     const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
@@ -206,7 +210,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
     const objs = new Objects();
     const lb = (ranges: string[]) =>
       service("default", "lb", "10.43.0.60", { type: "LoadBalancer", loadBalancerSourceRanges: ranges, ports: [{ name: "http", protocol: "TCP", port: 8081, targetPort: 8080, nodePort: 30091 }] }, [LAB.nodeOutside]);
-    objs.put(lb([`${LAB.client}/32`]), endpoints("default", "lb", [{ ip: LAB.endpoint }]));
+    objs.put(lb([`${LAB.client}/32`]), endpointSlice("default", "lb", [{ ip: LAB.endpoint }]));
     const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
     await syncer.sync();
     expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:8081/`)).toBe(BODY);
@@ -222,7 +226,7 @@ describe.skipIf(!!requirements("proxy rules in a real kernel", netnsLabMissing()
   test.skipIf(!!requirements("conntrack flows of a UDP endpoint", missingCommand("conntrack")))("a UDP endpoint going away takes its conntrack flows with it; the new endpoint gets the next datagram", async () => {
     const objs = new Objects();
     const udp = service("default", "udp", "10.43.0.80", { ports: [{ name: "dns", protocol: "UDP", port: 53, targetPort: 5353 }] });
-    const at = (ip: string) => endpoints("default", "udp", [{ ip }], [{ name: "dns", port: 5353, protocol: "UDP" }]);
+    const at = (ip: string) => endpointSlice("default", "udp", [{ ip }], [{ name: "dns", port: 5353, protocol: "UDP" }]);
     objs.put(udp, at(LAB.endpoint));
     const syncer = new ProxySyncer(lab.runNode, objs.source, ctx);
     await syncer.sync();

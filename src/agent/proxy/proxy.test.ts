@@ -2,12 +2,12 @@
 // and its rules in a real kernel (namespaces the test creates, bpx-*). Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEFAULT_CLUSTER_NETWORK } from "../../api/cluster-network";
-import { endpoints as endpointsDef, type Endpoints } from "../../api/resources/core/endpoints";
+import { endpointSlices as slicesDef, type EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import { services as servicesDef, type Service } from "../../api/resources/core/service";
 import { createLogger } from "../../machinery/log";
 import type { CommandRunner } from "../host/run";
 import { startHttpTestApi, type HttpTestApi } from "../../server/apiserver/testing";
-import { endpoints } from "./fixtures";
+import { endpointSlice } from "./fixtures";
 import { resetServiceProxy } from "./iptables";
 import { createNetnsLab, netnsLabMissing, LAB, type NetnsLab } from "./netns-lab";
 import { startServiceProxy, type ServiceProxy } from "./proxy";
@@ -45,9 +45,9 @@ describe.skipIf(!!requirements("the service proxy against a real API server", ne
     await lab?.destroy();
   }, 60_000);
 
-  test("Services and Endpoints written to the API become working rules; changes follow; deletion removes them; a restart takes over", async () => {
+  test("Services and EndpointSlices written to the API become working rules; changes follow; deletion removes them; a restart takes over", async () => {
     const svcs = env.client.resource<Service>(servicesDef);
-    const eps = env.client.resource<Endpoints>(endpointsDef);
+    const slices = env.client.resource<EndpointSlice>(slicesDef);
     const web = await svcs.create("default", {
       apiVersion: "v1",
       kind: "Service",
@@ -57,8 +57,8 @@ describe.skipIf(!!requirements("the service proxy against a real API server", ne
     const ip = web.spec!.clusterIP!;
     const nodePort = web.spec!.ports![0]!.nodePort!;
     expect(ip).toMatch(/^10\.43\./);
-    const { resourceVersion: _, ...meta } = endpoints("default", "web", []).metadata;
-    await eps.create("default", { ...endpoints("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]), metadata: meta });
+    const { resourceVersion: _, ...meta } = endpointSlice("default", "web", []).metadata;
+    await slices.create("default", { ...endpointSlice("default", "web", [{ ip: LAB.endpoint, node: "node-a" }]), metadata: meta });
 
     const proxy = await startServiceProxy({ client: env.client, nodeName: "node-a", nodeIps: [LAB.nodeOutside], cluster, run: lab.runNode, log });
     proxies.push(proxy);
@@ -66,12 +66,21 @@ describe.skipIf(!!requirements("the service proxy against a real API server", ne
     expect(await lab.get(lab.node, `http://${ip}/`)).toBe(BODY);
     expect(await lab.get(lab.client, `http://${LAB.nodeOutside}:${nodePort}/`)).toBe(BODY);
 
+    const setEndpoint = async (a: Parameters<typeof endpointSlice>[2][number]) => {
+      const current = await slices.get("default", meta.name!);
+      await slices.update({ ...current, endpoints: endpointSlice("default", "web", [a]).endpoints });
+    };
     // The endpoint goes not-ready: the ClusterIP is refused.
-    const current = await eps.get("default", "web");
-    await eps.update({ ...current, subsets: [{ notReadyAddresses: current.subsets![0]!.addresses, ports: current.subsets![0]!.ports }] });
+    await setEndpoint({ ip: LAB.endpoint, node: "node-a", ready: false });
+    expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === "ERR 7")).toBe("ERR 7");
+    // Terminating but still serving, and no ready endpoint left: traffic falls back to it.
+    await setEndpoint({ ip: LAB.endpoint, node: "node-a", terminating: true, serving: true });
+    expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === BODY)).toBe(BODY);
+    // Terminating and no longer serving: refused again.
+    await setEndpoint({ ip: LAB.endpoint, node: "node-a", terminating: true, serving: false });
     expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === "ERR 7")).toBe("ERR 7");
     // And ready again.
-    await eps.update({ ...(await eps.get("default", "web")), subsets: current.subsets });
+    await setEndpoint({ ip: LAB.endpoint, node: "node-a" });
     expect(await eventually(() => lab.get(lab.node, `http://${ip}/`, 1), (v) => v === BODY)).toBe(BODY);
 
     // A restarted proxy (the agent restarting) rebuilds from the API; nothing is duplicated.

@@ -1,18 +1,21 @@
-// startServiceProxy: informers on Services and Endpoints feed a ProxySyncer. (No Node informer:
+// startServiceProxy: informers on Services and EndpointSlices (the agent's shared slice watch)
+// feed a ProxySyncer. (No Node informer:
 // NodePorts match every local address with `addrtype --dst-type LOCAL`, so the rules never need
 // the node's addresses, and this node's status updates would only wake us for nothing.) Events
 // only mark Services dirty; one sync runs at a time and picks up everything marked meanwhile,
 // so a burst (a Deployment scaling, 1,000 Services at start) costs a few restores, not one each.
 // A failed restore leaves the previous rules in force (each table is atomic), is logged, and is
 // retried with backoff as a full sync.
-import type { Endpoints } from "../../api/resources/core/endpoints";
 import type { Service } from "../../api/resources/core/service";
-import { endpoints as endpointsDef, services as servicesDef } from "../../client/refs";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
+import { serviceKeyOfSlice } from "../../api/resources/discovery/labels";
+import { services as servicesDef } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
 import { Informer, objectKeyOf } from "../../client/informer";
 import { Backoff } from "../../machinery/backoff";
 import type { Logger } from "../../machinery/log";
 import type { ClusterNetwork } from "../cluster-network";
+import { ServiceSlices } from "../service-slices";
 import { runCommand, type CommandRunner } from "../host/run";
 import { ensureSysctls } from "./iptables";
 import { renderContext } from "./render";
@@ -25,6 +28,8 @@ export interface ServiceProxyOptions {
   cluster: ClusterNetwork;
   run?: CommandRunner;
   log: Logger;
+  /** The agent's shared EndpointSlice watch; without one the proxy runs (and stops) its own. */
+  slices?: ServiceSlices;
   /** Everything rewritten (and stale chains swept) this often; default 5 minutes. */
   fullSyncIntervalMs?: number;
   /** How long a change waits for others to join it in one restore; default 0 (the next tick). */
@@ -41,13 +46,13 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   const run = o.run ?? runCommand;
   const log = o.log;
   const svcInformer = new Informer<Service>(o.client.resource<Service>(servicesDef), { transform: dropManagedFields });
-  const epInformer = new Informer<Endpoints>(o.client.resource<Endpoints>(endpointsDef), { transform: dropManagedFields });
+  const slices = o.slices ?? new ServiceSlices(o.client);
   const syncer = new ProxySyncer(
     run,
     {
       services: () => svcInformer.list(),
       service: (k) => svcInformer.get(k),
-      endpoints: (k) => epInformer.get(k),
+      slices: (k) => slices.of(k),
     },
     renderContext({ nodeName: o.nodeName, cluster: o.cluster }),
     (msg, fields) => log.warn(msg, fields),
@@ -95,19 +100,22 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
     }
   }
 
-  // Nothing is synced before both caches are full: Services listed before their Endpoints would
+  // Nothing is synced before both caches are full: Services listed before their slices would
   // be written as having none (REJECT), for a moment, over the rules of an earlier run.
   let ready = false;
-  const onObject = (obj: Service | Endpoints) => {
-    syncer.markDirty(objectKeyOf(obj));
+  const dirty = (key: string | undefined) => {
+    if (!key) return;
+    syncer.markDirty(key);
     if (ready) schedule();
   };
-  svcInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
-  epInformer.on({ add: onObject, update: (_, n) => onObject(n), delete: onObject });
+  const onService = (svc: Service) => dirty(objectKeyOf(svc));
+  const onSlice = (s: EndpointSlice) => dirty(serviceKeyOfSlice(s));
+  svcInformer.on({ add: onService, update: (_, n) => onService(n), delete: onService });
+  slices.on({ add: onSlice, update: (o, n) => (onSlice(o), onSlice(n)), delete: onSlice });
   log.info("Service proxy starting", { node: o.nodeName, nodeIps: o.nodeIps, serviceCidr: o.cluster.serviceCidr, clusterCidr: o.cluster.clusterCidr });
   // Host settings first: rules for 127.0.0.1 NodePorts are useless without route_localnet.
   for (const p of await ensureSysctls(run)) log.warn("a sysctl the Service rules rely on could not be set", { problem: p });
-  await Promise.all([svcInformer.start(), epInformer.start()]);
+  await Promise.all([svcInformer.start(), slices.start()]);
   ready = true;
   // The first sync (full) is awaited so Services work once we return; if it failed, it is logged
   // and retried in the background.
@@ -127,7 +135,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       clearInterval(periodic);
       if (timer) clearTimeout(timer);
       svcInformer.stop();
-      epInformer.stop();
+      if (!o.slices) slices.stop();
       await running;
       for (const w of idleWaiters.splice(0)) w();
       // The rules stay: Services keep working through an agent restart, and the next agent's
@@ -136,8 +144,8 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   };
 }
 
-/** The proxy reads spec, status and subsets only: no need to keep managedFields in memory. */
-function dropManagedFields<T extends Service | Endpoints>(obj: T): T {
+/** The proxy reads spec and status only: no need to keep managedFields in memory. */
+function dropManagedFields(obj: Service): Service {
   if (obj.metadata.managedFields) obj.metadata = { ...obj.metadata, managedFields: undefined };
   return obj;
 }

@@ -1,4 +1,4 @@
-// Services + Endpoints → iptables-restore text, the way kube-proxy's iptables mode lays it out
+// Services + EndpointSlices → iptables-restore text, the way kube-proxy's iptables mode lays it out
 // (same chain roles, same mark, same probabilities), under BRAMBLE- chains. Pure: no I/O, so
 // every feature is pinned by a snapshot test, and the applier can re-render one Service.
 //
@@ -13,7 +13,8 @@
 // filter: REJECT for Services without endpoints, DROP for Local-policy external traffic on a node
 // without a local endpoint, ACCEPT for service traffic in FORWARD (Docker's policy there is DROP).
 import { isIPv4 } from "../../api/ip";
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
+import { serviceKeyOfSlice } from "../../api/resources/discovery/labels";
 import type { Service, ServicePort } from "../../api/resources/core/service";
 import type { ClusterNetwork } from "../cluster-network";
 import type { UdpPort } from "./conntrack";
@@ -38,7 +39,8 @@ import {
 
 export interface ProxyState {
   services: Service[];
-  endpoints: Endpoints[];
+  /** Every Service's EndpointSlices; each names its Service in the kubernetes.io/service-name label. */
+  slices: EndpointSlice[];
   /** Endpoints on this node count as local (externalTrafficPolicy Local). */
   nodeName: string;
   /** This node's addresses; NodePorts match any local address anyway, these are for the record. */
@@ -78,19 +80,39 @@ interface Endpoint {
   local: boolean;
 }
 
-/** The ready endpoints of one Service port: the Endpoints port with the same name and protocol. */
-function endpointsFor(sp: ServicePort, eps: Endpoints | undefined, nodeName: string): Endpoint[] {
-  const out = new Map<string, Endpoint>();
-  for (const subset of eps?.subsets ?? []) {
-    const port = (subset.ports ?? []).find((p) => (p.name ?? "") === (sp.name ?? "") && (p.protocol ?? "TCP") === (sp.protocol ?? "TCP"));
-    if (!port) continue;
-    for (const a of subset.addresses ?? []) {
-      if (!isV4(a.ip)) continue;
-      out.set(`${a.ip}:${port.port}`, { ip: a.ip, port: port.port, local: a.nodeName === nodeName });
+/**
+ * The endpoints of one Service port, from every slice of the Service: the slice port with the same
+ * name and protocol. As kube-proxy: the ready ones; when there are none, those still serving
+ * while they terminate (so connections drain to them instead of being refused). The same for
+ * this node's endpoints on their own (Local traffic policies).
+ */
+function endpointsFor(sp: ServicePort, slices: readonly EndpointSlice[] | undefined, nodeName: string): { cluster: Endpoint[]; local: Endpoint[] } {
+  const ready = new Map<string, Endpoint>();
+  const terminating = new Map<string, Endpoint>();
+  for (const slice of slices ?? []) {
+    if (slice.addressType !== "IPv4") continue;
+    const port = (slice.ports ?? []).find((p) => (p.name ?? "") === (sp.name ?? "") && (p.protocol ?? "TCP") === (sp.protocol ?? "TCP"));
+    if (port?.port === undefined) continue;
+    for (const ep of slice.endpoints ?? []) {
+      // Unset conditions: ready unless said otherwise; serving as ready; not terminating.
+      const isReady = ep.conditions?.ready ?? true;
+      const serving = ep.conditions?.serving ?? isReady;
+      const into = isReady ? ready : serving && ep.conditions?.terminating ? terminating : undefined;
+      const ip = ep.addresses?.[0];
+      if (!into || !isV4(ip)) continue;
+      into.set(`${ip}:${port.port}`, { ip, port: port.port, local: ep.nodeName === nodeName });
     }
   }
+  for (const k of ready.keys()) terminating.delete(k);
   // Sorted so the rules (and so the chains' hashes and the diff against the last sync) are stable.
-  return [...out.values()].sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
+  const sorted = (m: Iterable<Endpoint>) => [...m].sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
+  const readyList = sorted(ready.values());
+  const terminatingList = sorted(terminating.values());
+  const localReady = readyList.filter((e) => e.local);
+  return {
+    cluster: readyList.length ? readyList : terminatingList,
+    local: localReady.length ? localReady : terminatingList.filter((e) => e.local),
+  };
 }
 
 const ipNumber = (ip: string) => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
@@ -131,7 +153,7 @@ function spread(chain: string, spn: string, protocol: string, eps: Endpoint[], a
 }
 
 /** The rules of one Service; undefined for those the proxy does not program (headless, ExternalName, IPv6). */
-export function renderService(svc: Service, eps: Endpoints | undefined, ctx: RenderContext): RenderedService | undefined {
+export function renderService(svc: Service, slices: readonly EndpointSlice[] | undefined, ctx: RenderContext): RenderedService | undefined {
   const spec = svc.spec ?? {};
   const clusterIP = spec.clusterIP;
   if (spec.type === "ExternalName" || !isV4(clusterIP)) return undefined;
@@ -150,7 +172,7 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
     const nodePort = usesNodePorts && sp.nodePort ? sp.nodePort : undefined;
     const hasExternal = nodePort !== undefined || externalIPs.length > 0 || lbIPs.length > 0;
     const localPolicy = usesNodePorts && spec.externalTrafficPolicy === "Local" && hasExternal;
-    const ready = endpointsFor(sp, eps, ctx.nodeName);
+    const { cluster: ready, local } = endpointsFor(sp, slices, ctx.nodeName);
     // External destinations of this port, each as the match that selects it.
     const externals: [string, string, "lb" | "ext"][] = [
       ...externalIPs.map((ip): [string, string, "ext"] => [`${spn} external IP`, `-d ${ip}/32 ${match(protocol, sp.port)}`, "ext"]),
@@ -170,7 +192,6 @@ export function renderService(svc: Service, eps: Endpoints | undefined, ctx: Ren
 
     const svc_ = svcChain(spn, protocol);
     const svl = svlChain(spn, protocol);
-    const local = ready.filter((e) => e.local);
     const internalLocal = spec.internalTrafficPolicy === "Local";
     const listOf = (e: Endpoint) => affinityList(spn, protocol, `${e.ip}:${e.port}`);
     // Hairpin: a pod reaching itself through the Service must not see its own address as the
@@ -248,10 +269,14 @@ export function renderContext(state: Pick<ProxyState, "nodeName" | "cluster">): 
 /** Every Service's rules, in namespace/name order. */
 export function renderAllServices(state: ProxyState): RenderedService[] {
   const ctx = renderContext(state);
-  const eps = new Map(state.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
+  const slices = new Map<string, EndpointSlice[]>();
+  for (const s of state.slices) {
+    const key = serviceKeyOfSlice(s);
+    if (key) slices.set(key, [...(slices.get(key) ?? []), s]);
+  }
   const out: RenderedService[] = [];
   for (const svc of state.services) {
-    const r = renderService(svc, eps.get(`${svc.metadata.namespace}/${svc.metadata.name}`), ctx);
+    const r = renderService(svc, slices.get(`${svc.metadata.namespace}/${svc.metadata.name}`), ctx);
     if (r) out.push(r);
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -1,15 +1,15 @@
 // What the syncer sends to iptables-restore, against a recording runner (no root needed).
 import { describe, expect, test } from "bun:test";
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
-import { endpoints, service } from "./fixtures";
+import { endpointSlice, service } from "./fixtures";
 import { renderContext } from "./render";
 import { ProxySyncer } from "./syncer";
 
 function setup(existingChains: string[] = [], refuse?: RegExp) {
   const svcs = new Map<string, Service>();
-  const eps = new Map<string, Endpoints>();
+  const eps = new Map<string, EndpointSlice[]>();
   const restores: string[] = [];
   let failNext = false;
   const run: CommandRunner = async (argv, stdin) => {
@@ -30,10 +30,10 @@ function setup(existingChains: string[] = [], refuse?: RegExp) {
   for (let i = 0; i < 3; i++) {
     const s = service("default", `s${i}`, `10.43.0.${i + 1}`);
     svcs.set(`default/s${i}`, s);
-    eps.set(`default/s${i}`, endpoints("default", `s${i}`, [{ ip: `10.42.0.${i + 1}` }]));
+    eps.set(`default/s${i}`, [endpointSlice("default", `s${i}`, [{ ip: `10.42.0.${i + 1}` }])]);
   }
   const warnings: string[] = [];
-  const syncer = new ProxySyncer(run, { services: () => svcs.values(), service: (k) => svcs.get(k), endpoints: (k) => eps.get(k) }, renderContext({ nodeName: "node-a", cluster: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" } }), (m) => warnings.push(m));
+  const syncer = new ProxySyncer(run, { services: () => svcs.values(), service: (k) => svcs.get(k), slices: (k) => eps.get(k) }, renderContext({ nodeName: "node-a", cluster: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" } }), (m) => warnings.push(m));
   return { svcs, eps, restores, syncer, warnings, fail: () => (failNext = true), stopRefusing: () => (refuse = undefined) };
 }
 
@@ -50,7 +50,7 @@ describe("ProxySyncer", () => {
   test("an endpoint change rewrites only that Service's changed chains; the dispatch chain stays", async () => {
     const s = setup();
     await s.syncer.sync();
-    s.eps.set("default/s1", endpoints("default", "s1", [{ ip: "10.42.0.2" }, { ip: "10.42.0.9" }]));
+    s.eps.set("default/s1", [endpointSlice("default", "s1", [{ ip: "10.42.0.2" }, { ip: "10.42.0.9" }])]);
     s.syncer.markDirty("default/s1");
     expect(await s.syncer.sync()).toMatchObject({ kind: "partial", services: 1 });
     const text = s.restores[1]!;
@@ -86,7 +86,7 @@ describe("ProxySyncer", () => {
   test("losing the last endpoint moves the Service to a REJECT in filter", async () => {
     const s = setup();
     await s.syncer.sync();
-    s.eps.set("default/s1", endpoints("default", "s1", []));
+    s.eps.set("default/s1", [endpointSlice("default", "s1", [])]);
     s.syncer.markDirty("default/s1");
     await s.syncer.sync();
     expect(s.restores[1]).toContain('-A BRAMBLE-SERVICES -m comment --comment "default/s1:http has no endpoints" -d 10.43.0.2/32');
@@ -96,7 +96,7 @@ describe("ProxySyncer", () => {
   test("a failed restore throws and makes the next sync full", async () => {
     const s = setup();
     await s.syncer.sync();
-    s.eps.set("default/s1", endpoints("default", "s1", [{ ip: "10.42.0.7" }]));
+    s.eps.set("default/s1", [endpointSlice("default", "s1", [{ ip: "10.42.0.7" }])]);
     s.syncer.markDirty("default/s1");
     s.fail();
     await expect(s.syncer.sync()).rejects.toThrow(/line 3 failed/);

@@ -1,10 +1,10 @@
-// Keeps the kernel's BRAMBLE- chains equal to what the Services and Endpoints say, with as little
+// Keeps the kernel's BRAMBLE- chains equal to what the Services and EndpointSlices say, with as little
 // iptables work as possible: a full sync (everything, stale chains swept) at start, periodically
 // and after any failure; otherwise only the chains of the Services that changed, plus the shared
 // dispatch chains when their text changed. What was applied is remembered per Service, so a
 // change is a diff against that, not against the kernel (reading 20,000 rules back costs more
 // than writing a few).
-import type { Endpoints } from "../../api/resources/core/endpoints";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import type { Service } from "../../api/resources/core/service";
 import type { CommandRunner } from "../host/run";
 import { NODEPORTS, SERVICES } from "./chains";
@@ -26,7 +26,8 @@ import {
 export interface ProxySource {
   services(): Iterable<Service>;
   service(key: string): Service | undefined;
-  endpoints(key: string): Endpoints | undefined;
+  /** The Service's EndpointSlices (by its namespace/name), merged by the renderer. */
+  slices(key: string): readonly EndpointSlice[] | undefined;
 }
 
 export interface SyncResult {
@@ -54,8 +55,8 @@ export class ProxySyncer {
 
   private conntrackMissing = false;
   /**
-   * Services whose rules the kernel refused: left out until their Service or Endpoints object
-   * changes, so one bad Service cannot keep every other one from being programmed.
+   * Services whose rules the kernel refused: left out until their Service or EndpointSlices
+   * change, so one bad Service cannot keep every other one from being programmed.
    */
   private readonly quarantined = new Set<string>();
   private suspect: string | undefined;
@@ -67,7 +68,7 @@ export class ProxySyncer {
     private readonly warn: (msg: string, fields?: Record<string, unknown>) => void = () => {},
   ) {}
 
-  /** A Service's rules may have changed (its Service or Endpoints object did). */
+  /** A Service's rules may have changed (its Service or one of its EndpointSlices did). */
   markDirty(key: string) {
     this.dirty.add(key);
     if (this.quarantined.delete(key)) this.needFull = true;
@@ -128,7 +129,7 @@ export class ProxySyncer {
       const parts: RenderedService[] = [];
       for (const svc of this.source.services()) {
         if (this.quarantined.has(keyOf(svc))) continue;
-        const r = renderService(svc, this.source.endpoints(keyOf(svc)), this.ctx);
+        const r = renderService(svc, this.source.slices(keyOf(svc)), this.ctx);
         if (r) parts.push(r);
       }
       parts.sort(byKey);
@@ -166,7 +167,7 @@ export class ProxySyncer {
       const flows: string[][] = [];
       for (const key of keys) {
         const svc = this.source.service(key);
-        const r = svc && !this.quarantined.has(key) ? renderService(svc, this.source.endpoints(key), this.ctx) : undefined;
+        const r = svc && !this.quarantined.has(key) ? renderService(svc, this.source.slices(key), this.ctx) : undefined;
         const old = this.applied.get(key);
         if (r) {
           for (const [chain, lines] of r.chains) {

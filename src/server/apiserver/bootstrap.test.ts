@@ -40,6 +40,13 @@ test("the kubernetes Endpoints point at the advertise address and HTTPS port, an
     const second = await startOn(store, { advertiseAddress: "192.168.7.9", httpsListenPort: 7443 });
     const ep2 = (await second.get("/api/v1/namespaces/default/endpoints/kubernetes")).body;
     expect(ep2.subsets).toEqual([{ addresses: [{ ip: "192.168.7.9" }], ports: [{ name: "https", port: 7443, protocol: "TCP" }] }]);
+    // Its EndpointSlice, written by the server itself (the Endpoints are not mirrored).
+    expect(ep2.metadata.labels).toEqual({ "endpointslice.kubernetes.io/skip-mirror": "true" });
+    const slice = (await second.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")).body;
+    expect(slice.metadata.labels).toEqual({ "kubernetes.io/service-name": "kubernetes" });
+    expect(slice.addressType).toBe("IPv4");
+    expect(slice.endpoints).toEqual([{ addresses: ["192.168.7.9"], conditions: { ready: true } }]);
+    expect(slice.ports).toEqual([{ name: "https", port: 7443, protocol: "TCP" }]);
     const svc2 = (await second.get("/api/v1/namespaces/default/services/kubernetes")).body;
     expect(svc2.spec.clusterIP).toBe("10.43.0.1");
     expect(svc2.spec.ports).toEqual([{ name: "https", port: 443, protocol: "TCP", targetPort: 7443 }]);

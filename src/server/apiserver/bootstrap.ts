@@ -1,11 +1,12 @@
 // What every cluster has from its first start: the four system namespaces, the two system
-// PriorityClasses (re-made at every start, undeletable), and the `kubernetes`
-// Service (first Service IP, port 443) with Endpoints pointing at this API server, and the
+// PriorityClasses (re-made at every start, undeletable), the `kubernetes` Service (first Service
+// IP, port 443) with Endpoints and an EndpointSlice pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
 // The Service and its Endpoints are kept so while the server runs, as upstream's API server
 // does: re-made within seconds when deleted or edited away.
 import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData, KUBERNETES_SERVICE } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
+import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import type { ResourceDef } from "../../api/resource";
 import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
 import { firstServiceIp } from "../../machinery/cidr";
@@ -84,6 +85,26 @@ export async function ensureKubernetesService(objects: Objects, config: ServerCo
   if (!current) await objects.create(endpoints, namespace, desired);
   else if (!current.metadata.deletionTimestamp && JSON.stringify(current.subsets) !== JSON.stringify(desired.subsets))
     await objects.update(endpoints, namespace, name, { ...current, subsets: desired.subsets });
+
+  // Its EndpointSlice, written here too (the Endpoints say skip-mirror), as upstream's API server
+  // does: named like the Service, labelled with its name only, one ready endpoint.
+  const slices = find("discovery.k8s.io", "endpointslices");
+  const slice = {
+    addressType: config.advertiseAddress.includes(":") ? "IPv6" : "IPv4",
+    endpoints: [{ addresses: [config.advertiseAddress], conditions: { ready: true } }],
+    ports: [{ name: "https", port: config.httpsListenPort, protocol: "TCP" }],
+  };
+  const labels = { [LABEL_SERVICE_NAME]: name };
+  const currentSlice = objects.tryGet(slices, namespace, name);
+  if (!currentSlice) await objects.create(slices, namespace, { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name, labels }, ...slice });
+  else if (
+    !currentSlice.metadata.deletionTimestamp &&
+    JSON.stringify([currentSlice.addressType, currentSlice.endpoints, currentSlice.ports, currentSlice.metadata.labels]) !== JSON.stringify([slice.addressType, slice.endpoints, slice.ports, labels])
+  ) {
+    // The address type is immutable: a server moved to the other family leaves the old slice.
+    if (currentSlice.addressType === slice.addressType)
+      await objects.update(slices, namespace, name, { ...currentSlice, metadata: { ...currentSlice.metadata, labels }, ...slice });
+  }
 }
 
 async function publishClusterNetwork(objects: Objects, config: ServerConfig, configmaps: ResourceDef) {

@@ -156,6 +156,9 @@ test("a node keeps away from its restricted labels and its taints (upstream's No
 
 test("reads a kubelet needs, events, and nothing else", async () => {
   for (const resource of ["services", "endpoints", "nodes"]) expect(await can({ resource, verb: "list" })).toBe(true);
+  // The proxy and the DNS read EndpointSlices; they never write them.
+  for (const verb of ["list", "watch", "get"] as const) expect(await can({ group: "discovery.k8s.io", resource: "endpointslices", verb })).toBe(true);
+  expect(await can({ group: "discovery.k8s.io", resource: "endpointslices", namespace: "default", verb: "create" })).toBe(false);
   // Nothing in a kubelet reads Namespaces or ServiceAccounts; upstream's node rules grant neither.
   expect(await canRequest("GET", namespaces, {})).toBe(false);
   expect(await canRequest("GET", serviceAccounts, { namespace: "default", name: "default" })).toBe(false);

@@ -52,14 +52,13 @@ export type Authorizer = (user: UserInfo, attrs: RequestAttributes) => Decision 
 const ALLOW: Decision = { allowed: true };
 const deny = (reason?: string): Decision => ({ allowed: false, reason });
 const READ = new Set<Verb>(["get", "list", "watch"]);
-/** Not served yet; named as upstream's node authorizer grants it. */
-const ENDPOINT_SLICES = "discovery.k8s.io/endpointslices";
 /**
- * Read by any node: services and endpoints for env vars, the proxy and DNS; nodes for the pod
+ * Read by any node (upstream's system:node role): services and endpoints for env vars,
+ * endpointslices for the proxy and DNS; nodes for the pod
  * network (every node routes to every other node's podCIDR, which upstream leaves to flannel's
  * own credential). The grant is this explicit list; only the names come from the kind table.
  */
-const READABLE = new Set([...[KINDS.services, KINDS.endpoints, KINDS.nodes].map((k) => `${k.group}/${k.plural}`), ENDPOINT_SLICES]);
+const READABLE = new Set([KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.nodes].map((k) => `${k.group}/${k.plural}`));
 const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between node '${node}' and this object`);
 
 export function createAuthorizer(view: AuthorizerView): Authorizer {

@@ -10,6 +10,8 @@ import { startDaemonSetController } from "./daemonset";
 import { startDeploymentController } from "./deployment";
 import { startDisruptionController } from "./disruption";
 import { startEndpointsController } from "./endpoints";
+import { startEndpointSliceController } from "./endpointslice";
+import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
 import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
@@ -84,6 +86,8 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "namespace", start: ({ client, informers }) => startNamespaceController(client, { informers }) },
   { name: "serviceaccount", start: ({ client, informers }) => startServiceAccountController(client, { informers }) },
   { name: "endpoints", start: ({ client, informers }) => startEndpointsController(client, { informers }) },
+  { name: "endpointslice", start: ({ client, informers }) => startEndpointSliceController(client, { informers }) },
+  { name: "endpointslice-mirroring", start: ({ client, informers }) => startEndpointSliceMirroringController(client, { informers }) },
   {
     name: "node-lifecycle",
     start: ({ client, informers, options }) =>

@@ -17,7 +17,7 @@ const viewOf = (ref: ResourceRef) => (sameResource(ref, KINDS.pods) ? (controlle
  * metadata-only cache; getShared picks whichever of the two exists for a kind.
  */
 const CACHED_IN_FULL: ResourceRef[] = [
-  KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints,
+  KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices,
   KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas, KINDS.controllerRevisions, KINDS.podDisruptionBudgets, KINDS.statefulSets, KINDS.persistentVolumeClaims, KINDS.jobs, KINDS.cronJobs,
 ];
 

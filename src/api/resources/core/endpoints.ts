@@ -51,7 +51,7 @@ export type Endpoints = Static<typeof EndpointsSchema> & KubeObject;
 const PROTOCOLS = ["SCTP", "TCP", "UDP"];
 
 /** Loopback, link-local, unspecified and multicast addresses cannot be endpoints. */
-function specialIPError(ip: string): string | undefined {
+export function specialIPError(ip: string): string | undefined {
   if (isIPv4(ip)) {
     const [a, b] = ip.split(".").map(Number);
     if (ip === "0.0.0.0") return "may not be unspecified (0.0.0.0)";

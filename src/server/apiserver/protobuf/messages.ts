@@ -1,7 +1,7 @@
 // Wire-format facts about the Kubernetes protobuf messages bramble decodes: every message
 // reachable from the kinds we serve, plus DeleteOptions, Eviction, Binding and Scale. Field
 // numbers and types follow upstream's generated.proto files (k8s.io/api core, apps,
-// coordination, policy and autoscaling v1; k8s.io/apimachinery meta/v1, runtime, intstr,
+// coordination, discovery, policy and autoscaling v1; k8s.io/apimachinery meta/v1, runtime, intstr,
 // resource); JSON names and omit-zero flags follow the json tags of the Go types. The rows are
 // upstream's, copied message by message; they are not derived from bramble's schemas because
 // upstream's messages are wider (Opaque parts and fields bramble leaves out still decode).
@@ -265,6 +265,12 @@ export const MESSAGES: Record<string, readonly string[]> = {
   "core.VsphereVirtualDiskVolumeSource": ["1 volumePath string", "2 fsType string z", "3 storagePolicyName string z", "4 storagePolicyID string z"],
   "core.WeightedPodAffinityTerm": ["1 weight int32", "2 podAffinityTerm core.PodAffinityTerm"],
   "core.WindowsSecurityContextOptions": ["1 gmsaCredentialSpecName string", "2 gmsaCredentialSpec string", "3 runAsUserName string", "4 hostProcess bool"],
+  "discovery.Endpoint": ["1 addresses [string]", "2 conditions discovery.EndpointConditions", "3 hostname string", "4 targetRef core.ObjectReference", "5 deprecatedTopology {string:string}", "6 nodeName string", "7 zone string", "8 hints discovery.EndpointHints"],
+  "discovery.EndpointConditions": ["1 ready bool", "2 serving bool", "3 terminating bool"],
+  "discovery.EndpointHints": ["1 forZones [discovery.ForZone]"],
+  "discovery.EndpointPort": ["1 name string", "2 protocol string", "3 port int32", "4 appProtocol string"],
+  "discovery.EndpointSlice": ["1 metadata meta.ObjectMeta", "4 addressType string", "2 endpoints [discovery.Endpoint]", "3 ports [discovery.EndpointPort]"],
+  "discovery.ForZone": ["1 name string"],
   "meta.Condition": ["1 type string", "2 status string", "3 observedGeneration int64 z", "4 lastTransitionTime meta.Time", "5 reason string", "6 message string"],
   "meta.DeleteOptions": ["1 gracePeriodSeconds int64", "2 preconditions meta.Preconditions", "3 orphanDependents bool", "4 propagationPolicy string", "5 dryRun [string]", "6 ignoreStoreReadErrorWithClusterBreakingPotential bool"],
   "meta.LabelSelector": ["1 matchLabels {string:string}", "2 matchExpressions [meta.LabelSelectorRequirement]"],
