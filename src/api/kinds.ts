@@ -62,6 +62,8 @@ export const KINDS = {
   priorityClasses: row({ group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses", namespaced: false, shortNames: ["pc"] }),
   podDisruptionBudgets: row({ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true, shortNames: ["pdb"] }),
   endpointSlices: row({ group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true }),
+  ingresses: row({ group: "networking.k8s.io", version: "v1", kind: "Ingress", plural: "ingresses", namespaced: true, shortNames: ["ing"] }),
+  ingressClasses: row({ group: "networking.k8s.io", version: "v1", kind: "IngressClass", plural: "ingressclasses", namespaced: false }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;

@@ -38,6 +38,8 @@ describe("registry", () => {
         "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
         "discovery.k8s.io/v1/endpointslices",
+        "networking.k8s.io/v1/ingresses",
+        "networking.k8s.io/v1/ingressclasses",
       ].sort(),
     );
   });
@@ -58,6 +60,7 @@ describe("registry", () => {
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
       { group: "discovery.k8s.io", version: "v1" },
+      { group: "networking.k8s.io", version: "v1" },
     ]);
   });
 
@@ -68,6 +71,7 @@ describe("registry", () => {
       services: ["svc"],
       nodes: ["no"],
       namespaces: ["ns"],
+      ingresses: ["ing"],
       deployments: ["deploy"],
       replicasets: ["rs"],
       replicationcontrollers: ["rc"],

@@ -11,6 +11,8 @@ import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
+import { ingressClasses } from "./resources/networking/ingressclass";
+import { ingresses } from "./resources/networking/ingress";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -56,6 +58,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   priorityClasses,
   podDisruptionBudgets,
   endpointSlices,
+  ingresses,
+  ingressClasses,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
