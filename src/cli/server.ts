@@ -46,7 +46,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "cluster-domain", value: "<domain>", description: "Cluster domain (default: cluster.local)" },
   { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
   { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
-  { name: "disable", value: "<servicelb,coredns>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes)" },
+  { name: "disable", value: "<servicelb,coredns,ingress>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), ingress (the built-in ingress controller)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
@@ -133,6 +133,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     serviceProxy: !boolFlag(raw, "disable-kube-proxy"),
     clusterDnsServer: !disabled.has("coredns"),
     serviceLB: !disabled.has("servicelb"),
+    ingress: !disabled.has("ingress"),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     secretsEncryption: boolFlag(raw, "secrets-encryption"),
@@ -162,7 +163,7 @@ function domainFlag(text: string): string {
 
 /** k3s's --disable takes a comma list (and may repeat in k3s; here once). */
 function disableFlag(text: string | undefined): Set<string> {
-  const known = ["servicelb", "coredns"];
+  const known = ["servicelb", "coredns", "ingress"];
   const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items) if (!known.includes(item)) throw new FlagError("disable", `"${item}" is not a part bramble can leave off (${known.join(", ")})`);
   return new Set(items);

@@ -23,6 +23,8 @@ export interface ServerConfig {
   clusterDnsServer: boolean;
   /** false with --disable servicelb: LoadBalancer Services stay <pending>. */
   serviceLB: boolean;
+  /** false with --disable ingress: no default IngressClass, no ingress controller on the nodes. Absent means on. */
+  ingress?: boolean;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;

@@ -139,6 +139,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     authorize = createAuthorizer({
       getPod: (ns, name) => get("pods", ns, name),
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
+      ingress: {
+        getSecret: (ns, name) => get("secrets", ns, name),
+        ingressesIn: (ns) => ctx().objects.list(ctx().resource("networking.k8s.io", "ingresses"), ns).items,
+        getIngressClass: (name) => ctx()?.objects.tryGet(ctx().resource("networking.k8s.io", "ingressclasses"), undefined, name),
+      },
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach
@@ -202,7 +207,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     caCertPem: pki.caCertPem,
-    disabled: cfg.serviceLB === false ? ["servicelb"] : [],
+    disabled: [...(cfg.serviceLB === false ? ["servicelb"] : []), ...(cfg.ingress === false ? ["ingress"] : [])],
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 

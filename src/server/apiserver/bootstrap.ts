@@ -9,6 +9,7 @@ import type { KubeObject } from "../../api/meta";
 import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import type { ResourceDef } from "../../api/resource";
 import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
+import { BRAMBLE_INGRESS_CLASS, BRAMBLE_INGRESS_CONTROLLER, DEFAULT_CLASS_ANNOTATION } from "../../api/resources/networking/ingressclass";
 import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
@@ -29,6 +30,17 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
   const priorityClasses = find("scheduling.k8s.io", "priorityclasses");
   for (const pc of SYSTEM_PRIORITY_CLASSES) {
     if (!objects.tryGet(priorityClasses, undefined, pc.metadata.name!)) await objects.create(priorityClasses, undefined, structuredClone(pc));
+  }
+
+  if (config.ingress !== false) {
+    const ingressClasses = find("networking.k8s.io", "ingressclasses");
+    if (!objects.tryGet(ingressClasses, undefined, BRAMBLE_INGRESS_CLASS))
+      await objects.create(ingressClasses, undefined, {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "IngressClass",
+        metadata: { name: BRAMBLE_INGRESS_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" }, labels: { "app.kubernetes.io/managed-by": "bramble" } },
+        spec: { controller: BRAMBLE_INGRESS_CONTROLLER },
+      });
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));
@@ -117,6 +129,7 @@ async function publishClusterNetwork(objects: Objects, config: ServerConfig, con
     podNetwork: config.podNetwork,
     serviceProxy: config.serviceProxy,
     clusterDnsServer: config.clusterDnsServer,
+    ingress: config.ingress !== false,
   });
   const current = objects.tryGet(configmaps, namespace, name);
   if (!current) await objects.create(configmaps, namespace, { metadata: { name, labels: { "app.kubernetes.io/managed-by": "bramble" } }, data });

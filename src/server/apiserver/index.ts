@@ -15,6 +15,8 @@ import { NodeCidrAllocator } from "./admission/nodecidrs";
 import { QuotaAdmission } from "./admission/resourcequota";
 import { ServiceAllocator } from "./admission/services";
 import { PriorityAdmission } from "./admission/priority";
+import { DefaultIngressClassAdmission } from "./admission/ingressclass";
+import type { IngressClass } from "../../api/resources/networking/ingressclass";
 import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
@@ -102,6 +104,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       list: () => objects.list(priorityClasses).items as PriorityClass[],
     }),
   );
+  const ingressClassDef = byGroup.get("networking.k8s.io/ingressclasses");
+  if (ingressClassDef) admission.push(new DefaultIngressClassAdmission(() => objects.list(ingressClassDef).items as IngressClass[]));
   if (quotaDef)
     admission.push(
       new QuotaAdmission({
