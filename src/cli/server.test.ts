@@ -98,7 +98,9 @@ test("the embedded node: --node-name (a DNS-1123 subdomain) and --node-ip", asyn
   const { embeddedNodeFromFlags } = await import("./server");
   const node = embeddedNodeFromFlags(parseFlags(["--node-name", "pi-1", "--node-ip", "192.168.1.30"], SERVER_FLAGS));
   const { KUBELET_TUNING_DEFAULTS } = await import("./kubelet-flags");
-  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30", ...KUBELET_TUNING_DEFAULTS });
+  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30", ingress: {}, ...KUBELET_TUNING_DEFAULTS });
+  expect(embeddedNodeFromFlags(parseFlags(["--ingress-http-port", "8080", "--ingress-https-port", "0"], SERVER_FLAGS)).ingress).toEqual({ httpPort: 8080, httpsPort: 0 });
+  expect(() => embeddedNodeFromFlags(parseFlags(["--ingress-http-port", "70000"], SERVER_FLAGS))).toThrow("--ingress-http-port");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-name", "Pi_1"], SERVER_FLAGS))).toThrow("--node-name");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-ip", "x"], SERVER_FLAGS))).toThrow("--node-ip");
 });

@@ -23,6 +23,8 @@ import {
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
+import { INGRESS_FLAGS, ingressPortsFromFlags } from "./ingress-flags";
+import type { IngressPorts } from "../agent/networking";
 import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
 import type { EvictionConfig } from "../agent/eviction/thresholds";
 
@@ -58,6 +60,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
+  ...INGRESS_FLAGS,
   // kubelet's eviction flags, for the embedded agent.
   ...EVICTION_FLAGS,
 ];
@@ -170,12 +173,13 @@ function disableFlag(text: string | undefined): Set<string> {
 }
 
 /** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too) and kubelet flags. */
-export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } & KubeletTuning {
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig; ingress: IngressPorts } & KubeletTuning {
   const ipText = stringFlag(raw, "node-ip");
   return {
     eviction: evictionConfigFromFlags(raw),
     nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
     nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
+    ingress: ingressPortsFromFlags(raw),
     ...kubeletTuningFromFlags(raw),
   };
 }

@@ -5,9 +5,7 @@
 // watch pinned to its name would see whatever is created there later), not a Secret named by an
 // Ingress of another controller. A Secret's type is immutable, so the check holds for a watch.
 import type { KubeObject } from "../../api/meta";
-import { BRAMBLE_INGRESS_CONTROLLER } from "../../api/resources/networking/ingressclass";
-
-export const TLS_SECRET_TYPE = "kubernetes.io/tls";
+import { servedByBramble, TLS_SECRET_TYPE } from "../../api/resources/networking/names";
 
 export interface IngressSecretView {
   getSecret(namespace: string, name: string): KubeObject | undefined;
@@ -22,9 +20,8 @@ export function ingressMayReadSecret(view: IngressSecretView, namespace: string,
   if (!secret || secret.type !== TLS_SECRET_TYPE) return false;
   return view.ingressesIn(namespace).some((ing) => {
     const spec = ((ing as Loose).spec ?? {}) as Loose;
-    const className = spec.ingressClassName;
-    if (typeof className !== "string" || !className) return false;
-    if ((view.getIngressClass(className) as Loose | undefined)?.spec?.controller !== BRAMBLE_INGRESS_CONTROLLER) return false;
+    const className = typeof spec.ingressClassName === "string" ? spec.ingressClassName : undefined;
+    if (!servedByBramble(className, (n) => view.getIngressClass(n) as Loose | undefined)) return false;
     return ((spec.tls ?? []) as Loose[]).some((t) => t?.secretName === name);
   });
 }

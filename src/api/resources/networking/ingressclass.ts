@@ -13,10 +13,8 @@ import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, fieldTo
 const Str = () => Type.String();
 const Opt = Type.Optional;
 
-export const DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
-/** The controller name bramble's built-in ingress controller answers to. */
-export const BRAMBLE_INGRESS_CONTROLLER = "bramble.io/ingress";
-export const BRAMBLE_INGRESS_CLASS = "bramble";
+import { DEFAULT_CLASS_ANNOTATION } from "./names";
+export { BRAMBLE_INGRESS_CLASS, BRAMBLE_INGRESS_CONTROLLER, DEFAULT_CLASS_ANNOTATION } from "./names";
 
 export const IngressClassSchema = TopLevel(
   {

@@ -2,7 +2,8 @@
 // the ingress controller), for the Ingresses whose class is served by bramble's controller.
 import type { Node } from "../../../api/resources/core/node";
 import type { Ingress } from "../../../api/resources/networking/ingress";
-import { BRAMBLE_INGRESS_CONTROLLER, type IngressClass } from "../../../api/resources/networking/ingressclass";
+import type { IngressClass } from "../../../api/resources/networking/ingressclass";
+import { servedByBramble as classServed } from "../../../api/resources/networking/names";
 import { isIPv4 } from "../../../api/ip";
 
 const isReady = (n: Node) => !n.metadata.deletionTimestamp && (n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
@@ -17,9 +18,7 @@ export function ingressAddresses(nodes: Node[]): string[] {
 
 /** Whether bramble's controller serves this Ingress (its class names bramble.io/ingress). */
 export function servedByBramble(ing: Ingress, classOf: (name: string) => IngressClass | undefined): boolean {
-  const name = ing.spec?.ingressClassName;
-  if (!name) return false;
-  return classOf(name)?.spec?.controller === BRAMBLE_INGRESS_CONTROLLER;
+  return classServed(ing.spec?.ingressClassName, classOf);
 }
 
 /** A node change that can move the addresses (heartbeats cannot). */
