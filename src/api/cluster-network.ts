@@ -30,6 +30,7 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
   podNetwork: "host-gw",
   serviceProxy: true,
   clusterDnsServer: true,
+  ingress: true,
 };
 
 /**
