@@ -151,7 +151,7 @@ export function validateIngress(ing: Ingress, old?: Ingress): FieldError[] {
     // Only new objects: an old Ingress carrying both stays updatable.
     const annotated = ing.metadata.annotations?.[INGRESS_CLASS_ANNOTATION];
     if (!old && annotated !== undefined)
-      errs.push(fieldInvalid(`metadata.annotations.${INGRESS_CLASS_ANNOTATION}`, annotated, "can not be set when the class field is also set"));
+      errs.push(fieldInvalid(`annotations.${INGRESS_CLASS_ANNOTATION}`, annotated, "can not be set when the class field is also set"));
   }
   return errs;
 }
