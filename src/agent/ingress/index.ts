@@ -17,7 +17,7 @@ import { EventRecorder } from "../../client/events";
 import { Informer, objectKeyOf } from "../../client/informer";
 import type { Logger } from "../../machinery/log";
 import type { ServiceSlices } from "../service-slices";
-import { createProxy } from "./proxy";
+import { createProxy, relayHandlers } from "./proxy";
 import { buildRoutes, type Backend, type RouteTable } from "./routes";
 import { tlsEntries, type TlsEntry, type TlsProblem } from "./tls";
 
@@ -78,7 +78,7 @@ export async function startIngressController(o: IngressOptions): Promise<Running
 
   const idle = 120; // seconds a connection may stay silent (streams count as activity)
   const httpProxy = createProxy({ routes: () => routes, endpoints, scheme: "http", port: 0 });
-  const http = Bun.serve({ port: o.httpPort ?? DEFAULT_INGRESS_PORTS.http, hostname: o.hostname ?? "0.0.0.0", idleTimeout: idle, fetch: httpProxy });
+  const http = Bun.serve({ port: o.httpPort ?? DEFAULT_INGRESS_PORTS.http, hostname: o.hostname ?? "0.0.0.0", idleTimeout: idle, fetch: httpProxy, websocket: relayHandlers });
   const httpPort = http.port!;
   let https: ReturnType<typeof Bun.serve> | undefined;
   let httpsPort = o.httpsPort ?? DEFAULT_INGRESS_PORTS.https;
@@ -95,7 +95,7 @@ export async function startIngressController(o: IngressOptions): Promise<Running
     const [first] = tls;
     const config = [{ cert: first!.cert, key: first!.key }, ...tls.map((e) => ({ cert: e.cert, key: e.key, serverName: e.serverName }))];
     try {
-      https = Bun.serve({ port: httpsPort, hostname: o.hostname ?? "0.0.0.0", reusePort: true, idleTimeout: idle, tls: config, fetch: httpsProxy() });
+      https = Bun.serve({ port: httpsPort, hostname: o.hostname ?? "0.0.0.0", reusePort: true, idleTimeout: idle, tls: config, fetch: httpsProxy(), websocket: relayHandlers });
       httpsPort = https.port!;
       old?.stop();
       o.log.info("serving HTTPS", { port: httpsPort, hosts: tls.map((e) => e.serverName) });

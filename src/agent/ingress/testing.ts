@@ -20,3 +20,11 @@ export function selfSigned(host: string, cn = host): { cert: string; key: string
 
 /** A kubernetes.io/tls Secret's data for a certificate. */
 export const tlsData = (c: { cert: string; key: string }) => ({ "tls.crt": Buffer.from(c.cert).toString("base64"), "tls.key": Buffer.from(c.key).toString("base64") });
+
+/** A loopback port nothing listens on right now. */
+export function freeLoopbackPort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
