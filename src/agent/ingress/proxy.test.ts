@@ -13,7 +13,11 @@ const backend = (name: string) =>
       const body = req.body ? await req.text() : "";
       return Response.json({ name, path: new URL(req.url).pathname + new URL(req.url).search, host: req.headers.get("host"), xff: req.headers.get("x-forwarded-for"), proto: req.headers.get("x-forwarded-proto"), xhost: req.headers.get("x-forwarded-host"), body });
     },
-    websocket: { message: (ws, m) => ws.send(`${ws.data}:${m}`) },
+    websocket: {
+      message(ws, m) {
+        ws.send(`${ws.data as unknown as string}:${m}`);
+      },
+    },
   });
 const a = backend("a");
 const b = backend("b");
