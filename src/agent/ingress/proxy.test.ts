@@ -5,7 +5,7 @@ import { freeLoopbackPort } from "./testing";
 
 // Two endpoints that say who they are and echo what the proxy sent; one refused address.
 const backend = (name: string) =>
-  Bun.serve({
+  Bun.serve<string>({
     port: 0,
     hostname: "127.0.0.1",
     async fetch(req, server) {
@@ -15,7 +15,7 @@ const backend = (name: string) =>
     },
     websocket: {
       message(ws, m) {
-        ws.send(`${ws.data as unknown as string}:${m}`);
+        ws.send(`${ws.data}:${m}`);
       },
     },
   });
