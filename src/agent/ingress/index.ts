@@ -158,7 +158,9 @@ export async function startIngressController(o: IngressOptions): Promise<Running
   ingresses.on({ add: rebuild, update: rebuild, delete: rebuild });
   classes.on({ add: rebuild, update: rebuild, delete: rebuild });
 
-  await Promise.all([classes.start(), ingresses.start(), services.start(), o.slices.start()]);
+  // Not awaited: a server without the networking.k8s.io API (an older one) must not hold up the
+  // node; until the first lists arrive every request is a 404.
+  void Promise.all([classes.start(), ingresses.start(), services.start(), o.slices.start()]).then(() => o.log.info("ingress controller synced"));
   o.log.info("ingress controller listening", { http: httpPort, https: httpsPort });
 
   return {
