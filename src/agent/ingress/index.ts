@@ -117,7 +117,8 @@ export async function startIngressController(o: IngressOptions): Promise<Running
 
   function refreshTls() {
     const { entries, problems } = tlsEntries(served, (ns, name) => secretWatches.get(`${ns}/${name}`)?.get(`${ns}/${name}`));
-    report(problems.filter((p) => secretWatches.get(p.secret)?.list().length || p.message !== "secret not found"));
+    // A Secret this node cannot see yet (not created, or its watch not started) is no problem to report.
+    report(problems.filter((p) => p.message !== "secret not found"));
     const sig = (xs: TlsEntry[]) => JSON.stringify(xs.map((e) => [e.serverName, e.cert, e.key]));
     if (sig(entries) === sig(tls)) return;
     tls = entries;
