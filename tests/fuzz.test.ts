@@ -116,6 +116,10 @@ function validObject(kind: string, name: string): Record<string, unknown> {
       return { apiVersion: "coordination.k8s.io/v1", kind, metadata: meta(name), spec: { holderIdentity: "me", leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00.000000Z" } };
     case "EndpointSlice":
       return { apiVersion: "discovery.k8s.io/v1", kind, metadata: meta(name), addressType: "IPv4", endpoints: [{ addresses: ["10.42.0.5"], conditions: { ready: true, serving: true, terminating: false }, hostname: "web-0", nodeName: "node-1", zone: "a", hints: { forZones: [{ name: "a" }] } }], ports: [{ name: "http", port: 8080, protocol: "TCP", appProtocol: "http" }] };
+    case "Ingress":
+      return { apiVersion: "networking.k8s.io/v1", kind, metadata: meta(name), spec: { ingressClassName: "bramble", tls: [{ hosts: ["shop.example.com"], secretName: "fuzz-a" }], rules: [{ host: "shop.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 80 } } } }, { path: "/api", pathType: "Exact", backend: { service: { name: "web", port: { name: "http" } } } }] } }, { host: "*.apps.example.com", http: { paths: [{ pathType: "ImplementationSpecific", backend: { service: { name: "web", port: { number: 80 } } } }] } }] } };
+    case "IngressClass":
+      return { apiVersion: "networking.k8s.io/v1", kind, metadata: meta(name), spec: { controller: "example.com/ingress", parameters: { apiGroup: "example.com", kind: "Params", name: "p", scope: "Namespace", namespace: "default" } } };
     case "PodDisruptionBudget":
       return { apiVersion: "policy/v1", kind, metadata: meta(name), spec: { minAvailable: "50%", selector: { matchLabels: { app: "web" } }, unhealthyPodEvictionPolicy: "AlwaysAllow" } };
     case "Scale":

@@ -28,7 +28,7 @@ import { hostCapacity, hostSystemFacts } from "./node/host";
 import { registerNode } from "./node/register";
 import type { NodeConfig } from "./node/spec";
 import { advertiseServingCert, startNodeEndpoint, type NodeEndpoint } from "./server/index";
-import { readClusterNetwork, startPodNetworking, type NodeNetworking } from "./networking";
+import { readClusterNetwork, startPodNetworking, type IngressPorts, type NodeNetworking } from "./networking";
 
 export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 
@@ -63,6 +63,8 @@ export interface AgentConfig {
   reclaimDisk?: ReclaimDisk;
   /** How often pressure is measured (ms; upstream's 10 s by default). */
   evictionMonitorIntervalMs?: number;
+  /** The built-in ingress controller's ports (--ingress-http-port, --ingress-https-port; 80 and 443 when unset). */
+  ingress?: IngressPorts;
 }
 
 export interface RunningAgent {
@@ -156,7 +158,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
     const backoff = new Backoff(2_000, 30_000);
     while (!abort.signal.aborted) {
       try {
-        networking = await startPodNetworking({ client: conn.client, cluster, clusterId, nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dockerSocket: cfg.dockerSocket, log: log.child("net"), signal: abort.signal });
+        networking = await startPodNetworking({ client: conn.client, cluster, clusterId, nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dockerSocket: cfg.dockerSocket, ingress: cfg.ingress, log: log.child("net"), signal: abort.signal });
         break;
       } catch (e) {
         networkProblem = (e as Error).message;

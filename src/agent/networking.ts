@@ -52,8 +52,15 @@ export interface NodeNetworkingOptions {
   nodeName: string;
   nodeIp: string;
   dockerSocket: string;
+  /** The ingress controller's ports; it runs unless the cluster has --disable ingress. */
+  ingress?: IngressPorts;
   log: Logger;
   signal: AbortSignal;
+}
+
+export interface IngressPorts {
+  httpPort?: number;
+  httpsPort?: number;
 }
 
 export async function startPodNetworking(o: NodeNetworkingOptions): Promise<NodeNetworking> {
@@ -69,7 +76,8 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
     podNetwork,
     async startServices() {
       // One watch of EndpointSlices for the proxy and the DNS together (none when both are off).
-      const slices = o.cluster.serviceProxy || o.cluster.clusterDnsServer ? new ServiceSlices(o.client) : undefined;
+      const ingressOn = o.cluster.ingress !== false;
+      const slices = o.cluster.serviceProxy || o.cluster.clusterDnsServer || ingressOn ? new ServiceSlices(o.client) : undefined;
       if (slices) stops.push(async () => slices.stop());
       if (o.cluster.serviceProxy) {
         try {
@@ -86,6 +94,16 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
           stops.push(() => dns.stop());
         } catch (e) {
           o.log.error("the cluster DNS did not start; pods on this node cannot resolve cluster names", { err: e, address: o.cluster.clusterDns });
+        }
+      }
+      if (ingressOn && slices) {
+        try {
+          // Loaded only when it runs: a node with --disable ingress never pays for it.
+          const { startIngressController } = await import("./ingress/index");
+          const ingress = await startIngressController({ client: o.client, slices, nodeName: o.nodeName, httpPort: o.ingress?.httpPort, httpsPort: o.ingress?.httpsPort, log: o.log.child("ingress") });
+          stops.push(() => ingress.stop());
+        } catch (e) {
+          o.log.error("the ingress controller did not start; Ingresses are not served on this node", { err: e, ports: o.ingress });
         }
       }
     },

@@ -18,6 +18,8 @@ export interface ClusterNetwork {
   serviceProxy: boolean;
   /** Whether agents serve cluster DNS (false with --disable coredns). */
   clusterDnsServer: boolean;
+  /** Whether agents run the built-in ingress controller (false with --disable ingress); on when absent. */
+  ingress?: boolean;
 }
 
 export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
@@ -28,6 +30,7 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
   podNetwork: "host-gw",
   serviceProxy: true,
   clusterDnsServer: true,
+  ingress: true,
 };
 
 /**
@@ -41,7 +44,7 @@ export const CLUSTER_NETWORK_CONFIGMAP = { namespace: "kube-system", name: "bram
 
 /** ConfigMap data, keyed like the server flags so `kubectl get cm -o yaml` reads naturally. */
 export function clusterNetworkToData(n: ClusterNetwork): Record<string, string> {
-  const disabled = [...(n.clusterDnsServer ? [] : ["coredns"])];
+  const disabled = [...(n.clusterDnsServer ? [] : ["coredns"]), ...(n.ingress === false ? ["ingress"] : [])];
   return {
     "cluster-cidr": n.clusterCidr,
     "service-cidr": n.serviceCidr,
@@ -65,5 +68,6 @@ export function clusterNetworkFromData(data: Record<string, string> | undefined)
     podNetwork: backend === "none" ? "none" : "host-gw",
     serviceProxy: d["disable-kube-proxy"] !== "true",
     clusterDnsServer: !(d.disable ?? "").split(",").includes("coredns"),
+    ingress: !(d.disable ?? "").split(",").includes("ingress"),
   };
 }

@@ -45,6 +45,8 @@ describe("registry", () => {
         "policy/v1/poddisruptionbudgets",
         "discovery.k8s.io/v1/endpointslices",
         "storage.k8s.io/v1/storageclasses",
+        "networking.k8s.io/v1/ingresses",
+        "networking.k8s.io/v1/ingressclasses",
       ].sort(),
     );
   });
@@ -68,6 +70,7 @@ describe("registry", () => {
       { group: "discovery.k8s.io", version: "v1" },
       { group: "rbac.authorization.k8s.io", version: "v1" },
       { group: "storage.k8s.io", version: "v1" },
+      { group: "networking.k8s.io", version: "v1" },
     ]);
   });
 
@@ -78,6 +81,7 @@ describe("registry", () => {
       services: ["svc"],
       nodes: ["no"],
       namespaces: ["ns"],
+      ingresses: ["ing"],
       deployments: ["deploy"],
       replicasets: ["rs"],
       replicationcontrollers: ["rc"],

@@ -12,6 +12,8 @@ import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
 import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpodautoscaler";
+import { ingressClasses } from "./resources/networking/ingressclass";
+import { ingresses } from "./resources/networking/ingress";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -67,6 +69,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   roleBindings,
   roles,
   storageClasses,
+  ingresses,
+  ingressClasses,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

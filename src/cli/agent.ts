@@ -9,6 +9,7 @@ import { DEFAULT_KUBELET_PORT } from "../api/kubelet-api";
 import { FlagError, ipv4, nodeName as nodeNameFlag, nonNegativeInt, stringFlag, writableDir } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags } from "./kubelet-flags";
+import { INGRESS_FLAGS, ingressPortsFromFlags } from "./ingress-flags";
 import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
 import type { FlagSpec } from "./server";
 
@@ -25,6 +26,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: "docker-socket", value: "<path>", description: `The Docker engine's socket (default: ${DEFAULT_DOCKER_SOCKET})` },
   { name: "kubelet-port", value: "<port>", description: `HTTPS port for logs and exec, called by the API server only (default: ${DEFAULT_KUBELET_PORT}; 0: any free port)` },
   ...IMAGE_GC_AND_LOG_FLAGS,
+  ...INGRESS_FLAGS,
   ...EVICTION_FLAGS,
 ];
 
@@ -93,6 +95,7 @@ export function agentConfigFromArgs(args: readonly string[], host: HostFacts, ho
     dockerSocket,
     eviction: evictionConfigFromFlags(raw),
     connection: { kind: "join", server, token, caCertHash },
+    ingress: ingressPortsFromFlags(raw),
     ...kubeletTuningFromFlags(raw),
   };
 }

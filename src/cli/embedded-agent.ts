@@ -7,8 +7,9 @@ import type { HostFacts } from "./host";
 import type { KubeletTuning } from "./kubelet-flags";
 import { DEFAULT_DOCKER_SOCKET } from "./agent";
 import type { EvictionConfig } from "../agent/eviction/thresholds";
+import type { IngressPorts } from "../agent/networking";
 
-export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } & Partial<KubeletTuning>) {
+export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?: string; eviction?: EvictionConfig; ingress?: IngressPorts } & Partial<KubeletTuning>) {
   return async (ctx: EmbeddedAgentContext) => {
     const { startAgent } = await import("../agent/agent");
     // A loopback advertise address (single-machine setups, tests) is still what pods reach.
@@ -23,6 +24,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       eviction: node.eviction,
       // Tests run several servers on one machine: BRAMBLE_KUBELET_PORT=0 picks a free port.
       kubeletPort: process.env.BRAMBLE_KUBELET_PORT ? Number(process.env.BRAMBLE_KUBELET_PORT) : undefined,
+      ingress: node.ingress,
       connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },
       imageGc: node.imageGc,
       containerLogs: node.containerLogs,

@@ -31,6 +31,7 @@ test("defaults follow k3s", () => {
     clusterDnsServer: true,
     serviceLB: true,
     localStorage: true,
+    ingress: true,
     writeKubeconfig: undefined,
     disableAgent: false,
     secretsEncryption: false,
@@ -43,14 +44,14 @@ test("defaults follow k3s", () => {
 
 test("networking flags follow k3s and are checked", () => {
   expect(config("--service-cidr", "10.96.0.0/12").clusterDns).toBe("10.96.0.10");
-  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable", "servicelb,coredns,local-storage", "--cluster-domain", "home.lan.");
-  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, clusterDomain: "home.lan" });
+  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable", "servicelb,coredns,local-storage,ingress", "--cluster-domain", "home.lan.");
+  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, ingress: false, clusterDomain: "home.lan" });
   expect(() => config("--cluster-dns", "10.44.0.10")).toThrow('--cluster-dns: "10.44.0.10" is not inside --service-cidr "10.43.0.0/16"');
   expect(() => config("--cluster-dns", "10.43.0.1")).toThrow("kubernetes Service");
   expect(() => config("--flannel-backend", "vxlan")).toThrow("--flannel-backend");
   expect(config("--default-local-storage-path", "/mnt/ssd/volumes").localStoragePath).toBe("/mnt/ssd/volumes");
   expect(() => config("--default-local-storage-path", "volumes")).toThrow('--default-local-storage-path: "volumes" is not an absolute path');
-  expect(() => config("--disable", "traefik")).toThrow('--disable: "traefik" is not a part bramble can leave off (servicelb, coredns, local-storage)');
+  expect(() => config("--disable", "traefik")).toThrow('--disable: "traefik" is not a part bramble can leave off (servicelb, coredns, local-storage, ingress)');
   expect(() => config("--cluster-domain", "Bad_Domain")).toThrow("--cluster-domain");
 });
 
@@ -100,7 +101,9 @@ test("the embedded node: --node-name (a DNS-1123 subdomain) and --node-ip", asyn
   const { embeddedNodeFromFlags } = await import("./server");
   const node = embeddedNodeFromFlags(parseFlags(["--node-name", "pi-1", "--node-ip", "192.168.1.30"], SERVER_FLAGS));
   const { KUBELET_TUNING_DEFAULTS } = await import("./kubelet-flags");
-  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30", ...KUBELET_TUNING_DEFAULTS });
+  expect(node).toEqual({ nodeName: "pi-1", nodeIp: "192.168.1.30", ingress: {}, ...KUBELET_TUNING_DEFAULTS });
+  expect(embeddedNodeFromFlags(parseFlags(["--ingress-http-port", "8080", "--ingress-https-port", "0"], SERVER_FLAGS)).ingress).toEqual({ httpPort: 8080, httpsPort: 0 });
+  expect(() => embeddedNodeFromFlags(parseFlags(["--ingress-http-port", "70000"], SERVER_FLAGS))).toThrow("--ingress-http-port");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-name", "Pi_1"], SERVER_FLAGS))).toThrow("--node-name");
   expect(() => embeddedNodeFromFlags(parseFlags(["--node-ip", "x"], SERVER_FLAGS))).toThrow("--node-ip");
 });

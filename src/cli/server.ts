@@ -23,6 +23,8 @@ import {
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
+import { INGRESS_FLAGS, ingressPortsFromFlags } from "./ingress-flags";
+import type { IngressPorts } from "../agent/networking";
 import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
 import type { EvictionConfig } from "../agent/eviction/thresholds";
 
@@ -46,7 +48,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "cluster-domain", value: "<domain>", description: "Cluster domain (default: cluster.local)" },
   { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
   { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
-  { name: "disable", value: "<servicelb,coredns,local-storage>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner)" },
+  { name: "disable", value: "<servicelb,coredns,local-storage,ingress>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner), ingress (the built-in ingress controller)" },
   { name: "default-local-storage-path", value: "<path>", description: "Where the local-path provisioner makes volumes on the nodes (default: <data-dir>/storage)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
@@ -62,6 +64,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "horizontal-pod-autoscaler-cpu-initialization-period", value: "<duration>", description: "How long after a pod starts its CPU readings may be skipped as start-up ones (default: 5m)" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
+  ...INGRESS_FLAGS,
   // kubelet's eviction flags, for the embedded agent.
   ...EVICTION_FLAGS,
 ];
@@ -151,6 +154,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     serviceLB: !disabled.has("servicelb"),
     localStorage: !disabled.has("local-storage"),
     localStoragePath: localStoragePathFlag(stringFlag(raw, "default-local-storage-path")),
+    ingress: !disabled.has("ingress"),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     secretsEncryption: boolFlag(raw, "secrets-encryption"),
@@ -188,19 +192,20 @@ function localStoragePathFlag(text: string | undefined): string | undefined {
 
 /** k3s's --disable takes a comma list (and may repeat in k3s; here once). */
 function disableFlag(text: string | undefined): Set<string> {
-  const known = ["servicelb", "coredns", "local-storage"];
+  const known = ["servicelb", "coredns", "local-storage", "ingress"];
   const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items) if (!known.includes(item)) throw new FlagError("disable", `"${item}" is not a part bramble can leave off (${known.join(", ")})`);
   return new Set(items);
 }
 
 /** The embedded agent's node identity (k3s takes --node-name/--node-ip on servers too) and kubelet flags. */
-export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig } & KubeletTuning {
+export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp?: string; eviction?: EvictionConfig; ingress: IngressPorts } & KubeletTuning {
   const ipText = stringFlag(raw, "node-ip");
   return {
     eviction: evictionConfigFromFlags(raw),
     nodeName: nodeName("node-name", stringFlag(raw, "node-name"), hostname()),
     nodeIp: ipText === undefined ? undefined : ipv4("node-ip", ipText, { allowUnspecified: false }),
+    ingress: ingressPortsFromFlags(raw),
     ...kubeletTuningFromFlags(raw),
   };
 }

@@ -27,6 +27,8 @@ export interface ServerConfig {
   localStorage?: boolean;
   /** --default-local-storage-path: where local-path volumes go on the nodes; default <dataDir>/storage. */
   localStoragePath?: string;
+  /** false with --disable ingress: no default IngressClass, no ingress controller on the nodes. Absent means on. */
+  ingress?: boolean;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;

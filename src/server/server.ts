@@ -179,6 +179,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getPod: (ns, name) => get("pods", ns, name),
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       rbac,
+      ingress: {
+        getSecret: (ns, name) => get("secrets", ns, name),
+        ingressesIn: (ns) => ctx().objects.list(ctx().resource("networking.k8s.io", "ingresses"), ns).items,
+        getIngressClass: (name) => ctx()?.objects.tryGet(ctx().resource("networking.k8s.io", "ingressclasses"), undefined, name),
+      },
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
       getVolume: (name) => ctx()?.objects.tryGet(ctx().resource("", "persistentvolumes"), undefined, name),
     });
@@ -250,7 +255,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
     hpa: cfg.hpa,
     caCertPem: pki.caCertPem,
-    disabled: cfg.serviceLB === false ? ["servicelb"] : [],
+    disabled: [...(cfg.serviceLB === false ? ["servicelb"] : []), ...(cfg.ingress === false ? ["ingress"] : [])],
     localStorageRoot: cfg.localStorage === false ? undefined : (cfg.localStoragePath ?? join(cfg.dataDir, "storage")),
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });

@@ -122,17 +122,17 @@ export interface StartOptions {
 
 /**
  * Test servers share this machine's network namespace and Docker engine, where a pod bridge,
- * routes, iptables chains and a DNS address per server would collide: their nodes run without
+ * routes, iptables chains, a DNS address and the ingress ports per server would collide: their nodes run without
  * them unless a test asks (the multi-node lab, tests/helpers/lab.ts, runs the defaults for real).
  */
-export const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns"];
+export const HOST_SAFE_NETWORKING = ["--flannel-backend=none", "--disable-kube-proxy", "--disable=coredns,ingress"];
 
 function networkingFlags(args: string[] = []): string[] {
   const asked = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
   return [
     ...(asked("--flannel-backend") ? [] : ["--flannel-backend=none"]),
     ...(asked("--disable-kube-proxy") ? [] : ["--disable-kube-proxy"]),
-    ...(asked("--disable") ? [] : ["--disable=coredns"]),
+    ...(asked("--disable") ? [] : ["--disable=coredns,ingress"]),
   ];
 }
 

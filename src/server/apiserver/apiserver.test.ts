@@ -63,6 +63,7 @@ describe("bootstrap and authentication", () => {
       podNetwork: "host-gw",
       serviceProxy: true,
       clusterDnsServer: true,
+      ingress: true,
     });
   });
 

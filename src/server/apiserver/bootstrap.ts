@@ -11,6 +11,7 @@ import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import type { ResourceDef } from "../../api/resource";
 import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
 import { LOCAL_PATH_STORAGE_CLASS } from "../../api/resources/storage/storageclass";
+import { BRAMBLE_INGRESS_CLASS, BRAMBLE_INGRESS_CONTROLLER, DEFAULT_CLASS_ANNOTATION } from "../../api/resources/networking/ingressclass";
 import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
@@ -37,6 +38,17 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
   if (config.localStorage !== false) {
     const classes = find("storage.k8s.io", "storageclasses");
     if (!objects.tryGet(classes, undefined, LOCAL_PATH_STORAGE_CLASS.metadata.name!)) await objects.create(classes, undefined, structuredClone(LOCAL_PATH_STORAGE_CLASS));
+  }
+
+  if (config.ingress !== false) {
+    const ingressClasses = find("networking.k8s.io", "ingressclasses");
+    if (!objects.tryGet(ingressClasses, undefined, BRAMBLE_INGRESS_CLASS))
+      await objects.create(ingressClasses, undefined, {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "IngressClass",
+        metadata: { name: BRAMBLE_INGRESS_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" }, labels: { "app.kubernetes.io/managed-by": "bramble" } },
+        spec: { controller: BRAMBLE_INGRESS_CONTROLLER },
+      });
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));
@@ -125,6 +137,7 @@ async function publishClusterNetwork(objects: Objects, config: ServerConfig, con
     podNetwork: config.podNetwork,
     serviceProxy: config.serviceProxy,
     clusterDnsServer: config.clusterDnsServer,
+    ingress: config.ingress !== false,
   });
   const current = objects.tryGet(configmaps, namespace, name);
   if (!current) await objects.create(configmaps, namespace, { metadata: { name, labels: { "app.kubernetes.io/managed-by": "bramble" } }, data });

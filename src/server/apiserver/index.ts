@@ -18,6 +18,8 @@ import { ServiceAllocator } from "./admission/services";
 import { PriorityAdmission } from "./admission/priority";
 import { StorageAdmission } from "./admission/storage";
 import type { StorageClass } from "../../api/resources/storage/storageclass";
+import { DefaultIngressClassAdmission } from "./admission/ingressclass";
+import type { IngressClass } from "../../api/resources/networking/ingressclass";
 import type { PriorityClass } from "../../api/resources/scheduling/priorityclass";
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
@@ -130,6 +132,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   );
   const storageClassDef = byGroup.get("storage.k8s.io/storageclasses");
   if (storageClassDef) admission.push(new StorageAdmission(() => objects.list(storageClassDef).items as StorageClass[]));
+  const ingressClassDef = byGroup.get("networking.k8s.io/ingressclasses");
+  if (ingressClassDef) admission.push(new DefaultIngressClassAdmission(() => objects.list(ingressClassDef).items as IngressClass[]));
   if (quotaDef)
     admission.push(
       new QuotaAdmission({

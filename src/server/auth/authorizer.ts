@@ -16,6 +16,7 @@ import { nodeCreateProblem, nodeWriteProblem } from "./node-restriction";
 import { podReferences } from "./pod-references";
 import { rbacAllows } from "./rbac/authorize";
 import type { RbacIndex } from "./rbac/index";
+import { ingressMayReadSecret, type IngressSecretView } from "./ingress-secrets";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -49,6 +50,8 @@ export interface AuthorizerView {
   rbac?: RbacIndex;
   /** The stored PersistentVolume, to judge a node's delete of a local-path volume. */
   getVolume?(name: string): KubeObject | undefined;
+  /** For the nodes' ingress controller: Ingresses, their classes and TLS Secrets (ingress-secrets.ts). */
+  ingress?: IngressSecretView;
 }
 
 export type Decision = { allowed: true } | { allowed: false; reason?: string };
@@ -59,11 +62,12 @@ const deny = (reason?: string): Decision => ({ allowed: false, reason });
 const READ = new Set<Verb>(["get", "list", "watch"]);
 /**
  * Read by any node (upstream's system:node role): services and endpoints for env vars,
- * endpointslices for the proxy and DNS; nodes for the pod
+ * endpointslices for the proxy and DNS; ingresses and ingressclasses for the ingress controller
+ * (as upstream's ingress controllers read them cluster-wide); nodes for the pod
  * network (every node routes to every other node's podCIDR, which upstream leaves to flannel's
  * own credential). The grant is this explicit list; only the names come from the kind table.
  */
-const READABLE = new Set([KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.nodes].map((k) => `${k.group}/${k.plural}`));
+const READABLE = new Set([KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.nodes, KINDS.ingresses, KINDS.ingressClasses].map((k) => `${k.group}/${k.plural}`));
 const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between node '${node}' and this object`);
 
 export function createAuthorizer(view: AuthorizerView): Authorizer {
@@ -144,7 +148,10 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
       const refs = podReferences(p);
       return (key === "/secrets" ? refs.secrets : refs.configMaps).has(name);
     });
-    return referenced ? ALLOW : NO_RELATIONSHIP(node);
+    if (referenced) return ALLOW;
+    // The TLS certificates of the Ingresses the node's ingress controller serves.
+    if (key === "/secrets" && view.ingress && ingressMayReadSecret(view.ingress, a.namespace, name)) return ALLOW;
+    return NO_RELATIONSHIP(node);
   }
   return deny();
 }

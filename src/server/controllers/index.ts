@@ -28,6 +28,7 @@ import { startReplicationControllerController } from "./replicationcontroller";
 import { startRootCaPublisher } from "./rootca";
 import { startServiceAccountController } from "./serviceaccount";
 import { startServiceLBController } from "./servicelb";
+import { startIngressStatusController } from "./ingress";
 import { startStatefulSetController } from "./statefulset";
 
 export interface RunningController {
@@ -103,6 +104,7 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "podgc", start: ({ client, informers }) => startPodGarbageCollector(client, { informers }) },
   { name: "daemonset", start: ({ client, informers }) => startDaemonSetController(client, { informers }) },
   { name: "servicelb", start: ({ client, informers }) => startServiceLBController(client, { informers }) },
+  { name: "ingress", start: ({ client, informers }) => startIngressStatusController(client, { informers }) },
   { name: "replicaset", start: ({ client, informers }) => startReplicaSetController(client, { informers }) },
   { name: "replicationcontroller", start: ({ client, informers }) => startReplicationControllerController(client, { informers }) },
   { name: "deployment", start: ({ client, informers }) => startDeploymentController(client, { informers }) },

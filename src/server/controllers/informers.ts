@@ -20,6 +20,7 @@ const CACHED_IN_FULL: ResourceRef[] = [
   KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices,
   KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas, KINDS.controllerRevisions, KINDS.podDisruptionBudgets, KINDS.statefulSets, KINDS.persistentVolumeClaims, KINDS.jobs, KINDS.cronJobs,
   KINDS.persistentVolumes, KINDS.storageClasses,
+  KINDS.ingresses, KINDS.ingressClasses,
 ];
 
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };
