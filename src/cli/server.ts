@@ -57,6 +57,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
+  { name: "snapshot-schedule-cron", value: "<spec>", description: 'When to snapshot the embedded datastore into <data-dir>/server/snapshots/, in cron format (default: "0 */12 * * *")' },
+  { name: "snapshot-retention", value: "<count>", description: "How many scheduled snapshots to keep; older ones are removed (default: 5)" },
+  { name: "disable-snapshots", description: "Take no scheduled snapshots (`bramble backup` still works)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
   // kubelet's eviction flags, for the embedded agent.
   ...EVICTION_FLAGS,
@@ -73,6 +76,8 @@ export const DEFAULTS = {
   schedulerPolicy: "binpack" as const,
   nodeMonitorGracePeriodSeconds: 20,
   notReadyTolerationSeconds: 10,
+  snapshotScheduleCron: "0 */12 * * *",
+  snapshotRetention: 5,
 };
 
 /** Pure except for creating/checking the data directory, which is part of validating it. */
@@ -117,6 +122,11 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const policyText = stringFlag(raw, "scheduler-policy");
   const graceText = stringFlag(raw, "node-monitor-grace-period");
   const tolerationText = stringFlag(raw, "default-not-ready-toleration-seconds");
+  const retentionText = stringFlag(raw, "snapshot-retention");
+  const snapshotRetention = retentionText === undefined ? DEFAULTS.snapshotRetention : nonNegativeInt("snapshot-retention", retentionText);
+  if (snapshotRetention < 1) throw new FlagError("snapshot-retention", "must be at least 1 (use --disable-snapshots to take none)");
+  const snapshotCron = stringFlag(raw, "snapshot-schedule-cron") ?? DEFAULTS.snapshotScheduleCron;
+  if (snapshotCron.trim() === "") throw new FlagError("snapshot-schedule-cron", "a schedule is required");
 
   return {
     dataDir,
@@ -141,6 +151,9 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     nodeMonitorGracePeriodSeconds: graceText === undefined ? DEFAULTS.nodeMonitorGracePeriodSeconds : durationSeconds("node-monitor-grace-period", graceText),
     notReadyTolerationSeconds:
       tolerationText === undefined ? DEFAULTS.notReadyTolerationSeconds : nonNegativeInt("default-not-ready-toleration-seconds", tolerationText),
+    snapshots: boolFlag(raw, "disable-snapshots")
+      ? false
+      : { cron: snapshotCron, retention: snapshotRetention, node: nodeName("node-name", stringFlag(raw, "node-name"), hostname()) },
   };
 }
 

@@ -39,4 +39,9 @@ export interface ServerConfig {
   secretsEncryption?: boolean;
   /** Pods without their own toleration leave an unreachable node after this long. */
   notReadyTolerationSeconds: number;
+  /**
+   * Scheduled snapshots of the embedded datastore into <dataDir>/server/snapshots/ (default:
+   * every 12 hours, keep 5); off with --disable-snapshots, and for other datastores.
+   */
+  snapshots?: { cron: string; retention: number; node: string } | false;
 }
