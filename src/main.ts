@@ -11,6 +11,7 @@ import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { RESET_FLAGS, runReset } from "./cli/reset";
 import { IMAGES_FLAGS, runImages } from "./cli/images";
 import { SECRETS_ENCRYPT_FLAGS, runSecretsEncrypt } from "./cli/secrets-encrypt";
+import { BACKUP_FLAGS, RESTORE_FLAGS, runBackup, runRestore } from "./cli/backup";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -52,6 +53,14 @@ images.action(() => runImages(argsOf("images")));
 const secretsEncrypt = cli.command("secrets-encrypt <status|rotate-keys|reencrypt>", "Secrets encryption on the running server: show its state, rotate the key, or re-encrypt every Secret");
 for (const f of SECRETS_ENCRYPT_FLAGS) secretsEncrypt.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 secretsEncrypt.action(() => runSecretsEncrypt(argsOf("secrets-encrypt")));
+
+const backup = cli.command("backup [file]", "Save a snapshot of the embedded datastore, also while the server runs (default file: <data-dir>/server/snapshots/bramble-snapshot-<node>-<unix time>)");
+for (const f of BACKUP_FLAGS) backup.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+backup.action(() => runBackup(argsOf("backup")));
+
+const restore = cli.command("restore <file>", "Replace the embedded datastore with a snapshot (the server must be stopped); the previous store is kept aside until the server starts cleanly");
+for (const f of RESTORE_FLAGS) restore.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+restore.action(() => runRestore(argsOf("restore")));
 
 cli.help();
 
