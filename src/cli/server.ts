@@ -192,9 +192,16 @@ export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp
   };
 }
 
+/** argv that runs this bramble: the compiled binary itself, or bun with the entry file. */
+export function brambleCommand(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+}
+
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
 export async function runServer(raw: RawFlags): Promise<void> {
   const cfg = serverConfigFromFlags(raw, hostFacts());
+  // Scheduled snapshots are copied by a `bramble backup` process, off the server's thread.
+  if (cfg.snapshots) cfg.snapshots.command = brambleCommand();
   const node = embeddedNodeFromFlags(raw);
   // Loaded only now: `bramble version` or a flag typo should not pay for opening libSQL's
   // native addon and building the API server's routes.

@@ -43,5 +43,5 @@ export interface ServerConfig {
    * Scheduled snapshots of the embedded datastore into <dataDir>/server/snapshots/ (default:
    * every 12 hours, keep 5); off with --disable-snapshots, and for other datastores.
    */
-  snapshots?: { cron: string; retention: number; node: string } | false;
+  snapshots?: { cron: string; retention: number; node: string; command?: string[] } | false;
 }

@@ -240,7 +240,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   }
   const snapshots =
     cfg.snapshots && storePath
-      ? await startSnapshotSchedule({ dataDir: cfg.dataDir, dbPath: storePath, node: cfg.snapshots.node, cron: cfg.snapshots.cron, retention: cfg.snapshots.retention, log: log.child("snapshots") })
+      ? await startSnapshotSchedule({ dataDir: cfg.dataDir, dbPath: storePath, node: cfg.snapshots.node, cron: cfg.snapshots.cron, retention: cfg.snapshots.retention, command: cfg.snapshots.command, log: log.child("snapshots") })
       : undefined;
   let agent: { stop(): Promise<void> } | undefined;
   if (!cfg.disableAgent && parts.startEmbeddedAgent) {
