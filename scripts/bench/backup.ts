@@ -1,8 +1,9 @@
 // What a backup costs the writers: a libSQL store with --objects pod-sized objects, 16 concurrent
 // writers, and their write latency in three windows of the same run: no backup; while
-// `bramble backup` runs as its own process (the CLI path); while a snapshot runs inside the
-// writers' process (the scheduled-snapshot path, which copies on the server's thread). Also the
-// backup's own time and the snapshot's size.
+// `bramble backup` runs as its own process (the CLI, and the scheduled snapshots, which the server
+// hands to such a process); while the copy runs inside the writers' process instead (why it is
+// not done that way: libSQL runs the copy on the calling thread). Also the backup's own time and
+// the snapshot's size.
 //   bun scripts/bench/backup.ts [--objects 10000] [--writers 16]
 import { mkdtemp, rm } from "node:fs/promises";
 import { statSync } from "node:fs";
@@ -76,7 +77,7 @@ row(
 
 let inProcess = "";
 row(
-  "during an in-process snapshot (scheduled)",
+  "during an in-process copy (for comparison)",
   await measure(async () => {
     await Bun.sleep(200);
     const t = performance.now();
