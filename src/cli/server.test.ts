@@ -46,6 +46,8 @@ test("snapshot flags follow k3s's etcd-snapshot ones", () => {
   expect(config("--disable-snapshots").snapshots).toBe(false);
   expect(() => config("--snapshot-retention", "0")).toThrow("--snapshot-retention: must be at least 1");
   expect(() => config("--snapshot-retention", "x")).toThrow("--snapshot-retention:");
+  expect(() => config("--snapshot-schedule-cron", "0 */12 * *")).toThrow('--snapshot-schedule-cron: "0 */12 * *" is not a schedule: expected exactly 5 fields, found 4');
+  expect(config("--snapshot-schedule-cron", "@daily").snapshots).toMatchObject({ cron: "@daily" });
 });
 
 test("networking flags follow k3s and are checked", () => {

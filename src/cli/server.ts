@@ -22,6 +22,7 @@ import {
   type RawFlags,
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+import { scheduleError } from "../api/resources/batch/cron";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
 import { EVICTION_FLAGS, evictionConfigFromFlags } from "./eviction-flags";
 import type { EvictionConfig } from "../agent/eviction/thresholds";
@@ -126,7 +127,8 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const snapshotRetention = retentionText === undefined ? DEFAULTS.snapshotRetention : nonNegativeInt("snapshot-retention", retentionText);
   if (snapshotRetention < 1) throw new FlagError("snapshot-retention", "must be at least 1 (use --disable-snapshots to take none)");
   const snapshotCron = stringFlag(raw, "snapshot-schedule-cron") ?? DEFAULTS.snapshotScheduleCron;
-  if (snapshotCron.trim() === "") throw new FlagError("snapshot-schedule-cron", "a schedule is required");
+  const cronProblem = scheduleError(snapshotCron);
+  if (cronProblem) throw new FlagError("snapshot-schedule-cron", `"${snapshotCron}" is not a schedule: ${cronProblem}`);
 
   return {
     dataDir,

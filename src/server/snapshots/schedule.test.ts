@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { createLogger } from "../../machinery/log";
 import { openLibsqlStore } from "../store/libsql/open";
 import { listSnapshots, snapshotDir } from "./files";
-import { checkSnapshotSchedule, snapshotNow, startSnapshotSchedule } from "./schedule";
+import { checkSnapshotSchedule, snapshotNow, snapshotSchedule, startSnapshotSchedule } from "./schedule";
 
 const tmp = mkdtempSync(join(tmpdir(), "bramble-schedule-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -24,6 +24,21 @@ test("each run saves a snapshot and keeps the newest `retention`", async () => {
   await snapshotNow({ ...o, command: [process.execPath, main] }, new Date(1_765_000_004_000));
   expect(listSnapshots(snapshotDir(tmp))).toEqual(["bramble-snapshot-pi-1765000003", "bramble-snapshot-pi-1765000004"]);
   rmSync(snapshotDir(tmp), { recursive: true });
+});
+
+test("run times of the default schedule, macros, day fields and @every, in local time", async () => {
+  const local = (y: number, mo: number, d: number, h = 0, mi = 0) => new Date(y, mo - 1, d, h, mi).getTime();
+  const twelveHourly = await snapshotSchedule("0 */12 * * *");
+  expect(twelveHourly(local(2026, 12, 8, 1, 30))).toBe(local(2026, 12, 8, 12));
+  expect(twelveHourly(local(2026, 12, 8, 12))).toBe(local(2026, 12, 9, 0)); // strictly after
+  expect(twelveHourly(local(2026, 12, 31, 23, 59))).toBe(local(2027, 1, 1, 0));
+  expect((await snapshotSchedule("@daily"))(local(2026, 2, 28, 5))).toBe(local(2026, 3, 1));
+  // Both day fields restricted: either matches (the 13th, or any Friday).
+  const either = await snapshotSchedule("30 2 13 * 5");
+  expect(either(local(2026, 12, 8))).toBe(local(2026, 12, 11, 2, 30)); // Friday 11 December
+  expect(either(local(2026, 12, 11, 3))).toBe(local(2026, 12, 13, 2, 30));
+  expect((await snapshotSchedule("0 0 30 2 *"))(local(2026, 1, 1))).toBeNull();
+  expect((await snapshotSchedule("@every 90s"))(1_000_500)).toBe(1_090_000);
 });
 
 test("the schedule runs on its cron, and a schedule that does not parse is refused", async () => {
