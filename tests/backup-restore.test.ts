@@ -139,3 +139,20 @@ test("backup online, restore offline: back to the snapshot's objects; refusals a
   expect(secret.data.password).toBe(SECRET_VALUE);
   expect(existsSync(join(s.dataDir, "server", "server.pid"))).toBe(true);
 }, 60_000);
+
+test("the server takes scheduled snapshots and keeps --snapshot-retention of them", async () => {
+  const scheduled = await startTestServer({ args: ["--snapshot-schedule-cron", "@every 1s", "--snapshot-retention", "2"] });
+  try {
+    const dir = join(scheduled.dataDir, "server", "snapshots");
+    const names = () => (existsSync(dir) ? readdirSync(dir).filter((n) => /^bramble-snapshot-.+-\d+$/.test(n)) : []);
+    // A third run removes the first.
+    const deadline = Date.now() + 20_000;
+    while (!scheduled.log.includes("removed snapshots beyond the retention") && Date.now() < deadline) await Bun.sleep(100);
+    expect(scheduled.log).toContain("removed snapshots beyond the retention");
+    // Stopping waits for a snapshot in progress, and its rotation.
+    expect(await scheduled.stop()).toBe(0);
+    expect(names().length).toBe(2);
+  } finally {
+    await scheduled.cleanup();
+  }
+}, 30_000);

@@ -265,7 +265,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
-      snapshots?.stop();
+      await snapshots?.stop().catch(() => {});
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish

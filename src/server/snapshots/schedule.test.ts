@@ -50,6 +50,6 @@ test("the schedule runs on its cron, and a schedule that does not parse is refus
     expect(listSnapshots(snapshotDir(tmp)).length).toBeGreaterThan(0);
     expect(readdirSync(snapshotDir(tmp)).filter((n) => n.endsWith(".partial"))).toEqual([]);
   } finally {
-    s.stop();
+    await s.stop();
   }
 });

@@ -98,25 +98,34 @@ export async function snapshotNow(o: Omit<SnapshotScheduleOptions, "cron">, at =
   return file;
 }
 
-export async function startSnapshotSchedule(o: SnapshotScheduleOptions): Promise<{ stop(): void }> {
+/** stop() ends the schedule and waits for a snapshot in progress to finish (and its rotation). */
+export async function startSnapshotSchedule(o: SnapshotScheduleOptions): Promise<{ stop(): Promise<void> }> {
   const next = await snapshotSchedule(o.cron);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
   let stopped = false;
   const arm = (due: number | null) => {
     if (stopped || due === null) return;
     timer = setTimeout(() => {
       if (Date.now() < due) return arm(due);
-      snapshotNow(o, new Date(due))
-        .catch((e: unknown) => o.log.error("scheduled snapshot failed", { err: e }))
-        .finally(() => arm(next(Date.now())));
+      running = snapshotNow(o, new Date(due))
+        .then(
+          () => {},
+          (e: unknown) => o.log.error("scheduled snapshot failed", { err: e }),
+        )
+        .finally(() => {
+          running = undefined;
+          arm(next(Date.now()));
+        });
     }, Math.min(Math.max(0, due - Date.now()), MAX_WAIT_MS));
     timer.unref?.();
   };
   arm(next(Date.now()));
   return {
-    stop() {
+    async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await running;
     },
   };
 }

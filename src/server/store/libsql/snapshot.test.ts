@@ -52,6 +52,8 @@ test("a snapshot taken while writers run holds exactly the writes up to its revi
     await snap.close();
   }
   await expect(takeSnapshot(join(d, "state.db"), file)).rejects.toThrow(`${file} already exists`);
+  await expect(takeSnapshot(join(d, "state.db"), join(d, "nowhere", "snap"))).rejects.toThrow(`cannot write ${join(d, "nowhere", "snap")}: no such directory`);
+  await expect(takeSnapshot(join(d, "missing.db"), join(d, "snap2"))).rejects.toThrow(`no datastore at ${join(d, "missing.db")}`);
 });
 
 test("files that are not bramble snapshots are refused with one line", async () => {

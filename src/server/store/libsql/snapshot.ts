@@ -60,7 +60,12 @@ export async function takeSnapshot(dbPath: string, file: string): Promise<Snapsh
   const partial = `${file}.partial`;
   rmSync(partial, { force: true });
   // VACUUM INTO takes an empty file and keeps its mode.
-  writeFileSync(partial, "", { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(partial, "", { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SnapshotError(`cannot write ${file}: ${code === "ENOENT" ? "no such directory" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+  }
   const source = open(dbPath);
   try {
     await source.execute({ sql: "VACUUM INTO ?", args: [partial] });
