@@ -99,6 +99,10 @@ test("files that are not bramble snapshots are refused with one line", async () 
   // Nothing was replaced by a refused restore.
   await expect(restoreSnapshot(join(d, "state.db"), foreign)).rejects.toThrow(SnapshotError);
   expect(existsSync(join(d, "state.db.restoring"))).toBe(false);
+  // Into a data dir that has no store yet.
+  const fresh = join(d, "new", "server", "state.db");
+  expect(await restoreSnapshot(fresh, good)).toMatchObject({ keys: 1, previous: undefined });
+  expect(statSync(fresh).mode & 0o777).toBe(0o600);
   const again = await openLibsqlStore(join(d, "state.db"), quiet);
   expect((await again.get("/registry/namespaces/a"))?.value).toBe("{}");
   await again.close();

@@ -18,7 +18,7 @@
 // --mark-compacted): clients resuming a watch from a revision of the replaced history get 410 Gone
 // and relist, instead of missing changes or seeing a revision twice.
 import { createClient, type Client } from "@libsql/client";
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { migrations } from "../../../../migrations/index.ts";
 import { BUSY_TIMEOUT_MS } from "./connection.ts";
@@ -164,10 +164,12 @@ export interface RestoreResult extends SnapshotInfo {
 export async function restoreSnapshot(dbPath: string, file: string, now = new Date()): Promise<RestoreResult> {
   await inspectSnapshot(file); // one clear line before anything is copied
   const staged = `${dbPath}.restoring`;
+  mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 }); // restoring into a new data dir
   rmSync(staged, { force: true });
   writeFileSync(staged, "", { mode: 0o600 });
   try {
     copyFileSync(file, staged);
+    chmodSync(staged, 0o600); // the copy may take the source's mode
     const info = await inspectSnapshot(staged); // the copy, as it will be used
     const previousLast = await lastRevisionOf(dbPath);
     const startRevision = Math.max(info.revision, previousLast);
