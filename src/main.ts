@@ -12,6 +12,7 @@ import { RESET_FLAGS, runReset } from "./cli/reset";
 import { IMAGES_FLAGS, runImages } from "./cli/images";
 import { SECRETS_ENCRYPT_FLAGS, runSecretsEncrypt } from "./cli/secrets-encrypt";
 import { BACKUP_FLAGS, RESTORE_FLAGS, runBackup, runRestore } from "./cli/backup";
+import { KUBECONFIG_FLAGS, runKubeconfig } from "./cli/kubeconfig";
 import { runVersion } from "./cli/version";
 
 const argv = process.argv.slice(2);
@@ -61,6 +62,9 @@ backup.action(() => runBackup(argsOf("backup")));
 const restore = cli.command("restore <file>", "Replace the embedded datastore with a snapshot (the server must be stopped); the previous store is kept aside until the server starts cleanly");
 for (const f of RESTORE_FLAGS) restore.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 restore.action(() => runRestore(argsOf("restore")));
+const kubeconfig = cli.command("kubeconfig <create|list|revoke>", "Kubeconfigs for people: create --user NAME [--group G]... [--ttl] [--namespace] [-o FILE], list, revoke --user NAME | --id ID");
+for (const f of [...KUBECONFIG_FLAGS.create, ...KUBECONFIG_FLAGS.revoke.filter((f) => f.name !== "kubeconfig" && f.name !== "user")]) kubeconfig.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+kubeconfig.action(() => runKubeconfig(argsOf("kubeconfig")));
 
 cli.help();
 

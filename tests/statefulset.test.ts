@@ -2,7 +2,8 @@
 // pod network and cluster DNS (a server in a network namespace of its own): pods come up one at
 // a time in ordinal order and go in reverse, each answers at <pod>.<service>.<ns>.svc.cluster.local
 // from another pod, a kill -9 of the server in the middle of a scale-up leaves no duplicate pod
-// or container, and claims are made from volumeClaimTemplates (Pending: nothing binds them).
+// or container, and claims are made from volumeClaimTemplates (bound by the built-in local-path
+// provisioner on the pod's node, then mounted).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
 import { LABELS } from "../src/agent/runtime/runtime";
@@ -203,7 +204,7 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     for (const p of pods) expect(running.find((c) => c.labels[LABELS.podName] === p.metadata.name)?.labels[LABELS.podUid]).toBe(p.metadata.uid);
   });
 
-  test("volumeClaimTemplates make a claim per pod first; the pod stays Pending on the unbound claim; whenDeleted: Delete removes it with the set", async () => {
+  test("volumeClaimTemplates make a claim per pod first; the default class binds it on the pod's node and the pod mounts it; whenDeleted: Delete removes it with the set", async () => {
     const db = structuredClone(statefulSet) as any;
     db.metadata.name = "db";
     db.spec.serviceName = "db";
@@ -215,20 +216,17 @@ describe.skipIf(!!netnsServerSkipReason)("StatefulSets on a real node", () => {
     db.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete" };
     const r = await node.kubectlWith(JSON.stringify(db), "apply", "-f", "-");
     expect(r.code).toBe(0);
-    const pvcs = await until("the claim", async () => {
+    const pvcs = await until("the claim bound", async () => {
       const out = await must("get", "pvc", "-n", NS);
-      return out.includes("data-db-0") && out;
+      return /^data-db-0\s+Bound\s/m.test(out) && out;
     });
     expect(pvcs.split("\n")[0]!.split(/\s{2,}/)).toEqual(["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]);
-    expect(pvcs).toMatch(/^data-db-0\s+Pending\s+<unset>/m);
-    const reason = await until("the scheduling reason", async () => {
-      const pod = await json("get", "pod", "db-0", "-n", NS);
-      return pod.status?.conditions?.find((c: any) => c.type === "PodScheduled" && c.status === "False")?.message;
+    expect(pvcs).toMatch(/^data-db-0\s+Bound\s+pvc-\S+\s+1Gi\s+RWO\s+local-path\s+<unset>/m);
+    const pod = await until("db-0 running", async () => {
+      const p = await json("get", "pod", "db-0", "-n", NS);
+      return p.status?.phase === "Running" && p;
     });
-    expect(reason).toBe("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
-    const pod = await json("get", "pod", "db-0", "-n", NS);
     expect(pod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName).toBe("data-db-0");
-    expect(pod.status.phase).toBe("Pending");
 
     // whenDeleted: Delete: the claim is the set's, and goes with it.
     const claim = await json("get", "pvc", "data-db-0", "-n", NS);

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../machinery/log";
 import { ensureJoined, JoinRefused } from "./join/join";
 import { DEFAULT_IMAGE_GC_POLICY, type ImageGcPolicy } from "./images/gc";
 import { startKubeletIfPresent } from "./kubelet-loader";
+import { startLocalPathCleaner } from "./storage/local-path-cleaner";
 import type { Kubelet } from "./kubelet/kubelet";
 import type { ContainerLogPolicy } from "./runtime/runtime";
 import { startEvictionManager } from "./eviction/start";
@@ -54,6 +55,8 @@ export interface AgentConfig {
   imageGc?: ImageGcPolicy;
   /** --container-log-max-size, --container-log-max-files (10Mi × 2 when unset). */
   containerLogs?: ContainerLogPolicy;
+  /** --housekeeping-interval: how often resource usage is read for metrics (default 15 s). */
+  statsIntervalMs?: number;
   /** --eviction-* thresholds; upstream's defaults when absent. */
   eviction?: EvictionConfig;
   /** Frees disk on the image filesystem before pods are evicted for it. */
@@ -89,7 +92,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   // runs pods; only logs and exec are unavailable (and the API server says so).
   let endpoint: NodeEndpoint | undefined;
   try {
-    endpoint = await startNodeEndpoint({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dataDir: cfg.dataDir, caCertPem: conn.caCertPem, dockerSocket: cfg.dockerSocket, port: cfg.kubeletPort, log: log.child("endpoint") });
+    endpoint = await startNodeEndpoint({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, dataDir: cfg.dataDir, caCertPem: conn.caCertPem, dockerSocket: cfg.dockerSocket, port: cfg.kubeletPort, log: log.child("endpoint"), statsIntervalMs: cfg.statsIntervalMs });
     nodeCfg.kubeletPort = endpoint.port;
   } catch (e) {
     log.error("cannot serve logs and exec; the node runs pods without them", { err: e });
@@ -98,6 +101,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
   let networkProblem: string | undefined = cluster.podNetwork === "none" ? undefined : "the pod network is starting";
   // Pressure from real measurements; pods are evicted through the kubelet once it runs.
   let kubelet: Kubelet | undefined;
+  let localPathCleaner: { stop(): void } | undefined;
   let heartbeatRef: { healthChanged(name: string): void } | undefined;
   const eviction = await startEvictionManager({
     config: cfg.eviction,
@@ -185,6 +189,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         containerLogs: cfg.containerLogs,
         admitPod: (pod) => eviction.admit(pod),
       }, log);
+      if (kubelet) localPathCleaner = startLocalPathCleaner(conn.client, cfg.nodeName, log.child("local-path"));
     } catch (e) {
       log.error("the kubelet did not start; the node keeps heartbeating", { err: e });
     }
@@ -207,6 +212,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger = createLogger("a
         // A start still under way finishes (or gives up on the abort) first, so nothing it
         // starts is left running.
         await started.catch(() => {});
+        localPathCleaner?.stop();
         await eviction.stop();
         await Promise.resolve(kubelet?.stop()).catch((e) => log.error("stopping the kubelet failed", { err: e }));
         await networking?.stop();

@@ -19,6 +19,7 @@ describe("registry", () => {
         "apps/v1/deployments",
         "apps/v1/replicasets",
         "apps/v1/statefulsets",
+        "autoscaling/v2/horizontalpodautoscalers",
         "batch/v1/cronjobs",
         "batch/v1/jobs",
         "coordination.k8s.io/v1/leases",
@@ -33,6 +34,7 @@ describe("registry", () => {
         "core/v1/namespaces",
         "core/v1/nodes",
         "core/v1/persistentvolumeclaims",
+        "core/v1/persistentvolumes",
         "core/v1/pods",
         "core/v1/resourcequotas",
         "core/v1/replicationcontrollers",
@@ -42,6 +44,7 @@ describe("registry", () => {
         "scheduling.k8s.io/v1/priorityclasses",
         "policy/v1/poddisruptionbudgets",
         "discovery.k8s.io/v1/endpointslices",
+        "storage.k8s.io/v1/storageclasses",
       ].sort(),
     );
   });
@@ -57,12 +60,14 @@ describe("registry", () => {
     expect(groupVersions()).toEqual([
       { group: "", version: "v1" },
       { group: "apps", version: "v1" },
+      { group: "autoscaling", version: "v2" },
       { group: "batch", version: "v1" },
       { group: "coordination.k8s.io", version: "v1" },
       { group: "scheduling.k8s.io", version: "v1" },
       { group: "policy", version: "v1" },
       { group: "discovery.k8s.io", version: "v1" },
       { group: "rbac.authorization.k8s.io", version: "v1" },
+      { group: "storage.k8s.io", version: "v1" },
     ]);
   });
 
@@ -84,6 +89,8 @@ describe("registry", () => {
       events: ["ev"],
       statefulsets: ["sts"],
       persistentvolumeclaims: ["pvc"],
+      persistentvolumes: ["pv"],
+      storageclasses: ["sc"],
     });
   });
 
@@ -96,6 +103,7 @@ describe("registry", () => {
         metadata: { name: "x", creationTimestamp: "2024-05-01T11:00:00Z", ...(r.namespaced ? { namespace: "default" } : {}) },
       };
       if (r.kind === "Event") obj.involvedObject = { kind: "Pod", name: "p", namespace: "default" };
+      if (r.kind === "StorageClass") obj.provisioner = "example.com/p";
       expect(check.Check(obj)).toBe(true);
       r.defaults(obj);
       expect([...check.Errors(obj)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);

@@ -11,6 +11,7 @@ import { deployments } from "./resources/apps/deployment";
 import { endpoints } from "./resources/core/endpoints";
 import { endpointSlices } from "./resources/discovery/endpointslice";
 import { events } from "./resources/core/event";
+import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpodautoscaler";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -18,6 +19,7 @@ import { limitRanges } from "./resources/core/limitrange";
 import { namespaces } from "./resources/core/namespace";
 import { nodes } from "./resources/core/node";
 import { persistentVolumeClaims } from "./resources/core/persistentvolumeclaim";
+import { persistentVolumes } from "./resources/core/persistentvolume";
 import { pods } from "./resources/core/pod";
 import { priorityClasses } from "./resources/scheduling/priorityclass";
 import { podDisruptionBudgets } from "./resources/policy/poddisruptionbudget";
@@ -29,6 +31,7 @@ import { secrets } from "./resources/core/secret";
 import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
 import { statefulSets } from "./resources/apps/statefulset";
+import { storageClasses } from "./resources/storage/storageclass";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -45,12 +48,14 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   events,
   resourceQuotas,
   limitRanges,
+  persistentVolumes,
   persistentVolumeClaims,
   deployments,
   replicaSets,
   daemonSets,
   statefulSets,
   controllerRevisions,
+  horizontalPodAutoscalers,
   jobs,
   cronJobs,
   leases,
@@ -61,6 +66,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   clusterRoles,
   roleBindings,
   roles,
+  storageClasses,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

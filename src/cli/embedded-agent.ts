@@ -26,6 +26,7 @@ export function embeddedAgent(host: HostFacts, node: { nodeName: string; nodeIp?
       connection: { kind: "client", client: await ctx.nodeClient(node.nodeName), caCertPem: ctx.caCertPem },
       imageGc: node.imageGc,
       containerLogs: node.containerLogs,
+      statsIntervalMs: node.statsIntervalMs,
     });
   };
 }

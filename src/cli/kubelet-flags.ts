@@ -13,11 +13,14 @@ export const IMAGE_GC_AND_LOG_FLAGS: FlagSpec[] = [
   { name: "minimum-image-ttl-duration", value: "<duration>", description: "How long an image must have been present and unused before it may be removed (default: 2m)" },
   { name: "container-log-max-size", value: "<quantity>", description: "Size at which a container's log file is rotated, e.g. 10Mi (default: 10Mi)" },
   { name: "container-log-max-files", value: "<n>", description: "Log files kept per container, the current one included; at least 2 (default: 2)" },
+  { name: "housekeeping-interval", value: "<duration>", description: "How often containers' resource usage is read for metrics.k8s.io, `kubectl top` and autoscaling (default: 15s)" },
 ];
 
 export interface KubeletTuning {
   imageGc: ImageGcPolicy;
   containerLogs: ContainerLogPolicy;
+  /** --housekeeping-interval, in ms; undefined: the collector's default. */
+  statsIntervalMs?: number;
 }
 
 export const KUBELET_TUNING_DEFAULTS: KubeletTuning = { imageGc: DEFAULT_IMAGE_GC_POLICY, containerLogs: DEFAULT_CONTAINER_LOGS };
@@ -49,6 +52,12 @@ function logFiles(flag: string, text: string): number {
   return Number(text);
 }
 
+function positiveMs(flag: string, text: string): number {
+  const ms = Math.round(durationSeconds(flag, text) * 1000);
+  if (ms < 1000) throw new FlagError(flag, `"${text}" must be at least 1s`);
+  return ms;
+}
+
 export function kubeletTuningFromFlags(raw: RawFlags): KubeletTuning {
   const d = KUBELET_TUNING_DEFAULTS;
   const text = (f: string) => stringFlag(raw, f);
@@ -57,6 +66,7 @@ export function kubeletTuningFromFlags(raw: RawFlags): KubeletTuning {
   const ttl = text("minimum-image-ttl-duration");
   const size = text("container-log-max-size");
   const files = text("container-log-max-files");
+  const housekeeping = text("housekeeping-interval");
   const imageGc: ImageGcPolicy = {
     highThresholdPercent: high === undefined ? d.imageGc.highThresholdPercent : percent("image-gc-high-threshold", high),
     lowThresholdPercent: low === undefined ? d.imageGc.lowThresholdPercent : percent("image-gc-low-threshold", low),
@@ -71,5 +81,6 @@ export function kubeletTuningFromFlags(raw: RawFlags): KubeletTuning {
       maxSizeBytes: size === undefined ? d.containerLogs.maxSizeBytes : logSize("container-log-max-size", size),
       maxFiles: files === undefined ? d.containerLogs.maxFiles : logFiles("container-log-max-files", files),
     },
+    ...(housekeeping !== undefined && { statsIntervalMs: positiveMs("housekeeping-interval", housekeeping) }),
   };
 }

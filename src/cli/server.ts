@@ -47,7 +47,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "cluster-domain", value: "<domain>", description: "Cluster domain (default: cluster.local)" },
   { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
   { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
-  { name: "disable", value: "<servicelb,coredns>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes)" },
+  { name: "disable", value: "<servicelb,coredns,local-storage>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner)" },
+  { name: "default-local-storage-path", value: "<path>", description: "Where the local-path provisioner makes volumes on the nodes (default: <data-dir>/storage)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
   { name: "disable-agent", description: "Run only the control plane, no embedded agent (this machine is then not a node)" },
@@ -57,6 +58,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "scheduler-policy", value: "<binpack|spread>", description: "Pod placement: binpack fills the fullest node that fits (default), spread the emptiest" },
   { name: "node-monitor-grace-period", value: "<duration>", description: "How long a node may miss heartbeats before it is marked NotReady/Unknown (default: 20s)" },
   { name: "secrets-encryption", description: "Store Secrets encrypted (AES-GCM, keys in <data-dir>/server/cred/encryption-config.json); stays on once that file exists" },
+  { name: "horizontal-pod-autoscaler-sync-period", value: "<duration>", description: "How often every HorizontalPodAutoscaler is evaluated (default: 15s)" },
+  { name: "horizontal-pod-autoscaler-downscale-stabilization", value: "<duration>", description: "Scale-down stabilization window of HorizontalPodAutoscalers without a behavior (default: 5m)" },
+  { name: "horizontal-pod-autoscaler-cpu-initialization-period", value: "<duration>", description: "How long after a pod starts its CPU readings may be skipped as start-up ones (default: 5m)" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
   { name: "snapshot-schedule-cron", value: "<spec>", description: 'When to snapshot the embedded datastore into <data-dir>/server/snapshots/, in cron format (default: "0 */12 * * *")' },
   { name: "snapshot-retention", value: "<count>", description: "How many scheduled snapshots to keep; older ones are removed (default: 5)" },
@@ -129,6 +133,18 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const snapshotCron = stringFlag(raw, "snapshot-schedule-cron") ?? DEFAULTS.snapshotScheduleCron;
   const cronProblem = scheduleError(snapshotCron);
   if (cronProblem) throw new FlagError("snapshot-schedule-cron", `"${snapshotCron}" is not a schedule: ${cronProblem}`);
+  const hpaMs = (flag: string) => {
+    const t = stringFlag(raw, flag);
+    if (t === undefined) return undefined;
+    const ms = Math.round(durationSeconds(flag, t) * 1000);
+    if (flag.endsWith("sync-period") && ms < 1000) throw new FlagError(flag, `"${t}" must be at least 1s`);
+    return ms;
+  };
+  const hpa = {
+    syncPeriodMs: hpaMs("horizontal-pod-autoscaler-sync-period"),
+    downscaleStabilizationMs: hpaMs("horizontal-pod-autoscaler-downscale-stabilization"),
+    cpuInitializationPeriodMs: hpaMs("horizontal-pod-autoscaler-cpu-initialization-period"),
+  };
 
   return {
     dataDir,
@@ -145,6 +161,8 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     serviceProxy: !boolFlag(raw, "disable-kube-proxy"),
     clusterDnsServer: !disabled.has("coredns"),
     serviceLB: !disabled.has("servicelb"),
+    localStorage: !disabled.has("local-storage"),
+    localStoragePath: localStoragePathFlag(stringFlag(raw, "default-local-storage-path")),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     secretsEncryption: boolFlag(raw, "secrets-encryption"),
@@ -156,6 +174,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     snapshots: boolFlag(raw, "disable-snapshots")
       ? false
       : { cron: snapshotCron, retention: snapshotRetention, node: nodeName("node-name", stringFlag(raw, "node-name"), hostname()) },
+    ...(Object.values(hpa).some((v) => v !== undefined) && { hpa }),
   };
 }
 
@@ -175,9 +194,16 @@ function domainFlag(text: string): string {
   return domain;
 }
 
+/** An absolute folder: agents make volumes under it on their own disks (it need not exist here). */
+function localStoragePathFlag(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!text.startsWith("/")) throw new FlagError("default-local-storage-path", `"${text}" is not an absolute path`);
+  return resolve(text);
+}
+
 /** k3s's --disable takes a comma list (and may repeat in k3s; here once). */
 function disableFlag(text: string | undefined): Set<string> {
-  const known = ["servicelb", "coredns"];
+  const known = ["servicelb", "coredns", "local-storage"];
   const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items) if (!known.includes(item)) throw new FlagError("disable", `"${item}" is not a part bramble can leave off (${known.join(", ")})`);
   return new Set(items);

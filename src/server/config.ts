@@ -23,6 +23,10 @@ export interface ServerConfig {
   clusterDnsServer: boolean;
   /** false with --disable servicelb: LoadBalancer Services stay <pending>. */
   serviceLB: boolean;
+  /** false with --disable local-storage: no built-in local-path StorageClass or provisioner. */
+  localStorage?: boolean;
+  /** --default-local-storage-path: where local-path volumes go on the nodes; default <dataDir>/storage. */
+  localStoragePath?: string;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;
@@ -44,4 +48,6 @@ export interface ServerConfig {
    * every 12 hours, keep 5); off with --disable-snapshots, and for other datastores.
    */
   snapshots?: { cron: string; retention: number; node: string; command?: string[] } | false;
+  /** --horizontal-pod-autoscaler-* durations (ms); upstream's defaults when unset. */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
 }

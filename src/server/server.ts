@@ -28,6 +28,13 @@ import {
   ensureServiceAccountKey,
   tokenSigner,
   isPublicPath,
+  createUserCredentialAuthenticator,
+  ensureUserCredentialKey,
+  isUserCredentialsPath,
+  recordsOf,
+  USER_CREDENTIAL_NAMESPACE,
+  userCredentialSecretName,
+  userCredentialsResponse,
   unauthorizedResponse,
   type Authenticator,
 } from "./auth/index";
@@ -38,6 +45,9 @@ import { ensurePki } from "./pki/index";
 import { hostname } from "node:os";
 import { startControllers, type RunningControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
+import { instrumentStore } from "./store/metrics";
+import { rbacAllows } from "./auth/rbac/authorize";
+import { forbidden } from "../api/errors";
 import { embeddedStoreFile, openStore } from "./store/index";
 import { removePidFile, writePidFile } from "./pid-file";
 import { removePreRestoreFiles } from "./snapshots/files";
@@ -103,11 +113,19 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   const serverToken = ensureServerToken(cfg.dataDir, pki.caCertHash, cfg.token);
   const saKey = await ensureServiceAccountKey(cfg.dataDir);
   if (saKey.created) log.info("created service-account signing key");
+  const userKey = await ensureUserCredentialKey(cfg.dataDir);
+  if (userKey.created) log.info("created user-credential signing key");
   // Node credentials and service-account tokens are checked against objects in the API server's
   // cache, which exists only once the API server does: until then only the admin token is accepted.
   let nodeAuth: Authenticator = () => undefined;
   let serviceAccountAuth: Authenticator = () => undefined;
-  const authenticate = chainAuthenticators(createTokenAuthenticator([{ token: admin.token, user: ADMIN }]), (req) => nodeAuth(req), (req) => serviceAccountAuth(req));
+  let userCredentialAuth: Authenticator = () => undefined;
+  const authenticate = chainAuthenticators(
+    createTokenAuthenticator([{ token: admin.token, user: ADMIN }]),
+    (req) => nodeAuth(req),
+    (req) => userCredentialAuth(req),
+    (req) => serviceAccountAuth(req),
+  );
 
   const storePath = embeddedStoreFile(cfg.datastoreEndpoint);
   if (cfg.snapshots && storePath) {
@@ -120,12 +138,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
   });
   // Before anything reads the store: everything above it sees Secrets in plain text.
-  const { store, encryption } = await setUpSecretsEncryption(backend, { dataDir: cfg.dataDir, requested: cfg.secretsEncryption ?? false, log: log.child("encryption") }).catch(
+  const { store: plainStore, encryption } = await setUpSecretsEncryption(backend, { dataDir: cfg.dataDir, requested: cfg.secretsEncryption ?? false, log: log.child("encryption") }).catch(
     async (e: unknown) => {
       await backend.close().catch(() => {});
       throw e;
     },
   );
+  const store = instrumentStore(plainStore);
   // `bramble restore` refuses to replace the store while this file names a live server.
   writePidFile(cfg.dataDir);
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
@@ -143,6 +162,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       config: cfg,
       authenticate,
       authorize: (user, req, url, target) => checkAccess(authorize!, user, req, url, target),
+      authorizeNonResource: async (user, verb, path) => {
+        if (!rbacAllows(rbac, user, { verb, path })) throw forbidden(`forbidden: User "${user.user}" cannot ${verb} path "${path}"`);
+      },
       serviceAccountSigner: tokenSigner(saKey),
       publicRoutes: joinRoutes({ caCertPem: pki.caCertPem, log: log.child("join"), serverToken }),
     });
@@ -157,6 +179,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         getSecret: (ns, name) => get("secrets", ns, name),
       }),
     );
+    userCredentialAuth = bearerAuthenticator(
+      createUserCredentialAuthenticator(userKey, { getRecord: (id) => get("secrets", USER_CREDENTIAL_NAMESPACE, userCredentialSecretName(id)) as Secret | undefined }),
+    );
     if (api.context) {
       feedRbacIndex(api.context, rbac);
       await ensureBootstrapPolicy(api.context.objects, api.context.resource);
@@ -166,6 +191,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       getNode: (name) => ctx()?.objects.tryGet(ctx().resource("", "nodes"), undefined, name),
       rbac,
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
+      getVolume: (name) => ctx()?.objects.tryGet(ctx().resource("", "persistentvolumes"), undefined, name),
     });
     // The listener opens before the control loops start, so kubectl, agents and probes can reach
     // the server at once; until the loops run (or another server is seen leading them) readyz says so.
@@ -191,7 +217,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         if (isPublicPath(path)) return apiFetch(req, server);
         const user = authenticate(req);
         const serve = (u: Awaited<typeof user>) =>
-          !u ? unauthorizedResponse() : isSecretsEncryptPath(path) ? secretsEncryptResponse(encryption, req, u) : apiFetch(req, server);
+          !u
+            ? unauthorizedResponse()
+            : isSecretsEncryptPath(path)
+              ? secretsEncryptResponse(encryption, req, u)
+              : isUserCredentialsPath(path)
+                ? userCredentialsResponse({ key: userKey, records: () => recordsOf(ctx()) }, req, u)
+                : apiFetch(req, server);
         return user instanceof Promise ? user.then(serve) : serve(user);
       },
       websocket: api.websocket,
@@ -228,8 +260,10 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     identity: controllerIdentity(cfg.dataDir),
     nodeMonitorGracePeriodS: cfg.nodeMonitorGracePeriodSeconds,
     notReadyTolerationS: cfg.notReadyTolerationSeconds,
+    hpa: cfg.hpa,
     caCertPem: pki.caCertPem,
     disabled: cfg.serviceLB === false ? ["servicelb"] : [],
+    localStorageRoot: cfg.localStorage === false ? undefined : (cfg.localStoragePath ?? join(cfg.dataDir, "storage")),
     extra: [{ name: SCHEDULER, start: ({ client, informers }) => startScheduler(client, { policy: cfg.schedulerPolicy, informers }) }],
   });
 

@@ -18,11 +18,11 @@ export const shContainer = (script: string) => ({ image: TEST_IMAGE, imagePullPo
 export const servingContainer = (script: string) => shContainer(`trap 'exit 0' TERM; ${script}; sleep 100000 & wait`);
 
 /** A server with its embedded node, once that node advertises its agent endpoint (logs and exec need it). */
-export async function startServerWithNode(docker: DockerRuntime): Promise<TestServer> {
+export async function startServerWithNode(docker: DockerRuntime, args?: string[]): Promise<TestServer> {
   await ensureTestImage(docker);
   // A free port for the agent's endpoint: other servers (or a kubelet) may hold 10250.
   process.env.BRAMBLE_KUBELET_PORT = "0";
-  const s = await startTestServer({ agent: true });
+  const s = await startTestServer({ agent: true, args });
   await eventually(
     "the embedded node with its agent endpoint",
     async () => {

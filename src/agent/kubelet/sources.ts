@@ -1,12 +1,16 @@
-// ConfigMaps and Secrets a pod refers to, read through the API once per sync (a kubelet must
+// ConfigMaps, Secrets and claims (with their volumes) a pod refers to, read through the API once per sync (a kubelet must
 // not depend on a cache of every secret in the cluster; node authorization allows only these).
 import { ApiError } from "../../api/errors";
 import type { ConfigMap } from "../../api/resources/core/configmap";
 import type { Secret } from "../../api/resources/core/secret";
 import { configMaps, secrets } from "../../client/refs";
 import type { KubeClient } from "../../client/client";
+import { KINDS } from "../../api/kinds";
+import type { PersistentVolume } from "../../api/resources/core/persistentvolume";
+import type { PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
+import type { ClaimSources } from "./claims";
 
-export interface PodSources {
+export interface PodSources extends Partial<ClaimSources> {
   configMap(name: string): Promise<Record<string, Uint8Array> | undefined>;
   secret(name: string): Promise<(Record<string, Uint8Array> & {}) | undefined>;
   secretObject(name: string): Promise<Secret | undefined>;
@@ -44,5 +48,7 @@ export function apiSources(client: KubeClient, namespace: string): PodSources {
       return out;
     },
     secretObject: getSecret,
+    persistentVolumeClaim: (name) => orMissing(client.resource<PersistentVolumeClaim>(KINDS.persistentVolumeClaims).get(namespace, name)),
+    persistentVolume: (name) => orMissing(client.resource<PersistentVolume>(KINDS.persistentVolumes).get(undefined, name)),
   };
 }

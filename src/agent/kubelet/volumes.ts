@@ -9,6 +9,7 @@ import type { Volume } from "../../api/resources/core/podspec.schema";
 import { memoryBytes } from "../../api/quantity";
 import { fieldValue, resourceValue, type EnvContext } from "./env";
 import type { PodSources } from "./sources";
+import { hostNfsMounter, mountClaim, mountNfs, type NfsMounter } from "./claims";
 
 export const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const AUTO_SA_VOLUME = "kube-api-access-bramble";
@@ -19,6 +20,8 @@ export interface VolumeContext extends EnvContext {
   serviceAccountToken(pod: Pod, audience?: string, expirationSeconds?: number): Promise<string>;
   /** Mounts a tmpfs (emptyDir medium Memory); false when it could not (not root). */
   mountTmpfs(dir: string, sizeBytes?: number): Promise<boolean>;
+  /** Mounts nfs volumes (tests swap in their own); default the host's mount.nfs. */
+  mountNfs?: NfsMounter;
 }
 
 export interface RenderedVolume {
@@ -181,6 +184,11 @@ async function renderOne(v: Volume, base: string, ctx: VolumeContext, sources: P
     } else if ((type === "Directory" || type === "File") && !existsSync(p)) throw new Error(`hostPath ${p} does not exist (type ${type})`);
     return { hostPath: p, readOnly: false };
   }
+  if (v.persistentVolumeClaim) {
+    if (!sources.persistentVolumeClaim || !sources.persistentVolume) throw new Error(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" cannot be read on this node`);
+    return mountClaim(v.persistentVolumeClaim.claimName, !!v.persistentVolumeClaim.readOnly, v.name, base, sources as Required<PodSources>, ctx.mountNfs);
+  }
+  if (v.nfs) return mountNfs(v.nfs, base, v.name, [], ctx.mountNfs ?? hostNfsMounter);
   if (v.configMap) {
     const dir = join(base, "kubernetes.io~configmap", v.name);
     const name = v.configMap.name ?? "";

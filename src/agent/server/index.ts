@@ -22,6 +22,8 @@ export interface NodeEndpointOptions {
   port?: number;
   runtime?: ContainerRuntime;
   log: Logger;
+  /** --housekeeping-interval: how often resource usage is read. */
+  statsIntervalMs?: number;
 }
 
 export interface NodeEndpoint extends AgentServer {
@@ -34,7 +36,7 @@ export async function startNodeEndpoint(o: NodeEndpointOptions): Promise<NodeEnd
   const port = o.port ?? DEFAULT_KUBELET_PORT;
   let server: AgentServer;
   try {
-    server = startAgentServer({ nodeName: o.nodeName, runtime: o.runtime ?? new DockerRuntime(o.dockerSocket), caCertPem: o.caCertPem, certPem: cert.certPem, keyPem: cert.keyPem, port, log: o.log });
+    server = startAgentServer({ nodeName: o.nodeName, runtime: o.runtime ?? new DockerRuntime(o.dockerSocket), caCertPem: o.caCertPem, certPem: cert.certPem, keyPem: cert.keyPem, port, log: o.log, statsIntervalMs: o.statsIntervalMs });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`port ${port} for logs and exec is already in use (another bramble agent or a kubelet?); pick another with --kubelet-port (bramble agent) or BRAMBLE_KUBELET_PORT (the agent inside bramble server)`);

@@ -1,6 +1,7 @@
 // What every cluster has from its first start: the four system namespaces, the two system
-// PriorityClasses (re-made at every start, undeletable), the `kubernetes` Service (first Service
-// IP, port 443) with Endpoints and an EndpointSlice pointing at this API server, and the
+// PriorityClasses (re-made at every start, undeletable), the default local-path StorageClass
+// (unless --disable local-storage), the `kubernetes` Service (first Service IP, port 443) with
+// Endpoints and an EndpointSlice pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
 // The Service and its Endpoints are kept so while the server runs, as upstream's API server
 // does: re-made within seconds when deleted or edited away.
@@ -9,6 +10,7 @@ import type { KubeObject } from "../../api/meta";
 import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import type { ResourceDef } from "../../api/resource";
 import { SYSTEM_PRIORITY_CLASSES } from "../../api/resources/scheduling/priorityclass";
+import { LOCAL_PATH_STORAGE_CLASS } from "../../api/resources/storage/storageclass";
 import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
@@ -29,6 +31,12 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
   const priorityClasses = find("scheduling.k8s.io", "priorityclasses");
   for (const pc of SYSTEM_PRIORITY_CLASSES) {
     if (!objects.tryGet(priorityClasses, undefined, pc.metadata.name!)) await objects.create(priorityClasses, undefined, structuredClone(pc));
+  }
+  // k3s's local-storage addon: made when missing; a class the user changed or deleted while the
+  // server ran is made again only if it is missing at the next start.
+  if (config.localStorage !== false) {
+    const classes = find("storage.k8s.io", "storageclasses");
+    if (!objects.tryGet(classes, undefined, LOCAL_PATH_STORAGE_CLASS.metadata.name!)) await objects.create(classes, undefined, structuredClone(LOCAL_PATH_STORAGE_CLASS));
   }
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));

@@ -187,3 +187,30 @@ test("node credentials authenticate as system:node:<name> until their Secret cha
   secret = undefined; // revoked
   expect(auth(token)).toBeUndefined();
 });
+
+test("a node gets the claims of its pods, reads volumes, and deletes only local-path volumes on it", async () => {
+  const withClaim = { metadata: { name: "app", namespace: "default" }, spec: { nodeName: "a", volumes: [{ name: "d", persistentVolumeClaim: { claimName: "data" } }], containers: [] } } as KubeObject;
+  const volumes: KubeObject[] = [
+    { metadata: { name: "mine", annotations: { "pv.kubernetes.io/provisioned-by": "rancher.io/local-path", "local.path.provisioner/selected-node": "a" } } },
+    { metadata: { name: "theirs", annotations: { "pv.kubernetes.io/provisioned-by": "rancher.io/local-path", "local.path.provisioner/selected-node": "b" } } },
+    { metadata: { name: "static" } },
+  ];
+  const auth = createAuthorizer({
+    getPod: () => undefined,
+    podsOnNode: (ns, n) => (ns === "default" && n === "a" ? [withClaim] : []),
+    getVolume: (name) => volumes.find((v) => v.metadata.name === name),
+  });
+  const allowed = async (attrs: Partial<RequestAttributes>) => (await auth(node, { verb: "get", group: "", ...attrs } as RequestAttributes)).allowed;
+  const claims = { resource: "persistentvolumeclaims", namespace: "default" };
+  expect(await allowed({ ...claims, name: "data" })).toBe(true);
+  expect(await allowed({ ...claims, name: "other" })).toBe(false);
+  expect(await allowed({ ...claims, verb: "list" })).toBe(false);
+  expect(await allowed({ ...claims, verb: "delete", name: "data" })).toBe(false);
+  const pvs = { resource: "persistentvolumes" };
+  expect(await allowed({ ...pvs, verb: "watch" })).toBe(true);
+  expect(await allowed({ ...pvs, name: "static" })).toBe(true);
+  expect(await allowed({ ...pvs, verb: "delete", name: "mine" })).toBe(true);
+  expect(await allowed({ ...pvs, verb: "delete", name: "theirs" })).toBe(false);
+  expect(await allowed({ ...pvs, verb: "delete", name: "static" })).toBe(false);
+  expect(await allowed({ ...pvs, verb: "update", name: "mine" })).toBe(false);
+});

@@ -11,6 +11,7 @@ import type { KubeObject } from "../../api/meta";
 import type { FieldSelector } from "../../api/selectors";
 import type { UserInfo } from "./authenticator";
 import { nodeNameOf } from "./node-credentials";
+import { LOCAL_PATH_NODE_ANNOTATION, LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION } from "../../api/storage-annotations";
 import { nodeCreateProblem, nodeWriteProblem } from "./node-restriction";
 import { podReferences } from "./pod-references";
 import { rbacAllows } from "./rbac/authorize";
@@ -46,6 +47,8 @@ export interface AuthorizerView {
   podsOnNode(namespace: string, node: string): KubeObject[];
   /** Roles and bindings; without it only the admin and the node rules allow anything. */
   rbac?: RbacIndex;
+  /** The stored PersistentVolume, to judge a node's delete of a local-path volume. */
+  getVolume?(name: string): KubeObject | undefined;
 }
 
 export type Decision = { allowed: true } | { allowed: false; reason?: string };
@@ -109,6 +112,24 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
 
   if (key === "/pods") return authorizeNodePod(view, node, a);
   if (key === "/serviceaccounts" && sub === "token") return a.verb === "create" ? authorizeNodeToken(view, node, a) : deny();
+
+  if (key === "/persistentvolumeclaims") {
+    if (a.verb !== "get" || sub) return deny("can only get individual resources of this type");
+    if (!a.namespace || !a.name) return deny("No Object name found");
+    const name = a.name;
+    const used = view.podsOnNode(a.namespace, node).some((p) => ((p as { spec?: { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] } }).spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name));
+    return used ? ALLOW : NO_RELATIONSHIP(node);
+  }
+  // Volumes: read by every node (the kubelet resolves its pods' claims to them, and finds the
+  // released local-path volumes on it to clean up), deleted only for local-path volumes on the node.
+  if (key === "/persistentvolumes") {
+    if (READ.has(a.verb) && !sub) return ALLOW;
+    if (a.verb === "delete" && a.name) {
+      const ann = view.getVolume?.(a.name)?.metadata.annotations ?? {};
+      return ann[PROVISIONED_BY_ANNOTATION] === LOCAL_PATH_PROVISIONER && ann[LOCAL_PATH_NODE_ANNOTATION] === node ? ALLOW : deny(`node "${node}" can only delete local-path volumes on it`);
+    }
+    return deny();
+  }
 
   if (key === "/secrets" || key === "/configmaps") {
     if (!READ.has(a.verb)) return deny("can only read resources of this type");

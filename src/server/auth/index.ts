@@ -10,3 +10,4 @@ export { ensureBootstrapPolicy } from "./rbac/bootstrap";
 export { rbacEscalationAdmission } from "./rbac/admission";
 export { impersonatedUser } from "./impersonation";
 export { reviewResources } from "./reviews";
+export * from "./users/index";

@@ -14,11 +14,13 @@ import { startEndpointsController } from "./endpoints";
 import { startEndpointSliceController } from "./endpointslice";
 import { startEndpointSliceMirroringController } from "./endpointslicemirroring";
 import { startGarbageCollector } from "./gc";
+import { startHorizontalPodAutoscalerController } from "./horizontalpodautoscaler";
 import { startJobController } from "./job";
 import { SharedInformers } from "./informers";
 import { LeaderElector, type LeaderElectionOptions } from "./leader";
 import { startNamespaceController } from "./namespace";
 import { startNodeLifecycleController } from "./nodelifecycle";
+import { startPersistentVolumeController } from "./persistentvolume";
 import { startPodGarbageCollector } from "./podgc";
 import { startReplicaSetController } from "./replicaset";
 import { startResourceQuotaController } from "./resourcequota";
@@ -53,8 +55,12 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodS: number;
   /** --default-not-ready-toleration-seconds: how long pods stay on an unreachable node (default 10). */
   notReadyTolerationS: number;
+  /** The autoscaler's --horizontal-pod-autoscaler-* settings (ms). */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
   /** The cluster CA, published to every namespace as kube-root-ca.crt. */
   caCertPem: string;
+  /** Where the built-in local-path provisioner puts volumes on the nodes; undefined: no provisioner (--disable local-storage). */
+  localStorageRoot?: string;
   /** Names of CONTROLLERS left out (k3s's --disable servicelb; tests of other controllers). */
   disabled?: string[];
   /** More controllers to run under the same lease (the scheduler, tests). */
@@ -104,8 +110,13 @@ export const CONTROLLERS: readonly Controller[] = [
   { name: "resourcequota", start: ({ client, informers }) => startResourceQuotaController(client, { informers }) },
   { name: "statefulset", start: ({ client, informers }) => startStatefulSetController(client, { informers }) },
   { name: "job", start: ({ client, informers }) => startJobController(client, { informers }) },
+  { name: "horizontal-pod-autoscaler", start: ({ client, informers, options }) => startHorizontalPodAutoscalerController(client, { informers, ...options.hpa }) },
   { name: "cronjob", start: ({ client, informers }) => startCronJobController(client, { informers }) },
   { name: "clusterrole-aggregation", start: ({ client, informers }) => startClusterRoleAggregationController(client, { informers }) },
+  {
+    name: "persistentvolume-binder",
+    start: ({ client, informers, options }) => startPersistentVolumeController(client, { informers, localStorageRoot: options.localStorageRoot }),
+  },
   { name: "root-ca-cert-publisher", start: ({ client, informers, options }) => startRootCaPublisher(client, { caCertPem: options.caCertPem, informers }) },
 ];
 

@@ -19,6 +19,7 @@ const viewOf = (ref: ResourceRef) => (sameResource(ref, KINDS.pods) ? (controlle
 const CACHED_IN_FULL: ResourceRef[] = [
   KINDS.pods, KINDS.nodes, KINDS.replicaSets, KINDS.replicationControllers, KINDS.deployments, KINDS.daemonSets, KINDS.services, KINDS.endpoints, KINDS.endpointSlices,
   KINDS.namespaces, KINDS.serviceAccounts, KINDS.resourceQuotas, KINDS.controllerRevisions, KINDS.podDisruptionBudgets, KINDS.statefulSets, KINDS.persistentVolumeClaims, KINDS.jobs, KINDS.cronJobs,
+  KINDS.persistentVolumes, KINDS.storageClasses,
 ];
 
 type Filter = Pick<ListOptions, "fieldSelector" | "labelSelector"> & { namespace?: string };

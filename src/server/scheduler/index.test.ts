@@ -108,10 +108,37 @@ test("a pod whose claim is missing or unbound stays Pending with upstream's reas
       return c?.message === want ? c : undefined;
     }, want);
   await reason(`0/${total} nodes are available: persistentvolumeclaim "data-0" not found.`);
-  await claims.create("default", { metadata: { name: "data-0" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+  await claims.create("default", { metadata: { name: "data-0" }, spec: { storageClassName: "", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
   await reason(`0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims.`);
   expect((await podClient().get("default", "with-claim")).spec?.nodeName).toBeUndefined();
-  // Something binds the claim (bramble has no binder of its own): the pod is placed.
+  // Something binds the claim (no persistent-volume controller runs here): the pod is placed.
+  const { persistentVolumes } = await import("../../api/resources/core/persistentvolume");
+  await client.resource(persistentVolumes).create(undefined, { metadata: { name: "pv-1" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: "/srv/pv-1" } } });
   await claims.patch("default", "data-0", { spec: { volumeName: "pv-1" } });
   await boundNode("with-claim");
+});
+
+test("WaitForFirstConsumer: the chosen node is written on the claim, and the pod is bound there once the claim is", async () => {
+  const { persistentVolumeClaims } = await import("../../api/resources/core/persistentvolumeclaim");
+  const { persistentVolumes } = await import("../../api/resources/core/persistentvolume");
+  const claims = client.resource(persistentVolumeClaims);
+  // No class named: the default (local-path, WaitForFirstConsumer) is given by admission.
+  await claims.create("default", { metadata: { name: "wffc-0" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+  const pod = makePod("wffc-user", { cpu: "100m" });
+  pod.spec!.volumes = [{ name: "data", persistentVolumeClaim: { claimName: "wffc-0" } }];
+  await podClient().create("default", pod);
+  const selected = await until(async () => (await claims.get("default", "wffc-0")).metadata.annotations?.["volume.kubernetes.io/selected-node"], "selected-node");
+  expect((await podClient().get("default", "wffc-user")).spec?.nodeName).toBeUndefined();
+  // What the provisioner does: a volume pinned to that node, bound to the claim.
+  await client.resource(persistentVolumes).create(undefined, {
+    metadata: { name: "wffc-pv" },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      hostPath: { path: "/srv/wffc" },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: [selected] }] }] } },
+    },
+  });
+  await claims.patch("default", "wffc-0", { spec: { volumeName: "wffc-pv" } });
+  expect(await boundNode("wffc-user")).toBe(selected);
 });

@@ -3,6 +3,9 @@ import { namespaces, type Namespace } from "../../api/resources/core/namespace";
 import { nodes } from "../../api/resources/core/node";
 import { persistentVolumeClaims, type PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
 import { pods, type Pod } from "../../api/resources/core/pod";
+import { persistentVolumes, type PersistentVolume } from "../../api/resources/core/persistentvolume";
+import { storageClasses, type StorageClass } from "../../api/resources/storage/storageclass";
+import { SELECTED_NODE_ANNOTATION } from "../../api/storage-annotations";
 import { podDisruptionBudgets, type PodDisruptionBudget } from "../../api/resources/policy/poddisruptionbudget";
 import type { KubeClient } from "../../client/client";
 import { EventRecorder } from "../../client/events";
@@ -53,6 +56,9 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
   // Budgets protect preemption victims; the disruption controller keeps the same cache.
   const budgetInformer = shared?.get<PodDisruptionBudget>(podDisruptionBudgets);
   const claimInformer = shared ? shared.get<PersistentVolumeClaim>(persistentVolumeClaims) : new Informer(client.resource<PersistentVolumeClaim>(persistentVolumeClaims));
+  const volumeInformer = shared ? shared.get<PersistentVolume>(persistentVolumes) : new Informer(client.resource<PersistentVolume>(persistentVolumes));
+  const classInformer = shared ? shared.get<StorageClass>(storageClasses) : new Informer(client.resource<StorageClass>(storageClasses));
+  const claimClient = client.resource<PersistentVolumeClaim>(persistentVolumeClaims);
   const cache = new SchedulerCache();
   let loop: ControlLoop | undefined;
   const enqueue = (key: string) => loop?.enqueue(key);
@@ -69,6 +75,10 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     context: { namespaceLabels: (ns) => namespaceInformer.get(ns)?.metadata.labels },
     preemption: opts.preemption ?? (budgetInformer ? { splitByBudget: budgetSplitter(() => budgetInformer.list()) } : undefined),
     claims: (key) => claimInformer.get(key),
+    storage: { volume: (name) => volumeInformer.get(name), volumes: () => volumeInformer.list(), storageClass: (name) => classInformer.get(name) },
+    selectNodeForClaim: async (claim, node) => {
+      await claimClient.patch(claim.metadata.namespace, claim.metadata.name!, { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: node } } });
+    },
   });
   // The queue hands out more important pods first (upstream's PrioritySort).
   loop = new ControlLoop(scheduler, opts.concurrency ?? 16, { priorityOf: (key) => podInformer.get(key)?.spec?.priority ?? 0 });
@@ -79,15 +89,19 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
     shared.on(nodeInformer, nodeHandlers);
     shared.on(podInformer, podHandlers);
     shared.on(claimInformer, claimHandlers);
+    shared.on(volumeInformer, claimHandlers);
   } else {
     nodeInformer.on(nodeHandlers);
     podInformer.on(podHandlers);
     claimInformer.on(claimHandlers);
+    volumeInformer.on(claimHandlers);
   }
   // Nodes and claims first, so the first pods are decided against the whole cluster, not part of it.
   await (shared ? shared.start(nodeInformer) : nodeInformer.start());
   await (shared ? shared.start(namespaceInformer) : namespaceInformer.start());
   await (shared ? shared.start(claimInformer) : claimInformer.start());
+  await (shared ? shared.start(volumeInformer) : volumeInformer.start());
+  await (shared ? shared.start(classInformer) : classInformer.start());
   await (shared ? shared.start(podInformer) : podInformer.start());
   if (budgetInformer) await shared!.start(budgetInformer);
   loop.start();
@@ -101,6 +115,8 @@ export async function startScheduler(client: KubeClient, opts: StartSchedulerOpt
         namespaceInformer.stop();
         podInformer.stop();
         claimInformer.stop();
+        volumeInformer.stop();
+        classInformer.stop();
       }
       await loop!.stop();
     },

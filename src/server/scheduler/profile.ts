@@ -8,6 +8,7 @@ import { resourcesFit } from "./filters/resources-fit";
 import { taintToleration } from "./filters/taints";
 import { topologySpread } from "./filters/topology-spread";
 import { nodeUnschedulable } from "./filters/unschedulable";
+import { volumeBinding } from "./filters/volume-binding";
 import { mostAllocated } from "./scores/binpack";
 import { preferredNodeAffinity } from "./scores/preferred-affinity";
 import { leastAllocated } from "./scores/spread";
@@ -22,7 +23,7 @@ export interface Profile {
   readonly scores: readonly Score[];
 }
 
-export const FILTERS: readonly Filter[] = [nodeReady, nodeUnschedulable, taintToleration, nodeAffinity, hostPorts, resourcesFit, topologySpread, interPodAffinity];
+export const FILTERS: readonly Filter[] = [nodeReady, nodeUnschedulable, taintToleration, nodeAffinity, hostPorts, resourcesFit, volumeBinding, topologySpread, interPodAffinity];
 
 export function profileFor(policy: SchedulingPolicy): Profile {
   const fit = policy === "spread" ? leastAllocated : mostAllocated;

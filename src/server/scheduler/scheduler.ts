@@ -3,6 +3,7 @@
 // and binds. The decision itself is synchronous, so concurrent workers never decide on the same
 // snapshot twice: each one assumes its placement before the next decision runs, and only the
 // bind round trips overlap.
+import { recordAttempt, type AttemptResult } from "./metrics";
 import type { Node } from "../../api/resources/core/node";
 import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
@@ -17,7 +18,9 @@ import { findPreemption, type PreemptionOptions } from "./preemption";
 import type { Profile } from "./profile";
 import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
-import { claimsProblem, usesClaims, type ClaimLookup } from "./volume-binding";
+import type { PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
+import { SELECTED_NODE_ANNOTATION } from "../../api/storage-annotations";
+import { resolveClaims, usesClaims, type ClaimLookup, type PodClaims, type StorageLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
   pods: ResourceClient<Pod>;
@@ -35,6 +38,10 @@ export interface SchedulerDeps {
   preemption?: PreemptionOptions;
   /** Cached PersistentVolumeClaims; without it, claims are not checked. */
   claims?: ClaimLookup;
+  /** Cached volumes and classes, for volume node affinity and WaitForFirstConsumer claims. */
+  storage?: StorageLookup;
+  /** Writes the chosen node on a WaitForFirstConsumer claim. */
+  selectNodeForClaim?(claim: PersistentVolumeClaim, node: string): Promise<void>;
 }
 
 export class Scheduler implements Reconciler {
@@ -50,39 +57,64 @@ export class Scheduler implements Reconciler {
   }
 
   async reconcile(key: string): Promise<void> {
+    const start = performance.now();
+    let result: AttemptResult | undefined;
+    try {
+      result = await this.attempt(key);
+    } catch (e) {
+      result = "error";
+      throw e;
+    } finally {
+      if (result) recordAttempt(result, this.d.schedulerName, start);
+    }
+  }
+
+  /** One scheduling attempt; undefined when there was nothing to attempt. */
+  private async attempt(key: string): Promise<AttemptResult | undefined> {
     const { cache, unschedulable } = this.d;
     const pod = this.d.getPod(key);
     if (!pod || !this.responsibleFor(pod)) {
       unschedulable.delete(key);
-      return;
+      return undefined;
     }
-    if (cache.isAssumed(key)) return; // a bind for it is in flight
-    const claimProblem = this.d.claims && usesClaims(pod) ? claimsProblem(pod, this.d.claims) : undefined;
-    if (claimProblem) {
+    if (cache.isAssumed(key)) return undefined; // a bind for it is in flight
+    const claims: PodClaims | undefined = this.d.claims && usesClaims(pod) ? resolveClaims(pod, this.d.claims, this.d.storage, (ns, claim) => this.claimUsers(key, ns, claim)) : undefined;
+    if (claims?.problem) {
       unschedulable.add(key);
-      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claimProblem));
-      return;
+      await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claims.problem));
+      return "unschedulable";
     }
-    const info = buildPodInfo(pod);
+    const info = claims?.filter ? { ...buildPodInfo(pod), volumeFilter: claims.filter } : buildPodInfo(pod);
     const nodes = cache.snapshotFor(info);
     const ctx = this.d.context ?? NO_NAMESPACE_LABELS;
     const decision = selectNode(info, nodes, this.d.profile, ctx);
     if (!decision.node) {
       unschedulable.add(key);
       const message = fitErrorMessage(decision.totalNodes, decision.reasons);
-      if (decision.totalNodes === 0) return recordUnschedulable(this.d.pods, this.d.events, pod, message);
+      if (decision.totalNodes === 0) {
+        await recordUnschedulable(this.d.pods, this.d.events, pod, message);
+        return "unschedulable";
+      }
       // Only pods that fit nowhere get here: preemption costs nothing on the common path.
       const result = findPreemption(info, nodes, decision.candidates, this.d.profile, ctx, this.d.preemption);
       if (!result.preemption) {
         // Not eligible: any nomination stands (its victims are still going). No victims: it is void.
         const nomination = result.eligible ? null : undefined;
-        return recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        await recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        return "unschedulable";
       }
       await this.preempt(pod, info, result.preemption.node, result.preemption.victims, message);
-      return;
+      return "unschedulable";
     }
     unschedulable.delete(key);
     const nodeName = decision.node.name;
+    if (claims?.delayed.length) {
+      // Upstream's PreBind: the claims learn the node, the pod waits until they are bound. Their
+      // binding (a claim event) brings the pod back; VolumeBinding then keeps it on this node.
+      for (const claim of claims.delayed) if (!claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION]) await this.d.selectNodeForClaim?.(claim, nodeName);
+      unschedulable.add(key);
+      return undefined; // not bound yet: counted when the pod comes back and binds
+    }
     cache.assume(info, nodeName);
     let outcome;
     try {
@@ -94,9 +126,18 @@ export class Scheduler implements Reconciler {
     if (outcome === "lost") {
       // Bound elsewhere or being deleted: the informer brings the truth; re-check from it then.
       cache.forget(key);
-      return;
+      return undefined;
     }
     recordScheduled(this.d.events, pod, nodeName);
+    return "scheduled";
+  }
+
+  /** Scheduled pods other than `key` whose volumes name the claim (ReadWriteOncePod). */
+  private claimUsers(key: string, namespace: string, claim: string): number {
+    let n = 0;
+    for (const node of this.d.cache.snapshot())
+      for (const p of node.pods) if (p.key !== key && p.namespace === namespace && p.pod.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim)) n++;
+    return n;
   }
 
   /** Carries out a preemption: nominate, evict the victims, void weaker nominations, report. */

@@ -93,6 +93,8 @@ export interface PodInfo {
   readonly terminating: boolean;
   /** status.startTime (else creation time) in ms, for upstream's victim ordering. */
   readonly startTime: number;
+  /** The node must suit the pod's persistent volumes (VolumeBinding); set per decision. */
+  readonly volumeFilter?: (node: NodeInfo) => readonly string[] | undefined;
   readonly pod: Pod;
 }
 

@@ -1,7 +1,7 @@
-// v1 PersistentVolumeClaim: a request for storage. bramble stores and validates claims (the
-// StatefulSet controller makes one per volumeClaimTemplate and ordinal) but binds none to a
-// volume: without a binding controller a claim stays Pending, and the scheduler keeps a pod that
-// uses an unbound claim Pending too, as upstream does with no volume to bind.
+// v1 PersistentVolumeClaim: a request for storage (made by users, or by the StatefulSet controller
+// per volumeClaimTemplate and ordinal). The persistent-volume controller binds it to a
+// PersistentVolume (spec.volumeName) or has one provisioned; until then it is Pending, and so is
+// a pod that uses it.
 import { Type, type Static } from "@sinclair/typebox";
 import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";

@@ -390,7 +390,7 @@ export function validateTolerations(tolerations: Toleration[] | undefined, path:
   return errs;
 }
 
-function validateNodeSelectorTerm(term: { matchExpressions?: { key: string; operator: string; values?: string[] }[]; matchFields?: { key: string; operator: string; values?: string[] }[] }, path: string): FieldError[] {
+export function validateNodeSelectorTerm(term: { matchExpressions?: { key: string; operator: string; values?: string[] }[]; matchFields?: { key: string; operator: string; values?: string[] }[] }, path: string): FieldError[] {
   const errs: FieldError[] = [];
   (term.matchExpressions ?? []).forEach((r, i) => {
     const p = `${path}.matchExpressions[${i}]`;

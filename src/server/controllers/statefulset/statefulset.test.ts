@@ -210,6 +210,8 @@ describe("StatefulSet controller", () => {
     await sets.patch(ns, "db", { spec: { replicas: 2 } });
     await Bun.sleep(300);
     expect(await names(ns)).toEqual(["db-0"]);
+    // No persistent-volume controller runs here to lift the claim's pvc-protection finalizer.
+    await claims.patch(ns, "data-db-1", { metadata: { finalizers: null } });
     await claims.delete(ns, "data-db-1");
     await eventually("db-1 back", async () => (await status(ns, "db")).readyReplicas === 2);
     const fresh = await claims.get(ns, "data-db-1");

@@ -1,0 +1,143 @@
+// Persistent storage through the real kubectl on a real server whose embedded node runs pods on
+// this machine's Docker engine: the built-in local-path StorageClass is the default, a claim
+// naming no class is provisioned on the node of its first pod (WaitForFirstConsumer) and its data
+// outlives the pod, a StatefulSet's claims from volumeClaimTemplates are bound and mounted and
+// keep their data when the pod is replaced, and deleting a claim (reclaim Delete) removes the
+// volume and its directory on the node.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { dockerForTests } from "../src/agent/runtime/docker/testing";
+import { eventually as poll } from "./helpers/eventually";
+import { removePodsOf, servingContainer, shContainer, startServerWithNode } from "./helpers/pods";
+import { parseJson, type TestServer } from "./helpers/server";
+
+const docker = await dockerForTests("persistent volume tests");
+setDefaultTimeout(90_000);
+const NS = `pv-${Date.now().toString(36)}`;
+let s: TestServer;
+
+const eventually = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) => poll(what, f, { timeoutMs, intervalMs: 200, context: () => s?.log.slice(-5000) ?? "" });
+const kc = (...args: string[]) => s.kubectl("-n", NS, ...args);
+const must = async (...args: string[]) => {
+  const r = await kc(...args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+};
+const get = async (...args: string[]) => parseJson(await kc("get", ...args, "-o", "json"));
+async function kubectlApply(obj: unknown) {
+  const proc = Bun.spawn(["kubectl", "--kubeconfig", s.kubeconfig, "-n", NS, "apply", "-f", "-"], { stdin: new TextEncoder().encode(JSON.stringify(obj)), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  if (code !== 0) throw new Error(`kubectl apply: ${err}`);
+  return out;
+}
+
+const podPhase = async (name: string) => (await get("pod", name).catch(() => undefined))?.status?.phase;
+const finished = (name: string) => eventually(`pod ${name} Succeeded`, async () => (await podPhase(name)) === "Succeeded");
+
+const claimVolume = (claimName: string, readOnly = false) => ({ name: "data", persistentVolumeClaim: { claimName, readOnly } });
+const pod = (name: string, script: string, claimName: string, mount: Record<string, unknown> = {}) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name },
+  spec: {
+    restartPolicy: "Never",
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: "main", ...shContainer(script), volumeMounts: [{ name: "data", mountPath: "/data", ...mount }] }],
+    volumes: [claimVolume(claimName, !!mount.readOnly)],
+  },
+});
+
+describe.skipIf(!docker)("persistent volumes on a real node", () => {
+  beforeAll(async () => {
+    s = await startServerWithNode(docker!);
+    expect((await s.kubectl("create", "namespace", NS)).code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await s?.kubectl("delete", "namespace", NS, "--wait=false");
+    await s?.cleanup();
+    if (docker) await removePodsOf(docker, NS);
+  }, 60_000);
+
+  test("the built-in local-path class is the default, as k3s's", async () => {
+    const out = await must("get", "storageclass");
+    const lines = out.trim().split("\n");
+    expect(lines[0]!.split(/\s+/)).toEqual(["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"]);
+    expect(lines[1]!.split(/\s+/).slice(0, 6)).toEqual(["local-path", "(default)", "rancher.io/local-path", "Delete", "WaitForFirstConsumer", "false"]);
+  });
+
+  let volumeDir = "";
+
+  test("a claim is provisioned on its first pod's node; the data outlives the pod; a read-only mount cannot write", async () => {
+    await kubectlApply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "notes" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "64Mi" } } } });
+    const pending = await get("pvc", "notes");
+    expect(pending.spec.storageClassName).toBe("local-path");
+    expect(pending.status.phase).toBe("Pending");
+
+    await kubectlApply(pod("writer", "echo kept-across-pods > /data/note && mkdir -p /data/sub && echo in-sub > /data/sub/f", "notes"));
+    await finished("writer");
+    const claim = await get("pvc", "notes");
+    expect(claim.status.phase).toBe("Bound");
+    const pv = await get("pv", claim.spec.volumeName);
+    expect(pv.spec.claimRef).toMatchObject({ namespace: NS, name: "notes" });
+    expect(pv.spec.persistentVolumeReclaimPolicy).toBe("Delete");
+    const node = (await get("pod", "writer")).spec.nodeName;
+    expect(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values).toEqual([node]);
+    expect(claim.metadata.annotations["volume.kubernetes.io/selected-node"]).toBe(node);
+    volumeDir = pv.spec.hostPath.path;
+    expect(volumeDir).toBe(join(s.dataDir, "storage", `${pv.metadata.name}_${NS}_notes`));
+    expect(readFileSync(join(volumeDir, "note"), "utf8")).toBe("kept-across-pods\n");
+
+    const table = (await s.kubectl("get", "pv", pv.metadata.name)).stdout.trim().split("\n");
+    expect(table[0]!.split(/\s{2,}/)).toEqual(["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"]);
+    expect(table[1]!.split(/\s+/).slice(0, 8)).toEqual([pv.metadata.name, "64Mi", "RWO", "Delete", "Bound", `${NS}/notes`, "local-path", "<unset>"]);
+
+    await must("delete", "pod", "writer");
+    await kubectlApply(pod("reader", "cat /data/note; if touch /data/other 2>/dev/null; then echo wrote; else echo read-only; fi", "notes", { readOnly: true }));
+    await kubectlApply(pod("sub-reader", "cat /data/f", "notes", { subPath: "sub" }));
+    await finished("reader");
+    await finished("sub-reader");
+    expect((await must("logs", "reader")).split("\n")).toEqual(["kept-across-pods", "read-only", ""]);
+    expect(await must("logs", "sub-reader")).toBe("in-sub\n");
+  });
+
+  test("a StatefulSet's claims from volumeClaimTemplates are bound, mounted, and keep their data when the pod is replaced", async () => {
+    await kubectlApply({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db" },
+      spec: {
+        serviceName: "db",
+        replicas: 1,
+        selector: { matchLabels: { app: "db" } },
+        template: {
+          metadata: { labels: { app: "db" } },
+          spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "db", ...servingContainer("echo start >> /data/boots; echo boots=$(wc -l < /data/boots)"), volumeMounts: [{ name: "data", mountPath: "/data" }] }] },
+        },
+        volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "32Mi" } } } }],
+      },
+    });
+    const first = await eventually("db-0 running", async () => {
+      const p = await get("pod", "db-0").catch(() => undefined);
+      return p?.status?.phase === "Running" ? p : undefined;
+    });
+    expect((await get("pvc", "data-db-0")).status.phase).toBe("Bound");
+    await eventually("first boot logged", async () => (await must("logs", "db-0")).includes("boots=1"));
+    await must("delete", "pod", "db-0");
+    await eventually("a new db-0 running", async () => {
+      const p = await get("pod", "db-0").catch(() => undefined);
+      return p?.metadata.uid !== first.metadata.uid && p?.status?.phase === "Running";
+    });
+    await eventually("second boot sees the first", async () => (await must("logs", "db-0")).includes("boots=2"));
+  });
+
+  test("deleting a claim with reclaim policy Delete removes its volume and the directory on the node", async () => {
+    const pvName = (await get("pvc", "notes")).spec.volumeName;
+    await must("delete", "pod", "reader", "sub-reader");
+    await must("delete", "pvc", "notes", "--wait=false");
+    await eventually("the volume deleted", async () => (await s.kubectl("get", "pv", pvName)).code !== 0 && (await s.kubectl("get", "pv", pvName)).stderr.includes("NotFound"));
+    expect(existsSync(volumeDir)).toBe(false);
+    expect((await kc("get", "pvc", "notes")).code).not.toBe(0);
+  });
+});
