@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { createClient } from "@libsql/client";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactedError } from "../store.ts";
@@ -141,4 +141,27 @@ test("restore puts the snapshot in place, keeps the previous store aside, and co
   } finally {
     await store.close();
   }
+});
+
+test("a plain copy of a store file in WAL mode restores, and nothing is written beside the file given", async () => {
+  const d = dir();
+  const { applyMigrations } = await import("./migrate.ts");
+  const live = join(d, "live.db");
+  mkdirSync(d, { recursive: true });
+  const c = createClient({ url: `file:${live}` });
+  await c.execute("PRAGMA journal_mode = WAL");
+  await applyMigrations(c);
+  await c.execute("INSERT INTO kv (revision, key, value, create_revision, prev_revision, deleted) VALUES (1, '/registry/namespaces/a', '{}', 1, 0, 0)");
+  await c.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  const copy = join(d, "copy.db");
+  writeFileSync(copy, readFileSync(live));
+  c.close();
+  expect(readFileSync(copy)[18]).toBe(2); // WAL mode in the header
+  const r = await restoreSnapshot(join(d, "server", "state.db"), copy);
+  expect(r).toMatchObject({ keys: 1, revision: 1 });
+  expect(existsSync(`${copy}-wal`) || existsSync(`${copy}-shm`)).toBe(false);
+  expect(readdirSync(join(d, "server"))).toEqual(["state.db"]);
+  const store = await openLibsqlStore(join(d, "server", "state.db"), quiet);
+  expect((await store.get("/registry/namespaces/a"))?.value).toBe("{}");
+  await store.close();
 });

@@ -18,7 +18,7 @@
 // --mark-compacted): clients resuming a watch from a revision of the replaced history get 410 Gone
 // and relist, instead of missing changes or seeing a revision twice.
 import { createClient, type Client } from "@libsql/client";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, fsyncSync, openSync, readSync, writeSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { migrations } from "../../../../migrations/index.ts";
 import { BUSY_TIMEOUT_MS } from "./connection.ts";
@@ -87,40 +87,46 @@ export async function takeSnapshot(dbPath: string, file: string): Promise<Snapsh
   }
 }
 
-/**
- * Checks that file is a bramble snapshot this binary can restore, and says what is in it.
- * Opens the file read-only in effect (SELECTs only; a rollback-journal database is not changed by reads).
- */
-export async function inspectSnapshot(file: string): Promise<SnapshotInfo> {
-  let bytes: number;
+/** The SQLite header of file (its first 100 bytes); refuses a missing file and one that is not SQLite. */
+function readHeader(file: string, name: string): Buffer {
+  const head = Buffer.alloc(100);
   try {
-    bytes = statSync(file).size;
+    const fd = openSync(file, "r");
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SnapshotError(`${file}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+    throw new SnapshotError(`${name}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
   }
-  const head = Buffer.alloc(SQLITE_HEADER.length);
-  const fd = openSync(file, "r");
-  try {
-    readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.toString("latin1") !== SQLITE_HEADER) throw new SnapshotError(`${file} is not a bramble snapshot (not an SQLite database)`);
+  if (head.subarray(0, SQLITE_HEADER.length).toString("latin1") !== SQLITE_HEADER) throw new SnapshotError(`${name} is not a bramble snapshot (not an SQLite database)`);
+  return head;
+}
+
+/**
+ * Checks that file is a bramble snapshot this binary can restore, and says what is in it (errors
+ * name it `name`). It is opened with SQLite and only read; a database in WAL mode would get -wal
+ * and -shm files beside it, so restore inspects its own copy of a file it is given.
+ */
+export async function inspectSnapshot(file: string, name = file): Promise<SnapshotInfo> {
+  readHeader(file, name);
+  const bytes = statSync(file).size;
   const db = open(file);
   try {
     const check = await db.execute("PRAGMA quick_check").catch((e: Error) => ({ rows: [{ quick_check: e.message }] }));
     const verdict = String(check.rows[0]?.quick_check ?? "no answer");
-    if (verdict !== "ok") throw new SnapshotError(`${file} is damaged (SQLite integrity check: ${verdict.split("\n")[0]})`);
+    if (verdict !== "ok") throw new SnapshotError(`${name} is damaged (SQLite integrity check: ${verdict.split("\n")[0]})`);
     const tables = new Set((await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name)));
     if (!tables.has("kv") || !tables.has("meta") || !tables.has("__drizzle_migrations")) {
-      throw new SnapshotError(`${file} is not a bramble snapshot (an SQLite database without bramble's tables)`);
+      throw new SnapshotError(`${name} is not a bramble snapshot (an SQLite database without bramble's tables)`);
     }
     const last = await db.execute("SELECT max(created_at) AS last FROM __drizzle_migrations");
     const lastApplied = Number(last.rows[0]?.last ?? -1);
     const newest = migrations.reduce((m, x) => Math.max(m, x.when), -1);
     if (lastApplied > newest) {
-      throw new SnapshotError(`${file} comes from a newer bramble (its schema is newer than this binary's); restore it with that version`);
+      throw new SnapshotError(`${name} comes from a newer bramble (its schema is newer than this binary's); restore it with that version`);
     }
     const revision = Number((await db.execute("SELECT coalesce(max(revision), 0) AS r FROM kv")).rows[0]?.r ?? 0);
     const keys = Number(
@@ -129,7 +135,7 @@ export async function inspectSnapshot(file: string): Promise<SnapshotInfo> {
     return { revision, keys, bytes };
   } catch (e) {
     if (e instanceof SnapshotError) throw e;
-    throw new SnapshotError(`${file} is not a bramble snapshot (${(e as Error).message.split("\n")[0]})`);
+    throw new SnapshotError(`${name} is not a bramble snapshot (${(e as Error).message.split("\n")[0]})`);
   } finally {
     db.close();
   }
@@ -162,7 +168,7 @@ export interface RestoreResult extends SnapshotInfo {
  * checks). Nothing is changed unless the snapshot passes every check.
  */
 export async function restoreSnapshot(dbPath: string, file: string, now = new Date()): Promise<RestoreResult> {
-  await inspectSnapshot(file); // one clear line before anything is copied
+  readHeader(file, file); // one clear line before anything is copied
   const staged = `${dbPath}.restoring`;
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 }); // restoring into a new data dir
   rmSync(staged, { force: true });
@@ -170,7 +176,18 @@ export async function restoreSnapshot(dbPath: string, file: string, now = new Da
   try {
     copyFileSync(file, staged);
     chmodSync(staged, 0o600); // the copy may take the source's mode
-    const info = await inspectSnapshot(staged); // the copy, as it will be used
+    // A copy of a store file in WAL mode (without its -wal: the checkpointed state) is read as a
+    // rollback-journal database, so opening it makes no -wal/-shm beside the staged file.
+    const head = readHeader(staged, file);
+    if (head[18] === 2 || head[19] === 2) {
+      const fd = openSync(staged, "r+");
+      try {
+        writeSync(fd, Buffer.from([1, 1]), 0, 2, 18);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const info = await inspectSnapshot(staged, file); // the copy, as it will be used
     const previousLast = await lastRevisionOf(dbPath);
     const startRevision = Math.max(info.revision, previousLast);
     const db = open(staged);
