@@ -6,7 +6,8 @@
 // writes (store/libsql/snapshot.ts), it works whether the server runs or not, and it needs exactly
 // the access the store already needs (the data dir is root's, 0700). An API endpoint would hand
 // every Secret to whoever holds an admin credential, from anywhere the API is reachable.
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { hostname } from "node:os";
 import { parseFlags, UnexpectedArgument } from "./argv";
 import { FlagError, datastoreUrl, nodeName, stringFlag } from "./flags";
@@ -78,5 +79,7 @@ export async function runRestore(args: readonly string[]): Promise<void> {
   const r = await restoreSnapshot(dbPath, resolve(files[0]!));
   const aside = r.previous ? `; the previous store is kept as ${r.previous} until the server next starts cleanly` : "";
   process.stdout.write(`restored ${r.keys} objects at revision ${r.revision} into ${dbPath}${aside}\n`);
-  process.stdout.write(`start the server with the same data dir${r.previous ? " (and, with Secrets encryption, the same encryption keys)" : ""}\n`);
+  const keys = join(dataDir, "server", "cred", "encryption-config.json");
+  const encrypted = existsSync(keys) ? `; encrypted Secrets need the keys they were written with, in ${keys}` : "";
+  process.stdout.write(`start the server on ${dataDir}${encrypted}\n`);
 }
