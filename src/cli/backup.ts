@@ -61,6 +61,7 @@ export async function runBackup(args: readonly string[]): Promise<void> {
   const { ensureSnapshotDir, snapshotName } = await import("../server/snapshots/files");
   const { takeSnapshot } = await import("../server/store/libsql/snapshot");
   const node = nodeName("node-name", stringFlag(raw, "node-name"), hostname());
+  if (!existsSync(dbPath)) throw new Error(`no datastore at ${dbPath} (see --data-dir)`);
   const file = files[0] !== undefined ? resolve(files[0]) : resolve(ensureSnapshotDir(dataDir), snapshotName(node, new Date()));
   const started = performance.now();
   const info = await takeSnapshot(dbPath, file);
