@@ -11,6 +11,7 @@ import { AGENT_FLAGS, runAgent } from "./cli/agent";
 import { RESET_FLAGS, runReset } from "./cli/reset";
 import { IMAGES_FLAGS, runImages } from "./cli/images";
 import { SECRETS_ENCRYPT_FLAGS, runSecretsEncrypt } from "./cli/secrets-encrypt";
+import { BACKUP_FLAGS, RESTORE_FLAGS, runBackup, runRestore } from "./cli/backup";
 import { KUBECONFIG_FLAGS, runKubeconfig } from "./cli/kubeconfig";
 import { runVersion } from "./cli/version";
 
@@ -54,6 +55,13 @@ const secretsEncrypt = cli.command("secrets-encrypt <status|rotate-keys|reencryp
 for (const f of SECRETS_ENCRYPT_FLAGS) secretsEncrypt.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 secretsEncrypt.action(() => runSecretsEncrypt(argsOf("secrets-encrypt")));
 
+const backup = cli.command("backup [file]", "Save a snapshot of the embedded datastore, also while the server runs (default file: <data-dir>/server/snapshots/bramble-snapshot-<node>-<unix time>)");
+for (const f of BACKUP_FLAGS) backup.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+backup.action(() => runBackup(argsOf("backup")));
+
+const restore = cli.command("restore <file>", "Replace the embedded datastore with a snapshot (the server must be stopped); the previous store is kept aside until the server starts cleanly");
+for (const f of RESTORE_FLAGS) restore.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
+restore.action(() => runRestore(argsOf("restore")));
 const kubeconfig = cli.command("kubeconfig <create|list|revoke>", "Kubeconfigs for people: create --user NAME [--group G]... [--ttl] [--namespace] [-o FILE], list, revoke --user NAME | --id ID");
 for (const f of [...KUBECONFIG_FLAGS.create, ...KUBECONFIG_FLAGS.revoke.filter((f) => f.name !== "kubeconfig" && f.name !== "user")]) kubeconfig.option(`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.description);
 kubeconfig.action(() => runKubeconfig(argsOf("kubeconfig")));

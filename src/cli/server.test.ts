@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseFlags } from "./argv";
 import { SERVER_FLAGS, serverConfigFromFlags } from "./server";
@@ -39,7 +39,17 @@ test("defaults follow k3s", () => {
     schedulerPolicy: "binpack",
     nodeMonitorGracePeriodSeconds: 20,
     notReadyTolerationSeconds: 10,
+    snapshots: { cron: "0 */12 * * *", retention: 5, node: hostname().toLowerCase() },
   });
+});
+
+test("snapshot flags follow k3s's etcd-snapshot ones", () => {
+  expect(config("--snapshot-schedule-cron", "*/5 * * * *", "--snapshot-retention", "2", "--node-name", "pi1").snapshots).toEqual({ cron: "*/5 * * * *", retention: 2, node: "pi1" });
+  expect(config("--disable-snapshots").snapshots).toBe(false);
+  expect(() => config("--snapshot-retention", "0")).toThrow("--snapshot-retention: must be at least 1");
+  expect(() => config("--snapshot-retention", "x")).toThrow("--snapshot-retention:");
+  expect(() => config("--snapshot-schedule-cron", "0 */12 * *")).toThrow('--snapshot-schedule-cron: "0 */12 * *" is not a schedule: expected exactly 5 fields, found 4');
+  expect(config("--snapshot-schedule-cron", "@daily").snapshots).toMatchObject({ cron: "@daily" });
 });
 
 test("networking flags follow k3s and are checked", () => {

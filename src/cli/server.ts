@@ -22,6 +22,7 @@ import {
   type RawFlags,
 } from "./flags";
 import { defaultDataDir, hostFacts, type HostFacts } from "./host";
+import { scheduleError } from "../api/resources/batch/cron";
 import { IMAGE_GC_AND_LOG_FLAGS, kubeletTuningFromFlags, type KubeletTuning } from "./kubelet-flags";
 import { INGRESS_FLAGS, ingressPortsFromFlags } from "./ingress-flags";
 import type { IngressPorts } from "../agent/networking";
@@ -63,6 +64,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "horizontal-pod-autoscaler-downscale-stabilization", value: "<duration>", description: "Scale-down stabilization window of HorizontalPodAutoscalers without a behavior (default: 5m)" },
   { name: "horizontal-pod-autoscaler-cpu-initialization-period", value: "<duration>", description: "How long after a pod starts its CPU readings may be skipped as start-up ones (default: 5m)" },
   { name: "default-not-ready-toleration-seconds", value: "<seconds>", description: "How long pods stay on an unreachable node before they are evicted and recreated elsewhere (default: 10)" },
+  { name: "snapshot-schedule-cron", value: "<spec>", description: 'When to snapshot the embedded datastore into <data-dir>/server/snapshots/, in cron format (default: "0 */12 * * *")' },
+  { name: "snapshot-retention", value: "<count>", description: "How many scheduled snapshots to keep; older ones are removed (default: 5)" },
+  { name: "disable-snapshots", description: "Take no scheduled snapshots (`bramble backup` still works)" },
   ...IMAGE_GC_AND_LOG_FLAGS,
   ...INGRESS_FLAGS,
   // kubelet's eviction flags, for the embedded agent.
@@ -80,6 +84,8 @@ export const DEFAULTS = {
   schedulerPolicy: "binpack" as const,
   nodeMonitorGracePeriodSeconds: 20,
   notReadyTolerationSeconds: 10,
+  snapshotScheduleCron: "0 */12 * * *",
+  snapshotRetention: 5,
 };
 
 /** Pure except for creating/checking the data directory, which is part of validating it. */
@@ -124,6 +130,12 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
   const policyText = stringFlag(raw, "scheduler-policy");
   const graceText = stringFlag(raw, "node-monitor-grace-period");
   const tolerationText = stringFlag(raw, "default-not-ready-toleration-seconds");
+  const retentionText = stringFlag(raw, "snapshot-retention");
+  const snapshotRetention = retentionText === undefined ? DEFAULTS.snapshotRetention : nonNegativeInt("snapshot-retention", retentionText);
+  if (snapshotRetention < 1) throw new FlagError("snapshot-retention", "must be at least 1 (use --disable-snapshots to take none)");
+  const snapshotCron = stringFlag(raw, "snapshot-schedule-cron") ?? DEFAULTS.snapshotScheduleCron;
+  const cronProblem = scheduleError(snapshotCron);
+  if (cronProblem) throw new FlagError("snapshot-schedule-cron", `"${snapshotCron}" is not a schedule: ${cronProblem}`);
   const hpaMs = (flag: string) => {
     const t = stringFlag(raw, flag);
     if (t === undefined) return undefined;
@@ -163,6 +175,9 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     nodeMonitorGracePeriodSeconds: graceText === undefined ? DEFAULTS.nodeMonitorGracePeriodSeconds : durationSeconds("node-monitor-grace-period", graceText),
     notReadyTolerationSeconds:
       tolerationText === undefined ? DEFAULTS.notReadyTolerationSeconds : nonNegativeInt("default-not-ready-toleration-seconds", tolerationText),
+    snapshots: boolFlag(raw, "disable-snapshots")
+      ? false
+      : { cron: snapshotCron, retention: snapshotRetention, node: nodeName("node-name", stringFlag(raw, "node-name"), hostname()) },
     ...(Object.values(hpa).some((v) => v !== undefined) && { hpa }),
   };
 }
@@ -210,9 +225,16 @@ export function embeddedNodeFromFlags(raw: RawFlags): { nodeName: string; nodeIp
   };
 }
 
+/** argv that runs this bramble: the compiled binary itself, or bun with the entry file. */
+export function brambleCommand(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+}
+
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
 export async function runServer(raw: RawFlags): Promise<void> {
   const cfg = serverConfigFromFlags(raw, hostFacts());
+  // Scheduled snapshots are copied by a `bramble backup` process, off the server's thread.
+  if (cfg.snapshots) cfg.snapshots.command = brambleCommand();
   const node = embeddedNodeFromFlags(raw);
   // Loaded only now: `bramble version` or a flag typo should not pay for opening libSQL's
   // native addon and building the API server's routes.

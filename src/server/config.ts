@@ -45,6 +45,11 @@ export interface ServerConfig {
   secretsEncryption?: boolean;
   /** Pods without their own toleration leave an unreachable node after this long. */
   notReadyTolerationSeconds: number;
+  /**
+   * Scheduled snapshots of the embedded datastore into <dataDir>/server/snapshots/ (default:
+   * every 12 hours, keep 5); off with --disable-snapshots, and for other datastores.
+   */
+  snapshots?: { cron: string; retention: number; node: string; command?: string[] } | false;
   /** --horizontal-pod-autoscaler-* durations (ms); upstream's defaults when unset. */
   hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number };
 }

@@ -45,10 +45,13 @@ import { ensurePki } from "./pki/index";
 import { hostname } from "node:os";
 import { startControllers, type RunningControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
-import { openStore } from "./store/index";
 import { instrumentStore } from "./store/metrics";
 import { rbacAllows } from "./auth/rbac/authorize";
 import { forbidden } from "../api/errors";
+import { embeddedStoreFile, openStore } from "./store/index";
+import { removePidFile, writePidFile } from "./pid-file";
+import { removePreRestoreFiles } from "./snapshots/files";
+import { checkSnapshotSchedule, startSnapshotSchedule } from "./snapshots/schedule";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
 
 export interface RunningServer {
@@ -124,6 +127,12 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     (req) => serviceAccountAuth(req),
   );
 
+  const storePath = embeddedStoreFile(cfg.datastoreEndpoint);
+  if (cfg.snapshots && storePath) {
+    await checkSnapshotSchedule(cfg.snapshots.cron).catch((e: unknown) => {
+      throw new Error(`--snapshot-schedule-cron: "${cfg.snapshots && cfg.snapshots.cron}": ${e instanceof Error ? e.message : String(e)}`);
+    });
+  }
   const backend = await parts.openStore(cfg.datastoreEndpoint).catch((e: unknown) => {
     // Name the flag: the store's own message does not know where the URL came from.
     throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
@@ -136,6 +145,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     },
   );
   const store = instrumentStore(plainStore);
+  // `bramble restore` refuses to replace the store while this file names a live server.
+  writePidFile(cfg.dataDir);
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   let controllers: RunningControllers | undefined;
@@ -227,6 +238,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     // Undo what started, in reverse order, so a failed start leaves no open database.
     await api?.stop().catch(() => {});
     await store.close().catch(() => {});
+    removePidFile(cfg.dataDir);
     throw e;
   }
 
@@ -261,6 +273,14 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   });
 
   const [listener, apiServer, loops] = [http, api, controllers];
+  if (storePath) {
+    // Started cleanly on a restored store: the store it replaced is no longer needed.
+    for (const f of removePreRestoreFiles(storePath)) log.info("removed the store replaced by a restore", { file: f });
+  }
+  const snapshots =
+    cfg.snapshots && storePath
+      ? await startSnapshotSchedule({ dataDir: cfg.dataDir, dbPath: storePath, node: cfg.snapshots.node, cron: cfg.snapshots.cron, retention: cfg.snapshots.retention, command: cfg.snapshots.command, log: log.child("snapshots") })
+      : undefined;
   let agent: { stop(): Promise<void> } | undefined;
   if (!cfg.disableAgent && parts.startEmbeddedAgent) {
     try {
@@ -284,6 +304,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
+      await snapshots?.stop().catch(() => {});
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
@@ -291,6 +312,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       await Promise.race([drained, Bun.sleep(DRAIN_TIMEOUT_MS)]);
       await listener.stop(true);
       await store.close().catch((e) => log.error("closing store failed", { err: e }));
+      removePidFile(cfg.dataDir);
       log.info("stopped");
     })());
   return { url, adminKubeconfigPath: kubeconfigPath, caCertHash: pki.caCertHash, stop };

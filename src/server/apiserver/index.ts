@@ -9,7 +9,7 @@ import type { ResourceQuota } from "../../api/resources/core/resourcequota";
 import { resources as allResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
-import type { Store } from "../store/store";
+import { StorageFullError, type Store } from "../store/store";
 import { ensureServiceAccountKey, tokenSigner, type ServiceAccountTokenSigner } from "../auth/serviceaccount/index";
 import { LimitRanger } from "./admission/limitranger";
 import { NodeCidrAllocator } from "./admission/nodecidrs";
@@ -157,6 +157,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const app = new Hono<{ Bindings: { server?: Server<unknown> }; Variables: { user: User } }>({ strict: false });
   app.onError((err) => {
     if (err instanceof ApiError) return statusResponse(err);
+    if (err instanceof StorageFullError) {
+      // As kube-apiserver answers when etcd is over its space quota: a 500 InternalError naming
+      // the cause. Nothing of the write was stored; it can be retried once space is freed.
+      log.error("a write failed: the datastore's disk is full", { error: err.detail });
+      return statusResponse(internal(`Internal error occurred: ${err.message}`));
+    }
     log.error("unexpected error serving request", { error: String(err), stack: (err as Error).stack });
     return statusResponse(internal("an internal error occurred; see the server log"));
   });

@@ -17,8 +17,15 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   return openLibsqlStore(url, opts);
 }
 
+/** The file of an embedded (libSQL) datastore URL; undefined for any other backend. */
+export function embeddedStoreFile(url: string): string | undefined {
+  if (url.startsWith("memory:")) return undefined;
+  if (url.startsWith("file:")) return fileUrlPath(url);
+  return /^([a-z][a-z0-9+.-]*):/i.test(url) && !/^[a-z]:[\\/]/i.test(url) ? undefined : url;
+}
+
 /** file:/abs/path, file:///abs/path, file:rel/path → a filesystem path. */
-function fileUrlPath(url: string): string {
+export function fileUrlPath(url: string): string {
   const rest = url.slice("file:".length);
   if (rest.startsWith("//")) return decodeURIComponent(new URL(url).pathname);
   if (rest === "") throw new Error("file: datastore endpoint needs a path");

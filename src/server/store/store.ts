@@ -70,6 +70,16 @@ export class RevisionConflictError extends Error {
   }
 }
 
+/**
+ * Thrown by a write the backend could not store because its disk is full. Nothing of the write
+ * (nor of the writes committed with it) is stored; writes succeed again once space is freed.
+ */
+export class StorageFullError extends Error {
+  constructor(readonly detail: string) {
+    super(`the datastore is out of disk space (${detail}); free space on its disk and writes resume`);
+  }
+}
+
 /** Thrown by watch when the requested revision is older than the retained history. */
 export class CompactedError extends Error {
   constructor(

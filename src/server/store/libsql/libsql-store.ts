@@ -8,6 +8,7 @@ import {
   KeyExistsError,
   KeyNotFoundError,
   RevisionConflictError,
+  StorageFullError,
   type KeyValue,
   type ListOptions,
   type ListResult,
@@ -328,7 +329,10 @@ export class LibsqlStore implements Store {
   #onFailed(err: unknown, batch: PendingWrite[]): void {
     this.#index.rollback();
     this.#assignedRevision = this.#committedRevision;
-    for (const w of batch) w.reject(err);
+    // SQLite rolls the transaction back on a full disk, leaving the database as it was.
+    const full = diskFull(err);
+    const reason = full ? new StorageFullError(full) : err;
+    for (const w of batch) w.reject(reason);
   }
 
   async #conflict(key: string, current: { createRevision: number; modRevision: number; value?: string }) {
@@ -354,4 +358,13 @@ export class LibsqlStore implements Store {
   #checkOpen(): void {
     if (this.#closed) throw new Error("store is closed");
   }
+}
+
+/** SQLite's message when a write found the disk (or a size limit) full; undefined for other errors. */
+function diskFull(err: unknown): string | undefined {
+  const e = err as { code?: unknown; extendedCode?: unknown; message?: unknown } | undefined;
+  if (e?.code === "SQLITE_FULL" || e?.extendedCode === "SQLITE_FULL" || (e?.extendedCode === "SQLITE_IOERR_WRITE" && /no space/i.test(String(e?.message)))) {
+    return String(e.message ?? "database or disk is full").replace(/^SQLITE_\w+: /, "");
+  }
+  return undefined;
 }
