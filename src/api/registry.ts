@@ -72,7 +72,21 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
 export const resources: ResourceDef[] = (Object.keys(KINDS) as KindName[]).map((k) => DEFINITIONS[k] as ResourceDef);
 
-const byPath = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
+/**
+ * A definition and one derived definition per other version it is served in: the same kind with
+ * that version's schema, marked with the stored definition and the conversion (`servedAs`).
+ */
+export function versionsOf(def: ResourceDef): ResourceDef[] {
+  const views = (def.versions ?? []).map(
+    (v): ResourceDef => ({ ...def, version: v.version, schema: v.schema, versions: undefined, servedAs: { stored: def, toStored: v.toStored, fromStored: v.fromStored } }),
+  );
+  return [def, ...views];
+}
+
+/** Every resource in every version it is served in (the stored version first): routes, discovery, OpenAPI. */
+export const servedResources = (defs: ResourceDef[]): ResourceDef[] => defs.flatMap(versionsOf);
+
+const byPath = new Map(servedResources(resources).map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 
 /** The resource served at /api/v1/<plural> (group "") or /apis/<group>/<version>/<plural>. */
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

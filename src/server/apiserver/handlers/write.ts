@@ -11,6 +11,7 @@ import { applyPatch } from "../patch";
 import { boolParam, intParam, isDryRun, objectFilter } from "../query";
 import type { ApiContext } from "./context";
 import { json } from "./respond";
+import { fromStored, storedDef, toStored } from "./versions";
 
 const PATCH_TYPES = [
   "application/json-patch+json",
@@ -57,8 +58,8 @@ export async function createObject(ctx: ApiContext, req: Request, url: URL, def:
   const obj = checkKind(def, await parseBody(req));
   const decoded = decodeObject(obj, def.schema, mode);
   checkNamespace(def, obj, namespace);
-  const created = await ctx.objects.create(def, namespace, obj, { dryRun, missing: decoded.missing });
-  return json(created, 201, warningHeaders(decoded));
+  const created = await ctx.objects.create(storedDef(def), namespace, toStored(def, obj), { dryRun, missing: decoded.missing });
+  return json(fromStored(def, created), 201, warningHeaders(decoded));
 }
 
 export async function updateObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: UpdateOptions["subresource"] = "") {
@@ -74,8 +75,8 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
     try {
-      const updated = await ctx.objects.update(def, namespace, name, structuredClone(obj), { dryRun, subresource, missing: decoded.missing });
-      return json(updated, 200, warningHeaders(decoded));
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, toStored(def, structuredClone(obj)), { dryRun, subresource, missing: decoded.missing });
+      return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || obj.metadata.resourceVersion || Date.now() > deadline) throw e;
     }
@@ -93,12 +94,13 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
   const patch = parseText(await readBody(req), "application/json");
   const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
-    const current = ctx.objects.get(def, namespace, name);
+    // The patch applies to the object in the version of the path.
+    const current = fromStored(def, ctx.objects.get(storedDef(def), namespace, name));
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
     const decoded = decodeObject(patched, def.schema, mode);
     try {
-      const updated = await ctx.objects.update(def, namespace, name, patched, { dryRun, subresource, missing: decoded.missing });
-      return json(updated, 200, warningHeaders(decoded));
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, toStored(def, patched), { dryRun, subresource, missing: decoded.missing });
+      return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || Date.now() > deadline) throw e;
@@ -136,17 +138,17 @@ async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
 
 export async function deleteObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
   const opts = await deleteOptions(req, url);
-  return json(await ctx.deleter.delete(def, namespace, name, opts));
+  return json(fromStored(def, await ctx.deleter.delete(storedDef(def), namespace, name, opts)));
 }
 
 export async function deleteCollection(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
   const opts = await deleteOptions(req, url);
   const filter = objectFilter(def, url) ?? (() => true);
-  const { items } = ctx.objects.list(def, namespace);
+  const { items } = ctx.objects.list(storedDef(def), namespace);
   const deleted: KubeObject[] = [];
   for (const obj of items.filter(filter)) {
     try {
-      deleted.push(await ctx.deleter.delete(def, obj.metadata.namespace, obj.metadata.name!, opts));
+      deleted.push(fromStored(def, await ctx.deleter.delete(storedDef(def), obj.metadata.namespace, obj.metadata.name!, opts)));
     } catch (e) {
       if (!(e instanceof ApiError) || e.code !== 404) throw e;
     }
