@@ -1,7 +1,7 @@
 // Every resource bramble serves, in one list: the definition of each row of the kind table
 // (kinds.ts). The API server builds its routes, discovery and OpenAPI from this; nothing else
 // registers resources at runtime.
-import { KINDS, type KindName } from "./kinds";
+import { KINDS, protobufPackageOf, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
@@ -78,7 +78,7 @@ export const resources: ResourceDef[] = (Object.keys(KINDS) as KindName[]).map((
  */
 export function versionsOf(def: ResourceDef): ResourceDef[] {
   const views = (def.versions ?? []).map(
-    (v): ResourceDef => ({ ...def, version: v.version, schema: v.schema, versions: undefined, servedAs: { stored: def, toStored: v.toStored, fromStored: v.fromStored } }),
+    (v): ResourceDef => ({ ...def, version: v.version, schema: v.schema, protobufPackage: v.protobufPackage ?? protobufPackageOf(def.group), versions: undefined, servedAs: { stored: def, toStored: v.toStored, fromStored: v.fromStored } }),
   );
   return [def, ...views];
 }

@@ -48,6 +48,8 @@ export interface ServedVersion {
   version: string;
   /** The object in this version: decoding, validation of unknown fields, OpenAPI. */
   schema: TSchema;
+  /** The package of its protobuf message; default upstream's for the group ("autoscaling"). */
+  protobufPackage?: string;
   /** This version's object (apiVersion already this version) → the stored version's, losing nothing. */
   toStored(obj: KubeObject): KubeObject;
   /** The stored object → this version's (it must not change its argument). */
