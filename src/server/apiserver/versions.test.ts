@@ -81,11 +81,19 @@ describe("a kind served in two versions", () => {
     expect(table.body.rows[0].cells.slice(0, 3)).toEqual(["one", "Deployment/web", "cpu: <unknown>/50%, memory: <unknown>/100Mi"]);
   });
 
-  test("a v1 body with a v2 field is refused; the v1 apiVersion on the v2 path too", async () => {
+  test("bad v1 bodies and annotations are refused with a clear error", async () => {
     const bad = await t.call("POST", `${V1}?fieldValidation=Strict`, { apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", metadata: { name: "bad" }, spec: { scaleTargetRef: ref, maxReplicas: 3, metrics: [] } });
     expect(bad.status).toBe(400);
     const wrong = await t.call("POST", V2, { apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", metadata: { name: "bad" }, spec: { scaleTargetRef: ref, maxReplicas: 3 } });
     expect(wrong.status).toBe(400);
+    const body = (annotation: string) => ({ apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", metadata: { name: "ann", annotations: { "autoscaling.alpha.kubernetes.io/metrics": annotation } }, spec: { scaleTargetRef: ref, maxReplicas: 3 } });
+    const notJson = await t.call("POST", V1, body("{"));
+    expect([notJson.status, notJson.body.message]).toEqual([400, "the annotation autoscaling.alpha.kubernetes.io/metrics is not valid JSON"]);
+    const wrongType = await t.call("POST", V1, body('[{"type":"Pods","pods":{"metricName":5,"targetAverageValue":"1"}}]'));
+    expect(wrongType.status).toBe(400);
+    const unknown = await t.call("POST", V1, body('[{"type":"Pods","pods":{"metricName":"rps","targetAverageValue":"1","extra":1}}]'));
+    expect(unknown.status).toBe(201);
+    expect(JSON.parse(unknown.body.metadata.annotations["autoscaling.alpha.kubernetes.io/metrics"])).toEqual([{ type: "Pods", pods: { metricName: "rps", targetAverageValue: "1" } }]);
     const del = await t.call("DELETE", `${V1}/one`);
     expect(del.body.apiVersion).toBe("autoscaling/v1");
   });

@@ -41,6 +41,18 @@ function checkNamespace(def: ResourceDef, obj: KubeObject, namespace: string | u
     throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
 }
 
+/**
+ * The request's object as stored. An object of another version than the stored one is converted,
+ * and what the conversion built (from annotations a client may have written) is decoded against
+ * the stored schema as well: unknown fields dropped, as Go's decoder does; wrong types a 400.
+ */
+function storedForm(def: ResourceDef, obj: KubeObject, decoded: Decoded): KubeObject {
+  if (!def.servedAs) return obj;
+  const stored = toStored(def, obj);
+  decoded.missing.push(...decodeObject(stored, storedDef(def).schema, "Ignore").missing.filter((m) => !decoded.missing.some((d) => d.field === m.field)));
+  return stored;
+}
+
 const warningHeaders = (d: Decoded): Record<string, string> =>
   d.warnings.length ? { warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : {};
 
@@ -58,7 +70,7 @@ export async function createObject(ctx: ApiContext, req: Request, url: URL, def:
   const obj = checkKind(def, await parseBody(req));
   const decoded = decodeObject(obj, def.schema, mode);
   checkNamespace(def, obj, namespace);
-  const created = await ctx.objects.create(storedDef(def), namespace, toStored(def, obj), { dryRun, missing: decoded.missing });
+  const created = await ctx.objects.create(storedDef(def), namespace, storedForm(def, obj, decoded), { dryRun, missing: decoded.missing });
   return json(fromStored(def, created), 201, warningHeaders(decoded));
 }
 
@@ -75,7 +87,7 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
     try {
-      const updated = await ctx.objects.update(storedDef(def), namespace, name, toStored(def, structuredClone(obj)), { dryRun, subresource, missing: decoded.missing });
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, storedForm(def, structuredClone(obj), decoded), { dryRun, subresource, missing: decoded.missing });
       return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || obj.metadata.resourceVersion || Date.now() > deadline) throw e;
@@ -99,7 +111,7 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
     const decoded = decodeObject(patched, def.schema, mode);
     try {
-      const updated = await ctx.objects.update(storedDef(def), namespace, name, toStored(def, patched), { dryRun, subresource, missing: decoded.missing });
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, storedForm(def, patched, decoded), { dryRun, subresource, missing: decoded.missing });
       return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
