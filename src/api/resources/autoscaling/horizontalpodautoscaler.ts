@@ -13,10 +13,9 @@ import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, isDns1123Subdomain, validateLabelSelector } from "../../validation";
 import { Conditions, Int32, Int64, NullableTime } from "../common";
 import { hpaV1 } from "./hpa-v1";
+import { CrossVersionObjectReferenceSchema } from "./reference";
 
 const Opt = Type.Optional;
-
-import { CrossVersionObjectReferenceSchema } from "./reference";
 
 export { CrossVersionObjectReferenceSchema };
 const MetricTargetSchema = Obj({ type: Type.String(), value: Opt(Quantity), averageValue: Opt(Quantity), averageUtilization: Opt(Int32()) });
