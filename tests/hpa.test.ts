@@ -75,6 +75,13 @@ describe.skipIf(!docker)("HorizontalPodAutoscaler", () => {
     const v2 = parseJson(await s.kubectl("-n", NS, "get", "hpa", "idle", "-o", "json"));
     expect(v2.apiVersion).toBe("autoscaling/v2");
     expect(v2.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }]);
+    // A v1 manifest applied over it (validated against the v1 OpenAPI, patched in v1).
+    const manifest = { apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", metadata: { name: "idle" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "idle" }, minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 70 } };
+    // (kubectl warns that the object it did not create lacks its last-applied annotation, as upstream.)
+    const apply = await s.kubectlWith({ stdin: JSON.stringify(manifest) }, "-n", NS, "apply", "-f", "-");
+    expect([apply.code, apply.stdout.trim()]).toEqual([0, "horizontalpodautoscaler.autoscaling/idle configured"]);
+    const applied = parseJson(await s.kubectl("-n", NS, "get", "hpa", "idle", "-o", "json")).spec;
+    expect([applied.maxReplicas, applied.metrics[0].resource.target.averageUtilization]).toEqual([4, 70]);
   });
 
   test("scales up under CPU load and back down once the pods idle", async () => {
