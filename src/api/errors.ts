@@ -122,9 +122,8 @@ export const invalid = (t: Target, name: string, causes: StatusCause[]) =>
   new ApiError(
     422,
     "Invalid",
-    `${t.kind}${t.group ? `.${t.group}` : ""} "${name}" is invalid: ${causes
-      .map((c) => (c.field ? `${c.field}: ${c.message}` : c.message))
-      .join(", ")}`,
+    // Every cause is kept; the message names each distinct one once, as upstream's aggregate does.
+    `${t.kind}${t.group ? `.${t.group}` : ""} "${name}" is invalid: ${[...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))].join(", ")}`,
     { name, group: t.group || undefined, kind: t.kind, causes },
   );
 

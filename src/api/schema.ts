@@ -26,6 +26,9 @@ export const StringMap = Type.Record(Type.String(), Type.String());
 /** int-or-string (ports, maxSurge/maxUnavailable). */
 export const IntOrString = Type.Union([Type.Integer(), Type.String()], { "x-kubernetes-int-or-string": true });
 
+/** The schema with a description of the field it types, as `kubectl explain` shows it. */
+export const Doc = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description });
+
 /** Free-form object kept as sent (used sparingly, for parts bramble passes through untouched). */
 export const Opaque = (description: string) =>
   Type.Object({}, { additionalProperties: true, "x-kubernetes-preserve-unknown-fields": true, description });

@@ -225,3 +225,11 @@ test("fieldInvalid renders numbers bare and strings quoted", () => {
   expect(fieldInvalid("f", 3, "d").message).toBe("Invalid value: 3: d");
   expect(fieldInvalid("f", "s", "d").message).toBe('Invalid value: "s": d');
 });
+
+test("an Invalid status names each distinct error once in its message and keeps every cause", async () => {
+  const { invalid } = await import("./errors");
+  const same = { field: "spec.scopes", message: "Invalid value: [\"BestEffort\"]: unsupported scope applied to resource", reason: "FieldValueInvalid" };
+  const err = invalid({ group: "", kind: "ResourceQuota", plural: "resourcequotas" } as never, "q", [same, same, { field: "spec.hard", message: "Required value", reason: "FieldValueRequired" }]);
+  expect(err.message).toBe('ResourceQuota "q" is invalid: spec.scopes: Invalid value: ["BestEffort"]: unsupported scope applied to resource, spec.hard: Required value');
+  expect(err.details?.causes).toHaveLength(3);
+});

@@ -28,7 +28,7 @@ export class ControlLoop {
     private readonly concurrency = 2,
     queueOptions: WorkQueueOptions = {},
   ) {
-    this.queue = new WorkQueue(200, 60_000, queueOptions);
+    this.queue = new WorkQueue(200, 60_000, { name: reconciler.name, ...queueOptions });
     this.log = createLogger(reconciler.name);
   }
 

@@ -56,3 +56,23 @@ test("with priorityOf, higher priorities are taken first, first in first out wit
   expect(order).toEqual(["high", "mid", "low", "low-2", "negative"]);
   expect(q.length).toBe(0);
 });
+
+test("a named queue exposes client-go's workqueue metrics", async () => {
+  const { metrics } = await import("./prometheus");
+  const name = `metrics-test-${Math.random().toString(36).slice(2)}`;
+  const q = new WorkQueue(1, 10, { name });
+  q.add("a");
+  q.add("b");
+  q.add("a"); // deduped: not an add
+  const key = await q.get();
+  q.done(key!);
+  const text = metrics.render();
+  const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m"))?.[1]);
+  expect(value(`workqueue_adds_total{name="${name}"}`)).toBe(2);
+  expect(value(`workqueue_depth{name="${name}"}`)).toBe(1);
+  expect(value(`workqueue_queue_duration_seconds_count{name="${name}"}`)).toBe(1);
+  expect(value(`workqueue_work_duration_seconds_count{name="${name}"}`)).toBe(1);
+  q.addRateLimited("c");
+  expect(metrics.render()).toContain(`workqueue_retries_total{name="${name}"} 1\n`);
+  q.shutdown();
+});

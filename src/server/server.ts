@@ -46,6 +46,9 @@ import { hostname } from "node:os";
 import { startControllers, type RunningControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
+import { instrumentStore } from "./store/metrics";
+import { rbacAllows } from "./auth/rbac/authorize";
+import { forbidden } from "../api/errors";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
 
 export interface RunningServer {
@@ -126,12 +129,13 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     throw new Error(`--datastore-endpoint: ${e instanceof Error ? e.message : String(e)}`);
   });
   // Before anything reads the store: everything above it sees Secrets in plain text.
-  const { store, encryption } = await setUpSecretsEncryption(backend, { dataDir: cfg.dataDir, requested: cfg.secretsEncryption ?? false, log: log.child("encryption") }).catch(
+  const { store: plainStore, encryption } = await setUpSecretsEncryption(backend, { dataDir: cfg.dataDir, requested: cfg.secretsEncryption ?? false, log: log.child("encryption") }).catch(
     async (e: unknown) => {
       await backend.close().catch(() => {});
       throw e;
     },
   );
+  const store = instrumentStore(plainStore);
   let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
   let http: ReturnType<typeof listenHttps> | undefined;
   let controllers: RunningControllers | undefined;
@@ -147,6 +151,9 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       config: cfg,
       authenticate,
       authorize: (user, req, url, target) => checkAccess(authorize!, user, req, url, target),
+      authorizeNonResource: async (user, verb, path) => {
+        if (!rbacAllows(rbac, user, { verb, path })) throw forbidden(`forbidden: User "${user.user}" cannot ${verb} path "${path}"`);
+      },
       serviceAccountSigner: tokenSigner(saKey),
       publicRoutes: joinRoutes({ caCertPem: pki.caCertPem, log: log.child("join"), serverToken }),
     });

@@ -2,6 +2,7 @@
 // Services and EndpointSlices (and Pods in "verified" mode), every query is answered from them, and
 // names outside the cluster zone go to the node's resolvers. The lead wires it as
 //   await ensureDnsAddress(cluster.clusterDns); await startClusterDns({ listen: { address: cluster.clusterDns }, ... })
+import { countedHandler } from "./metrics";
 import * as dnsPacket from "dns-packet";
 import type { Pod } from "../../api/resources/core/pod";
 import type { Service } from "../../api/resources/core/service";
@@ -77,9 +78,10 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<ClusterD
   let listening: Listening | undefined;
   let stopped = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  const counted = countedHandler(handle);
   const bind = async (first: boolean) => {
     try {
-      listening = await listenDns(address, port, handle);
+      listening = await listenDns(address, port, counted);
       log.info("cluster DNS listening", { address, port: listening.port, upstreams: upstreams.map((u) => `${u.host}:${u.port}`).join(",") || "none" });
     } catch (e) {
       if (first) log.error("cluster DNS cannot listen; pods on this node get no DNS until it can (retrying)", { address, port, error: String(e) });

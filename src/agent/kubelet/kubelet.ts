@@ -3,6 +3,7 @@
 // every second (like upstream's PLEG) notices containers that exited or vanished; containers of
 // pods that no longer exist, and bramble containers that belong to no pod, are removed — only
 // this node's of this cluster (names.ts ownership): other clusters may share the engine.
+import { runtimeCounts } from "./metrics";
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Node } from "../../api/resources/core/node";
@@ -159,6 +160,8 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
   const relist = async () => {
     const containers = await runtime.listContainers({ [LABELS.managed]: undefined });
     const now = new Map<string, string>();
+    const states = new Map<string, number>();
+    let sandboxes = 0;
     for (const c of containers) {
       const whose = ownership(c.labels, opts);
       if (whose === "theirs") continue;
@@ -168,9 +171,13 @@ export async function startKubelet(client: KubeClient, runtime: ContainerRuntime
         if (c.labels[LABELS.kind]) await runtime.removeContainer(c.id);
         continue;
       }
+      if (c.labels[LABELS.kind] === "pause") {
+        if (c.state === "running") sandboxes++;
+      } else states.set(c.state, (states.get(c.state) ?? 0) + 1);
       now.set(c.id, `${uid}|${c.state}`);
       if (seen.get(c.id) !== now.get(c.id) || !byUid.has(uid)) loop.enqueue(uid);
     }
+    runtimeCounts(states, sandboxes);
     for (const [id, v] of seen) if (!now.has(id)) loop.enqueue(v.split("|")[0]);
     seen.clear();
     for (const [k, v] of now) seen.set(k, v);

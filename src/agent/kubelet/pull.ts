@@ -4,6 +4,7 @@ import type { Pod } from "../../api/resources/core/pod";
 import type { ContainerRuntime, RegistryAuth } from "../runtime/runtime";
 import { normalizeImageRef } from "../runtime/runtime";
 import { pullBackoffMs } from "./backoff";
+import { imagePulled } from "./metrics";
 import type { PodSources } from "./sources";
 
 export type PullOutcome = { ok: true } | { ok: false; reason: "ErrImagePull" | "ImagePullBackOff" | "ErrImageNeverPull"; message: string; retryInMs?: number };
@@ -61,11 +62,14 @@ export class ImagePuller {
       if (present) return { ok: true };
       return { ok: false, reason: "ImagePullBackOff", message: `Back-off pulling image "${image}": ${failed.message}`, retryInMs: failed.until - this.now() };
     }
+    const start = performance.now();
     try {
       await this.runtime.pullImage(ref, await authFor(pod, ref, sources));
+      imagePulled(true, start);
       this.failures.delete(key);
       return { ok: true };
     } catch (e) {
+      imagePulled(false, start);
       const count = (failed?.count ?? 0) + 1;
       const message = (e as Error).message;
       this.failures.set(key, { count, until: this.now() + pullBackoffMs(count), message });

@@ -3,6 +3,7 @@
 // termination — then report status. Idempotent: everything is decided from what the runtime
 // shows (labels carry attempt numbers and backoff streaks), so a restarted kubelet picks up
 // where the last one stopped without restarting anything.
+import { podGone, podRunning, podSeen } from "./metrics";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ApiError } from "../../api/errors";
@@ -120,6 +121,7 @@ export class PodSync {
   async sync(uid: string, pod: Pod | undefined): Promise<{ requeueAfterMs?: number } | void> {
     let all = await this.list(uid);
     if (!pod) return this.removeAll(uid, all, 2);
+    podSeen(uid);
     if (pod.metadata.deletionTimestamp) {
       // Stopped, reported and deleted already: only finalizers (a Job's, say) keep it in the API,
       // and there is nothing left to do until it goes. Terminating it again would spin.
@@ -474,6 +476,11 @@ export class PodSync {
     try {
       const updated = await this.d.client.resource<Pod>(podsDef).patch(pod.metadata.namespace, pod.metadata.name!, { metadata: { uid }, status }, "merge", "status");
       this.written.set(uid, { rv: Number(updated.metadata.resourceVersion ?? 0), status });
+      if (status.phase === "Running") {
+        // Seen running before (an agent restart, a readiness change): not a start.
+        if (pod.status?.phase !== "Running") podRunning(uid);
+        else podGone(uid);
+      } else if (status.phase === "Succeeded" || status.phase === "Failed") podGone(uid);
     } catch (e) {
       if (!isGone(e)) throw e;
     }
@@ -583,6 +590,7 @@ export class PodSync {
   async removeAll(uid: string, all: ContainerInfo[], graceSeconds: number) {
     this.d.probes.forgetPod(uid);
     this.d.puller.forgetPod(uid);
+    podGone(uid);
     const stopFirst = all.filter((c) => c.state === "running" && kindOf(c) !== "pause");
     await Promise.all(stopFirst.map((c) => this.d.runtime.stopContainer(c.id, Number(c.labels[LABELS.gracePeriod] ?? graceSeconds) > 0 ? graceSeconds : 0)));
     for (const c of all) await this.d.runtime.removeContainer(c.id);

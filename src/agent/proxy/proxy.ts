@@ -6,6 +6,7 @@
 // so a burst (a Deployment scaling, 1,000 Services at start) costs a few restores, not one each.
 // A failed restore leaves the previous rules in force (each table is atomic), is logged, and is
 // retried with backoff as a full sync.
+import { recordSync } from "./metrics";
 import type { Service } from "../../api/resources/core/service";
 import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
 import { serviceKeyOfSlice } from "../../api/resources/discovery/labels";
@@ -86,12 +87,14 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       const started = performance.now();
       try {
         const r = await syncer.sync();
+        if (r.kind !== "none") recordSync(true, started);
         backoff.reset();
         retryAt = 0;
         const ms = Math.round(performance.now() - started);
         if (r.kind === "full") log.info("rules synced", { kind: r.kind, services: r.services, staleChainsRemoved: r.staleChains, bytes: r.bytes, ms });
         else if (r.kind === "partial") log.debug("rules synced", { kind: r.kind, services: r.services, bytes: r.bytes, ms });
       } catch (e) {
+        recordSync(false, started);
         const delay = backoff.next();
         retryAt = Date.now() + delay;
         log.error("applying Service rules failed; the previous rules stay in force, retrying with a full sync", { error: (e as Error).message, retryInMs: delay });

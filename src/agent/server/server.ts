@@ -1,6 +1,6 @@
 // The agent's HTTPS endpoint (upstream's kubelet API, port 10250): container logs, exec and attach,
 // the node's /var/log at /logs/ (reached through nodes/proxy) and resource usage at
-// /stats/summary (for metrics.k8s.io), for the API server only. It
+// /stats/summary (for metrics.k8s.io) and Prometheus metrics at /metrics, for the API server only. It
 // proxies `kubectl logs`, `exec` and `attach` here; nothing else may call it (see auth.ts). Routes
 // are few and fixed, so they are matched by hand.
 import type { Server, ServerWebSocket } from "bun";
@@ -15,6 +15,7 @@ import { attachBridge, parseAttachQuery } from "./attach";
 import { containerLogs, parseLogQuery } from "./logs";
 import { NODE_LOG_DIR, nodeLogs } from "./node-logs";
 import { StatsCollector } from "../metrics/collector";
+import { metricsResponse } from "../../machinery/prometheus";
 
 export interface AgentServerOptions {
   nodeName: string;
@@ -64,6 +65,7 @@ export function startAgentServer(o: AgentServerOptions): AgentServer {
     if (!(await authenticate(req))) return status(unauthorized());
     if ((url.pathname === "/logs" || url.pathname.startsWith("/logs/")) && (req.method === "GET" || req.method === "HEAD")) return nodeLogs(o.nodeLogDir ?? NODE_LOG_DIR, url.pathname.slice("/logs".length));
     if (url.pathname === STATS_SUMMARY_PATH && req.method === "GET") return Response.json(await stats.summary());
+    if (url.pathname === "/metrics" && (req.method === "GET" || req.method === "HEAD")) return metricsResponse();
     const [, kind, ...rest] = url.pathname.split("/");
     if (kind === "portForward" && rest.length === 2 && rest.every(Boolean) && (req.method === "GET" || req.method === "POST")) {
       const [namespace, pod] = rest.map(decodeURIComponent) as [string, string];

@@ -50,3 +50,13 @@ test("a pod marked lost (NodeLost) needs work and the running patch clears the r
   expect(patch.message).toBeNull();
   expect(patch.phase).toBe("Running");
 });
+
+test("an ephemeral container added by kubectl debug runs, never ready, and the pod needs its status written", () => {
+  const running: Pod = { ...pod, status: { ...pod.status, ...runningStatus(pod, { podIP: "10.42.0.2", hostIP: "172.31.0.1" }, t1) } };
+  const debugged: Pod = { ...running, spec: { ...running.spec!, ephemeralContainers: [{ name: "dbg", image: "busybox" }] } };
+  expect(needsWork(debugged)).toBe(true);
+  const st = runningStatus(debugged, { podIP: "10.42.0.2", hostIP: "172.31.0.1" }, t2);
+  expect(st.ephemeralContainerStatuses).toEqual([expect.objectContaining({ name: "dbg", ready: false, state: { running: { startedAt: "2025-01-01T00:01:00Z" } } })]);
+  expect(needsWork({ ...debugged, status: { ...debugged.status, ...st } })).toBe(false);
+  expect(stoppedStatus({ ...debugged, status: { ...debugged.status, ...st } }, t2).ephemeralContainerStatuses![0].state?.terminated?.exitCode).toBe(0);
+});

@@ -22,7 +22,12 @@ export function looksRunning(pod: Pod): boolean {
   if (!st.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return false;
   const statuses = st.containerStatuses ?? [];
   const containers = pod.spec?.containers ?? [];
-  return statuses.length === containers.length && statuses.every((c) => c.ready && c.state?.running);
+  const ephemeral = pod.spec?.ephemeralContainers ?? [];
+  return (
+    statuses.length === containers.length &&
+    statuses.every((c) => c.ready && c.state?.running) &&
+    (st.ephemeralContainerStatuses ?? []).length === ephemeral.length
+  );
 }
 
 /** Whether the pod needs anything from its node: to start, or to be stopped and removed. */
@@ -87,6 +92,18 @@ export function runningStatus(pod: Pod, addr: PodAddresses, now: Date): PodStatu
       started: sidecar,
     };
   });
+  // Ephemeral containers (kubectl debug) run once started and are never ready: they have no probes.
+  const previousEphemeral = new Map((st.ephemeralContainerStatuses ?? []).map((c) => [c.name, c]));
+  const ephemeralContainerStatuses: ContainerStatus[] = (pod.spec?.ephemeralContainers ?? []).map((c) => ({
+    name: c.name,
+    state: { running: { startedAt: previousEphemeral.get(c.name)?.state?.running?.startedAt ?? t } },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    image: c.image ?? "",
+    imageID: imageID(c.image ?? ""),
+    containerID: simContainerID(uid, c.name),
+  }));
   const scheduled = st.conditions?.find((c) => c.type === "PodScheduled") ?? { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: t };
   return {
     phase: "Running",
@@ -104,6 +121,7 @@ export function runningStatus(pod: Pod, addr: PodAddresses, now: Date): PodStatu
     startTime,
     containerStatuses,
     ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
+    ...(ephemeralContainerStatuses.length ? { ephemeralContainerStatuses } : {}),
   };
 }
 
@@ -126,5 +144,6 @@ export function stoppedStatus(pod: Pod, now: Date): PodStatus {
     ),
     containerStatuses: (st.containerStatuses ?? []).map(stop),
     ...(st.initContainerStatuses ? { initContainerStatuses: st.initContainerStatuses.map(stop) } : {}),
+    ...(st.ephemeralContainerStatuses ? { ephemeralContainerStatuses: st.ephemeralContainerStatuses.map(stop) } : {}),
   };
 }

@@ -47,6 +47,8 @@ import { parseResourcePath, type ResourceRequest } from "./request";
 import { startEventExpiry } from "./eventttl";
 import { HealthChecks, withTimeout } from "./health";
 import { WatchCache } from "./watchcache";
+import { recordRequest, requestLabels } from "./request-metrics";
+import { metricsResponse } from "../../machinery/prometheus";
 import pkg from "../../../package.json";
 
 export interface User {
@@ -73,6 +75,8 @@ export interface ApiServerOptions {
   createOnly?: CreateOnlyResource[];
   /** Admission steps run after the built-in ones (they may read the writer with requestUser()). */
   admission?: AdmissionPlugin[];
+  /** Called before a non-resource path (/metrics) is served; throws a 403 ApiError to refuse it. */
+  authorizeNonResource?(user: User, verb: string, path: string): Promise<void>;
   /** Called before a resource request is dispatched; throws a 403 ApiError to refuse it. */
   authorize?(user: User, req: Request, url: URL, target: ResourceRequest): Promise<void>;
   /** How the API server authenticates to agents for logs/exec; default: JWTs signed by the CA key in the data dir. */
@@ -165,13 +169,34 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     .add("etcd", ["healthz", "livez", "readyz"], withTimeout(STORE_CHECK_TIMEOUT_MS, "the datastore did not answer within 2s", async () => void (await opts.store.get("/registry/health"))));
   health.serve(app);
   opts.publicRoutes?.(app, ctx);
+  // group/version/plural of everything served (and group/version/ of each group-version), for
+  // the request metrics' labels.
+  const served = new Set<string>();
+  for (const k of [...resources, ...(opts.createOnly ?? []).map((r) => r.identity), ...Object.values(VIRTUAL_KINDS)]) {
+    served.add(`${k.group}/${k.version}/${k.plural}`);
+    served.add(`${k.group}/${k.version}/`);
+  }
+  const isServed = (group: string, version: string, plural: string) => served.has(`${group}/${version}/${plural}`);
   app.use("*", async (c, next) => {
+    const start = performance.now();
     const found = opts.authenticate(c.req.raw);
     const authenticated = found instanceof Promise ? await found : found;
     if (!authenticated) return statusResponse(unauthorized());
     const user = opts.impersonate ? await opts.impersonate(authenticated, c.req.raw) : authenticated;
     c.set("user", user);
     await next();
+    const req = c.req.raw;
+    const url = req.url;
+    const q = url.indexOf("?");
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const path = q < 0 ? url.slice(pathStart) : url.slice(pathStart, q);
+    recordRequest(requestLabels(req.method, path, q < 0 ? "" : url.slice(q), req.headers.get("content-type"), isServed), c.res.status, start);
+  });
+
+  // Prometheus metrics: a non-resource path RBAC grants by nonResourceURLs (cluster-admin has it).
+  app.get("/metrics", async (c) => {
+    await opts.authorizeNonResource?.(c.get("user"), "get", "/metrics");
+    return metricsResponse();
   });
 
   const address = `${opts.config.advertiseAddress}:${opts.config.httpsListenPort}`;

@@ -206,15 +206,29 @@ describe("schema conversion", () => {
         g: Type.Unknown(),
       }),
     );
-    expect(s.properties.a).toEqual({ type: "string", format: "date-time", nullable: true });
+    expect(s.properties.a).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Time" }], nullable: true });
     expect(s.properties.b).toEqual({ type: "object", additionalProperties: { type: "integer" } });
     expect(s.properties.c).toEqual({ type: "string", enum: ["In", "NotIn"] });
-    expect(s.properties.d).toEqual({ "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] });
-    expect(s.properties.e).toEqual({ type: "string" });
+    // Upstream's named scalars: kubectl explain shows <IntOrString>, <Quantity>, <Time>.
+    expect(s.properties.d).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString" }] });
+    expect(s.properties.e).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity" }] });
     expect(s.properties.f["x-kubernetes-patch-merge-key"]).toBe("name");
     expect(s.properties.f.items.required).toEqual(["name"]);
     expect(s.properties.g).toEqual({});
     expect(s.required).toEqual(["b", "c", "d", "e", "f", "g"]);
+  });
+
+  test("kubectl explain names upstream's scalars and describes the envelope of every kind", () => {
+    const doc = openapiV3(resources, "apis/batch/v1") as Json;
+    const schemas = doc.components.schemas;
+    // No type in v3, as upstream: kubectl explain then prints the component's name, <IntOrString>.
+    expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"].type).toBeUndefined();
+    expect(schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"].oneOf).toEqual([{ type: "string" }, { type: "number" }]);
+    const job = schemas["io.k8s.api.batch.v1.Job"];
+    for (const field of ["apiVersion", "kind", "metadata", "spec", "status"]) expect(job.properties[field].description).toBeTruthy();
+    expect(job.properties.spec.description).toContain("Job");
+    const v2 = openapiV2(resources) as Json;
+    expect(v2.definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toMatchObject({ type: "string", format: "int-or-string" });
   });
 
   test("recursive schemas become components", () => {
@@ -243,6 +257,23 @@ describe("/openapi/v2", () => {
     expect(patch.parameters.map((p: Json) => p.name)).toEqual(expect.arrayContaining(["fieldValidation", "body"]));
     const dep = v2.definitions["io.k8s.api.apps.v1.Deployment"];
     expect(dep.properties.metadata.$ref).toBe("#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
-    expect(dep.properties.spec.properties.template.properties.spec.properties.containers["x-kubernetes-patch-merge-key"]).toBe("name");
+    // spec is DeploymentSpec, its template a PodTemplateSpec, whose spec a PodSpec: by $ref, as upstream.
+    const deref = (x: Json): Json => (x.$ref ? v2.definitions[(x.$ref as string).replace("#/definitions/", "")] : x);
+    expect(dep.properties.spec.$ref).toBe("#/definitions/io.k8s.api.apps.v1.DeploymentSpec");
+    const podSpec = deref(deref(deref(dep.properties.spec).properties.template).properties.spec);
+    expect(podSpec.properties.containers["x-kubernetes-patch-merge-key"]).toBe("name");
+  });
+});
+
+describe("titled schemas", () => {
+  test("a nested type with a title is a component of the kind's package; another shape under the same title stays inline", () => {
+    const a = Type.Object({ x: Type.String() }, { title: "Thing" });
+    const b = Type.Object({ y: Type.String() }, { title: "Thing" });
+    const fake = { ...resources.find((r) => r.kind === "ConfigMap")!, schema: Type.Object({ first: a, second: b }) };
+    const doc = openapiV3([fake], "api/v1") as Json;
+    const cm = doc.components.schemas["io.k8s.api.core.v1.ConfigMap"];
+    expect(cm.properties.first.allOf[0].$ref).toBe("#/components/schemas/io.k8s.api.core.v1.Thing");
+    expect(doc.components.schemas["io.k8s.api.core.v1.Thing"].properties).toEqual({ x: { type: "string" } });
+    expect(cm.properties.second.properties).toEqual({ y: { type: "string" } });
   });
 });

@@ -16,7 +16,9 @@ import type { TSchema } from "@sinclair/typebox";
 import { createHash } from "node:crypto";
 import { SUBRESOURCE_KINDS as S } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
-import { ObjectMetaSchema } from "../../api/schema";
+import { JobTemplateSpecSchema } from "../../api/resources/batch/cronjob";
+import * as podSchemas from "../../api/resources/core/podspec.schema";
+import { LabelSelectorSchema, ObjectMetaSchema, OwnerReferenceSchema } from "../../api/schema";
 import { KUBERNETES_VERSION } from "./discovery";
 
 type Json = Record<string, unknown>;
@@ -85,32 +87,104 @@ interface Ctx {
    * clones the schema it wraps, so identity alone would miss `metadata: Optional(ObjectMeta)`.
    */
   named: Map<string, string>;
+  /** Component name → the description its schema carries. */
+  namedDocs: Map<string, unknown>;
+  /** Nested schemas several kinds share (PodSpec, Container, LabelSelector), by JSON text: component name. */
+  shared: Map<string, { name: string; schema: unknown }>;
   /** $id → component name, for TypeBox recursive types. */
   ids: Map<string, string>;
   /** Components discovered while converting (recursive types). */
   extra: Record<string, Json>;
   /** TypeBox $id'd schemas by id, from every schema converted in this document. */
   byId: Map<string, Json>;
+  /** The package of the kind being converted ("io.k8s.api.apps.v1"), for schemas with a `title`. */
+  pkg: string;
+  /** Components made from a `title`, by name: the shape they were made from. */
+  titled: Map<string, string>;
 }
 
-const refTo = (ctx: Ctx, name: string, description?: unknown): Json => {
+/** A schema's JSON text without its own description: a field that describes a shared type still matches it. */
+const shapeOf = (schema: unknown) => JSON.stringify({ ...(schema as Json), description: undefined });
+
+const refTo = (ctx: Ctx, name: string, description?: unknown, objectDefault = true): Json => {
   const target = ctx.dialect === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}`;
   // Upstream's v3 shape: `allOf: [{$ref}]` lets siblings (description, default) sit beside the ref,
   // and kubectl's patch-meta lookup resolves exactly allOf[0].$ref.
   const out: Json = ctx.dialect === "v3" ? { allOf: [{ $ref: target }] } : { $ref: target };
   if (typeof description === "string") out.description = description;
-  if (ctx.dialect === "v3") out.default = {};
+  if (ctx.dialect === "v3" && objectDefault) out.default = {};
   return out;
 };
+
+/**
+ * Scalars upstream gives components of their own, so `kubectl explain` names them (`<IntOrString>`,
+ * `map[string]Quantity`, `<Time>`) instead of `<Object>` or `<string>`.
+ */
+const SCALARS = {
+  intOrString: {
+    name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+    description: "An integer or a string, such as a port number or a port name, or a count or a percentage.",
+    v3: { oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" },
+    v2: { type: "string", format: "int-or-string" },
+  },
+  quantity: {
+    name: "io.k8s.apimachinery.pkg.api.resource.Quantity",
+    description: "A fixed-point amount with an optional suffix: 250m, 64Mi, 1G, 2.",
+    v3: { oneOf: [{ type: "string" }, { type: "number" }] },
+    v2: { type: "string" },
+  },
+  time: {
+    name: `${META}.Time`,
+    description: "A point in time in RFC 3339 form, to the second, e.g. 2024-01-02T15:04:05Z.",
+    v3: { type: "string", format: "date-time" },
+    v2: { type: "string", format: "date-time" },
+  },
+} as const;
+
+function scalarOf(s: Json): keyof typeof SCALARS | undefined {
+  if (Array.isArray(s.anyOf) && s["x-kubernetes-int-or-string"]) {
+    const types = new Set((s.anyOf as Json[]).map((m) => m.type));
+    if (types.size === 2 && types.has("string") && types.has("integer")) return "intOrString";
+    if (types.size === 2 && types.has("string") && types.has("number")) return "quantity";
+  }
+  if (s.type === "string" && s.format === "date-time") return "time";
+  return undefined;
+}
 
 function convert(input: unknown, ctx: Ctx, inlineSelf = false): Json {
   if (!input || typeof input !== "object") return {};
   const s = input as Json;
   if (!inlineSelf && s.type === "object" && s.properties) {
-    const named = ctx.named.get(JSON.stringify(s));
-    if (named) return refTo(ctx, named, s.description);
+    // A field's own description sits beside the ref; the component's is not repeated.
+    const text = shapeOf(s);
+    const named = ctx.named.get(text);
+    const shared = named ? undefined : ctx.shared.get(text);
+    const fieldDoc = (own: unknown) => (s.description !== undefined && s.description !== own ? s.description : undefined);
+    if (named) return refTo(ctx, named, fieldDoc(ctx.namedDocs.get(named)));
+    if (shared) {
+      if (!(shared.name in ctx.extra)) {
+        ctx.extra[shared.name] = {}; // taken before converting, for schemas that contain themselves
+        ctx.extra[shared.name] = convert(shared.schema, ctx, true);
+      }
+      return refTo(ctx, shared.name, fieldDoc((shared.schema as Json).description));
+    }
+    // A nested type given upstream's name with `title` (e.g. StatefulSetUpdateStrategy) becomes a
+    // component of the kind's package; a second, different shape under the same name stays inline.
+    if (typeof s.title === "string") {
+      const name = `${ctx.pkg}.${s.title}`;
+      const before = ctx.titled.get(name);
+      if (before === undefined && !(name in ctx.extra)) {
+        ctx.titled.set(name, text);
+        ctx.extra[name] = {};
+        const { title: _title, description: _description, ...body } = s;
+        ctx.extra[name] = convert(body, ctx, true);
+      }
+      if (ctx.titled.get(name) === text) return refTo(ctx, name, s.description);
+    }
   }
   if (typeof s.$ref === "string") return refTo(ctx, recursiveComponent(s.$ref, ctx));
+  const scalar = scalarOf(s);
+  if (scalar) return refTo(ctx, SCALARS[scalar].name, s.description, false);
 
   const out: Json = {};
   for (const k of KEPT) if (k in s) out[k] = s[k];
@@ -206,13 +280,16 @@ function collectIds(schema: unknown, into: Map<string, Json>, seen = new Set<unk
 // ---------------------------------------------------------------------------------------------
 // Fixed components: the meta/v1 types every document refers to, and subresource kinds.
 
+const API_VERSION_DOC = "APIVersion defines the versioned schema of this representation of an object.";
+const KIND_DOC = "Kind is a string value representing the REST resource this object represents.";
+
 const str = (description?: string): Json => (description ? { type: "string", description } : { type: "string" });
 const int = (format: "int32" | "int64", description?: string): Json => ({ type: "integer", format, ...(description ? { description } : {}) });
 const gvkList = (group: string, version: string, kind: string) => ({ "x-kubernetes-group-version-kind": [{ group, version, kind }] });
 
 function fixedComponents(ctx: Ctx): Record<string, Json> {
   const ref = (name: string, description?: string) => refTo(ctx, name, description);
-  const typeMeta = { apiVersion: str("APIVersion defines the versioned schema of this representation of an object."), kind: str("Kind is a string value representing the REST resource this object represents.") };
+  const typeMeta = { apiVersion: str(API_VERSION_DOC), kind: str(KIND_DOC) };
   return {
     [N.objectMeta]: {
       ...convert(ObjectMetaSchema, ctx, true),
@@ -265,6 +342,8 @@ function fixedComponents(ctx: Ctx): Record<string, Json> {
       ...gvkList("", "v1", "DeleteOptions"),
     },
     [N.patch]: { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." },
+    // v3 says "one of" with no type, as upstream: kubectl explain then shows the name (<IntOrString>).
+    ...Object.fromEntries(Object.values(SCALARS).map((t) => [t.name, { description: t.description, ...t[ctx.dialect] }])),
   };
 }
 
@@ -558,8 +637,26 @@ function resourcePaths(r: ResourceDef, ctx: Ctx, used: Set<string>): Record<stri
 // ---------------------------------------------------------------------------------------------
 // Documents.
 
+/** What the envelope fields every kind shares mean, for `kubectl explain <kind>`; a schema's own description wins. */
+function describeEnvelope(kind: Json, r: ResourceDef): Json {
+  const props = kind.properties as Record<string, Json> | undefined;
+  if (!props) return kind;
+  const docs: Record<string, string> = {
+    apiVersion: API_VERSION_DOC,
+    kind: KIND_DOC,
+    metadata: "Standard object metadata: name, namespace, labels, annotations, owners, and what the server records about the object.",
+    spec: `The desired state of the ${r.kind}, as its user declares it.`,
+    status: `The state of the ${r.kind} as last observed by the system. Read-only for users.`,
+  };
+  const described = Object.fromEntries(
+    Object.entries(props).map(([k, v]) => [k, k in docs && v.description === undefined ? { ...v, description: docs[k] } : v]),
+  );
+  return { ...kind, properties: described };
+}
+
 function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
-  const kind = convert(r.schema, ctx, true);
+  ctx.pkg = componentName(r, "").slice(0, -1);
+  const kind = describeEnvelope(convert(r.schema, ctx, true), r);
   return {
     [componentName(r, r.kind)]: { ...kind, ...gvkList(r.group, r.version, r.kind) },
     [componentName(r, r.listKind)]: {
@@ -567,27 +664,74 @@ function kindComponents(r: ResourceDef, ctx: Ctx): Record<string, Json> {
       description: `${r.listKind} is a list of ${r.kind} objects.`,
       required: ["items"],
       properties: {
-        apiVersion: str(),
-        items: { type: "array", items: refTo(ctx, componentName(r, r.kind)) },
-        kind: str(),
-        metadata: refTo(ctx, N.listMeta),
+        apiVersion: str(API_VERSION_DOC),
+        items: { type: "array", items: refTo(ctx, componentName(r, r.kind)), description: `The ${r.kind} objects.` },
+        kind: str(KIND_DOC),
+        metadata: refTo(ctx, N.listMeta, "Standard list metadata: the resourceVersion of the list and the token to continue it."),
       },
       ...gvkList(r.group, r.version, r.listKind),
     },
   };
 }
 
-function newCtx(dialect: Dialect, defs: ResourceDef[]): Ctx {
-  const named = new Map<string, string>([[JSON.stringify(ObjectMetaSchema), N.objectMeta]]);
-  for (const r of defs) named.set(JSON.stringify(r.schema), componentName(r, r.kind));
+/**
+ * Nested schemas under upstream's names, emitted as components where a document uses them, so
+ * `kubectl explain` shows `<PodTemplateSpec>`, `<[]Container>`, `<LabelSelector>` as upstream does.
+ * The pod schemas are exported as `<UpstreamName>Schema`.
+ */
+let sharedSchemas: Map<string, { name: string; schema: unknown }> | undefined;
+function shared() {
+  if (!sharedSchemas) {
+    const isObject = (v: unknown): v is Json => !!v && typeof v === "object" && (v as Json).type === "object" && !!(v as Json).properties;
+    const entries: [string, unknown][] = [
+      [`${META}.LabelSelector`, LabelSelectorSchema],
+      [`${META}.OwnerReference`, OwnerReferenceSchema],
+      ["io.k8s.api.batch.v1.JobTemplateSpec", JobTemplateSpecSchema],
+      ...Object.entries(podSchemas)
+        .filter(([k, v]) => k.endsWith("Schema") && isObject(v))
+        .map(([k, v]): [string, unknown] => [`io.k8s.api.core.v1.${k.slice(0, -"Schema".length)}`, v]),
+    ];
+    sharedSchemas = new Map();
+    for (const [name, schema] of entries) {
+      const text = shapeOf(schema);
+      if (!sharedSchemas.has(text)) sharedSchemas.set(text, { name, schema });
+    }
+  }
+  return sharedSchemas;
+}
+
+/**
+ * `defs` are the document's own kinds; the others of `all` are components too where the document
+ * uses them (a StatefulSet's volumeClaimTemplates are PersistentVolumeClaims), as upstream.
+ */
+function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly ResourceDef[] = defs): Ctx {
+  const named = new Map<string, string>([[shapeOf(ObjectMetaSchema), N.objectMeta]]);
+  const namedDocs = new Map<string, unknown>();
+  for (const r of defs) {
+    named.set(shapeOf(r.schema), componentName(r, r.kind));
+    namedDocs.set(componentName(r, r.kind), (r.schema as Json).description);
+  }
   const byId = new Map<string, Json>();
-  for (const r of defs) collectIds(r.schema, byId);
-  return { dialect, named, ids: new Map(), extra: {}, byId };
+  for (const r of all) collectIds(r.schema, byId);
+  type Entry = [string, { name: string; schema: unknown }];
+  const entry = (r: ResourceDef, name: string, schema: unknown): Entry => [shapeOf(schema), { name: componentName(r, name), schema }];
+  const local: Entry[] = all.filter((r) => !defs.includes(r)).map((r) => entry(r, r.kind, r.schema));
+  // Every kind's spec and status under upstream's <Kind>Spec/<Kind>Status, wherever they appear
+  // (a CronJob's jobTemplate.spec is a JobSpec).
+  for (const r of all) {
+    for (const [field, suffix] of [["spec", "Spec"], ["status", "Status"]] as const) {
+      const part = ((r.schema as Json).properties as Record<string, Json> | undefined)?.[field];
+      if (part?.type === "object" && part.properties) local.push(entry(r, `${r.kind}${suffix}`, part));
+    }
+  }
+  const sharedHere = new Map(shared());
+  for (const [text, e] of local) if (!sharedHere.has(text)) sharedHere.set(text, e);
+  return { dialect, named, namedDocs, shared: sharedHere, ids: new Map(), extra: {}, byId, pkg: defs[0] ? componentName(defs[0], "").slice(0, -1) : "io.bramble.schema", titled: new Map() };
 }
 
 /** Components and paths for some resources, in one dialect. */
-function build(dialect: Dialect, defs: ResourceDef[]) {
-  const ctx = newCtx(dialect, defs);
+function build(dialect: Dialect, defs: ResourceDef[], all: readonly ResourceDef[] = defs) {
+  const ctx = newCtx(dialect, defs, all);
   const used = new Set<string>();
   const paths: Record<string, Json> = {};
   const schemas: Record<string, Json> = fixedComponents(ctx);
@@ -603,8 +747,8 @@ const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntr
 
 const info = () => ({ title: "Kubernetes", version: KUBERNETES_VERSION.gitVersion });
 
-function buildV3(defs: ResourceDef[]): Json {
-  const { paths, schemas } = build("v3", defs);
+function buildV3(defs: ResourceDef[], all: readonly ResourceDef[]): Json {
+  const { paths, schemas } = build("v3", defs, all);
   return {
     openapi: "3.0.0",
     info: info(),
@@ -665,7 +809,7 @@ function v3Entry(defs: readonly ResourceDef[], gvPath: string): V3Entry | undefi
   if (!e) {
     const members = defs.filter((r) => groupVersionPath(r) === key);
     if (!members.length) return undefined;
-    const doc = buildV3(members);
+    const doc = buildV3(members, defs);
     const json = JSON.stringify(doc);
     e = { doc, json, hash: hashOf(json) };
     b.v3.set(key, e);

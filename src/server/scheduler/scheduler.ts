@@ -3,6 +3,7 @@
 // and binds. The decision itself is synchronous, so concurrent workers never decide on the same
 // snapshot twice: each one assumes its placement before the next decision runs, and only the
 // bind round trips overlap.
+import { recordAttempt, type AttemptResult } from "./metrics";
 import type { Node } from "../../api/resources/core/node";
 import type { Pod } from "../../api/resources/core/pod";
 import type { ResourceClient } from "../../client/client";
@@ -19,7 +20,6 @@ import type { NodeInfo, PodInfo, SchedulingContext } from "./types";
 import type { UnschedulablePods } from "./unschedulable";
 import type { PersistentVolumeClaim } from "../../api/resources/core/persistentvolumeclaim";
 import { SELECTED_NODE_ANNOTATION } from "../../api/storage-annotations";
-import type { ReconcileResult } from "../../machinery/controlloop";
 import { resolveClaims, usesClaims, type ClaimLookup, type PodClaims, type StorageLookup } from "./volume-binding";
 
 export interface SchedulerDeps {
@@ -56,19 +56,33 @@ export class Scheduler implements Reconciler {
     return name === this.d.schedulerName && !spec?.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod) && !spec?.schedulingGates?.length;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  async reconcile(key: string): Promise<void> {
+    const start = performance.now();
+    let result: AttemptResult | undefined;
+    try {
+      result = await this.attempt(key);
+    } catch (e) {
+      result = "error";
+      throw e;
+    } finally {
+      if (result) recordAttempt(result, this.d.schedulerName, start);
+    }
+  }
+
+  /** One scheduling attempt; undefined when there was nothing to attempt. */
+  private async attempt(key: string): Promise<AttemptResult | undefined> {
     const { cache, unschedulable } = this.d;
     const pod = this.d.getPod(key);
     if (!pod || !this.responsibleFor(pod)) {
       unschedulable.delete(key);
-      return;
+      return undefined;
     }
-    if (cache.isAssumed(key)) return; // a bind for it is in flight
+    if (cache.isAssumed(key)) return undefined; // a bind for it is in flight
     const claims: PodClaims | undefined = this.d.claims && usesClaims(pod) ? resolveClaims(pod, this.d.claims, this.d.storage, (ns, claim) => this.claimUsers(key, ns, claim)) : undefined;
     if (claims?.problem) {
       unschedulable.add(key);
       await recordUnschedulable(this.d.pods, this.d.events, pod, preFilterMessage(cache.snapshot().length, claims.problem));
-      return;
+      return "unschedulable";
     }
     const info = claims?.filter ? { ...buildPodInfo(pod), volumeFilter: claims.filter } : buildPodInfo(pod);
     const nodes = cache.snapshotFor(info);
@@ -77,16 +91,20 @@ export class Scheduler implements Reconciler {
     if (!decision.node) {
       unschedulable.add(key);
       const message = fitErrorMessage(decision.totalNodes, decision.reasons);
-      if (decision.totalNodes === 0) return recordUnschedulable(this.d.pods, this.d.events, pod, message);
+      if (decision.totalNodes === 0) {
+        await recordUnschedulable(this.d.pods, this.d.events, pod, message);
+        return "unschedulable";
+      }
       // Only pods that fit nowhere get here: preemption costs nothing on the common path.
       const result = findPreemption(info, nodes, decision.candidates, this.d.profile, ctx, this.d.preemption);
       if (!result.preemption) {
         // Not eligible: any nomination stands (its victims are still going). No victims: it is void.
         const nomination = result.eligible ? null : undefined;
-        return recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        await recordUnschedulable(this.d.pods, this.d.events, pod, `${message} preemption: ${result.message}`, nomination);
+        return "unschedulable";
       }
       await this.preempt(pod, info, result.preemption.node, result.preemption.victims, message);
-      return;
+      return "unschedulable";
     }
     unschedulable.delete(key);
     const nodeName = decision.node.name;
@@ -95,7 +113,7 @@ export class Scheduler implements Reconciler {
       // binding (a claim event) brings the pod back; VolumeBinding then keeps it on this node.
       for (const claim of claims.delayed) if (!claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION]) await this.d.selectNodeForClaim?.(claim, nodeName);
       unschedulable.add(key);
-      return;
+      return undefined; // not bound yet: counted when the pod comes back and binds
     }
     cache.assume(info, nodeName);
     let outcome;
@@ -108,9 +126,10 @@ export class Scheduler implements Reconciler {
     if (outcome === "lost") {
       // Bound elsewhere or being deleted: the informer brings the truth; re-check from it then.
       cache.forget(key);
-      return;
+      return undefined;
     }
     recordScheduled(this.d.events, pod, nodeName);
+    return "scheduled";
   }
 
   /** Scheduled pods other than `key` whose volumes name the claim (ReadWriteOncePod). */

@@ -5,7 +5,7 @@ import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../../schema";
+import { Doc, IntOrString, LabelSelectorSchema, Obj, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, isDns1123Label, validateLabelSelector } from "../../validation";
 import {
@@ -35,22 +35,22 @@ export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"];
 export const RETENTION_POLICIES = ["Retain", "Delete"];
 
 export const StatefulSetSpecSchema = Obj({
-  replicas: Opt(Int32()),
-  selector: LabelSelectorSchema,
-  template: PodTemplateSpecSchema,
-  volumeClaimTemplates: Opt(Type.Array(PersistentVolumeClaimSchema, { "x-kubernetes-list-type": "atomic" })),
-  serviceName: Opt(Type.String()),
-  podManagementPolicy: Opt(Type.String()),
+  replicas: Opt(Int32({ description: "The number of pods, named <set>-0 to <set>-(replicas-1) (default 1)." })),
+  selector: Doc(LabelSelectorSchema, "The pods this set owns; must match the template's labels."),
+  template: Doc(PodTemplateSpecSchema, "The pod each ordinal runs; its volumes may name a volumeClaimTemplate."),
+  volumeClaimTemplates: Opt(Type.Array(PersistentVolumeClaimSchema, { "x-kubernetes-list-type": "atomic", description: "Claims made once per pod (<template>-<pod>) and kept with that ordinal." })),
+  serviceName: Opt(Type.String({ description: "The headless Service that gives each pod a DNS name, <pod>.<serviceName>." })),
+  podManagementPolicy: Opt(Type.String({ description: "OrderedReady (default): one pod at a time, in order; Parallel: all at once." })),
   updateStrategy: Opt(
     Obj({
       type: Opt(Type.String()),
-      rollingUpdate: Opt(Obj({ partition: Opt(Int32()), maxUnavailable: Opt(IntOrString) })),
-    }),
+      rollingUpdate: Opt(Obj({ partition: Opt(Int32()), maxUnavailable: Opt(IntOrString) }, { title: "RollingUpdateStatefulSetStrategy" })),
+    }, { title: "StatefulSetUpdateStrategy", description: "How pods are replaced when the template changes: RollingUpdate (default), highest ordinal first, or OnDelete." }),
   ),
-  revisionHistoryLimit: Opt(Int32()),
-  minReadySeconds: Opt(Int32()),
-  persistentVolumeClaimRetentionPolicy: Opt(Obj({ whenDeleted: Opt(Type.String()), whenScaled: Opt(Type.String()) })),
-  ordinals: Opt(Obj({ start: Opt(Int32()) })),
+  revisionHistoryLimit: Opt(Int32({ description: "ControllerRevisions kept for rollback (default 10)." })),
+  minReadySeconds: Opt(Int32({ description: "Seconds a pod must be ready before it counts as available." })),
+  persistentVolumeClaimRetentionPolicy: Opt(Doc(Obj({ whenDeleted: Opt(Type.String()), whenScaled: Opt(Type.String()) }, { title: "StatefulSetPersistentVolumeClaimRetentionPolicy" }), "Whether the claims are kept (Retain, default) or deleted (Delete) when the set is deleted or scaled down.")),
+  ordinals: Opt(Doc(Obj({ start: Opt(Int32()) }, { title: "StatefulSetOrdinals" }), "The number the first pod gets (default 0).")),
 });
 
 export const StatefulSetStatusSchema = Obj({

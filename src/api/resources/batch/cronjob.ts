@@ -7,7 +7,7 @@ import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { ObjectMetaSchema, Obj, Time, TopLevel } from "../../schema";
+import { Doc, ObjectMetaSchema, Obj, Time, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldInvalid, fieldNotSupported, fieldRequired } from "../../validation";
 import {
@@ -34,14 +34,14 @@ export const JobTemplateSpecSchema = Obj({
 });
 
 export const CronJobSpecSchema = Obj({
-  schedule: Type.String(),
-  timeZone: Opt(Type.String()),
-  startingDeadlineSeconds: Opt(Int64()),
-  concurrencyPolicy: Opt(Type.String()),
-  suspend: Opt(Type.Boolean()),
-  jobTemplate: JobTemplateSpecSchema,
-  successfulJobsHistoryLimit: Opt(Int32()),
-  failedJobsHistoryLimit: Opt(Int32()),
+  schedule: Type.String({ description: "When to run, in cron format: minute hour day-of-month month day-of-week, or a macro such as @hourly." }),
+  timeZone: Opt(Type.String({ description: "The IANA time zone of the schedule, e.g. Europe/Paris; the server's local zone if unset." })),
+  startingDeadlineSeconds: Opt(Int64({ description: "Seconds after a scheduled time within which a missed run may still start." })),
+  concurrencyPolicy: Opt(Type.String({ description: "What to do when a run is due while the last one is active: Allow (default), Forbid or Replace." })),
+  suspend: Opt(Type.Boolean({ description: "While true, no new runs start; active Jobs are not touched." })),
+  jobTemplate: Doc(JobTemplateSpecSchema, "The Job each run creates."),
+  successfulJobsHistoryLimit: Opt(Int32({ description: "Finished successful Jobs to keep (default 3)." })),
+  failedJobsHistoryLimit: Opt(Int32({ description: "Failed Jobs to keep (default 1)." })),
 });
 
 export const CronJobStatusSchema = Obj({

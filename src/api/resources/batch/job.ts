@@ -5,7 +5,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
+import { Doc, LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
 import { age, ageColumn, column, humanDuration, nameColumn } from "../../table";
 import { Conditions, containerCells, containersColumn, imagesColumn, Int32, Int64, labelSelectorString, NullableTime, selectorColumn } from "../common";
 import { PodTemplateSpecSchema } from "../core/podspec.schema";
@@ -21,29 +21,29 @@ const Str = () => Type.String();
 
 export const PodFailurePolicyRuleSchema = Obj({
   action: Str(),
-  onExitCodes: Opt(Obj({ containerName: Opt(Str()), operator: Str(), values: Type.Array(Int32(), { "x-kubernetes-list-type": "set" }) })),
-  onPodConditions: Opt(Type.Array(Obj({ type: Str(), status: Opt(Str()) }))),
-});
+  onExitCodes: Opt(Obj({ containerName: Opt(Str()), operator: Str(), values: Type.Array(Int32(), { "x-kubernetes-list-type": "set" }) }, { title: "PodFailurePolicyOnExitCodesRequirement" })),
+  onPodConditions: Opt(Type.Array(Obj({ type: Str(), status: Opt(Str()) }, { title: "PodFailurePolicyOnPodConditionsPattern" }))),
+}, { title: "PodFailurePolicyRule" });
 
-export const SuccessPolicyRuleSchema = Obj({ succeededIndexes: Opt(Str()), succeededCount: Opt(Int32()) });
+export const SuccessPolicyRuleSchema = Obj({ succeededIndexes: Opt(Str()), succeededCount: Opt(Int32()) }, { title: "SuccessPolicyRule" });
 
 export const JobSpecSchema = Obj({
-  parallelism: Opt(Int32()),
-  completions: Opt(Int32()),
-  activeDeadlineSeconds: Opt(Int64()),
-  podFailurePolicy: Opt(Obj({ rules: Type.Array(PodFailurePolicyRuleSchema) })),
-  successPolicy: Opt(Obj({ rules: Type.Array(SuccessPolicyRuleSchema) })),
-  backoffLimit: Opt(Int32()),
-  backoffLimitPerIndex: Opt(Int32()),
-  maxFailedIndexes: Opt(Int32()),
-  selector: Opt(LabelSelectorSchema),
-  manualSelector: Opt(Type.Boolean()),
+  parallelism: Opt(Int32({ description: "How many pods may run at once (default 1; 0 pauses the Job)." })),
+  completions: Opt(Int32({ description: "How many pods must succeed for the Job to complete; unset means the first success completes it." })),
+  activeDeadlineSeconds: Opt(Int64({ description: "Seconds the Job may stay active before it is failed and its pods stopped." })),
+  podFailurePolicy: Opt(Doc(Obj({ rules: Type.Array(PodFailurePolicyRuleSchema) }, { title: "PodFailurePolicy" }), "Rules that decide, from a failed pod's exit codes or conditions, whether to fail the Job, fail the index, ignore the failure or count it.")),
+  successPolicy: Opt(Doc(Obj({ rules: Type.Array(SuccessPolicyRuleSchema) }, { title: "SuccessPolicy" }), "Rules by which an Indexed Job succeeds before all its indexes have.")),
+  backoffLimit: Opt(Int32({ description: "Retries before the Job is marked failed (default 6)." })),
+  backoffLimitPerIndex: Opt(Int32({ description: "Retries per index of an Indexed Job before that index is marked failed." })),
+  maxFailedIndexes: Opt(Int32({ description: "Failed indexes after which the whole Job fails (with backoffLimitPerIndex)." })),
+  selector: Opt(Doc(LabelSelectorSchema, "The pods this Job counts; generated from the Job's uid unless manualSelector is true.")),
+  manualSelector: Opt(Type.Boolean({ description: "Use the given selector instead of the generated one." })),
   template: PodTemplateSpecSchema,
-  ttlSecondsAfterFinished: Opt(Int32()),
-  completionMode: Opt(Str()),
-  suspend: Opt(Type.Boolean()),
-  podReplacementPolicy: Opt(Str()),
-  managedBy: Opt(Str()),
+  ttlSecondsAfterFinished: Opt(Int32({ description: "Seconds after the Job finishes before it is deleted, with its pods." })),
+  completionMode: Opt(Type.String({ description: "NonIndexed (default): done after `completions` pods succeed; Indexed: each index 0..completions-1 needs a success." })),
+  suspend: Opt(Type.Boolean({ description: "While true, no pods are created and running ones are stopped." })),
+  podReplacementPolicy: Opt(Type.String({ description: "When a replacement pod is created: TerminatingOrFailed (default) or Failed." })),
+  managedBy: Opt(Type.String({ description: "The controller that syncs this Job; empty for the built-in one." })),
 });
 
 export const JobConditionSchema = Obj({
@@ -53,7 +53,7 @@ export const JobConditionSchema = Obj({
   lastTransitionTime: Opt(NullableTime),
   reason: Opt(Str()),
   message: Opt(Str()),
-});
+}, { title: "JobCondition" });
 
 export const JobStatusSchema = Obj({
   conditions: Opt(Conditions(JobConditionSchema)),
@@ -65,7 +65,7 @@ export const JobStatusSchema = Obj({
   terminating: Opt(Int32()),
   completedIndexes: Opt(Str()),
   failedIndexes: Opt(Str()),
-  uncountedTerminatedPods: Opt(Obj({ succeeded: Opt(Type.Array(Str())), failed: Opt(Type.Array(Str())) })),
+  uncountedTerminatedPods: Opt(Obj({ succeeded: Opt(Type.Array(Str())), failed: Opt(Type.Array(Str())) }, { title: "UncountedTerminatedPods" })),
   ready: Opt(Int32()),
 });
 

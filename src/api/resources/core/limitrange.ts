@@ -8,7 +8,7 @@ import { KINDS } from "../../kinds";
 import type { KubeObject } from "../../meta";
 import { compareQuantities, formatQuantity, quantityMilli, quantityValue, tryParseQuantity, validateQuantity, type Quantity as Q } from "../../quantity";
 import type { ResourceDef } from "../../resource";
-import { Obj, Quantity, TopLevel } from "../../schema";
+import { Doc, Obj, Quantity, TopLevel } from "../../schema";
 import { column, nameColumn } from "../../table";
 import { fieldDuplicate, fieldForbidden, fieldInvalid, fieldRequired, isQualifiedName } from "../../validation";
 import { validateResourceName } from "./resourcequota";
@@ -18,16 +18,16 @@ const Opt = Type.Optional;
 const ResourceList = Type.Record(Str(), Quantity);
 
 export const LimitRangeItemSchema = Obj({
-  type: Str(),
-  max: Opt(ResourceList),
-  min: Opt(ResourceList),
-  default: Opt(ResourceList),
-  defaultRequest: Opt(ResourceList),
-  maxLimitRequestRatio: Opt(ResourceList),
-});
+  type: Type.String({ description: "What the limits apply to: Container, Pod or PersistentVolumeClaim." }),
+  max: Opt(Doc(ResourceList, "The most any one of them may ask for, by resource.")),
+  min: Opt(Doc(ResourceList, "The least any one of them may ask for, by resource.")),
+  default: Opt(Doc(ResourceList, "Limits given to a container that sets none.")),
+  defaultRequest: Opt(Doc(ResourceList, "Requests given to a container that sets none.")),
+  maxLimitRequestRatio: Opt(Doc(ResourceList, "The largest limit/request ratio allowed, by resource.")),
+}, { title: "LimitRangeItem" });
 
 export const LimitRangeSchema = TopLevel(
-  { spec: Opt(Obj({ limits: Type.Array(LimitRangeItemSchema) })) },
+  { spec: Opt(Obj({ limits: Type.Array(LimitRangeItemSchema, { description: "The limits, one entry per type and set of resources." }) })) },
   "LimitRange sets resource usage limits for each kind of resource in a Namespace.",
 );
 

@@ -8,7 +8,7 @@ import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import { compareQuantities, tryParseQuantity } from "../../quantity";
 import type { ResourceDef } from "../../resource";
-import { LabelSelectorSchema, Obj, Quantity, StringMap, TopLevel } from "../../schema";
+import { Doc, LabelSelectorSchema, Obj, Quantity, StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, isDns1123Subdomain, validateLabelSelector } from "../../validation";
 import { Conditions, jsonEqual, NullableTime, QUANTITY_MESSAGE } from "../common";
@@ -23,15 +23,15 @@ const VOLUME_MODES = ["Block", "Filesystem"];
 export const BETA_STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class";
 
 export const PersistentVolumeClaimSpecSchema = Obj({
-  accessModes: Opt(Type.Array(Str(), { "x-kubernetes-list-type": "atomic" })),
-  selector: Opt(LabelSelectorSchema),
-  resources: Opt(Obj({ limits: Opt(QuantityMap), requests: Opt(QuantityMap) })),
-  volumeName: Opt(Str()),
-  storageClassName: Opt(Str()),
-  volumeMode: Opt(Str()),
-  dataSource: Opt(Obj({ apiGroup: Opt(Str()), kind: Str(), name: Str() })),
-  dataSourceRef: Opt(Obj({ apiGroup: Opt(Str()), kind: Str(), name: Str(), namespace: Opt(Str()) })),
-  volumeAttributesClassName: Opt(Str()),
+  accessModes: Opt(Type.Array(Str(), { "x-kubernetes-list-type": "atomic", description: "How the volume may be mounted: ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod." })),
+  selector: Opt(Doc(LabelSelectorSchema, "Labels an existing volume must carry to be bound to this claim.")),
+  resources: Opt(Doc(Obj({ limits: Opt(QuantityMap), requests: Opt(QuantityMap) }, { title: "VolumeResourceRequirements" }), "The storage asked for: requests.storage is the least size the volume must have.")),
+  volumeName: Opt(Type.String({ description: "The PersistentVolume bound to this claim." })),
+  storageClassName: Opt(Type.String({ description: "The StorageClass to provision from; \"\" asks for a volume without a class, unset for the default class." })),
+  volumeMode: Opt(Type.String({ description: "Filesystem (default) or Block." })),
+  dataSource: Opt(Doc(Obj({ apiGroup: Opt(Str()), kind: Str(), name: Str() }, { title: "TypedLocalObjectReference" }), "An object to fill the new volume from: a VolumeSnapshot or another claim.")),
+  dataSourceRef: Opt(Doc(Obj({ apiGroup: Opt(Str()), kind: Str(), name: Str(), namespace: Opt(Str()) }, { title: "TypedObjectReference" }), "Like dataSource, and may name any populator's object.")),
+  volumeAttributesClassName: Opt(Type.String({ description: "The VolumeAttributesClass of the volume." })),
 });
 
 export const PersistentVolumeClaimConditionSchema = Obj({
@@ -41,7 +41,7 @@ export const PersistentVolumeClaimConditionSchema = Obj({
   lastTransitionTime: Opt(NullableTime),
   reason: Opt(Str()),
   message: Opt(Str()),
-});
+}, { title: "PersistentVolumeClaimCondition" });
 
 export const PersistentVolumeClaimStatusSchema = Obj({
   phase: Opt(Str()),
@@ -51,7 +51,7 @@ export const PersistentVolumeClaimStatusSchema = Obj({
   allocatedResources: Opt(QuantityMap),
   allocatedResourceStatuses: Opt(StringMap),
   currentVolumeAttributesClassName: Opt(Str()),
-  modifyVolumeStatus: Opt(Obj({ targetVolumeAttributesClassName: Opt(Str()), status: Str() })),
+  modifyVolumeStatus: Opt(Obj({ targetVolumeAttributesClassName: Opt(Str()), status: Str() }, { title: "ModifyVolumeStatus" })),
 });
 
 export const PersistentVolumeClaimSchema = TopLevel(

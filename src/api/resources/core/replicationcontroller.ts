@@ -5,7 +5,7 @@ import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { Obj, StringMap, TopLevel } from "../../schema";
+import { Doc, Obj, StringMap, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldInvalid, fieldRequired, validateLabels } from "../../validation";
 import { Conditions, containerCells, containersColumn, formatLabels, imagesColumn, Int32, Int64, nonNegative, selectorColumn, WorkloadConditionSchema } from "../common";
@@ -16,10 +16,10 @@ import { validatePodTemplate } from "./podspec.validate";
 const Opt = Type.Optional;
 
 export const ReplicationControllerSpecSchema = Obj({
-  replicas: Opt(Int32()),
-  minReadySeconds: Opt(Int32()),
-  selector: Opt(StringMap),
-  template: Opt(PodTemplateSpecSchema),
+  replicas: Opt(Int32({ description: "The number of pods to keep running (default 1)." })),
+  minReadySeconds: Opt(Int32({ description: "Seconds a pod must be ready before it counts as available." })),
+  selector: Opt(Doc(StringMap, "Labels of the pods this controller counts; the template's labels if unset.")),
+  template: Opt(Doc(PodTemplateSpecSchema, "The pod to create when there are too few.")),
 });
 
 export const ReplicationControllerStatusSchema = Obj({

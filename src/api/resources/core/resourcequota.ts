@@ -8,7 +8,7 @@ import { KINDS } from "../../kinds";
 import type { KubeObject } from "../../meta";
 import { parseQuantity, formatQuantity, validateQuantity } from "../../quantity";
 import type { ResourceDef } from "../../resource";
-import { Obj, Quantity, TopLevel } from "../../schema";
+import { Doc, Obj, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldInvalid, fieldRequired, isQualifiedName } from "../../validation";
 
@@ -20,12 +20,12 @@ export const ScopedResourceSelectorRequirementSchema = Obj({
   scopeName: Str(),
   operator: Str(),
   values: Opt(Type.Array(Str())),
-});
+}, { title: "ScopedResourceSelectorRequirement" });
 
 export const ResourceQuotaSpecSchema = Obj({
-  hard: Opt(ResourceList),
-  scopes: Opt(Type.Array(Str())),
-  scopeSelector: Opt(Obj({ matchExpressions: Opt(Type.Array(ScopedResourceSelectorRequirementSchema)) })),
+  hard: Opt(Doc(ResourceList, "The most the namespace may use, by resource name: pods, requests.cpu, limits.memory, count/<resource>, ...")),
+  scopes: Opt(Type.Array(Str(), { description: "Filters on what the quota counts: Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass, CrossNamespacePodAffinity." })),
+  scopeSelector: Opt(Doc(Obj({ matchExpressions: Opt(Type.Array(ScopedResourceSelectorRequirementSchema)) }, { title: "ScopeSelector" }), "Scopes as expressions, e.g. PriorityClass In [high].")),
 });
 
 export const ResourceQuotaStatusSchema = Obj({ hard: Opt(ResourceList), used: Opt(ResourceList) });

@@ -6,7 +6,7 @@ import type { FieldError } from "../../errors";
 import type { KubeObject } from "../../meta";
 import { KINDS } from "../../kinds";
 import type { ResourceDef } from "../../resource";
-import { IntOrString, LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
+import { Doc, IntOrString, LabelSelectorSchema, Obj, TopLevel, Time } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldInvalid, fieldNotSupported, validateLabelSelector } from "../../validation";
 import { Conditions, Int32, Int64, nonNegative, NullableTime, percentOver100, validateIntOrPercent } from "../common";
@@ -23,13 +23,13 @@ export const MetaConditionSchema = Obj({
   lastTransitionTime: Opt(NullableTime),
   reason: Opt(Type.String()),
   message: Opt(Type.String()),
-});
+}, { title: "Condition" });
 
 export const PodDisruptionBudgetSpecSchema = Obj({
-  minAvailable: Opt(IntOrString),
-  selector: Opt(LabelSelectorSchema),
-  maxUnavailable: Opt(IntOrString),
-  unhealthyPodEvictionPolicy: Opt(Type.String()),
+  minAvailable: Opt(Doc(IntOrString, "Pods (a number, or a percentage of the expected pods) that must stay available through an eviction.")),
+  selector: Opt(Doc(LabelSelectorSchema, "The pods this budget protects; an empty selector matches every pod in the namespace.")),
+  maxUnavailable: Opt(Doc(IntOrString, "Pods (a number or a percentage) that may be unavailable after an eviction; exclusive with minAvailable.")),
+  unhealthyPodEvictionPolicy: Opt(Type.String({ description: "When a running but not ready pod may be evicted: IfHealthyBudget (default) or AlwaysAllow." })),
 });
 
 export const PodDisruptionBudgetStatusSchema = Obj({

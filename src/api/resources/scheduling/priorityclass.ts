@@ -14,9 +14,9 @@ import { Int32 } from "../common";
 export const PriorityClassSchema = TopLevel(
   {
     value: Type.Optional(Int32({ description: "The integer value of this priority class: pods with this class get it as spec.priority." })),
-    globalDefault: Type.Optional(Type.Boolean()),
-    description: Type.Optional(Type.String()),
-    preemptionPolicy: Type.Optional(Type.String()),
+    globalDefault: Type.Optional(Type.Boolean({ description: "Whether pods without a priorityClassName get this class; at most one class may say so." })),
+    description: Type.Optional(Type.String({ description: "What the class is for, for people." })),
+    preemptionPolicy: Type.Optional(Type.String({ description: "PreemptLowerPriority (default): pods may evict lower-priority pods to be scheduled; Never: they wait." })),
   },
   "PriorityClass defines mapping from a priority class name to the priority integer value.",
 );

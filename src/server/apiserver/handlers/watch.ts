@@ -5,6 +5,7 @@
 // Fan-out cost: a cache event is decoded once and encoded once per event type for all watchers
 // that want plain JSON (Tables depend on each watcher's query, so they are built per watcher),
 // and a watcher's events of one tick (a group commit publishes many) go out as one chunk.
+import { watchEnded, watchLabels, watchStarted } from "../request-metrics";
 import type { Server } from "bun";
 import { gone } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
@@ -76,6 +77,7 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
   const ownLines = asTable || def.servedAs !== undefined;
 
   let cleanup = () => {};
+  const metricLabels = watchLabels(def.group, def.version, def.plural, namespace, name);
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       let closed = false;
@@ -113,6 +115,7 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
         watch?.stop();
         timers.forEach(clearTimeout);
         ctx.watches.delete(close);
+        watchEnded(metricLabels);
         try {
           controller.close();
         } catch {}
@@ -122,6 +125,7 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
       };
       cleanup = close;
       ctx.watches.add(close);
+      watchStarted(metricLabels);
       const sendLine = (line: Uint8Array) => {
         if (closed) return;
         sentAny = true;

@@ -86,12 +86,15 @@ describe("openapi v2 as gnostic protobuf", () => {
     expect(Bun.YAML.parse(gvk.value.yaml)).toEqual([{ group: "apps", version: "v1", kind: "Deployment" }]);
     const props = (s: Json) => Object.fromEntries((s.properties.additional_properties as Json[]).map((p) => [p.name, p.value]));
     expect(props(deployment).metadata._ref).toBe("#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
-    const replicas = props(props(deployment).spec).replicas;
+    const def = (name: string) => defs.find((d) => d.name === name)!.value;
+    expect(props(deployment).spec._ref).toBe("#/definitions/io.k8s.api.apps.v1.DeploymentSpec");
+    const replicas = props(def("io.k8s.api.apps.v1.DeploymentSpec")).replicas;
     expect(replicas.type.value).toEqual(["integer"]);
     expect(replicas.format).toBe("int32");
     // The strategic-merge-patch metadata on a list of containers.
     const pod = defs.find((d) => d.name === "io.k8s.api.core.v1.Pod")!.value;
-    const containers = props(props(pod).spec).containers;
+    expect(props(pod).spec._ref).toBe("#/definitions/io.k8s.api.core.v1.PodSpec");
+    const containers = props(def("io.k8s.api.core.v1.PodSpec")).containers;
     const ext = Object.fromEntries((containers.vendor_extension as Json[]).map((e) => [e.name, Bun.YAML.parse(e.value.yaml)]));
     expect(ext).toMatchObject({ "x-kubernetes-patch-merge-key": "name", "x-kubernetes-patch-strategy": "merge" });
     expect(containers.items.schema).toHaveLength(1);

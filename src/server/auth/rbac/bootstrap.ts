@@ -10,7 +10,8 @@
 //   RoleBinding (or ClusterRoleBinding).
 // - system:basic-user (self reviews), system:discovery (API discovery paths): bound to
 //   system:authenticated; system:public-info-viewer (health, version): bound to
-//   system:authenticated and system:unauthenticated.
+//   system:authenticated and system:unauthenticated; system:monitoring (/metrics and health):
+//   bound to the group system:monitoring.
 // bramble's own components need nothing more: the control loops run as system:masters, agents
 // as nodes (the Node authorizer).
 import type { ClusterRole, ClusterRoleBinding, PolicyRule } from "../../../api/resources/rbac/rbac";
@@ -109,6 +110,8 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
   ]),
   clusterRole("system:discovery", [urls(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"])]),
   clusterRole("system:public-info-viewer", [urls(["get"], ["/healthz", "/livez", "/readyz", "/version", "/version/"])]),
+  // Prometheus scrapers: put their user in the group system:monitoring (or bind this role).
+  clusterRole("system:monitoring", [urls(["get"], ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"])]),
 ];
 
 export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
@@ -116,6 +119,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   bindGroups("system:basic-user", "system:basic-user", ["system:authenticated"]),
   bindGroups("system:discovery", "system:discovery", ["system:authenticated"]),
   bindGroups("system:public-info-viewer", "system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
+  bindGroups("system:monitoring", "system:monitoring", ["system:monitoring"]),
 ];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
