@@ -105,8 +105,8 @@ const STORE_CHECK_TIMEOUT_MS = 2_000;
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const resources = opts.resources ?? allResources;
   // Each resource in every version it is served in; the object layer sees the stored ones only.
-  const served = servedResources(resources);
-  const byPath = new Map(served.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
+  const servedDefs = servedResources(resources);
+  const byPath = new Map(servedDefs.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
   const byGroup = new Map(resources.map((d) => [`${d.group}/${d.plural}`, d]));
   const resource = (group: string, plural: string) => {
     const d = byGroup.get(`${group}/${plural}`);
@@ -172,7 +172,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   // group/version/plural of everything served (and group/version/ of each group-version), for
   // the request metrics' labels.
   const served = new Set<string>();
-  for (const k of [...resources, ...(opts.createOnly ?? []).map((r) => r.identity), ...Object.values(VIRTUAL_KINDS)]) {
+  for (const k of [...servedDefs, ...(opts.createOnly ?? []).map((r) => r.identity), ...Object.values(VIRTUAL_KINDS)]) {
     served.add(`${k.group}/${k.version}/${k.plural}`);
     served.add(`${k.group}/${k.version}/`);
   }
@@ -203,8 +203,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.get("/version", (c) => c.json(versionInfo(pkg.version)));
   app.get("/api", () => json(apiVersions(address)));
   const createOnly = opts.createOnly ?? [];
-  const discoverable = [...served, ...createOnly.map((r) => r.identity)];
-  app.get("/api/v1", () => json(resourceList("v1", served.filter((d) => d.group === "" && d.version === "v1"))));
+  const discoverable = [...servedDefs, ...createOnly.map((r) => r.identity)];
+  app.get("/api/v1", () => json(resourceList("v1", servedDefs.filter((d) => d.group === "" && d.version === "v1"))));
   const virtualKinds = Object.values(VIRTUAL_KINDS);
   const groups = [...discoverable, ...virtualKinds];
   app.get("/apis", () => json(apiGroupList(groups)));
@@ -215,14 +215,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
-    const defs = served.filter((d) => d.group === group && d.version === version);
+    const defs = servedDefs.filter((d) => d.group === group && d.version === version);
     const creatable = createOnly.map((r) => r.identity).filter((k) => k.group === group && k.version === version);
     const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
     if (!defs.length && !creatable.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
     if (!defs.length && !creatable.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs, creatable));
   });
-  serveOpenApi(app, served);
+  serveOpenApi(app, servedDefs);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
