@@ -59,6 +59,31 @@ describe.skipIf(!docker)("HorizontalPodAutoscaler", () => {
     if (docker) await removePodsOf(docker, NS);
   });
 
+  test("kubectl autoscale creates an autoscaling/v1 HPA, shown in both versions", async () => {
+    // A target with no replicas: the HPA exists but does not scale (upstream's ScalingDisabled).
+    const idle = { ...deployment, metadata: { name: "idle" }, spec: { ...deployment.spec, replicas: 0 } };
+    expect((await s.kubectlWith({ stdin: JSON.stringify(idle) }, "-n", NS, "apply", "-f", "-")).stderr).toBe("");
+    const r = await s.kubectl("-n", NS, "autoscale", "deploy/idle", "--cpu-percent=50", "--min=1", "--max=3");
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("horizontalpodautoscaler.autoscaling/idle autoscaled");
+    const table = await s.kubectl("-n", NS, "get", "hpa", "idle", "--no-headers");
+    expect(table.stdout.trim().split(/\s{2,}/).slice(0, 5)).toEqual(["idle", "Deployment/idle", "cpu: <unknown>/50%", "1", "3"]);
+    // kubectl expands a short name to its preferred version (hpa.v1.autoscaling reads v2): the full name selects v1.
+    const v1 = await s.kubectl("-n", NS, "get", "horizontalpodautoscalers.v1.autoscaling", "idle", "-o", "yaml");
+    expect(v1.stdout).toContain("apiVersion: autoscaling/v1");
+    expect(v1.stdout).toContain("targetCPUUtilizationPercentage: 50");
+    const v2 = parseJson(await s.kubectl("-n", NS, "get", "hpa", "idle", "-o", "json"));
+    expect(v2.apiVersion).toBe("autoscaling/v2");
+    expect(v2.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }]);
+    // A v1 manifest applied over it (validated against the v1 OpenAPI, patched in v1).
+    const manifest = { apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", metadata: { name: "idle" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "idle" }, minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 70 } };
+    // (kubectl warns that the object it did not create lacks its last-applied annotation, as upstream.)
+    const apply = await s.kubectlWith({ stdin: JSON.stringify(manifest) }, "-n", NS, "apply", "-f", "-");
+    expect([apply.code, apply.stdout.trim()]).toEqual([0, "horizontalpodautoscaler.autoscaling/idle configured"]);
+    const applied = parseJson(await s.kubectl("-n", NS, "get", "hpa", "idle", "-o", "json")).spec;
+    expect([applied.maxReplicas, applied.metrics[0].resource.target.averageUtilization]).toEqual([4, 70]);
+  });
+
   test("scales up under CPU load and back down once the pods idle", async () => {
     const r = await s.kubectlWith({ stdin: JSON.stringify(hpa) }, "-n", NS, "apply", "-f", "-");
     expect(r.stderr).toBe("");

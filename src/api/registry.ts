@@ -1,7 +1,7 @@
 // Every resource bramble serves, in one list: the definition of each row of the kind table
 // (kinds.ts). The API server builds its routes, discovery and OpenAPI from this; nothing else
 // registers resources at runtime.
-import { KINDS, type KindName } from "./kinds";
+import { KINDS, protobufPackageOf, type KindName } from "./kinds";
 import { apiVersionOf, type ResourceDef } from "./resource";
 import "./resources/formats";
 import { configMaps } from "./resources/core/configmap";
@@ -76,7 +76,21 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
 export const resources: ResourceDef[] = (Object.keys(KINDS) as KindName[]).map((k) => DEFINITIONS[k] as ResourceDef);
 
-const byPath = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
+/**
+ * A definition and one derived definition per other version it is served in: the same kind with
+ * that version's schema, marked with the stored definition and the conversion (`servedAs`).
+ */
+export function versionsOf(def: ResourceDef): ResourceDef[] {
+  const views = (def.versions ?? []).map(
+    (v): ResourceDef => ({ ...def, version: v.version, schema: v.schema, protobufPackage: v.protobufPackage ?? protobufPackageOf(def.group), versions: undefined, servedAs: { stored: def, toStored: v.toStored, fromStored: v.fromStored } }),
+  );
+  return [def, ...views];
+}
+
+/** Every resource in every version it is served in (the stored version first): routes, discovery, OpenAPI. */
+export const servedResources = (defs: ResourceDef[]): ResourceDef[] => defs.flatMap(versionsOf);
+
+const byPath = new Map(servedResources(resources).map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 
 /** The resource served at /api/v1/<plural> (group "") or /apis/<group>/<version>/<plural>. */
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

@@ -39,6 +39,23 @@ export interface ScaleSpec {
   setSpecReplicas(obj: KubeObject, n: number): void;
 }
 
+/**
+ * Another version a kind is served in besides the stored one (autoscaling/v1 of a stored
+ * autoscaling/v2 HorizontalPodAutoscaler), as upstream's conversion functions: the store and the
+ * object layer only ever see the stored version; the handlers convert at the edge.
+ */
+export interface ServedVersion {
+  version: string;
+  /** The object in this version: decoding, validation of unknown fields, OpenAPI. */
+  schema: TSchema;
+  /** The package of its protobuf message; default upstream's for the group ("autoscaling"). */
+  protobufPackage?: string;
+  /** This version's object (apiVersion already this version) → the stored version's, losing nothing. */
+  toStored(obj: KubeObject): KubeObject;
+  /** The stored object → this version's (it must not change its argument). */
+  fromStored(obj: KubeObject): KubeObject;
+}
+
 export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIdentity {
   /** Full object schema (apiVersion, kind, metadata, spec, status...). */
   schema: TSchema;
@@ -58,6 +75,13 @@ export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIden
   scale?: ScaleSpec;
   /** Fields that may not change on update (besides metadata.name/namespace/uid/creationTimestamp). */
   immutable?: (obj: T, old: T) => FieldError[];
+  /** Other versions served besides the stored one (`version`), in discovery order after it. */
+  versions?: ServedVersion[];
+  /**
+   * Set by the registry on the definition it derives for each of `versions`: the stored
+   * definition and the conversion. Absent on a stored definition.
+   */
+  servedAs?: { stored: ResourceDef<T>; toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
   /** Subresources that write one part of the spec, by name (GET, PUT and PATCH like /status). */
   partialWrites?: Partial<Record<Subresource, PartialWrite<T>>>;
 

@@ -6,7 +6,7 @@ import { apiVersionOf, type KindIdentity } from "../../api/kinds";
 import type { ResourceDef } from "../../api/resource";
 import type { LimitRange } from "../../api/resources/core/limitrange";
 import type { ResourceQuota } from "../../api/resources/core/resourcequota";
-import { resources as allResources } from "../../api/registry";
+import { resources as allResources, servedResources } from "../../api/registry";
 import { log } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import { StorageFullError, type Store } from "../store/store";
@@ -33,6 +33,7 @@ import { agentSummaryFetcher, SummaryCache, type SummaryFetcher } from "./metric
 import type { ApiContext } from "./handlers/context";
 import { getObject, listObjects } from "./handlers/read";
 import { json, statusResponse } from "./handlers/respond";
+import { storedDef } from "./handlers/versions";
 import { evict } from "./handlers/eviction";
 import { bind, podAttach, podExec, podLogs, podPortForward, scale } from "./handlers/subresources";
 import { createToken } from "./handlers/token-request";
@@ -105,7 +106,9 @@ const STORE_CHECK_TIMEOUT_MS = 2_000;
 
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const resources = opts.resources ?? allResources;
-  const byPath = new Map(resources.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
+  // Each resource in every version it is served in; the object layer sees the stored ones only.
+  const servedDefs = servedResources(resources);
+  const byPath = new Map(servedDefs.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
   const byGroup = new Map(resources.map((d) => [`${d.group}/${d.plural}`, d]));
   const resource = (group: string, plural: string) => {
     const d = byGroup.get(`${group}/${plural}`);
@@ -179,7 +182,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   // group/version/plural of everything served (and group/version/ of each group-version), for
   // the request metrics' labels.
   const served = new Set<string>();
-  for (const k of [...resources, ...(opts.createOnly ?? []).map((r) => r.identity), ...Object.values(VIRTUAL_KINDS)]) {
+  for (const k of [...servedDefs, ...(opts.createOnly ?? []).map((r) => r.identity), ...Object.values(VIRTUAL_KINDS)]) {
     served.add(`${k.group}/${k.version}/${k.plural}`);
     served.add(`${k.group}/${k.version}/`);
   }
@@ -210,8 +213,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.get("/version", (c) => c.json(versionInfo(pkg.version)));
   app.get("/api", () => json(apiVersions(address)));
   const createOnly = opts.createOnly ?? [];
-  const discoverable = [...resources, ...createOnly.map((r) => r.identity)];
-  app.get("/api/v1", () => json(resourceList("v1", resources.filter((d) => d.group === ""))));
+  const discoverable = [...servedDefs, ...createOnly.map((r) => r.identity)];
+  app.get("/api/v1", () => json(resourceList("v1", servedDefs.filter((d) => d.group === "" && d.version === "v1"))));
   const virtualKinds = Object.values(VIRTUAL_KINDS);
   const groups = [...discoverable, ...virtualKinds];
   app.get("/apis", () => json(apiGroupList(groups)));
@@ -222,14 +225,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
-    const defs = resources.filter((d) => d.group === group && d.version === version);
+    const defs = servedDefs.filter((d) => d.group === group && d.version === version);
     const creatable = createOnly.map((r) => r.identity).filter((k) => k.group === group && k.version === version);
     const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
     if (!defs.length && !creatable.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
     if (!defs.length && !creatable.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs, creatable));
   });
-  serveOpenApi(app, resources);
+  serveOpenApi(app, servedDefs);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
@@ -326,7 +329,7 @@ function dispatch(ctx: ApiContext, kubeletSigner: KubeletTokenSigner, req: Reque
       if (method === "PATCH") return patchObject(ctx, req, url, def, namespace, name, sub);
       break;
     case "scale":
-      return scale(ctx, req, url, def, namespace, name);
+      return scale(ctx, req, url, storedDef(def), namespace, name);
     case "binding":
       if (method === "POST") return bind(ctx, req, url, def, namespace!, name);
       break;

@@ -12,10 +12,12 @@ import { LabelSelectorSchema, Obj, Quantity, TopLevel } from "../../schema";
 import { age, ageColumn, column, nameColumn } from "../../table";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, isDns1123Subdomain, validateLabelSelector } from "../../validation";
 import { Conditions, Int32, Int64, NullableTime } from "../common";
+import { hpaV1 } from "./hpa-v1";
+import { CrossVersionObjectReferenceSchema } from "./reference";
 
 const Opt = Type.Optional;
 
-export const CrossVersionObjectReferenceSchema = Obj({ kind: Type.String(), name: Type.String(), apiVersion: Opt(Type.String()) });
+export { CrossVersionObjectReferenceSchema };
 const MetricTargetSchema = Obj({ type: Type.String(), value: Opt(Quantity), averageValue: Opt(Quantity), averageUtilization: Opt(Int32()) });
 const MetricValueStatusSchema = Obj({ value: Opt(Quantity), averageValue: Opt(Quantity), averageUtilization: Opt(Int32()) });
 const MetricIdentifierSchema = Obj({ name: Type.String(), selector: Opt(LabelSelectorSchema) });
@@ -314,6 +316,7 @@ export const horizontalPodAutoscalers: ResourceDef<HorizontalPodAutoscaler> = {
   schema: HorizontalPodAutoscalerSchema,
   subresources: ["status"],
   hasStatus: true,
+  versions: [hpaV1],
   defaults(hpa) {
     defaultHpa(hpa);
     if (hpa.status) hpa.status.desiredReplicas ??= 0;

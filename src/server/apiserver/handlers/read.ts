@@ -7,10 +7,11 @@ import { decodeContinue, encodeContinue, intParam, objectFilter } from "../query
 import { toTable, wantsTable } from "../tables";
 import type { ApiContext } from "./context";
 import { json } from "./respond";
+import { fromStored, storedDef } from "./versions";
 
 export function getObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
-  const obj = ctx.objects.get(def, namespace, name);
-  return json(wantsTable(req) ? toTable(def, [obj], url, { resourceVersion: obj.metadata.resourceVersion }) : obj);
+  const obj = ctx.objects.get(storedDef(def), namespace, name);
+  return json(wantsTable(req) ? toTable(def, [obj], url, { resourceVersion: obj.metadata.resourceVersion }) : fromStored(def, obj));
 }
 
 export function listObjects(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
@@ -41,7 +42,7 @@ export function listObjects(ctx: ApiContext, req: Request, url: URL, def: Resour
     if (!filter) metadata.remainingItemCount = kvs.length - i;
   }
   if (wantsTable(req)) return json(toTable(def, items, url, metadata));
-  return json({ kind: def.listKind, apiVersion: apiVersionOf(def), metadata, items });
+  return json({ kind: def.listKind, apiVersion: apiVersionOf(def), metadata, items: def.servedAs ? items.map((o) => fromStored(def, o)) : items });
 }
 
 /** Index of the first key strictly after `key` in a key-sorted list. */

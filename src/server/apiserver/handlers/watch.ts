@@ -17,6 +17,7 @@ import { toTable, wantsTable } from "../tables";
 import { CompactedError } from "../../store/store";
 import { cacheEventOf, TooOldError, type CacheEvent } from "../watchcache";
 import type { ApiContext } from "./context";
+import { fromStored } from "./versions";
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 
@@ -71,7 +72,9 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
 
   // Watches are long-lived by design; Bun's idle timeout must not cut them.
   server?.timeout(req, 0);
-  const shape = (obj: KubeObject) => (asTable ? toTable(def, [obj], url, { resourceVersion: obj.metadata.resourceVersion }) : obj);
+  const shape = (obj: KubeObject) => (asTable ? toTable(def, [obj], url, { resourceVersion: obj.metadata.resourceVersion }) : fromStored(def, obj));
+  // The shared lines hold the stored version; another version's watchers encode their own.
+  const ownLines = asTable || def.servedAs !== undefined;
 
   let cleanup = () => {};
   const metricLabels = watchLabels(def.group, def.version, def.plural, namespace, name);
@@ -142,7 +145,7 @@ export function watchObjects(ctx: ApiContext, req: Request, server: Server<unkno
         const before = selection && e.prevValue !== undefined && e.type === "MODIFIED" ? filter(prevObjectOf(e, s)) : now;
         const type: EventType | undefined = e.type === "MODIFIED" && now !== before ? (now ? "ADDED" : "DELETED") : now ? e.type : undefined;
         if (!type) return;
-        if (asTable) send(type, shape(obj));
+        if (ownLines) send(type, shape(obj));
         else sendLine(sharedLine(e, s, type));
       };
 

@@ -11,6 +11,7 @@ import { applyPatch } from "../patch";
 import { boolParam, intParam, isDryRun, objectFilter } from "../query";
 import type { ApiContext } from "./context";
 import { json } from "./respond";
+import { fromStored, storedDef, toStored } from "./versions";
 
 const PATCH_TYPES = [
   "application/json-patch+json",
@@ -40,6 +41,18 @@ function checkNamespace(def: ResourceDef, obj: KubeObject, namespace: string | u
     throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
 }
 
+/**
+ * The request's object as stored. An object of another version than the stored one is converted,
+ * and what the conversion built (from annotations a client may have written) is decoded against
+ * the stored schema as well: unknown fields dropped, as Go's decoder does; wrong types a 400.
+ */
+function storedForm(def: ResourceDef, obj: KubeObject, decoded: Decoded): KubeObject {
+  if (!def.servedAs) return obj;
+  const stored = toStored(def, obj);
+  decoded.missing.push(...decodeObject(stored, storedDef(def).schema, "Ignore").missing.filter((m) => !decoded.missing.some((d) => d.field === m.field)));
+  return stored;
+}
+
 const warningHeaders = (d: Decoded): Record<string, string> =>
   d.warnings.length ? { warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : {};
 
@@ -57,8 +70,8 @@ export async function createObject(ctx: ApiContext, req: Request, url: URL, def:
   const obj = checkKind(def, await parseBody(req));
   const decoded = decodeObject(obj, def.schema, mode);
   checkNamespace(def, obj, namespace);
-  const created = await ctx.objects.create(def, namespace, obj, { dryRun, missing: decoded.missing });
-  return json(created, 201, warningHeaders(decoded));
+  const created = await ctx.objects.create(storedDef(def), namespace, storedForm(def, obj, decoded), { dryRun, missing: decoded.missing });
+  return json(fromStored(def, created), 201, warningHeaders(decoded));
 }
 
 export async function updateObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: UpdateOptions["subresource"] = "") {
@@ -74,8 +87,8 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
     try {
-      const updated = await ctx.objects.update(def, namespace, name, structuredClone(obj), { dryRun, subresource, missing: decoded.missing });
-      return json(updated, 200, warningHeaders(decoded));
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, storedForm(def, structuredClone(obj), decoded), { dryRun, subresource, missing: decoded.missing });
+      return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || obj.metadata.resourceVersion || Date.now() > deadline) throw e;
     }
@@ -93,12 +106,13 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
   const patch = parseText(await readBody(req), "application/json");
   const deadline = Date.now() + WRITE_RETRY_MS;
   for (;;) {
-    const current = ctx.objects.get(def, namespace, name);
+    // The patch applies to the object in the version of the path.
+    const current = fromStored(def, ctx.objects.get(storedDef(def), namespace, name));
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
     const decoded = decodeObject(patched, def.schema, mode);
     try {
-      const updated = await ctx.objects.update(def, namespace, name, patched, { dryRun, subresource, missing: decoded.missing });
-      return json(updated, 200, warningHeaders(decoded));
+      const updated = await ctx.objects.update(storedDef(def), namespace, name, storedForm(def, patched, decoded), { dryRun, subresource, missing: decoded.missing });
+      return json(fromStored(def, updated), 200, warningHeaders(decoded));
     } catch (e) {
       const pinned = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!(e instanceof ApiError) || e.reason !== "Conflict" || pinned || Date.now() > deadline) throw e;
@@ -136,17 +150,17 @@ async function deleteOptions(req: Request, url: URL): Promise<DeleteOptions> {
 
 export async function deleteObject(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined, name: string) {
   const opts = await deleteOptions(req, url);
-  return json(await ctx.deleter.delete(def, namespace, name, opts));
+  return json(fromStored(def, await ctx.deleter.delete(storedDef(def), namespace, name, opts)));
 }
 
 export async function deleteCollection(ctx: ApiContext, req: Request, url: URL, def: ResourceDef, namespace: string | undefined) {
   const opts = await deleteOptions(req, url);
   const filter = objectFilter(def, url) ?? (() => true);
-  const { items } = ctx.objects.list(def, namespace);
+  const { items } = ctx.objects.list(storedDef(def), namespace);
   const deleted: KubeObject[] = [];
   for (const obj of items.filter(filter)) {
     try {
-      deleted.push(await ctx.deleter.delete(def, obj.metadata.namespace, obj.metadata.name!, opts));
+      deleted.push(fromStored(def, await ctx.deleter.delete(storedDef(def), obj.metadata.namespace, obj.metadata.name!, opts)));
     } catch (e) {
       if (!(e instanceof ApiError) || e.code !== 404) throw e;
     }

@@ -3,7 +3,7 @@
 // names the kind and whose raw bytes are the object in its generated.proto message. Decoded to
 // the object's JSON form, so everything after body parsing sees what a JSON client would send.
 import { apiVersionOf, KINDS, REVIEW_KINDS, SUBRESOURCE_KINDS } from "../../../api/kinds";
-import { resources } from "../../../api/registry";
+import { resources, servedResources } from "../../../api/registry";
 import type { ResourceDef } from "../../../api/resource";
 import { decodeMessage, knowsMessage, type DecodeHooks } from "./decode";
 import { assertSchemasBound, messageKeyOf } from "./schemas";
@@ -13,8 +13,11 @@ export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
+/** Every served kind in every version it is served in. */
+const SERVED = servedResources(resources);
+
 /** Everything a request body may be: the served kinds, the bodies of subresources, the reviews. */
-const BODY_KINDS = [...Object.values(KINDS), ...Object.values(SUBRESOURCE_KINDS), ...Object.values(REVIEW_KINDS)];
+const BODY_KINDS = [...Object.values(KINDS), ...SERVED.filter((d) => d.servedAs), ...Object.values(SUBRESOURCE_KINDS), ...Object.values(REVIEW_KINDS)];
 
 /** apiVersion → the message package its kinds live in. */
 const PACKAGES: Record<string, string> = {
@@ -30,7 +33,7 @@ const TOP_LEVEL = new Set([...BODY_KINDS.map((k) => `${k.protobufPackage}.${k.ki
 
 // Once, at start: every served kind's schema field has its protobuf field, or the server stops
 // here instead of dropping that field from every protobuf body.
-assertSchemasBound(resources, PACKAGES);
+assertSchemasBound(SERVED, PACKAGES);
 
 /** The message a served kind is written in ("core.Pod"). */
 export const messageOf = (def: Pick<ResourceDef, "group" | "version" | "kind">) => messageKeyOf(def, PACKAGES);

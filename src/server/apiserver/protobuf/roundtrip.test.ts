@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { resources } from "../../../api/registry";
+import { resources as stored, servedResources } from "../../../api/registry";
 import { apiVersionOf } from "../../../api/resource";
 import { decodeKubernetesProtobuf, messageOf } from "./index";
 import { MESSAGES } from "./messages";
@@ -212,7 +212,8 @@ function envelope(apiVersion: string, kind: string, raw: Uint8Array): Uint8Array
   return out;
 }
 
-// The served kinds and the message each is written in.
+// The served kinds, in every version they are served in, and the message each is written in.
+const resources = servedResources(stored);
 const kinds = resources.map((def) => ({ def, apiVersion: apiVersionOf(def), key: messageOf(def)! }));
 
 /** Every leaf path of a JSON value, to show a sample covers its whole schema. */

@@ -2,7 +2,7 @@
 // message table does not carry (or carries as another type) is named.
 import { describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
-import { resources } from "../../../api/registry";
+import { resources as stored, servedResources } from "../../../api/registry";
 import { Int32, Int64 } from "../../../api/resources/common";
 import { ProbeSchema } from "../../../api/resources/core/podspec.schema";
 import { Obj, Opaque, StringMap, Time, TopLevel } from "../../../api/schema";
@@ -10,6 +10,7 @@ import { messageOf } from "./index";
 import { assertSchemasBound, bindSchema } from "./schemas";
 
 // The synthetic kinds below are bound with this package table; the served ones with the server's.
+const resources = servedResources(stored);
 const PACKAGES = { v1: "core", "apps/v1": "apps", "coordination.k8s.io/v1": "coordination" };
 
 describe("bindSchema", () => {
