@@ -46,6 +46,7 @@ describe("registry", () => {
         "discovery.k8s.io/v1/endpointslices",
         "storage.k8s.io/v1/storageclasses",
         "networking.k8s.io/v1/ingresses",
+        "networking.k8s.io/v1/networkpolicies",
         "networking.k8s.io/v1/ingressclasses",
       ].sort(),
     );
@@ -82,6 +83,7 @@ describe("registry", () => {
       nodes: ["no"],
       namespaces: ["ns"],
       ingresses: ["ing"],
+      networkpolicies: ["netpol"],
       deployments: ["deploy"],
       replicasets: ["rs"],
       replicationcontrollers: ["rc"],

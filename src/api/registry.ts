@@ -14,6 +14,7 @@ import { events } from "./resources/core/event";
 import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpodautoscaler";
 import { ingressClasses } from "./resources/networking/ingressclass";
 import { ingresses } from "./resources/networking/ingress";
+import { networkPolicies } from "./resources/networking/networkpolicy";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -71,6 +72,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   storageClasses,
   ingresses,
   ingressClasses,
+  networkPolicies,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.
