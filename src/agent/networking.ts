@@ -87,6 +87,16 @@ export async function startPodNetworking(o: NodeNetworkingOptions): Promise<Node
           o.log.error("the Service proxy did not start; Services are unreachable from this node", { err: e });
         }
       }
+      // After the proxy: its jumps go to the top of FORWARD, and ours must come before them.
+      if (o.cluster.podNetwork === "host-gw" && o.cluster.networkPolicy !== false) {
+        try {
+          const { startNetworkPolicy } = await import("./netpol/index");
+          const netpol = await startNetworkPolicy({ client: o.client, nodeName: o.nodeName, log: o.log.child("netpol") });
+          stops.push(() => netpol.stop());
+        } catch (e) {
+          o.log.error("network policy enforcement did not start; this node's pods are not isolated", { err: e });
+        }
+      }
       if (o.cluster.clusterDnsServer) {
         try {
           await ensureDnsAddress(o.cluster.clusterDns);

@@ -1,6 +1,6 @@
 // The cluster-wide networking settings every agent follows. They are server flags (k3s names:
 // --cluster-cidr, --service-cidr, --cluster-dns, --cluster-domain, --flannel-backend,
-// --disable-kube-proxy, --disable coredns), published by the server so that agents on other
+// --disable-kube-proxy, --disable-network-policy, --disable coredns), published by the server so that agents on other
 // machines need no flags of their own and can never disagree with the control plane.
 
 export interface ClusterNetwork {
@@ -20,6 +20,8 @@ export interface ClusterNetwork {
   clusterDnsServer: boolean;
   /** Whether agents run the built-in ingress controller (false with --disable ingress); on when absent. */
   ingress?: boolean;
+  /** Whether agents enforce NetworkPolicies (false with --disable-network-policy); on when absent. */
+  networkPolicy?: boolean;
 }
 
 export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
@@ -31,6 +33,7 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
   serviceProxy: true,
   clusterDnsServer: true,
   ingress: true,
+  networkPolicy: true,
 };
 
 /**
@@ -52,6 +55,7 @@ export function clusterNetworkToData(n: ClusterNetwork): Record<string, string> 
     "cluster-domain": n.clusterDomain,
     "flannel-backend": n.podNetwork,
     "disable-kube-proxy": String(!n.serviceProxy),
+    "disable-network-policy": String(n.networkPolicy === false),
     disable: disabled.join(","),
   };
 }
@@ -69,5 +73,6 @@ export function clusterNetworkFromData(data: Record<string, string> | undefined)
     serviceProxy: d["disable-kube-proxy"] !== "true",
     clusterDnsServer: !(d.disable ?? "").split(",").includes("coredns"),
     ingress: !(d.disable ?? "").split(",").includes("ingress"),
+    networkPolicy: d["disable-network-policy"] !== "true",
   };
 }

@@ -28,6 +28,7 @@ test("defaults follow k3s", () => {
     clusterDomain: "cluster.local",
     podNetwork: "host-gw",
     serviceProxy: true,
+    networkPolicy: true,
     clusterDnsServer: true,
     serviceLB: true,
     localStorage: true,
@@ -54,8 +55,8 @@ test("snapshot flags follow k3s's etcd-snapshot ones", () => {
 
 test("networking flags follow k3s and are checked", () => {
   expect(config("--service-cidr", "10.96.0.0/12").clusterDns).toBe("10.96.0.10");
-  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable", "servicelb,coredns,local-storage,ingress", "--cluster-domain", "home.lan.");
-  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, ingress: false, clusterDomain: "home.lan" });
+  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable-network-policy", "--disable", "servicelb,coredns,local-storage,ingress", "--cluster-domain", "home.lan.");
+  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, networkPolicy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, ingress: false, clusterDomain: "home.lan" });
   expect(() => config("--cluster-dns", "10.44.0.10")).toThrow('--cluster-dns: "10.44.0.10" is not inside --service-cidr "10.43.0.0/16"');
   expect(() => config("--cluster-dns", "10.43.0.1")).toThrow("kubernetes Service");
   expect(() => config("--flannel-backend", "vxlan")).toThrow("--flannel-backend");

@@ -19,6 +19,8 @@ export interface ServerConfig {
   podNetwork: "host-gw" | "none";
   /** false with --disable-kube-proxy: agents program no Services into iptables. */
   serviceProxy: boolean;
+  /** false with --disable-network-policy: agents enforce no NetworkPolicies. Absent means on. */
+  networkPolicy?: boolean;
   /** false with --disable coredns: agents serve no cluster DNS. */
   clusterDnsServer: boolean;
   /** false with --disable servicelb: LoadBalancer Services stay <pending>. */

@@ -138,6 +138,7 @@ async function publishClusterNetwork(objects: Objects, config: ServerConfig, con
     serviceProxy: config.serviceProxy,
     clusterDnsServer: config.clusterDnsServer,
     ingress: config.ingress !== false,
+    networkPolicy: config.networkPolicy !== false,
   });
   const current = objects.tryGet(configmaps, namespace, name);
   if (!current) await objects.create(configmaps, namespace, { metadata: { name, labels: { "app.kubernetes.io/managed-by": "bramble" } }, data });

@@ -77,14 +77,9 @@ test("pods: only those bound to the node, status, delete and eviction; lists fil
   expect(await canRequest("POST", podsDef, { ...pod, body: {} })).toBe(false);
   expect(await canRequest("GET", podsDef, { query: `watch=1&${fieldSelector("spec.nodeName=a")}` })).toBe(true);
   expect(await canRequest("GET", podsDef, { query: fieldSelector("status.phase=Running,spec.nodeName==a") })).toBe(true);
-  expect(await canRequest("GET", podsDef, {})).toBe(false);
-  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName=b") })).toBe(false);
-  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName!=a") })).toBe(false);
-  // One value with an escaped comma is not two requirements: this selects every pod not on x.
-  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName!=x\\,spec.nodeName=a") })).toBe(false);
-  // One pod by name, when it is bound to the node.
-  expect(await canRequest("GET", podsDef, { ...pod, query: `watch=true&${fieldSelector("metadata.name=web")}` })).toBe(true);
-  expect(await canRequest("GET", podsDef, { ...pod, query: fieldSelector("metadata.name=db") })).toBe(false);
+  // Lists and watches of every pod: network policy peers are pods on any node.
+  expect(await canRequest("GET", podsDef, {})).toBe(true);
+  expect(await canRequest("GET", podsDef, { query: `watch=1&${fieldSelector("spec.nodeName=b")}` })).toBe(true);
 });
 
 test("secrets and configmaps: only those its pods refer to, one by name; a list is judged on the selector as the list handler parses it", async () => {
@@ -159,8 +154,12 @@ test("reads a kubelet needs, events, and nothing else", async () => {
   // The proxy and the DNS read EndpointSlices; they never write them.
   for (const verb of ["list", "watch", "get"] as const) expect(await can({ group: "discovery.k8s.io", resource: "endpointslices", verb })).toBe(true);
   expect(await can({ group: "discovery.k8s.io", resource: "endpointslices", namespace: "default", verb: "create" })).toBe(false);
-  // Nothing in a kubelet reads Namespaces or ServiceAccounts; upstream's node rules grant neither.
-  expect(await canRequest("GET", namespaces, {})).toBe(false);
+  // Namespaces (their labels) and NetworkPolicies for network policy enforcement; no writes.
+  expect(await canRequest("GET", namespaces, {})).toBe(true);
+  expect(await canRequest("DELETE", namespaces, { name: "default" })).toBe(false);
+  for (const verb of ["list", "watch"] as const) expect(await can({ group: "networking.k8s.io", resource: "networkpolicies", verb })).toBe(true);
+  expect(await can({ group: "networking.k8s.io", resource: "networkpolicies", namespace: "default", verb: "create" })).toBe(false);
+  // Nothing in a kubelet reads ServiceAccounts; upstream's node rules grant none.
   expect(await canRequest("GET", serviceAccounts, { namespace: "default", name: "default" })).toBe(false);
   expect(await can({ resource: "events", namespace: "default", verb: "create" })).toBe(true);
   expect(await can({ resource: "services", namespace: "default", verb: "create" })).toBe(false);

@@ -63,11 +63,12 @@ const READ = new Set<Verb>(["get", "list", "watch"]);
 /**
  * Read by any node (upstream's system:node role): services and endpoints for env vars,
  * endpointslices for the proxy and DNS; ingresses and ingressclasses for the ingress controller
- * (as upstream's ingress controllers read them cluster-wide); nodes for the pod
+ * (as upstream's ingress controllers read them cluster-wide); networkpolicies and namespaces
+ * (for their labels) for network policy enforcement; nodes for the pod
  * network (every node routes to every other node's podCIDR, which upstream leaves to flannel's
  * own credential). The grant is this explicit list; only the names come from the kind table.
  */
-const READABLE = new Set([KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.nodes, KINDS.ingresses, KINDS.ingressClasses].map((k) => `${k.group}/${k.plural}`));
+const READABLE = new Set([KINDS.services, KINDS.endpoints, KINDS.endpointSlices, KINDS.nodes, KINDS.ingresses, KINDS.ingressClasses, KINDS.networkPolicies, KINDS.namespaces].map((k) => `${k.group}/${k.plural}`));
 const NO_RELATIONSHIP = (node: string) => deny(`no relationship found between node '${node}' and this object`);
 
 export function createAuthorizer(view: AuthorizerView): Authorizer {
@@ -80,10 +81,6 @@ export function createAuthorizer(view: AuthorizerView): Authorizer {
     return viaRbac() ? ALLOW : deny();
   };
 }
-
-/** Whether the selector requires `field` to equal `value` (`=` or `==`, as upstream's selection.Equals). */
-const requiresField = (selector: FieldSelector | undefined, field: string, value: string) =>
-  selector?.requirements.some((r) => r.field === field && r.operator !== "!=" && r.value === value) ?? false;
 
 async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttributes): Promise<Decision> {
   const key = `${a.group}/${a.resource}`;
@@ -157,8 +154,7 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
 }
 
 /**
- * Pods: list and watch only those bound to the node (a spec.nodeName=<node> field selector) or
- * one bound pod by name; get, delete, status updates and evictions of pods bound to it.
+ * Pods: list and watch all (network policy peers); get, delete, status updates and evictions of pods bound to it.
  * Creating pods (upstream's mirror pods) is not something bramble's kubelet does.
  */
 function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttributes): Decision {
@@ -168,11 +164,10 @@ function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttribut
     // A missing pod is answered as upstream's authorizer does: no relationship, no access.
     return (pod as { spec?: { nodeName?: string } } | undefined)?.spec?.nodeName === node ? ALLOW : NO_RELATIONSHIP(node);
   };
-  if (sub === undefined && (a.verb === "list" || a.verb === "watch")) {
-    if (requiresField(a.fieldSelector, "spec.nodeName", node)) return ALLOW;
-    if (a.name) return bound();
-    return deny("can only list/watch pods with spec.nodeName field selector");
-  }
+  // Every pod, for network policy enforcement: a policy's peers are pods on any node, known by
+  // their labels and IPs (k3s's agents read them cluster-wide likewise). A get stays limited to
+  // the pods bound to the node.
+  if (sub === undefined && (a.verb === "list" || a.verb === "watch")) return ALLOW;
   const allowed = sub === undefined ? ["get", "delete"] : sub === "status" ? ["update", "patch"] : sub === "eviction" ? ["create"] : [];
   return allowed.includes(a.verb) ? bound() : deny();
 }
