@@ -63,7 +63,7 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
   const run = o.run ?? runCommand;
   const log = o.log;
   const policies = new Informer<NetworkPolicy>(o.client.resource<NetworkPolicy>(KINDS.networkPolicies), { transform: slimPolicy });
-  const pods = new Informer<Pod>(o.client.resource<Pod>(KINDS.pods), { transform: slimPod });
+  const pods = new Informer<Pod>(o.client.resource<Pod>(KINDS.pods), { transform: slimPod, pageSize: 100 });
   const namespaces = new Informer<Namespace>(o.client.resource<Namespace>(KINDS.namespaces), { transform: slimNamespace });
 
   let applied: string | undefined;
