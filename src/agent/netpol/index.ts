@@ -134,6 +134,10 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
   policies.on({ add: mark, update: mark, delete: mark });
   pods.on({ add: mark, update: mark, delete: mark });
   namespaces.on({ add: mark, update: mark, delete: mark });
+  // Pod-to-pod traffic on the node's bridge meets FORWARD only with br_netfilter's hook on (the
+  // proxy sets it too, but may be off with --disable-kube-proxy).
+  const br = await run(["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"]);
+  if (br.code !== 0) log.warn("bridge-nf-call-iptables could not be set: policies do not apply between pods of this node", { error: br.stderr.trim() || "br_netfilter not loaded" });
   await Promise.all([policies.start(), pods.start(), namespaces.start()]);
   ready = true;
   needFull = true;
