@@ -120,6 +120,12 @@ describe("rendering", () => {
     expect([...chains.keys()]).toEqual([NWPLCY]);
   });
 
+  test("IPv6 blocks match nothing (the rules are IPv4); a rule left with no peer allows nothing", () => {
+    const chains = render(policy("default", "v6", { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "2001:db8::/64" } }] }] }));
+    expect(lines(chains).some((l) => l.includes("2001:db8"))).toBe(false);
+    expect(lines(chains).some((l) => l.endsWith("-j MARK --set-xmark 0x10000/0x10000"))).toBe(false);
+  });
+
   test("restore text declares wanted and stale chains, then deletes the stale ones", () => {
     const text = restoreText(new Map([[NWPLCY, [`-A ${NWPLCY} -j RETURN`]]]), ["BRAMBLE-POD-FW-AAAAAAAAAAAAA"]);
     expect(text.split("\n")).toEqual(["*filter", `:${NWPLCY} - [0:0]`, ":BRAMBLE-POD-FW-AAAAAAAAAAAAA - [0:0]", `-A ${NWPLCY} -j RETURN`, "-X BRAMBLE-POD-FW-AAAAAAAAAAAAA", "COMMIT", ""]);

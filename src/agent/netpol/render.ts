@@ -104,10 +104,13 @@ export function renderPolicies(input: PolicyInput): Chains {
     peers.forEach((peer, j) => {
       if (peer.ipBlock) {
         const block = peer.ipBlock;
+        // IPv4 rules only: an IPv6 block matches nothing here (pods have IPv4 addresses).
+        if (block.cidr.includes(":")) return;
         let target = name;
-        if (block.except?.length) {
+        const except = (block.except ?? []).filter((e) => !e.includes(":"));
+        if (except.length) {
           target = ruleChain(`${id}/${j}`);
-          const sub: string[] = block.except.map((e) => `-A ${target} ${addr} ${e} ${note} -j RETURN`);
+          const sub: string[] = except.map((e) => `-A ${target} ${addr} ${e} ${note} -j RETURN`);
           chains.set(target, sub);
           lines.push(`-A ${name} ${addr} ${block.cidr} ${note} -j ${target}`);
         }
