@@ -1,18 +1,19 @@
 // What NetworkPolicy enforcement adds to an agent's memory: a process that starts it (watches of
 // NetworkPolicies, all Pods slimmed, Namespaces; rendering; iptables through a recorder, so this
 // machine's rules are never touched) against an API server holding N pods spread over 10
-// namespaces and nodes, and N/10 policies, against a process that only makes the same client
+// namespaces and nodes, and N/10 policies (or --policies), against a process that only makes the same client
 // and one watch (same run). The API server runs in this process (memory store, plain HTTP on loopback).
-//   bun scripts/bench/netpol-memory.ts [--pods 300] [--runs 2]
+//   bun scripts/bench/netpol-memory.ts [--pods 300] [--policies N/10] [--runs 2]
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { startHttpTestApi, TEST_TOKEN } from "../../src/server/apiserver/testing.ts";
 import { mb } from "./lib/proc.ts";
 import { printTable } from "./lib/table.ts";
 
-const { values: args } = parseArgs({ options: { pods: { type: "string", default: "300" }, runs: { type: "string", default: "2" } } });
+const { values: args } = parseArgs({ options: { pods: { type: "string", default: "300" }, policies: { type: "string" }, runs: { type: "string", default: "2" } } });
 const N = Number(args.pods);
 const RUNS = Number(args.runs);
+const POLICIES = args.policies === undefined ? Math.max(1, Math.floor(N / 10)) : Number(args.policies);
 const child = resolve(import.meta.dir, "lib/netpol-memory-child.ts");
 
 const api = await startHttpTestApi();
@@ -32,7 +33,7 @@ try {
     const s = await api.t.call("PUT", `/api/v1/namespaces/${ns}/pods/pod-${i}/status`, { ...pod, status: { phase: "Running", podIP: `10.42.${i % 10}.${Math.floor(i / 10) + 2}` } });
     if (s.status !== 200) throw new Error(`pod status: ${s.status} ${JSON.stringify(s.body)}`);
   }
-  for (let i = 0; i < Math.max(1, N / 10); i++) {
+  for (let i = 0; i < POLICIES; i++) {
     const r = await api.t.call("POST", `/apis/networking.k8s.io/v1/namespaces/team-${i % 10}/networkpolicies`, {
       metadata: { name: `np-${i}` },
       spec: { podSelector: { matchLabels: { tier: "web" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: `app-${i % 7}` } } }, { namespaceSelector: { matchLabels: { team: "t1" } } }], ports: [{ port: "http" }] }] },
@@ -52,7 +53,7 @@ try {
     const np = await run("netpol");
     rows.push([i + 1, np.rules, mb(bare.rss), mb(np.rss), mb(np.rss - bare.rss), mb(bare.heap), mb(np.heap), mb(np.heap - bare.heap)]);
   }
-  console.log(`# network policy memory, ${N} pods, ${Math.max(1, N / 10)} policies, after sync and a full GC (${new Date().toISOString()})`);
+  console.log(`# network policy memory, ${N} pods, ${POLICIES} policies, after sync and a full GC (${new Date().toISOString()})`);
   printTable(["run", "rules", "RSS: client only MB", "client + netpol MB", "netpol adds MB", "JS heap: client only MB", "client + netpol MB", "netpol adds MB"], rows);
 } finally {
   await api.stop();

@@ -1,6 +1,6 @@
 // startNetworkPolicy: every agent enforces the NetworkPolicies for the pods on its node. Three
-// watches (NetworkPolicies; Pods, slimmed to what selection and named ports read; Namespaces,
-// reduced to their labels) mark the rules dirty; one sync at a time renders them all and runs one
+// watches (NetworkPolicies; once there is a policy, Pods, slimmed to what selection and named
+// ports read, and Namespaces, reduced to their labels) mark the rules dirty; one sync at a time renders them all and runs one
 // iptables-restore when the text differs from what was applied last. A full rewrite (stale
 // chains swept, the FORWARD jump put back on top) runs at start, periodically and after a failure.
 import type { Namespace } from "../../api/resources/core/namespace";
@@ -79,10 +79,33 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
   /** The chains last written, and their text (without stale-chain deletions). */
   let appliedChains = new Set<string>();
 
+  /**
+   * The pod and namespace watches start with the first policy: a cluster without NetworkPolicies
+   * (the common case) costs its agents one watch, not three. Until they have listed, nothing is
+   * written (rules from an empty pod list would drop every pod's isolation for a moment).
+   */
+  let peersStarted: Promise<void> | undefined;
+  let peersReady = false;
+  let peersPendingFull = false;
+  const startPeers = () =>
+    (peersStarted ??= Promise.all([pods.start(), namespaces.start()]).then(() => {
+      peersReady = true;
+      needFull ||= peersPendingFull;
+      dirty = true;
+      schedule();
+    }));
+
+  const peersStarting = () => peersStarted !== undefined && !peersReady;
+
   async function syncOnce() {
     const full = needFull;
     needFull = false;
     dirty = false;
+    if (!peersReady && policies.list().length > 0) {
+      peersPendingFull ||= full;
+      void startPeers();
+      return;
+    }
     const chains = renderPolicies({ nodeName: o.nodeName, policies: policies.list(), pods: pods.list(), namespaces: namespaces.list() });
     const wanted = restoreText(chains, []);
     if (!full && wanted === applied) return;
@@ -123,7 +146,7 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
       })().finally(() => {
         running = undefined;
         if ((dirty || needFull) && !timer) schedule();
-        else if (!timer) for (const w of idleWaiters.splice(0)) w();
+        else if (!timer && !peersStarting()) for (const w of idleWaiters.splice(0)) w();
       });
     }, delay);
   };
@@ -138,7 +161,8 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
   // proxy sets it too, but may be off with --disable-kube-proxy).
   const br = await run(["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"]);
   if (br.code !== 0) log.warn("bridge-nf-call-iptables could not be set: policies do not apply between pods of this node", { error: br.stderr.trim() || "br_netfilter not loaded" });
-  await Promise.all([policies.start(), pods.start(), namespaces.start()]);
+  await policies.start();
+  if (policies.list().length > 0) await startPeers();
   ready = true;
   needFull = true;
   schedule();
@@ -150,7 +174,7 @@ export async function startNetworkPolicy(o: NetworkPolicyOptions): Promise<Netwo
   log.info("network policy enforcement running", { node: o.nodeName });
 
   return {
-    idle: () => (!running && !timer && !dirty && !needFull ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    idle: () => (!running && !timer && !dirty && !needFull && !peersStarting() ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
     async stop() {
       stopped = true;
       clearInterval(periodic);
