@@ -82,6 +82,7 @@ describe.skipIf(!!netnsServerSkipReason)("NetworkPolicy on a real node", () => {
   });
 
   test("default deny blocks; an allow from a podSelector admits that pod only; a namespaceSelector admits a labelled namespace; relabelling a pod admits it", async () => {
+    await apply(policy("deny-all", { podSelector: {} }));
     expect(await until("default/client", false)).toBe(true);
     await apply(policy("allow-client", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: "http" }] }] }));
     expect(await until("default/client", true)).toBe(true);
