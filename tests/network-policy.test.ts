@@ -2,7 +2,7 @@
 // network in a network namespace of its own, pods of the busybox test image (nc) talking over the pod
 // bridge, and the agent's iptables rules in that namespace. Default deny blocks, an allow from a
 // podSelector lets the right pod through and not another, a namespaceSelector admits a pod of a
-// labelled namespace, a pod relabelled into a selector is let through, an egress policy blocks the client's own connections, and deleting the
+// labelled namespace, the node itself always reaches its pods, a pod relabelled into a selector is let through, an egress policy blocks the client's own connections, and deleting the
 // policies restores traffic.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
@@ -81,9 +81,12 @@ describe.skipIf(!!netnsServerSkipReason)("NetworkPolicy on a real node", () => {
     expect(bad.stderr).toContain('spec.ingress[0].ports[0].protocol: Unsupported value: "ICMP"');
   });
 
-  test("default deny blocks; an allow from a podSelector admits that pod only; a namespaceSelector admits a labelled namespace; relabelling a pod admits it", async () => {
+  test("default deny blocks (not the node itself); an allow from a podSelector admits that pod only; a namespaceSelector admits a labelled namespace; relabelling a pod admits it", async () => {
     await apply(policy("deny-all", { podSelector: {} }));
     expect(await until("default/client", false)).toBe(true);
+    // The node itself (kubelet probes) is never filtered.
+    const fromNode = await node.inNs("curl", "-s", "-m", "5", `http://${webIp}:8080/`);
+    expect(fromNode.stdout).toContain("hello");
     await apply(policy("allow-client", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: "http" }] }] }));
     expect(await until("default/client", true)).toBe(true);
     expect(await reaches("default/intruder")).toBe(false);
