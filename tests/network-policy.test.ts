@@ -6,7 +6,10 @@
 // policies restores traffic.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { TEST_IMAGE } from "../src/agent/images/testimage";
+import { missingCommand, requirements } from "../src/machinery/test-requirements";
 import { netnsServerSkipReason, startNetnsServer, type NetnsServer } from "./helpers/netns-server";
+
+const skip = netnsServerSkipReason ?? requirements("network policy tests", missingCommand("curl"));
 
 setDefaultTimeout(60_000);
 
@@ -18,7 +21,7 @@ const pod = (namespace: string, name: string, labels: Record<string, string>, sc
 });
 const policy = (name: string, spec: object) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { namespace: "default", name }, spec });
 
-describe.skipIf(!!netnsServerSkipReason)("NetworkPolicy on a real node", () => {
+describe.skipIf(!!skip)("NetworkPolicy on a real node", () => {
   let node: NetnsServer;
   let webIp = "";
 
