@@ -14,6 +14,7 @@ import { events } from "./resources/core/event";
 import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpodautoscaler";
 import { ingressClasses } from "./resources/networking/ingressclass";
 import { ingresses } from "./resources/networking/ingress";
+import { mutatingWebhookConfigurations, validatingWebhookConfigurations } from "./resources/admissionregistration/webhooks";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -71,6 +72,8 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   storageClasses,
   ingresses,
   ingressClasses,
+  mutatingWebhookConfigurations,
+  validatingWebhookConfigurations,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

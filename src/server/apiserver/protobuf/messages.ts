@@ -20,6 +20,15 @@
 // Messages handled by code rather than by this table: meta.Time, meta.MicroTime, meta.FieldsV1,
 // intstr.IntOrString, resource.Quantity, runtime.RawExtension.
 export const MESSAGES: Record<string, readonly string[]> = {
+  "admissionregistration.MatchCondition": ["1 name string z", "2 expression string z"],
+  "admissionregistration.MutatingWebhook": ["1 name string z", "2 clientConfig admissionregistration.WebhookClientConfig", "3 rules [admissionregistration.RuleWithOperations]", "4 failurePolicy string", "9 matchPolicy string", "5 namespaceSelector meta.LabelSelector", "11 objectSelector meta.LabelSelector", "6 sideEffects string", "7 timeoutSeconds int32", "8 admissionReviewVersions [string]", "10 reinvocationPolicy string", "12 matchConditions [admissionregistration.MatchCondition]"],
+  "admissionregistration.MutatingWebhookConfiguration": ["1 metadata meta.ObjectMeta", "2 webhooks [admissionregistration.MutatingWebhook]"],
+  "admissionregistration.RuleWithOperations": ["1 operations [string]", "2 ... admissionregistration.Rule"],
+  "admissionregistration.Rule": ["1 apiGroups [string]", "2 apiVersions [string]", "3 resources [string]", "4 scope string"],
+  "admissionregistration.ServiceReference": ["1 namespace string z", "2 name string z", "3 path string", "4 port int32"],
+  "admissionregistration.ValidatingWebhook": ["1 name string z", "2 clientConfig admissionregistration.WebhookClientConfig", "3 rules [admissionregistration.RuleWithOperations]", "4 failurePolicy string", "9 matchPolicy string", "5 namespaceSelector meta.LabelSelector", "10 objectSelector meta.LabelSelector", "6 sideEffects string", "7 timeoutSeconds int32", "8 admissionReviewVersions [string]", "11 matchConditions [admissionregistration.MatchCondition]"],
+  "admissionregistration.ValidatingWebhookConfiguration": ["1 metadata meta.ObjectMeta", "2 webhooks [admissionregistration.ValidatingWebhook]"],
+  "admissionregistration.WebhookClientConfig": ["3 url string", "1 service admissionregistration.ServiceReference", "2 caBundle bytes"],
   // authentication/v1: the body of serviceaccounts/token (kubectl create token, kubelets).
   "authentication.BoundObjectReference": ["1 kind string z", "2 apiVersion string z", "3 name string z", "4 uid string z"],
   "authentication.TokenRequest": ["1 metadata meta.ObjectMeta", "2 spec authentication.TokenRequestSpec", "3 status authentication.TokenRequestStatus"],
