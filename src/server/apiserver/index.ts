@@ -24,6 +24,12 @@ import type { PriorityClass } from "../../api/resources/scheduling/priorityclass
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { runAsUser } from "./request-user";
+import { withWarnings } from "./request-warnings";
+import { WebhookAdmission } from "./admission/webhooks";
+import type { WebhookConfiguration } from "../../api/resources/admissionregistration/webhooks";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
+import type { Service } from "../../api/resources/core/service";
+import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import { parseBody } from "./body";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
 import { VIRTUAL_KINDS } from "../../api/kinds";
@@ -137,6 +143,23 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   if (storageClassDef) admission.push(new StorageAdmission(() => objects.list(storageClassDef).items as StorageClass[]));
   const ingressClassDef = byGroup.get("networking.k8s.io/ingressclasses");
   if (ingressClassDef) admission.push(new DefaultIngressClassAdmission(() => objects.list(ingressClassDef).items as IngressClass[]));
+  // Upstream's order: the webhooks after the built-in plugins that fill fields, before quota.
+  const mutatingWebhooksDef = byGroup.get("admissionregistration.k8s.io/mutatingwebhookconfigurations");
+  const validatingWebhooksDef = byGroup.get("admissionregistration.k8s.io/validatingwebhookconfigurations");
+  const namespacesDef = byGroup.get("/namespaces");
+  const servicesDef = byGroup.get("/services");
+  const slicesDef = byGroup.get("discovery.k8s.io/endpointslices");
+  if (mutatingWebhooksDef && validatingWebhooksDef)
+    admission.push(
+      new WebhookAdmission({
+        mutating: () => objects.list(mutatingWebhooksDef).items as WebhookConfiguration[],
+        validating: () => objects.list(validatingWebhooksDef).items as WebhookConfiguration[],
+        namespaceLabels: (ns) => (namespacesDef ? objects.tryGet(namespacesDef, undefined, ns)?.metadata.labels : undefined),
+        service: (ns, name) => (servicesDef ? (objects.tryGet(servicesDef, ns, name) as Service | undefined) : undefined),
+        endpointSlices: (ns, svc) =>
+          slicesDef ? (objects.list(slicesDef, ns).items as EndpointSlice[]).filter((s) => s.metadata.labels?.[LABEL_SERVICE_NAME] === svc) : [],
+      }),
+    );
   if (quotaDef)
     admission.push(
       new QuotaAdmission({
@@ -280,8 +303,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     await opts.authorize?.(c.get("user"), c.req.raw, url, { def, namespace: r.namespace, name: r.name });
     return metrics.serve(c.req.raw, url, r);
   });
-  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
-  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
+  // Errors become responses here, inside the request, so warnings collected before one reach the client.
+  const serveWithWarnings = (req: Request, server: Server<unknown> | undefined, user: User) =>
+    withWarnings(() => serveResource(req, server, user).catch((e) => (e instanceof ApiError ? statusResponse(e) : Promise.reject(e))));
+  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveWithWarnings(c.req.raw, c.env?.server, c.get("user"))));
+  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveWithWarnings(c.req.raw, c.env?.server, c.get("user"))));
 
   return {
     context: ctx,

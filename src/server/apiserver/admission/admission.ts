@@ -15,6 +15,8 @@ export interface AdmissionOutcome {
 export interface AdmissionContext {
   /** Nothing is persisted: a plugin checks, but writes nothing of its own. */
   dryRun?: boolean;
+  /** The subresource written ("status"), "" or unset for the object itself. */
+  subresource?: string;
 }
 
 export interface AdmissionPlugin {
