@@ -12,6 +12,7 @@ import { invalid, badRequest, fieldCauses } from "../../../../api/errors";
 import type { KubeObject } from "../../../../api/meta";
 import type { ResourceDef } from "../../../../api/resource";
 import type { Webhook, WebhookConfiguration } from "../../../../api/resources/admissionregistration/webhooks";
+import { validateObjectMeta } from "../../../../api/validation";
 import { log as rootLog } from "../../../../machinery/log";
 import { requestUser } from "../../request-user";
 import { addWarning } from "../../request-warnings";
@@ -93,7 +94,8 @@ export class WebhookAdmission implements AdmissionPlugin {
     if (mutating.length) {
       // What the webhooks made must still be a valid object.
       def.defaults(obj);
-      const errs = def.validate(obj, old);
+      const errs = [...validateObjectMeta(obj.metadata, { namespaced: def.namespaced, nameValidator: def.nameValidator }), ...def.validate(obj, old)];
+      if (old && def.immutable) errs.push(...def.immutable(obj, old));
       if (errs.length) throw invalid({ group: def.group, plural: def.plural, kind: def.kind }, obj.metadata.name ?? "", fieldCauses(errs));
     }
 
