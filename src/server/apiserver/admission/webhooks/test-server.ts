@@ -22,7 +22,7 @@ export interface TestWebhook {
   stop(): void;
 }
 
-export type Answer = (req: ReviewRequest) => Record<string, unknown> | Promise<Record<string, unknown>>;
+export type Answer = (req: ReviewRequest, path: string) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 export async function startTestWebhook(answer: Answer, sans = { dns: ["localhost"], ips: ["127.0.0.1"] }): Promise<TestWebhook> {
   const dir = mkdtempSync(join(tmpdir(), "webhook-pki-"));
@@ -37,7 +37,7 @@ export async function startTestWebhook(answer: Answer, sans = { dns: ["localhost
     async fetch(req) {
       const review = (await req.json()) as { apiVersion: string; request: ReviewRequest };
       requests.push(review.request);
-      const response = { uid: review.request.uid, allowed: true, ...(await answer(review.request)) };
+      const response = { uid: review.request.uid, allowed: true, ...(await answer(review.request, new URL(req.url).pathname)) };
       return Response.json({ apiVersion: review.apiVersion, kind: "AdmissionReview", response });
     },
   });
