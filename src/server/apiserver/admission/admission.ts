@@ -21,6 +21,8 @@ export interface AdmissionContext {
 
 export interface AdmissionPlugin {
   admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext): AdmissionOutcome | void | Promise<AdmissionOutcome | void>;
+  /** A delete is about to be carried out (or checked, on a dry run); throw to refuse it. */
+  admitDelete?(def: ResourceDef, obj: KubeObject, ctx: AdmissionContext): void | Promise<void>;
   /** The object was removed from the store. */
   deleted?(def: ResourceDef, obj: KubeObject): void;
 }

@@ -131,11 +131,11 @@ export async function callWebhook(w: Webhook, endpoint: Endpoint, r: ReviewInput
   const warnings = Array.isArray(response.warnings) ? response.warnings.filter((x: unknown) => typeof x === "string") : [];
   if (!response.allowed) return Promise.reject(Object.assign(denied(w.name, response.status), { warnings }));
   const answer: WebhookAnswer = { allowed: true, warnings };
-  if (response.patch) {
+  if (response.patch && r.object) {
     if (response.patchType !== "JSONPatch") throw callFailed(w.name, `received invalid webhook response: unsupported patch type "${response.patchType ?? ""}"`);
     try {
       const ops = JSON.parse(Buffer.from(String(response.patch), "base64").toString());
-      answer.patched = jsonPatch(structuredClone(r.object!), ops) as KubeObject;
+      answer.patched = jsonPatch(structuredClone(r.object), ops) as KubeObject;
     } catch (e) {
       throw new ApiError(500, "InternalError", `Internal error occurred: JSON patch from webhook "${w.name}" could not be applied: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -18,7 +18,7 @@ import { requestUser } from "../../request-user";
 import { addWarning } from "../../request-warnings";
 import type { AdmissionContext, AdmissionPlugin } from "../admission";
 import type { Endpoint } from "./call";
-import { namespaceSelectorMatches, objectSelectorMatches, rulesMatch, type RequestAttributes } from "./match";
+import { namespaceSelectorMatches, objectSelectorMatches, rulesMatch, type Operation, type RequestAttributes } from "./match";
 
 const log = rootLog.child("webhooks");
 
@@ -41,13 +41,9 @@ export class WebhookAdmission implements AdmissionPlugin {
 
   constructor(private readonly sources: WebhookSources) {}
 
-  async admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext): Promise<void> {
-    if (def.group === ADMISSION_GROUP) return;
-    const mutatingConfigs = this.sources.mutating();
-    const validatingConfigs = this.sources.validating();
-    if (!mutatingConfigs.length && !validatingConfigs.length) return;
-    const attrs: RequestAttributes = {
-      operation: op === "create" ? "CREATE" : "UPDATE",
+  private attributes(operation: Operation, def: ResourceDef, ctx: AdmissionContext): RequestAttributes {
+    return {
+      operation,
       group: def.group,
       version: def.version,
       resource: def.plural,
@@ -55,25 +51,58 @@ export class WebhookAdmission implements AdmissionPlugin {
       namespaced: def.namespaced,
       otherVersions: (def.versions ?? []).map((v) => v.version),
     };
-    const matching = (configs: WebhookConfiguration[], o: KubeObject) =>
-      configs
-        .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))
-        .flatMap((c) => c.webhooks ?? [])
-        .filter((w) => rulesMatch(w, attrs) && namespaceSelectorMatches(w, attrs, o, (ns) => this.sources.namespaceLabels(ns)) && objectSelectorMatches(w, o, old));
+  }
+
+  /** The webhooks of these configurations (by configuration name, then in order) a request matches. */
+  private matching(configs: WebhookConfiguration[], attrs: RequestAttributes, obj: KubeObject, old: KubeObject | undefined): Webhook[] {
+    return configs
+      .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))
+      .flatMap((c) => c.webhooks ?? [])
+      .filter((w) => rulesMatch(w, attrs) && namespaceSelectorMatches(w, attrs, obj, (ns) => this.sources.namespaceLabels(ns)) && objectSelectorMatches(w, obj, old));
+  }
+
+  private input(attrs: RequestAttributes, def: ResourceDef, ctx: AdmissionContext, object: KubeObject | undefined, oldObject: KubeObject | undefined) {
+    const user = requestUser();
+    const meta = (object ?? oldObject)!.metadata;
+    return {
+      attrs,
+      kind: def.kind,
+      name: meta.name ?? "",
+      namespace: def.namespaced ? (meta.namespace ?? "") : "",
+      object,
+      oldObject,
+      dryRun: !!ctx.dryRun,
+      user: user ? { username: user.user, groups: user.groups } : SERVER_USER,
+    };
+  }
+
+  /** A delete: sent with the stored object as oldObject; a mutating webhook's patch has nothing to change. */
+  async admitDelete(def: ResourceDef, old: KubeObject, ctx: AdmissionContext): Promise<void> {
+    if (def.group === ADMISSION_GROUP) return;
+    const mutatingConfigs = this.sources.mutating();
+    const validatingConfigs = this.sources.validating();
+    if (!mutatingConfigs.length && !validatingConfigs.length) return;
+    const attrs = this.attributes("DELETE", def, ctx);
+    const webhooks = [...this.matching(mutatingConfigs, attrs, old, undefined), ...this.matching(validatingConfigs, attrs, old, undefined)];
+    if (!webhooks.length) return;
+    const client = await (this.client ??= import("./call"));
+    for (const w of webhooks) {
+      this.checkDryRun(w, ctx);
+      await this.callOne(client, w, this.input(attrs, def, ctx, undefined, old));
+    }
+  }
+
+  async admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext): Promise<void> {
+    if (def.group === ADMISSION_GROUP) return;
+    const mutatingConfigs = this.sources.mutating();
+    const validatingConfigs = this.sources.validating();
+    if (!mutatingConfigs.length && !validatingConfigs.length) return;
+    const attrs = this.attributes(op === "create" ? "CREATE" : "UPDATE", def, ctx);
+    const matching = (configs: WebhookConfiguration[], o: KubeObject) => this.matching(configs, attrs, o, old);
     const mutating = matching(mutatingConfigs, obj);
     if (!mutating.length && !matching(validatingConfigs, obj).length) return;
     const client = await (this.client ??= import("./call"));
-    const user = requestUser();
-    const input = (o: KubeObject) => ({
-      attrs,
-      kind: def.kind,
-      name: o.metadata.name ?? "",
-      namespace: def.namespaced ? (o.metadata.namespace ?? "") : "",
-      object: o,
-      oldObject: old,
-      dryRun: !!ctx.dryRun,
-      user: user ? { username: user.user, groups: user.groups } : SERVER_USER,
-    });
+    const input = (o: KubeObject) => this.input(attrs, def, ctx, o, old);
 
     // Mutating, in order; IfNeeded ones again if a later webhook changed the object.
     const call = async (w: Webhook): Promise<boolean> => {

@@ -150,7 +150,7 @@ describe("calling webhooks", () => {
   let slow: TestWebhook;
   beforeAll(async () => {
     hook = await startTestWebhook((r) => {
-      const labels = r.object?.metadata?.labels ?? {};
+      const labels = (r.object ?? (r.oldObject as KubeObject | undefined))?.metadata?.labels ?? {};
       if (labels.deny) return { allowed: false, status: { code: 403, reason: "Forbidden", message: `no ${labels.deny}` }, warnings: ["looked at it"] };
       if (labels.quiet) return { allowed: false };
       return { warnings: ["looked at it"] };
@@ -299,6 +299,49 @@ describe("calling webhooks", () => {
       expect(e.code).toBe(422);
     } finally {
       breaker.stop();
+    }
+  });
+
+  test("a delete is sent with the stored object as oldObject and can be refused", async () => {
+    const w = webhook("del.example.com", "/", { rules: [rule({ operations: ["DELETE"], resources: ["configmaps"] })] });
+    await plugin([], [w]).admitDelete(configMaps, cm({ keep: "1" }), {});
+    const sent = hook.requests.at(-1)!;
+    expect(sent.operation).toBe("DELETE");
+    expect(sent.object).toBeNull();
+    expect((sent.oldObject as KubeObject).metadata.labels).toEqual({ keep: "1" });
+    expect(sent.options).toEqual({ apiVersion: "meta.k8s.io/v1", kind: "DeleteOptions" });
+    const e = await refusal(plugin([], [w]).admitDelete(configMaps, cm({ deny: "deleting" }), {}));
+    expect(e.message).toBe('admission webhook "del.example.com" denied the request: no deleting');
+    // CREATE rules do not see deletes.
+    const count = hook.requests.length;
+    await plugin([webhook("c.example.com", "/", { rules: [rule({ resources: ["configmaps"] })] })], []).admitDelete(configMaps, cm(), {});
+    expect(hook.requests.length).toBe(count);
+  });
+
+  test("clientConfig.service: a ready endpoint of the Service, the certificate checked for <svc>.<ns>.svc", async () => {
+    const inCluster = await startTestWebhook(() => patchOf([{ op: "add", path: "/metadata/labels/via", value: "service" }]), { dns: ["hooks.tools.svc"], ips: [] });
+    try {
+      const port = Number(new URL(inCluster.url()).port);
+      const sources = (serviceName: string) => ({
+        mutating: () => [{ metadata: { name: "m" }, webhooks: [{ ...webhook("svc.example.com", "/"), clientConfig: { service: { namespace: "tools", name: serviceName, port: 443, path: "/mutate" }, caBundle: inCluster.caBundle } }] }],
+        validating: () => [],
+        namespaceLabels: () => ({}),
+        service: (ns: string, name: string) => (ns === "tools" ? { spec: { ports: [{ name: "https", port: 443 }] } } : undefined),
+        endpointSlices: () => [
+          { endpoints: [{ addresses: ["127.0.0.2"], conditions: { ready: false } }], ports: [{ name: "https", port: 1 }] },
+          { endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }], ports: [{ name: "https", port }] },
+        ],
+      });
+      const obj = cm();
+      await new WebhookAdmission(sources("hooks")).admit("create", configMaps, obj, undefined, {});
+      expect(obj.metadata.labels).toEqual({ via: "service" });
+      // The same endpoint under another Service name: the certificate does not match.
+      const e = await refusal(new WebhookAdmission(sources("other")).admit("create", configMaps, cm(), undefined, {}));
+      expect(e.message).toContain('failed calling webhook "svc.example.com": failed to call webhook: Post "https://127.0.0.1:');
+      const none = await refusal(new WebhookAdmission({ ...sources("hooks"), endpointSlices: () => [] }).admit("create", configMaps, cm(), undefined, {}));
+      expect(none.message).toBe('Internal error occurred: failed calling webhook "svc.example.com": failed to call webhook: service "tools/hooks" has no ready endpoints');
+    } finally {
+      inCluster.stop();
     }
   });
 });
