@@ -17,7 +17,7 @@ const apply = async (manifest: string) => {
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
 };
 
-const webhookYaml = (kind: "Mutating" | "Validating", name: string, url: string, caBundle: string, extra = "") => `apiVersion: admissionregistration.k8s.io/v1
+const webhookYaml = (kind: "Mutating" | "Validating", name: string, url: string, caBundle: string, extra = "", operation = "CREATE") => `apiVersion: admissionregistration.k8s.io/v1
 kind: ${kind}WebhookConfiguration
 metadata:
   name: ${name}
@@ -27,7 +27,7 @@ webhooks:
     url: ${url}
     caBundle: ${caBundle}
   rules:
-  - operations: ["CREATE"]
+  - operations: ["${operation}"]
     apiGroups: [""]
     apiVersions: ["v1"]
     resources: ["pods", "configmaps"]
@@ -40,6 +40,8 @@ ${extra}`;
 beforeAll(async () => {
   hook = await startTestWebhook((r, path) => {
     const labels = r.object?.metadata?.labels;
+    if (path === "/guard" && (r.oldObject as { metadata?: { labels?: Record<string, string> } })?.metadata?.labels?.keep === "yes")
+      return { allowed: false, status: { code: 403, message: "this one stays" } };
     if (path === "/validate" && labels?.reject === "yes") return { allowed: false, status: { code: 403, message: "pods labelled reject=yes are not welcome here" }, warnings: ["checked by the test webhook"] };
     if (path !== "/mutate") return {};
     return labels ? patchOf([{ op: "add", path: "/metadata/labels/mutated", value: "yes" }]) : patchOf([{ op: "add", path: "/metadata/labels", value: { mutated: "yes" } }]);
@@ -87,6 +89,21 @@ test("a mutating webhook labels pods; a validating one refuses a pod with its me
   expect((await kubectl("delete", "mutatingwebhookconfiguration", "label")).code).toBe(0);
   expect((await kubectl("delete", "validatingwebhookconfiguration", "deny")).code).toBe(0);
 }, 30_000);
+
+test("a delete is sent to webhooks with DELETE rules, which may refuse it", async () => {
+  const kinds = (await kubectl("api-resources", "--api-group=admissionregistration.k8s.io", "--no-headers")).stdout;
+  expect(kinds).toMatch(/mutatingwebhookconfigurations\s+admissionregistration.k8s.io\/v1\s+false\s+MutatingWebhookConfiguration/);
+  expect(kinds).toMatch(/validatingwebhookconfigurations\s+admissionregistration.k8s.io\/v1\s+false\s+ValidatingWebhookConfiguration/);
+  await apply(webhookYaml("Validating", "guard", hook.url("/guard"), hook.caBundle, "", "DELETE"));
+  expect((await kubectl("create", "configmap", "precious", "-n", "hooked")).code).toBe(0);
+  expect((await kubectl("label", "configmap", "precious", "-n", "hooked", "keep=yes")).code).toBe(0);
+  const refused = await kubectl("delete", "configmap", "precious", "-n", "hooked");
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain('admission webhook "guard.bramble.test" denied the request: this one stays');
+  expect((await kubectl("label", "configmap", "precious", "-n", "hooked", "keep-")).code).toBe(0);
+  expect((await kubectl("delete", "configmap", "precious", "-n", "hooked")).code).toBe(0);
+  expect((await kubectl("delete", "validatingwebhookconfiguration", "guard")).code).toBe(0);
+}, 20_000);
 
 test("a webhook that is down or hangs: Fail refuses within the timeout, Ignore lets the write through", async () => {
   await apply(webhookYaml("Validating", "down", "https://127.0.0.1:1/down", hook.caBundle, "  failurePolicy: Fail\n"));
