@@ -83,23 +83,47 @@ function defaultWebhook(w: Webhook, mutating: boolean) {
   if (w.clientConfig?.service) w.clientConfig.service.port ??= 443;
 }
 
-function validateRule(r: Rule, path: string): FieldError[] {
+/**
+ * Upstream's resource list rules: `*\/*` stands alone; `*` excludes plain resources; an entry
+ * after `a/*` may not name another subresource of a, nor one after `*\/b` another resource's b.
+ */
+function validateResources(resources: string[], path: string): FieldError[] {
+  if (!resources.length) return [fieldRequired(path)];
   const errs: FieldError[] = [];
-  const nonEmpty = (list: string[] | undefined, field: string) => {
-    if (!list?.length) errs.push(fieldRequired(`${path}.${field}`));
-    else if (list.length > 1 && list.includes("*")) errs.push(fieldInvalid(`${path}.${field}`, list, "if '*' is present, must not specify other " + field));
-  };
-  nonEmpty(r.operations, "operations");
-  for (const [i, op] of (r.operations ?? []).entries()) if (!OPERATIONS.includes(op)) errs.push(fieldNotSupported(`${path}.operations[${i}]`, op, OPERATIONS));
-  nonEmpty(r.apiGroups, "apiGroups");
-  nonEmpty(r.apiVersions, "apiVersions");
-  for (const [i, v] of (r.apiVersions ?? []).entries()) if (v === "") errs.push(fieldRequired(`${path}.apiVersions[${i}]`));
-  if (!r.resources?.length) errs.push(fieldRequired(`${path}.resources`));
-  for (const [i, res] of (r.resources ?? []).entries()) {
-    if (res === "") errs.push(fieldRequired(`${path}.resources[${i}]`));
-    else if (res.startsWith("*/")) errs.push(fieldInvalid(`${path}.resources[${i}]`, res, "resource may not be '*'/subresource, use '*' and a subresource name is not supported"));
-    else if (res.split("/").length > 2) errs.push(fieldInvalid(`${path}.resources[${i}]`, res, "resource can only have 1 subresource"));
+  const allSubresourcesOf = new Set<string>(); // seen "a/*"
+  const allResourcesOf = new Set<string>(); // seen "*/b"
+  for (const [i, r] of resources.entries()) {
+    if (r === "") {
+      errs.push(fieldRequired(`${path}[${i}]`));
+      continue;
+    }
+    const slash = r.indexOf("/");
+    if (slash < 0) continue;
+    const res = r.slice(0, slash);
+    const sub = r.slice(slash + 1);
+    if (allSubresourcesOf.has(res)) errs.push(fieldInvalid(`${path}[${i}]`, r, `if '${res}/*' is present, must not specify ${r}`));
+    if (allResourcesOf.has(sub)) errs.push(fieldInvalid(`${path}[${i}]`, r, `if '*/${sub}' is present, must not specify ${r}`));
+    if (sub === "*") allSubresourcesOf.add(res);
+    if (res === "*") allResourcesOf.add(sub);
   }
+  if (resources.length > 1 && resources.includes("*/*")) errs.push(fieldInvalid(path, resources, "if '*/*' is present, must not specify other resources"));
+  if (resources.includes("*") && resources.some((r) => r !== "*" && r !== "" && !r.includes("/")))
+    errs.push(fieldInvalid(path, resources, "if '*' is present, must not specify other resources without subresources"));
+  return errs;
+}
+
+function validateRule(r: Rule & { operations?: string[] }, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const list = (values: string[] | undefined, field: string, what: string) => {
+    if (!values?.length) errs.push(fieldRequired(`${path}.${field}`));
+    else if (values.length > 1 && values.includes("*")) errs.push(fieldInvalid(`${path}.${field}`, values, `if '*' is present, must not specify other ${what}`));
+  };
+  list(r.operations, "operations", "operations");
+  for (const [i, op] of (r.operations ?? []).entries()) if (!OPERATIONS.includes(op)) errs.push(fieldNotSupported(`${path}.operations[${i}]`, op, OPERATIONS));
+  list(r.apiGroups, "apiGroups", "API groups");
+  list(r.apiVersions, "apiVersions", "API versions");
+  for (const [i, v] of (r.apiVersions ?? []).entries()) if (v === "") errs.push(fieldRequired(`${path}.apiVersions[${i}]`));
+  errs.push(...validateResources(r.resources ?? [], `${path}.resources`));
   if (r.scope !== undefined && !SCOPES.includes(r.scope)) errs.push(fieldNotSupported(`${path}.scope`, r.scope, SCOPES));
   return errs;
 }
@@ -110,18 +134,14 @@ function validateClientConfig(c: Webhook["clientConfig"] | undefined, path: stri
   if (c.url !== undefined && c.service) return [fieldRequired(path, "exactly one of url or service is required")];
   if (c.url === undefined && !c.service) return [fieldRequired(path, "exactly one of url or service is required")];
   if (c.url !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(c.url);
-    } catch {
-      errs.push(fieldInvalid(`${path}.url`, c.url, "host must be specified"));
-    }
-    if (u) {
-      if (u.protocol !== "https:") errs.push(fieldInvalid(`${path}.url`, c.url, "'https' is the only allowed URL scheme"));
-      if (!u.hostname) errs.push(fieldInvalid(`${path}.url`, c.url, "host must be specified"));
-      if (u.username || u.password) errs.push(fieldInvalid(`${path}.url`, c.url, "user information is not permitted in the URL"));
-      if (u.hash) errs.push(fieldInvalid(`${path}.url`, c.url, "fragments are not permitted in the URL"));
-      if (u.search) errs.push(fieldInvalid(`${path}.url`, c.url, "query parameters are not permitted in the URL"));
+    // Go's url.Parse, as far as these checks go: scheme://[user@]host[/path][?query][#fragment].
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/.exec(c.url);
+    if (!m || !m[3]) errs.push(fieldInvalid(`${path}.url`, c.url, "host must be provided"));
+    if (m) {
+      if (m[1] !== "https") errs.push(fieldInvalid(`${path}.url`, m[1], "'https' is the only allowed URL scheme"));
+      if (m[2] !== undefined) errs.push(fieldInvalid(`${path}.url`, m[2], "user information is not permitted in the URL"));
+      if (m[6] !== undefined) errs.push(fieldInvalid(`${path}.url`, m[6], "fragments are not permitted in the URL"));
+      if (m[5] !== undefined) errs.push(fieldInvalid(`${path}.url`, m[5], "query parameters are not permitted in the URL"));
     }
   }
   const s = c.service;
@@ -130,7 +150,14 @@ function validateClientConfig(c: Webhook["clientConfig"] | undefined, path: stri
     else errs.push(...isDns1123Label(s.name).map((m) => fieldInvalid(`${path}.service.name`, s.name, m)));
     if (!s.namespace) errs.push(fieldRequired(`${path}.service.namespace`, "service namespace is required"));
     else errs.push(...isDns1123Label(s.namespace).map((m) => fieldInvalid(`${path}.service.namespace`, s.namespace, m)));
-    if (s.path !== undefined && s.path !== "" && !s.path.startsWith("/")) errs.push(fieldInvalid(`${path}.service.path`, s.path, "must start with a '/'"));
+    if (s.path !== undefined && s.path !== "") {
+      if (!s.path.startsWith("/")) errs.push(fieldInvalid(`${path}.service.path`, s.path, "must start with a '/'"));
+      else if (s.path !== "/") {
+        const segments = s.path.slice(1).replace(/\/$/, "").split("/");
+        const empty = segments.findIndex((x) => x === "");
+        if (empty >= 0) errs.push(fieldInvalid(`${path}.service.path`, s.path, `segment[${empty}] may not be empty`));
+      }
+    }
     if (s.port !== undefined && (s.port < 1 || s.port > 65535)) errs.push(fieldInvalid(`${path}.service.port`, s.port, "port is not valid: must be between 1 and 65535, inclusive"));
   }
   return errs;
@@ -141,13 +168,14 @@ function validateWebhook(w: Webhook, path: string, mutating: boolean): FieldErro
   // Upstream: a fully qualified name, at least three dot-separated segments.
   if (!w.name) errs.push(fieldRequired(`${path}.name`));
   else {
-    errs.push(...isDns1123Subdomain(w.name).map((m) => fieldInvalid(`${path}.name`, w.name, m)));
-    if (w.name.split(".").length < 3) errs.push(fieldInvalid(`${path}.name`, w.name, "should be a domain with at least three segments separated by dots"));
+    const dns = isDns1123Subdomain(w.name);
+    if (dns.length) errs.push(fieldInvalid(`${path}.name`, w.name, dns.join(",")));
+    else if (w.name.split(".").length < 3) errs.push(fieldInvalid(`${path}.name`, w.name, "should be a domain with at least three segments separated by dots"));
   }
   for (const [i, r] of (w.rules ?? []).entries()) errs.push(...validateRule(r, `${path}.rules[${i}]`));
   if (w.failurePolicy !== undefined && !FAILURE_POLICIES.includes(w.failurePolicy)) errs.push(fieldNotSupported(`${path}.failurePolicy`, w.failurePolicy, FAILURE_POLICIES));
   if (w.matchPolicy !== undefined && !MATCH_POLICIES.includes(w.matchPolicy)) errs.push(fieldNotSupported(`${path}.matchPolicy`, w.matchPolicy, MATCH_POLICIES));
-  if (w.sideEffects === undefined) errs.push(fieldRequired(`${path}.sideEffects`, ""));
+  if (w.sideEffects === undefined) errs.push(fieldRequired(`${path}.sideEffects`, `must specify one of ${SIDE_EFFECTS.join(", ")}`));
   else if (!SIDE_EFFECTS.includes(w.sideEffects)) errs.push(fieldNotSupported(`${path}.sideEffects`, w.sideEffects, SIDE_EFFECTS));
   if (mutating && w.reinvocationPolicy !== undefined && !REINVOCATION.includes(w.reinvocationPolicy))
     errs.push(fieldNotSupported(`${path}.reinvocationPolicy`, w.reinvocationPolicy, REINVOCATION));
@@ -158,7 +186,7 @@ function validateWebhook(w: Webhook, path: string, mutating: boolean): FieldErro
   else {
     const seen = new Set<string>();
     for (const [i, v] of versions.entries()) {
-      if (seen.has(v)) errs.push(fieldDuplicate(`${path}.admissionReviewVersions[${i}]`, v));
+      if (seen.has(v)) errs.push(fieldInvalid(`${path}.admissionReviewVersions[${i}]`, v, "duplicate version"));
       seen.add(v);
     }
     if (!versions.some((v) => REVIEW_VERSIONS.includes(v)))

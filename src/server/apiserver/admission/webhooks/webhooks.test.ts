@@ -345,3 +345,32 @@ describe("calling webhooks", () => {
     }
   });
 });
+
+describe("configuration validation, upstream's cases", () => {
+  const errors = (w: Partial<Webhook>) => {
+    const c = { metadata: { name: "c" }, webhooks: [{ name: "webhook.k8s.io", clientConfig: { url: "https://example.com/x" }, sideEffects: "None", admissionReviewVersions: ["v1"], ...w }] } as WebhookConfiguration;
+    return validatingWebhookConfigurations.validate(c).map((e) => `${e.field}: ${e.message}`);
+  };
+  const resources = (list: string[]) => errors({ rules: [{ operations: ["CREATE"], apiGroups: ["a"], apiVersions: ["a"], resources: list }] });
+  test("resources", () => {
+    expect(resources(["*", "a/b", "a/*", "*/b"])).toEqual([]);
+    expect(resources(["*", "a"]).join()).toContain("if '*' is present, must not specify other resources without subresources");
+    expect(resources(["a/*", "a/x"]).join()).toContain(`webhooks[0].rules[0].resources[1]: Invalid value: "a/x": if 'a/*' is present, must not specify a/x`);
+    expect(resources(["*/a", "x/a"]).join()).toContain(`webhooks[0].rules[0].resources[1]: Invalid value: "x/a": if '*/a' is present, must not specify x/a`);
+    expect(resources(["*/*", "a"]).join()).toContain("if '*/*' is present, must not specify other resources");
+  });
+  test("URLs, services, names, sideEffects", () => {
+    expect(errors({ clientConfig: { url: "" } }).join()).toContain(`webhooks[0].clientConfig.url: Invalid value: "": host must be provided`);
+    expect(errors({ clientConfig: { url: "https:///fancy/webhook" } }).join()).toContain("host must be provided");
+    expect(errors({ clientConfig: { url: "https://example.com/#bookmark" } }).join()).toContain(`"bookmark": fragments are not permitted`);
+    expect(errors({ clientConfig: { url: "https://example.com?arg=value" } }).join()).toContain(`"arg=value": query parameters are not permitted`);
+    expect(errors({ clientConfig: { url: "https://harry.potter@example.com/" } }).join()).toContain(`"harry.potter": user information is not permitted`);
+    expect(errors({ clientConfig: { service: { namespace: "ns", name: "n", path: "foo/", port: 443 } } }).join()).toContain(`clientConfig.service.path: Invalid value: "foo/": must start with a '/'`);
+    expect(errors({ clientConfig: { service: { namespace: "ns", name: "n", path: "//", port: 443 } } }).join()).toContain(`"//": segment[0] may not be empty`);
+    expect(errors({ clientConfig: { service: { namespace: "ns", name: "n", path: "/foo", port: 443 } } })).toEqual([]);
+    expect(errors({ name: "k8s.io" })).toEqual([`webhooks[0].name: Invalid value: "k8s.io": should be a domain with at least three segments separated by dots`]);
+    expect(errors({ sideEffects: undefined })).toEqual(["webhooks[0].sideEffects: Required value: must specify one of None, NoneOnDryRun"]);
+    expect(errors({ sideEffects: "other" })).toEqual([`webhooks[0].sideEffects: Unsupported value: "other": supported values: "None", "NoneOnDryRun"`]);
+    expect(errors({ timeoutSeconds: 31 })).toEqual(["webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds"]);
+  });
+});
