@@ -34,6 +34,7 @@ import { startControllers, type RunningControllers } from "./controllers/index";
 import { startScheduler } from "./scheduler/index";
 import { openStore } from "./store/index";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
+import { startIdleMemoryRelease } from "./idle-memory";
 
 export interface RunningServer {
   /** https://<advertise-address>:<port> */
@@ -219,9 +220,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     }
   }
 
+  const idleMemory = startIdleMemoryRelease();
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
+      idleMemory.stop();
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
