@@ -33,13 +33,21 @@ test("never releases while busy; releases once after a burst when quiet again", 
   h.stop();
 });
 
-test("a little background work (heartbeats) does not add up to a release quickly", () => {
+test("the background work of an idle cluster (heartbeats) never adds up to a release", () => {
   const h = harness({ busyCpuMs: 2_000 });
   let released = 0;
-  for (let i = 0; i < 20; i++) {
-    h.work(10); // 10 ms per tick: quiet
+  for (let i = 0; i < 1000; i++) {
+    h.work(40_000); // 4 % of a tick: quiet
     if (h.tick()) released++;
   }
   expect(released).toBe(0);
+  h.stop();
+});
+
+test("a burst too small to matter does not release", () => {
+  const h = harness({ busyCpuMs: 2_000_000 });
+  h.work(1_000_000);
+  h.tick();
+  for (let i = 0; i < 5; i++) expect(h.tick()).toBe(false);
   h.stop();
 });

@@ -12,7 +12,7 @@ export interface IdleMemoryOptions {
   quietCpuFraction?: number;
   /** Consecutive quiet ticks before a release. */
   quietTicks?: number;
-  /** CPU time (ms) spent since the last release that makes another one worthwhile. */
+  /** CPU time (ms) spent in busy ticks since the last release that makes another one worthwhile. */
   busyCpuMs?: number;
   /** Process CPU time in ms (user + system). */
   cpuMs?: () => number;
@@ -62,8 +62,12 @@ export function startIdleMemoryRelease(opts: IdleMemoryOptions = {}): IdleMemory
     const now = cpuMs();
     const used = now - last;
     last = now;
-    busySinceRelease += used;
-    quiet = used < quietCpuMs ? quiet + 1 : 0;
+    // Only busy ticks count: the steady trickle of an idle cluster (leases, status) never adds up to a release.
+    if (used < quietCpuMs) quiet++;
+    else {
+      quiet = 0;
+      busySinceRelease += used;
+    }
     if (quiet < quietTicks || busySinceRelease < busyCpuMs) return false;
     release();
     followUp = setTimeout(() => {
