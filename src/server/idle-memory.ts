@@ -4,6 +4,9 @@
 // use), runs a full collection and returns free pages to the OS: ~20 MB of RSS after the memory
 // benchmark's 10,000 objects. Busy servers are never interrupted: nothing runs until they go quiet.
 // The price is paid by the next burst, which starts with cold code.
+import { createLogger } from "../machinery/log";
+
+const log = createLogger("memory");
 
 export interface IdleMemoryOptions {
   /** How often activity is sampled. */
@@ -69,6 +72,7 @@ export function startIdleMemoryRelease(opts: IdleMemoryOptions = {}): IdleMemory
       busySinceRelease += used;
     }
     if (quiet < quietTicks || busySinceRelease < busyCpuMs) return false;
+    log.debug("quiet after a burst: releasing compiled code and free memory", { busyCpuMs: Math.round(busySinceRelease) });
     release();
     followUp = setTimeout(() => {
       collect();
