@@ -1,9 +1,10 @@
 // Gives memory back once a burst of work is over. After a burst (10,000 creates, a rollout) the
-// process keeps what the work left behind: compiled code of paths that ran once, and GC blocks and allocator pages that a routine collection does not return. When the server has
-// been quiet for a while after enough work, one release drops compiled code (recompiled on next
-// use), runs a full collection and returns free pages to the OS: ~20 MB of RSS after the memory
-// benchmark's 10,000 objects. Busy servers are never interrupted: nothing runs until they go quiet.
-// The price is paid by the next burst, which starts with cold code.
+// process keeps what the work left behind: compiled code of paths that ran once, and GC blocks and
+// allocator pages that a routine collection does not return. When the server has been quiet for a
+// while after enough work, one release drops compiled code (recompiled on next use), runs a full
+// collection and returns free pages to the OS: ~20 MB of RSS after the memory benchmark's 10,000
+// objects. Busy servers are never interrupted: nothing runs until they go quiet. The price is paid
+// by the next burst, which starts with cold code.
 import { createLogger } from "../machinery/log";
 
 const log = createLogger("memory");
