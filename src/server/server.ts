@@ -53,6 +53,7 @@ import { removePidFile, writePidFile } from "./pid-file";
 import { removePreRestoreFiles } from "./snapshots/files";
 import { checkSnapshotSchedule, startSnapshotSchedule } from "./snapshots/schedule";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
+import { startIdleMemoryRelease } from "./idle-memory";
 
 export interface RunningServer {
   /** https://<advertise-address>:<port> */
@@ -301,10 +302,12 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     }
   }
 
+  const idleMemory = startIdleMemoryRelease();
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
       await snapshots?.stop().catch(() => {});
+      idleMemory.stop();
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish
