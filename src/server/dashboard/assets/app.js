@@ -26,13 +26,16 @@ class ApiError extends Error {
 
 let token = sessionStorage.getItem(TOKEN_KEY);
 let running; // AbortController of the live views
+// A browser opens at most 6 HTTP/1.1 connections to one server, and each watch holds one: three
+// watches leave room for the reads (metrics, events, logs, the kinds read every 10 seconds).
+const POLL_MS = 10000;
 const RESOURCES = [
-  { name: "nodes", path: "/api/v1/nodes", section: "nodes" },
-  { name: "pods", path: "/api/v1/pods", section: "pods" },
-  { name: "deployments", path: "/apis/apps/v1/deployments", kind: "Deployment", section: "workloads" },
-  { name: "statefulsets", path: "/apis/apps/v1/statefulsets", kind: "StatefulSet", section: "workloads" },
-  { name: "daemonsets", path: "/apis/apps/v1/daemonsets", kind: "DaemonSet", section: "workloads" },
-  { name: "jobs", path: "/apis/batch/v1/jobs", kind: "Job", section: "workloads" },
+  { name: "nodes", path: "/api/v1/nodes" },
+  { name: "pods", path: "/api/v1/pods" },
+  { name: "deployments", path: "/apis/apps/v1/deployments", kind: "Deployment" },
+  { name: "statefulsets", path: "/apis/apps/v1/statefulsets", kind: "StatefulSet", poll: true },
+  { name: "daemonsets", path: "/apis/apps/v1/daemonsets", kind: "DaemonSet", poll: true },
+  { name: "jobs", path: "/apis/batch/v1/jobs", kind: "Job", poll: true },
 ];
 const objects = Object.fromEntries(RESOURCES.map((r) => [r.name, new Map()]));
 const errors = {};
@@ -56,7 +59,10 @@ const sleep = (ms, signal) => new Promise((resolve) => {
   signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
 });
 
-/** List, then watch from the list's resourceVersion; resume after a stream ends, list again on 410. */
+/**
+ * List, then watch from the list's resourceVersion; resume after a stream ends, list again on
+ * 410 Gone. A kind that is only polled is listed again every 10 seconds.
+ */
 async function sync(r, signal) {
   const map = objects[r.name];
   while (!signal.aborted) {
@@ -66,6 +72,10 @@ async function sync(r, signal) {
       for (const o of list.items) map.set(keyOf(o), o);
       delete errors[r.name];
       render();
+      if (r.poll) {
+        await sleep(POLL_MS, signal);
+        continue;
+      }
       let rv = list.metadata.resourceVersion;
       let expired = false;
       while (!expired && !signal.aborted) {
