@@ -105,6 +105,9 @@ describe.skipIf(!!skip)("the web dashboard", () => {
     await page.evaluate(`document.querySelector('#pods tbody tr[data-pod^="default/db-"]').click()`);
     const events = await page.waitFor<string>("the db pod's events", `(() => { const t = document.querySelector("#detail-events").innerText; return t.includes("Scheduled") && t; })()`);
     expect(events).toContain("to sim-0");
+    // A simulated node has no kubelet to read logs from: the page shows the API server's answer.
+    const log = await page.waitFor<string>("the log tail's answer", `(() => { const t = document.querySelector("#detail-log").textContent; return t !== "loading…" && t; })()`);
+    expect(log).toContain("logs of pod db-");
     await page.evaluate(`document.querySelector("#detail-close").click()`);
   }, 20_000);
 
@@ -129,12 +132,29 @@ describe.skipIf(!!skip)("the web dashboard", () => {
     await page.viewport(1280, 900);
   });
 
+  test("a token RBAC limits to one namespace sees what it may: no nodes, that namespace's pods", async () => {
+    await kubectl(undefined, "create", "serviceaccount", "viewer");
+    await kubectl(undefined, "create", "rolebinding", "viewer", "--clusterrole=view", "--serviceaccount=default:viewer");
+    const token = (await kubectl(undefined, "create", "token", "viewer")).trim();
+    await page.evaluate(`document.querySelector("#logout").click()`);
+    await page.evaluate(`(() => { document.querySelector("#token").value = ${JSON.stringify(token)}; document.querySelector("#login button[type=submit]").click(); })()`);
+    await page.waitFor("logged in as the service account", `document.querySelector("#who").textContent.includes("system:serviceaccount:default:viewer")`);
+    const nodesError = await page.waitFor<string>("nodes forbidden", `(() => { const e = document.querySelector("#nodes .error"); return !e.hidden && e.textContent; })()`);
+    expect(nodesError).toContain('cannot list resource "nodes"');
+    const podsError = await page.waitFor<string>("pods forbidden cluster-wide", `(() => { const e = document.querySelector("#pods .error"); return !e.hidden && e.textContent; })()`);
+    expect(podsError).toContain("choose a namespace");
+    await page.evaluate(`(() => { const i = document.querySelector("#namespace"); i.value = "default"; i.dispatchEvent(new Event("change")); })()`);
+    await page.waitFor("the 5 pods of default", `document.querySelectorAll('#pods tbody tr').length === 5 && document.querySelector("#pods .error").hidden`);
+    await page.waitFor("web in the workloads", `document.querySelector('[data-workload="Deployment/default/web"]')?.dataset.ready === "4"`);
+    expect(await page.evaluate<number>(`document.querySelectorAll(".node").length`)).toBe(0);
+  }, 30_000);
+
   test("a bad token is refused with a clear Unauthorized", async () => {
     await page.evaluate(`document.querySelector("#logout").click()`);
     await page.evaluate(`(() => { document.querySelector("#token").value = "not-a-token"; document.querySelector("#login button[type=submit]").click(); })()`);
     const msg = await page.waitFor<string>("the login error", `(() => { const e = document.querySelector("#login-error"); return !e.hidden && e.textContent; })()`);
     expect(msg).toStartWith("Unauthorized");
-    expect(await page.evaluate<boolean>(`document.querySelector("#views").hidden && sessionStorage.length === 0`)).toBe(true);
+    expect(await page.evaluate<boolean>(`document.querySelector("#views").hidden && sessionStorage.getItem("bramble-dashboard-token") === null`)).toBe(true);
     await page.screenshot(join(SHOTS, "unauthorized.png"));
   });
 });

@@ -30,13 +30,17 @@ let running; // AbortController of the live views
 // watches leave room for the reads (metrics, events, logs, the kinds read every 10 seconds).
 const POLL_MS = 10000;
 const RESOURCES = [
-  { name: "nodes", path: "/api/v1/nodes" },
-  { name: "pods", path: "/api/v1/pods" },
-  { name: "deployments", path: "/apis/apps/v1/deployments", kind: "Deployment" },
-  { name: "statefulsets", path: "/apis/apps/v1/statefulsets", kind: "StatefulSet", poll: true },
-  { name: "daemonsets", path: "/apis/apps/v1/daemonsets", kind: "DaemonSet", poll: true },
-  { name: "jobs", path: "/apis/batch/v1/jobs", kind: "Job", poll: true },
+  { name: "nodes", base: "/api/v1" },
+  { name: "pods", base: "/api/v1", namespaced: true },
+  { name: "deployments", base: "/apis/apps/v1", namespaced: true, kind: "Deployment" },
+  { name: "statefulsets", base: "/apis/apps/v1", namespaced: true, kind: "StatefulSet", poll: true },
+  { name: "daemonsets", base: "/apis/apps/v1", namespaced: true, kind: "DaemonSet", poll: true },
+  { name: "jobs", base: "/apis/batch/v1", namespaced: true, kind: "Job", poll: true },
 ];
+const NAMESPACE_KEY = "bramble-dashboard-namespace";
+/** One namespace, or "" for all (which needs a cluster-wide list permission). */
+let namespace = sessionStorage.getItem(NAMESPACE_KEY) ?? "";
+const pathOf = (base, plural, namespaced) => (namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`);
 const objects = Object.fromEntries(RESOURCES.map((r) => [r.name, new Map()]));
 const errors = {};
 const usage = { nodes: new Map(), pods: new Map() };
@@ -65,9 +69,10 @@ const sleep = (ms, signal) => new Promise((resolve) => {
  */
 async function sync(r, signal) {
   const map = objects[r.name];
+  const path = pathOf(r.base, r.name, r.namespaced);
   while (!signal.aborted) {
     try {
-      const list = await (await api(r.path, { signal })).json();
+      const list = await (await api(path, { signal })).json();
       map.clear();
       for (const o of list.items) map.set(keyOf(o), o);
       delete errors[r.name];
@@ -79,7 +84,7 @@ async function sync(r, signal) {
       let rv = list.metadata.resourceVersion;
       let expired = false;
       while (!expired && !signal.aborted) {
-        const res = await api(`${r.path}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}`, { signal });
+        const res = await api(`${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}`, { signal });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         const lines = new LineSplitter();
         for (;;) {
@@ -100,7 +105,8 @@ async function sync(r, signal) {
     } catch (e) {
       if (signal.aborted) return;
       if (e instanceof Unauthorized) return logout("Unauthorized: the API server no longer accepts this token.");
-      errors[r.name] = e.message;
+      map.clear();
+      errors[r.name] = e.status === 403 && r.namespaced && !namespace ? `${e.message} (choose a namespace above)` : e.message;
       render();
       await sleep(3000, signal);
     }
@@ -112,7 +118,7 @@ async function pollMetrics(signal) {
   while (!signal.aborted) {
     for (const kind of ["nodes", "pods"]) {
       try {
-        const list = await (await api(`/apis/metrics.k8s.io/v1beta1/${kind}`, { signal })).json();
+        const list = await (await api(pathOf("/apis/metrics.k8s.io/v1beta1", kind, kind === "pods"), { signal })).json();
         usage[kind] = new Map(list.items.map((m) => [keyOf(m), metricsUsage(m)]));
       } catch (e) {
         if (signal.aborted) return;
@@ -259,8 +265,11 @@ function logout(message = "") {
   running = undefined;
   token = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(NAMESPACE_KEY);
+  namespace = "";
   for (const m of Object.values(objects)) m.clear();
-  $("#views").hidden = $("#nav").hidden = $("#logout").hidden = $("#detail").hidden = true;
+  $("#views").hidden = $("#nav").hidden = $("#logout").hidden = $("#ns").hidden = $("#detail").hidden = true;
+  render();
   $("#who").textContent = "";
   $("#login").hidden = false;
   showLoginError(message);
@@ -283,9 +292,19 @@ async function start() {
   sessionStorage.setItem(TOKEN_KEY, token);
   showLoginError("");
   $("#login").hidden = true;
-  $("#views").hidden = $("#nav").hidden = $("#logout").hidden = false;
+  $("#views").hidden = $("#nav").hidden = $("#logout").hidden = $("#ns").hidden = false;
   $("#who").textContent = who ? `logged in as ${who}` : "logged in";
+  $("#namespace").value = namespace;
+  watchAll();
+}
+
+/** (Re)starts the lists, watches and metrics reads, for the namespace chosen. */
+function watchAll() {
+  running?.abort();
   running = new AbortController();
+  for (const m of Object.values(objects)) m.clear();
+  for (const k of Object.keys(errors)) delete errors[k];
+  render();
   for (const r of RESOURCES) sync(r, running.signal);
   pollMetrics(running.signal);
 }
@@ -299,6 +318,11 @@ $("#login").addEventListener("submit", (ev) => {
   start();
 });
 $("#logout").addEventListener("click", () => logout());
+$("#namespace").addEventListener("change", () => {
+  namespace = $("#namespace").value.trim();
+  sessionStorage.setItem(NAMESPACE_KEY, namespace);
+  watchAll();
+});
 $("#detail-close").addEventListener("click", () => ($("#detail").hidden = true));
 document.addEventListener("keydown", (e) => e.key === "Escape" && ($("#detail").hidden = true));
 
