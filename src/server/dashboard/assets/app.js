@@ -247,7 +247,8 @@ async function showPod(pod) {
     events.replaceChildren(el("li", { className: "error" }, e.message));
   }
   try {
-    const res = await api(`/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log?tailLines=50`, { headers: { accept: "text/plain" } });
+    const container = pod.spec?.containers?.[0]?.name;
+    const res = await api(`/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log?tailLines=50${container ? `&container=${encodeURIComponent(container)}` : ""}`, { headers: { accept: "text/plain" } });
     logPre.textContent = (await res.text()) || "(empty)";
   } catch (e) {
     logPre.textContent = e.message;
