@@ -105,7 +105,8 @@ async function sync(r, signal) {
     } catch (e) {
       if (signal.aborted) return;
       if (e instanceof Unauthorized) return logout("Unauthorized: the API server no longer accepts this token.");
-      map.clear();
+      // What may not be read is not shown stale; after a dropped connection the last state stays.
+      if (e.status === 403 || e.status === 404) map.clear();
       errors[r.name] = e.status === 403 && r.namespaced && !namespace ? `${e.message} (choose a namespace above)` : e.message;
       render();
       await sleep(3000, signal);
