@@ -42,7 +42,8 @@ const BIN = (node: string) => `(() => {
   const bin = document.querySelector('[data-node="${node}"]');
   if (!bin) return null;
   const segs = (res) => Object.fromEntries([...bin.querySelectorAll('[data-resource="' + res + '"] .seg')].map((s) => [s.dataset.pod, Number(s.dataset.width)]));
-  return { pods: Number(bin.dataset.pods), cpu: segs("cpu"), mem: segs("mem"), label: bin.innerText };
+  const usage = (res) => { const u = bin.querySelector('[data-resource="' + res + '"] .usage'); return u ? parseFloat(u.style.width) : null; };
+  return { pods: Number(bin.dataset.pods), cpu: segs("cpu"), mem: segs("mem"), usage: { cpu: usage("cpu"), mem: usage("mem") }, label: bin.innerText };
 })()`;
 
 describe.skipIf(!!skip)("the web dashboard", () => {
@@ -83,19 +84,28 @@ describe.skipIf(!!skip)("the web dashboard", () => {
     expect(api.status).toBe(401);
   });
 
-  test("logging in with a pasted kubeconfig shows the node as a bin filled by its pods' requests", async () => {
+  test("logging in with a pasted kubeconfig shows the node as a bin filled by its pods' requests, usage over them", async () => {
     await page.viewport(1280, 900);
+    // A simulated node reports no usage: the browser gets metrics.k8s.io answers made up here
+    // (the node uses 1 CPU and 2Gi, each pod 100m and 64Mi).
+    await page.intercept("*/apis/metrics.k8s.io/*", async (url) => {
+      if (url.endsWith("/nodes")) return { kind: "NodeMetricsList", apiVersion: "metrics.k8s.io/v1beta1", metadata: {}, items: [{ metadata: { name: "sim-0" }, timestamp: new Date().toISOString(), window: "20s", usage: { cpu: "1", memory: "2Gi" } }] };
+      const pods = (await (await server.fetch("/api/v1/pods")).json()) as { items: { metadata: { name: string; namespace: string } }[] };
+      return { kind: "PodMetricsList", apiVersion: "metrics.k8s.io/v1beta1", metadata: {}, items: pods.items.map((p) => ({ metadata: { name: p.metadata.name, namespace: p.metadata.namespace }, containers: [{ name: "c", usage: { cpu: "100m", memory: "64Mi" } }] })) };
+    });
     await page.navigate(`${server.url}/dashboard/`);
     const kubeconfig = readFileSync(server.kubeconfig, "utf8");
     await page.evaluate(`(() => { document.querySelector("#token").value = ${JSON.stringify(kubeconfig)}; document.querySelector("#login button[type=submit]").click(); })()`);
     await page.waitFor("logged in", `document.querySelector("#who").textContent.includes("system:admin")`);
     // allocatable 4 CPUs and 8Gi: each web pod is 12.5% of both, db 25% of both, largest first.
-    const bin = await page.waitFor<any>("sim-0 with 3 pods", `(() => { const b = ${BIN("sim-0")}; return b && b.pods === 3 && b; })()`);
+    const bin = await page.waitFor<any>("sim-0 with 3 pods", `(() => { const b = ${BIN("sim-0")}; return b && b.pods === 3 && b.usage.cpu !== null && b; })()`);
     const widths = (res: "cpu" | "mem") => Object.entries(bin[res] as Record<string, number>).map(([pod, w]) => [pod.replace(/-[a-z0-9]+-[a-z0-9]+$/, ""), w]).sort();
     expect(widths("cpu")).toEqual([["default/db", 25], ["default/web", 12.5], ["default/web", 12.5]]);
     expect(widths("mem")).toEqual([["default/db", 25], ["default/web", 12.5], ["default/web", 12.5]]);
-    expect(bin.label).toContain("CPU: 2 of 4 requested (50%)");
-    expect(bin.label).toContain("Memory: 4Gi of 8Gi requested (50%)");
+    expect(bin.label).toContain("CPU: 2 of 4 requested (50%) · used 1");
+    expect(bin.label).toContain("Memory: 4Gi of 8Gi requested (50%) · used 2Gi");
+    expect(bin.usage).toEqual({ cpu: 25, mem: 25 });
+    await page.waitFor("the db pod's usage", `document.querySelector('#pods tbody tr[data-pod^="default/db-"]').innerText.includes("100m\t64Mi")`);
     const workloads = await page.waitFor<string[]>("both Deployments ready", `(() => { const rows = [...document.querySelectorAll("#workloads tbody tr")].map((r) => r.dataset.workload + " " + r.dataset.ready + "/" + r.dataset.desired + " " + r.dataset.state); return rows.length === 2 && rows.every((r) => r.endsWith("ready")) && rows; })()`);
     expect(workloads).toEqual(["Deployment/default/db 1/1 ready", "Deployment/default/web 2/2 ready"]);
     await page.screenshot(join(SHOTS, "nodes.png"));

@@ -13,6 +13,11 @@ export interface Page {
   /** Polls the expression until it is truthy; the timeout's error names it and the page's text. */
   waitFor<T = unknown>(what: string, expression: string, timeoutMs?: number): Promise<T>;
   screenshot(path: string): Promise<void>;
+  /**
+   * Answers the page's requests whose URL matches the pattern (CDP's wildcards) with the JSON the
+   * function returns, instead of the server.
+   */
+  intercept(urlPattern: string, answer: (url: string) => Promise<unknown>): Promise<void>;
   /** The viewport, as a phone (mobile) or a desktop. */
   viewport(width: number, height: number, mobile?: boolean): Promise<void>;
   close(): Promise<void>;
@@ -123,6 +128,20 @@ export async function launchChromium(): Promise<Page> {
     async screenshot(path) {
       const r = await send("Page.captureScreenshot", { format: "png", captureBeyondViewport: false });
       writeFileSync(path, Buffer.from(r.data, "base64"));
+    },
+    async intercept(urlPattern, answer) {
+      listeners.add((method, params) => {
+        if (method !== "Fetch.requestPaused") return;
+        void answer(params.request.url).then((body) =>
+          send("Fetch.fulfillRequest", {
+            requestId: params.requestId,
+            responseCode: 200,
+            responseHeaders: [{ name: "content-type", value: "application/json" }],
+            body: Buffer.from(JSON.stringify(body)).toString("base64"),
+          }),
+        );
+      });
+      await send("Fetch.enable", { patterns: [{ urlPattern }] });
     },
     async viewport(width, height, mobile = false) {
       await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile });
