@@ -29,6 +29,8 @@ export interface ServerConfig {
   localStoragePath?: string;
   /** false with --disable ingress: no default IngressClass, no ingress controller on the nodes. Absent means on. */
   ingress?: boolean;
+  /** false with --disable dashboard: nothing is served at /dashboard/. Absent means on. */
+  dashboard?: boolean;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;
