@@ -55,7 +55,8 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));
   await ensureKubernetesService(objects, config, find);
-  await ensureKubeDnsService(objects, config, find);
+  // Not worth failing the start over: the keeper below tries again, and logs why.
+  await ensureKubeDnsService(objects, config, find).catch(() => {});
 }
 
 /** Checks the `kubernetes` and `kube-dns` Services and their endpoints every `intervalMs`; writes only what differs. */

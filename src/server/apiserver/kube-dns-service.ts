@@ -21,7 +21,7 @@ type Find = (group: string, plural: string) => ResourceDef;
 export const KUBE_DNS_SERVICE = { namespace: "kube-system", name: "kube-dns" };
 export const KUBE_DNS_LABELS = { "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS" };
 /** managed-by of the kube-dns EndpointSlice. */
-export const KUBE_DNS_MANAGED_BY = "bramble.io/cluster-dns";
+export const KUBE_DNS_MANAGED_BY = "bramble-cluster-dns";
 
 const SERVICE_PORTS = [
   { name: "dns", port: 53, protocol: "UDP", targetPort: 53 },
