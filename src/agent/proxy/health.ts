@@ -73,7 +73,7 @@ export class HealthCheckServers {
         this.servers.set(port, { key, server });
         this.failed.delete(port);
       } catch (e) {
-        if (this.failed.get(port) !== key) this.log.warn("cannot serve a Service's health check NodePort; retrying at the next change", { service: key, port, error: String(e) });
+        if (this.failed.get(port) !== key) this.log.warn("cannot serve a Service's health check NodePort; retrying at the next change or full sync", { service: key, port, error: String(e) });
         this.failed.set(port, key);
       }
     }

@@ -145,6 +145,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   await firstAttemptDone;
 
   const periodic = setInterval(() => {
+    health.sync(); // a health check port that was busy is tried again
     syncer.markFull();
     schedule();
   }, o.fullSyncIntervalMs ?? 300_000);
