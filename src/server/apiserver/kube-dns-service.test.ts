@@ -81,6 +81,16 @@ describe("the kube-dns Service", () => {
     expect((await t.call("GET", SLICE)).body.endpoints).toHaveLength(2);
   });
 
+  test("a Node joining or leaving shows in the endpoints soon, without waiting for the periodic check", async () => {
+    await addNode(t, "node-c", "192.168.1.13", true);
+    const has = async (ip: string) => JSON.stringify((await t.call("GET", EP)).body.subsets ?? []).includes(ip);
+    for (let i = 0; i < 100 && !(await has("192.168.1.13")); i++) await Bun.sleep(20);
+    expect(await has("192.168.1.13")).toBe(true);
+    expect((await t.call("DELETE", "/api/v1/nodes/node-c")).status).toBe(200);
+    for (let i = 0; i < 100 && (await has("192.168.1.13")); i++) await Bun.sleep(20);
+    expect(await has("192.168.1.13")).toBe(false);
+  });
+
   test("no other Service may take the cluster DNS address", async () => {
     const r = await t.call("POST", "/api/v1/namespaces/default/services", { metadata: { name: "kube-dns" }, spec: { clusterIP: "10.43.0.10", ports: [{ port: 53 }] } });
     expect(r.status).toBe(422);

@@ -52,9 +52,18 @@ export function dnsServers(nodes: KubeObject[]): NodeServer[] {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Runs in progress per store view: the periodic check and node changes take turns, never racing each other's writes. */
+const inFlight = new WeakMap<Objects, Promise<void>>();
+
 /** Makes the Service, its Endpoints and EndpointSlice what they should be; writes only what differs. */
-export async function ensureKubeDnsService(objects: Objects, config: ServerConfig, find: Find) {
-  if (!config.clusterDnsServer) return;
+export function ensureKubeDnsService(objects: Objects, config: ServerConfig, find: Find): Promise<void> {
+  if (!config.clusterDnsServer) return Promise.resolve();
+  const next = (inFlight.get(objects) ?? Promise.resolve()).catch(() => {}).then(() => ensureOnce(objects, config, find));
+  inFlight.set(objects, next);
+  return next;
+}
+
+async function ensureOnce(objects: Objects, config: ServerConfig, find: Find) {
   const { namespace, name } = KUBE_DNS_SERVICE;
   const services = find("", "services");
   const existing = objects.tryGet(services, namespace, name);
@@ -102,4 +111,51 @@ export async function ensureKubeDnsService(objects: Objects, config: ServerConfi
     !same([currentSlice.endpoints ?? [], currentSlice.ports, currentSlice.metadata.labels], [body.endpoints, body.ports, sliceLabels])
   )
     await objects.update(slices, namespace, name, { ...currentSlice, metadata: { ...currentSlice.metadata, labels: sliceLabels }, ...body });
+}
+
+/** What of a Node the endpoints show: its address and readiness ("" for none). */
+function serverSignature(json: string | undefined): string {
+  if (!json) return "";
+  try {
+    const s = dnsServers([JSON.parse(json) as KubeObject])[0];
+    return s ? `${s.ip}/${s.ready}` : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Rewrites the kube-dns endpoints soon after a Node joins, leaves, changes address or readiness
+ * (the periodic check catches anything else). Heartbeats change none of these and cost a parse.
+ */
+export function followNodesForKubeDns(
+  cache: { revision: number; watch(prefix: string, from: number, onEvent: (e: { key: string; value: string; prevValue?: string; type: string }) => void): { stop(): void } },
+  objects: Objects,
+  config: ServerConfig,
+  find: Find,
+  log: { warn(msg: string, fields?: Record<string, unknown>): void },
+  delayMs = 200,
+) {
+  if (!config.clusterDnsServer) return { stop() {} };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+  const run = () => {
+    timer = undefined;
+    if (running) return void (timer = setTimeout(run, delayMs));
+    running = true;
+    ensureKubeDnsService(objects, config, find)
+      .catch((e) => log.warn("cannot update the kube-dns endpoints; retrying", { error: String(e) }))
+      .finally(() => (running = false));
+  };
+  const w = cache.watch(`/registry/core/nodes/`, cache.revision, (e) => {
+    const before = e.type === "ADDED" ? "" : serverSignature(e.prevValue);
+    const after = e.type === "DELETED" ? "" : serverSignature(e.value);
+    if (before !== after && !timer) timer = setTimeout(run, delayMs);
+  });
+  return {
+    stop() {
+      w.stop();
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
