@@ -68,6 +68,8 @@ async function ensureOnce(objects: Objects, config: ServerConfig, find: Find) {
   const services = find("", "services");
   const existing = objects.tryGet(services, namespace, name);
   if (!existing) {
+    // A Service made before the address was reserved may hold it: then there is no kube-dns.
+    if (objects.list(services).items.some((s) => (s.spec as { clusterIP?: string } | undefined)?.clusterIP === config.clusterDns)) return;
     await objects.create(services, namespace, {
       apiVersion: "v1",
       kind: "Service",
