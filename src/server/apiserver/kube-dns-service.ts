@@ -76,9 +76,11 @@ async function ensureOnce(objects: Objects, config: ServerConfig, find: Find) {
       metadata: { name, labels: { ...KUBE_DNS_LABELS }, annotations: { "prometheus.io/port": "9153", "prometheus.io/scrape": "true" } },
       spec: { type: "ClusterIP", clusterIP: config.clusterDns, ports: SERVICE_PORTS, sessionAffinity: "None" },
     });
-  } else if (existing.metadata.deletionTimestamp || (existing.spec as { clusterIP?: string })?.clusterIP !== config.clusterDns) {
-    // Being deleted, or someone's own kube-dns at another address: left alone (re-made once gone).
-    return;
+  } else {
+    const spec = (existing.spec ?? {}) as { clusterIP?: string; selector?: Record<string, string> };
+    // Being deleted, or someone's own kube-dns (at another address, or selecting pods whose
+    // endpoints the controllers write): left alone, and made again once gone.
+    if (existing.metadata.deletionTimestamp || spec.clusterIP !== config.clusterDns || Object.keys(spec.selector ?? {}).length) return;
   }
 
   const servers = dnsServers(objects.list(find("", "nodes")).items);

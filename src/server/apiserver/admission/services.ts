@@ -3,8 +3,8 @@
 // address belongs to the `kubernetes` Service, as upstream; the cluster DNS address
 // (--cluster-dns, answered by bramble's own DNS on every node) is reserved for good: only the
 // kube-system/kube-dns Service may ask for it (the server's own, or a user's CoreDNS when the
-// built-in DNS is off), and it is never handed out or released. Error messages are upstream's, word for word:
-// tools parse "The range of valid IPs is ..." to learn the service CIDR.
+// built-in DNS is off), and it is never handed out or released. Error messages are upstream's,
+// word for word: tools parse "The range of valid IPs is ..." to learn the service CIDR.
 import { KINDS, sameResource } from "../../../api/kinds";
 import { invalid, type StatusCause } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
