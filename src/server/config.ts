@@ -12,7 +12,7 @@ export interface ServerConfig {
   clusterCidr: string; // 10.42.0.0/16
   serviceCidr: string; // 10.43.0.0/16
   serviceNodePortRange: [number, number]; // [30000, 32767]
-  /** Pods' nameserver, answered by every agent's DNS; never given to a Service. 10.43.0.10 */
+  /** Pods' nameserver, answered by every agent's DNS; the kube-system/kube-dns Service's ClusterIP, never another Service's. 10.43.0.10 */
   clusterDns: string;
   clusterDomain: string; // cluster.local
   /** --flannel-backend: host-gw routes between nodes' pod ranges, or none (Docker's default bridge). */
