@@ -251,9 +251,9 @@ export class PersistentVolumeController implements Reconciler {
   private noteExpansion(claim: PersistentVolumeClaim) {
     const want = tryParseQuantity(claim.spec?.resources?.requests?.storage);
     const have = tryParseQuantity(claim.status?.capacity?.storage);
-    const asked = claim.spec?.resources?.requests?.storage;
+    const asked = String(claim.spec?.resources?.requests?.storage);
     if (!want || !have || compareQuantities(want, have) <= 0 || this.expansionsNoted.get(claim.metadata.uid!) === asked) return;
-    this.expansionsNoted.set(claim.metadata.uid!, asked!);
+    this.expansionsNoted.set(claim.metadata.uid!, asked);
     this.expandRecorder.event(claim, "Normal", "ExternalExpanding", "waiting for an external controller to expand this PVC");
   }
 
