@@ -174,3 +174,13 @@ describe("expansion", () => {
     expect((await pvs.get(undefined, "ex-pv")).spec?.capacity?.storage).toBe("1Gi");
   });
 });
+
+test("a volume reserved for a claim of a WaitForFirstConsumer class is bound without waiting for a pod", async () => {
+  await pvs.create(undefined, volume("wffc-reserved", "1Gi", { storageClassName: "local-path", claimRef: { namespace: "default", name: "wffc-claim" } }));
+  await pvcs.create("default", claim("wffc-claim", "1Gi", { storageClassName: "local-path" }));
+  const bound = await eventually(async () => {
+    const c = await pvcs.get("default", "wffc-claim");
+    return c.status?.phase === "Bound" ? c : undefined;
+  }, "claim Bound");
+  expect(bound.spec?.volumeName).toBe("wffc-reserved");
+});

@@ -163,6 +163,9 @@ export class PersistentVolumeController implements Reconciler {
     const sc = className ? this.classes.get(className) : undefined;
     const selected = claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
     if (sc?.volumeBindingMode === "WaitForFirstConsumer" && !selected) {
+      // A volume reserved for the claim (its claimRef names it) is bound at once, as upstream.
+      const reserved = findMatchingVolume(claim, this.volumes.list().filter((pv) => isVolumeBoundToClaim(pv, claim)));
+      if (reserved) return this.bind(reserved, claim);
       this.recorder.event(claim, "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding");
       return;
     }
