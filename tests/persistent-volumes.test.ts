@@ -169,6 +169,11 @@ describe.skipIf(!docker)("persistent volumes on a real node", () => {
     const again = await Promise.all(ordinals.map((name) => get("pvc", `data-${name}`)));
     expect(again.map((c) => c.metadata.uid)).toEqual(claims.map((c) => c.metadata.uid));
     await must("delete", "statefulset", "db");
+
+    // local-path does not allow expansion: growing a bound claim is refused as upstream's admission does.
+    const grow = await kc("patch", "pvc", "data-db-0", "-p", JSON.stringify({ spec: { resources: { requests: { storage: "64Mi" } } } }));
+    expect(grow.code).not.toBe(0);
+    expect(grow.stderr).toContain('persistentvolumeclaims "data-db-0" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize');
   });
 
   test("a pod whose local volume's node is gone stays Pending with the reason; nothing is provisioned elsewhere", async () => {
@@ -199,7 +204,7 @@ describe.skipIf(!docker)("persistent volumes on a real node", () => {
     expect(p.status.phase).toBe("Pending");
     expect(p.spec.nodeName).toBeUndefined();
     expect((await get("pvc", "orphan")).spec.volumeName).toBe(pvName);
-    const volumes = (await parseJson((await s.kubectl("get", "pv", "-o", "json")).stdout)).items as { spec: { claimRef?: { namespace?: string; name?: string } } }[];
+    const volumes = parseJson(await s.kubectl("get", "pv", "-o", "json")).items as { spec: { claimRef?: { namespace?: string; name?: string } } }[];
     expect(volumes.filter((v) => v.spec.claimRef?.namespace === NS && v.spec.claimRef.name === "orphan").length).toBe(1);
     await must("delete", "pod", "stranded", "--grace-period=0", "--force");
     await must("delete", "pvc", "orphan", "--wait=false");
