@@ -15,6 +15,8 @@ import { removePodsOf, servingContainer, shContainer, startServerWithNode } from
 import { parseJson, type TestServer } from "./helpers/server";
 
 const docker = await dockerForTests("persistent volume tests");
+// Where a node's mount.nfs lives; with none, nfs volumes fail to mount with a clear event.
+const NFS_HELPERS = ["/sbin/mount.nfs", "/usr/sbin/mount.nfs"];
 setDefaultTimeout(90_000);
 const NS = `pv-${Date.now().toString(36)}`;
 let s: TestServer;
@@ -209,6 +211,47 @@ describe.skipIf(!docker)("persistent volumes on a real node", () => {
     await must("delete", "pod", "stranded", "--grace-period=0", "--force");
     await must("delete", "pvc", "orphan", "--wait=false");
     await s.kubectl("delete", "pv", pvName, "--wait=false");
+  });
+
+  test("a ReadWriteOncePod claim in use keeps a second pod placed on the node by nodeName in ContainerCreating until the first is gone", async () => {
+    await kubectlApply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "solo" }, spec: { accessModes: ["ReadWriteOncePod"], resources: { requests: { storage: "16Mi" } } } });
+    const first = pod("solo-1", "echo solo-1 > /data/who", "solo");
+    first.spec.containers[0] = { ...first.spec.containers[0]!, ...servingContainer("echo solo-1 > /data/who") };
+    await kubectlApply(first);
+    await eventually("solo-1 running", async () => (await podPhase("solo-1")) === "Running");
+    const second = pod("solo-2", "cat /data/who", "solo");
+    await kubectlApply({ ...second, spec: { ...second.spec, nodeName: (await get("pod", "solo-1")).spec.nodeName } });
+    const failed = await eventually("a FailedMount event for solo-2", async () => {
+      const items = (await get("events", "--field-selector", "involvedObject.name=solo-2,reason=FailedMount")).items as { message: string }[];
+      return items[0];
+    });
+    expect(failed.message).toContain("volume uses the ReadWriteOncePod access mode and is already in use by another pod");
+    const waiting = await get("pod", "solo-2");
+    expect(waiting.status.phase).toBe("Pending");
+    expect(waiting.status.containerStatuses?.[0]?.state?.waiting?.reason).toBe("ContainerCreating");
+    await must("delete", "pod", "solo-1", "--wait=false");
+    await finished("solo-2");
+    expect(await must("logs", "solo-2")).toBe("solo-1\n");
+    await must("delete", "pod", "solo-2", "--wait=false");
+  });
+
+  test.skipIf(NFS_HELPERS.some((p) => existsSync(p)))("an nfs volume on a node without mount.nfs: the pod stays ContainerCreating with FailedMount events", async () => {
+    await kubectlApply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "nfs-user" },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "main", ...shContainer("ls /data"), volumeMounts: [{ name: "share", mountPath: "/data" }] }], volumes: [{ name: "share", nfs: { server: "192.0.2.10", path: "/export" } }] },
+    });
+    const ev = await eventually("a FailedMount event for nfs-user", async () => {
+      const items = (await get("events", "--field-selector", "involvedObject.name=nfs-user,reason=FailedMount")).items as { message: string; type: string }[];
+      return items[0];
+    });
+    expect(ev.type).toBe("Warning");
+    expect(ev.message).toContain("mount.nfs is not installed on this node (install nfs-common or nfs-utils) to mount 192.0.2.10:/export");
+    const p = await get("pod", "nfs-user");
+    expect(p.status.phase).toBe("Pending");
+    expect(p.status.containerStatuses?.[0]?.state?.waiting?.reason).toBe("ContainerCreating");
+    await must("delete", "pod", "nfs-user", "--grace-period=0", "--force");
   });
 
   test("deleting a claim with reclaim policy Delete removes its volume and the directory on the node", async () => {
