@@ -102,6 +102,8 @@ export class PodSync {
   private readonly refreshedAt = new Map<string, number>();
   /** ReadWriteOncePod volume name → the uid of the pod of this node it is set up for. */
   private readonly singleWriters = new Map<string, string>();
+  /** ReadWriteOncePod volume name → pods of this node waiting for it. */
+  private readonly singleWriterWaiters = new Map<string, Set<string>>();
   /** Service-account tokens by pod uid, audience and lifetime, reused until 80% of it is gone. */
   private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
   private readonly now: () => Date;
@@ -637,8 +639,13 @@ export class PodSync {
     const uid = pass.pod.metadata.uid!;
     const holdSingleWriter = (volume: string) => {
       const holder = this.singleWriters.get(volume);
-      if (holder !== undefined && holder !== uid) return false;
+      if (holder !== undefined && holder !== uid) {
+        const waiting = this.singleWriterWaiters.get(volume) ?? new Set<string>();
+        this.singleWriterWaiters.set(volume, waiting.add(uid));
+        return false;
+      }
       this.singleWriters.set(volume, uid);
+      this.singleWriterWaiters.get(volume)?.delete(uid);
       return true;
     };
     return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: (pod, audience, exp) => this.token(pod, audience, exp), mountTmpfs, holdSingleWriter };
@@ -646,6 +653,13 @@ export class PodSync {
 
   /** The pod's containers are stopped: its ReadWriteOncePod volumes are free for another pod. */
   private releaseSingleWriters(uid: string) {
-    for (const [volume, holder] of this.singleWriters) if (holder === uid) this.singleWriters.delete(volume);
+    for (const [volume, holder] of this.singleWriters) {
+      if (holder !== uid) continue;
+      this.singleWriters.delete(volume);
+      // The pods waiting for it try again now rather than on their next retry.
+      for (const waiter of this.singleWriterWaiters.get(volume) ?? []) this.d.enqueue(waiter);
+      this.singleWriterWaiters.delete(volume);
+    }
+    for (const waiting of this.singleWriterWaiters.values()) waiting.delete(uid);
   }
 }
