@@ -32,6 +32,7 @@ import type { Service } from "../../api/resources/core/service";
 import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import { parseBody } from "./body";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
+import { followNodesForKubeDns } from "./kube-dns-service";
 import { VIRTUAL_KINDS } from "../../api/kinds";
 import { apiGroup, apiGroupList, apiVersions, readOnlyResourceList, resourceList, versionInfo } from "./discovery";
 import { MetricsApi, METRICS_PREFIX, parseMetricsPath } from "./metrics/routes";
@@ -177,6 +178,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   await bootstrap(objects, opts.config, resource);
   const kubernetesService = keepKubernetesService(objects, opts.config, resource, log);
+  const kubeDnsNodes = followNodesForKubeDns(cache, objects, opts.config, resource, log);
 
   // Not strict about a trailing slash: kube-apiserver answers /version/, /api/ and /apis/apps/v1/
   // as their slashless forms, and the Python client's discovery calls use them.
@@ -319,6 +321,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       for (const close of [...ctx.watches]) close();
       eventExpiry.stop();
       kubernetesService.stop();
+      kubeDnsNodes.stop();
       cache.stop();
     },
   };
