@@ -75,10 +75,15 @@ export function denied(name: string, status: { code?: number; reason?: string; m
   return new ApiError(code, (status?.reason || (code === 403 ? "Forbidden" : "BadRequest")) as StatusReason, message);
 }
 
-function describeFetchError(e: unknown, post: string, host: string, timedOut: boolean): string {
+/** The TLS errors that mean the certificate's issuer is not in the caBundle. */
+const UNTRUSTED = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_SIGNATURE_FAILURE"]);
+
+function describeFetchError(e: unknown, post: string, host: string, timedOut: boolean, serverName?: string): string {
   if (timedOut) return `failed to call webhook: ${post}: context deadline exceeded`;
   const err = e as { code?: string; message?: string };
   if (err.code === "ECONNREFUSED" || err.code === "ConnectionRefused") return `failed to call webhook: ${post}: dial tcp ${host}: connect: connection refused`;
+  if (err.code && UNTRUSTED.has(err.code)) return `failed to call webhook: ${post}: tls: failed to verify certificate: x509: certificate signed by unknown authority`;
+  if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") return `failed to call webhook: ${post}: tls: failed to verify certificate: x509: certificate is not valid for ${serverName ?? host.replace(/:\d+$/, "")}`;
   return `failed to call webhook: ${post}: ${err.message ?? String(e)}`;
 }
 
@@ -120,7 +125,7 @@ export async function callWebhook(w: Webhook, endpoint: Endpoint, r: ReviewInput
     }
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw callFailed(w.name, describeFetchError(e, post, `${url.hostname}:${url.port || 443}`, timedOut));
+    throw callFailed(w.name, describeFetchError(e, post, `${url.hostname}:${url.port || 443}`, timedOut, serverName));
   } finally {
     clearTimeout(timer);
   }

@@ -260,7 +260,7 @@ describe("calling webhooks", () => {
     try {
       const w = { ...webhook("tls.example.com", "/"), clientConfig: { url: hook.url(), caBundle: other.caBundle } };
       const e = await refusal(plugin([w]).admit("create", configMaps, cm(), undefined, {}));
-      expect(e.message).toContain('failed calling webhook "tls.example.com": failed to call webhook');
+      expect(e.message).toBe(`Internal error occurred: failed calling webhook "tls.example.com": failed to call webhook: Post "${hook.url()}?timeout=10s": tls: failed to verify certificate: x509: certificate signed by unknown authority`);
     } finally {
       other.stop();
     }
@@ -338,6 +338,7 @@ describe("calling webhooks", () => {
       // The same endpoint under another Service name: the certificate does not match.
       const e = await refusal(new WebhookAdmission(sources("other")).admit("create", configMaps, cm(), undefined, {}));
       expect(e.message).toContain('failed calling webhook "svc.example.com": failed to call webhook: Post "https://127.0.0.1:');
+      expect(e.message).toEndWith("tls: failed to verify certificate: x509: certificate is not valid for other.tools.svc");
       const none = await refusal(new WebhookAdmission({ ...sources("hooks"), endpointSlices: () => [] }).admit("create", configMaps, cm(), undefined, {}));
       expect(none.message).toBe('Internal error occurred: failed calling webhook "svc.example.com": failed to call webhook: service "tools/hooks" has no ready endpoints');
     } finally {
