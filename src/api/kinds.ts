@@ -71,6 +71,7 @@ export const KINDS = {
   storageClasses: row({ group: "storage.k8s.io", version: "v1", kind: "StorageClass", plural: "storageclasses", namespaced: false, shortNames: ["sc"] }),
   ingresses: row({ group: "networking.k8s.io", version: "v1", kind: "Ingress", plural: "ingresses", namespaced: true, shortNames: ["ing"] }),
   ingressClasses: row({ group: "networking.k8s.io", version: "v1", kind: "IngressClass", plural: "ingressclasses", namespaced: false }),
+  customResourceDefinitions: row({ group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, shortNames: ["crd", "crds"] }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;

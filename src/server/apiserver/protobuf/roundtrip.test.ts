@@ -122,7 +122,7 @@ function sampler() {
         if (!f) throw new Error(`${key}.${name}: not in the message table`);
         out[name] = field(prop, f, depth);
       }
-    } else for (const [name, f] of fields) out[name] = field(undefined, f, depth);
+    } else for (const [name, f] of fields) if (!(f.type === key && depth > 4)) out[name] = field(undefined, f, depth); // a recursive message (JSONSchemaProps) is sampled a few levels deep
     return out;
   };
 
@@ -219,8 +219,8 @@ const kinds = resources.map((def) => ({ def, apiVersion: apiVersionOf(def), key:
 /** Every leaf path of a JSON value, to show a sample covers its whole schema. */
 function paths(v: unknown, at = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x) => paths(x, `${at}[]`));
-  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => paths(x, `${at}.${k}`));
-  return [at];
+  if (v && typeof v === "object" && Object.keys(v).length) return Object.entries(v).flatMap(([k, x]) => paths(x, `${at}.${k}`));
+  return [at]; // a scalar, or an empty message (CustomResourceSubresourceStatus)
 }
 
 /** Every property path a schema declares (through lists and maps), Opaque parts as one path. */
