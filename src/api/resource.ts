@@ -59,6 +59,8 @@ export interface ServedVersion {
 export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIdentity {
   /** Full object schema (apiVersion, kind, metadata, spec, status...). */
   schema: TSchema;
+  /** The schema OpenAPI publishes, when it is not `schema` (a custom resource's, from its CRD). */
+  publishedSchema?: TSchema;
   subresources: Subresource[];
   /**
    * True when the object has a spec/status split: writes to the main resource keep the stored

@@ -2,7 +2,8 @@
 // the stored version with the others as served versions (conversion None: only apiVersion is
 // rewritten), validation, defaulting and pruning from each version's schema, the printer
 // columns and the scale subresource.
-import { Type } from "@sinclair/typebox";
+import { Type, type TSchema } from "@sinclair/typebox";
+import { versionsOf } from "../registry";
 import { apiVersionOf } from "../kinds";
 import type { KubeObject } from "../meta";
 import type { ResourceDef, ScaleSpec, ServedVersion, Subresource, TableColumn } from "../resource";
@@ -123,6 +124,35 @@ export function customResourceDef(crd: CustomResourceDefinition): ResourceDef | 
     ...(versions.length && { versions }),
   };
   return def;
+}
+
+/** What OpenAPI publishes for a version: its schema with the envelope every object has. */
+export function publishedSchema(v: CustomResourceDefinitionVersion): TSchema {
+  const root = openApiSchemaOf(v) ?? {};
+  const { apiVersion: _a, kind: _k, metadata: _m, ...props } = root.properties ?? {};
+  return {
+    ...root,
+    type: "object",
+    properties: {
+      apiVersion: { type: "string", description: API_VERSION_DOC },
+      kind: { type: "string", description: KIND_DOC },
+      metadata: ObjectMetaSchema,
+      ...props,
+    },
+  } as unknown as TSchema;
+}
+
+const API_VERSION_DOC = "APIVersion defines the versioned schema of this representation of an object.";
+const KIND_DOC = "Kind is a string value representing the REST resource this object represents.";
+
+/** The definition of a CRD's resource in every version it is served in (the stored one first), each published with its own schema. */
+export function customResourceDefs(crd: CustomResourceDefinition): ResourceDef[] {
+  const def = customResourceDef(crd);
+  if (!def) return [];
+  return versionsOf(def).map((d) => {
+    const v = crd.spec?.versions?.find((x) => x.name === d.version);
+    return v ? { ...d, publishedSchema: publishedSchema(v) } : d;
+  });
 }
 
 /** The versions a CRD serves, each as "<group>/<version>" (for discovery of the group). */

@@ -215,7 +215,12 @@ export function validateCustomResourceDefinition(crd: CustomResourceDefinition, 
   return errs;
 }
 
+/** Held by a CRD until the API server has deleted its objects. */
+export const CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
+
 function defaultCustomResourceDefinition(crd: CustomResourceDefinition) {
+  const meta = crd.metadata;
+  if (!meta.deletionTimestamp && !meta.finalizers?.includes(CLEANUP_FINALIZER)) meta.finalizers = [...(meta.finalizers ?? []), CLEANUP_FINALIZER];
   const spec = (crd.spec ??= {});
   const names = (spec.names ??= {});
   if (names.kind) {

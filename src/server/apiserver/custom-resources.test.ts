@@ -1,0 +1,158 @@
+// CustomResourceDefinitions through the API: a stored CRD is Established and its resource served
+// (discovery, CRUD, validation, defaulting, pruning, status and scale, tables, a second version,
+// OpenAPI); deleting it deletes its objects and takes the resource out of discovery.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestApi, type TestApi } from "./testing";
+
+let t: TestApi;
+beforeAll(async () => {
+  t = await startTestApi();
+});
+afterAll(() => t.stop());
+
+const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+const WIDGETS = "/apis/example.com/v1/namespaces/default/widgets";
+
+const schema = {
+  type: "object",
+  properties: {
+    spec: {
+      type: "object",
+      required: ["size"],
+      properties: {
+        size: { type: "string", enum: ["small", "large"] },
+        replicas: { type: "integer", minimum: 0, default: 1 },
+        port: { "x-kubernetes-int-or-string": true },
+        labels: { type: "object", additionalProperties: { type: "string" } },
+        free: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+      },
+    },
+    status: { type: "object", properties: { replicas: { type: "integer" }, selector: { type: "string" }, phase: { type: "string" } } },
+  },
+};
+
+const crd = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "widgets.example.com" },
+  spec: {
+    group: "example.com",
+    scope: "Namespaced",
+    names: { plural: "widgets", singular: "widget", kind: "Widget", shortNames: ["wd"], categories: ["all"] },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: schema },
+        subresources: { status: {}, scale: { specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas", labelSelectorPath: ".status.selector" } },
+        additionalPrinterColumns: [
+          { name: "Size", type: "string", jsonPath: ".spec.size" },
+          { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
+        ],
+      },
+      { name: "v1beta1", served: true, storage: false, schema: { openAPIV3Schema: schema } },
+    ],
+  },
+};
+
+const widget = (name: string, spec: unknown) => ({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name }, spec });
+
+describe("CustomResourceDefinition", () => {
+  test("a bad definition is refused with upstream's paths", async () => {
+    const bad = structuredClone(crd) as any;
+    bad.metadata.name = "gadgets.example.com";
+    bad.spec.versions[1].storage = true;
+    bad.spec.versions[0].schema.openAPIV3Schema = { type: "object", properties: { spec: { properties: {} } } };
+    const r = await t.call("POST", CRDS, bad);
+    expect(r.status).toBe(422);
+    expect(r.body.message).toContain('metadata.name: Invalid value: "gadgets.example.com": must be spec.names.plural+"."+spec.group');
+    expect(r.body.message).toContain("must have exactly one version marked as storage version");
+    expect(r.body.message).toContain("spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields");
+    const noSchema = structuredClone(crd) as any;
+    delete noSchema.spec.versions[0].schema;
+    expect((await t.call("POST", CRDS, noSchema)).body.message).toContain("spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required");
+  });
+
+  test("created, it is Established and its resource is discoverable", async () => {
+    expect((await t.call("POST", CRDS, crd)).status).toBe(201);
+    let got: any;
+    for (let i = 0; i < 100; i++) {
+      got = (await t.call("GET", `${CRDS}/widgets.example.com`)).body;
+      if (got.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True")) break;
+      await Bun.sleep(20);
+    }
+    expect(got.status.conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(["NamesAccepted=True", "Established=True"]);
+    expect(got.status.acceptedNames.kind).toBe("Widget");
+    expect(got.status.storedVersions).toEqual(["v1"]);
+    expect(got.metadata.finalizers).toEqual(["customresourcecleanup.apiextensions.k8s.io"]);
+    const groups = (await t.call("GET", "/apis")).body.groups.find((g: any) => g.name === "example.com");
+    expect(groups.versions.map((v: any) => v.version)).toEqual(["v1", "v1beta1"]);
+    const list = (await t.call("GET", "/apis/example.com/v1")).body.resources;
+    expect(list.map((r: any) => r.name)).toEqual(["widgets", "widgets/status", "widgets/scale"]);
+    expect(list[0]).toMatchObject({ kind: "Widget", namespaced: true, shortNames: ["wd"], categories: ["all"], singularName: "widget" });
+  });
+
+  test("objects are validated, defaulted and pruned", async () => {
+    const bad = await t.call("POST", WIDGETS, widget("bad", { size: "medium", replicas: "three" }));
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toContain('Widget.example.com "bad" is invalid');
+    expect(bad.body.message).toContain('spec.replicas: Invalid value: "three": spec.replicas in body must be of type integer: "three"');
+    expect(bad.body.message).toContain('spec.size: Unsupported value: "medium": supported values: "small", "large"');
+    const missing = await t.call("POST", WIDGETS, widget("missing", {}));
+    expect(missing.body.message).toContain("spec.size: Required value");
+    const ok = await t.call("POST", WIDGETS, { ...widget("one", { size: "small", port: "http", extra: 1, labels: { a: "b" }, free: { any: { thing: 1 } } }), junk: true, status: { phase: "x" } });
+    expect(ok.status).toBe(201);
+    expect(ok.body.spec).toEqual({ size: "small", port: "http", replicas: 1, labels: { a: "b" }, free: { any: { thing: 1 } } });
+    expect(ok.body.junk).toBeUndefined();
+    expect(ok.body.status).toBeUndefined();
+    expect(ok.body.metadata.generation).toBe(1);
+  });
+
+  test("status and spec are written apart; scale maps the paths", async () => {
+    const cur = (await t.call("GET", `${WIDGETS}/one`)).body;
+    const st = await t.call("PUT", `${WIDGETS}/one/status`, { ...cur, spec: { size: "large" }, status: { replicas: 1, selector: "app=one" } });
+    expect(st.status).toBe(200);
+    expect(st.body.spec.size).toBe("small");
+    expect(st.body.status.replicas).toBe(1);
+    const sc = await t.call("GET", `${WIDGETS}/one/scale`);
+    expect(sc.body).toMatchObject({ kind: "Scale", spec: { replicas: 1 }, status: { replicas: 1, selector: "app=one" } });
+    const scaled = await t.call("PUT", `${WIDGETS}/one/scale`, { ...sc.body, spec: { replicas: 4 } });
+    expect(scaled.status).toBe(200);
+    expect((await t.call("GET", `${WIDGETS}/one`)).body.spec.replicas).toBe(4);
+  });
+
+  test("another served version: apiVersion rewritten both ways", async () => {
+    const v1beta1 = await t.call("GET", "/apis/example.com/v1beta1/namespaces/default/widgets/one");
+    expect(v1beta1.body.apiVersion).toBe("example.com/v1beta1");
+    const made = await t.call("POST", "/apis/example.com/v1beta1/namespaces/default/widgets", { apiVersion: "example.com/v1beta1", kind: "Widget", metadata: { name: "two" }, spec: { size: "large" } });
+    expect(made.status).toBe(201);
+    expect(made.body.apiVersion).toBe("example.com/v1beta1");
+    expect((await t.call("GET", `${WIDGETS}/two`)).body).toMatchObject({ apiVersion: "example.com/v1", spec: { replicas: 1 } });
+  });
+
+  test("tables show the printer columns; OpenAPI publishes the schema", async () => {
+    const table = await t.call("GET", WIDGETS, undefined, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
+    expect(table.body.columnDefinitions.map((c: any) => c.name)).toEqual(["Name", "Size", "Replicas"]);
+    expect(table.body.rows.map((r: any) => r.cells)).toEqual([["one", "small", 4], ["two", "large", 1]]);
+    const doc = (await t.call("GET", "/openapi/v3/apis/example.com/v1")).body;
+    const kind = Object.entries(doc.components.schemas).find(([k]) => k.endsWith(".Widget"))![1] as any;
+    const spec = doc.components.schemas[kind.properties.spec.allOf[0].$ref.split("/").pop()];
+    expect(spec.properties.size.enum).toEqual(["small", "large"]);
+    expect(spec.required).toEqual(["size"]);
+    expect(kind["x-kubernetes-group-version-kind"]).toEqual([{ group: "example.com", version: "v1", kind: "Widget" }]);
+  });
+
+  test("deleting the definition deletes its objects and its resource", async () => {
+    const del = await t.call("DELETE", `${CRDS}/widgets.example.com`);
+    expect(del.status).toBe(200);
+    for (let i = 0; i < 100 && (await t.call("GET", `${CRDS}/widgets.example.com`)).status !== 404; i++) await Bun.sleep(20);
+    expect((await t.call("GET", `${CRDS}/widgets.example.com`)).status).toBe(404);
+    expect((await t.call("GET", WIDGETS)).status).toBe(404);
+    expect((await t.call("GET", "/apis")).body.groups.some((g: any) => g.name === "example.com")).toBe(false);
+    expect(t.api.context.cache.list("/registry/example.com/widgets/")).toEqual([]);
+    // A new definition of the same resource starts empty.
+    expect((await t.call("POST", CRDS, crd)).status).toBe(201);
+    expect((await t.call("GET", WIDGETS)).body.items).toEqual([]);
+  });
+});
