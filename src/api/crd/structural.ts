@@ -87,8 +87,8 @@ export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefine
 
 const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" ? (Number.isInteger(v) ? "integer" : "number") : typeof v);
 
-/** How kube-openapi quotes the offending value after "must be of type X:". */
-const quoted = (v: unknown) => JSON.stringify(typeof v === "string" ? v : typeName(v));
+/** What kube-openapi names after "must be of type X:": the type the value has. */
+const quoted = (v: unknown) => JSON.stringify(typeName(v));
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const FORMATS: Record<string, (v: unknown) => boolean> = {
@@ -151,7 +151,7 @@ export function validateValue(value: unknown, schema: JSONSchemaProps | undefine
     if (schema.maxLength !== undefined && [...value].length > schema.maxLength) errs.push(fieldTooLong(name, schema.maxLength));
   }
   if (schema.format && FORMATS[schema.format] && (typeof value === "string" || typeof value === "number") && !FORMATS[schema.format]!(value))
-    errs.push(fieldInvalid(name, value, `${at} must be of type ${schema.format}: ${quoted(value)}`));
+    errs.push(fieldInvalid(name, value, `${at} must be of type ${schema.format}: ${JSON.stringify(String(value))}`));
   if (typeof value === "number") {
     if (schema.minimum !== undefined && (schema.exclusiveMinimum ? value <= schema.minimum : value < schema.minimum))
       errs.push(fieldInvalid(name, value, `${at} should be greater than ${schema.exclusiveMinimum ? "" : "or equal to "}${schema.minimum}`));

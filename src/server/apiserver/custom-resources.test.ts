@@ -97,7 +97,7 @@ describe("CustomResourceDefinition", () => {
     const bad = await t.call("POST", WIDGETS, widget("bad", { size: "medium", replicas: "three" }));
     expect(bad.status).toBe(422);
     expect(bad.body.message).toContain('Widget.example.com "bad" is invalid');
-    expect(bad.body.message).toContain('spec.replicas: Invalid value: "three": spec.replicas in body must be of type integer: "three"');
+    expect(bad.body.message).toContain('spec.replicas: Invalid value: "three": spec.replicas in body must be of type integer: "string"');
     expect(bad.body.message).toContain('spec.size: Unsupported value: "medium": supported values: "small", "large"');
     const missing = await t.call("POST", WIDGETS, widget("missing", {}));
     expect(missing.body.message).toContain("spec.size: Required value");
