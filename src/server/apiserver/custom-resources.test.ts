@@ -137,7 +137,7 @@ describe("CustomResourceDefinition", () => {
     expect(table.body.rows.map((r: any) => r.cells)).toEqual([["one", "small", 4], ["two", "large", 1]]);
     const doc = (await t.call("GET", "/openapi/v3/apis/example.com/v1")).body;
     const kind = Object.entries(doc.components.schemas).find(([k]) => k.endsWith(".Widget"))![1] as any;
-    const spec = doc.components.schemas[kind.properties.spec.allOf[0].$ref.split("/").pop()];
+    const spec = kind.properties.spec;
     expect(spec.properties.size.enum).toEqual(["small", "large"]);
     expect(spec.required).toEqual(["size"]);
     expect(kind["x-kubernetes-group-version-kind"]).toEqual([{ group: "example.com", version: "v1", kind: "Widget" }]);
