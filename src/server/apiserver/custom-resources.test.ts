@@ -141,6 +141,25 @@ describe("CustomResourceDefinition", () => {
     expect(spec.properties.size.enum).toEqual(["small", "large"]);
     expect(spec.required).toEqual(["size"]);
     expect(kind["x-kubernetes-group-version-kind"]).toEqual([{ group: "example.com", version: "v1", kind: "Widget" }]);
+    const v2 = await t.call("GET", "/openapi/v2");
+    expect(Object.keys(v2.body.definitions).some((k) => k.endsWith("example.v1.Widget"))).toBe(true);
+    const v2proto = await t.raw(new Request("https://bramble.test/openapi/v2", { headers: { authorization: "Bearer test-token", accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" } }));
+    expect(v2proto.status).toBe(200);
+  });
+
+  test("label and field selectors, watch", async () => {
+    const cur = (await t.call("GET", `${WIDGETS}/two`)).body;
+    await t.call("PUT", `${WIDGETS}/two`, { ...cur, metadata: { ...cur.metadata, labels: { tier: "back" } } });
+    const byLabel = await t.call("GET", `${WIDGETS}?labelSelector=tier%3Dback`);
+    expect(byLabel.body.items.map((i: any) => i.metadata.name)).toEqual(["two"]);
+    const byField = await t.call("GET", `${WIDGETS}?fieldSelector=metadata.name%3Done`);
+    expect(byField.body.items.map((i: any) => i.metadata.name)).toEqual(["one"]);
+    const res = await t.raw(new Request(`https://bramble.test${WIDGETS}?watch=1&labelSelector=tier%3Dback`, { headers: { authorization: "Bearer test-token" } }));
+    const reader = res.body!.getReader();
+    let buf = "";
+    while (!buf.includes("\n")) buf += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(JSON.parse(buf.split("\n")[0]!)).toMatchObject({ type: "ADDED", object: { kind: "Widget", metadata: { name: "two" } } });
   });
 
   test("deleting the definition deletes its objects and its resource", async () => {
