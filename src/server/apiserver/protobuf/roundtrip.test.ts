@@ -94,6 +94,14 @@ function sampler() {
         return { [`f:v${next()}`]: {} };
       case "runtime.RawExtension":
         return { raw: next() };
+      case "double":
+        return next() + 0.5;
+      case "apiextensions.JSON":
+        return { value: next() };
+      case "apiextensions.JSONSchemaPropsOrBool":
+        return next() % 2 ? false : { type: `v${next()}` };
+      case "apiextensions.JSONSchemaPropsOrArray":
+        return { type: `v${next()}` };
       default:
         return message(s && !isOpaque(s) ? s : undefined, type, depth + 1);
     }
@@ -183,9 +191,16 @@ function encodeValue(w: Writer, num: number, type: string, v: unknown): void {
       });
     case "resource.Quantity":
       return w.message(num, (m) => m.string(1, v as string));
+    case "double":
+      return w.double(num, v as number);
     case "meta.FieldsV1":
+    case "apiextensions.JSON":
     case "runtime.RawExtension":
       return w.message(num, (m) => m.bytes(1, utf8.encode(JSON.stringify(v))));
+    case "apiextensions.JSONSchemaPropsOrBool":
+      return w.message(num, (m) => (typeof v === "boolean" ? m.oneofBool(1, v) : m.message(2, (s) => encodeMessage(s, v as Json, "apiextensions.JSONSchemaProps"))));
+    case "apiextensions.JSONSchemaPropsOrArray":
+      return w.message(num, (m) => m.message(1, (s) => encodeMessage(s, v as Json, "apiextensions.JSONSchemaProps")));
     default:
       return w.message(num, (m) => encodeMessage(m, v as Json, type));
   }
