@@ -105,6 +105,12 @@ test("status is written through the subresource only", async () => {
   expect(await kubectl("get", "crontabs")).toMatch(/nightly\s+\* \* \* \* \*\/5\s+2\s+Running/);
 });
 
+test("after a restart the resource is served again at once", async () => {
+  await server.stop();
+  await server.restart();
+  expect(await kubectl("get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas} {.status.phase}")).toBe("2 Running");
+});
+
 test("deleting the definition deletes its objects and its resource", async () => {
   await kubectl("delete", "crd", "crontabs.stable.example.com", "--timeout=20s");
   expect((await server.kubectl("get", "crontabs")).code).not.toBe(0);

@@ -17,6 +17,8 @@ const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 export class CustomResources {
   /** The definitions of each CRD's resource (the stored version first), by CRD name. */
   private readonly defs = new Map<string, ResourceDef[]>();
+  /** The spec each CRD's definitions were built from: a status write does not rebuild them. */
+  private readonly specs = new Map<string, string>();
   /** Every served definition (each version) by "<group>/<version>/<plural>". */
   private byPath = new Map<string, ResourceDef>();
   private watch?: { stop(): void };
@@ -36,9 +38,13 @@ export class CustomResources {
     const { items, revision } = this.objects.list(this.crds);
     for (const crd of items) this.changed(crd as CustomResourceDefinition);
     this.watch = this.cache.watch(collectionKey(this.crds), revision, (e) => {
-      const crd = JSON.parse(e.value) as CustomResourceDefinition;
-      if (e.type === "DELETED") this.unregister(crd.metadata.name!);
-      else this.changed(crd);
+      try {
+        const crd = JSON.parse(e.value) as CustomResourceDefinition;
+        if (e.type === "DELETED") this.unregister(crd.metadata.name!);
+        else this.changed(crd);
+      } catch (err) {
+        log.warn("custom resource definition not served", { key: e.key, error: String(err) });
+      }
     });
   }
 
@@ -67,6 +73,7 @@ export class CustomResources {
   }
 
   private unregister(name: string) {
+    this.specs.delete(name);
     if (this.defs.delete(name)) this.reindex();
   }
 
@@ -78,10 +85,14 @@ export class CustomResources {
       this.enqueue(() => this.cleanUp(crd, def));
       return;
     }
-    const defs = customResourceDefs(crd);
-    if (!defs.length) return this.unregister(name);
-    this.defs.set(name, defs);
-    this.reindex();
+    const spec = JSON.stringify(crd.spec);
+    if (this.specs.get(name) !== spec) {
+      const defs = customResourceDefs(crd);
+      if (!defs.length) return this.unregister(name);
+      this.defs.set(name, defs);
+      this.specs.set(name, spec);
+      this.reindex();
+    }
     this.enqueue(() => this.establish(crd));
   }
 
