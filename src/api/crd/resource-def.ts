@@ -76,7 +76,7 @@ function scaleSpec(v: CustomResourceDefinitionVersion): ScaleSpec | undefined {
  */
 export function customResourceDef(crd: CustomResourceDefinition): ResourceDef | undefined {
   const spec = crd.spec;
-  const names = crd.status?.acceptedNames?.kind ? crd.status.acceptedNames : spec?.names;
+  const names = spec?.names;
   if (!spec?.group || !names?.plural || !names.kind) return undefined;
   const stored = spec.versions?.find((v) => v.storage);
   if (!stored?.name) return undefined;

@@ -162,14 +162,43 @@ describe("CustomResourceDefinition", () => {
     expect(JSON.parse(buf.split("\n")[0]!)).toMatchObject({ type: "ADDED", object: { kind: "Widget", metadata: { name: "two" } } });
   });
 
+  test("names already taken are not accepted; freed, they are", async () => {
+    const clash = structuredClone(crd) as any;
+    clash.metadata.name = "gizmos.example.com";
+    clash.spec.names = { plural: "gizmos", kind: "Widget" };
+    clash.spec.versions = [clash.spec.versions[0]];
+    expect((await t.call("POST", CRDS, clash)).status).toBe(201);
+    let got: any;
+    for (let i = 0; i < 100; i++) {
+      got = (await t.call("GET", `${CRDS}/gizmos.example.com`)).body;
+      if (got.status?.conditions?.length) break;
+      await Bun.sleep(20);
+    }
+    expect(got.status.conditions.map((c: any) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ["NamesAccepted", "False", "KindConflict", '"Widget" is already in use'],
+      ["Established", "False", "NotAccepted", "not all names are accepted"],
+    ]);
+    expect((await t.call("GET", "/apis/example.com/v1/namespaces/default/gizmos")).status).toBe(404);
+    const builtIn = structuredClone(crd) as any;
+    builtIn.metadata.name = "deployments.apps.k8s.io";
+    builtIn.spec.group = "apps.k8s.io";
+    builtIn.spec.names = { plural: "deployments", kind: "Deployment" };
+    expect((await t.call("POST", CRDS, builtIn)).body.message).toContain('metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation "api-approved.kubernetes.io"');
+  });
+
   test("deleting the definition deletes its objects and its resource", async () => {
     const del = await t.call("DELETE", `${CRDS}/widgets.example.com`);
     expect(del.status).toBe(200);
     for (let i = 0; i < 100 && (await t.call("GET", `${CRDS}/widgets.example.com`)).status !== 404; i++) await Bun.sleep(20);
     expect((await t.call("GET", `${CRDS}/widgets.example.com`)).status).toBe(404);
     expect((await t.call("GET", WIDGETS)).status).toBe(404);
-    expect((await t.call("GET", "/apis")).body.groups.some((g: any) => g.name === "example.com")).toBe(false);
     expect(t.api.context.cache.list("/registry/example.com/widgets/")).toEqual([]);
+    // The clashing definition takes the freed names.
+    for (let i = 0; i < 100 && (await t.call("GET", "/apis/example.com/v1/namespaces/default/gizmos")).status !== 200; i++) await Bun.sleep(20);
+    expect((await t.call("GET", "/apis/example.com/v1/namespaces/default/gizmos")).status).toBe(200);
+    expect((await t.call("DELETE", `${CRDS}/gizmos.example.com`)).status).toBe(200);
+    for (let i = 0; i < 100 && (await t.call("GET", `${CRDS}/gizmos.example.com`)).status !== 404; i++) await Bun.sleep(20);
+    expect((await t.call("GET", "/apis")).body.groups.some((g: any) => g.name === "example.com")).toBe(false);
     // A new definition of the same resource starts empty.
     expect((await t.call("POST", CRDS, crd)).status).toBe(201);
     expect((await t.call("GET", WIDGETS)).body.items).toEqual([]);

@@ -31,6 +31,8 @@ export class CustomResources {
     private readonly cache: WatchCache,
     private readonly deleter: Deleter,
     private readonly crds: ResourceDef,
+    /** Whether a built-in resource has this group and plural (a CRD may not take it). */
+    private readonly builtIn: (group: string, plural: string) => boolean = () => false,
   ) {}
 
   /** Registers the stored CRDs, then follows their changes. */
@@ -74,17 +76,52 @@ export class CustomResources {
 
   private unregister(name: string) {
     this.specs.delete(name);
-    if (this.defs.delete(name)) this.reindex();
+    if (!this.defs.delete(name)) return;
+    this.reindex();
+    // Names it held may be free now for a definition that conflicted with it.
+    for (const [other, crd] of this.conflicting) if (other !== name) this.changed(crd);
+  }
+
+  /** CRDs not served because a name of theirs is taken, by name. */
+  private readonly conflicting = new Map<string, CustomResourceDefinition>();
+
+  /** Why a CRD's names cannot be accepted (upstream's NamesAccepted=False reasons), or undefined. */
+  private conflictOf(crd: CustomResourceDefinition): { reason: string; message: string } | undefined {
+    const group = crd.spec?.group ?? "";
+    const names = crd.spec?.names ?? {};
+    const taken = (what: string, reason: string) => ({ reason, message: `"${what}" is already in use` });
+    if (names.plural && this.builtIn(group, names.plural)) return taken(names.plural, "PluralConflict");
+    for (const [other, defs] of this.defs) {
+      const d = defs[0];
+      if (other === crd.metadata.name || !d || d.group !== group) continue;
+      const words = [d.plural, d.singular, ...d.shortNames];
+      if (names.kind && d.kind === names.kind) return taken(names.kind, "KindConflict");
+      if (names.listKind && d.listKind === names.listKind) return taken(names.listKind, "ListKindConflict");
+      if (names.singular && words.includes(names.singular)) return taken(names.singular, "SingularConflict");
+      const short = names.shortNames?.find((n) => words.includes(n));
+      if (short) return taken(short, "ShortNamesConflict");
+    }
+    return undefined;
   }
 
   private changed(crd: CustomResourceDefinition) {
     const name = crd.metadata.name!;
     if (crd.metadata.deletionTimestamp) {
-      const def = this.defs.get(name)?.[0] ?? customResourceDefs(crd)[0];
+      const def = this.defs.get(name)?.[0] ?? (this.conflicting.has(name) ? undefined : customResourceDefs(crd)[0]);
+      this.conflicting.delete(name);
       this.unregister(name);
       this.enqueue(() => this.cleanUp(crd, def));
       return;
     }
+    const conflict = this.conflictOf(crd);
+    if (conflict) {
+      this.conflicting.set(name, crd);
+      this.specs.delete(name);
+      if (this.defs.delete(name)) this.reindex();
+      this.enqueue(() => this.establish(crd, conflict));
+      return;
+    }
+    this.conflicting.delete(name);
     const spec = JSON.stringify(crd.spec);
     if (this.specs.get(name) !== spec) {
       const defs = customResourceDefs(crd);
@@ -101,27 +138,32 @@ export class CustomResources {
   }
 
   /** Writes NamesAccepted, Established, acceptedNames and storedVersions when they are not said yet. */
-  private async establish(seen: CustomResourceDefinition) {
+  private async establish(seen: CustomResourceDefinition, conflict?: { reason: string; message: string }) {
     const crd = this.objects.tryGet(this.crds, undefined, seen.metadata.name!) as CustomResourceDefinition | undefined;
     if (!crd || crd.metadata.deletionTimestamp) return;
     const status = structuredClone(crd.status ?? {});
     const names = crd.spec?.names ?? {};
     const storage = crd.spec?.versions?.find((v) => v.storage)?.name;
     const conditions = status.conditions ?? [];
-    const want = [
-      { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found" },
-      { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted" },
-    ];
+    const want = conflict
+      ? [
+          { type: "NamesAccepted", status: "False", ...conflict },
+          { type: "Established", status: "False", reason: "NotAccepted", message: "not all names are accepted" },
+        ]
+      : [
+          { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found" },
+          { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted" },
+        ];
     let dirty = false;
     for (const w of want) {
       const c = conditions.find((x) => x.type === w.type);
-      if (c?.status === w.status) continue;
+      if (c?.status === w.status && c.reason === w.reason) continue;
       dirty = true;
       if (c) Object.assign(c, w, { lastTransitionTime: now() });
       else conditions.push({ ...w, lastTransitionTime: now() });
     }
     status.conditions = conditions;
-    if (JSON.stringify(status.acceptedNames) !== JSON.stringify(names)) {
+    if (!conflict && JSON.stringify(status.acceptedNames) !== JSON.stringify(names)) {
       status.acceptedNames = names;
       dirty = true;
     }

@@ -153,7 +153,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const deleter = new Deleter(objects);
   // CustomResourceDefinitions' resources, served from the moment their definition is stored.
   const crdDef = byGroup.get("apiextensions.k8s.io/customresourcedefinitions");
-  const customResources: CustomResources | undefined = crdDef && new CustomResources(objects, cache, deleter, crdDef);
+  const customResources: CustomResources | undefined = crdDef && new CustomResources(objects, cache, deleter, crdDef, (group, plural) => byGroup.has(`${group}/${plural}`));
   customResources?.start();
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 

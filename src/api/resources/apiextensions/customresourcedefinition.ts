@@ -118,6 +118,7 @@ export type CustomResourceDefinitionVersion = Static<typeof CustomResourceDefini
 export type CustomResourceDefinitionNames = Static<typeof CustomResourceDefinitionNamesSchema>;
 
 export const SCOPES = ["Cluster", "Namespaced"];
+const API_APPROVED = "api-approved.kubernetes.io";
 const KIND_PATTERN = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
 
 function validateNames(names: CustomResourceDefinitionNames | undefined, path: string): FieldError[] {
@@ -205,6 +206,9 @@ export function validateCustomResourceDefinition(crd: CustomResourceDefinition, 
     const storage = versions.filter((v) => v.storage).length;
     if (storage !== 1) errs.push(fieldInvalid("spec.versions", versions, "must have exactly one version marked as storage version"));
   }
+  // Groups under k8s.io and kubernetes.io are upstream's: a definition there says it was approved.
+  if (/(^|\.)(k8s\.io|kubernetes\.io)$/.test(group) && !crd.metadata.annotations?.[API_APPROVED])
+    errs.push(fieldRequired(`metadata.annotations[${API_APPROVED}]`, `protected groups must have approval annotation "${API_APPROVED}", see https://github.com/kubernetes/enhancements/pull/1111`));
   const strategy = spec.conversion?.strategy ?? "None";
   if (strategy !== "None") errs.push(fieldNotSupported("spec.conversion.strategy", strategy, ["None"]));
   if (spec.preserveUnknownFields) errs.push(fieldInvalid("spec.preserveUnknownFields", true, "must be false in order to use defaults in the schema"));
