@@ -53,7 +53,7 @@ const TAB = (name: string, replicas: unknown) => `
 apiVersion: stable.example.com/v1
 kind: CronTab
 metadata: {name: ${name}}
-spec: {cronSpec: "* * * * */5", image: my-cron-image, replicas: ${JSON.stringify(replicas)}, unknownField: dropped}
+spec: {cronSpec: "* * * * */5", image: my-cron-image, replicas: ${JSON.stringify(replicas)}}
 `;
 
 beforeAll(async () => {
@@ -75,6 +75,12 @@ test("objects are created, defaulted, pruned and listed with the printer columns
   expect(table).toMatch(/nightly\s+\* \* \* \* \*\/5\s+2/);
   const hourly = JSON.parse(await kubectl("get", "ct", "hourly", "-o", "json"));
   expect(hourly.spec).toEqual({ cronSpec: "* * * * */5", image: "my-cron-image", replicas: 1 });
+  // kubectl asks for strict field validation: a field the schema does not know is refused;
+  // without validation it is pruned.
+  const unknown = TAB("extra", 1).replace("replicas: 1}", "replicas: 1, unknownField: x}");
+  expect((await server.kubectlWith({ stdin: unknown }, "apply", "-f", "-")).stderr).toContain('strict decoding error: unknown field "spec.unknownField"');
+  expect((await server.kubectlWith({ stdin: unknown }, "create", "--validate=false", "-f", "-")).code).toBe(0);
+  expect(JSON.parse(await kubectl("get", "ct", "extra", "-o", "json")).spec).toEqual({ cronSpec: "* * * * */5", image: "my-cron-image", replicas: 1 });
   expect((await kubectl("api-resources", "--api-group=stable.example.com", "--no-headers")).trim().split(/\s+/)).toEqual(["crontabs", "ct", "stable.example.com/v1", "true", "CronTab"]);
 });
 

@@ -67,6 +67,11 @@ export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIden
    * status, writes to /status keep everything but status, and spec changes bump generation.
    */
   hasStatus: boolean;
+  /**
+   * Fields of a request's object the kind will drop that `schema` does not tell (a custom
+   * resource's pruning): reported, or refused, as `fieldValidation` says.
+   */
+  unknownFields?(obj: KubeObject): string[];
   /** Fill upstream's defaults in place (called on create and update, after decoding). */
   defaults(obj: T): void;
   /** Semantic validation beyond the schema (names, selectors, ranges, cross-field rules). */

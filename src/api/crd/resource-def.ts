@@ -10,7 +10,7 @@ import type { ResourceDef, ScaleSpec, ServedVersion, Subresource, TableColumn } 
 import type { CustomResourceDefinition, CustomResourceDefinitionVersion } from "../resources/apiextensions/customresourcedefinition";
 import { ObjectMetaSchema } from "../schema";
 import { age, ageColumn, nameColumn } from "../table";
-import { applyDefaults, prune, validateValue, type JSONSchemaProps } from "./structural";
+import { applyDefaults, prune, unknownFields, validateValue, type JSONSchemaProps } from "./structural";
 import { evalJsonPath, getPath, setPath } from "./jsonpath";
 
 /** What the generic layers decode a custom object with: the envelope; the rest is the CRD schema's. */
@@ -114,6 +114,7 @@ export function customResourceDef(crd: CustomResourceDefinition): ResourceDef | 
     subresources,
     hasStatus: subresources.includes("status"),
     defaults: (obj) => normalize(obj, storedSchema),
+    unknownFields: (obj) => unknownFields(obj, storedSchema),
     validate: (obj) => {
       if (!storedSchema) return [];
       const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { applyDefaults, prune, structuralProblems, validateValue, type JSONSchemaProps } from "./structural";
+import { applyDefaults, prune, structuralProblems, unknownFields, validateValue, type JSONSchemaProps } from "./structural";
 import { evalJsonPath, setPath } from "./jsonpath";
 
 const messages = (value: unknown, schema: JSONSchemaProps) => validateValue(value, schema).map((e) => `${e.field}: ${e.message}`);
@@ -98,6 +98,12 @@ describe("pruning and defaulting", () => {
       metadata: { name: "n" },
       spec: { a: "y", list: [{ k: "1" }], map: { one: { v: 1 } }, open: { any: { deep: true } }, pod: { apiVersion: "v1", kind: "Pod", metadata: {}, spec: { c: 1 } } },
     });
+  });
+
+  test("the fields pruning drops are named for field validation, the object left alone", () => {
+    const obj: any = { metadata: {}, extra: 1, spec: { b: 2, list: [{ z: 1 }], open: { kept: 1 } } };
+    expect(unknownFields(obj, schema)).toEqual(["extra", "spec.b", "spec.list[0].z"]);
+    expect(obj.extra).toBe(1);
   });
 
   test("defaults fill what is missing, nested objects and list items too", () => {

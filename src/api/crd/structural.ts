@@ -50,10 +50,10 @@ const ROOT_FIELDS = new Set(["apiVersion", "kind", "metadata"]);
  * x-kubernetes-preserve-unknown-fields everything is kept; an embedded resource keeps its
  * apiVersion, kind and metadata.
  */
-export function prune(value: unknown, schema: JSONSchemaProps | undefined, root = true): void {
+export function prune(value: unknown, schema: JSONSchemaProps | undefined, root = true, path = "", pruned?: string[]): void {
   if (!schema) return;
   if (Array.isArray(value)) {
-    for (const item of value) prune(item, schema.items, false);
+    value.forEach((item, i) => prune(item, schema.items, false, `${path}[${i}]`, pruned));
     return;
   }
   if (!isObj(value)) return;
@@ -62,12 +62,22 @@ export function prune(value: unknown, schema: JSONSchemaProps | undefined, root 
   const keepsAll = schema["x-kubernetes-preserve-unknown-fields"] === true;
   for (const key of Object.keys(value)) {
     const p = props?.[key];
-    if (p) prune(value[key], p, false);
-    else if (isObj(add)) prune(value[key], add, false);
+    if (p) prune(value[key], p, false, join(path, key), pruned);
+    else if (isObj(add)) prune(value[key], add, false, join(path, key), pruned);
     else if (add === true || keepsAll) continue;
     else if ((root || schema["x-kubernetes-embedded-resource"]) && ROOT_FIELDS.has(key)) continue;
-    else delete value[key];
+    else {
+      pruned?.push(join(path, key));
+      delete value[key];
+    }
   }
+}
+
+/** The fields pruning would drop, as paths ("spec.unknownField"), without changing the value. */
+export function unknownFields(value: unknown, schema: JSONSchemaProps | undefined): string[] {
+  const pruned: string[] = [];
+  prune(structuredClone(value), schema, true, "", pruned);
+  return pruned;
 }
 
 /** Fills `default`s in place, as upstream: a missing property with a default gets it (a copy). */
