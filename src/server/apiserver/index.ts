@@ -26,6 +26,7 @@ import { recordEvent } from "./admission/events";
 import { runAsUser } from "./request-user";
 import { parseBody } from "./body";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
+import { followNodesForKubeDns } from "./kube-dns-service";
 import { VIRTUAL_KINDS } from "../../api/kinds";
 import { apiGroup, apiGroupList, apiVersions, readOnlyResourceList, resourceList, versionInfo } from "./discovery";
 import { MetricsApi, METRICS_PREFIX, parseMetricsPath } from "./metrics/routes";
@@ -159,6 +160,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   await bootstrap(objects, opts.config, resource);
   const kubernetesService = keepKubernetesService(objects, opts.config, resource, log);
+  const kubeDnsNodes = followNodesForKubeDns(cache, objects, opts.config, resource, log);
 
   // Not strict about a trailing slash: kube-apiserver answers /version/, /api/ and /apis/apps/v1/
   // as their slashless forms, and the Python client's discovery calls use them.
@@ -301,6 +303,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       eventExpiry.stop();
       kubernetesService.stop();
       customResources?.stop();
+      kubeDnsNodes.stop();
       cache.stop();
     },
   };
