@@ -4,6 +4,7 @@
 // columns and the scale subresource.
 import { Type, type TSchema } from "@sinclair/typebox";
 import { versionsOf } from "../registry";
+import { methodNotAllowed } from "../errors";
 import { apiVersionOf } from "../kinds";
 import type { KubeObject } from "../meta";
 import type { ResourceDef, ScaleSpec, ServedVersion, Subresource, TableColumn } from "../resource";
@@ -74,7 +75,7 @@ function scaleSpec(v: CustomResourceDefinitionVersion): ScaleSpec | undefined {
  * The definition of a CRD's resource: its storage version, with every other served version in
  * `versions`. Undefined when no version is both valid and stored.
  */
-export function customResourceDef(crd: CustomResourceDefinition): ResourceDef | undefined {
+export function customResourceDef(crd: CustomResourceDefinition, terminating: () => boolean = () => false): ResourceDef | undefined {
   const spec = crd.spec;
   const names = spec?.names;
   if (!spec?.group || !names?.plural || !names.kind) return undefined;
@@ -115,7 +116,8 @@ export function customResourceDef(crd: CustomResourceDefinition): ResourceDef | 
     hasStatus: subresources.includes("status"),
     defaults: (obj) => normalize(obj, storedSchema),
     unknownFields: (obj) => unknownFields(obj, storedSchema),
-    validate: (obj) => {
+    validate: (obj, old) => {
+      if (!old && terminating()) throw methodNotAllowed("create not allowed while custom resource definition is terminating");
       if (!storedSchema) return [];
       const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
       return validateValue(rest, { ...storedSchema, required: (storedSchema.required ?? []).filter((r) => !["apiVersion", "kind", "metadata"].includes(r)) });
@@ -147,8 +149,8 @@ const API_VERSION_DOC = "APIVersion defines the versioned schema of this represe
 const KIND_DOC = "Kind is a string value representing the REST resource this object represents.";
 
 /** The definition of a CRD's resource in every version it is served in (the stored one first), each published with its own schema. */
-export function customResourceDefs(crd: CustomResourceDefinition): ResourceDef[] {
-  const def = customResourceDef(crd);
+export function customResourceDefs(crd: CustomResourceDefinition, terminating?: () => boolean): ResourceDef[] {
+  const def = customResourceDef(crd, terminating);
   if (!def) return [];
   return versionsOf(def).map((d) => {
     const v = crd.spec?.versions?.find((x) => x.name === d.version);

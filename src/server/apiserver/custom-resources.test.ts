@@ -186,6 +186,28 @@ describe("CustomResourceDefinition", () => {
     expect((await t.call("POST", CRDS, builtIn)).body.message).toContain('metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation "api-approved.kubernetes.io"');
   });
 
+  test("a deleted definition waits for objects still finalizing", async () => {
+    const held = structuredClone(crd) as any;
+    held.metadata.name = "holds.example.org";
+    held.spec.group = "example.org";
+    held.spec.names = { plural: "holds", kind: "Hold" };
+    held.spec.versions = [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }];
+    expect((await t.call("POST", CRDS, held)).status).toBe(201);
+    const path = "/apis/example.org/v1/namespaces/default/holds";
+    expect((await t.call("POST", path, { apiVersion: "example.org/v1", kind: "Hold", metadata: { name: "h", finalizers: ["example.org/wait"] }, anything: { goes: 1 } })).status).toBe(201);
+    expect((await t.call("DELETE", `${CRDS}/holds.example.org`)).status).toBe(200);
+    await Bun.sleep(100);
+    expect((await t.call("GET", `${CRDS}/holds.example.org`)).body.metadata.deletionTimestamp).toBeDefined();
+    // Still served while it waits: no new objects, but the finalizer can be removed.
+    const refused = await t.call("POST", path, { apiVersion: "example.org/v1", kind: "Hold", metadata: { name: "new" } });
+    expect([refused.status, refused.body.message]).toEqual([405, "create not allowed while custom resource definition is terminating"]);
+    const cur = (await t.call("GET", `${path}/h`)).body;
+    expect(cur.metadata.deletionTimestamp).toBeDefined();
+    expect((await t.call("PUT", `${path}/h`, { ...cur, metadata: { ...cur.metadata, finalizers: [] } })).status).toBe(200);
+    for (let i = 0; i < 200 && (await t.call("GET", `${CRDS}/holds.example.org`)).status !== 404; i++) await Bun.sleep(20);
+    expect((await t.call("GET", `${CRDS}/holds.example.org`)).status).toBe(404);
+  });
+
   test("deleting the definition deletes its objects and its resource", async () => {
     const del = await t.call("DELETE", `${CRDS}/widgets.example.com`);
     expect(del.status).toBe(200);

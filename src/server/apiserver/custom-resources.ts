@@ -12,6 +12,9 @@ import type { Deleter } from "./objects/delete";
 import type { Objects } from "./objects/objects";
 import type { WatchCache } from "./watchcache";
 
+/** How often a deleted CRD looks again for objects of its resource still finalizing. */
+const CLEANUP_RETRY_MS = 1_000;
+
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 export class CustomResources {
@@ -23,6 +26,7 @@ export class CustomResources {
   private byPath = new Map<string, ResourceDef>();
   private watch?: { stop(): void };
   private queue = Promise.resolve();
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
   /** Bumped on every change of what is served (OpenAPI documents are rebuilt on a change). */
   generation = 0;
 
@@ -52,6 +56,7 @@ export class CustomResources {
 
   stop() {
     this.watch?.stop();
+    for (const timer of this.retries) clearTimeout(timer);
   }
 
   find(group: string, version: string, plural: string): ResourceDef | undefined {
@@ -75,12 +80,16 @@ export class CustomResources {
   }
 
   private unregister(name: string) {
+    this.terminating.delete(name);
     this.specs.delete(name);
     if (!this.defs.delete(name)) return;
     this.reindex();
     // Names it held may be free now for a definition that conflicted with it.
     for (const [other, crd] of this.conflicting) if (other !== name) this.changed(crd);
   }
+
+  /** CRDs deleted and waiting for their objects to go: their resource refuses creates. */
+  private readonly terminating = new Set<string>();
 
   /** CRDs not served because a name of theirs is taken, by name. */
   private readonly conflicting = new Map<string, CustomResourceDefinition>();
@@ -107,9 +116,12 @@ export class CustomResources {
   private changed(crd: CustomResourceDefinition) {
     const name = crd.metadata.name!;
     if (crd.metadata.deletionTimestamp) {
-      const def = this.defs.get(name)?.[0] ?? (this.conflicting.has(name) ? undefined : customResourceDefs(crd)[0]);
+      // Terminating: still served (so finalizers can be removed), but no new objects; the
+      // resource goes when the CRD does.
+      if (this.terminating.has(name)) return;
+      this.terminating.add(name);
+      const def = this.defs.get(name)?.[0];
       this.conflicting.delete(name);
-      this.unregister(name);
       this.enqueue(() => this.cleanUp(crd, def));
       return;
     }
@@ -124,7 +136,7 @@ export class CustomResources {
     this.conflicting.delete(name);
     const spec = JSON.stringify(crd.spec);
     if (this.specs.get(name) !== spec) {
-      const defs = customResourceDefs(crd);
+      const defs = customResourceDefs(crd, () => this.terminating.has(name));
       if (!defs.length) return this.unregister(name);
       this.defs.set(name, defs);
       this.specs.set(name, spec);
@@ -185,7 +197,15 @@ export class CustomResources {
           log.warn("custom resource not deleted with its definition", { name: obj.metadata.name, error: String(e) });
         }
       }
-      if (this.objects.list(def).items.length) return; // objects still finalizing: the CRD waits for them
+      if (this.objects.list(def).items.length) {
+        // Objects still finalizing: the CRD waits for them, looking again in a while.
+        const timer = setTimeout(() => {
+          this.retries.delete(timer);
+          this.enqueue(() => this.cleanUp(seen, def));
+        }, CLEANUP_RETRY_MS);
+        this.retries.add(timer);
+        return;
+      }
     }
     const crd = this.objects.tryGet(this.crds, undefined, seen.metadata.name!) as CustomResourceDefinition | undefined;
     if (!crd?.metadata.finalizers?.includes(CLEANUP_FINALIZER)) return;
