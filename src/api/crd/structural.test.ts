@@ -124,6 +124,21 @@ describe("structural schemas", () => {
   });
 });
 
+describe("schemas sent as free JSON", () => {
+  test("keywords of the wrong type, bad patterns and invalid defaults are named, never thrown", () => {
+    const at = "s";
+    const msgs = (schema: unknown) => structuralProblems({ type: "object", properties: { x: schema as JSONSchemaProps } }, at).map((e) => `${e.field}: ${e.message}`);
+    expect(msgs({ type: "string", required: 5 })).toEqual(["s.properties[x].required: Invalid value: 5: must be a list of strings"]);
+    expect(msgs({ type: "strin" })).toEqual(['s.properties[x].type: Unsupported value: "strin": supported values: "object", "array", "string", "integer", "number", "boolean"']);
+    expect(msgs({ type: "string", pattern: "[" })[0]).toStartWith('s.properties[x].pattern: Invalid value: "[": must be a valid regular expression');
+    expect(msgs({ type: "object", properties: { a: "b" } })).toEqual(['s.properties[x].properties: Invalid value: {"a":"b"}: must be a map of schemas']);
+    expect(msgs({ type: "integer", default: "one" })).toEqual(['s.properties[x].default: Invalid value: "one": s.properties[x].default in body must be of type integer: "string"']);
+    expect(msgs({ type: "string", anyOf: [1] })).toEqual(["s.properties[x].anyOf: Invalid value: [1]: must be a list of schemas"]);
+    for (const junk of [null, 1, "x", [], { items: 3 }, { type: "array", items: [] }, { minLength: -1 }, { enum: "a" }])
+      expect(() => structuralProblems({ type: "object", properties: { x: junk as JSONSchemaProps } }, at)).not.toThrow();
+  });
+});
+
 describe("JSONPath of printer columns", () => {
   const obj = { spec: { replicas: 2 }, status: { conditions: [{ type: "Ready", status: "True" }, { type: "Synced", status: "False" }] }, metadata: { labels: { "app.kubernetes.io/name": "w" } } };
   test("fields, filters, indexes, quoted keys", () => {

@@ -204,7 +204,8 @@ export function validateValue(value: unknown, schema: JSONSchemaProps | undefine
  * both given. Answers each violation as upstream words it.
  */
 export function structuralProblems(schema: JSONSchemaProps, path: string, root = true): FieldError[] {
-  const errs: FieldError[] = [];
+  const errs: FieldError[] = shapeProblems(schema, path);
+  if (errs.length) return errs;
   const preserve = schema["x-kubernetes-preserve-unknown-fields"] === true;
   if (!schema.type && !schema["x-kubernetes-int-or-string"] && !(preserve && !root)) errs.push(fieldRequired(`${path}.type`, "must not be empty for specified object fields"));
   if (root && schema.type && schema.type !== "object") errs.push(fieldInvalid(`${path}.type`, schema.type, 'must be object at the root'));
@@ -213,6 +214,44 @@ export function structuralProblems(schema: JSONSchemaProps, path: string, root =
   if (isObj(schema.additionalProperties)) errs.push(...structuralProblems(schema.additionalProperties, `${path}.additionalProperties`, false));
   if (isObj(schema.items)) errs.push(...structuralProblems(schema.items, `${path}.items`, false));
   else if (schema.type === "array") errs.push(fieldRequired(`${path}.items`, "must be specified"));
+  return errs;
+}
+
+const TYPES = ["object", "array", "string", "integer", "number", "boolean"];
+const isCount = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/** Keywords of the wrong JSON type (a schema is sent as free JSON), before anything reads them. */
+function shapeProblems(s: JSONSchemaProps, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const bad = (k: string, why: string) => errs.push(fieldInvalid(`${path}.${k}`, s[k], why));
+  if (s.type !== undefined && (typeof s.type !== "string" || !TYPES.includes(s.type))) errs.push(fieldNotSupported(`${path}.type`, s.type, TYPES));
+  for (const k of ["format", "description", "title", "pattern"]) if (s[k] !== undefined && typeof s[k] !== "string") bad(k, "must be a string");
+  for (const k of ["minimum", "maximum", "multipleOf"]) if (s[k] !== undefined && typeof s[k] !== "number") bad(k, "must be a number");
+  for (const k of ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"]) if (s[k] !== undefined && !isCount(s[k])) bad(k, "must be a non-negative integer");
+  for (const k of ["nullable", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource"])
+    if (s[k] !== undefined && typeof s[k] !== "boolean") bad(k, "must be a boolean");
+  if (s.required !== undefined && !(Array.isArray(s.required) && s.required.every((r) => typeof r === "string"))) bad("required", "must be a list of strings");
+  if (s.enum !== undefined && !Array.isArray(s.enum)) bad("enum", "must be a list");
+  if (s.properties !== undefined && !(isObj(s.properties) && Object.values(s.properties).every(isObj))) bad("properties", "must be a map of schemas");
+  if (s.items !== undefined && !isObj(s.items)) bad("items", "must be a schema");
+  if (s.additionalProperties !== undefined && !isObj(s.additionalProperties) && typeof s.additionalProperties !== "boolean") bad("additionalProperties", "must be a schema or a boolean");
+  if (s.not !== undefined && !isObj(s.not)) bad("not", "must be a schema");
+  for (const k of ["allOf", "anyOf", "oneOf"]) if (s[k] !== undefined && !(Array.isArray(s[k]) && (s[k] as unknown[]).every(isObj))) bad(k, "must be a list of schemas");
+  if (typeof s.pattern === "string") {
+    try {
+      new RegExp(s.pattern, "u");
+    } catch (e) {
+      bad("pattern", `must be a valid regular expression, but isn't: ${(e as Error).message}`);
+    }
+  }
+  if (errs.length) return errs;
+  // Nested schemas in allOf/anyOf/oneOf/not are checked for shape too (they are read by validation).
+  for (const k of ["allOf", "anyOf", "oneOf"] as const) (s[k] ?? []).forEach((sub, i) => errs.push(...shapeProblems(sub, `${path}.${k}[${i}]`)));
+  if (s.not) errs.push(...shapeProblems(s.not, `${path}.not`));
+  if (!errs.length && s.default !== undefined) {
+    // A default must be valid against its own schema, as upstream checks.
+    for (const e of validateValue(s.default, { ...s, default: undefined }, `${path}.default`)) errs.push(e);
+  }
   return errs;
 }
 
