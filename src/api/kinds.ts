@@ -73,6 +73,7 @@ export const KINDS = {
   ingressClasses: row({ group: "networking.k8s.io", version: "v1", kind: "IngressClass", plural: "ingressclasses", namespaced: false }),
   mutatingWebhookConfigurations: row({ group: "admissionregistration.k8s.io", version: "v1", kind: "MutatingWebhookConfiguration", plural: "mutatingwebhookconfigurations", namespaced: false, categories: ["api-extensions"] }),
   validatingWebhookConfigurations: row({ group: "admissionregistration.k8s.io", version: "v1", kind: "ValidatingWebhookConfiguration", plural: "validatingwebhookconfigurations", namespaced: false, categories: ["api-extensions"] }),
+  customResourceDefinitions: row({ group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, shortNames: ["crd", "crds"] }),
 } satisfies Record<string, KindIdentity>;
 
 export type KindName = keyof typeof KINDS;

@@ -16,6 +16,7 @@ describe("registry", () => {
       [
         "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
         "admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+        "apiextensions.k8s.io/v1/customresourcedefinitions",
         "apps/v1/controllerrevisions",
         "apps/v1/daemonsets",
         "apps/v1/deployments",
@@ -74,6 +75,7 @@ describe("registry", () => {
       { group: "storage.k8s.io", version: "v1" },
       { group: "networking.k8s.io", version: "v1" },
       { group: "admissionregistration.k8s.io", version: "v1" },
+      { group: "apiextensions.k8s.io", version: "v1" },
     ]);
   });
 

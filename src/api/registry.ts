@@ -35,6 +35,7 @@ import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
 import { statefulSets } from "./resources/apps/statefulset";
 import { storageClasses } from "./resources/storage/storageclass";
+import { customResourceDefinitions } from "./resources/apiextensions/customresourcedefinition";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -74,6 +75,7 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   ingressClasses,
   mutatingWebhookConfigurations,
   validatingWebhookConfigurations,
+  customResourceDefinitions,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

@@ -56,6 +56,7 @@ import { parseResourcePath, type ResourceRequest } from "./request";
 import { startEventExpiry } from "./eventttl";
 import { HealthChecks, withTimeout } from "./health";
 import { WatchCache } from "./watchcache";
+import { CustomResources } from "./custom-resources";
 import { recordRequest, requestLabels } from "./request-metrics";
 import { metricsResponse } from "../../machinery/prometheus";
 import pkg from "../../../package.json";
@@ -118,7 +119,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const byPath = new Map(servedDefs.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
   const byGroup = new Map(resources.map((d) => [`${d.group}/${d.plural}`, d]));
   const resource = (group: string, plural: string) => {
-    const d = byGroup.get(`${group}/${plural}`);
+    const d = byGroup.get(`${group}/${plural}`) ?? customResources?.stored(group, plural);
     if (!d) throw new Error(`resource ${plural}.${group} is not registered`);
     return d;
   };
@@ -174,6 +175,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   services.restore(objects.list(resource("", "services")).items);
   nodeCidrs.restore(objects.list(resource("", "nodes")).items);
   const deleter = new Deleter(objects);
+  // CustomResourceDefinitions' resources, served from the moment their definition is stored.
+  const crdDef = byGroup.get("apiextensions.k8s.io/customresourcedefinitions");
+  const customResources: CustomResources | undefined = crdDef && new CustomResources(objects, cache, deleter, crdDef, (group, plural) => byGroup.has(`${group}/${plural}`));
+  customResources?.start();
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
   await bootstrap(objects, opts.config, resource);
@@ -211,7 +216,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     served.add(`${k.group}/${k.version}/${k.plural}`);
     served.add(`${k.group}/${k.version}/`);
   }
-  const isServed = (group: string, version: string, plural: string) => served.has(`${group}/${version}/${plural}`);
+  const isServed = (group: string, version: string, plural: string) =>
+    served.has(`${group}/${version}/${plural}`) || (plural === "" ? !!customResources?.served().some((d) => d.group === group && d.version === version) : !!customResources?.find(group, version, plural));
   app.use("*", async (c, next) => {
     const start = performance.now();
     const found = opts.authenticate(c.req.raw);
@@ -241,27 +247,28 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const discoverable = [...servedDefs, ...createOnly.map((r) => r.identity)];
   app.get("/api/v1", () => json(resourceList("v1", servedDefs.filter((d) => d.group === "" && d.version === "v1"))));
   const virtualKinds = Object.values(VIRTUAL_KINDS);
-  const groups = [...discoverable, ...virtualKinds];
-  app.get("/apis", () => json(apiGroupList(groups)));
+  const groups = () => [...discoverable, ...virtualKinds, ...(customResources?.served() ?? [])];
+  const allServed = () => (customResources ? [...servedDefs, ...customResources.served()] : servedDefs);
+  app.get("/apis", () => json(apiGroupList(groups())));
   app.get("/apis/:group", (c) => {
-    const g = apiGroup(groups, c.req.param("group"));
+    const g = apiGroup(groups(), c.req.param("group"));
     if (!g) throw pathNotFound(c.req.path);
     return json(g);
   });
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
-    const defs = servedDefs.filter((d) => d.group === group && d.version === version);
+    const defs = allServed().filter((d) => d.group === group && d.version === version);
     const creatable = createOnly.map((r) => r.identity).filter((k) => k.group === group && k.version === version);
     const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
     if (!defs.length && !creatable.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
     if (!defs.length && !creatable.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs, creatable));
   });
-  serveOpenApi(app, servedDefs);
+  serveOpenApi(app, servedDefs, customResources);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
-  const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
+  const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`) ?? customResources?.find(group, version, plural);
   const createOnlyByPath = new Map(createOnly.map((r) => [`${r.identity.group}/${r.identity.version}/${r.identity.plural}`, r]));
   const serveCreateOnly = async (req: Request, url: URL, user: User, found: { resource: CreateOnlyResource; namespace?: string }) => {
     const { resource, namespace } = found;
@@ -321,6 +328,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       for (const close of [...ctx.watches]) close();
       eventExpiry.stop();
       kubernetesService.stop();
+      customResources?.stop();
       kubeDnsNodes.stop();
       cache.stop();
     },
