@@ -86,6 +86,12 @@ describe("compiled binary", () => {
         expect(anon.status).toBe(401);
         expect(await anon.json()).toMatchObject({ kind: "Status", code: 401, reason: "Unauthorized" });
         expect((await fetch(`https://127.0.0.1:${port}/livez`, { tls: { ca } })).status).toBe(200);
+        // The web dashboard's files are inside the binary (logic.js is made from TypeScript at run time).
+        for (const [file, text] of [["", "<title>bramble dashboard</title>"], ["app.js", "sessionStorage"], ["logic.js", "export function nodeBin(node, pods, usage)"], ["dashboard.css", ".track"]]) {
+          const r = await fetch(`https://127.0.0.1:${port}/dashboard/${file}`, { tls: { ca } });
+          expect([file, r.status]).toEqual([file, 200]);
+          expect(await r.text()).toContain(text!);
+        }
 
         // A second server on the same port fails with one clear line.
         const clash = Bun.spawnSync([bin, "server", "--data-dir", join(work, "other"), "--https-listen-port", String(port)], { cwd: binDir, timeout: 30_000, env: testEnv() });

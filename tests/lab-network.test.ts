@@ -241,6 +241,42 @@ describe.skipIf(!!labSkipReason)("networking in the lab", () => {
     }
   });
 
+  test("externalTrafficPolicy Local on a LoadBalancer: every node answers its health check NodePort, 200 where the pods run, 503 elsewhere", async () => {
+    // Another class: ServiceLB leaves it alone (no svclb pods); the health check is the proxy's.
+    await apply(service("web-hc", "web", { type: "LoadBalancer", externalTrafficPolicy: "Local", loadBalancerClass: "example.com/none", ports: [{ name: "http", port: 8082, targetPort: "http" }] }));
+    const hc = (await json("get", "service", "web-hc")).spec.healthCheckNodePort as number;
+    expect(hc).toBeGreaterThanOrEqual(30000);
+    const health = async (node: string) => {
+      const res = await fetch(`http://${lab().node(node).ip}:${hc}/`, { signal: AbortSignal.timeout(3_000) });
+      return { status: res.status, body: await res.json() };
+    };
+    const named = { namespace: "default", name: "web-hc" };
+    // web runs its two pods on lab-n2 only.
+    expect(await eventually("lab-n2's health check", async () => (await health("lab-n2").catch(() => undefined))?.status === 200 && health("lab-n2"), 30_000)).toEqual({
+      status: 200,
+      body: { service: named, localEndpoints: 2, serviceProxyHealthy: true },
+    });
+    for (const n of ["lab-n0", "lab-n1"])
+      expect(await eventually(`${n}'s health check`, async () => (await health(n).catch(() => undefined))?.status === 503 && health(n), 30_000)).toEqual({
+        status: 503,
+        body: { service: named, localEndpoints: 0, serviceProxyHealthy: true },
+      });
+  });
+
+  test("the kube-dns Service sits at the cluster DNS address without taking queries away from each node's own DNS", async () => {
+    const svc = await json("get", "service", "-n", "kube-system", "kube-dns");
+    expect(svc.spec.clusterIP).toBe("10.43.0.10");
+    const ep = await eventually("kube-dns endpoints on every node", async () => {
+      const e = await json("get", "endpoints", "-n", "kube-system", "kube-dns");
+      const ips = (e.subsets?.[0]?.addresses ?? []).map((a: any) => a.ip).sort();
+      return ips.length === lab().nodes.length && ips;
+    });
+    expect(ep).toEqual(lab().nodes.map((n) => n.ip).sort());
+    for (const n of lab().nodes) expect(await natRules(lab(), n.name)).not.toContain("10.43.0.10");
+    const r = await lab().kubectl("exec", peerOn("lab-n1").name, "--", "busybox", "nslookup", "kube-dns.kube-system.svc.cluster.local", "10.43.0.10");
+    expect(r.stdout).toContain("Address: 10.43.0.10");
+  });
+
   test("a LoadBalancer Service gets the node addresses as ingress and answers there", async () => {
     await apply(service("web-lb", "web", { type: "LoadBalancer", ports: [{ name: "http", port: 8081, targetPort: "http" }] }));
     const ingress = await eventually("web-lb's status.loadBalancer.ingress", async () => {
@@ -328,11 +364,11 @@ describe.skipIf(!!labSkipReason)("networking in the lab", () => {
     const svc = await json("get", "service", "web");
     const clusterIP = svc.spec.clusterIP as string;
     for (const n of lab().nodes) expect(await natRules(lab(), n.name)).toContain(clusterIP);
-    expect((await lab().kubectl("delete", "service", "web", "web-np", "web-lb", "web-local")).code).toBe(0);
+    expect((await lab().kubectl("delete", "service", "web", "web-np", "web-lb", "web-local", "web-hc")).code).toBe(0);
     for (const n of lab().nodes) {
       const gone = await eventually(`web's rules gone from ${n.name}`, async () => {
         const all = (await lab().inNode(n.name, ["iptables-save"])).stdout;
-        return !/default\/web(-np|-lb|-local)?:http/.test(all) && !all.includes(`${clusterIP}/32`) && all;
+        return !/default\/web(-np|-lb|-local|-hc)?:http/.test(all) && !all.includes(`${clusterIP}/32`) && all;
       }, 30_000);
       // The proxy's own chains are still there: only the Service's rules went.
       expect(gone).toContain(":BRAMBLE-SERVICES");

@@ -14,6 +14,9 @@ describe("registry", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.sort()).toEqual(
       [
+        "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+        "apiextensions.k8s.io/v1/customresourcedefinitions",
         "apps/v1/controllerrevisions",
         "apps/v1/daemonsets",
         "apps/v1/deployments",
@@ -72,6 +75,8 @@ describe("registry", () => {
       { group: "rbac.authorization.k8s.io", version: "v1" },
       { group: "storage.k8s.io", version: "v1" },
       { group: "networking.k8s.io", version: "v1" },
+      { group: "admissionregistration.k8s.io", version: "v1" },
+      { group: "apiextensions.k8s.io", version: "v1" },
     ]);
   });
 

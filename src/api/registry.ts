@@ -15,6 +15,7 @@ import { horizontalPodAutoscalers } from "./resources/autoscaling/horizontalpoda
 import { ingressClasses } from "./resources/networking/ingressclass";
 import { ingresses } from "./resources/networking/ingress";
 import { networkPolicies } from "./resources/networking/networkpolicy";
+import { mutatingWebhookConfigurations, validatingWebhookConfigurations } from "./resources/admissionregistration/webhooks";
 import { cronJobs } from "./resources/batch/cronjob";
 import { jobs } from "./resources/batch/job";
 import { leases } from "./resources/coordination/lease";
@@ -35,6 +36,7 @@ import { serviceAccounts } from "./resources/core/serviceaccount";
 import { services } from "./resources/core/service";
 import { statefulSets } from "./resources/apps/statefulset";
 import { storageClasses } from "./resources/storage/storageclass";
+import { customResourceDefinitions } from "./resources/apiextensions/customresourcedefinition";
 
 // One definition per row of the kind table, in its order: a row without a definition (or a
 // definition without a row) does not compile.
@@ -73,6 +75,9 @@ const DEFINITIONS: { [K in KindName]: ResourceDef<any> } = {
   ingresses,
   ingressClasses,
   networkPolicies,
+  mutatingWebhookConfigurations,
+  validatingWebhookConfigurations,
+  customResourceDefinitions,
 };
 
 // Each definition is typed for its own object; the list holds them as plain ResourceDefs.

@@ -59,12 +59,19 @@ export interface ServedVersion {
 export interface ResourceDef<T extends KubeObject = KubeObject> extends KindIdentity {
   /** Full object schema (apiVersion, kind, metadata, spec, status...). */
   schema: TSchema;
+  /** The schema OpenAPI publishes, when it is not `schema` (a custom resource's, from its CRD). */
+  publishedSchema?: TSchema;
   subresources: Subresource[];
   /**
    * True when the object has a spec/status split: writes to the main resource keep the stored
    * status, writes to /status keep everything but status, and spec changes bump generation.
    */
   hasStatus: boolean;
+  /**
+   * Fields of a request's object the kind will drop that `schema` does not tell (a custom
+   * resource's pruning): reported, or refused, as `fieldValidation` says.
+   */
+  unknownFields?(obj: KubeObject): string[];
   /** Fill upstream's defaults in place (called on create and update, after decoding). */
   defaults(obj: T): void;
   /** Semantic validation beyond the schema (names, selectors, ranges, cross-field rules). */

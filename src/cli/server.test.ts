@@ -33,6 +33,7 @@ test("defaults follow k3s", () => {
     serviceLB: true,
     localStorage: true,
     ingress: true,
+    dashboard: true,
     writeKubeconfig: undefined,
     disableAgent: false,
     secretsEncryption: false,
@@ -55,14 +56,14 @@ test("snapshot flags follow k3s's etcd-snapshot ones", () => {
 
 test("networking flags follow k3s and are checked", () => {
   expect(config("--service-cidr", "10.96.0.0/12").clusterDns).toBe("10.96.0.10");
-  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable-network-policy", "--disable", "servicelb,coredns,local-storage,ingress", "--cluster-domain", "home.lan.");
-  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, networkPolicy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, ingress: false, clusterDomain: "home.lan" });
+  const off = config("--flannel-backend", "none", "--disable-kube-proxy", "--disable-network-policy", "--disable", "servicelb,coredns,local-storage,ingress,dashboard", "--cluster-domain", "home.lan.");
+  expect(off).toMatchObject({ podNetwork: "none", serviceProxy: false, networkPolicy: false, serviceLB: false, localStorage: false, clusterDnsServer: false, ingress: false, dashboard: false, clusterDomain: "home.lan" });
   expect(() => config("--cluster-dns", "10.44.0.10")).toThrow('--cluster-dns: "10.44.0.10" is not inside --service-cidr "10.43.0.0/16"');
   expect(() => config("--cluster-dns", "10.43.0.1")).toThrow("kubernetes Service");
   expect(() => config("--flannel-backend", "vxlan")).toThrow("--flannel-backend");
   expect(config("--default-local-storage-path", "/mnt/ssd/volumes").localStoragePath).toBe("/mnt/ssd/volumes");
   expect(() => config("--default-local-storage-path", "volumes")).toThrow('--default-local-storage-path: "volumes" is not an absolute path');
-  expect(() => config("--disable", "traefik")).toThrow('--disable: "traefik" is not a part bramble can leave off (servicelb, coredns, local-storage, ingress)');
+  expect(() => config("--disable", "traefik")).toThrow('--disable: "traefik" is not a part bramble can leave off (servicelb, coredns, local-storage, ingress, dashboard)');
   expect(() => config("--cluster-domain", "Bad_Domain")).toThrow("--cluster-domain");
 });
 

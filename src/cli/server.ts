@@ -50,7 +50,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: "flannel-backend", value: "<host-gw|none>", description: "Pod network between nodes: host-gw routes on one L2 network (default), or none (pods stay on Docker's default bridge, no cross-node pod traffic)" },
   { name: "disable-kube-proxy", description: "Do not program Services into iptables on the nodes" },
   { name: "disable-network-policy", description: "Do not enforce NetworkPolicies on the nodes" },
-  { name: "disable", value: "<servicelb,coredns,local-storage,ingress>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner), ingress (the built-in ingress controller)" },
+  { name: "disable", value: "<servicelb,coredns,local-storage,ingress,dashboard>", description: "Built-in parts to leave off: servicelb (LoadBalancer addresses), coredns (cluster DNS on the nodes), local-storage (the local-path StorageClass and its provisioner), ingress (the built-in ingress controller), dashboard (the web dashboard at /dashboard/)" },
   { name: "default-local-storage-path", value: "<path>", description: "Where the local-path provisioner makes volumes on the nodes (default: <data-dir>/storage)" },
   { name: "service-node-port-range", value: "<from-to>", description: "Port range for NodePort Services (default: 30000-32767)" },
   { name: "write-kubeconfig", value: "<path>", description: "Also write the admin kubeconfig here (always written to <data-dir>/server/admin.kubeconfig)" },
@@ -169,6 +169,7 @@ export function serverConfigFromFlags(raw: RawFlags, host: HostFacts): ServerCon
     localStorage: !disabled.has("local-storage"),
     localStoragePath: localStoragePathFlag(stringFlag(raw, "default-local-storage-path")),
     ingress: !disabled.has("ingress"),
+    dashboard: !disabled.has("dashboard"),
     writeKubeconfig: kubeconfigText === undefined ? undefined : resolve(kubeconfigText),
     disableAgent: boolFlag(raw, "disable-agent"),
     secretsEncryption: boolFlag(raw, "secrets-encryption"),
@@ -209,7 +210,7 @@ function localStoragePathFlag(text: string | undefined): string | undefined {
 
 /** k3s's --disable takes a comma list (and may repeat in k3s; here once). */
 function disableFlag(text: string | undefined): Set<string> {
-  const known = ["servicelb", "coredns", "local-storage", "ingress"];
+  const known = ["servicelb", "coredns", "local-storage", "ingress", "dashboard"];
   const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items) if (!known.includes(item)) throw new FlagError("disable", `"${item}" is not a part bramble can leave off (${known.join(", ")})`);
   return new Set(items);

@@ -12,7 +12,7 @@ export interface ServerConfig {
   clusterCidr: string; // 10.42.0.0/16
   serviceCidr: string; // 10.43.0.0/16
   serviceNodePortRange: [number, number]; // [30000, 32767]
-  /** Pods' nameserver, answered by every agent's DNS; never given to a Service. 10.43.0.10 */
+  /** Pods' nameserver, answered by every agent's DNS; the kube-system/kube-dns Service's ClusterIP, never another Service's. 10.43.0.10 */
   clusterDns: string;
   clusterDomain: string; // cluster.local
   /** --flannel-backend: host-gw routes between nodes' pod ranges, or none (Docker's default bridge). */
@@ -31,6 +31,8 @@ export interface ServerConfig {
   localStoragePath?: string;
   /** false with --disable ingress: no default IngressClass, no ingress controller on the nodes. Absent means on. */
   ingress?: boolean;
+  /** false with --disable dashboard: nothing is served at /dashboard/. Absent means on. */
+  dashboard?: boolean;
   /** Extra path to write the admin kubeconfig to (besides <dataDir>/server/admin.kubeconfig). */
   writeKubeconfig?: string;
   disableAgent: boolean;

@@ -81,6 +81,8 @@ test("serves HTTPS with the cluster CA, requires the admin token, writes kubecon
     expect(wrong.status).toBe(401);
     const health = await fetch(`${server.url}/readyz`, { tls });
     expect(await health.json()).toEqual({ path: "/readyz" });
+    // The dashboard's static files need no token (the page asks for one).
+    expect(await (await fetch(`${server.url}/dashboard/app.js`, { tls })).json()).toEqual({ path: "/dashboard/app.js" });
     const authed = await fetch(`${server.url}/api/v1/namespaces`, { tls, headers: { authorization: `Bearer ${creds.token}` } });
     expect(await authed.json()).toEqual({ path: "/api/v1/namespaces" });
   } finally {
@@ -88,6 +90,17 @@ test("serves HTTPS with the cluster CA, requires the admin token, writes kubecon
   }
   expect(events).toEqual(["api.stop", "store.close"]);
   await expect(fetch(`${server.url}/readyz`, { tls: { rejectUnauthorized: false } })).rejects.toThrow();
+});
+
+test("--disable dashboard: /dashboard/ is no longer public", async () => {
+  const cfg = { ...config(), dashboard: false };
+  const server = await startServer(cfg, fakeParts([]));
+  try {
+    const tls = { ca: resolveContext(readKubeconfig(cfg.writeKubeconfig!)).caCertPem };
+    expect((await fetch(`${server.url}/dashboard/`, { tls })).status).toBe(401);
+  } finally {
+    await server.stop();
+  }
 });
 
 test("a port in use is one clear error, and nothing is left open", async () => {

@@ -39,6 +39,7 @@ import {
   type Authenticator,
 } from "./auth/index";
 import { ensureServerToken, joinRoutes, serverNodeCredential } from "./join/index";
+import { dashboardRoutes, isDashboardPath } from "./dashboard/routes";
 import type { ServerConfig } from "./config";
 import { listenHttps } from "./listen";
 import { ensurePki } from "./pki/index";
@@ -53,6 +54,7 @@ import { removePidFile, writePidFile } from "./pid-file";
 import { removePreRestoreFiles } from "./snapshots/files";
 import { checkSnapshotSchedule, startSnapshotSchedule } from "./snapshots/schedule";
 import { isSecretsEncryptPath, secretsEncryptResponse, setUpSecretsEncryption } from "./encryption/index";
+import { startIdleMemoryRelease } from "./idle-memory";
 
 export interface RunningServer {
   /** https://<advertise-address>:<port> */
@@ -166,7 +168,11 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         if (!rbacAllows(rbac, user, { verb, path })) throw forbidden(`forbidden: User "${user.user}" cannot ${verb} path "${path}"`);
       },
       serviceAccountSigner: tokenSigner(saKey),
-      publicRoutes: joinRoutes({ caCertPem: pki.caCertPem, log: log.child("join"), serverToken }),
+      publicRoutes: (app, apiCtx) => {
+        joinRoutes({ caCertPem: pki.caCertPem, log: log.child("join"), serverToken })(app, apiCtx);
+        // Static files only: the page calls the API with the token its user pastes.
+        if (cfg.dashboard !== false) dashboardRoutes(app);
+      },
     });
     // Read lazily: tests start servers around a fake API server without an object layer.
     const ctx = () => api!.context;
@@ -219,7 +225,7 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
       // Enforced here as well as in the API server, so no route can forget it.
       fetch(req, server) {
         const path = new URL(req.url).pathname;
-        if (isPublicPath(path)) return apiFetch(req, server);
+        if (isPublicPath(path) || (cfg.dashboard !== false && isDashboardPath(path))) return apiFetch(req, server);
         const user = authenticate(req);
         const serve = (u: Awaited<typeof user>) =>
           !u
@@ -301,10 +307,12 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
     }
   }
 
+  const idleMemory = startIdleMemoryRelease();
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
       await snapshots?.stop().catch(() => {});
+      idleMemory.stop();
       await agent?.stop().catch((e) => log.error("stopping the embedded agent failed", { err: e }));
       await loops.stop().catch((e) => log.error("stopping controllers failed", { err: e }));
       const drained = listener.stop(false); // stop accepting; in-flight requests may finish

@@ -71,3 +71,15 @@ test("only released Delete local-path volumes of this node, in the provisioner's
   expect(localPathToClean(retained, "n1")).toBeUndefined();
   expect(existsSync(tmp)).toBe(true);
 });
+
+test("a ReadWriteOncePod volume is set up only when the node's hold on it is this pod's", async () => {
+  const path = join(tmp, "rwop");
+  const src = sources([claim("c", "single")], [volume("single", { accessModes: ["ReadWriteOncePod"], hostPath: { path, type: "DirectoryOrCreate" } })]);
+  const held: string[] = [];
+  await expect(mountClaim("c", false, "d", tmp, src, undefined, (v) => (held.push(v), true))).resolves.toEqual({ hostPath: path, readOnly: false });
+  expect(held).toEqual(["single"]);
+  await expect(mountClaim("c", false, "d", tmp, src, undefined, () => false)).rejects.toThrow("volume uses the ReadWriteOncePod access mode and is already in use by another pod");
+  // Other access modes never ask.
+  const rwo = sources([claim("c", "shared")], [volume("shared", { hostPath: { path, type: "DirectoryOrCreate" } })]);
+  await expect(mountClaim("c", false, "d", tmp, rwo, undefined, () => false)).resolves.toEqual({ hostPath: path, readOnly: false });
+});

@@ -2,7 +2,8 @@
 // volume's source is mounted like a pod volume of the same kind. hostPath volumes (what the
 // local-path provisioner makes) are created when their type says so, local volumes must exist,
 // nfs volumes are mounted with the host's mount.nfs under the pod's volume directory (and
-// unmounted with it).
+// unmounted with it). A volume of access mode ReadWriteOncePod is set up for one pod of the node
+// at a time, as upstream's volume manager does: a second pod waits in ContainerCreating.
 import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PersistentVolume } from "../../api/resources/core/persistentvolume";
@@ -47,6 +48,11 @@ export function mountNfs(nfs: { server: string; path: string; readOnly?: boolean
   return { hostPath: dir, readOnly: !!nfs.readOnly };
 }
 
+/** Takes a ReadWriteOncePod volume for the pod being set up; false when another pod of the node has it. */
+export type SingleWriterHold = (volumeName: string) => boolean;
+
+export const SINGLE_WRITER_IN_USE = "volume uses the ReadWriteOncePod access mode and is already in use by another pod";
+
 /** The host directory for a claim volume, or an error naming what is missing. */
 export async function mountClaim(
   claimName: string,
@@ -55,6 +61,7 @@ export async function mountClaim(
   base: string,
   sources: ClaimSources,
   mounter: NfsMounter = hostNfsMounter,
+  holdSingleWriter?: SingleWriterHold,
 ): Promise<MountedClaim> {
   const claim = await sources.persistentVolumeClaim(claimName);
   if (!claim) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
@@ -64,6 +71,7 @@ export async function mountClaim(
   if (!pv) throw new Error(`persistentvolume "${pvName}" not found`);
   if (pv.spec?.claimRef?.uid && pv.spec.claimRef.uid !== claim.metadata.uid) throw new Error(`persistentvolume "${pvName}" is bound to another claim`);
   const spec = pv.spec ?? {};
+  if (spec.accessModes?.includes("ReadWriteOncePod") && holdSingleWriter && !holdSingleWriter(pvName)) throw new Error(SINGLE_WRITER_IN_USE);
   if (spec.hostPath) {
     const p = spec.hostPath.path;
     const type = spec.hostPath.type ?? "";

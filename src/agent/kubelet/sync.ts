@@ -100,6 +100,10 @@ export class PodSync {
   private readonly written = new Map<string, { rv: number; status: unknown }>();
   /** When each pod's content volumes were last rendered (ms). */
   private readonly refreshedAt = new Map<string, number>();
+  /** ReadWriteOncePod volume name → the uid of the pod of this node it is set up for. */
+  private readonly singleWriters = new Map<string, string>();
+  /** ReadWriteOncePod volume name → pods of this node waiting for it. */
+  private readonly singleWriterWaiters = new Map<string, Set<string>>();
   /** Service-account tokens by pod uid, audience and lifetime, reused until 80% of it is gone. */
   private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
   private readonly now: () => Date;
@@ -141,6 +145,7 @@ export class PodSync {
       // Terminal: nothing runs again; the exited containers stay for logs until the pod goes.
       for (const c of all) if (c.state === "running") await this.d.runtime.stopContainer(c.id, 2);
       this.d.probes.forgetPod(uid);
+      this.releaseSingleWriters(uid);
       return;
     }
 
@@ -576,6 +581,7 @@ export class PodSync {
     for (const c of running.filter((c) => kindOf(c) === "pause")) await this.d.runtime.stopContainer(c.id, 0);
     removePodDir(podDir(this.cfg.dataDir, uid));
     this.refreshedAt.delete(uid);
+    this.releaseSingleWriters(uid);
     const base = await this.terminalStatus(pod, await this.list(uid));
     const t = metaTimeNow(this.now());
     const conditions = [
@@ -598,6 +604,7 @@ export class PodSync {
     this.written.delete(uid);
     this.evicted.delete(uid);
     this.refreshedAt.delete(uid);
+    this.releaseSingleWriters(uid);
     for (const k of this.tokens.keys()) if (k.startsWith(`${uid}|`)) this.tokens.delete(k);
   }
 
@@ -629,6 +636,30 @@ export class PodSync {
   }
 
   private volumeContext(pass: Pass): VolumeContext {
-    return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: (pod, audience, exp) => this.token(pod, audience, exp), mountTmpfs };
+    const uid = pass.pod.metadata.uid!;
+    const holdSingleWriter = (volume: string) => {
+      const holder = this.singleWriters.get(volume);
+      if (holder !== undefined && holder !== uid) {
+        const waiting = this.singleWriterWaiters.get(volume) ?? new Set<string>();
+        this.singleWriterWaiters.set(volume, waiting.add(uid));
+        return false;
+      }
+      this.singleWriters.set(volume, uid);
+      this.singleWriterWaiters.get(volume)?.delete(uid);
+      return true;
+    };
+    return { ...this.envContext(pass), caCertPem: this.cfg.caCertPem, serviceAccountToken: (pod, audience, exp) => this.token(pod, audience, exp), mountTmpfs, holdSingleWriter };
+  }
+
+  /** The pod's containers are stopped: its ReadWriteOncePod volumes are free for another pod. */
+  private releaseSingleWriters(uid: string) {
+    for (const [volume, holder] of this.singleWriters) {
+      if (holder !== uid) continue;
+      this.singleWriters.delete(volume);
+      // The pods waiting for it try again now rather than on their next retry.
+      for (const waiter of this.singleWriterWaiters.get(volume) ?? []) this.d.enqueue(waiter);
+      this.singleWriterWaiters.delete(volume);
+    }
+    for (const waiting of this.singleWriterWaiters.values()) waiting.delete(uid);
   }
 }

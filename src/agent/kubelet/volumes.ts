@@ -9,7 +9,7 @@ import type { Volume } from "../../api/resources/core/podspec.schema";
 import { memoryBytes } from "../../api/quantity";
 import { fieldValue, resourceValue, type EnvContext } from "./env";
 import type { PodSources } from "./sources";
-import { hostNfsMounter, mountClaim, mountNfs, type NfsMounter } from "./claims";
+import { hostNfsMounter, mountClaim, mountNfs, type NfsMounter, type SingleWriterHold } from "./claims";
 
 export const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const AUTO_SA_VOLUME = "kube-api-access-bramble";
@@ -22,6 +22,8 @@ export interface VolumeContext extends EnvContext {
   mountTmpfs(dir: string, sizeBytes?: number): Promise<boolean>;
   /** Mounts nfs volumes (tests swap in their own); default the host's mount.nfs. */
   mountNfs?: NfsMounter;
+  /** Takes a ReadWriteOncePod volume for this pod; false when another pod of the node holds it. */
+  holdSingleWriter?: SingleWriterHold;
 }
 
 export interface RenderedVolume {
@@ -186,7 +188,7 @@ async function renderOne(v: Volume, base: string, ctx: VolumeContext, sources: P
   }
   if (v.persistentVolumeClaim) {
     if (!sources.persistentVolumeClaim || !sources.persistentVolume) throw new Error(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" cannot be read on this node`);
-    return mountClaim(v.persistentVolumeClaim.claimName, !!v.persistentVolumeClaim.readOnly, v.name, base, sources as Required<PodSources>, ctx.mountNfs);
+    return mountClaim(v.persistentVolumeClaim.claimName, !!v.persistentVolumeClaim.readOnly, v.name, base, sources as Required<PodSources>, ctx.mountNfs, ctx.holdSingleWriter);
   }
   if (v.nfs) return mountNfs(v.nfs, base, v.name, [], ctx.mountNfs ?? hostNfsMounter);
   if (v.configMap) {

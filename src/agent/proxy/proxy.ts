@@ -21,6 +21,7 @@ import { runCommand, type CommandRunner } from "../host/run";
 import { ensureSysctls } from "./iptables";
 import { renderContext } from "./render";
 import { ProxySyncer } from "./syncer";
+import { HealthCheckServers } from "./health";
 
 export interface ServiceProxyOptions {
   client: KubeClient;
@@ -35,6 +36,8 @@ export interface ServiceProxyOptions {
   fullSyncIntervalMs?: number;
   /** How long a change waits for others to join it in one restore; default 0 (the next tick). */
   coalesceMs?: number;
+  /** Where health check NodePorts listen; default every address (0.0.0.0). */
+  healthCheckAddress?: string;
 }
 
 export interface ServiceProxy {
@@ -48,11 +51,14 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   const log = o.log;
   const svcInformer = new Informer<Service>(o.client.resource<Service>(servicesDef), { transform: dropManagedFields });
   const slices = o.slices ?? new ServiceSlices(o.client);
+  // The Service at the cluster DNS address (kube-system/kube-dns) gets no rules while this node
+  // answers DNS there itself: a DNAT would send the node's and its pods' queries elsewhere.
+  const proxied = (svc: Service | undefined) => (svc && !isNodeLocalDns(svc, o.cluster) ? svc : undefined);
   const syncer = new ProxySyncer(
     run,
     {
-      services: () => svcInformer.list(),
-      service: (k) => svcInformer.get(k),
+      services: () => svcInformer.list().filter((s) => proxied(s)),
+      service: (k) => proxied(svcInformer.get(k)),
       slices: (k) => slices.of(k),
     },
     renderContext({ nodeName: o.nodeName, cluster: o.cluster }),
@@ -64,6 +70,12 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryAt = 0;
   const backoff = new Backoff(500, 30_000);
+  let lastSyncOk = true;
+  const health = new HealthCheckServers(
+    { services: () => svcInformer.list(), service: (k) => svcInformer.get(k), slices: (k) => slices.of(k) ?? [], nodeName: o.nodeName, proxyHealthy: () => lastSyncOk },
+    log,
+    o.healthCheckAddress,
+  );
   const idleWaiters: (() => void)[] = [];
   let firstAttempt!: () => void;
   const firstAttemptDone = new Promise<void>((r) => (firstAttempt = r));
@@ -90,11 +102,13 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
         if (r.kind !== "none") recordSync(true, started);
         backoff.reset();
         retryAt = 0;
+        lastSyncOk = true;
         const ms = Math.round(performance.now() - started);
         if (r.kind === "full") log.info("rules synced", { kind: r.kind, services: r.services, staleChainsRemoved: r.staleChains, bytes: r.bytes, ms });
         else if (r.kind === "partial") log.debug("rules synced", { kind: r.kind, services: r.services, bytes: r.bytes, ms });
       } catch (e) {
         recordSync(false, started);
+        lastSyncOk = false;
         const delay = backoff.next();
         retryAt = Date.now() + delay;
         log.error("applying Service rules failed; the previous rules stay in force, retrying with a full sync", { error: (e as Error).message, retryInMs: delay });
@@ -111,7 +125,10 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
     syncer.markDirty(key);
     if (ready) schedule();
   };
-  const onService = (svc: Service) => dirty(objectKeyOf(svc));
+  const onService = (svc: Service) => {
+    dirty(objectKeyOf(svc));
+    if (ready) health.sync();
+  };
   const onSlice = (s: EndpointSlice) => dirty(serviceKeyOfSlice(s));
   svcInformer.on({ add: onService, update: (_, n) => onService(n), delete: onService });
   slices.on({ add: onSlice, update: (o, n) => (onSlice(o), onSlice(n)), delete: onSlice });
@@ -120,6 +137,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   for (const p of await ensureSysctls(run)) log.warn("a sysctl the Service rules rely on could not be set", { problem: p });
   await Promise.all([svcInformer.start(), slices.start()]);
   ready = true;
+  health.sync();
   // The first sync (full) is awaited so Services work once we return; if it failed, it is logged
   // and retried in the background.
   syncer.markFull();
@@ -127,6 +145,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   await firstAttemptDone;
 
   const periodic = setInterval(() => {
+    health.sync(); // a health check port that was busy is tried again
     syncer.markFull();
     schedule();
   }, o.fullSyncIntervalMs ?? 300_000);
@@ -138,6 +157,7 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       clearInterval(periodic);
       if (timer) clearTimeout(timer);
       svcInformer.stop();
+      health.stop();
       if (!o.slices) slices.stop();
       await running;
       for (const w of idleWaiters.splice(0)) w();
@@ -145,6 +165,11 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
       // first full sync takes them over. `bramble reset` removes them.
     },
   };
+}
+
+/** The Service at the cluster DNS address while every node answers there itself (kube-system/kube-dns): it gets no rules. */
+export function isNodeLocalDns(svc: Service, cluster: Pick<ClusterNetwork, "clusterDns" | "clusterDnsServer">): boolean {
+  return cluster.clusterDnsServer && !!cluster.clusterDns && svc.spec?.clusterIP === cluster.clusterDns;
 }
 
 /** The proxy reads spec and status only: no need to keep managedFields in memory. */

@@ -4,7 +4,8 @@
 // Endpoints and an EndpointSlice pointing at this API server, and the
 // networking settings agents follow (a ConfigMap, rewritten when the server's flags change).
 // The Service and its Endpoints are kept so while the server runs, as upstream's API server
-// does: re-made within seconds when deleted or edited away.
+// does: re-made within seconds when deleted or edited away. The `kube-dns` Service at the cluster
+// DNS address is made and kept the same way (kube-dns-service.ts).
 import { CLUSTER_NETWORK_CONFIGMAP, clusterNetworkToData, KUBERNETES_SERVICE } from "../../api/cluster-network";
 import type { KubeObject } from "../../api/meta";
 import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
@@ -16,6 +17,7 @@ import { firstServiceIp } from "../../machinery/cidr";
 import type { Logger } from "../../machinery/log";
 import type { ServerConfig } from "../config";
 import type { Objects } from "./objects/objects";
+import { ensureKubeDnsService } from "./kube-dns-service";
 
 type Find = (group: string, plural: string) => ResourceDef;
 
@@ -53,9 +55,11 @@ export async function bootstrap(objects: Objects, config: ServerConfig, find: Fi
 
   await publishClusterNetwork(objects, config, find("", "configmaps"));
   await ensureKubernetesService(objects, config, find);
+  // Not worth failing the start over: the keeper below tries again, and logs why.
+  await ensureKubeDnsService(objects, config, find).catch(() => {});
 }
 
-/** Checks the `kubernetes` Service and Endpoints now and every `intervalMs`; writes only what differs. */
+/** Checks the `kubernetes` and `kube-dns` Services and their endpoints every `intervalMs`; writes only what differs. */
 export function keepKubernetesService(objects: Objects, config: ServerConfig, find: Find, log: Logger, intervalMs = KUBERNETES_SERVICE_CHECK_MS) {
   let running = false;
   const timer = setInterval(() => {
@@ -63,6 +67,8 @@ export function keepKubernetesService(objects: Objects, config: ServerConfig, fi
     running = true;
     ensureKubernetesService(objects, config, find)
       .catch((e) => log.warn("cannot restore the kubernetes Service; retrying", { error: String(e) }))
+      .then(() => ensureKubeDnsService(objects, config, find))
+      .catch((e) => log.warn("cannot restore the kube-dns Service; retrying", { error: String(e) }))
       .finally(() => (running = false));
   }, intervalMs);
   timer.unref?.();

@@ -24,8 +24,15 @@ import type { PriorityClass } from "../../api/resources/scheduling/priorityclass
 import type { AdmissionPlugin } from "./admission/admission";
 import { recordEvent } from "./admission/events";
 import { runAsUser } from "./request-user";
+import { withWarnings } from "./request-warnings";
+import { WebhookAdmission } from "./admission/webhooks";
+import type { WebhookConfiguration } from "../../api/resources/admissionregistration/webhooks";
+import type { EndpointSlice } from "../../api/resources/discovery/endpointslice";
+import type { Service } from "../../api/resources/core/service";
+import { LABEL_SERVICE_NAME } from "../../api/resources/discovery/labels";
 import { parseBody } from "./body";
 import { bootstrap, keepKubernetesService } from "./bootstrap";
+import { followNodesForKubeDns } from "./kube-dns-service";
 import { VIRTUAL_KINDS } from "../../api/kinds";
 import { apiGroup, apiGroupList, apiVersions, readOnlyResourceList, resourceList, versionInfo } from "./discovery";
 import { MetricsApi, METRICS_PREFIX, parseMetricsPath } from "./metrics/routes";
@@ -49,6 +56,7 @@ import { parseResourcePath, type ResourceRequest } from "./request";
 import { startEventExpiry } from "./eventttl";
 import { HealthChecks, withTimeout } from "./health";
 import { WatchCache } from "./watchcache";
+import { CustomResources } from "./custom-resources";
 import { recordRequest, requestLabels } from "./request-metrics";
 import { metricsResponse } from "../../machinery/prometheus";
 import pkg from "../../../package.json";
@@ -111,7 +119,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const byPath = new Map(servedDefs.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));
   const byGroup = new Map(resources.map((d) => [`${d.group}/${d.plural}`, d]));
   const resource = (group: string, plural: string) => {
-    const d = byGroup.get(`${group}/${plural}`);
+    const d = byGroup.get(`${group}/${plural}`) ?? customResources?.stored(group, plural);
     if (!d) throw new Error(`resource ${plural}.${group} is not registered`);
     return d;
   };
@@ -137,6 +145,23 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   if (storageClassDef) admission.push(new StorageAdmission(() => objects.list(storageClassDef).items as StorageClass[]));
   const ingressClassDef = byGroup.get("networking.k8s.io/ingressclasses");
   if (ingressClassDef) admission.push(new DefaultIngressClassAdmission(() => objects.list(ingressClassDef).items as IngressClass[]));
+  // Upstream's order: the webhooks after the built-in plugins that fill fields, before quota.
+  const mutatingWebhooksDef = byGroup.get("admissionregistration.k8s.io/mutatingwebhookconfigurations");
+  const validatingWebhooksDef = byGroup.get("admissionregistration.k8s.io/validatingwebhookconfigurations");
+  const namespacesDef = byGroup.get("/namespaces");
+  const servicesDef = byGroup.get("/services");
+  const slicesDef = byGroup.get("discovery.k8s.io/endpointslices");
+  if (mutatingWebhooksDef && validatingWebhooksDef)
+    admission.push(
+      new WebhookAdmission({
+        mutating: () => objects.list(mutatingWebhooksDef).items as WebhookConfiguration[],
+        validating: () => objects.list(validatingWebhooksDef).items as WebhookConfiguration[],
+        namespaceLabels: (ns) => (namespacesDef ? objects.tryGet(namespacesDef, undefined, ns)?.metadata.labels : undefined),
+        service: (ns, name) => (servicesDef ? (objects.tryGet(servicesDef, ns, name) as Service | undefined) : undefined),
+        endpointSlices: (ns, svc) =>
+          slicesDef ? (objects.list(slicesDef, ns).items as EndpointSlice[]).filter((s) => s.metadata.labels?.[LABEL_SERVICE_NAME] === svc) : [],
+      }),
+    );
   if (quotaDef)
     admission.push(
       new QuotaAdmission({
@@ -150,10 +175,15 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   services.restore(objects.list(resource("", "services")).items);
   nodeCidrs.restore(objects.list(resource("", "nodes")).items);
   const deleter = new Deleter(objects);
+  // CustomResourceDefinitions' resources, served from the moment their definition is stored.
+  const crdDef = byGroup.get("apiextensions.k8s.io/customresourcedefinitions");
+  const customResources: CustomResources | undefined = crdDef && new CustomResources(objects, cache, deleter, crdDef, (group, plural) => byGroup.has(`${group}/${plural}`));
+  customResources?.start();
   const ctx: ApiContext = { config: opts.config, store: opts.store, cache, objects, deleter, resources, resource, watches: new Set() };
 
   await bootstrap(objects, opts.config, resource);
   const kubernetesService = keepKubernetesService(objects, opts.config, resource, log);
+  const kubeDnsNodes = followNodesForKubeDns(cache, objects, opts.config, resource, log);
 
   // Not strict about a trailing slash: kube-apiserver answers /version/, /api/ and /apis/apps/v1/
   // as their slashless forms, and the Python client's discovery calls use them.
@@ -186,7 +216,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     served.add(`${k.group}/${k.version}/${k.plural}`);
     served.add(`${k.group}/${k.version}/`);
   }
-  const isServed = (group: string, version: string, plural: string) => served.has(`${group}/${version}/${plural}`);
+  const isServed = (group: string, version: string, plural: string) =>
+    served.has(`${group}/${version}/${plural}`) || (plural === "" ? !!customResources?.served().some((d) => d.group === group && d.version === version) : !!customResources?.find(group, version, plural));
   app.use("*", async (c, next) => {
     const start = performance.now();
     const found = opts.authenticate(c.req.raw);
@@ -216,27 +247,28 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const discoverable = [...servedDefs, ...createOnly.map((r) => r.identity)];
   app.get("/api/v1", () => json(resourceList("v1", servedDefs.filter((d) => d.group === "" && d.version === "v1"))));
   const virtualKinds = Object.values(VIRTUAL_KINDS);
-  const groups = [...discoverable, ...virtualKinds];
-  app.get("/apis", () => json(apiGroupList(groups)));
+  const groups = () => [...discoverable, ...virtualKinds, ...(customResources?.served() ?? [])];
+  const allServed = () => (customResources ? [...servedDefs, ...customResources.served()] : servedDefs);
+  app.get("/apis", () => json(apiGroupList(groups())));
   app.get("/apis/:group", (c) => {
-    const g = apiGroup(groups, c.req.param("group"));
+    const g = apiGroup(groups(), c.req.param("group"));
     if (!g) throw pathNotFound(c.req.path);
     return json(g);
   });
   app.get("/apis/:group/:version", (c) => {
     const { group, version } = c.req.param();
-    const defs = servedDefs.filter((d) => d.group === group && d.version === version);
+    const defs = allServed().filter((d) => d.group === group && d.version === version);
     const creatable = createOnly.map((r) => r.identity).filter((k) => k.group === group && k.version === version);
     const virtual = virtualKinds.filter((k) => k.group === group && k.version === version);
     if (!defs.length && !creatable.length && virtual.length) return json(readOnlyResourceList(`${group}/${version}`, virtual));
     if (!defs.length && !creatable.length) throw pathNotFound(c.req.path);
     return json(resourceList(`${group}/${version}`, defs, creatable));
   });
-  serveOpenApi(app, servedDefs);
+  serveOpenApi(app, servedDefs, customResources);
 
   const kubeletSigner = opts.kubeletSigner ?? caKeySigner(opts.config.dataDir);
   const tokens = opts.serviceAccountSigner ?? dataDirTokenSigner(opts.config.dataDir);
-  const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`);
+  const lookup = (group: string, version: string, plural: string) => byPath.get(`${group}/${version}/${plural}`) ?? customResources?.find(group, version, plural);
   const createOnlyByPath = new Map(createOnly.map((r) => [`${r.identity.group}/${r.identity.version}/${r.identity.plural}`, r]));
   const serveCreateOnly = async (req: Request, url: URL, user: User, found: { resource: CreateOnlyResource; namespace?: string }) => {
     const { resource, namespace } = found;
@@ -280,8 +312,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     await opts.authorize?.(c.get("user"), c.req.raw, url, { def, namespace: r.namespace, name: r.name });
     return metrics.serve(c.req.raw, url, r);
   });
-  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
-  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveResource(c.req.raw, c.env?.server, c.get("user"))));
+  // Errors become responses here, inside the request, so warnings collected before one reach the client.
+  const serveWithWarnings = (req: Request, server: Server<unknown> | undefined, user: User) =>
+    withWarnings(() => serveResource(req, server, user).catch((e) => (e instanceof ApiError ? statusResponse(e) : Promise.reject(e))));
+  app.all("/api/*", (c) => runAsUser(c.get("user"), () => serveWithWarnings(c.req.raw, c.env?.server, c.get("user"))));
+  app.all("/apis/*", (c) => runAsUser(c.get("user"), () => serveWithWarnings(c.req.raw, c.env?.server, c.get("user"))));
 
   return {
     context: ctx,
@@ -293,6 +328,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       for (const close of [...ctx.watches]) close();
       eventExpiry.stop();
       kubernetesService.stop();
+      customResources?.stop();
+      kubeDnsNodes.stop();
       cache.stop();
     },
   };

@@ -83,16 +83,32 @@ function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   });
 }
 
-export function serveOpenApi(app: Hono<any>, resources: ResourceDef[]) {
-  const v2 = v2Representations(resources);
+/** Resources served besides the fixed ones (CustomResourceDefinitions'): `generation` changes with them. */
+export interface ChangingResources {
+  generation: number;
+  served(): ResourceDef[];
+}
+
+export function serveOpenApi(app: Hono<any>, fixed: ResourceDef[], changing?: ChangingResources) {
+  // The documents are built per list of resources; a new list (a CRD came or went) builds anew.
+  let current = { generation: changing?.generation ?? 0, resources: withPublished(fixed, changing), v2: v2Representations(withPublished(fixed, changing)) };
+  const now = () => {
+    if (changing && changing.generation !== current.generation) {
+      const resources = withPublished(fixed, changing);
+      current = { generation: changing.generation, resources, v2: v2Representations(resources) };
+    }
+    return current;
+  };
   app.get("/openapi/v2", (c) => {
+    const v2 = now().v2;
     const rep = wantsOpenApiV2Protobuf(c.req.header("accept")) ? v2.protobuf() : v2.json();
     const headers = { etag: rep.etag, vary: "Accept", "cache-control": "no-cache, private" };
     if (matchesIfNoneMatch(c.req.header("if-none-match"), rep.etag)) return new Response(null, { status: 304, headers });
     return new Response(rep.body, { headers: { ...headers, "content-type": rep.contentType } });
   });
-  app.get("/openapi/v3", () => jsonText(JSON.stringify(openapiV3Root(resources))));
+  app.get("/openapi/v3", () => jsonText(JSON.stringify(openapiV3Root(now().resources))));
   app.get("/openapi/v3/*", (c) => {
+    const resources = now().resources;
     const gv = c.req.path.slice("/openapi/v3/".length);
     const text = openapiV3Json(resources, gv);
     if (text === undefined) throw pathNotFound(c.req.path);
@@ -100,4 +116,10 @@ export function serveOpenApi(app: Hono<any>, resources: ResourceDef[]) {
     const immutable = c.req.query("hash") === openapiV3Hash(resources, gv);
     return jsonText(text, immutable ? { "cache-control": "public, immutable, max-age=31536000" } : { "cache-control": "no-cache, private" });
   });
+}
+
+/** The fixed resources and the changing ones, each documented by its published schema. */
+function withPublished(fixed: ResourceDef[], changing?: ChangingResources): ResourceDef[] {
+  if (!changing) return fixed;
+  return [...fixed, ...changing.served().map((d) => (d.publishedSchema ? { ...d, schema: d.publishedSchema } : d))];
 }

@@ -649,7 +649,8 @@ function describeEnvelope(kind: Json, r: ResourceDef): Json {
     status: `The state of the ${r.kind} as last observed by the system. Read-only for users.`,
   };
   const described = Object.fromEntries(
-    Object.entries(props).map(([k, v]) => [k, k in docs && v.description === undefined ? { ...v, description: docs[k] } : v]),
+    // A custom resource's spec and status say what its CRD says, nothing more.
+    Object.entries(props).map(([k, v]) => [k, k in docs && v.description === undefined && !(r.publishedSchema && (k === "spec" || k === "status")) ? { ...v, description: docs[k] } : v]),
   );
   return { ...kind, properties: described };
 }
@@ -718,7 +719,9 @@ function newCtx(dialect: Dialect, defs: readonly ResourceDef[], all: readonly Re
   const local: Entry[] = all.filter((r) => !defs.includes(r)).map((r) => entry(r, r.kind, r.schema));
   // Every kind's spec and status under upstream's <Kind>Spec/<Kind>Status, wherever they appear
   // (a CronJob's jobTemplate.spec is a JobSpec).
+  // A custom resource's (published from its CRD) stay inline, as upstream publishes them.
   for (const r of all) {
+    if (r.publishedSchema) continue;
     for (const [field, suffix] of [["spec", "Spec"], ["status", "Status"]] as const) {
       const part = ((r.schema as Json).properties as Record<string, Json> | undefined)?.[field];
       if (part?.type === "object" && part.properties) local.push(entry(r, `${r.kind}${suffix}`, part));

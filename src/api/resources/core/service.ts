@@ -15,6 +15,7 @@ import {
   isDns1123Subdomain,
   isDns1035Label,
   isQualifiedName,
+  isValidPortNumber,
   validateLabels,
 } from "../../validation";
 import { isCIDR, isIP, isIPv4 } from "../../ip";
@@ -264,6 +265,8 @@ function validateService(svc: Service, old?: Service): FieldError[] {
     errs.push(fieldNotSupported("spec.internalTrafficPolicy", spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   if (spec.healthCheckNodePort && !(type === "LoadBalancer" && spec.externalTrafficPolicy === "Local"))
     errs.push(fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"));
+  else if (spec.healthCheckNodePort)
+    for (const m of isValidPortNumber(spec.healthCheckNodePort)) errs.push(fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, m));
   if (spec.allocateLoadBalancerNodePorts !== undefined && type !== "LoadBalancer")
     errs.push(fieldForbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"));
   if (spec.loadBalancerClass !== undefined && type !== "LoadBalancer")

@@ -15,10 +15,14 @@ export interface AdmissionOutcome {
 export interface AdmissionContext {
   /** Nothing is persisted: a plugin checks, but writes nothing of its own. */
   dryRun?: boolean;
+  /** The subresource written ("status"), "" or unset for the object itself. */
+  subresource?: string;
 }
 
 export interface AdmissionPlugin {
   admit(op: "create" | "update", def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext): AdmissionOutcome | void | Promise<AdmissionOutcome | void>;
+  /** A delete is about to be carried out (or checked, on a dry run); throw to refuse it. */
+  admitDelete?(def: ResourceDef, obj: KubeObject, ctx: AdmissionContext): void | Promise<void>;
   /** The object was removed from the store. */
   deleted?(def: ResourceDef, obj: KubeObject): void;
 }

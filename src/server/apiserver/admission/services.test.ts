@@ -148,6 +148,16 @@ describe("NodePorts, traffic policies and type changes", () => {
     expect((await t.call("POST", SVC, svc("wants-hc", { type: "NodePort", ports: [{ port: 80, nodePort: hc }] }))).status).toBe(201);
   });
 
+  test("a healthCheckNodePort that is no port number is a 422 naming the field, nothing written", async () => {
+    for (const bad of [70000, -5]) {
+      const r = await t.call("POST", SVC, svc(`hc-bad-${bad < 0 ? "neg" : "big"}`, { type: "LoadBalancer", externalTrafficPolicy: "Local", healthCheckNodePort: bad }));
+      expect(r.status).toBe(422);
+      expect(r.body.details.causes.map((c: any) => c.field)).toEqual(["spec.healthCheckNodePort"]);
+      expect(r.body.message).toContain(`spec.healthCheckNodePort: Invalid value: ${bad}: must be between 1 and 65535, inclusive`);
+    }
+    expect((await t.call("GET", `${SVC}/hc-bad-big`)).status).toBe(404);
+  });
+
   test("allocateLoadBalancerNodePorts: false leaves a LoadBalancer without NodePorts", async () => {
     const r = await t.call("POST", SVC, svc("lb-no-np", { type: "LoadBalancer", allocateLoadBalancerNodePorts: false }));
     expect(r.status).toBe(201);

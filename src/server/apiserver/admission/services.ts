@@ -1,9 +1,10 @@
 // Service allocation: a ClusterIP from --service-cidr and NodePorts from the node-port range,
 // reserved in memory before the write and released after a failed write or a delete. The first
 // address belongs to the `kubernetes` Service, as upstream; the cluster DNS address
-// (--cluster-dns, answered by bramble's own DNS on every node, with no Service behind it) is
-// reserved for good, so no Service can take it. Error messages are upstream's, word for word:
-// tools parse "The range of valid IPs is ..." to learn the service CIDR.
+// (--cluster-dns, answered by bramble's own DNS on every node) is reserved for good: only the
+// kube-system/kube-dns Service may ask for it (the server's own, or a user's CoreDNS when the
+// built-in DNS is off), and it is never handed out or released. Error messages are upstream's,
+// word for word: tools parse "The range of valid IPs is ..." to learn the service CIDR.
 import { KINDS, sameResource } from "../../../api/kinds";
 import { invalid, type StatusCause } from "../../../api/errors";
 import type { KubeObject } from "../../../api/meta";
@@ -56,6 +57,11 @@ export class ServiceAllocator implements AdmissionPlugin {
     }
   }
 
+  private isPinned(ip: string) {
+    const idx = addressIndex(this.cidr, ip);
+    return idx !== undefined && this.pinned.has(idx);
+  }
+
   private releaseIp(ip: string) {
     const idx = addressIndex(this.cidr, ip);
     if (idx !== undefined && !this.pinned.has(idx)) this.ips.release(idx);
@@ -91,7 +97,8 @@ export class ServiceAllocator implements AdmissionPlugin {
       delete spec.clusterIP;
       delete spec.clusterIPs;
     } else if (spec.clusterIP !== "None") {
-      const ip = this.reserveIp(spec.clusterIP, (c) => fail([c]));
+      const pinnedFor = obj.metadata.namespace === "kube-system" && obj.metadata.name === "kube-dns" ? spec.clusterIP : undefined;
+      const ip = pinnedFor && this.isPinned(pinnedFor) ? pinnedFor : this.reserveIp(spec.clusterIP, (c) => fail([c]));
       reserved.push(() => this.releaseIp(ip));
       spec.clusterIP = ip;
     }

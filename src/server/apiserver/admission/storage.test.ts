@@ -53,3 +53,34 @@ test("with several default classes the newest wins, then the first by name", () 
   expect(defaultStorageClass([sc("b", "2024-01-01T00:00:00Z"), sc("a", "2024-01-01T00:00:00Z")])?.metadata.name).toBe("a");
   expect(defaultStorageClass([])).toBeUndefined();
 });
+
+test("PersistentVolumeClaimResize: growth needs a bound claim whose class allows expansion; shrinking is still invalid", async () => {
+  const base = "/api/v1/namespaces/default/persistentvolumeclaims";
+  const sc = (name: string, allow?: boolean) => ({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name }, provisioner: "x.io/p", ...(allow !== undefined && { allowVolumeExpansion: allow }) });
+  expect((await on.call("POST", "/apis/storage.k8s.io/v1/storageclasses", sc("grows", true))).status).toBe(201);
+  expect((await on.call("POST", "/apis/storage.k8s.io/v1/storageclasses", sc("fixed", false))).status).toBe(201);
+  const bound = async (name: string, cls: string) => {
+    const made = await on.call("POST", base, claim(name, cls));
+    expect(made.status).toBe(201);
+    const st = await on.call("PUT", `${base}/${name}/status`, { ...made.body, status: { phase: "Bound", capacity: { storage: "1Gi" } } });
+    expect(st.status).toBe(200);
+    return st.body;
+  };
+  const grow = (obj: any, size: string) => on.call("PUT", `${base}/${obj.metadata.name}`, { ...obj, spec: { ...obj.spec, resources: { requests: { storage: size } } } });
+
+  for (const [name, cls] of [["in-fixed", "fixed"], ["in-default", "local-path"], ["in-missing", "nowhere"]] as const) {
+    const r = await grow(await bound(name, cls), "2Gi");
+    expect(r.status).toBe(403);
+    expect(r.body.reason).toBe("Forbidden");
+    expect(r.body.message).toBe(`persistentvolumeclaims "${name}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`);
+  }
+  const ok = await grow(await bound("in-grows", "grows"), "2Gi");
+  expect(ok.status).toBe(200);
+  expect(ok.body.spec.resources.requests.storage).toBe("2Gi");
+  expect(ok.body.status.capacity.storage).toBe("1Gi");
+  const shrink = await grow(ok.body, "1Gi");
+  expect(shrink.status).toBe(422);
+  expect(shrink.body.message).toContain("spec.resources.requests.storage: Forbidden: field can not be less than previous value");
+  // The same size again is no growth: other updates pass.
+  expect((await on.call("PUT", `${base}/in-fixed`, { ...(await on.call("GET", `${base}/in-fixed`)).body, metadata: { ...(await on.call("GET", `${base}/in-fixed`)).body.metadata, labels: { a: "b" } } })).status).toBe(200);
+});

@@ -53,6 +53,15 @@ function storedForm(def: ResourceDef, obj: KubeObject, decoded: Decoded): KubeOb
   return stored;
 }
 
+/** The fields a kind drops beyond its schema's (a custom resource's pruning), as `fieldValidation` says. */
+function checkUnknownFields(def: ResourceDef, obj: KubeObject, decoded: Decoded, mode: ReturnType<typeof fieldValidationOf>) {
+  if (!def.unknownFields || mode === "Ignore") return;
+  const unknown = def.unknownFields(obj).map((f) => `unknown field "${f}"`);
+  if (!unknown.length) return;
+  if (mode === "Strict") throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+  decoded.warnings.push(...unknown);
+}
+
 const warningHeaders = (d: Decoded): Record<string, string> =>
   d.warnings.length ? { warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : {};
 
@@ -69,6 +78,7 @@ export async function createObject(ctx: ApiContext, req: Request, url: URL, def:
   const dryRun = isDryRun(url);
   const obj = checkKind(def, await parseBody(req));
   const decoded = decodeObject(obj, def.schema, mode);
+  checkUnknownFields(def, obj, decoded, mode);
   checkNamespace(def, obj, namespace);
   const created = await ctx.objects.create(storedDef(def), namespace, storedForm(def, obj, decoded), { dryRun, missing: decoded.missing });
   return json(fromStored(def, created), 201, warningHeaders(decoded));
@@ -79,6 +89,7 @@ export async function updateObject(ctx: ApiContext, req: Request, url: URL, def:
   const dryRun = isDryRun(url);
   const obj = checkKind(def, await parseBody(req));
   const decoded = decodeObject(obj, def.schema, mode);
+  checkUnknownFields(def, obj, decoded, mode);
   checkNamespace(def, obj, namespace);
   if (obj.metadata.name !== undefined && obj.metadata.name !== name)
     throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
@@ -110,6 +121,7 @@ export async function patchObject(ctx: ApiContext, req: Request, url: URL, def: 
     const current = fromStored(def, ctx.objects.get(storedDef(def), namespace, name));
     const patched = checkKind(def, applyPatch(type, current, patch, def.schema) as unknown);
     const decoded = decodeObject(patched, def.schema, mode);
+    checkUnknownFields(def, patched, decoded, mode);
     try {
       const updated = await ctx.objects.update(storedDef(def), namespace, name, storedForm(def, patched, decoded), { dryRun, subresource, missing: decoded.missing });
       return json(fromStored(def, updated), 200, warningHeaders(decoded));

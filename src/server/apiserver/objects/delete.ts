@@ -38,6 +38,7 @@ export class Deleter {
       throw badRequest("gracePeriodSeconds must be a non-negative integer");
     const refused = def.deletionRefused?.(obj);
     if (refused) throw forbidden(`${def.group ? `${def.plural}.${def.group}` : def.plural} "${name}" is forbidden: ${refused}`);
+    for (const p of this.objects.admission) await p.admitDelete?.(def, obj, { dryRun: opts.dryRun });
     if (opts.dryRun) return obj;
 
     if (def.markDeleted) {

@@ -132,7 +132,7 @@ export class Objects {
       if (opts.dryRun) return next;
       return this.remove(def, key, old, currentKv.modRevision);
     }
-    const admitted = await admitAll(this.admission, "update", def, next, old, { dryRun: opts.dryRun });
+    const admitted = await admitAll(this.admission, "update", def, next, old, { dryRun: opts.dryRun, subresource: opts.subresource });
     // Encoded once, after admission (which may fill fields back in): a value equal to the stored
     // one is a no-op, with no write and no new revision.
     const value = encode(def, next);

@@ -3,12 +3,22 @@
 // objects, bytes as base64, and the few types with a custom JSON form (Time, Quantity, ...) in it.
 import { MESSAGES } from "./messages";
 import { jsonTooDeepText, MAX_DEPTH as MAX_JSON_DEPTH } from "../limits";
-import { malformed, Reader, WIRE_LEN, WIRE_VARINT } from "./wire";
+import { malformed, Reader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./wire";
 
-type Scalar = "string" | "bool" | "int32" | "int64" | "bytes";
+type Scalar = "string" | "bool" | "int32" | "int64" | "bytes" | "double";
 
 /** Types whose JSON form is not a plain object of their fields. */
-const SPECIAL = new Set(["meta.Time", "meta.MicroTime", "meta.FieldsV1", "intstr.IntOrString", "resource.Quantity", "runtime.RawExtension"]);
+const SPECIAL = new Set([
+  "meta.Time",
+  "meta.MicroTime",
+  "meta.FieldsV1",
+  "intstr.IntOrString",
+  "resource.Quantity",
+  "runtime.RawExtension",
+  "apiextensions.JSON",
+  "apiextensions.JSONSchemaPropsOrArray",
+  "apiextensions.JSONSchemaPropsOrBool",
+]);
 
 interface FieldDef {
   name: string;
@@ -104,7 +114,7 @@ export function decodeMessage(buf: Uint8Array, key: string, hooks: DecodeHooks, 
 }
 
 const isPackable = (type: string) => type === "bool" || type === "int32" || type === "int64";
-const wireOf = (type: string) => (isPackable(type) ? WIRE_VARINT : WIRE_LEN);
+const wireOf = (type: string) => (isPackable(type) ? WIRE_VARINT : type === "double" ? WIRE_FIXED64 : WIRE_LEN);
 const isZero = (v: unknown) => v === "" || v === 0 || v === false;
 
 function expectWire(wire: number, expected: number, key: string, def: FieldDef) {
@@ -123,6 +133,12 @@ function readValue(r: Reader, type: string, hooks: DecodeHooks, depth: number): 
       return r.int32();
     case "int64":
       return r.int64();
+    case "double": {
+      if (r.end - r.pos < 8) throw malformed("truncated double");
+      const v = new DataView(r.buf.buffer, r.buf.byteOffset + r.pos, 8).getFloat64(0, true);
+      r.pos += 8;
+      return v;
+    }
     default:
       return decodeMessage(r.bytes(), type, hooks, depth + 1);
   }
@@ -195,11 +211,38 @@ function decodeSpecial(r: Reader, key: string, hooks: DecodeHooks, depth: number
     }
     case "resource.Quantity":
       return (readFields(r, { 1: "string" }).get(1) as string) ?? "0";
+    case "apiextensions.JSONSchemaPropsOrArray": {
+      // A schema, or a list of them (JSON says which by its form).
+      let schema: unknown;
+      const list: unknown[] = [];
+      while (!r.done) {
+        const { field, wire } = r.tag();
+        if ((field === 1 || field === 2) && wire !== WIRE_LEN) throw malformed(`${key} field ${field} has wire type ${wire}`);
+        if (field === 1) schema = decodeMessage(r.bytes(), "apiextensions.JSONSchemaProps", hooks, depth + 1);
+        else if (field === 2) list.push(decodeMessage(r.bytes(), "apiextensions.JSONSchemaProps", hooks, depth + 1));
+        else r.skip(wire);
+      }
+      return schema ?? list;
+    }
+    case "apiextensions.JSONSchemaPropsOrBool": {
+      // A schema, or whether anything is allowed (true when neither is said, as upstream).
+      let allows = true;
+      let schema: unknown;
+      while (!r.done) {
+        const { field, wire } = r.tag();
+        if (field === 1 && wire === WIRE_VARINT) allows = r.bool();
+        else if (field === 2 && wire === WIRE_LEN) schema = decodeMessage(r.bytes(), "apiextensions.JSONSchemaProps", hooks, depth + 1);
+        else if (field === 1 || field === 2) throw malformed(`${key} field ${field} has wire type ${wire}`);
+        else r.skip(wire);
+      }
+      return schema ?? allows;
+    }
     case "meta.FieldsV1":
+    case "apiextensions.JSON":
     case "runtime.RawExtension": {
       const raw = readFields(r, { 1: "bytes" }).get(1) as Uint8Array | undefined;
       if (!raw || raw.length === 0) return key === "meta.FieldsV1" ? {} : null;
-      if (raw[0] === 0x6b && raw[1] === 0x38 && raw[2] === 0x73 && raw[3] === 0) return hooks.embedded(raw, depth + 1);
+      if (key === "runtime.RawExtension" && raw[0] === 0x6b && raw[1] === 0x38 && raw[2] === 0x73 && raw[3] === 0) return hooks.embedded(raw, depth + 1);
       let text: string;
       let value: unknown;
       try {

@@ -94,6 +94,14 @@ function sampler() {
         return { [`f:v${next()}`]: {} };
       case "runtime.RawExtension":
         return { raw: next() };
+      case "double":
+        return next() + 0.5;
+      case "apiextensions.JSON":
+        return { value: next() };
+      case "apiextensions.JSONSchemaPropsOrBool":
+        return next() % 2 ? false : { type: `v${next()}` };
+      case "apiextensions.JSONSchemaPropsOrArray":
+        return { type: `v${next()}` };
       default:
         return message(s && !isOpaque(s) ? s : undefined, type, depth + 1);
     }
@@ -122,7 +130,7 @@ function sampler() {
         if (!f) throw new Error(`${key}.${name}: not in the message table`);
         out[name] = field(prop, f, depth);
       }
-    } else for (const [name, f] of fields) out[name] = field(undefined, f, depth);
+    } else for (const [name, f] of fields) if (!(f.type === key && depth > 4)) out[name] = field(undefined, f, depth); // a recursive message (JSONSchemaProps) is sampled a few levels deep
     return out;
   };
 
@@ -183,9 +191,16 @@ function encodeValue(w: Writer, num: number, type: string, v: unknown): void {
       });
     case "resource.Quantity":
       return w.message(num, (m) => m.string(1, v as string));
+    case "double":
+      return w.double(num, v as number);
     case "meta.FieldsV1":
+    case "apiextensions.JSON":
     case "runtime.RawExtension":
       return w.message(num, (m) => m.bytes(1, utf8.encode(JSON.stringify(v))));
+    case "apiextensions.JSONSchemaPropsOrBool":
+      return w.message(num, (m) => (typeof v === "boolean" ? m.oneofBool(1, v) : m.message(2, (s) => encodeMessage(s, v as Json, "apiextensions.JSONSchemaProps"))));
+    case "apiextensions.JSONSchemaPropsOrArray":
+      return w.message(num, (m) => m.message(1, (s) => encodeMessage(s, v as Json, "apiextensions.JSONSchemaProps")));
     default:
       return w.message(num, (m) => encodeMessage(m, v as Json, type));
   }
@@ -219,8 +234,8 @@ const kinds = resources.map((def) => ({ def, apiVersion: apiVersionOf(def), key:
 /** Every leaf path of a JSON value, to show a sample covers its whole schema. */
 function paths(v: unknown, at = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x) => paths(x, `${at}[]`));
-  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => paths(x, `${at}.${k}`));
-  return [at];
+  if (v && typeof v === "object" && Object.keys(v).length) return Object.entries(v).flatMap(([k, x]) => paths(x, `${at}.${k}`));
+  return [at]; // a scalar, or an empty message (CustomResourceSubresourceStatus)
 }
 
 /** Every property path a schema declares (through lists and maps), Opaque parts as one path. */

@@ -150,3 +150,37 @@ describe("local-path provisioning", () => {
     await eventually(async () => (await phaseOf(pv.metadata.name!)) === "Released", "Released");
   });
 });
+
+describe("expansion", () => {
+  test("a bound claim grown in a class allowing expansion keeps its capacity, with upstream's ExternalExpanding event", async () => {
+    await env.client.resource({ group: "storage.k8s.io", version: "v1", plural: "storageclasses", kind: "StorageClass", namespaced: false } as never).create(undefined, {
+      metadata: { name: "grows" },
+      provisioner: "x.io/none",
+      allowVolumeExpansion: true,
+    } as never);
+    await pvs.create(undefined, volume("ex-pv", "1Gi", { storageClassName: "grows" }));
+    await pvcs.create("default", claim("ex-claim", "1Gi", { storageClassName: "grows" }));
+    const bound = await eventually(async () => {
+      const c = await pvcs.get("default", "ex-claim");
+      return c.status?.phase === "Bound" ? c : undefined;
+    }, "claim Bound");
+    await pvcs.patch("default", "ex-claim", { spec: { resources: { requests: { storage: "3Gi" } } } });
+    const events = env.client.resource({ group: "", version: "v1", plural: "events", kind: "Event", namespaced: true } as never);
+    const ev: any = await eventually(async () => (await events.list("default")).items.find((e: any) => e.involvedObject?.uid === bound.metadata.uid && e.reason === "ExternalExpanding"), "event");
+    expect(ev).toMatchObject({ type: "Normal", message: "waiting for an external controller to expand this PVC", source: { component: "volume_expand" } });
+    const after = await pvcs.get("default", "ex-claim");
+    expect(after.spec?.resources?.requests?.storage).toBe("3Gi");
+    expect(after.status?.capacity?.storage).toBe("1Gi");
+    expect((await pvs.get(undefined, "ex-pv")).spec?.capacity?.storage).toBe("1Gi");
+  });
+});
+
+test("a volume reserved for a claim of a WaitForFirstConsumer class is bound without waiting for a pod", async () => {
+  await pvs.create(undefined, volume("wffc-reserved", "1Gi", { storageClassName: "local-path", claimRef: { namespace: "default", name: "wffc-claim" } }));
+  await pvcs.create("default", claim("wffc-claim", "1Gi", { storageClassName: "local-path" }));
+  const bound = await eventually(async () => {
+    const c = await pvcs.get("default", "wffc-claim");
+    return c.status?.phase === "Bound" ? c : undefined;
+  }, "claim Bound");
+  expect(bound.spec?.volumeName).toBe("wffc-reserved");
+});

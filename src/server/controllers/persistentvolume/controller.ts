@@ -14,6 +14,7 @@
 // kubernetes.io/pvc-protection and kubernetes.io/pv-protection are removed once no pod uses the
 // claim and the volume is bound to no claim.
 import { ApiError } from "../../../api/errors";
+import { compareQuantities, tryParseQuantity } from "../../../api/quantity";
 import type { Node } from "../../../api/resources/core/node";
 import { nodes as nodesDef } from "../../../api/resources/core/node";
 import { persistentVolumes as pvDef, type PersistentVolume } from "../../../api/resources/core/persistentvolume";
@@ -62,6 +63,9 @@ export class PersistentVolumeController implements Reconciler {
   private readonly pvClient: ResourceClient<PersistentVolume>;
   private readonly pvcClient: ResourceClient<PersistentVolumeClaim>;
   private readonly recorder: EventRecorder;
+  private readonly expandRecorder: EventRecorder;
+  /** Claim uid → the size whose ExternalExpanding event was recorded. */
+  private readonly expansionsNoted = new Map<string, string>();
 
   constructor(
     client: KubeClient,
@@ -76,6 +80,7 @@ export class PersistentVolumeController implements Reconciler {
     this.pvClient = client.resource<PersistentVolume>(pvDef);
     this.pvcClient = client.resource<PersistentVolumeClaim>(pvcDef);
     this.recorder = new EventRecorder(client, PV_CONTROLLER);
+    this.expandRecorder = new EventRecorder(client, "volume_expand");
     this.loop = new ControlLoop(this, 2);
 
     const waitingClaims = () => {
@@ -99,7 +104,11 @@ export class PersistentVolumeController implements Reconciler {
       }
     };
     shared.on(this.volumes, { add: volumeChanged, update: (_, pv) => volumeChanged(pv), delete: volumeChanged });
-    shared.on(this.claims, { add: claimChanged, update: (_, c) => claimChanged(c), delete: claimChanged });
+    shared.on(this.claims, { add: claimChanged, update: (_, c) => claimChanged(c), delete: (c) => {
+        this.expansionsNoted.delete(c.metadata.uid!);
+        claimChanged(c);
+      },
+    });
     shared.on(this.pods, { add: podChanged, update: (_, p) => podChanged(p), delete: podChanged });
     shared.on(this.classes, { add: waitingClaims, update: waitingClaims });
   }
@@ -140,7 +149,10 @@ export class PersistentVolumeController implements Reconciler {
       } else this.recorder.event(claim, "Warning", "FailedBinding", `volume "${claim.spec.volumeName}" not found`);
       return;
     }
-    if (!pv.spec?.claimRef || isVolumeBoundToClaim(pv, claim)) return this.bind(pv, claim);
+    if (!pv.spec?.claimRef || isVolumeBoundToClaim(pv, claim)) {
+      await this.bind(pv, claim);
+      return this.noteExpansion(claim);
+    }
     // The volume is bound to another claim.
     if (claim.status?.phase !== "Lost") this.recorder.event(claim, "Warning", "ClaimMisbound", "Two claims are bound to the same volume, this one is bound incorrectly");
     await this.setClaimPhase(claim, "Lost");
@@ -151,6 +163,9 @@ export class PersistentVolumeController implements Reconciler {
     const sc = className ? this.classes.get(className) : undefined;
     const selected = claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
     if (sc?.volumeBindingMode === "WaitForFirstConsumer" && !selected) {
+      // A volume reserved for the claim (its claimRef names it) is bound at once, as upstream.
+      const reserved = findMatchingVolume(claim, this.volumes.list().filter((pv) => isVolumeBoundToClaim(pv, claim)));
+      if (reserved) return this.bind(reserved, claim);
       this.recorder.event(claim, "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding");
       return;
     }
@@ -229,6 +244,20 @@ export class PersistentVolumeController implements Reconciler {
       next.status = { ...next.status, phase: "Bound", accessModes: [...(pv.spec?.accessModes ?? [])], capacity: { ...capacity } };
       await this.pvcClient.updateStatus(next);
     }
+  }
+
+  /**
+   * A bound claim asking for more than its capacity (admission let it grow: its class allows
+   * expansion). No volume bramble makes can be grown, so it stays at its capacity with upstream's
+   * expand controller's event for a volume without an expandable plugin, once per requested size.
+   */
+  private noteExpansion(claim: PersistentVolumeClaim) {
+    const want = tryParseQuantity(claim.spec?.resources?.requests?.storage);
+    const have = tryParseQuantity(claim.status?.capacity?.storage);
+    const asked = String(claim.spec?.resources?.requests?.storage);
+    if (!want || !have || compareQuantities(want, have) <= 0 || this.expansionsNoted.get(claim.metadata.uid!) === asked) return;
+    this.expansionsNoted.set(claim.metadata.uid!, asked);
+    this.expandRecorder.event(claim, "Normal", "ExternalExpanding", "waiting for an external controller to expand this PVC");
   }
 
   private async setClaimPhase(claim: PersistentVolumeClaim, phase: string) {

@@ -1,9 +1,11 @@
 // startResourceQuotaController: keeps every ResourceQuota's status (hard, used) in line with the
 // namespace's objects, as upstream's resource-quota controller. A quota is recounted in full when
-// it changes; an object is counted by admission when it is created, so the controller recounts a
+// it changes; an object is charged by admission when it is created, and the controller recounts a
 // namespace's quotas when usage falls (an object deleted, a pod finished or past its grace
-// period, a Service or claim changed) and every few minutes, which also returns charges of writes
-// that failed after admission. Object caches are the shared ones: pods and Services in full, the
+// period, a Service or claim changed), when an object of a namespace with a quota arrives (a
+// recount that ran while a charged object was still on its way to the cache wrote a usage short
+// of it; the object's own arrival puts that right, as after a server restart), and every few
+// minutes, which also returns charges of writes that failed after admission. Object caches are the shared ones: pods and Services in full, the
 // other counted kinds as metadata only, started when some quota first counts them.
 import { ApiError } from "../../../api/errors";
 import { KINDS, sameResource } from "../../../api/kinds";
@@ -52,7 +54,10 @@ export async function startResourceQuotaController(client: KubeClient, opts: Res
     watched.set(key, inf);
     const ev = evaluatorFor(def)!;
     shared.on(inf, {
-      // Adds were charged at admission; only what can lower (or correct) usage is recounted.
+      // Charged at admission; the recount only corrects a usage written from a cache without it.
+      add(obj) {
+        if (quotas.list().some((rq) => rq.metadata.namespace === obj.metadata.namespace)) enqueueNamespace(obj.metadata.namespace);
+      },
       update(old, obj) {
         const namespace = obj.metadata.namespace;
         if (!quotas.list().some((rq) => rq.metadata.namespace === namespace)) return; // most writes: nothing to recount
