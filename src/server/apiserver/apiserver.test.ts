@@ -64,6 +64,7 @@ describe("bootstrap and authentication", () => {
       serviceProxy: true,
       clusterDnsServer: true,
       ingress: true,
+      networkPolicy: true,
     });
   });
 
