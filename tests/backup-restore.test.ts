@@ -54,10 +54,10 @@ test("backup online, restore offline: back to the snapshot's objects; refusals a
   expect((await s.kubectl("label", "configmap", "cm-1", "changed=yes")).code).toBe(0);
   expect((await s.kubectl("delete", "secret", "creds")).code).toBe(0);
 
-  // A snapshot while 32 clients create objects as fast as they can.
+  // A snapshot while 64 clients create objects as fast as they can.
   const acked = new Map<string, number>();
   let stop = false;
-  const writers = Array.from({ length: 32 }, (_, w) =>
+  const writers = Array.from({ length: 64 }, (_, w) =>
     (async () => {
       for (let i = 0; !stop; i++) {
         const name = `w${w}-${i}`;
