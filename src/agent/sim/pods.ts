@@ -82,8 +82,11 @@ export class PodRunner {
     const uid = pod.metadata.uid!;
     const exp = this.expected.get(uid);
     if (typeof exp === "number" && rv(pod) >= exp) this.expected.delete(uid);
-    // After a sim restart, pods keep the addresses they report.
-    if (pod.status?.podIP) node.ipam.reserve(uid, pod.status.podIP);
+    // A finished pod's sandbox is gone, as on a real node: its address goes back to the pool
+    // (the pod keeps status.podIP, as upstream's do). After a sim restart, the other pods keep
+    // the addresses they report.
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") node.ipam.release(uid);
+    else if (pod.status?.podIP) node.ipam.reserve(uid, pod.status.podIP);
     if (needsWork(pod)) this.queue.add(objectKeyOf(pod));
   }
 

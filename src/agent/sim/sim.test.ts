@@ -119,3 +119,28 @@ test("a restarted sim adopts its nodes and pods; a stopped one renews no more Le
   await podApi().create("default", podOn("after-restart", "sim-1"));
   expect((await running("after-restart")).status?.podIP).not.toBe(web.status!.podIP!);
 });
+
+test("a finished pod gives its address back: a full pod CIDR takes new pods once others finish", async () => {
+  // A node of its own: its /24 holds 253 pod addresses.
+  const tiny = await startSim({ ...cfg, prefix: "full", nodes: 1, labels: {} }, { client: api.client });
+  try {
+    const names = Array.from({ length: 253 }, (_, i) => `full-pod-${i}`);
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => podApi().create("default", podOn(n, "full-0"))));
+    const onNode = async () => (await podApi().list("default")).items.filter((p) => p.spec?.nodeName === "full-0");
+    await eventually(async () => (await onNode()).filter((p) => p.status?.phase === "Running").length === 253 || undefined, 20_000, "253 pods Running");
+    // The block is full: one more pod waits.
+    await podApi().create("default", podOn("full-pod-extra", "full-0"));
+    await Bun.sleep(300);
+    expect((await podApi().get("default", "full-pod-extra")).status?.phase).toBe("Pending");
+    // One pod finishes (its containers exited, as a Job's pod does); its address goes to the waiting pod.
+    const done = await podApi().get("default", "full-pod-0");
+    await podApi().patch("default", "full-pod-0", { status: { phase: "Succeeded" } }, "merge", "status");
+    const extra = await eventually(async () => {
+      const p = await podApi().get("default", "full-pod-extra");
+      return p.status?.phase === "Running" ? p : undefined;
+    }, 20_000, "the extra pod Running");
+    expect(extra.status!.podIP).toBe(done.status!.podIP!);
+  } finally {
+    await tiny.stop();
+  }
+}, 60_000);
