@@ -2,21 +2,20 @@
 // real `bramble server` with one simulated node: it logs in with the admin kubeconfig pasted,
 // draws the node as a bin filled by its pods' requests, follows a Deployment's scale-up live
 // through its watches, and refuses a bad token. Screenshots go to a temp dir (printed).
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { missingCommand, requirements } from "../src/machinery/test-requirements";
 import { launchChromium, type Page } from "./helpers/chromium";
-import { testEnv } from "./helpers/env";
 import { eventually } from "./helpers/eventually";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 
 const skip = requirements("dashboard browser tests", missingCommand("chromium", "apt-get install chromium"), missingCommand("kubectl"));
 const SHOTS = mkdtempSync(join(tmpdir(), "bramble-dashboard-shots-"));
 let server: TestServer;
-let sim: Subprocess<"ignore", "ignore", "pipe"> | undefined;
+let sim: SimNodes | undefined;
 let page: Page;
 
 const kubectl = async (stdin: string | undefined, ...args: string[]) => {
@@ -49,16 +48,7 @@ const BIN = (node: string) => `(() => {
 describe.skipIf(!!skip)("the web dashboard", () => {
   beforeAll(async () => {
     server = await startTestServer({ args: ["--disable-agent"] });
-    sim = Bun.spawn(["bun", join(ROOT, "src", "main.ts"), "sim", "--kubeconfig", server.kubeconfig, "--nodes", "1", "--cpu", "4", "--memory", "8Gi", "--heartbeat-interval", "1s"], {
-      cwd: ROOT,
-      env: testEnv(),
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    void (async () => {
-      for await (const _ of sim!.stderr);
-    })();
+    sim = startSimNodes(server, 1, "--cpu", "4", "--memory", "8Gi");
     await kubectl(deployment("web", 2, "500m", "1Gi"), "apply", "-f", "-");
     await kubectl(deployment("db", 1, "1", "2Gi"), "apply", "-f", "-");
     await eventually("3 pods Running on sim-0", async () => {
@@ -71,7 +61,7 @@ describe.skipIf(!!skip)("the web dashboard", () => {
 
   afterAll(async () => {
     await page?.close();
-    sim?.kill("SIGKILL");
+    await sim?.kill();
     await server?.cleanup();
   });
 

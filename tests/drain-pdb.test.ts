@@ -1,16 +1,14 @@
 // `kubectl drain` against a PodDisruptionBudget, on simulated nodes: the drain's evictions get
 // 429 while the budget allows no disruption, the drain keeps retrying, and it finishes once the
 // evicted pod's replacement is ready on another node. Also `kubectl get pdb` and the budget's status.
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eventually as poll } from "./helpers/eventually";
-import { testEnv } from "./helpers/env";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 
-const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
+let sim: SimNodes | undefined;
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => server.log.slice(-4000) });
 const kubectl = async (...args: string[]) => {
@@ -21,11 +19,11 @@ const kubectl = async (...args: string[]) => {
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "2", "--heartbeat-interval", "1s"], { cwd: ROOT, env: testEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  sim = startSimNodes(server, 2);
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 

@@ -3,16 +3,15 @@
 // up where they were, ending with exactly the pods asked for: no duplicates, and no pod that
 // existed before the kill deleted and made again. Simulated nodes: the pods never finish, so the
 // counts stay put once reached.
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 import { eventually } from "./helpers/eventually";
-import { testEnv } from "./helpers/env";
 
 const NS = "survive";
 let server: TestServer;
-let sim: Subprocess<"ignore", "ignore", "pipe">;
+let sim: SimNodes | undefined;
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 45_000) =>
   eventually(what, f, { timeoutMs, intervalMs: 200, context: () => server.log.slice(-3000) });
@@ -159,18 +158,12 @@ async function untilPods(what: string, want: Record<string, number>) {
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", join(ROOT, "src", "main.ts"), "sim", "--kubeconfig", server.kubeconfig, "--nodes", "2", "--heartbeat-interval", "1s"], {
-    cwd: ROOT,
-    env: testEnv(),
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+  sim = startSimNodes(server, 2);
   await kubectl("create", "namespace", NS);
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 

@@ -2,16 +2,14 @@
 // `api-resources` prints the rows upstream 1.32 prints, `get all` lists exactly the kinds in the
 // `all` category, and `describe`, `explain` and `get -o wide` work for every one of them.
 // One server with a simulated node.
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually";
-import { testEnv } from "./helpers/env";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 
-const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
+let sim: SimNodes | undefined;
 
 const kubectl = async (...args: string[]) => {
   const r = await server.kubectl(...args);
@@ -113,19 +111,13 @@ spec:
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "1", "--cpu", "4", "--memory", "8Gi"], {
-    cwd: ROOT,
-    env: testEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  sim = startSimNodes(server, 1, "--cpu", "4", "--memory", "8Gi");
   const r = await server.kubectlWith({ stdin: MANIFESTS }, "apply", "-f", "-");
   if (r.code !== 0) throw new Error(`apply: ${r.stderr}`);
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 

@@ -3,19 +3,17 @@
 // system classes; pods get their priority from their class; on a full cluster a more important
 // pod evicts a less important one and runs in its place, while a pod whose class says Never waits;
 // required anti-affinity keeps replicas on different nodes.
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually";
-import { testEnv } from "./helpers/env";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
-let simLog = "";
+let sim: SimNodes | undefined;
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) =>
-  eventually(what, f, { timeoutMs, intervalMs: 150, context: () => `sim log:\n${simLog.slice(-2000)}` });
+  eventually(what, f, { timeoutMs, intervalMs: 150, context: () => `sim log:\n${(sim?.log() ?? "").slice(-2000)}` });
 
 const kubectl = async (...args: string[]) => {
   const r = await server.kubectl(...args);
@@ -75,20 +73,11 @@ spec:
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", join(ROOT, "src", "main.ts"), "sim", "--kubeconfig", server.kubeconfig, "--nodes", "2", "--cpu", "1", "--memory", "4Gi", "--heartbeat-interval", "1s"], {
-    cwd: ROOT,
-    env: testEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  void (async () => {
-    for await (const chunk of sim.stderr) simLog += new TextDecoder().decode(chunk);
-  })();
+  sim = startSimNodes(server, 2, "--cpu", "1", "--memory", "4Gi");
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 

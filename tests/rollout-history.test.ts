@@ -2,19 +2,16 @@
 // revision history (`kubectl rollout history`, `--revision`, `rollout undo` to the previous and
 // to a given revision, `rollout status`), the ControllerRevisions behind it, and
 // ReplicationControllers (`kubectl scale rc`, `kubectl get rc`).
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ROOT, startTestServer, type TestServer } from "./helpers/server";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
+import { startTestServer, type TestServer } from "./helpers/server";
 import { eventually as poll } from "./helpers/eventually";
-import { testEnv } from "./helpers/env";
 
-const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
-let simLog = "";
+let sim: SimNodes | undefined;
 
-const until = <T>(what: string, f: () => Promise<T | undefined | false>) => poll(what, f, { timeoutMs: 20_000, intervalMs: 100, context: () => `sim log:\n${simLog.slice(-2000)}` });
+const until = <T>(what: string, f: () => Promise<T | undefined | false>) => poll(what, f, { timeoutMs: 20_000, intervalMs: 100, context: () => `sim log:\n${(sim?.log() ?? "").slice(-2000)}` });
 
 const kubectl = async (...args: string[]) => {
   const r = await server.kubectl(...args);
@@ -24,21 +21,12 @@ const kubectl = async (...args: string[]) => {
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "2", "--heartbeat-interval", "1s"], {
-    cwd: ROOT,
-    env: testEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  void (async () => {
-    for await (const chunk of sim.stderr) simLog += new TextDecoder().decode(chunk);
-  })();
+  sim = startSimNodes(server, 2);
   await until("2 Ready nodes", async () => (await kubectl("get", "nodes", "--no-headers")).split("\n").filter((l) => /\sReady\s/.test(l)).length === 2);
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 

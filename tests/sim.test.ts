@@ -2,19 +2,18 @@
 // show every `get nodes -o wide` column, a pod bound to a sim node runs and is deleted
 // gracefully, and a SIGKILLed sim stops renewing its Leases (the power-cut case the node
 // lifecycle controller must notice).
-import type { Subprocess } from "bun";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { startSimNodes, type SimNodes } from "./helpers/sim";
 import { ROOT, startTestServer, type TestServer } from "./helpers/server";
 import { eventually as poll } from "./helpers/eventually";
 import { testEnv } from "./helpers/env";
 
 const MAIN = join(ROOT, "src", "main.ts");
 let server: TestServer;
-let sim: Subprocess<"ignore", "pipe", "pipe">;
-let simLog = "";
+let sim: SimNodes | undefined;
 
-const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => `sim log:\n${simLog}` });
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000) => poll(what, f, { timeoutMs, intervalMs: 100, context: () => `sim log:\n${sim?.log() ?? ""}` });
 
 const kubectl = async (...args: string[]) => {
   const r = await server.kubectl(...args);
@@ -24,20 +23,11 @@ const kubectl = async (...args: string[]) => {
 
 beforeAll(async () => {
   server = await startTestServer({ args: ["--disable-agent"] });
-  sim = Bun.spawn(["bun", MAIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", "3", "--cpu", "2", "--memory", "4Gi", "--heartbeat-interval", "1s"], {
-    cwd: ROOT,
-    env: testEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  void (async () => {
-    for await (const chunk of sim.stderr) simLog += new TextDecoder().decode(chunk);
-  })();
+  sim = startSimNodes(server, 3, "--cpu", "2", "--memory", "4Gi");
 }, 60_000);
 
 afterAll(async () => {
-  sim?.kill("SIGKILL");
+  await sim?.kill();
   await server?.cleanup();
 });
 
@@ -141,8 +131,7 @@ test("SIGKILL stops the Lease renewals; the nodes stay registered", async () => 
   const first = await until("sim-0's lease", async () => (await renewTime()) || undefined);
   await until("a renewal", async () => (await renewTime()) !== first);
 
-  sim.kill("SIGKILL");
-  await sim.exited;
+  await sim!.kill();
   const last = await renewTime();
   // Three heartbeat intervals without a renewal; a live sim renews every second.
   await Bun.sleep(3_000);
