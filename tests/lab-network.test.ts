@@ -354,7 +354,9 @@ describe.skipIf(!!labSkipReason)("networking in the lab", () => {
     await eventually("lab-n1's proxy synced again", async () => ((await Bun.file(log).text()).match(/rules synced kind=full/g)?.length ?? 0) >= 2);
     expect((await natRules(l, "lab-n1")).split("\n").filter((r) => r.startsWith("-A BRAMBLE-")).sort()).toEqual(rulesBefore);
     expect(await routes()).toEqual(routesBefore);
-    expect(await wgetFrom(peerOn("lab-n1").name, `http://${clusterIP}/`)).toMatch(/^web-/);
+    // Exec reaches the pod once the restarted agent serves its kubelet API again (the proxy may sync first).
+    const body = await eventually("a Service answer through exec on the restarted agent", () => wgetFrom(peerOn("lab-n1").name, `http://${clusterIP}/`).catch(() => undefined), 30_000);
+    expect(body).toMatch(/^web-/);
     const after = (await json("get", "pod", peerOn("lab-n1").name)).status.containerStatuses[0];
     expect(after.containerID).toBe(peer.containerID);
     expect(after.restartCount).toBe(peer.restartCount);
