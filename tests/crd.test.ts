@@ -26,7 +26,7 @@ spec:
   - name: v1
     served: true
     storage: true
-    subresources: {status: {}}
+    subresources: {status: {}, scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}}
     additionalPrinterColumns:
     - {name: Spec, type: string, jsonPath: .spec.cronSpec, description: The cron spec}
     - {name: Replicas, type: integer, jsonPath: .spec.replicas}
@@ -47,6 +47,7 @@ spec:
             type: object
             properties:
               phase: {type: string}
+              replicas: {type: integer}
 `;
 
 const TAB = (name: string, replicas: unknown) => `
@@ -115,6 +116,25 @@ test("after a restart the resource is served again at once", async () => {
   await server.stop();
   await server.restart();
   expect(await kubectl("get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas} {.status.phase}")).toBe("2 Running");
+});
+
+test("a HorizontalPodAutoscaler scales a custom resource through its scale subresource", async () => {
+  const r = await server.kubectlWith({ stdin: TAB("scaled", 5) }, "apply", "-f", "-");
+  expect(r.code).toBe(0);
+  const hpa = `
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: scaled}
+spec:
+  scaleTargetRef: {apiVersion: stable.example.com/v1, kind: CronTab, name: scaled}
+  minReplicas: 1
+  maxReplicas: 2
+`;
+  expect((await server.kubectlWith({ stdin: hpa }, "apply", "-f", "-")).code).toBe(0);
+  // Above maxReplicas: brought down to it, as upstream, without needing any metric.
+  await eventually("the custom resource scaled to 2", async () => (await kubectl("get", "crontab", "scaled", "-o", "jsonpath={.spec.replicas}")) === "2" || undefined, { timeoutMs: 20_000, intervalMs: 200 });
+  const events = await kubectl("get", "events", "--field-selector", "involvedObject.name=scaled,involvedObject.kind=HorizontalPodAutoscaler", "-o", "jsonpath={.items[*].reason}");
+  expect(events).toContain("SuccessfulRescale");
 });
 
 test("deleting the definition deletes its objects and its resource", async () => {

@@ -21,7 +21,7 @@ import {
   type MetricStatus,
 } from "../../../api/resources/autoscaling/horizontalpodautoscaler";
 import { pods as podsDef, type Pod } from "../../../api/resources/core/pod";
-import type { KubeClient } from "../../../client/client";
+import type { KubeClient, ResourceRef } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf, type Informer } from "../../../client/informer";
 import { ControlLoop, type ReconcileResult, type Reconciler } from "../../../machinery/controlloop";
@@ -111,6 +111,22 @@ export class HorizontalPodAutoscalerController implements Reconciler {
     return this.loop.stop();
   }
 
+  /**
+   * The resource a scaleTargetRef names, if it has a scale subresource: a built-in kind from the
+   * registry, else a custom resource from discovery (its group-version's resource list names
+   * `<plural>/scale` when its CRD declares the subresource).
+   */
+  private async scaleTarget(apiVersion: string, kind: string): Promise<ResourceRef | undefined> {
+    const def = findResourceByKind(apiVersion, kind);
+    if (def) return def.subresources.includes("scale") ? def : undefined;
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+    if (!group || !version) return undefined;
+    const list = await this.client.json<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>("GET", `/apis/${group}/${version}`).catch(() => undefined);
+    const main = list?.resources?.find((r) => r.kind === kind && !r.name.includes("/"));
+    if (!main || !list!.resources!.some((r) => r.name === `${main.name}/scale`)) return undefined;
+    return { group, version, plural: main.name, namespaced: main.namespaced };
+  }
+
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const hpa = this.hpaInformer.get(key);
     if (!hpa || hpa.metadata.deletionTimestamp) {
@@ -149,10 +165,11 @@ export class HorizontalPodAutoscalerController implements Reconciler {
         conditions: mergeConditions(hpa.status?.conditions, conditions),
       });
 
-    const def = findResourceByKind(ref.apiVersion ?? "", ref.kind);
+    let def: ResourceRef | undefined;
     let scale: Scale;
     try {
-      if (!def?.subresources.includes("scale")) throw new Error(`no scale subresource for ${ref.apiVersion ? `${ref.kind}.${ref.apiVersion}` : ref.kind}`);
+      def = await this.scaleTarget(ref.apiVersion ?? "", ref.kind);
+      if (!def) throw new Error(`no scale subresource for ${ref.apiVersion ? `${ref.kind}.${ref.apiVersion}` : ref.kind}`);
       scale = await this.client.json<Scale>("GET", this.client.resource(def).path(ns, ref.name, "scale"));
     } catch (e) {
       const msg = e instanceof ApiError || e instanceof Error ? e.message : String(e);
@@ -217,7 +234,7 @@ export class HorizontalPodAutoscalerController implements Reconciler {
     if (rescale) {
       try {
         const next = { ...scale, apiVersion: "autoscaling/v1", kind: "Scale", spec: { ...scale.spec, replicas: desired } };
-        await this.client.json("PUT", this.client.resource(def).path(ns, ref.name, "scale"), next);
+        await this.client.json("PUT", this.client.resource(def!).path(ns, ref.name, "scale"), next);
       } catch (e) {
         const msg = (e as Error).message;
         this.recorder.event(hpa, "Warning", "FailedRescale", `New size: ${desired}; reason: ${reason}; error: ${msg}`);
