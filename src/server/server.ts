@@ -201,6 +201,8 @@ export async function startServer(cfg: ServerConfig, parts: ServerParts = defaul
         ingressesIn: (ns) => ctx().objects.list(ctx().resource("networking.k8s.io", "ingresses"), ns).items,
         getIngressClass: (name) => ctx()?.objects.tryGet(ctx().resource("networking.k8s.io", "ingressclasses"), undefined, name),
       },
+      // Enforcement runs on the host-gw pod network unless --disable-network-policy.
+      networkPolicy: cfg.networkPolicy !== false && cfg.podNetwork === "host-gw",
       podsOnNode: (ns, node) => ctx().objects.list(ctx().resource("", "pods"), ns).items.filter((p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
       getVolume: (name) => ctx()?.objects.tryGet(ctx().resource("", "persistentvolumes"), undefined, name),
     });

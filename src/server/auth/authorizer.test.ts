@@ -8,7 +8,7 @@ import { pods as podsDef } from "../../api/resources/core/pod";
 import { secrets } from "../../api/resources/core/secret";
 import { serviceAccounts } from "../../api/resources/core/serviceaccount";
 import { namespaces } from "../../api/resources/core/namespace";
-import { createAuthorizer, forbiddenMessage, type RequestAttributes } from "./authorizer";
+import { createAuthorizer, forbiddenMessage, type AuthorizerView, type RequestAttributes } from "./authorizer";
 import { createNodeAuthenticator, newNodeCredential, nodeCredentialSecret, nodeUser } from "./node-credentials";
 import { requestAttributes } from "./request-attributes";
 
@@ -20,11 +20,12 @@ const storedNodes: KubeObject[] = [
   { metadata: { name: "a", labels: { "node-restriction.kubernetes.io/pool": "gpu", zone: "x" } }, spec: { taints: [{ key: "k", effect: "NoSchedule" }] } } as KubeObject,
   { metadata: { name: "c", labels: {} }, spec: {} } as KubeObject,
 ];
-const authorize = createAuthorizer({
+const view: AuthorizerView = {
   getPod: (ns, name) => pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
   getNode: (name) => storedNodes.find((n) => n.metadata.name === name),
-  podsOnNode: (ns, node) => pods.filter((p) => p.metadata.namespace === ns && (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
-});
+  podsOnNode: (ns: string, node: string) => pods.filter((p) => p.metadata.namespace === ns && (p as { spec?: { nodeName?: string } }).spec?.nodeName === node),
+};
+const authorize = createAuthorizer(view);
 const node = nodeUser("a");
 const can = async (attrs: Partial<RequestAttributes>, user = node) =>
   (await authorize(user, { verb: "get", group: "", resource: "nodes", ...attrs } as RequestAttributes)).allowed;
@@ -77,9 +78,26 @@ test("pods: only those bound to the node, status, delete and eviction; lists fil
   expect(await canRequest("POST", podsDef, { ...pod, body: {} })).toBe(false);
   expect(await canRequest("GET", podsDef, { query: `watch=1&${fieldSelector("spec.nodeName=a")}` })).toBe(true);
   expect(await canRequest("GET", podsDef, { query: fieldSelector("status.phase=Running,spec.nodeName==a") })).toBe(true);
-  // Lists and watches of every pod: network policy peers are pods on any node.
-  expect(await canRequest("GET", podsDef, {})).toBe(true);
-  expect(await canRequest("GET", podsDef, { query: `watch=1&${fieldSelector("spec.nodeName=b")}` })).toBe(true);
+  expect(await canRequest("GET", podsDef, {})).toBe(false);
+  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName=b") })).toBe(false);
+  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName!=a") })).toBe(false);
+  // One value with an escaped comma is not two requirements: this selects every pod not on x.
+  expect(await canRequest("GET", podsDef, { query: fieldSelector("spec.nodeName!=x\\,spec.nodeName=a") })).toBe(false);
+  // One pod by name, when it is bound to the node.
+  expect(await canRequest("GET", podsDef, { ...pod, query: `watch=true&${fieldSelector("metadata.name=web")}` })).toBe(true);
+  expect(await canRequest("GET", podsDef, { ...pod, query: fieldSelector("metadata.name=db") })).toBe(false);
+});
+
+test("pods: while network policies are enforced, lists and watches of every pod (their peers), gets still only of its own", async () => {
+  const enforcing = createAuthorizer({ ...view, networkPolicy: true });
+  const decide = async (method: string, o: { namespace?: string; name?: string; query?: string }) => {
+    const url = new URL(`https://api.test/whatever${o.query ? `?${o.query}` : ""}`);
+    return (await enforcing(node, requestAttributes(new Request(url.href, { method }), url, { def: podsDef, namespace: o.namespace, name: o.name }))).allowed;
+  };
+  expect(await decide("GET", {})).toBe(true);
+  expect(await decide("GET", { query: `watch=1&${fieldSelector("spec.nodeName=b")}` })).toBe(true);
+  expect(await decide("GET", { namespace: "default", name: "web" })).toBe(true);
+  expect(await decide("GET", { namespace: "default", name: "db" })).toBe(false);
 });
 
 test("secrets and configmaps: only those its pods refer to, one by name; a list is judged on the selector as the list handler parses it", async () => {

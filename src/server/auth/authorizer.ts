@@ -41,6 +41,8 @@ export interface RequestAttributes {
 
 /** What the rules read from the cluster: a synchronous view of the API server's cache. */
 export interface AuthorizerView {
+  /** The nodes enforce NetworkPolicies: they may list and watch every pod, for the policies' peers. */
+  networkPolicy?: boolean;
   getPod(namespace: string, name: string): KubeObject | undefined;
   /** The stored Node, to judge what a node's write of it changes. */
   getNode?(name: string): KubeObject | undefined;
@@ -81,6 +83,10 @@ export function createAuthorizer(view: AuthorizerView): Authorizer {
     return viaRbac() ? ALLOW : deny();
   };
 }
+
+/** Whether the selector requires `field` to equal `value` (`=` or `==`, as upstream's selection.Equals). */
+const requiresField = (selector: FieldSelector | undefined, field: string, value: string) =>
+  selector?.requirements.some((r) => r.field === field && r.operator !== "!=" && r.value === value) ?? false;
 
 async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttributes): Promise<Decision> {
   const key = `${a.group}/${a.resource}`;
@@ -154,7 +160,7 @@ async function authorizeNode(view: AuthorizerView, node: string, a: RequestAttri
 }
 
 /**
- * Pods: list and watch all (network policy peers); get, delete, status updates and evictions of pods bound to it.
+ * Pods: list and watch its own (all of them while network policies are enforced: their peers); get, delete, status updates and evictions of pods bound to it.
  * Creating pods (upstream's mirror pods) is not something bramble's kubelet does.
  */
 function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttributes): Decision {
@@ -164,10 +170,15 @@ function authorizeNodePod(view: AuthorizerView, node: string, a: RequestAttribut
     // A missing pod is answered as upstream's authorizer does: no relationship, no access.
     return (pod as { spec?: { nodeName?: string } } | undefined)?.spec?.nodeName === node ? ALLOW : NO_RELATIONSHIP(node);
   };
-  // Every pod, for network policy enforcement: a policy's peers are pods on any node, known by
-  // their labels and IPs (k3s's agents read them cluster-wide likewise). A get stays limited to
-  // the pods bound to the node.
-  if (sub === undefined && (a.verb === "list" || a.verb === "watch")) return ALLOW;
+  if (sub === undefined && (a.verb === "list" || a.verb === "watch")) {
+    // Every pod while the cluster enforces network policies: a policy's peers are pods on any
+    // node, known by their labels and IPs (k3s's agents read them cluster-wide likewise). A get
+    // stays limited to the pods bound to the node. Otherwise, only its own pods.
+    if (view.networkPolicy) return ALLOW;
+    if (requiresField(a.fieldSelector, "spec.nodeName", node)) return ALLOW;
+    if (a.name) return bound();
+    return deny("can only list/watch pods with spec.nodeName field selector");
+  }
   const allowed = sub === undefined ? ["get", "delete"] : sub === "status" ? ["update", "patch"] : sub === "eviction" ? ["create"] : [];
   return allowed.includes(a.verb) ? bound() : deny();
 }
