@@ -42,13 +42,13 @@ const POD_COUNT = Math.floor(OBJECTS / 2);
 const NS = "dash";
 const DEPLOY = "scale";
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 100): Promise<T> {
   const end = performance.now() + timeoutMs;
   for (;;) {
     const v = await f().catch(() => undefined);
     if (v) return v;
     if (performance.now() > end) throw new Error(`timed out (${timeoutMs / 1000} s) waiting for ${what}`);
-    await Bun.sleep(250);
+    await Bun.sleep(intervalMs);
   }
 }
 
@@ -85,7 +85,7 @@ try {
   });
   if (load.errors) throw new Error(`${load.errors} of ${OBJECTS} creates failed; first: ${load.firstError}`);
   const running = async () => ((await (await api.get("/api/v1/pods?fieldSelector=status.phase%3DRunning")).json()) as { items: unknown[] }).items.length;
-  await until(`${POD_COUNT} pods Running`, async () => (await running()) >= POD_COUNT, 300_000);
+  await until(`${POD_COUNT} pods Running`, async () => (await running()) >= POD_COUNT, 300_000, 2000);
   const r = await api.post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
     metadata: { name: DEPLOY },
     spec: {
