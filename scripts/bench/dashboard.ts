@@ -2,14 +2,15 @@
 // nodes (`bramble sim`) and headless Chromium over the DevTools protocol (tests/helpers/chromium.ts):
 //   1. Server RSS with /dashboard/ open, logged in with the admin token, on the memory benchmark's
 //      10,000 objects (5,000 ConfigMaps + 5,000 Pods, scripts/bench/lib/objects.ts) — the Pods
-//      placed on simulated nodes big enough for all of them, so the page draws 5,000 Running pods.
+//      Running on simulated nodes (200 per node: a node's pod CIDR is a /24), so the page draws
+//      5,000 Running pods and 26 node bins.
 //      Same-run baseline: the same server with no page open, settled, before the page is opened
 //      and again after it is closed.
 //   2. Time from a Deployment scale-up (PATCH of its scale subresource) to the page's pod table
 //      showing every new pod Running (a MutationObserver in the page records Date.now() when the
 //      count is reached), vs the time until a plain API watch on the pods sees them all Running
 //      (the same-run baseline). Both clocks are this machine's wall clock.
-//   bun scripts/bench/dashboard.ts [--objects 10000] [--nodes 5] [--settle-s 30] [--window-s 10]
+//   bun scripts/bench/dashboard.ts [--objects 10000] [--nodes 26] [--settle-s 30] [--window-s 10]
 //                                  [--scale-ups 5] [--step 10]
 import { parseArgs } from "node:util";
 import { launchChromium } from "../../tests/helpers/chromium.ts";
@@ -24,7 +25,7 @@ import { openWatch } from "./lib/watch.ts";
 const { values: args } = parseArgs({
   options: {
     objects: { type: "string", default: "10000" },
-    nodes: { type: "string", default: "5" },
+    nodes: { type: "string" },
     "settle-s": { type: "string", default: "30" },
     "window-s": { type: "string", default: "10" },
     "scale-ups": { type: "string", default: "5" },
@@ -32,13 +33,14 @@ const { values: args } = parseArgs({
   },
 });
 const OBJECTS = Number(args.objects);
-const NODES = Number(args.nodes);
+const POD_COUNT = Math.floor(OBJECTS / 2);
+/** A simulated node's pod CIDR is a /24: at most ~250 pods each; 200 each, plus one for the scale-ups. */
+const NODES = args.nodes ? Number(args.nodes) : Math.ceil(POD_COUNT / 200) + 1;
 const SETTLE_MS = Number(args["settle-s"]) * 1000;
 const WINDOW_MS = Number(args["window-s"]) * 1000;
 const SCALE_UPS = Number(args["scale-ups"]);
 const STEP = Number(args.step);
 const NAMESPACES = 10;
-const POD_COUNT = Math.floor(OBJECTS / 2);
 const NS = "dash";
 const DEPLOY = "scale";
 
@@ -64,7 +66,7 @@ async function measure(server: BenchServer) {
 }
 
 const server = await startBenchServer();
-const sim = startBenchSim(server, { nodes: NODES, cpu: "64", memory: "1Ti", pods: Math.ceil(POD_COUNT / NODES) + 200, args: ["--heartbeat-interval", "10s"] });
+const sim = startBenchSim(server, { nodes: NODES, cpu: "64", memory: "1Ti", pods: 240, args: ["--heartbeat-interval", "10s"] });
 const api = apiClient(server);
 let page: Awaited<ReturnType<typeof launchChromium>> | undefined;
 try {
