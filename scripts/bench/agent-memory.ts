@@ -13,6 +13,9 @@
 //   bun scripts/bench/agent-memory.ts [--pods 30] [--settle-s 15] [--window-s 10] [--binary dist/bramble] [--smol] [--metrics]
 // --smol runs every bramble process with Bun's smaller heap (BUN_OPTIONS=--smol; the baseline too).
 // --metrics reads metrics.k8s.io every 2 s while the pods run, so the agents sample their cgroups.
+// CPU: each process's user + system time (/proc/<pid>/stat) from the end of the pods' start-up to the
+// end of the window (settle + window), as ms and as % of one core; run once without and once with
+// --metrics for the cost of metrics collection.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,7 +23,7 @@ import { parseArgs } from "node:util";
 import { ensureTestImage, TEST_IMAGE } from "../../src/agent/images/testimage.ts";
 import { DockerRuntime, DEFAULT_DOCKER_SOCKET } from "../../src/agent/runtime/docker/docker.ts";
 import { readKubeconfig, resolveContext } from "../../src/client/kubeconfig.ts";
-import { mb, memoryOf, rssByMapping, sourceVersion } from "./lib/proc.ts";
+import { cpuMsOf, mb, memoryOf, rssByMapping, sourceVersion } from "./lib/proc.ts";
 import { freePort } from "./lib/server.ts";
 import { met, printTable } from "./lib/table.ts";
 import { startChild, type Child } from "./lib/child.ts";
@@ -153,12 +156,17 @@ async function deletePods(api: Api, node: string) {
   while (Date.now() < end && containersOf(node).length > 0) await Bun.sleep(500);
 }
 
+/** The most pods one metrics.k8s.io answer listed (shows the agents really reported). */
+let metricsPods = 0;
 /** With --metrics: reads every pod's metrics every 2 s (the agent samples its cgroups); returns the stop. */
 function pollMetrics(api: Api): () => void {
   if (!args.metrics) return () => {};
   let on = true;
   void (async () => {
-    for (; on; await Bun.sleep(2000)) await api.get("/apis/metrics.k8s.io/v1beta1/pods").catch(() => undefined);
+    for (; on; await Bun.sleep(2000)) {
+      const list = await api.get("/apis/metrics.k8s.io/v1beta1/pods").catch(() => undefined);
+      metricsPods = Math.max(metricsPods, list?.items?.length ?? 0);
+    }
   })();
   return () => void (on = false);
 }
@@ -169,6 +177,10 @@ async function sampleRss(pid: number) {
   for (const end = performance.now() + WINDOW_MS; performance.now() < end; await Bun.sleep(1000)) samples.push(memoryOf(pid).rss);
   return { last: samples.at(-1)!, max: Math.max(...samples), hwm: memoryOf(pid).hwm };
 }
+
+/** CPU ms used since `t0` (performance.now()), and that as % of one core. */
+const cpuSince = (t0: number, ms: number) => ({ ms, pct: (ms / (performance.now() - t0)) * 100 });
+const cpuCell = (c: { ms: number; pct: number }) => `${c.ms.toFixed(0)} ms (${c.pct.toFixed(1)} %)`;
 
 const where = (pid: number) => rssByMapping(pid).slice(0, 4).map((m) => `${m.name} ${mb(m.rss)}`).join(", ");
 
@@ -206,10 +218,13 @@ try {
   await Bun.sleep(5000);
   const agentIdle = memoryOf(agent.proc.pid).rss;
   await runPods(cp.api, AGENT_NODE, () => agent!.log());
+  const agentCpu0 = { t: performance.now(), agent: cpuMsOf(agent.proc.pid), cp: cpuMsOf(cp.p.proc.pid) };
   const stopAgentMetrics = pollMetrics(cp.api);
   await Bun.sleep(SETTLE_MS);
   const agentLoaded = await sampleRss(agent.proc.pid);
   stopAgentMetrics();
+  const agentCpu = cpuSince(agentCpu0.t, cpuMsOf(agent.proc.pid) - agentCpu0.agent);
+  const cpCpu = cpuSince(agentCpu0.t, cpuMsOf(cp.p.proc.pid) - agentCpu0.cp);
   const agentWhere = where(agent.proc.pid);
   const cpRss = memoryOf(cp.p.proc.pid).rss;
   await cleanups.pop()!();
@@ -225,10 +240,12 @@ try {
   await Bun.sleep(5000);
   const embIdle = memoryOf(emb.p.proc.pid).rss;
   await runPods(emb.api, EMBEDDED_NODE, () => emb.p.log());
+  const embCpu0 = { t: performance.now(), cpu: cpuMsOf(emb.p.proc.pid) };
   const stopEmbMetrics = pollMetrics(emb.api);
   await Bun.sleep(SETTLE_MS);
   const embLoaded = await sampleRss(emb.p.proc.pid);
   stopEmbMetrics();
+  const embCpu = cpuSince(embCpu0.t, cpuMsOf(emb.p.proc.pid) - embCpu0.cpu);
   const embWhere = where(emb.p.proc.pid);
   await cleanups.pop()!();
 
@@ -243,6 +260,15 @@ try {
       [`(its server, --disable-agent)`, mb(cpRss), r(cpRss), "-", "-", "-"],
       ["bramble server + embedded agent, no pods", mb(embIdle), r(embIdle), "-", "-", "-"],
       [`bramble server + embedded agent, ${PODS} pods`, `${mb(embLoaded.last)} / ${mb(embLoaded.max)}`, r(embLoaded.max), mb(embLoaded.hwm), "≤ 130 MB", met(embLoaded.max <= SERVER_TARGET)],
+    ],
+  );
+  console.log(`\nCPU (user + system) over the ${(SETTLE_MS + WINDOW_MS) / 1000} s after all ${PODS} pods were Running, metrics.k8s.io read every 2 s: ${args.metrics ? `yes (up to ${metricsPods} pods per answer)` : "no"}`);
+  printTable(
+    ["process", "CPU ms (% of one core)"],
+    [
+      [`bramble agent, ${PODS} pods`, cpuCell(agentCpu)],
+      [`(its server, --disable-agent)`, cpuCell(cpCpu)],
+      [`bramble server + embedded agent, ${PODS} pods`, cpuCell(embCpu)],
     ],
   );
   console.log(`largest RSS by mapping, agent with pods (MB): ${agentWhere}`);
