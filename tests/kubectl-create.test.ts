@@ -33,7 +33,7 @@ let proxyKubeconfig: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bramble-kubectl-create-"));
   const port = freePort();
-  server = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "server", "--data-dir", dir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", ...HOST_SAFE_NETWORKING], {
+  server = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "server", "--data-dir", dir, "--https-listen-port", String(port), "--advertise-address", "127.0.0.1", "--disable-agent", ...HOST_SAFE_NETWORKING], {
     cwd: ROOT,
     env: testEnv(),
     stdin: "ignore",
