@@ -3,7 +3,6 @@
 // garbage collector removes them with it) and labelled kubernetes.io/service-name and
 // endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io. Services without a
 // selector and ExternalName Services get none from here (see endpointslicemirroring/).
-import { ApiError } from "../../../api/errors";
 import type { Node } from "../../../api/resources/core/node";
 import type { Pod } from "../../../api/resources/core/pod";
 import type { Service } from "../../../api/resources/core/service";
@@ -64,20 +63,6 @@ export async function startEndpointSliceController(client: KubeClient, opts: End
   let loop!: ControlLoop;
   const managed = new ManagedSlices(slicesInformer, shared, ENDPOINTSLICE_CONTROLLER, (key) => loop.enqueue(key));
 
-  async function apply(key: string, namespace: string, svc: Service, plan: SlicePlan) {
-    // No new slices for a Service being deleted: the garbage collector is removing them.
-    if (!svc.metadata.deletionTimestamp)
-      for (const s of plan.create) managed.expect(key, await sliceClient.create(namespace, s));
-    for (const s of plan.update) managed.expect(key, await sliceClient.update(s));
-    for (const s of plan.delete) {
-      try {
-        await sliceClient.delete(namespace, s.metadata.name!);
-      } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
-      }
-      managed.expect(key, s, true);
-    }
-  }
 
   loop = new ControlLoop(
     {
@@ -101,7 +86,8 @@ export async function startEndpointSliceController(client: KubeClient, opts: End
           plan.update.push(...p.update);
           plan.delete.push(...p.delete);
         }
-        await apply(key, namespace, svc, plan);
+        // No new slices for a Service being deleted: the garbage collector is removing them.
+        await managed.carryOut(sliceClient, key, namespace, plan, !svc.metadata.deletionTimestamp);
         // The slices are written without them; the Service is looked at again until their nodes appear.
         if (missing.size) throw new Error(`skipping pods whose node is not found: ${[...missing].sort().join(", ")}`);
       },

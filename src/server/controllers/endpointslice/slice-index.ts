@@ -2,10 +2,13 @@
 // informer's events; and the writes this controller made that its cache has not shown yet, so a
 // reconcile never acts on a cache that misses its own last write (a second create of a slice it
 // just made, say) — upstream's EndpointSliceTracker.
+import { ApiError } from "../../../api/errors";
 import type { EndpointSlice } from "../../../api/resources/discovery/endpointslice";
+import type { ResourceClient } from "../../../client/client";
 import { LABEL_MANAGED_BY, serviceKeyOfSlice } from "../../../api/resources/discovery/labels";
 import { objectKeyOf, type Informer } from "../../../client/informer";
 import type { SharedInformers } from "../informers";
+import type { SlicePlan } from "./plan";
 
 export class ManagedSlices {
   private readonly byService = new Map<string, Map<string, EndpointSlice>>();
@@ -52,6 +55,23 @@ export class ManagedSlices {
     });
   }
 
+
+  /**
+   * Writes a plan for one Service's slices and records each write as expected (`creating` false:
+   * no new slices, e.g. for a Service being deleted, whose slices the garbage collector removes).
+   */
+  async carryOut(client: ResourceClient<EndpointSlice>, key: string, namespace: string, plan: SlicePlan, creating = true) {
+    if (creating) for (const s of plan.create) this.expect(key, await client.create(namespace, s));
+    for (const s of plan.update) this.expect(key, await client.update(s));
+    for (const s of plan.delete) {
+      try {
+        await client.delete(namespace, s.metadata.name!);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+      this.expect(key, s, true);
+    }
+  }
   private drop(svc: string, key: string) {
     const m = this.byService.get(svc);
     m?.delete(key);

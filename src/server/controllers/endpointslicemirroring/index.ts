@@ -5,7 +5,6 @@
 // controller writes their slices), Endpoints labelled endpointslice.kubernetes.io/skip-mirror=true
 // (the API server's own `kubernetes` Endpoints, whose slice it writes itself), Endpoints used as a
 // leader-election lock, and Endpoints without a Service. Their mirrored slices are deleted.
-import { ApiError } from "../../../api/errors";
 import type { Endpoints } from "../../../api/resources/core/endpoints";
 import type { Service } from "../../../api/resources/core/service";
 import { endpointSlices as slicesDef, type EndpointSlice } from "../../../api/resources/discovery/endpointslice";
@@ -15,7 +14,6 @@ import type { KubeClient } from "../../../client/client";
 import { EventRecorder } from "../../../client/events";
 import { objectKeyOf } from "../../../client/informer";
 import { ControlLoop } from "../../../machinery/controlloop";
-import type { SlicePlan } from "../endpointslice/plan";
 import { ManagedSlices } from "../endpointslice/slice-index";
 import { SharedInformers } from "../informers";
 import { MAX_MIRRORED_PER_SUBSET, mirroredEndpoints, planMirror } from "./mirror";
@@ -37,18 +35,6 @@ export async function startEndpointSliceMirroringController(client: KubeClient, 
   let loop!: ControlLoop;
   const managed = new ManagedSlices(slicesInformer, shared, ENDPOINTSLICE_MIRRORING_CONTROLLER, (key) => loop.enqueue(key));
 
-  async function apply(key: string, namespace: string, plan: SlicePlan, creating: boolean) {
-    if (creating) for (const s of plan.create) managed.expect(key, await sliceClient.create(namespace, s));
-    for (const s of plan.update) managed.expect(key, await sliceClient.update(s));
-    for (const s of plan.delete) {
-      try {
-        await sliceClient.delete(namespace, s.metadata.name!);
-      } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
-      }
-      managed.expect(key, s, true);
-    }
-  }
 
   loop = new ControlLoop(
     {
@@ -60,7 +46,7 @@ export async function startEndpointSliceMirroringController(client: KubeClient, 
         const svc = services.get(key);
         const ep = endpoints.get(key);
         if (!svc || hasSelector(svc) || !ep || !shouldMirror(ep)) {
-          if (existing.length) await apply(key, namespace, { create: [], update: [], delete: existing }, false);
+          if (existing.length) await managed.carryOut(sliceClient, key, namespace, { create: [], update: [], delete: existing }, false);
           return;
         }
         const m = mirroredEndpoints(ep);
@@ -72,7 +58,7 @@ export async function startEndpointSliceMirroringController(client: KubeClient, 
             "TooManyAddressesToMirror",
             `A max of ${MAX_MIRRORED_PER_SUBSET} addresses can be mirrored to EndpointSlices per Endpoints subset. ${m.skipped} addresses were skipped`,
           );
-        await apply(key, namespace, planMirror(ep, m.groups, existing), !ep.metadata.deletionTimestamp);
+        await managed.carryOut(sliceClient, key, namespace, planMirror(ep, m.groups, existing), !ep.metadata.deletionTimestamp);
       },
       onError(key, e) {
         const ep = endpoints.get(key);
