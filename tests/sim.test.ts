@@ -69,7 +69,10 @@ spec:
     const [phase, podIP, hostIP] = out.split(" ");
     return phase === "Running" ? { podIP, hostIP } : undefined;
   });
-  expect(ip.podIP).toMatch(/^10\.42\.1\.\d+$/);
+  // From sim-1's pod CIDR (which /24 each node gets depends on the order they registered in).
+  const cidr = await kubectl("get", "node", "sim-1", "-o", "jsonpath={.spec.podCIDR}");
+  expect(cidr).toMatch(/^10\.42\.\d+\.0\/24$/);
+  expect(ip.podIP!.startsWith(cidr.replace(/0\/24$/, ""))).toBe(true);
   expect(ip.hostIP).toBe("172.31.0.2");
   expect(await kubectl("get", "pod", "web", "--no-headers")).toMatch(/^web\s+1\/1\s+Running\s+0/);
   // kubectl delete waits until the pod is really gone: the sim must finish the deletion.
