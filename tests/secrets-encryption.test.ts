@@ -227,7 +227,7 @@ describe.skipIf(!HAS_KUBECTL)("secrets encryption at rest (kubectl is required)"
     const doc = JSON.parse(good);
     doc.resources[0].providers[0].aesgcm.keys[0].secret = Buffer.alloc(32, 7).toString("base64");
     writeFileSync(keyFile, JSON.stringify(doc));
-    await expectRefused(true, /^bramble: secrets encryption: Secret default\/\w+ cannot be decrypted with .*encryption-config\.json: key "aesgcmkey-\w+" does not decrypt it/);
+    await expectRefused(true, /^bramble: secrets encryption: Secret default\/\w+ cannot be decrypted with .*encryption-config\.json: key "aesgcmkey-[\w-]+" does not decrypt it/);
 
     rmSync(keyFile);
     await expectRefused(false, /^bramble: secrets encryption: Secret default\/\w+ is encrypted, but the key file .*encryption-config\.json is missing/);

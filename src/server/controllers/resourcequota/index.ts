@@ -41,8 +41,16 @@ export async function startResourceQuotaController(client: KubeClient, opts: Res
   const api = client.resource<ResourceQuota>(resourceQuotas);
 
   const watched = new Map<string, Informer<KubeObject>>();
-  const enqueueNamespace = (namespace: string | undefined) => {
-    for (const rq of quotas.list()) if (rq.metadata.namespace === namespace) loop.enqueue(`${namespace}/${rq.metadata.name}`);
+  /** Quotas queued only because an object arrived: their recount may raise usage, never lower it. */
+  const raiseOnly = new Set<string>();
+  const enqueueNamespace = (namespace: string | undefined, arrival = false) => {
+    for (const rq of quotas.list()) {
+      if (rq.metadata.namespace !== namespace) continue;
+      const key = `${namespace}/${rq.metadata.name}`;
+      if (arrival) raiseOnly.add(key);
+      else raiseOnly.delete(key);
+      loop.enqueue(key);
+    }
   };
 
   /** The shared cache of a counted kind, started (and its handlers added) on first use. */
@@ -56,7 +64,8 @@ export async function startResourceQuotaController(client: KubeClient, opts: Res
     shared.on(inf, {
       // Charged at admission; the recount only corrects a usage written from a cache without it.
       add(obj) {
-        if (quotas.list().some((rq) => rq.metadata.namespace === obj.metadata.namespace)) enqueueNamespace(obj.metadata.namespace);
+        // Raise-only: a count from a cache that lags concurrent admissions must not hand their charges back.
+        if (quotas.list().some((rq) => rq.metadata.namespace === obj.metadata.namespace)) enqueueNamespace(obj.metadata.namespace, true);
       },
       update(old, obj) {
         const namespace = obj.metadata.namespace;
@@ -79,6 +88,7 @@ export async function startResourceQuotaController(client: KubeClient, opts: Res
       await Promise.all([...caches.values()].map((inf) => shared.start(inf)));
       const namespace = rq.metadata.namespace;
       const status = computeStatus(rq, (def) => caches.get(def)!.list().filter((o) => o.metadata.namespace === namespace), resources, now());
+      if (raiseOnly.delete(key) && rq.status?.used) status.used = raiseUsage(rq.status.used as Record<string, string>, (status.used ?? {}) as Record<string, string>);
       const current = rq.status ?? {};
       if (equal(parseResourceList(current.hard), parseResourceList(status.hard)) && equal(parseResourceList(current.used), parseResourceList(status.used))) return;
       try {
@@ -118,4 +128,13 @@ function sameUsage(a: Map<string, { nano: bigint }>, b: Map<string, { nano: bigi
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k)?.nano !== v.nano) return false;
   return true;
+}
+
+/** Per resource, the larger of the charged and the counted usage. */
+function raiseUsage(charged: Record<string, string>, counted: Record<string, string>): Record<string, string> {
+  const c = parseResourceList(charged);
+  const n = parseResourceList(counted);
+  const out = { ...counted };
+  for (const [name, q] of c) if ((n.get(name)?.nano ?? -1n) < q.nano) out[name] = charged[name]!;
+  return out;
 }
